@@ -1,0 +1,79 @@
+// VolumeManager: every volume in one object store — discovery at startup, create, delete,
+// references held by frontends, and clean shutdown. The daemon owns one; the control server
+// and the frontend adapter call it. Thread-safe.
+//
+// Object layout in the store (see docs/format.md):
+//   volumes/<name>/meta                 volume metadata (put-if-absent at creation)
+//   volumes/<name>/seg/<seq:016x>        segments, strictly increasing seq, put-if-absent
+//   volumes/<name>/ckpt/<seq:016x>       checkpoints of the map through segment <seq>
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <blockpipe/bp_frontend.h>
+
+#include "engine/engine_options.h"
+#include "pipeline/codec_chain.h"
+#include "pipeline/object_store.h"
+#include "util/status.h"
+
+namespace bp {
+
+class Volume;  // engine/volume.h
+
+struct VolumeSummary {
+  std::string name;
+  std::string uuid;     // hex
+  uint64_t size = 0;    // bytes
+  std::string codecs;   // "lz4"
+  uint32_t references = 0;  // open frontend references (connections)
+  uint64_t mapped_bytes = 0;  // bytes of the volume that hold data
+  uint64_t stored_bytes = 0;  // bytes of segment objects the volume references
+  uint64_t last_segment = 0;  // highest durable segment seq
+  bool read_only = false;     // fenced or opened read-only
+};
+
+// A frontend's reference to a volume; releasing it (Close or destruction) lets deletion proceed.
+class VolumeRef {
+ public:
+  virtual ~VolumeRef() = default;
+  virtual void Info(bp_volume_info* info) = 0;
+  // Asynchronous request; io->done is called exactly once (maybe inline).
+  virtual void Submit(bp_io* io) = 0;
+};
+
+class VolumeManager {
+ public:
+  VolumeManager(std::shared_ptr<ObjectStore> store, CodecFactory* codecs, EngineOptions options);
+  ~VolumeManager();
+
+  // Discover and open every volume under volumes/ (recovery: checkpoint + replay).
+  // Volumes that fail to open are reported in the Status and not served.
+  Status OpenAll();
+  // Create a new volume (fails with Precondition if it exists) and open it.
+  Status Create(const std::string& name, uint64_t size);
+  // Delete a volume and all its objects. Fails with Precondition while references exist.
+  Status Delete(const std::string& name);
+  std::vector<VolumeSummary> List() const;
+  bool Exists(const std::string& name) const;
+
+  // Reference for a frontend connection; NotFound for an unknown volume.
+  Status OpenRef(const std::string& name, bool read_only, std::unique_ptr<VolumeRef>* ref);
+
+  // Seal and upload every buffered write of every volume and wait (a global FLUSH).
+  Status FlushAll();
+  // Flush everything, write final checkpoints, stop background work. Idempotent.
+  Status Shutdown();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Valid volume names: 1-64 chars of [A-Za-z0-9._-], not starting with '.' or '-'.
+bool IsValidVolumeName(const std::string& name);
+
+}  // namespace bp

@@ -1,0 +1,78 @@
+// CodecChain: the ordered codecs of one volume, applied to every stored unit (data units,
+// segment metadata, checkpoints). Encode runs first→last, decode last→first. Built by the
+// loader from codec plugins (loader/codec_adapter) when a volume is created or opened; unit
+// tests build chains from in-process codecs.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <blockpipe/bp_codec.h>
+
+#include "pipeline/object_store.h"
+#include "util/status.h"
+
+namespace bp {
+
+// Where a unit lives; mirrors struct bp_unit_ctx.
+struct UnitId {
+  uint32_t kind = BP_UNIT_DATA;  // BP_UNIT_*
+  uint64_t object_seq = 0;
+  uint64_t unit_index = 0;
+  uint64_t logical_length = 0;
+};
+
+// One codec instance bound to one volume.
+class Codec {
+ public:
+  virtual ~Codec() = default;
+  virtual const std::string& name() const = 0;
+  virtual uint32_t flags() const = 0;  // BP_CODEC_*
+  // Append the encoding of in to *out.
+  virtual Status Encode(const uint8_t uuid[16], const UnitId& unit, const uint8_t* in, size_t n,
+                        Bytes* out) = 0;
+  // Append the decoding of in to *out; Corrupt when in was not produced by Encode.
+  virtual Status Decode(const uint8_t uuid[16], const UnitId& unit, const uint8_t* in, size_t n,
+                        Bytes* out) = 0;
+};
+
+// What a volume's metadata records for each codec, in chain order.
+struct CodecRecord {
+  std::string name;
+  Bytes header;
+};
+
+class CodecChain {
+ public:
+  CodecChain(const uint8_t uuid[16], std::vector<std::unique_ptr<Codec>> codecs);
+  // Encode through every codec. out is replaced.
+  Status Encode(const UnitId& unit, const uint8_t* in, size_t n, Bytes* out) const;
+  // Decode through every codec in reverse; Corrupt on any failure. out is replaced.
+  Status Decode(const UnitId& unit, const uint8_t* in, size_t n, Bytes* out) const;
+  // "lz4", "zstd > encrypt", or "(none)".
+  std::string Describe() const;
+  size_t size() const { return codecs_.size(); }
+
+ private:
+  uint8_t uuid_[16];
+  std::vector<std::unique_ptr<Codec>> codecs_;
+};
+
+// Opens codec instances for a volume. Implemented by the plugin registry; tests provide their own.
+class CodecFactory {
+ public:
+  virtual ~CodecFactory() = default;
+  // For a new volume: instantiate the configured chain; *records receives name+header of each.
+  virtual Status CreateChain(const uint8_t uuid[16], const std::string& volume_name,
+                             std::vector<CodecRecord>* records,
+                             std::unique_ptr<CodecChain>* chain) = 0;
+  // For an existing volume: instantiate the recorded chain. Fails naming a codec whose plugin
+  // is not loaded, or whose header the codec rejects.
+  virtual Status OpenChain(const uint8_t uuid[16], const std::string& volume_name,
+                           const std::vector<CodecRecord>& records,
+                           std::unique_ptr<CodecChain>* chain) = 0;
+};
+
+}  // namespace bp

@@ -1,0 +1,44 @@
+// ObjectStore: the host's view of a backend — whole and ranged reads, atomic puts (optionally
+// put-if-absent), deletes and complete listings. Implemented by the backend plugin adapter
+// (loader/backend_adapter) and wrapped by RetryingStore for transient errors; unit tests use
+// MemoryStore. All methods are thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "util/status.h"
+
+namespace bp {
+
+using Bytes = std::vector<uint8_t>;
+
+struct ObjectInfo {
+  std::string key;
+  uint64_t size = 0;
+};
+
+class ObjectStore {
+ public:
+  virtual ~ObjectStore() = default;
+
+  // Read the whole object into *out (replacing its contents).
+  virtual Status Get(const std::string& key, Bytes* out) = 0;
+  // Read up to `length` bytes at `offset` into buf; *nread is short only at the object's end.
+  virtual Status Read(const std::string& key, uint64_t offset, uint64_t length, void* buf,
+                      uint64_t* nread) = 0;
+  // Atomic create/replace. if_absent: Precondition when the key exists.
+  virtual Status Put(const std::string& key, const void* data, uint64_t length,
+                     bool if_absent) = 0;
+  // Delete; a missing key is success.
+  virtual Status Delete(const std::string& key) = 0;
+  // Every key under prefix (all pages), ascending.
+  virtual Status List(const std::string& prefix, std::vector<ObjectInfo>* out) = 0;
+  // BP_BACKEND_CAP_* bits.
+  virtual uint64_t Capabilities() const = 0;
+  // For messages: "file:///var/lib/blockpipe/objects".
+  virtual std::string Describe() const = 0;
+};
+
+}  // namespace bp
