@@ -1,0 +1,65 @@
+// `blockpipe init`: write a commented default config under a data directory, so a newcomer
+// has a working setup (file backend, lz4, one 1 GiB volume, NBD on TCP and a Unix socket).
+#include <fstream>
+#include <iostream>
+
+#include "cli/cli.h"
+#include "config/config.h"
+
+namespace bp::cli {
+
+void RegisterInit(CLI::App& app, int* exit_code) {
+  auto* cmd = app.add_subcommand("init", "Write a commented default config to DIR/blockpipe.toml");
+  struct Options {
+    std::string data_dir;
+    std::string url;
+    std::string endpoint;
+    uint16_t port = 10809;
+    bool force = false;
+  };
+  auto opts = std::make_shared<Options>();
+  cmd->add_option("--data-dir", opts->data_dir,
+                  "Directory for the config, objects, sockets and caches (default ./blockpipe-data)");
+  cmd->add_option("--url", opts->url,
+                  "Storage URL (default file://DATA_DIR/objects; s3://bucket/prefix and "
+                  "azure://container/prefix when those backends are installed)");
+  cmd->add_option("--endpoint", opts->endpoint, "Endpoint for S3/Azure URLs (e.g. http://127.0.0.1:9000)");
+  cmd->add_option("--port", opts->port, "NBD TCP port on 127.0.0.1 (default 10809)");
+  cmd->add_flag("--force", opts->force, "Overwrite an existing config file");
+  cmd->callback([opts, exit_code] {
+    InitOptions init;
+    init.data_dir = opts->data_dir.empty() ? DefaultDataDir()
+                                           : std::filesystem::absolute(opts->data_dir).lexically_normal();
+    init.url = opts->url.empty() ? "file://" + (init.data_dir / "objects").string() : opts->url;
+    init.port = opts->port;
+    init.endpoint = opts->endpoint;
+    const auto file = init.data_dir / "blockpipe.toml";
+    std::error_code ec;
+    std::filesystem::create_directories(init.data_dir, ec);
+    if (ec) {
+      *exit_code = ReportError(Status::Permanent("cannot create " + init.data_dir.string() + ": " + ec.message()));
+      return;
+    }
+    if (std::filesystem::exists(file) && !opts->force) {
+      *exit_code = ReportError(Status::Precondition(file.string() + " already exists (use --force to overwrite)"));
+      return;
+    }
+    const std::string text = RenderDefaultConfig(init);
+    Config check;
+    if (Status st = ParseConfig(text, file, &check); !st.ok()) {
+      *exit_code = ReportError(st.WithContext("the generated config does not parse"));
+      return;
+    }
+    std::ofstream out(file, std::ios::trunc);
+    out << text;
+    out.close();
+    if (!out) {
+      *exit_code = ReportError(Status::Permanent("cannot write " + file.string()));
+      return;
+    }
+    std::cout << "wrote " << file.string() << "\n"
+              << "start serving with: blockpipe run --config " << file.string() << "\n";
+  });
+}
+
+}  // namespace bp::cli

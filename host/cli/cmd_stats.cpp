@@ -1,0 +1,46 @@
+// `blockpipe stats`: volume summaries and the daemon's metrics (Prometheus text format), and
+// `blockpipe flush`: seal and upload every buffered write now.
+#include <iostream>
+
+#include "cli/cli.h"
+#include "config/config.h"
+#include "control/control_client.h"
+
+namespace bp::cli {
+namespace {
+
+int CallDaemon(const std::string& config_flag, const nlohmann::json& request, nlohmann::json* reply) {
+  Config config;
+  if (Status st = LoadConfig(ResolveConfigPath(config_flag), &config); !st.ok()) return ReportError(st);
+  if (Status st = ControlCall(config.host.control_socket, request, reply); !st.ok()) return ReportError(st);
+  return 0;
+}
+
+}  // namespace
+
+void RegisterStats(CLI::App& app, int* exit_code) {
+  auto config = std::make_shared<std::string>();
+  auto* stats = app.add_subcommand("stats", "Print volume statistics and metrics of the running daemon");
+  auto prometheus = std::make_shared<bool>(false);
+  stats->add_option("-c,--config", *config, "Config file");
+  stats->add_flag("--prometheus", *prometheus, "Print only the metrics, in Prometheus text format");
+  stats->callback([=] {
+    nlohmann::json reply;
+    *exit_code = CallDaemon(*config, {{"op", "stats"}}, &reply);
+    if (*exit_code != 0) return;
+    if (*prometheus) {
+      std::cout << reply["metrics"].get<std::string>();
+      return;
+    }
+    std::cout << reply["volumes"].dump(2) << "\n" << reply["metrics"].get<std::string>();
+  });
+
+  auto* flush = app.add_subcommand("flush", "Make every acknowledged write durable now");
+  flush->add_option("-c,--config", *config, "Config file");
+  flush->callback([=] {
+    nlohmann::json reply;
+    *exit_code = CallDaemon(*config, {{"op", "flush"}}, &reply);
+  });
+}
+
+}  // namespace bp::cli

@@ -1,0 +1,85 @@
+// `blockpipe volume create|list|delete`: manage the volumes of a running daemon through its
+// control socket, so devices appear and disappear without a restart.
+#include <cstdio>
+#include <iostream>
+
+#include "cli/cli.h"
+#include "cli/format.h"
+#include "config/config.h"
+#include "control/control_client.h"
+
+namespace bp::cli {
+namespace {
+
+// The control socket path comes from the config, so every command takes --config.
+Status ControlSocketOf(const std::string& config_flag, std::filesystem::path* socket) {
+  Config config;
+  BP_RETURN_IF_ERROR(LoadConfig(ResolveConfigPath(config_flag), &config));
+  *socket = config.host.control_socket;
+  return Status::Ok();
+}
+
+int Call(const std::string& config_flag, const nlohmann::json& request, nlohmann::json* reply) {
+  std::filesystem::path socket;
+  if (Status st = ControlSocketOf(config_flag, &socket); !st.ok()) return ReportError(st);
+  if (Status st = ControlCall(socket, request, reply); !st.ok()) return ReportError(st);
+  return 0;
+}
+
+}  // namespace
+
+void RegisterVolume(CLI::App& app, int* exit_code) {
+  auto* volume = app.add_subcommand("volume", "Create, list and delete volumes of the running daemon");
+  volume->require_subcommand(1);
+  auto config = std::make_shared<std::string>();
+
+  auto* create = volume->add_subcommand("create", "Create a volume (it is exported at once)");
+  auto name = std::make_shared<std::string>();
+  auto size = std::make_shared<std::string>();
+  create->add_option("name", *name, "Volume name")->required();
+  create->add_option("--size", *size, "Size, e.g. 10GiB")->required();
+  create->add_option("-c,--config", *config, "Config file");
+  create->callback([=] {
+    uint64_t bytes = 0;
+    if (Status st = ParseSize(*size, &bytes); !st.ok()) {
+      *exit_code = ReportError(st.WithContext("--size"));
+      return;
+    }
+    nlohmann::json reply;
+    *exit_code = Call(*config, {{"op", "volume.create"}, {"name", *name}, {"size", bytes}}, &reply);
+    if (*exit_code == 0) std::cout << "created volume " << *name << " (" << FormatBytes(bytes) << ")\n";
+  });
+
+  auto* list = volume->add_subcommand("list", "List volumes");
+  auto json = std::make_shared<bool>(false);
+  list->add_option("-c,--config", *config, "Config file");
+  list->add_flag("--json", *json, "Print JSON");
+  list->callback([=] {
+    nlohmann::json reply;
+    *exit_code = Call(*config, {{"op", "volume.list"}}, &reply);
+    if (*exit_code != 0) return;
+    if (*json) {
+      std::cout << reply["volumes"].dump(2) << "\n";
+      return;
+    }
+    std::printf("%-24s %10s %10s %10s %-16s %5s\n", "NAME", "SIZE", "MAPPED", "STORED", "CODECS", "CONNS");
+    for (const auto& v : reply["volumes"]) {
+      std::printf("%-24s %10s %10s %10s %-16s %5u%s\n", v["name"].get<std::string>().c_str(),
+                  FormatBytes(v["size"]).c_str(), FormatBytes(v["mapped_bytes"]).c_str(),
+                  FormatBytes(v["stored_bytes"]).c_str(), v["codecs"].get<std::string>().c_str(),
+                  v["references"].get<unsigned>(), v["read_only"].get<bool>() ? "  (read-only)" : "");
+    }
+  });
+
+  auto* del = volume->add_subcommand("delete", "Delete a volume and all its objects (refused while connected)");
+  auto del_name = std::make_shared<std::string>();
+  del->add_option("name", *del_name, "Volume name")->required();
+  del->add_option("-c,--config", *config, "Config file");
+  del->callback([=] {
+    nlohmann::json reply;
+    *exit_code = Call(*config, {{"op", "volume.delete"}, {"name", *del_name}}, &reply);
+    if (*exit_code == 0) std::cout << "deleted volume " << *del_name << "\n";
+  });
+}
+
+}  // namespace bp::cli

@@ -1,0 +1,127 @@
+// `blockpipe run` (see daemon.h). Signals are blocked in every thread and taken synchronously by
+// the main thread with sigwait, so shutdown runs in a normal context, never in a handler.
+#include "cli/daemon.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include "config/config.h"
+#include "control/control_server.h"
+#include "engine/volume_manager.h"
+#include "loader/plugin_registry.h"
+#include "util/log.h"
+#include "util/metrics.h"
+
+namespace bp {
+namespace {
+
+// One daemon per data directory: its sockets and caches are not shareable.
+class DataDirLock {
+ public:
+  ~DataDirLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Status Acquire(const std::filesystem::path& dir) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return Status::Permanent("cannot create data dir " + dir.string() + ": " + ec.message());
+    const auto path = dir / "blockpipe.lock";
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd_ < 0) return Status::Permanent("cannot open " + path.string());
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      return Status::Precondition("another blockpipe daemon is running with data dir " + dir.string());
+    }
+    std::string pid = std::to_string(::getpid()) + "\n";
+    if (::ftruncate(fd_, 0) == 0) {
+      [[maybe_unused]] auto n = ::pwrite(fd_, pid.data(), pid.size(), 0);
+    }
+    return Status::Ok();
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+int WaitForTerminationSignal(const sigset_t& set) {
+  for (;;) {
+    int sig = 0;
+    if (::sigwait(&set, &sig) == 0) return sig;
+  }
+}
+
+}  // namespace
+
+Status RunDaemon(const std::filesystem::path& config_file) {
+  // Block before any thread exists so every thread inherits the mask.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+  Config config;
+  BP_RETURN_IF_ERROR(LoadConfig(config_file, &config));
+  SetupLogging(config.host.log_level);
+
+  DataDirLock lock;
+  BP_RETURN_IF_ERROR(lock.Acquire(config.host.data_dir));
+
+  PluginRegistry plugins(config.host.plugin_dirs);
+  std::shared_ptr<ObjectStore> store;
+  BP_RETURN_IF_ERROR(plugins.OpenBackend(config, &store));
+  std::unique_ptr<CodecFactory> codecs;
+  BP_RETURN_IF_ERROR(plugins.OpenCodecs(config, &codecs));
+  spdlog::info("object store {}", store->Describe());
+
+  VolumeManager volumes(store, codecs.get(), config.engine);
+  Status opened = volumes.OpenAll();
+  if (!opened.ok()) {
+    // Volumes that fail to open (wrong codec, corrupt metadata) are not served; the rest are.
+    spdlog::error("{}", opened.message());
+  }
+  for (const auto& spec : config.volumes) {
+    if (volumes.Exists(spec.name)) continue;
+    Status st = volumes.Create(spec.name, spec.size);
+    if (!st.ok()) {
+      (void)volumes.Shutdown();
+      return st.WithContext(config.file.string() + ":" + std::to_string(spec.line) +
+                            ": creating volume `" + spec.name + "`");
+    }
+    spdlog::info("created volume {} ({} bytes)", spec.name, spec.size);
+  }
+
+  ControlServer control(config.host.control_socket, &volumes, [] { return RenderMetrics(); });
+  if (Status st = control.Start(); !st.ok()) {
+    (void)volumes.Shutdown();
+    return st;
+  }
+
+  std::vector<std::unique_ptr<FrontendInstance>> frontends;
+  Status st = plugins.OpenFrontends(config, &volumes, &frontends);
+  for (size_t i = 0; st.ok() && i < frontends.size(); ++i) st = frontends[i]->Start();
+  if (!st.ok()) {
+    for (auto& f : frontends) f->Stop();
+    control.Stop();
+    (void)volumes.Shutdown();
+    return st;
+  }
+  spdlog::info("blockpipe serving {} volume(s); control socket {}", volumes.List().size(),
+               config.host.control_socket.string());
+
+  int sig = WaitForTerminationSignal(set);
+  spdlog::info("received {}, draining", strsignal(sig));
+  for (auto& f : frontends) f->Stop();
+  control.Stop();
+  Status closed = volumes.Shutdown();
+  frontends.clear();
+  if (!closed.ok()) return closed.WithContext("final flush");
+  spdlog::info("clean shutdown");
+  return Status::Ok();
+}
+
+}  // namespace bp

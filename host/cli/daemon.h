@@ -1,0 +1,17 @@
+// Daemon: what `blockpipe run` does — load the config and plugins, open the object store and
+// every volume (recovering them), create the configured volumes that are missing, start the
+// control socket and the frontends, serve until SIGTERM/SIGINT, then drain: stop frontends
+// (in-flight requests complete), flush every volume, write final checkpoints.
+#pragma once
+
+#include <filesystem>
+
+#include "util/status.h"
+
+namespace bp {
+
+// Runs until a termination signal. Returns ok after a clean shutdown; an error if startup failed
+// or the final flush did not reach the store (exit non-zero so supervisors notice).
+Status RunDaemon(const std::filesystem::path& config_file);
+
+}  // namespace bp

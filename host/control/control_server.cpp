@@ -1,0 +1,163 @@
+// The daemon's control endpoint (see control_server.h for the protocol).
+#include "control/control_server.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include "control/unix_socket.h"
+#include "config/config.h"
+
+namespace bp {
+
+nlohmann::json SummaryToJson(const VolumeSummary& s) {
+  return {{"name", s.name},
+          {"uuid", s.uuid},
+          {"size", s.size},
+          {"codecs", s.codecs},
+          {"references", s.references},
+          {"mapped_bytes", s.mapped_bytes},
+          {"stored_bytes", s.stored_bytes},
+          {"last_segment", s.last_segment},
+          {"read_only", s.read_only}};
+}
+
+ControlServer::ControlServer(std::filesystem::path socket_path, VolumeManager* volumes,
+                             std::function<std::string()> metrics)
+    : path_(std::move(socket_path)), volumes_(volumes), metrics_(std::move(metrics)) {}
+
+ControlServer::~ControlServer() { Stop(); }
+
+Status ControlServer::Start() {
+  BP_RETURN_IF_ERROR(BindUnixSocket(path_, 0600, &listen_fd_).WithContext("control socket"));
+  if (::pipe2(wake_pipe_, O_CLOEXEC) != 0) {
+    ::close(listen_fd_);
+    listen_fd_ = -1;
+    return Status::Permanent("pipe for the control server failed");
+  }
+  thread_ = std::thread([this] { Serve(); });
+  return Status::Ok();
+}
+
+void ControlServer::Stop() {
+  if (stopping_.exchange(true)) return;
+  if (wake_pipe_[1] >= 0) {
+    char c = 0;
+    [[maybe_unused]] auto n = ::write(wake_pipe_[1], &c, 1);
+  }
+  if (thread_.joinable()) thread_.join();
+  if (listen_fd_ >= 0) {
+    ::close(listen_fd_);
+    listen_fd_ = -1;
+    std::error_code ec;
+    std::filesystem::remove(path_, ec);
+  }
+  for (int& fd : wake_pipe_) {
+    if (fd >= 0) ::close(fd);
+    fd = -1;
+  }
+}
+
+void ControlServer::Serve() {
+  while (!stopping_) {
+    pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_pipe_[0], POLLIN, 0}};
+    int n = ::poll(fds, 2, -1);
+    if (n < 0) continue;
+    if (fds[1].revents) break;
+    if (!(fds[0].revents & POLLIN)) continue;
+    int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) continue;
+    ServeOne(fd);
+    ::close(fd);
+  }
+}
+
+void ControlServer::ServeOne(int fd) {
+  std::string line;
+  nlohmann::json reply;
+  // A client that connects and says nothing must not wedge the endpoint: short read deadline.
+  Status st = ReadLine(fd, 1u << 20, 10000, &line);
+  if (!st.ok()) {
+    reply = {{"ok", false}, {"error", st.message()}};
+  } else {
+    try {
+      reply = Handle(nlohmann::json::parse(line));
+    } catch (const std::exception& e) {
+      reply = {{"ok", false}, {"error", std::string("malformed request: ") + e.what()}};
+    }
+  }
+  (void)WriteAll(fd, reply.dump() + "\n");
+}
+
+nlohmann::json ControlServer::Handle(const nlohmann::json& request) {
+  auto fail = [](const std::string& message) {
+    return nlohmann::json{{"ok", false}, {"error", message}};
+  };
+  if (!request.is_object() || !request.contains("op") || !request["op"].is_string()) {
+    return fail("request must be an object with a string \"op\"");
+  }
+  const std::string op = request["op"];
+  auto name_of = [&](std::string* name) -> Status {
+    if (!request.contains("name") || !request["name"].is_string()) {
+      return Status::Invalid("\"name\" (string) is required");
+    }
+    *name = request["name"];
+    if (!IsValidVolumeName(*name)) {
+      return Status::Invalid("invalid volume name `" + *name +
+                             "` (1-64 characters of A-Z a-z 0-9 . _ -, not starting with . or -)");
+    }
+    return Status::Ok();
+  };
+
+  if (op == "volume.list") {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& s : volumes_->List()) list.push_back(SummaryToJson(s));
+    return {{"ok", true}, {"volumes", list}};
+  }
+  if (op == "volume.create") {
+    std::string name;
+    if (Status st = name_of(&name); !st.ok()) return fail(st.message());
+    uint64_t size = 0;
+    if (request.contains("size") && request["size"].is_number_unsigned()) {
+      size = request["size"];
+    } else if (request.contains("size") && request["size"].is_string()) {
+      if (Status st = ParseSize(request["size"], &size); !st.ok()) return fail(st.message());
+    } else {
+      return fail("\"size\" is required (bytes, or a string like \"10GiB\")");
+    }
+    if (size == 0 || size % 512 != 0) return fail("volume size must be a non-zero multiple of 512 bytes");
+    Status st = volumes_->Create(name, size);
+    if (!st.ok()) {
+      if (st.IsPrecondition()) return fail("volume `" + name + "` already exists");
+      return fail("creating volume `" + name + "`: " + st.message());
+    }
+    spdlog::info("volume {} created ({} bytes) via control socket", name, size);
+    return {{"ok", true}};
+  }
+  if (op == "volume.delete") {
+    std::string name;
+    if (Status st = name_of(&name); !st.ok()) return fail(st.message());
+    Status st = volumes_->Delete(name);
+    if (!st.ok()) {
+      if (st.IsNotFound()) return fail("no volume named `" + name + "`");
+      return fail("deleting volume `" + name + "`: " + st.message());
+    }
+    spdlog::info("volume {} deleted via control socket", name);
+    return {{"ok", true}};
+  }
+  if (op == "flush") {
+    Status st = volumes_->FlushAll();
+    if (!st.ok()) return fail("flush failed: " + st.message());
+    return {{"ok", true}};
+  }
+  if (op == "stats") {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& s : volumes_->List()) list.push_back(SummaryToJson(s));
+    return {{"ok", true}, {"volumes", list}, {"metrics", metrics_ ? metrics_() : std::string()}};
+  }
+  return fail("unknown op `" + op + "`");
+}
+
+}  // namespace bp
