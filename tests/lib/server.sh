@@ -130,13 +130,19 @@ start_blockpipe() {
   bp_run
 }
 
-# stop_blockpipe [EXPECTED_STATUS]: SIGTERM, then wait for a clean exit. A daemon that does not
-# exit within BP_STOP_TIMEOUT is killed and the test fails: shutdown must not hang.
+# stop_blockpipe [EXPECTED_STATUS]: SIGTERM, then wait for a clean exit (wait_blockpipe_exit).
 stop_blockpipe() {
-  local expected=${1:-0}
   [[ -n $BP_PID ]] || fail "stop_blockpipe: no daemon running"
-  [[ -n $BP_PROXY_PID ]] && stop_pid "$BP_PROXY_PID" 10 && BP_PROXY_PID=
   kill -TERM "$BP_PID" 2>/dev/null || true
+  wait_blockpipe_exit "${1:-0}"
+}
+
+# wait_blockpipe_exit [EXPECTED_STATUS]: for a daemon that was already told to stop. One that
+# does not exit within BP_STOP_TIMEOUT is killed and the test fails: shutdown must not hang.
+wait_blockpipe_exit() {
+  local expected=${1:-0}
+  [[ -n $BP_PID ]] || fail "wait_blockpipe_exit: no daemon running"
+  [[ -n $BP_PROXY_PID ]] && stop_pid "$BP_PROXY_PID" 10 && BP_PROXY_PID=
   if ! wait_pid_gone "$BP_PID" "$BP_STOP_TIMEOUT"; then
     kill -KILL "$BP_PID" 2>/dev/null || true
     wait "$BP_PID" 2>/dev/null || true
