@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Builds blockpipe and runs every test: a Release build in build/ with all unit and integration
+# tests (ctest -j2: the integration tests pick their own sockets and ports, and the ones that
+# stream hundreds of MiB hold a shared lock so no two of them compete), then an ASan+UBSan build
+# in build-asan/ that runs the unit tests. Exits non-zero if anything fails. Run
+# scripts/install-deps.sh once first on a fresh machine (the integration tests mount filesystems
+# through nbdfuse and loop devices, so they want root; without it those tests report a skip).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+jobs=$(nproc)
+start=$SECONDS
+
+echo "== Release build (build/)"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
+cmake --build build -j "$jobs"
+
+echo "== All tests (build/)"
+(cd build && ctest --output-on-failure -j2)
+
+echo "== ASan+UBSan build (build-asan/)"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBLOCKPIPE_SANITIZE=ON
+cmake --build build-asan -j "$jobs"
+
+echo "== Unit tests under ASan+UBSan (build-asan/)"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_stack_use_after_return=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+(cd build-asan && ctest -L unit --output-on-failure -j2)
+
+echo "== All tests passed in $(((SECONDS - start) / 60)) min $(((SECONDS - start) % 60)) s"

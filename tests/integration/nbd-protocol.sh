@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Runs the protocol-level tests in tests/nbd/*.py (python3-libnbd: pipelining with out-of-order
+# replies, bounds errors, FAST_ZERO, concurrent connections …) against a running daemon. Each
+# script runs twice — over the Unix socket and over TCP — each time on a fresh, empty 1 GiB
+# volume of its own, as
+#     /usr/bin/python3 tests/nbd/SCRIPT.py URI
+# with BP_NBD_UNIX_URI and BP_NBD_TCP_URI also set for scripts that want both transports.
+# A script exits 0 on success, 77 to skip (reported, never counted as a pass) and anything else on
+# failure. All scripts run even after one fails; the test fails if any did.
+source "$(dirname "$0")/../lib/common.sh"
+
+shopt -s nullglob
+scripts=("$SOURCE_DIR"/tests/nbd/*.py)
+((${#scripts[@]} > 0)) || fail "no protocol tests found in $SOURCE_DIR/tests/nbd"
+
+start_blockpipe
+failed=() skipped=() passed=0 n=0
+for script in "${scripts[@]}"; do
+  name=$(basename "${script%.py}")
+  for transport in unix tcp; do
+    n=$((n + 1))
+    volume=p$n
+    bp_volume create "$volume" --size 1GiB >/dev/null || fail "could not create volume $volume"
+    export BP_NBD_UNIX_URI BP_NBD_TCP_URI
+    BP_NBD_UNIX_URI=$(bp_uri_unix "$volume")
+    BP_NBD_TCP_URI=$(bp_uri_tcp "$volume")
+    uri=$BP_NBD_UNIX_URI
+    [[ $transport == tcp ]] && uri=$BP_NBD_TCP_URI
+    rc=0
+    timeout 180 "$PY" "$script" "$uri" >"$BP_TMP/$name.$transport.out" 2>&1 || rc=$?
+    case $rc in
+      0) passed=$((passed + 1)); log "pass: $name ($transport)" ;;
+      77) skipped+=("$name ($transport)"); log "skip: $name ($transport): $(tail -n 1 "$BP_TMP/$name.$transport.out")" ;;
+      *)
+        failed+=("$name ($transport)")
+        echo "---- $name ($transport) exited with status $rc ----" >&2
+        tail -n 40 "$BP_TMP/$name.$transport.out" >&2
+        ;;
+    esac
+    kill -0 "$BP_PID" 2>/dev/null || fail "the daemon died during $name ($transport)"
+  done
+done
+
+log "$passed passed, ${#skipped[@]} skipped, ${#failed[@]} failed of $n runs"
+((${#failed[@]} == 0)) || fail "failed: ${failed[*]}"
+((passed > 0)) || skip "every protocol test skipped itself: ${skipped[*]}"
