@@ -1,0 +1,131 @@
+// UnitCache implementation: an LRU list plus a hash index, and a table of loads in progress.
+#include "cache/unit_cache.h"
+
+#include <cstring>
+
+namespace bp {
+namespace {
+// Per-entry bookkeeping counted against the budget besides the data itself.
+constexpr uint64_t kEntryOverhead = 128;
+}  // namespace
+
+size_t UnitKeyHash::operator()(const UnitKey& k) const {
+  uint64_t a, b;
+  std::memcpy(&a, k.volume.data(), 8);
+  std::memcpy(&b, k.volume.data() + 8, 8);
+  uint64_t h = a ^ (b * 0x9E3779B97F4A7C15ull) ^ (k.seq * 0xC2B2AE3D27D4EB4Full) ^
+               (k.index * 0x165667B19E3779F9ull);
+  h ^= h >> 29;
+  return static_cast<size_t>(h * 0xBF58476D1CE4E5B9ull);
+}
+
+UnitCache::UnitCache(uint64_t capacity_bytes) : capacity_(capacity_bytes) {}
+UnitCache::~UnitCache() = default;
+
+UnitData UnitCache::Lookup(const UnitKey& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = index_.find(key);
+  if (it == index_.end()) return nullptr;
+  lru_.splice(lru_.begin(), lru_, it->second);
+  hits_++;
+  return it->second->data;
+}
+
+bool UnitCache::ContainsOrLoading(const UnitKey& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return index_.count(key) != 0 || loading_.count(key) != 0;
+}
+
+Status UnitCache::GetOrLoad(const UnitKey& key, const std::function<Status(Bytes*)>& loader,
+                            UnitData* out) {
+  std::shared_ptr<Loading> loading;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    auto it = index_.find(key);
+    if (it != index_.end()) {
+      lru_.splice(lru_.begin(), lru_, it->second);
+      hits_++;
+      *out = it->second->data;
+      return Status::Ok();
+    }
+    auto pending = loading_.find(key);
+    if (pending != loading_.end()) {
+      // Another thread is loading this unit: wait for its result. The loader is running (not
+      // queued), so this wait is bounded by one backend read.
+      auto waiting = pending->second;
+      loaded_cv_.wait(lock, [&] { return waiting->done; });
+      hits_++;
+      *out = waiting->data;
+      return waiting->status;
+    }
+    misses_++;
+    loading = std::make_shared<Loading>();
+    loading_.emplace(key, loading);
+  }
+  auto bytes = std::make_shared<Bytes>();
+  Status s = loader(bytes.get());
+  UnitData data = s.ok() ? UnitData(std::move(bytes)) : nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    loading->done = true;
+    loading->status = s;
+    loading->data = data;
+    loading_.erase(key);
+    if (s.ok()) InsertLocked(key, data);
+  }
+  loaded_cv_.notify_all();
+  *out = data;
+  return s;
+}
+
+void UnitCache::InsertLocked(const UnitKey& key, UnitData data) {
+  const uint64_t charge = data->size() + kEntryOverhead;
+  if (charge > capacity_) return;  // would evict everything for one unit; just hand it out
+  auto it = index_.find(key);
+  if (it != index_.end()) {
+    used_ -= it->second->charge;
+    lru_.erase(it->second);
+    index_.erase(it);
+  }
+  lru_.push_front(Entry{key, std::move(data), charge});
+  index_.emplace(key, lru_.begin());
+  used_ += charge;
+  EvictLocked();
+}
+
+void UnitCache::EvictLocked() {
+  while (used_ > capacity_ && !lru_.empty()) {
+    Entry& victim = lru_.back();
+    used_ -= victim.charge;
+    index_.erase(victim.key);
+    lru_.pop_back();
+  }
+}
+
+void UnitCache::EraseVolume(const std::array<uint8_t, 16>& volume) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto it = lru_.begin(); it != lru_.end();) {
+    if (it->key.volume == volume) {
+      used_ -= it->charge;
+      index_.erase(it->key);
+      it = lru_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+uint64_t UnitCache::used_bytes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return used_;
+}
+uint64_t UnitCache::hits() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return hits_;
+}
+uint64_t UnitCache::misses() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return misses_;
+}
+
+}  // namespace bp

@@ -1,0 +1,112 @@
+// ExtentMap implementation: split at the range edges, drop what lies between, insert, merge.
+#include "engine/extent_map.h"
+
+namespace bp {
+
+void ExtentMap::Account(const Extent& e, int64_t sign, uint64_t blocks) {
+  if (e.kind != ExtentKind::kData) return;
+  if (sign > 0) {
+    data_blocks_ += blocks;
+    live_[e.seq] += blocks;
+    return;
+  }
+  data_blocks_ -= blocks;
+  auto it = live_.find(e.seq);
+  if (it == live_.end()) return;
+  it->second -= blocks;
+  if (it->second == 0) {
+    live_.erase(it);
+    emptied_.push_back(e.seq);
+  }
+}
+
+ExtentMap::Map::iterator ExtentMap::SplitAt(uint64_t at) {
+  auto it = map_.lower_bound(at);
+  if (it != map_.end() && it->first == at) return it;
+  if (it == map_.begin()) return it;
+  auto prev = std::prev(it);
+  uint64_t prev_end = prev->first + prev->second.blocks;
+  if (prev_end <= at) return it;
+  Extent tail = prev->second;
+  uint64_t head_blocks = at - prev->first;
+  tail.blocks = prev_end - at;
+  if (tail.kind == ExtentKind::kData) tail.index += head_blocks;
+  prev->second.blocks = head_blocks;
+  return map_.emplace_hint(it, at, tail);
+}
+
+bool ExtentMap::Continues(uint64_t prev_lba, const Extent& prev, uint64_t lba,
+                          const Extent& next) {
+  if (prev_lba + prev.blocks != lba || prev.kind != next.kind) return false;
+  if (prev.kind != ExtentKind::kData) return true;
+  return prev.seq == next.seq && prev.index + prev.blocks == next.index;
+}
+
+void ExtentMap::Erase(uint64_t lba, uint64_t blocks) {
+  if (blocks == 0) return;
+  const uint64_t end = lba + blocks;
+  // std::map iterators survive insertions, so `first` stays valid across the second split.
+  auto first = SplitAt(lba);
+  auto last = SplitAt(end);
+  for (auto it = first; it != last; ++it) Account(it->second, -1, it->second.blocks);
+  map_.erase(first, last);
+}
+
+void ExtentMap::Assign(uint64_t lba, uint64_t blocks, ExtentKind kind, uint64_t seq,
+                       uint64_t index) {
+  if (blocks == 0) return;
+  Erase(lba, blocks);
+  Extent e{blocks, kind, kind == ExtentKind::kData ? seq : 0,
+           kind == ExtentKind::kData ? index : 0};
+  Account(e, +1, blocks);
+  auto it = map_.emplace(lba, e).first;
+  if (it != map_.begin()) {
+    auto prev = std::prev(it);
+    if (Continues(prev->first, prev->second, it->first, it->second)) {
+      prev->second.blocks += it->second.blocks;
+      map_.erase(it);
+      it = prev;
+    }
+  }
+  auto next = std::next(it);
+  if (next != map_.end() && Continues(it->first, it->second, next->first, next->second)) {
+    it->second.blocks += next->second.blocks;
+    map_.erase(next);
+  }
+}
+
+void ExtentMap::Clear() {
+  map_.clear();
+  data_blocks_ = 0;
+  live_.clear();
+  emptied_.clear();
+}
+
+MapPiece ExtentMap::Lookup(uint64_t lba, uint64_t limit) const {
+  auto it = map_.upper_bound(lba);
+  if (it != map_.begin()) {
+    auto prev = std::prev(it);
+    uint64_t prev_end = prev->first + prev->second.blocks;
+    if (prev_end > lba) {
+      const Extent& e = prev->second;
+      uint64_t skip = lba - prev->first;
+      return MapPiece{lba, prev_end - lba, true, e.kind, e.seq,
+                      e.kind == ExtentKind::kData ? e.index + skip : 0};
+    }
+  }
+  uint64_t gap = (it == map_.end() || it->first > lba + limit) ? limit : it->first - lba;
+  return MapPiece{lba, gap, false, ExtentKind::kHole, 0, 0};
+}
+
+uint64_t ExtentMap::LiveBlocks(uint64_t seq) const {
+  auto it = live_.find(seq);
+  return it == live_.end() ? 0 : it->second;
+}
+
+std::vector<uint64_t> ExtentMap::TakeEmptiedSegments() {
+  std::vector<uint64_t> out;
+  out.swap(emptied_);
+  return out;
+}
+
+}  // namespace bp

@@ -1,0 +1,169 @@
+// Object header encoding/decoding and key naming.
+#include "engine/object_format.h"
+
+#include <cstdio>
+#include <cstring>
+#include <random>
+
+#include "engine/byte_io.h"
+#include "util/crc32c.h"
+
+namespace bp {
+
+const char* ObjectTypeName(ObjectType type) {
+  switch (type) {
+    case ObjectType::kVolumeMeta: return "volume metadata";
+    case ObjectType::kSegment: return "segment";
+    case ObjectType::kCheckpoint: return "checkpoint";
+  }
+  return "object";
+}
+
+void EncodeObjectHeader(const ObjectHeader& h, Bytes* out) {
+  size_t start = out->size();
+  ByteWriter w(out);
+  w.U32(static_cast<uint32_t>(h.type));
+  w.U32(h.version);
+  w.Raw(h.uuid.data(), h.uuid.size());
+  w.U64(h.seq);
+  w.U32(kObjectHeaderLength);
+  w.U32(h.flags);
+  w.U64(h.body_length);
+  w.U64(h.body_logical_length);
+  w.U64(h.data_length);
+  w.U32(h.body_crc);
+  w.U32(0);  // reserved
+  w.U32(0);  // reserved
+  w.U32(Crc32c(out->data() + start, kObjectHeaderLength - 4));
+}
+
+Status DecodeObjectHeader(const uint8_t* p, size_t n, ObjectType expected, ObjectHeader* out) {
+  if (n < kObjectHeaderLength) {
+    return Status::Corrupt("object shorter than its header (" + std::to_string(n) + " bytes)");
+  }
+  ByteReader r(p, n);
+  uint32_t magic = r.U32();
+  if (magic != static_cast<uint32_t>(expected)) {
+    return Status::Corrupt(std::string("not a ") + ObjectTypeName(expected) + " (bad magic)");
+  }
+  out->type = expected;
+  out->version = r.U32();
+  if (out->version != kFormatVersion) {
+    return Status::Unsupported("format version " + std::to_string(out->version) +
+                               " is not supported (this build reads version " +
+                               std::to_string(kFormatVersion) + ")");
+  }
+  const uint32_t stored_crc = static_cast<uint32_t>(p[76]) | static_cast<uint32_t>(p[77]) << 8 |
+               static_cast<uint32_t>(p[78]) << 16 | static_cast<uint32_t>(p[79]) << 24;
+  if (Crc32c(p, kObjectHeaderLength - 4) != stored_crc) {
+    return Status::Corrupt(std::string(ObjectTypeName(expected)) + " header checksum mismatch");
+  }
+  r.Raw(out->uuid.data(), out->uuid.size());
+  out->seq = r.U64();
+  uint32_t header_length = r.U32();
+  if (header_length != kObjectHeaderLength) {
+    return Status::Corrupt("unexpected header length " + std::to_string(header_length));
+  }
+  out->flags = r.U32();
+  out->body_length = r.U64();
+  out->body_logical_length = r.U64();
+  out->data_length = r.U64();
+  out->body_crc = r.U32();
+  // Lengths beyond any sane object would overflow object_length(); reject them here.
+  constexpr uint64_t kMaxPart = 1ull << 48;
+  if (out->body_length > kMaxPart || out->body_logical_length > kMaxPart ||
+      out->data_length > kMaxPart) {
+    return Status::Corrupt("implausible lengths in header");
+  }
+  return Status::Ok();
+}
+
+std::string VolumePrefix(const std::string& name) { return "volumes/" + name + "/"; }
+std::string MetaKey(const std::string& name) { return VolumePrefix(name) + "meta"; }
+std::string SegmentPrefix(const std::string& name) { return VolumePrefix(name) + "seg/"; }
+std::string CheckpointPrefix(const std::string& name) { return VolumePrefix(name) + "ckpt/"; }
+
+static std::string Hex16(uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+std::string SegmentKey(const std::string& name, uint64_t seq) {
+  return SegmentPrefix(name) + Hex16(seq);
+}
+std::string CheckpointKey(const std::string& name, uint64_t seq) {
+  return CheckpointPrefix(name) + Hex16(seq);
+}
+
+bool ParseSeqKey(const std::string& key, const std::string& prefix, uint64_t* seq) {
+  if (key.size() != prefix.size() + 16 || key.compare(0, prefix.size(), prefix) != 0) {
+    return false;
+  }
+  uint64_t v = 0;
+  for (size_t i = prefix.size(); i < key.size(); ++i) {
+    char c = key[i];
+    int d;
+    if (c >= '0' && c <= '9') d = c - '0';
+    else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
+    else return false;
+    v = (v << 4) | static_cast<uint64_t>(d);
+  }
+  *seq = v;
+  return true;
+}
+
+std::string UuidToHex(const Uuid& uuid) {
+  static const char* digits = "0123456789abcdef";
+  std::string s;
+  for (uint8_t b : uuid) {
+    s.push_back(digits[b >> 4]);
+    s.push_back(digits[b & 15]);
+  }
+  return s;
+}
+
+Uuid RandomUuid() {
+  std::random_device rd;
+  Uuid u;
+  for (size_t i = 0; i < u.size(); i += 4) {
+    uint32_t v = rd();
+    for (size_t k = 0; k < 4; ++k) u[i + k] = static_cast<uint8_t>(v >> (8 * k));
+  }
+  u[6] = static_cast<uint8_t>((u[6] & 0x0F) | 0x40);  // RFC 4122 version 4
+  u[8] = static_cast<uint8_t>((u[8] & 0x3F) | 0x80);
+  return u;
+}
+
+}  // namespace bp
+
+namespace bp {
+
+void WriteExtensions(ByteWriter& w, const std::vector<Extension>& extensions) {
+  w.U32(static_cast<uint32_t>(extensions.size()));
+  for (const auto& e : extensions) {
+    w.U16(e.tag);
+    w.U16(e.flags);
+    w.Blob(e.value);
+  }
+}
+
+Status ReadExtensions(ByteReader& r, std::vector<Extension>* out) {
+  uint32_t count = r.U32();
+  if (!r.ok() || count > r.remaining() / 8) return Status::Corrupt("bad extension list");
+  for (uint32_t i = 0; i < count; ++i) {
+    Extension e;
+    e.tag = r.U16();
+    e.flags = r.U16();
+    if (!r.Blob(&e.value, r.remaining())) return Status::Corrupt("truncated extension");
+    // Version 1 defines no extensions: a critical one means a newer writer relied on it.
+    if (e.flags & kExtensionCritical) {
+      return Status::Unsupported("object uses extension " + std::to_string(e.tag) +
+                                 " that this version of blockpipe does not know");
+    }
+    out->push_back(std::move(e));
+  }
+  return Status::Ok();
+}
+
+}  // namespace bp

@@ -1,0 +1,82 @@
+// The plain header every stored object starts with, the object keys of a volume, and the
+// extension records that let later versions add fields (snapshots, clones, GC) without a new
+// format version. docs/format.md is the reference for every byte described here.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "pipeline/object_store.h"
+#include "util/status.h"
+
+namespace bp {
+
+using Uuid = std::array<uint8_t, 16>;
+
+constexpr uint32_t kFormatVersion = 1;
+constexpr uint32_t kBlockSize = 4096;       // logical block: the map's granularity
+constexpr uint32_t kBlockShift = 12;
+constexpr uint32_t kObjectHeaderLength = 80;
+
+// Magic numbers, stored little-endian so the first four bytes read "BPVM", "BPSG", "BPCK".
+enum class ObjectType : uint32_t {
+  kVolumeMeta = 0x4D565042u,  // "BPVM"
+  kSegment = 0x47535042u,     // "BPSG"
+  kCheckpoint = 0x4B435042u,  // "BPCK"
+};
+const char* ObjectTypeName(ObjectType type);
+
+struct ObjectHeader {
+  ObjectType type = ObjectType::kSegment;
+  uint32_t version = kFormatVersion;
+  Uuid uuid{};
+  uint64_t seq = 0;                  // segment/checkpoint sequence; 0 for meta
+  uint32_t flags = 0;                // reserved, 0 in version 1
+  uint64_t body_length = 0;          // stored (encoded) body bytes after the header
+  uint64_t body_logical_length = 0;  // body length before encoding
+  uint64_t data_length = 0;          // segments: bytes of units after the body; else 0
+  uint32_t body_crc = 0;             // crc32c of the stored body bytes
+
+  uint64_t object_length() const { return kObjectHeaderLength + body_length + data_length; }
+};
+
+// Append the 80-byte header to out.
+void EncodeObjectHeader(const ObjectHeader& header, Bytes* out);
+// Parse and check magic, version and header checksum. Corrupt on any mismatch, Unsupported for
+// a newer format version.
+Status DecodeObjectHeader(const uint8_t* p, size_t n, ObjectType expected, ObjectHeader* out);
+
+// Extension records (tag, flags, bytes) appended to metadata, segment and checkpoint bodies.
+// A reader skips tags it does not know unless the record is marked critical.
+constexpr uint16_t kExtensionCritical = 1;
+struct Extension {
+  uint16_t tag = 0;
+  uint16_t flags = 0;
+  Bytes value;
+};
+
+// Keys. Sequence numbers are 16 lower-case hex digits so listings sort numerically.
+std::string VolumePrefix(const std::string& name);  // "volumes/<name>/"
+std::string MetaKey(const std::string& name);
+std::string SegmentPrefix(const std::string& name);
+std::string SegmentKey(const std::string& name, uint64_t seq);
+std::string CheckpointPrefix(const std::string& name);
+std::string CheckpointKey(const std::string& name, uint64_t seq);
+// Parse "<prefix><16 hex digits>"; false for anything else.
+bool ParseSeqKey(const std::string& key, const std::string& prefix, uint64_t* seq);
+
+std::string UuidToHex(const Uuid& uuid);
+Uuid RandomUuid();
+
+}  // namespace bp
+
+namespace bp {
+class ByteReader;
+class ByteWriter;
+// Write an extension list (u32 count, then tag/flags/length/bytes each).
+void WriteExtensions(ByteWriter& w, const std::vector<Extension>& extensions);
+// Read an extension list; Unsupported for an unknown critical extension.
+Status ReadExtensions(ByteReader& r, std::vector<Extension>* out);
+}  // namespace bp

@@ -1,0 +1,277 @@
+// Segment building, meta serialization and validation.
+#include "engine/segment_format.h"
+
+#include <cstring>
+
+#include "engine/byte_io.h"
+#include "util/crc32c.h"
+
+namespace bp {
+namespace {
+
+constexpr uint8_t kRecordData = 1;
+constexpr uint8_t kRecordZero = 2;
+constexpr uint8_t kRecordHole = 3;
+constexpr uint32_t kMaxUnits = 1u << 22;
+// A front read that usually holds header and meta in one request.
+constexpr uint64_t kFrontRead = 64u << 10;
+
+}  // namespace
+
+Bytes SerializeSegmentMeta(const SegmentMeta& meta, uint64_t data_start) {
+  Bytes out;
+  out.reserve(40 + meta.units.size() * 20 + meta.records.size() * 25);
+  ByteWriter w(&out);
+  w.U64(meta.seq);
+  w.U32(meta.flags);
+  w.U32(static_cast<uint32_t>(meta.units.size()));
+  w.U64(meta.records.size());
+  w.U64(meta.data_length);
+  for (const UnitLoc& u : meta.units) {
+    w.U64(u.offset - data_start);
+    w.U32(u.stored_length);
+    w.U32(u.logical_length);
+    w.U32(u.crc);
+  }
+  for (const DeltaRecord& r : meta.records) {
+    w.U8(r.kind == ExtentKind::kData ? kRecordData
+                                     : r.kind == ExtentKind::kZero ? kRecordZero : kRecordHole);
+    w.U64(r.lba);
+    w.U64(r.blocks);
+    if (r.kind == ExtentKind::kData) w.U64(r.index);
+  }
+  WriteExtensions(w, {});
+  return out;
+}
+
+Status ParseSegmentMeta(const uint8_t* p, size_t n, uint64_t data_start, uint64_t volume_blocks,
+                        SegmentMeta* out) {
+  ByteReader r(p, n);
+  SegmentMeta m;
+  m.seq = r.U64();
+  m.flags = r.U32();
+  uint32_t unit_count = r.U32();
+  uint64_t record_count = r.U64();
+  m.data_length = r.U64();
+  if (!r.ok() || unit_count > kMaxUnits || unit_count > r.remaining() / 20 ||
+      record_count > r.remaining() / 17) {
+    return Status::Corrupt("segment meta counts are implausible");
+  }
+  m.units.reserve(unit_count);
+  uint64_t next_offset = 0;
+  uint64_t blocks = 0;
+  for (uint32_t i = 0; i < unit_count; ++i) {
+    UnitLoc u;
+    uint64_t rel = r.U64();
+    u.stored_length = r.U32();
+    u.logical_length = r.U32();
+    u.crc = r.U32();
+    if (rel != next_offset || u.stored_length == 0 || u.logical_length == 0 ||
+        u.logical_length % kBlockSize != 0 || rel + u.stored_length > m.data_length) {
+      return Status::Corrupt("segment unit " + std::to_string(i) + " has an invalid location");
+    }
+    next_offset = rel + u.stored_length;
+    u.offset = data_start + rel;
+    u.first_block = static_cast<uint32_t>(blocks);
+    blocks += u.logical_length / kBlockSize;
+    m.units.push_back(u);
+  }
+  if (next_offset != m.data_length) return Status::Corrupt("segment units do not fill its data");
+  m.records.reserve(record_count);
+  for (uint64_t i = 0; i < record_count; ++i) {
+    DeltaRecord d;
+    uint8_t kind = r.U8();
+    d.lba = r.U64();
+    d.blocks = r.U64();
+    if (kind == kRecordData) {
+      d.kind = ExtentKind::kData;
+      d.index = r.U64();
+      if (d.index > blocks || d.blocks > blocks - d.index) {
+        return Status::Corrupt("segment data record points past its units");
+      }
+    } else if (kind == kRecordZero) {
+      d.kind = ExtentKind::kZero;
+    } else if (kind == kRecordHole) {
+      d.kind = ExtentKind::kHole;
+    } else {
+      return Status::Corrupt("segment record of unknown kind " + std::to_string(kind));
+    }
+    if (d.blocks == 0 || d.lba >= volume_blocks || d.blocks > volume_blocks - d.lba) {
+      return Status::Corrupt("segment record outside the volume");
+    }
+    m.records.push_back(d);
+  }
+  std::vector<Extension> extensions;
+  BP_RETURN_IF_ERROR(ReadExtensions(r, &extensions));
+  if (!r.ok()) return Status::Corrupt("segment meta is truncated");
+  *out = std::move(m);
+  return Status::Ok();
+}
+
+Status BuildSegment(const WriteBuffer& buffer, uint64_t seq, const Uuid& uuid,
+                    const CodecChain& chain, uint32_t unit_size, BuiltSegment* out) {
+  const uint32_t unit_blocks = std::max<uint32_t>(1, unit_size / kBlockSize);
+  auto blocks = buffer.SortedBlocks();
+  SegmentMeta& meta = out->meta;
+  meta = SegmentMeta{};
+  meta.seq = seq;
+
+  // Ranges first in record order, matching the apply order.
+  for (const auto& [lba, e] : buffer.ranges().extents()) {
+    meta.records.push_back(DeltaRecord{e.kind, lba, e.blocks, 0});
+  }
+  // DATA records: one per run of consecutive blocks.
+  for (size_t i = 0; i < blocks.size();) {
+    size_t j = i + 1;
+    while (j < blocks.size() && blocks[j].first == blocks[j - 1].first + 1) ++j;
+    meta.records.push_back(DeltaRecord{ExtentKind::kData, blocks[i].first, j - i, i});
+    i = j;
+  }
+
+  // Pack runs into units: a run that fits the open unit joins it, otherwise the unit is closed
+  // first; runs longer than a unit fill whole units.
+  std::vector<std::pair<size_t, size_t>> unit_ranges;  // [first index, count)
+  size_t open_first = 0, open_count = 0;
+  for (size_t i = 0; i < blocks.size();) {
+    size_t j = i + 1;
+    while (j < blocks.size() && blocks[j].first == blocks[j - 1].first + 1) ++j;
+    size_t run = j - i;
+    if (open_count > 0 && open_count + run > unit_blocks) {
+      unit_ranges.emplace_back(open_first, open_count);
+      open_count = 0;
+    }
+    if (open_count == 0) open_first = i;
+    while (run > 0) {
+      size_t take = std::min<size_t>(run, unit_blocks - open_count);
+      open_count += take;
+      run -= take;
+      if (open_count == unit_blocks) {
+        unit_ranges.emplace_back(open_first, open_count);
+        open_first += open_count;
+        open_count = 0;
+      }
+    }
+    i = j;
+  }
+  if (open_count > 0) unit_ranges.emplace_back(open_first, open_count);
+
+  Bytes data;
+  Bytes plain(static_cast<size_t>(unit_blocks) * kBlockSize);
+  Bytes encoded;
+  meta.units.reserve(unit_ranges.size());
+  for (size_t u = 0; u < unit_ranges.size(); ++u) {
+    auto [first, count] = unit_ranges[u];
+    for (size_t k = 0; k < count; ++k) {
+      std::memcpy(plain.data() + k * kBlockSize, blocks[first + k].second, kBlockSize);
+    }
+    const size_t logical = count * kBlockSize;
+    UnitId id{BP_UNIT_DATA, seq, u, logical};
+    BP_RETURN_IF_ERROR(chain.Encode(id, plain.data(), logical, &encoded));
+    if (encoded.empty() || encoded.size() > 0xFFFFFFFFu) {
+      return Status::Permanent("codec produced an unusable unit of " +
+                               std::to_string(encoded.size()) + " bytes");
+    }
+    UnitLoc loc;
+    loc.offset = data.size();  // relative for now
+    loc.stored_length = static_cast<uint32_t>(encoded.size());
+    loc.logical_length = static_cast<uint32_t>(logical);
+    loc.first_block = static_cast<uint32_t>(first);
+    loc.crc = Crc32c(encoded.data(), encoded.size());
+    meta.units.push_back(loc);
+    data.insert(data.end(), encoded.begin(), encoded.end());
+  }
+  meta.data_length = data.size();
+
+  Bytes plain_meta = SerializeSegmentMeta(meta, 0);
+  Bytes encoded_meta;
+  UnitId meta_id{BP_UNIT_SEGMENT_META, seq, 0, plain_meta.size()};
+  BP_RETURN_IF_ERROR(chain.Encode(meta_id, plain_meta.data(), plain_meta.size(), &encoded_meta));
+
+  ObjectHeader h;
+  h.type = ObjectType::kSegment;
+  h.uuid = uuid;
+  h.seq = seq;
+  h.body_length = encoded_meta.size();
+  h.body_logical_length = plain_meta.size();
+  h.data_length = data.size();
+  h.body_crc = Crc32c(encoded_meta.data(), encoded_meta.size());
+  out->object.clear();
+  out->object.reserve(h.object_length());
+  EncodeObjectHeader(h, &out->object);
+  out->object.insert(out->object.end(), encoded_meta.begin(), encoded_meta.end());
+  out->object.insert(out->object.end(), data.begin(), data.end());
+  const uint64_t data_start = kObjectHeaderLength + encoded_meta.size();
+  for (UnitLoc& u : meta.units) u.offset += data_start;
+  return Status::Ok();
+}
+
+Status ReadSegmentMeta(ObjectStore& store, const std::string& key, uint64_t seq,
+                       const Uuid& uuid, const CodecChain& chain, uint64_t volume_blocks,
+                       uint64_t listed_size, SegmentMeta* out, uint64_t* object_size) {
+  Bytes front(kFrontRead);
+  uint64_t got = 0;
+  BP_RETURN_IF_ERROR(store.Read(key, 0, front.size(), front.data(), &got));
+  front.resize(got);
+  ObjectHeader h;
+  BP_RETURN_IF_ERROR(DecodeObjectHeader(front.data(), front.size(), ObjectType::kSegment, &h)
+                         .WithContext(key));
+  if (h.uuid != uuid) return Status::Corrupt(key + ": segment belongs to another volume");
+  if (h.seq != seq) return Status::Corrupt(key + ": header names segment " + std::to_string(h.seq));
+  if (listed_size != 0 && listed_size != h.object_length()) {
+    return Status::Corrupt(key + ": object is " + std::to_string(listed_size) +
+                           " bytes, header says " + std::to_string(h.object_length()) +
+                           " (torn or truncated)");
+  }
+  const uint64_t body_end = kObjectHeaderLength + h.body_length;
+  if (front.size() < body_end) {
+    if (got < kFrontRead) return Status::Corrupt(key + ": segment is truncated");
+    size_t have = front.size();
+    front.resize(body_end);
+    uint64_t more = 0;
+    BP_RETURN_IF_ERROR(store.Read(key, have, body_end - have, front.data() + have, &more));
+    if (more != body_end - have) return Status::Corrupt(key + ": segment is truncated");
+  }
+  const uint8_t* body = front.data() + kObjectHeaderLength;
+  if (Crc32c(body, h.body_length) != h.body_crc) {
+    return Status::Corrupt(key + ": segment meta checksum mismatch");
+  }
+  Bytes plain;
+  UnitId meta_id{BP_UNIT_SEGMENT_META, seq, 0, h.body_logical_length};
+  BP_RETURN_IF_ERROR(chain.Decode(meta_id, body, h.body_length, &plain).WithContext(key));
+  if (plain.size() != h.body_logical_length) {
+    return Status::Corrupt(key + ": segment meta decodes to the wrong length");
+  }
+  SegmentMeta meta;
+  BP_RETURN_IF_ERROR(ParseSegmentMeta(plain.data(), plain.size(), body_end, volume_blocks, &meta)
+                         .WithContext(key));
+  if (meta.seq != seq || meta.data_length != h.data_length) {
+    return Status::Corrupt(key + ": segment meta disagrees with its header");
+  }
+  *out = std::move(meta);
+  *object_size = h.object_length();
+  return Status::Ok();
+}
+
+Status ReadUnit(ObjectStore& store, const std::string& key, uint64_t seq, uint32_t unit_index,
+                const UnitLoc& loc, const CodecChain& chain, Bytes* out) {
+  Bytes stored(loc.stored_length);
+  uint64_t got = 0;
+  BP_RETURN_IF_ERROR(store.Read(key, loc.offset, loc.stored_length, stored.data(), &got));
+  const std::string where = key + " unit " + std::to_string(unit_index);
+  if (got != loc.stored_length) {
+    return Status::Corrupt(where + ": short read (" + std::to_string(got) + " of " +
+                           std::to_string(loc.stored_length) + " bytes)");
+  }
+  if (Crc32c(stored.data(), stored.size()) != loc.crc) {
+    return Status::Corrupt(where + ": checksum mismatch");
+  }
+  UnitId id{BP_UNIT_DATA, seq, unit_index, loc.logical_length};
+  BP_RETURN_IF_ERROR(chain.Decode(id, stored.data(), stored.size(), out).WithContext(where));
+  if (out->size() != loc.logical_length) {
+    return Status::Corrupt(where + ": decodes to " + std::to_string(out->size()) +
+                           " bytes instead of " + std::to_string(loc.logical_length));
+  }
+  return Status::Ok();
+}
+
+}  // namespace bp

@@ -1,0 +1,51 @@
+// Segment objects: building one from a sealed write buffer and reading back its front.
+//
+// Layout: [80-byte header][encoded segment meta][unit 0][unit 1]…  The meta (map delta and unit
+// index) sits in front so recovery reads only the first bytes of each segment. Blocks are
+// sorted by block number and numbered 0..N-1 in that order (the segment block index); units
+// cover consecutive index ranges of at most unit_size bytes, and a run of consecutive blocks is
+// never split across units unless it is longer than a unit. DATA delta records therefore say
+// "blocks [lba, lba+n) are segment blocks [index, index+n)", which stays one record for a long
+// sequential write however many units it spans.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "engine/object_format.h"
+#include "engine/volume_state.h"
+#include "engine/write_buffer.h"
+#include "pipeline/codec_chain.h"
+#include "pipeline/object_store.h"
+
+namespace bp {
+
+struct BuiltSegment {
+  Bytes object;
+  SegmentMeta meta;  // unit offsets are absolute in `object`
+};
+
+// Encode every unit and the meta of one sealed buffer. Unit encoding runs on the calling
+// thread; the buffer must not change meanwhile.
+Status BuildSegment(const WriteBuffer& buffer, uint64_t seq, const Uuid& uuid,
+                    const CodecChain& chain, uint32_t unit_size, BuiltSegment* out);
+
+// Serialize / parse the plain (decoded) meta block. Offsets in the serialized form are relative
+// to the first unit; `data_start` converts them to absolute object offsets when parsing.
+Bytes SerializeSegmentMeta(const SegmentMeta& meta, uint64_t data_start);
+Status ParseSegmentMeta(const uint8_t* p, size_t n, uint64_t data_start, uint64_t volume_blocks,
+                        SegmentMeta* out);
+
+// Read and validate the front of segment `seq` (header and meta; units are verified when read).
+// listed_size is the object size from the listing (0 = unknown): a mismatch means a torn or
+// foreign object. Errors: Corrupt for anything invalid, the store's error for I/O failures.
+Status ReadSegmentMeta(ObjectStore& store, const std::string& key, uint64_t seq,
+                       const Uuid& uuid, const CodecChain& chain, uint64_t volume_blocks,
+                       uint64_t listed_size, SegmentMeta* out, uint64_t* object_size);
+
+// Fetch, verify and decode one data unit. Corrupt (naming the key) on checksum, length or
+// decode failure.
+Status ReadUnit(ObjectStore& store, const std::string& key, uint64_t seq, uint32_t unit_index,
+                const UnitLoc& loc, const CodecChain& chain, Bytes* out);
+
+}  // namespace bp

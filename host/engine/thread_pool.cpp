@@ -1,0 +1,52 @@
+// ThreadPool implementation.
+#include "engine/thread_pool.h"
+
+namespace bp {
+
+ThreadPool::ThreadPool(uint32_t threads) {
+  if (threads == 0) threads = 1;
+  workers_.reserve(threads);
+  for (uint32_t i = 0; i < threads; ++i) workers_.emplace_back([this] { Run(); });
+}
+
+ThreadPool::~ThreadPool() { Stop(); }
+
+void ThreadPool::Submit(std::function<void()> task) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!stopping_) {
+      tasks_.push_back(std::move(task));
+      cv_.notify_one();
+      return;
+    }
+  }
+  task();
+}
+
+void ThreadPool::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_ && workers_.empty()) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : workers_) {
+    if (t.joinable()) t.join();
+  }
+  workers_.clear();
+}
+
+void ThreadPool::Run() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
+    if (tasks_.empty()) return;  // stopping and drained
+    auto task = std::move(tasks_.front());
+    tasks_.pop_front();
+    lock.unlock();
+    task();
+    lock.lock();
+  }
+}
+
+}  // namespace bp

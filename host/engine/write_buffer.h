@@ -1,0 +1,65 @@
+// WriteBuffer: acknowledged writes not yet in a durable segment. Data blocks are kept whole
+// (4 KiB, keyed by block number, an overwrite replaces the block in place) in slabs that are
+// recycled between buffers so the steady state allocates nothing. ZERO and HOLE ranges (trim,
+// write-zeroes, all-zero writes) live in an ExtentMap overlay; a range erases the buffered
+// blocks it covers, so within one buffer a data block is always newer than any range over it.
+// That gives the one rule used both by reads and by sealing: data first, then ranges.
+// Not thread-safe: the volume locks it while active; once sealed it is immutable and read
+// concurrently by the encoder and by readers.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "engine/extent_map.h"
+
+namespace bp {
+
+class WriteBuffer {
+ public:
+  WriteBuffer();
+  WriteBuffer(const WriteBuffer&) = delete;
+  WriteBuffer& operator=(const WriteBuffer&) = delete;
+
+  // Storage for block `lba` (existing or new); the caller fills all 4096 bytes.
+  uint8_t* PutBlock(uint64_t lba);
+  // Make [lba, lba+blocks) a ZERO or HOLE range, dropping buffered blocks in it. Cost is bounded
+  // by the number of buffered blocks, not by the range length.
+  void SetRange(uint64_t lba, uint64_t blocks, ExtentKind kind);
+
+  enum class Hit { kMiss, kData, kZeros };
+  // What this buffer says about block lba: its data, zeros (a range covers it), or nothing.
+  Hit Lookup(uint64_t lba, const uint8_t** data) const;
+  // True when nothing in this buffer touches [lba, lba+blocks).
+  bool Untouched(uint64_t lba, uint64_t blocks) const;
+
+  bool empty() const { return index_.empty() && ranges_.empty(); }
+  uint64_t data_blocks() const { return index_.size(); }
+  // Memory this buffer holds, for the write-buffer limit and the segment size trigger.
+  uint64_t memory_bytes() const;
+
+  // Buffered blocks sorted by block number (for sealing).
+  std::vector<std::pair<uint64_t, const uint8_t*>> SortedBlocks() const;
+  const ExtentMap& ranges() const { return ranges_; }
+
+  // Forget everything but keep the slabs for reuse.
+  void Reset();
+
+ private:
+  static constexpr uint32_t kBlocksPerSlab = 64;
+  uint8_t* Slot(uint32_t slot) const {
+    return slabs_[slot / kBlocksPerSlab].get() + static_cast<size_t>(slot % kBlocksPerSlab) * 4096;
+  }
+  void EraseBlock(std::unordered_map<uint64_t, uint32_t>::iterator it);
+
+  std::unordered_map<uint64_t, uint32_t> index_;  // block → slot
+  std::vector<std::unique_ptr<uint8_t[]>> slabs_;
+  std::vector<uint32_t> free_slots_;
+  uint32_t next_slot_ = 0;  // slots below this have been handed out at least once
+  ExtentMap ranges_;
+};
+
+}  // namespace bp

@@ -1,0 +1,184 @@
+// MemoryStore implementation: a std::map of byte vectors behind one mutex, with the fault hooks
+// applied before each operation touches the map.
+#include "pipeline/memory_store.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+#include <blockpipe/bp_backend.h>
+
+namespace bp {
+namespace {
+// A paused put gives up after this long so a test that forgets ResumePuts cannot hang.
+constexpr auto kPauseTimeout = std::chrono::seconds(20);
+}  // namespace
+
+MemoryStore::MemoryStore() = default;
+
+Status MemoryStore::Inject(Op op, const std::string& key) {
+  uint32_t delay;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    op_counts_[static_cast<int>(op)]++;
+    for (auto it = failures_.begin(); it != failures_.end(); ++it) {
+      if (it->op == op && key.find(it->key_part) != std::string::npos) {
+        Status s = it->status;
+        if (--it->remaining <= 0) failures_.erase(it);
+        return s;
+      }
+    }
+    delay = delay_ms_[static_cast<int>(op)];
+  }
+  if (delay) std::this_thread::sleep_for(std::chrono::milliseconds(delay));
+  return Status::Ok();
+}
+
+Status MemoryStore::Get(const std::string& key, Bytes* out) {
+  BP_RETURN_IF_ERROR(Inject(Op::kGet, key));
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = objects_.find(key);
+  if (it == objects_.end()) return Status::NotFound(key);
+  *out = it->second;
+  return Status::Ok();
+}
+
+Status MemoryStore::Read(const std::string& key, uint64_t offset, uint64_t length, void* buf,
+                         uint64_t* nread) {
+  BP_RETURN_IF_ERROR(Inject(Op::kRead, key));
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = objects_.find(key);
+  if (it == objects_.end()) return Status::NotFound(key);
+  const Bytes& b = it->second;
+  uint64_t n = offset >= b.size() ? 0 : std::min<uint64_t>(length, b.size() - offset);
+  if (n) std::memcpy(buf, b.data() + offset, n);
+  *nread = n;
+  return Status::Ok();
+}
+
+Status MemoryStore::Put(const std::string& key, const void* data, uint64_t length,
+                        bool if_absent) {
+  BP_RETURN_IF_ERROR(Inject(Op::kPut, key));
+  std::unique_lock<std::mutex> lock(mu_);
+  if (puts_paused_) {
+    paused_puts_++;
+    bool resumed = resume_cv_.wait_for(lock, kPauseTimeout, [&] { return !puts_paused_; });
+    paused_puts_--;
+    if (!resumed) return Status::Transient("memory store: paused put timed out: " + key);
+  }
+  if (if_absent && put_if_absent_ && objects_.count(key)) {
+    return Status::Precondition("object exists: " + key);
+  }
+  const uint8_t* p = static_cast<const uint8_t*>(data);
+  uint64_t keep = length;
+  if (truncate_armed_ && key.find(truncate_key_part_) != std::string::npos) {
+    truncate_armed_ = false;
+    keep = std::min(keep, truncate_keep_);
+  }
+  objects_[key] = Bytes(p, p + keep);
+  return Status::Ok();
+}
+
+Status MemoryStore::Delete(const std::string& key) {
+  BP_RETURN_IF_ERROR(Inject(Op::kDelete, key));
+  std::lock_guard<std::mutex> lock(mu_);
+  objects_.erase(key);
+  return Status::Ok();
+}
+
+Status MemoryStore::List(const std::string& prefix, std::vector<ObjectInfo>* out) {
+  BP_RETURN_IF_ERROR(Inject(Op::kList, prefix));
+  std::lock_guard<std::mutex> lock(mu_);
+  out->clear();
+  for (auto it = objects_.lower_bound(prefix);
+       it != objects_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+    out->push_back({it->first, it->second.size()});
+  }
+  return Status::Ok();
+}
+
+uint64_t MemoryStore::Capabilities() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  uint64_t caps = BP_BACKEND_CAP_RANGED_GET | BP_BACKEND_CAP_DURABLE_PUT;
+  if (put_if_absent_) caps |= BP_BACKEND_CAP_PUT_IF_ABSENT;
+  return caps;
+}
+
+void MemoryStore::FailNext(Op op, Status status, int count, const std::string& key_part) {
+  std::lock_guard<std::mutex> lock(mu_);
+  failures_.push_back({op, std::move(status), count, key_part});
+}
+
+void MemoryStore::SetDelay(Op op, uint32_t milliseconds) {
+  std::lock_guard<std::mutex> lock(mu_);
+  delay_ms_[static_cast<int>(op)] = milliseconds;
+}
+
+void MemoryStore::PausePuts() {
+  std::lock_guard<std::mutex> lock(mu_);
+  puts_paused_ = true;
+}
+
+void MemoryStore::ResumePuts() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    puts_paused_ = false;
+  }
+  resume_cv_.notify_all();
+}
+
+int MemoryStore::PausedPuts() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return paused_puts_;
+}
+
+void MemoryStore::TruncateNextPut(uint64_t keep, const std::string& key_part) {
+  std::lock_guard<std::mutex> lock(mu_);
+  truncate_armed_ = true;
+  truncate_keep_ = keep;
+  truncate_key_part_ = key_part;
+}
+
+void MemoryStore::SetPutIfAbsentSupported(bool supported) {
+  std::lock_guard<std::mutex> lock(mu_);
+  put_if_absent_ = supported;
+}
+
+bool MemoryStore::Has(const std::string& key) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return objects_.count(key) != 0;
+}
+
+Bytes MemoryStore::Peek(const std::string& key) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = objects_.find(key);
+  return it == objects_.end() ? Bytes() : it->second;
+}
+
+void MemoryStore::Poke(const std::string& key, Bytes bytes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  objects_[key] = std::move(bytes);
+}
+
+void MemoryStore::Erase(const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  objects_.erase(key);
+}
+
+std::vector<std::string> MemoryStore::Keys(const std::string& prefix) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> keys;
+  for (auto it = objects_.lower_bound(prefix);
+       it != objects_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+    keys.push_back(it->first);
+  }
+  return keys;
+}
+
+uint64_t MemoryStore::CountOps(Op op) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return op_counts_[static_cast<int>(op)];
+}
+
+}  // namespace bp

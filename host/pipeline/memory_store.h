@@ -1,0 +1,81 @@
+// MemoryStore: an ObjectStore held in process memory, for unit tests and fault injection. Beyond
+// the plain store it can fail the next N operations of a kind, delay them, hold puts until
+// released (to line up concurrent flushes), store a truncated object while reporting success
+// (a torn write), and pretend it lacks put-if-absent. Every method is thread-safe.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "pipeline/object_store.h"
+
+namespace bp {
+
+class MemoryStore : public ObjectStore {
+ public:
+  enum class Op { kGet, kRead, kPut, kDelete, kList };
+
+  MemoryStore();
+
+  Status Get(const std::string& key, Bytes* out) override;
+  Status Read(const std::string& key, uint64_t offset, uint64_t length, void* buf,
+              uint64_t* nread) override;
+  Status Put(const std::string& key, const void* data, uint64_t length, bool if_absent) override;
+  Status Delete(const std::string& key) override;
+  Status List(const std::string& prefix, std::vector<ObjectInfo>* out) override;
+  uint64_t Capabilities() const override;
+  std::string Describe() const override { return "memory://"; }
+
+  // ---- fault injection ----
+  // The next `count` operations of `op` whose key contains `key_part` fail with `status`.
+  void FailNext(Op op, Status status, int count = 1, const std::string& key_part = "");
+  // Every operation of `op` sleeps this long first (0 to stop).
+  void SetDelay(Op op, uint32_t milliseconds);
+  // Puts wait (bounded by the timeout, then fail Transient) until ResumePuts.
+  void PausePuts();
+  void ResumePuts();
+  // Number of puts currently waiting in PausePuts.
+  int PausedPuts() const;
+  // The next put whose key contains key_part stores only its first `keep` bytes and succeeds.
+  void TruncateNextPut(uint64_t keep, const std::string& key_part = "");
+  // Clear the BP_BACKEND_CAP_PUT_IF_ABSENT bit (puts then ignore if_absent, like a plain store).
+  void SetPutIfAbsentSupported(bool supported);
+
+  // ---- direct access for tests ----
+  bool Has(const std::string& key) const;
+  Bytes Peek(const std::string& key) const;                // empty when absent
+  void Poke(const std::string& key, Bytes bytes);          // create/replace without checks
+  void Erase(const std::string& key);
+  std::vector<std::string> Keys(const std::string& prefix = "") const;
+  uint64_t CountOps(Op op) const;  // successful and failed operations so far
+
+ private:
+  struct Failure {
+    Op op;
+    Status status;
+    int remaining;
+    std::string key_part;
+  };
+  // Applies delays and scheduled failures; called without the lock held.
+  Status Inject(Op op, const std::string& key);
+
+  mutable std::mutex mu_;
+  std::condition_variable resume_cv_;
+  std::map<std::string, Bytes> objects_;
+  std::vector<Failure> failures_;
+  uint32_t delay_ms_[5] = {0, 0, 0, 0, 0};
+  uint64_t op_counts_[5] = {0, 0, 0, 0, 0};
+  bool puts_paused_ = false;
+  int paused_puts_ = 0;
+  bool truncate_armed_ = false;
+  uint64_t truncate_keep_ = 0;
+  std::string truncate_key_part_;
+  bool put_if_absent_ = true;
+};
+
+}  // namespace bp

@@ -1,0 +1,21 @@
+// CRC-32C (Castagnoli), the checksum of every stored object header, segment body and unit. It
+// uses the SSE4.2 crc32 instruction when the CPU has it (checked once at startup) and a
+// slicing-by-8 table otherwise; both give identical results, which the unit tests check.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace bp {
+
+// CRC-32C of n bytes. Pass a previous result as `crc` to extend it over more bytes:
+// Crc32c(b, nb, Crc32c(a, na)) == Crc32c(a followed by b).
+uint32_t Crc32c(const void* data, size_t n, uint32_t crc = 0);
+
+// The portable table implementation, exposed so tests can compare it with the hardware one.
+uint32_t Crc32cPortable(const void* data, size_t n, uint32_t crc = 0);
+
+// True when Crc32c uses the CPU instruction.
+bool Crc32cIsHardware();
+
+}  // namespace bp
