@@ -1,0 +1,126 @@
+// Connection: one NBD client from greeting to close. Lives on a single event-loop thread (its
+// io_context is run by exactly one thread, so its state needs no locks). Two phases:
+//   handshake     (connection_handshake.cpp) greeting, client flags, options via Negotiation,
+//                 bounded by a timer and an option count;
+//   transmission  (connection_transmission.cpp) a buffered reader that keeps parsing requests
+//                 while earlier ones are in flight, submits them to the host, and a write queue
+//                 that sends replies in completion order, batched into gather writes.
+// The host's done callback may run on any thread (even inside submit): it only pushes the
+// request onto a lock-free stack and, if the stack was empty, posts one drain to this thread.
+// The connection finishes (socket closed, volume reference released, removed from the server)
+// only when reading has ended, the host has completed every request and the writer is idle, so
+// no bp_io is ever freed while the host holds it.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/generic/stream_protocol.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "export_catalog.h"
+#include "negotiation.h"
+#include "request_pool.h"
+
+namespace bpnbd {
+
+class Server;
+struct FrontendSettings;
+
+// Size of the per-connection receive buffer: many 4 KiB writes (or hundreds of request headers)
+// arrive per read system call.
+inline constexpr size_t kReadBufferBytes = 256u << 10;
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  using Socket = boost::asio::generic::stream_protocol::socket;
+
+  Connection(Server* server, Socket socket, std::string peer);
+  ~Connection();
+
+  // All three must run on the connection's executor (post them there).
+  void Start();
+  // Server stopping: stop reading, finish in-flight requests and their replies, then close.
+  void BeginShutdown();
+  // Shutdown took too long: drop the socket now; still waits for the host's completions.
+  void ForceClose();
+
+  boost::asio::any_io_executor executor() { return socket_.get_executor(); }
+  const std::string& peer() const { return peer_; }
+
+ private:
+  // ---- handshake (connection_handshake.cpp) ----
+  void SendGreeting();
+  void ReadClientFlags();
+  void ReadOptionHeader();
+  void ReadOptionData(uint32_t option, uint32_t length);
+  void SkipOptionData(uint32_t option, size_t remaining);
+  void SendNegotiationOutput(Negotiation::Next next);
+  void EnterTransmission();
+
+  // ---- transmission (connection_transmission.cpp) ----
+  void ReadMore();
+  void Parse();
+  void ReadPayload(Request* r, size_t have);
+  void Submit(Request* r);
+  void QueueReply(Request* r);
+  static void OnHostDone(bp_io* io, int error);
+  void PushCompletion(Request* r);  // any thread
+  void DrainCompletions();
+  void StartWrite();
+  void OnWritten(const boost::system::error_code& ec);
+  bool HasCapacity(uint64_t charge) const;
+  void ReleaseRequest(Request* r);
+  void FlushMetrics();
+  void OnReadEnded(const boost::system::error_code& ec);
+  void Abort(const std::string& reason);
+  void MaybeFinish();
+  void Finish();
+
+  void Log(int level, const std::string& message) const;
+
+  Server* server_;  // outlives every connection (see Server::Stop)
+  const FrontendSettings& settings_;
+  Socket socket_;
+  std::string peer_;
+  boost::asio::steady_timer handshake_timer_;
+
+  // Handshake state.
+  std::unique_ptr<Negotiation> negotiation_;
+  std::vector<uint8_t> handshake_out_;
+  std::vector<uint8_t> option_data_;
+  uint8_t small_buf_[16] = {};
+  uint32_t options_seen_ = 0;
+  bool in_transmission_ = false;
+
+  // Transmission state.
+  VolumeHandle volume_;
+  ExportInfo info_;
+  RequestPool pool_;
+  std::unique_ptr<uint8_t[]> rbuf_;
+  size_t rpos_ = 0, rend_ = 0;
+  uint64_t discard_remaining_ = 0;  // payload of a refused WRITE still to skip
+  uint64_t inflight_bytes_ = 0;
+  uint32_t host_inflight_ = 0;      // submitted, done not yet drained
+  bool reading_ = false;            // a read is outstanding on the socket
+  bool paused_ = false;             // parsing stopped at the in-flight bound
+  bool read_closed_ = false;        // no more requests will be read
+  bool writing_ = false;
+  bool write_broken_ = false;       // replies can no longer be delivered
+  bool stopping_ = false;
+  bool finished_ = false;
+  std::vector<Request*> pending_;   // replies waiting for the writer
+  std::vector<Request*> batch_;     // replies in the current gather write
+  std::vector<boost::asio::const_buffer> iov_;
+  std::atomic<Request*> done_head_{nullptr};
+
+  // Counters flushed to host metrics per write batch (cheap on the data path).
+  uint64_t metric_requests_ = 0, metric_read_bytes_ = 0, metric_write_bytes_ = 0,
+           metric_errors_ = 0;
+};
+
+}  // namespace bpnbd

@@ -1,0 +1,195 @@
+// Declared config keys of the NBD frontend and their parsing into FrontendSettings. Every value
+// is range-checked here so that the rest of the plugin can trust it; error messages name the key
+// and the offending value because they end up in front of the operator at startup.
+#include "frontend_config.h"
+
+#include <sys/un.h>
+
+#include <cctype>
+#include <charconv>
+
+namespace bpnbd {
+
+const bp_config_key kConfigKeys[] = {
+    {"listen", BP_CFG_LIST, "127.0.0.1:10809", 0,
+     "Addresses to serve on: \"HOST:PORT\", \"[IPV6]:PORT\", \"*:PORT\" or \"unix:PATH\" "
+     "(relative paths are relative to the config file)."},
+    {"socket_mode", BP_CFG_STRING, "0660", 0,
+     "Octal permissions of unix socket files created by `listen`."},
+    {"exports", BP_CFG_LIST, nullptr, 0,
+     "Volume names this frontend may export; empty or absent exports every volume."},
+    {"max_connections", BP_CFG_INT, "1024", 0,
+     "Connections served at once; further clients are disconnected at once. 0 is unlimited."},
+    {"threads", BP_CFG_INT, "2", 0, "Event-loop threads serving the connections."},
+    {"read_only", BP_CFG_BOOL, "false", 0, "Export every volume read-only."},
+    {"max_inflight", BP_CFG_INT, "128", 0,
+     "Requests one connection may have in flight; the server stops reading from a client at "
+     "this bound."},
+    {"max_inflight_bytes", BP_CFG_SIZE, "64MiB", 0,
+     "READ/WRITE payload bytes one connection may have in flight (one larger request is still "
+     "admitted when the connection is otherwise idle)."},
+    {"handshake_timeout", BP_CFG_INT, "30", 0,
+     "Seconds a client may take to finish option negotiation before it is disconnected."},
+    {"shutdown_timeout", BP_CFG_INT, "30", 0,
+     "Seconds stop waits for in-flight requests and replies before closing connections."},
+    {nullptr, 0, nullptr, 0, nullptr},
+};
+
+namespace {
+
+bool ParsePort(const std::string& text, uint16_t* port) {
+  if (text.empty() || text.size() > 5) return false;
+  unsigned value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value > 65535) return false;
+  *port = static_cast<uint16_t>(value);
+  return true;
+}
+
+// An integer key with an inclusive range; absent keys keep the current value.
+bool ReadInt(const bp_host_api* host, const bp_config* config, const char* key, int64_t min,
+             int64_t max, int64_t* value, std::string* error) {
+  if (!host->config_has(config, key)) return true;
+  int64_t v = host->config_int(config, key);
+  if (v < min || v > max) {
+    *error = std::string("`") + key + "` must be between " + std::to_string(min) + " and " +
+             std::to_string(max) + " (got " + std::to_string(v) + ")";
+    return false;
+  }
+  *value = v;
+  return true;
+}
+
+}  // namespace
+
+bool ParseListenAddress(const std::string& text, const std::string& base_dir, ListenAddress* out,
+                        std::string* error) {
+  *out = ListenAddress{};
+  out->text = text;
+  if (text.rfind("unix:", 0) == 0) {
+    std::string path = text.substr(5);
+    if (path.empty()) {
+      *error = "listen entry \"" + text + "\": empty unix socket path";
+      return false;
+    }
+    if (path[0] != '/') path = (base_dir.empty() ? std::string(".") : base_dir) + "/" + path;
+    if (path.size() >= sizeof(sockaddr_un{}.sun_path)) {
+      *error = "listen entry \"" + text + "\": unix socket path is longer than " +
+               std::to_string(sizeof(sockaddr_un{}.sun_path) - 1) + " bytes";
+      return false;
+    }
+    out->kind = ListenAddress::Kind::kUnix;
+    out->path = path;
+    return true;
+  }
+  std::string host, port;
+  if (!text.empty() && text[0] == '[') {
+    size_t close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      *error = "listen entry \"" + text + "\": expected \"[IPV6]:PORT\"";
+      return false;
+    }
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    size_t colon = text.rfind(':');
+    if (colon == std::string::npos) {
+      *error = "listen entry \"" + text + "\": expected \"HOST:PORT\", \"[IPV6]:PORT\" or "
+               "\"unix:PATH\"";
+      return false;
+    }
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+    if (host.find(':') != std::string::npos) {
+      *error = "listen entry \"" + text + "\": put IPv6 addresses in brackets, as [::1]:10809";
+      return false;
+    }
+  }
+  if (host.empty() || host == "*") host = "0.0.0.0";
+  if (!ParsePort(port, &out->port)) {
+    *error = "listen entry \"" + text + "\": bad port \"" + port + "\" (0-65535)";
+    return false;
+  }
+  out->kind = ListenAddress::Kind::kTcp;
+  out->host = host;
+  return true;
+}
+
+bool ParseSocketMode(const std::string& text, mode_t* mode) {
+  if (text.empty() || text.size() > 4) return false;
+  unsigned value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '7') return false;
+    value = value * 8 + static_cast<unsigned>(c - '0');
+  }
+  if (value > 0777) return false;
+  *mode = static_cast<mode_t>(value);
+  return true;
+}
+
+bool LoadSettings(const bp_host_api* host, const bp_config* config, FrontendSettings* out,
+                  std::string* error) {
+  *out = FrontendSettings{};
+  const char* dir = host->config_dir ? host->config_dir(config) : nullptr;
+  std::string base_dir = dir ? dir : "";
+
+  size_t listen_count = host->config_list_count(config, "listen");
+  std::vector<std::string> listen;
+  for (size_t i = 0; i < listen_count; ++i) {
+    const char* item = host->config_list_item(config, "listen", i);
+    if (item) listen.emplace_back(item);
+  }
+  // A host that does not expand LIST defaults hands us nothing: serve the documented default.
+  if (listen.empty()) listen.emplace_back("127.0.0.1:10809");
+  for (const std::string& entry : listen) {
+    ListenAddress address;
+    if (!ParseListenAddress(entry, base_dir, &address, error)) return false;
+    out->listen.push_back(address);
+  }
+
+  if (host->config_has(config, "socket_mode")) {
+    const char* mode = host->config_string(config, "socket_mode");
+    if (!mode || !ParseSocketMode(mode, &out->socket_mode)) {
+      *error = std::string("`socket_mode` must be an octal permission such as \"0660\" (got \"") +
+               (mode ? mode : "") + "\")";
+      return false;
+    }
+  }
+
+  size_t export_count = host->config_list_count(config, "exports");
+  for (size_t i = 0; i < export_count; ++i) {
+    const char* item = host->config_list_item(config, "exports", i);
+    if (!item || !*item) {
+      *error = "`exports` entries must be non-empty volume names";
+      return false;
+    }
+    out->exports.emplace_back(item);
+  }
+
+  int64_t v = out->max_connections;
+  if (!ReadInt(host, config, "max_connections", 0, 1000000, &v, error)) return false;
+  out->max_connections = static_cast<uint32_t>(v);
+  v = out->threads;
+  if (!ReadInt(host, config, "threads", 1, 64, &v, error)) return false;
+  out->threads = static_cast<uint32_t>(v);
+  v = out->max_inflight;
+  if (!ReadInt(host, config, "max_inflight", 1, 4096, &v, error)) return false;
+  out->max_inflight = static_cast<uint32_t>(v);
+  v = static_cast<int64_t>(out->max_inflight_bytes);
+  if (!ReadInt(host, config, "max_inflight_bytes", 4096, int64_t{16} << 30, &v, error)) {
+    return false;
+  }
+  out->max_inflight_bytes = static_cast<uint64_t>(v);
+  v = out->handshake_timeout_ms / 1000;
+  if (!ReadInt(host, config, "handshake_timeout", 1, 3600, &v, error)) return false;
+  out->handshake_timeout_ms = static_cast<uint32_t>(v * 1000);
+  v = out->shutdown_timeout_ms / 1000;
+  if (!ReadInt(host, config, "shutdown_timeout", 1, 3600, &v, error)) return false;
+  out->shutdown_timeout_ms = static_cast<uint32_t>(v * 1000);
+  if (host->config_has(config, "read_only")) {
+    out->read_only = host->config_bool(config, "read_only") != 0;
+  }
+  return true;
+}
+
+}  // namespace bpnbd

@@ -1,0 +1,54 @@
+// The NBD frontend's configuration: the declared key table (what `blockpipe plugins` prints and
+// the host validates against), the parsed settings, and the parser for listen addresses.
+// Reading happens once in open(); afterwards the settings are plain values shared read-only by
+// every thread.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <blockpipe/bp_common.h>
+
+namespace bpnbd {
+
+// The [[frontend]] keys of plugin "nbd", terminated by a NULL name.
+extern const bp_config_key kConfigKeys[];
+
+struct ListenAddress {
+  enum class Kind { kTcp, kUnix };
+  Kind kind = Kind::kTcp;
+  std::string host;  // kTcp: address or host name without brackets
+  uint16_t port = 0;
+  std::string path;  // kUnix: absolute path of the socket file
+  std::string text;  // as written in the config, for messages
+};
+
+// Parses "HOST:PORT", "[V6ADDR]:PORT", "*:PORT" (all IPv4 addresses) or "unix:PATH". A relative
+// unix path is resolved against base_dir. Returns false with a message naming the entry.
+bool ParseListenAddress(const std::string& text, const std::string& base_dir, ListenAddress* out,
+                        std::string* error);
+
+struct FrontendSettings {
+  std::vector<ListenAddress> listen;
+  mode_t socket_mode = 0660;
+  std::vector<std::string> exports;  // empty: every volume
+  uint32_t max_connections = 1024;   // 0: unlimited
+  uint32_t threads = 2;
+  bool read_only = false;
+  uint32_t max_inflight = 128;                 // requests per connection
+  uint64_t max_inflight_bytes = 64ull << 20;   // READ/WRITE payload bytes per connection
+  uint32_t handshake_timeout_ms = 30000;
+  uint32_t shutdown_timeout_ms = 30000;
+};
+
+// Reads every key through the host services. Returns false with a message on a bad value.
+bool LoadSettings(const bp_host_api* host, const bp_config* config, FrontendSettings* out,
+                  std::string* error);
+
+// Parses an octal permission string such as "0660" or "660".
+bool ParseSocketMode(const std::string& text, mode_t* mode);
+
+}  // namespace bpnbd

@@ -1,0 +1,96 @@
+// Request and RequestPool: the per-connection records of requests in flight. A Request carries
+// the bp_io handed to the host, the client's cookie, the encoded reply header and the payload
+// buffer, so a reply can be sent with one gather write and no allocation. The pool recycles
+// records and their buffers (buffers above kRetainedBufferBytes are freed on release so idle
+// connections do not pin large allocations). Used only on the connection's event-loop thread,
+// except that the host writes `host_error` and `next_done` before handing the record back.
+#pragma once
+
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <vector>
+
+#include <blockpipe/bp_frontend.h>
+
+#include "nbd_protocol.h"
+
+namespace bpnbd {
+
+class Connection;
+
+// Buffers at most this large stay attached to a recycled request (4 KiB I/O never allocates).
+inline constexpr size_t kRetainedBufferBytes = 128u << 10;
+
+struct Request {
+  bp_io io{};
+  Connection* connection = nullptr;
+  uint8_t cookie[8] = {};
+  uint16_t type = 0;
+  uint16_t flags = 0;
+  uint32_t length = 0;
+  uint64_t charged_bytes = 0;  // counted against the connection's in-flight byte budget
+  int host_error = 0;          // errno from the host's done callback
+  uint32_t nbd_error = 0;      // wire error of the reply
+  uint8_t reply[kSimpleReplySize] = {};
+  uint8_t* buffer = nullptr;  // page-aligned, `capacity` bytes
+  size_t capacity = 0;
+  Request* next_free = nullptr;
+  Request* next_done = nullptr;  // completion stack link, written by the host's thread
+
+  Request() = default;
+  Request(const Request&) = delete;
+  Request& operator=(const Request&) = delete;
+  ~Request() { std::free(buffer); }
+
+  // Makes `buffer` hold at least n bytes. False only when memory is exhausted.
+  bool Reserve(size_t n) {
+    if (capacity >= n) return true;
+    std::free(buffer);
+    size_t rounded = (n + 4095) & ~size_t{4095};
+    buffer = static_cast<uint8_t*>(std::aligned_alloc(4096, rounded));
+    capacity = buffer ? rounded : 0;
+    return buffer != nullptr;
+  }
+};
+
+class RequestPool {
+ public:
+  explicit RequestPool(uint32_t limit) : limit_(limit) {}
+
+  // A free record, or nullptr when `limit` records are in use.
+  Request* Acquire() {
+    if (free_) {
+      Request* r = free_;
+      free_ = r->next_free;
+      ++in_use_;
+      return r;
+    }
+    if (all_.size() >= limit_) return nullptr;
+    all_.push_back(std::make_unique<Request>());
+    ++in_use_;
+    return all_.back().get();
+  }
+
+  void Release(Request* r) {
+    if (r->capacity > kRetainedBufferBytes) {
+      std::free(r->buffer);
+      r->buffer = nullptr;
+      r->capacity = 0;
+    }
+    r->next_free = free_;
+    free_ = r;
+    --in_use_;
+  }
+
+  uint32_t in_use() const { return in_use_; }
+  bool full() const { return in_use_ >= limit_; }
+
+ private:
+  uint32_t limit_;
+  uint32_t in_use_ = 0;
+  std::vector<std::unique_ptr<Request>> all_;
+  Request* free_ = nullptr;
+};
+
+}  // namespace bpnbd
