@@ -1,0 +1,78 @@
+// FileStore: one open file backend instance — objects as regular files under a root directory,
+// key "a/b/c" at ROOT/a/b/c. It implements the operations of bp_backend.h with POSIX calls:
+//
+//   put            temp file in the target directory, write, fsync, then rename (replace) or
+//                  link (put-if-absent, atomic: a second writer gets EEXIST), then fsync the
+//                  directory. New parent directories are created and their parents fsynced.
+//   get / read     read(2) / pread(2); ranged reads reuse descriptors from a bounded cache.
+//   del            unlink, fsync the directory, remove parent directories left empty.
+//   list           recursive walk, keys in ascending byte order, pages of kListPageSize with
+//                  the last returned key as the cursor.
+//
+// Every method is thread-safe (the plugin declares BP_THREAD_PARALLEL) and returns a BP_* code,
+// recording the message through the host on failure.
+#pragma once
+
+#include <blockpipe/bp_backend.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fd_cache.h"
+
+namespace filebackend {
+
+struct StoreOptions {
+  std::string root;             // absolute directory holding the objects
+  bool fsync = true;            // false voids the durability contract (tests, scratch volumes)
+  size_t read_fd_cache = 64;    // descriptors kept open for ranged reads; 0 disables
+};
+
+// How put-if-absent is made atomic on this filesystem, probed at open.
+enum class ExclusiveMode { kLink, kRenameNoReplace, kNone };
+
+class FileStore {
+ public:
+  static constexpr size_t kListPageSize = 1000;
+
+  // Create the root if needed, check it is a writable directory, probe put-if-absent support
+  // and remove temp files left by crashed puts. On failure *out stays null.
+  static int Open(const StoreOptions& options, std::unique_ptr<FileStore>* out);
+
+  uint64_t Capabilities() const;
+  int Get(const std::string& key, struct bp_buf* out);
+  int Read(const std::string& key, uint64_t offset, uint64_t length, void* buf, uint64_t* nread);
+  int Put(const std::string& key, const void* data, uint64_t length, uint32_t flags);
+  int Delete(const std::string& key);
+  int DeleteMany(const char* const* keys, size_t count, int* results);
+  int List(const std::string& prefix, const char* cursor, struct bp_list* out);
+
+ private:
+  explicit FileStore(const StoreOptions& options);
+
+  std::string PathOf(const std::string& key) const { return options_.root + "/" + key; }
+  int CheckedKey(const std::string& key) const;
+  // mkdir -p of ROOT/<relative_dir>, fsyncing the parent of every directory it creates.
+  int EnsureDirectories(const std::string& relative_dir);
+  // Write data to a new temp file in ROOT/<relative_dir>; *temp_path receives its path.
+  int WriteTempFile(const std::string& relative_dir, const void* data, uint64_t length,
+                    std::string* temp_path);
+  // Move the fsynced temp file to its final name. Precondition if exclusive and it exists.
+  int Publish(const std::string& temp_path, const std::string& final_path, bool exclusive);
+  int DeleteOne(const std::string& key, bool sync_directory);
+  void RemoveEmptyParents(const std::string& key);
+  std::string NewTempName();
+  int ProbeExclusiveMode();
+  void RemoveStaleTempFiles(const std::string& relative_dir, int depth);
+
+  const StoreOptions options_;
+  ExclusiveMode exclusive_mode_ = ExclusiveMode::kNone;
+  FdCache fd_cache_;
+  std::atomic<uint64_t> temp_counter_{0};
+  std::string hostname_;
+};
+
+}  // namespace filebackend

@@ -1,0 +1,125 @@
+// The file backend's ABI surface: its config keys, the bp_backend_plugin table and the
+// registration. Each callback converts C arguments to C++ and calls FileStore inside Guard(),
+// which turns any escaping C++ exception into a BP_ERR_PERMANENT with a message, because no
+// exception may cross into the host.
+#include <blockpipe/bp_backend.h>
+
+#include <exception>
+#include <new>
+#include <string>
+
+#include "file_store.h"
+#include "object_key.h"
+#include "posix_io.h"
+
+namespace filebackend {
+namespace {
+
+template <typename Fn>
+int Guard(const char* operation, Fn&& fn) noexcept {
+  try {
+    return fn();
+  } catch (const std::bad_alloc&) {
+    return Fail(BP_ERR_PERMANENT, std::string("file backend: out of memory in ") + operation);
+  } catch (const std::exception& e) {
+    return Fail(BP_ERR_PERMANENT, std::string("file backend: ") + operation + ": " + e.what());
+  } catch (...) {
+    return Fail(BP_ERR_PERMANENT, std::string("file backend: unexpected error in ") + operation);
+  }
+}
+
+FileStore* StoreOf(void* handle) { return static_cast<FileStore*>(handle); }
+
+const char* const kUrlSchemes[] = {"file", nullptr};
+
+const struct bp_config_key kConfigKeys[] = {
+    {"fsync", BP_CFG_BOOL, "true", 0,
+     "fsync every object and its directory before put returns. false is faster but voids the "
+     "durability contract: a FLUSH may be acknowledged for data a power loss destroys."},
+    {"read_fd_cache", BP_CFG_INT, "64", 0,
+     "Number of object files kept open for ranged reads (0 disables the cache)."},
+    {nullptr, 0, nullptr, 0, nullptr},
+};
+
+int FileOpen(const struct bp_config* config, const char* url, void** handle) {
+  *handle = nullptr;
+  return Guard("open", [&] {
+    if (url == nullptr) return Fail(BP_ERR_INVALID, "file backend: no url configured");
+    const char* dir = config != nullptr ? bp_host->config_dir(config) : nullptr;
+    std::string error;
+    StoreOptions options;
+    options.root = RootFromUrl(url, dir != nullptr ? dir : "", &error);
+    if (options.root.empty()) return Fail(BP_ERR_INVALID, "file backend: " + error);
+    if (config != nullptr && bp_host->config_has(config, "fsync")) {
+      options.fsync = bp_host->config_bool(config, "fsync") != 0;
+    }
+    if (config != nullptr && bp_host->config_has(config, "read_fd_cache")) {
+      int64_t n = bp_host->config_int(config, "read_fd_cache");
+      if (n < 0 || n > 65536) {
+        return Fail(BP_ERR_INVALID, "file backend: read_fd_cache must be between 0 and 65536, got " +
+                                        std::to_string(n));
+      }
+      options.read_fd_cache = static_cast<size_t>(n);
+    }
+    std::unique_ptr<FileStore> store;
+    int rc = FileStore::Open(options, &store);
+    if (rc != BP_OK) return rc;
+    if (!options.fsync) {
+      bp_host->log(BP_LOG_WARN, "file",
+                   ("fsync = false for " + options.root +
+                    ": acknowledged FLUSHes are not durable across a power loss")
+                       .c_str());
+    }
+    *handle = store.release();
+    return BP_OK;
+  });
+}
+
+void FileClose(void* handle) { delete StoreOf(handle); }
+
+uint64_t FileCapabilities(void* handle) { return StoreOf(handle)->Capabilities(); }
+
+int FileGet(void* handle, const char* key, struct bp_buf* out) {
+  return Guard("get", [&] { return StoreOf(handle)->Get(key, out); });
+}
+
+int FileRead(void* handle, const char* key, uint64_t offset, uint64_t length, void* buf,
+             uint64_t* nread) {
+  return Guard("read", [&] { return StoreOf(handle)->Read(key, offset, length, buf, nread); });
+}
+
+int FilePut(void* handle, const char* key, const void* data, uint64_t length, uint32_t flags) {
+  return Guard("put", [&] { return StoreOf(handle)->Put(key, data, length, flags); });
+}
+
+int FileDelete(void* handle, const char* key) {
+  return Guard("delete", [&] { return StoreOf(handle)->Delete(key); });
+}
+
+int FileList(void* handle, const char* prefix, const char* cursor, struct bp_list* out) {
+  return Guard("list", [&] { return StoreOf(handle)->List(prefix != nullptr ? prefix : "", cursor, out); });
+}
+
+int FileDeleteMany(void* handle, const char* const* keys, size_t count, int* results) {
+  return Guard("delete_many", [&] { return StoreOf(handle)->DeleteMany(keys, count, results); });
+}
+
+}  // namespace
+}  // namespace filebackend
+
+static struct bp_backend_plugin file_backend_plugin = {
+    /* header */ {0, 0, 0, 0, 0, 0, "file", "1.0", "objects as files under a local directory"},
+    /* url_schemes */ filebackend::kUrlSchemes,
+    /* config_keys */ filebackend::kConfigKeys,
+    /* open */ filebackend::FileOpen,
+    /* close */ filebackend::FileClose,
+    /* capabilities */ filebackend::FileCapabilities,
+    /* get */ filebackend::FileGet,
+    /* read */ filebackend::FileRead,
+    /* put */ filebackend::FilePut,
+    /* del */ filebackend::FileDelete,
+    /* list */ filebackend::FileList,
+    /* delete_many */ filebackend::FileDeleteMany,
+};
+
+BP_REGISTER_BACKEND(file_backend_plugin, BP_THREAD_PARALLEL)

@@ -1,0 +1,357 @@
+// Unit tests of the built file backend plugin (blockpipe-backend-file.so), loaded through the
+// fake host: put/get/read/delete semantics, put-if-absent under concurrent writers, key
+// validation, listing order and pagination, temp-file handling and open() errors.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "fake_host.h"
+
+namespace plugintest {
+namespace {
+
+namespace fs = std::filesystem;
+
+class FileBackendTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_NE(plugin_.header(), nullptr);
+    char pattern[] = "/tmp/bp-backend-file-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(pattern), nullptr);
+    temp_ = pattern;
+    root_ = temp_ + "/objects";
+  }
+  void TearDown() override {
+    for (void* handle : handles_) api()->close(handle);
+    std::error_code ignored;
+    fs::remove_all(temp_, ignored);
+  }
+
+  const bp_backend_plugin* api() const { return plugin_.backend(); }
+
+  // Open an instance on `url` (default: file://<root_>); returns nullptr and keeps the error.
+  void* Open(const std::string& url = "", bool fsync = true) {
+    config_.values["fsync"] = fsync ? "true" : "false";
+    config_.dir = temp_;
+    void* handle = reinterpret_cast<void*>(0x1);
+    int rc = api()->open(config_.get(), url.empty() ? ("file://" + root_).c_str() : url.c_str(),
+                         &handle);
+    last_rc_ = rc;
+    if (rc != BP_OK) {
+      EXPECT_EQ(handle, nullptr) << "a failed open must leave the handle NULL";
+      return nullptr;
+    }
+    handles_.push_back(handle);
+    return handle;
+  }
+
+  int Put(void* h, const std::string& key, const std::string& data, uint32_t flags = 0) {
+    return api()->put(h, key.c_str(), data.data(), data.size(), flags);
+  }
+  std::string Get(void* h, const std::string& key, int* rc) {
+    Buffer out;
+    *rc = api()->get(h, key.c_str(), out.get());
+    return out.text();
+  }
+  std::vector<std::string> ListAll(void* h, const std::string& prefix, int* pages = nullptr) {
+    std::vector<std::string> keys;
+    std::string cursor;
+    bool first = true;
+    int count = 0;
+    for (int guard = 0; guard < 10000; ++guard) {
+      ListSink sink;
+      int rc = api()->list(h, prefix.c_str(), first ? nullptr : cursor.c_str(), sink.get());
+      EXPECT_EQ(rc, BP_OK) << TakeError();
+      ++count;
+      for (auto& entry : sink.entries) keys.push_back(entry.first);
+      if (!sink.has_next) break;
+      cursor = sink.next;
+      first = false;
+    }
+    if (pages != nullptr) *pages = count;
+    return keys;
+  }
+
+  LoadedPlugin plugin_{"blockpipe-backend-file.so"};
+  FakeConfig config_;
+  std::string temp_, root_;
+  std::vector<void*> handles_;
+  int last_rc_ = 0;
+};
+
+TEST_F(FileBackendTest, DeclaresItselfAsParallelFileBackend) {
+  EXPECT_EQ(plugin_.header()->kind, static_cast<uint32_t>(BP_KIND_BACKEND));
+  EXPECT_STREQ(plugin_.header()->name, "file");
+  EXPECT_EQ(plugin_.header()->thread_model, static_cast<uint32_t>(BP_THREAD_PARALLEL));
+  EXPECT_STREQ(api()->url_schemes[0], "file");
+  EXPECT_EQ(api()->url_schemes[1], nullptr);
+}
+
+TEST_F(FileBackendTest, OpenCreatesRootAndDeclaresCapabilities) {
+  void* h = Open();
+  ASSERT_NE(h, nullptr) << TakeError();
+  EXPECT_TRUE(fs::is_directory(root_));
+  uint64_t caps = api()->capabilities(h);
+  EXPECT_TRUE(caps & BP_BACKEND_CAP_RANGED_GET);
+  EXPECT_TRUE(caps & BP_BACKEND_CAP_PUT_IF_ABSENT);
+  EXPECT_TRUE(caps & BP_BACKEND_CAP_DELETE_MANY);
+  EXPECT_TRUE(caps & BP_BACKEND_CAP_LIST_PAGES);
+  EXPECT_TRUE(caps & BP_BACKEND_CAP_DURABLE_PUT);
+  void* unsynced = Open("file://" + temp_ + "/other", /*fsync=*/false);
+  ASSERT_NE(unsynced, nullptr);
+  EXPECT_FALSE(api()->capabilities(unsynced) & BP_BACKEND_CAP_DURABLE_PUT);
+}
+
+TEST_F(FileBackendTest, RelativeUrlResolvesAgainstConfigDirectory) {
+  void* h = Open("file:rel/objects");
+  ASSERT_NE(h, nullptr) << TakeError();
+  ASSERT_EQ(Put(h, "k", "v"), BP_OK);
+  EXPECT_TRUE(fs::exists(temp_ + "/rel/objects/k"));
+}
+
+TEST_F(FileBackendTest, OpenFailsClearlyOnBadLocations) {
+  std::ofstream(temp_ + "/plainfile") << "x";
+  EXPECT_EQ(Open("file://" + temp_ + "/plainfile"), nullptr);
+  EXPECT_NE(TakeError().find("not a directory"), std::string::npos);
+
+  EXPECT_EQ(Open("file://otherhost/data"), nullptr);
+  EXPECT_EQ(last_rc_, BP_ERR_INVALID);
+  EXPECT_NE(TakeError().find("otherhost"), std::string::npos);
+
+  EXPECT_EQ(Open("s3://bucket/x"), nullptr);
+  EXPECT_EQ(Open("file:///"), nullptr);
+  EXPECT_EQ(Open("file://" + temp_ + "/a/../b"), nullptr);
+  TakeError();
+
+  if (::geteuid() != 0) {  // root ignores permission bits
+    fs::create_directory(temp_ + "/locked");
+    ::chmod((temp_ + "/locked").c_str(), 0500);
+    EXPECT_EQ(Open("file://" + temp_ + "/locked"), nullptr);
+    EXPECT_FALSE(TakeError().empty());
+  }
+}
+
+TEST_F(FileBackendTest, PutGetReadDeleteRoundTrip) {
+  void* h = Open();
+  ASSERT_NE(h, nullptr);
+  std::string data(100000, '\0');
+  std::mt19937 rng(7);
+  for (char& c : data) c = static_cast<char>(rng());
+  ASSERT_EQ(Put(h, "volumes/v1/segments/0000000001", data), BP_OK) << TakeError();
+  int rc = 0;
+  EXPECT_EQ(Get(h, "volumes/v1/segments/0000000001", &rc), data);
+  EXPECT_EQ(rc, BP_OK);
+
+  char buf[5000];
+  uint64_t nread = 0;
+  ASSERT_EQ(api()->read(h, "volumes/v1/segments/0000000001", 12345, 5000, buf, &nread), BP_OK);
+  EXPECT_EQ(nread, 5000u);
+  EXPECT_EQ(std::string(buf, 5000), data.substr(12345, 5000));
+  // Short at the end of the object, empty past it.
+  ASSERT_EQ(api()->read(h, "volumes/v1/segments/0000000001", 99000, 5000, buf, &nread), BP_OK);
+  EXPECT_EQ(nread, 1000u);
+  EXPECT_EQ(std::string(buf, 1000), data.substr(99000));
+  ASSERT_EQ(api()->read(h, "volumes/v1/segments/0000000001", 200000, 10, buf, &nread), BP_OK);
+  EXPECT_EQ(nread, 0u);
+
+  EXPECT_EQ(api()->del(h, "volumes/v1/segments/0000000001"), BP_OK);
+  EXPECT_EQ(api()->del(h, "volumes/v1/segments/0000000001"), BP_ERR_NOT_FOUND);
+  Get(h, "volumes/v1/segments/0000000001", &rc);
+  EXPECT_EQ(rc, BP_ERR_NOT_FOUND);
+  EXPECT_EQ(api()->read(h, "volumes/v1/segments/0000000001", 0, 10, buf, &nread), BP_ERR_NOT_FOUND);
+  // Empty parents are removed, the root stays.
+  EXPECT_FALSE(fs::exists(root_ + "/volumes"));
+  EXPECT_TRUE(fs::is_directory(root_));
+}
+
+TEST_F(FileBackendTest, EmptyObjectRoundTrips) {
+  void* h = Open();
+  ASSERT_EQ(Put(h, "empty", ""), BP_OK);
+  int rc = -100;
+  EXPECT_EQ(Get(h, "empty", &rc), "");
+  EXPECT_EQ(rc, BP_OK);
+}
+
+TEST_F(FileBackendTest, ReplaceIsSeenByRangedReadsDespiteDescriptorCache) {
+  void* h = Open();
+  ASSERT_EQ(Put(h, "meta", "first version"), BP_OK);
+  char buf[64];
+  uint64_t nread = 0;
+  ASSERT_EQ(api()->read(h, "meta", 0, sizeof(buf), buf, &nread), BP_OK);
+  EXPECT_EQ(std::string(buf, nread), "first version");
+  ASSERT_EQ(Put(h, "meta", "second"), BP_OK);
+  ASSERT_EQ(api()->read(h, "meta", 0, sizeof(buf), buf, &nread), BP_OK);
+  EXPECT_EQ(std::string(buf, nread), "second");
+  ASSERT_EQ(api()->del(h, "meta"), BP_OK);
+  EXPECT_EQ(api()->read(h, "meta", 0, sizeof(buf), buf, &nread), BP_ERR_NOT_FOUND);
+}
+
+TEST_F(FileBackendTest, PutIfAbsentRefusesExistingKey) {
+  void* h = Open();
+  ASSERT_EQ(Put(h, "seg/1", "a", BP_PUT_IF_ABSENT), BP_OK);
+  EXPECT_EQ(Put(h, "seg/1", "b", BP_PUT_IF_ABSENT), BP_ERR_PRECONDITION);
+  EXPECT_FALSE(TakeError().empty());
+  int rc = 0;
+  EXPECT_EQ(Get(h, "seg/1", &rc), "a");
+  // No temp file is left behind by the losing put.
+  EXPECT_EQ(std::distance(fs::directory_iterator(root_ + "/seg"), fs::directory_iterator()), 1);
+}
+
+TEST_F(FileBackendTest, PutIfAbsentHasExactlyOneWinnerAmongConcurrentWriters) {
+  void* h = Open();
+  for (int round = 0; round < 20; ++round) {
+    std::string key = "race/" + std::to_string(round);
+    std::atomic<int> winners{0}, losers{0}, other{0};
+    std::atomic<int> winner_id{-1};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 6; ++t) {
+      threads.emplace_back([&, t] {
+        std::string data(4096, static_cast<char>('A' + t));
+        int rc = Put(h, key, data, BP_PUT_IF_ABSENT);
+        if (rc == BP_OK) {
+          ++winners;
+          winner_id = t;
+        } else if (rc == BP_ERR_PRECONDITION) {
+          ++losers;
+        } else {
+          ++other;
+        }
+      });
+    }
+    for (auto& thread : threads) thread.join();
+    ASSERT_EQ(winners.load(), 1);
+    ASSERT_EQ(losers.load(), 5);
+    ASSERT_EQ(other.load(), 0);
+    int rc = 0;
+    EXPECT_EQ(Get(h, key, &rc), std::string(4096, static_cast<char>('A' + winner_id.load())));
+  }
+}
+
+TEST_F(FileBackendTest, RejectsKeysThatCouldEscapeTheRoot) {
+  void* h = Open();
+  for (const char* bad : {"", "/abs", "a//b", "a/", "..", "a/../b", "./a", "a/./b", "a b",
+                          "a/.bp-tmp-1-2-host", "ä", "a\\b"}) {
+    EXPECT_EQ(Put(h, bad, "x"), BP_ERR_INVALID) << "key `" << bad << "`";
+    EXPECT_FALSE(TakeError().empty());
+    int rc = 0;
+    Get(h, bad, &rc);
+    EXPECT_EQ(rc, BP_ERR_INVALID) << bad;
+  }
+  EXPECT_EQ(Put(h, std::string(513, 'k'), "x"), BP_ERR_INVALID);
+  EXPECT_EQ(Put(h, "ok.Name_-1/x", "x"), BP_OK);
+  EXPECT_FALSE(fs::exists(temp_ + "/abs"));
+}
+
+TEST_F(FileBackendTest, KeyBelowAnExistingObjectIsAClearError) {
+  void* h = Open();
+  ASSERT_EQ(Put(h, "a", "file"), BP_OK);
+  EXPECT_EQ(Put(h, "a/b", "x"), BP_ERR_PERMANENT);
+  EXPECT_NE(TakeError().find("is an object"), std::string::npos);
+}
+
+TEST_F(FileBackendTest, ListsInByteOrderWithPrefixes) {
+  void* h = Open();
+  // '-' (0x2d) < '/' (0x2f) < '0' (0x30): directory order differs from key order here.
+  for (const char* key : {"a/c", "a-b", "a0", "a/b/z", "a/b/a", "b", "ab"}) {
+    ASSERT_EQ(Put(h, key, key), BP_OK);
+  }
+  EXPECT_EQ(ListAll(h, ""),
+            (std::vector<std::string>{"a-b", "a/b/a", "a/b/z", "a/c", "a0", "ab", "b"}));
+  EXPECT_EQ(ListAll(h, "a/"), (std::vector<std::string>{"a/b/a", "a/b/z", "a/c"}));
+  EXPECT_EQ(ListAll(h, "a/b"), (std::vector<std::string>{"a/b/a", "a/b/z"}));
+  EXPECT_EQ(ListAll(h, "a"),
+            (std::vector<std::string>{"a-b", "a/b/a", "a/b/z", "a/c", "a0", "ab"}));
+  EXPECT_TRUE(ListAll(h, "missing/dir/").empty());
+  ListSink sink;
+  ASSERT_EQ(api()->list(h, "", nullptr, sink.get()), BP_OK);
+  ASSERT_EQ(sink.entries.size(), 7u);
+  EXPECT_EQ(sink.entries[0].second, 3u);  // size of "a-b"
+  EXPECT_EQ(api()->list(h, "../", nullptr, sink.get()), BP_ERR_INVALID);
+}
+
+TEST_F(FileBackendTest, PaginatesLargeListingsWithoutLossOrDuplicates) {
+  void* h = Open("", /*fsync=*/false);
+  std::set<std::string> expected;
+  for (int i = 0; i < 2500; ++i) {
+    char key[64];
+    std::snprintf(key, sizeof(key), "vol/%s/seg-%05d", i % 2 ? "odd" : "even", i);
+    ASSERT_EQ(Put(h, key, "x"), BP_OK);
+    expected.insert(key);
+  }
+  int pages = 0;
+  std::vector<std::string> keys = ListAll(h, "vol/", &pages);
+  EXPECT_EQ(pages, 3);
+  EXPECT_TRUE(std::is_sorted(keys.begin(), keys.end()));
+  EXPECT_EQ(std::set<std::string>(keys.begin(), keys.end()), expected);
+  EXPECT_EQ(keys.size(), expected.size());
+}
+
+TEST_F(FileBackendTest, TempFilesAreInvisibleAndCrashedOnesAreSweptAtOpen) {
+  void* h = Open();
+  ASSERT_EQ(Put(h, "d/real", "x"), BP_OK);
+  char hostname[256] = {};
+  ::gethostname(hostname, sizeof(hostname) - 1);
+  // A temp file from a dead process on this host (pid beyond pid_max), and one from a live
+  // writer on another host.
+  std::string dead = root_ + "/d/.bp-tmp-999999999-0-" + hostname;
+  std::string foreign = root_ + "/d/.bp-tmp-1-0-some-other-host";
+  std::ofstream(dead) << "partial";
+  std::ofstream(foreign) << "in flight";
+  EXPECT_EQ(ListAll(h, ""), std::vector<std::string>{"d/real"});
+  void* reopened = Open();
+  ASSERT_NE(reopened, nullptr);
+  EXPECT_FALSE(fs::exists(dead));
+  EXPECT_TRUE(fs::exists(foreign));
+  EXPECT_EQ(ListAll(reopened, ""), std::vector<std::string>{"d/real"});
+}
+
+TEST_F(FileBackendTest, DeleteManyReportsPerKeyResults) {
+  void* h = Open();
+  ASSERT_EQ(Put(h, "x/1", "1"), BP_OK);
+  ASSERT_EQ(Put(h, "x/2", "2"), BP_OK);
+  const char* keys[] = {"x/1", "x/missing", "../bad", "x/2"};
+  int results[4] = {1, 1, 1, 1};
+  ASSERT_EQ(api()->delete_many(h, keys, 4, results), BP_OK);
+  EXPECT_EQ(results[0], BP_OK);
+  EXPECT_EQ(results[1], BP_ERR_NOT_FOUND);
+  EXPECT_EQ(results[2], BP_ERR_INVALID);
+  EXPECT_EQ(results[3], BP_OK);
+  EXPECT_TRUE(ListAll(h, "").empty());
+}
+
+TEST_F(FileBackendTest, ConcurrentReadersAndWritersStayConsistent) {
+  void* h = Open("", /*fsync=*/false);
+  std::atomic<bool> failed{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 200 && !failed; ++i) {
+        std::string key = "t" + std::to_string(t) + "/obj" + std::to_string(i % 10);
+        std::string data(1000 + i, static_cast<char>('a' + i % 26));
+        if (Put(h, key, data) != BP_OK) failed = true;
+        char buf[2000];
+        uint64_t nread = 0;
+        if (api()->read(h, key.c_str(), 0, sizeof(buf), buf, &nread) != BP_OK ||
+            std::string(buf, nread) != data) {
+          failed = true;
+        }
+        if (i % 7 == 0 && api()->del(h, key.c_str()) != BP_OK) failed = true;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_FALSE(failed.load());
+}
+
+}  // namespace
+}  // namespace plugintest
