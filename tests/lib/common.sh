@@ -118,6 +118,9 @@ PYEOF
 # Processes started by tests besides the daemon (nbdkit peers, background clients).
 BP_EXTRA_PIDS=()
 register_pid() { BP_EXTRA_PIDS+=("$1"); }
+# Paths outside BP_TMP (e.g. on /dev/shm) that the trap removes too.
+BP_EXTRA_PATHS=()
+register_path() { BP_EXTRA_PATHS+=("$1"); }
 
 bp_cleanup() {
   local rc=$?
@@ -130,9 +133,9 @@ bp_cleanup() {
     stop_pid "$pid" 5
   done
   if [[ ${BP_KEEP_TMP:-0} == 1 ]]; then
-    log "kept temp dir $BP_TMP"
+    log "kept temp dir $BP_TMP ${BP_EXTRA_PATHS[*]}"
   else
-    rm -rf "$BP_TMP"
+    rm -rf "$BP_TMP" "${BP_EXTRA_PATHS[@]}"
   fi
   case $rc in
     0) log "PASS" ;;

@@ -190,12 +190,15 @@ bp_cleanup_servers() {
   return 0
 }
 
-# A second, independent server to compare against: the in-RAM ceiling. Sets NBDKIT_SOCK.
+# A second, independent server to compare against: the in-RAM ceiling. Sets NBDKIT_SOCK and
+# NBDKIT_PID (stopped by the trap, or earlier with stop_pid).
 start_nbdkit_memory() {
   local size=${1:-1G}
   NBDKIT_SOCK=$BP_TMP/nbdkit-memory.sock
+  rm -f "$NBDKIT_SOCK"
   nbdkit -f -U "$NBDKIT_SOCK" memory "$size" >>"$BP_TMP/nbdkit.log" 2>&1 &
-  register_pid $!
+  NBDKIT_PID=$!
+  register_pid "$NBDKIT_PID"
   wait_until 20 "nbdkit memory socket" _bp_socket_accepts "$NBDKIT_SOCK" ||
     fail "nbdkit memory did not start: $(tail -n 5 "$BP_TMP/nbdkit.log")"
 }

@@ -1,0 +1,73 @@
+"""Turn a bench/run.sh results directory into a markdown table: one row per workload, one column
+per server (IOPS for 4 KiB jobs, MiB/s for 1 MiB jobs and nbdcopy), and the ratio of blockpipe to
+`nbdkit memory` — the in-RAM ceiling any NBD server on this machine is measured against.
+
+usage: report.py RESULTS_DIR SERVER...      (files: SERVER/JOB.json, SERVER/nbdcopy-{in,out}.txt)
+"""
+import json
+import os
+import sys
+
+JOBS = [
+    ("randwrite-4k-qd32", "4k random write, qd32", "write", "iops"),
+    ("randwrite-4k-qd1", "4k random write, qd1", "write", "iops"),
+    ("randread-4k-qd32", "4k random read, qd32", "read", "iops"),
+    ("randread-4k-qd1", "4k random read, qd1", "read", "iops"),
+    ("seqwrite-1m-qd8", "1 MiB sequential write, qd8", "write", "mibs"),
+    ("seqread-1m-qd8", "1 MiB sequential read, qd8", "read", "mibs"),
+]
+COPIES = [("nbdcopy-in", "nbdcopy 1 GiB in"), ("nbdcopy-out", "nbdcopy 1 GiB out")]
+REFERENCE = "nbdkit-memory"
+
+
+def fio_value(path, direction, unit):
+    try:
+        with open(path) as f:
+            job = json.load(f)["jobs"][0]
+    except (OSError, ValueError, KeyError, IndexError):
+        return None
+    if job.get("error"):
+        return None
+    stats = job[direction]
+    return stats["iops"] if unit == "iops" else stats["bw_bytes"] / (1 << 20)
+
+
+def copy_value(path):
+    # The file holds "<bytes> <seconds>".
+    try:
+        with open(path) as f:
+            size, seconds = f.read().split()
+        return int(size) / (1 << 20) / float(seconds)
+    except (OSError, ValueError):
+        return None
+
+
+def fmt(value, unit):
+    if value is None:
+        return "n/a"
+    return f"{value:,.0f} IOPS" if unit == "iops" else f"{value:,.0f} MiB/s"
+
+
+def main():
+    results, servers = sys.argv[1], sys.argv[2:]
+    rows = []
+    for job, title, direction, unit in JOBS:
+        rows.append((title, unit, {s: fio_value(os.path.join(results, s, job + ".json"),
+                                               direction, unit) for s in servers}))
+    for name, title in COPIES:
+        rows.append((title, "mibs", {s: copy_value(os.path.join(results, s, name + ".txt"))
+                                     for s in servers}))
+    with_ratio = "blockpipe" in servers and REFERENCE in servers
+    header = ["workload"] + servers + (["blockpipe / nbdkit memory"] if with_ratio else [])
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for title, unit, values in rows:
+        cells = [title] + [fmt(values[s], unit) for s in servers]
+        if with_ratio:
+            a, b = values["blockpipe"], values[REFERENCE]
+            cells.append(f"{100 * a / b:.0f}%" if a is not None and b else "n/a")
+        print("| " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): the same workloads against blockpipe (file backend in a temp dir, lz4
+# — the default config), `nbdkit memory` (the in-RAM ceiling) and `qemu-nbd` serving a file on
+# tmpfs, one server at a time, all over Unix sockets. Per server: nbdcopy 1 GiB of random data in
+# (which also fills the export so reads hit real data), the fio nbd-engine jobs of bench/jobs.fio
+# (4k random write and read at qd32 and qd1, 1 MiB sequential write and read at qd8, each
+# time-bounded), then nbdcopy 1 GiB out. Prints a markdown table with the ratio of blockpipe to
+# nbdkit memory and keeps the raw fio JSON next to it. Method and results: docs/benchmarks.md.
+#
+# usage: bench/run.sh [--runtime SECONDS] [--servers "blockpipe nbdkit-memory qemu-nbd"]
+#                     [--out DIR]
+# Build first (Release): cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release && ninja -C build
+source "$(dirname "$0")/../tests/lib/common.sh"
+
+runtime=20
+servers="blockpipe nbdkit-memory qemu-nbd"
+out=$BUILD_DIR/bench-$(date +%Y%m%d-%H%M%S)
+while (($#)); do
+  case $1 in
+    --runtime) runtime=$2; shift 2 ;;
+    --servers) servers=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    -h | --help) sed -n '2,/^# Build first/p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) fail "unknown argument '$1' (see --help)" ;;
+  esac
+done
+[[ $runtime =~ ^[0-9]+$ ]] && ((runtime > 0)) || fail "--runtime takes a positive number of seconds"
+read -r -a server_list <<<"$servers"
+for server in "${server_list[@]}"; do
+  case $server in
+    blockpipe) [[ -x $BLOCKPIPE ]] || fail "blockpipe not built at $BLOCKPIPE" ;;
+    nbdkit-memory | qemu-nbd) ;;
+    *) fail "unknown server '$server' (blockpipe, nbdkit-memory, qemu-nbd)" ;;
+  esac
+done
+require_cmd fio nbdcopy nbdkit qemu-nbd nbdinfo
+readonly JOBS=(randwrite-4k-qd32 randwrite-4k-qd1 randread-4k-qd32 randread-4k-qd1
+  seqwrite-1m-qd8 seqread-1m-qd8)
+readonly SIZE=$((1 << 30))
+
+mkdir -p "$out"
+shm=$(mktemp -d /dev/shm/bpbench.XXXXXX)
+register_path "$shm"
+input=$shm/input.bin
+log "generating 1 GiB of random input on tmpfs"
+head -c "$SIZE" /dev/urandom >"$input"
+
+# start_server NAME: sets URI and SERVER_PID (empty for blockpipe, which server.sh tracks).
+start_server() {
+  case $1 in
+    blockpipe)
+      start_blockpipe
+      URI=$(bp_uri_unix)
+      ;;
+    nbdkit-memory)
+      start_nbdkit_memory 1G
+      SERVER_PID=$NBDKIT_PID
+      URI="nbd+unix:///default?socket=$NBDKIT_SOCK"
+      ;;
+    qemu-nbd)
+      local sock=$BP_TMP/qemu-nbd.sock
+      rm -f "$sock" "$shm/qemu-nbd.img"
+      truncate -s "$SIZE" "$shm/qemu-nbd.img"
+      qemu-nbd -f raw -x default --persistent --shared=16 -k "$sock" "$shm/qemu-nbd.img" \
+        >>"$BP_TMP/qemu-nbd.log" 2>&1 &
+      SERVER_PID=$!
+      register_pid "$SERVER_PID"
+      wait_until 20 "qemu-nbd socket" _bp_socket_accepts "$sock" || fail "qemu-nbd did not start"
+      URI="nbd+unix:///default?socket=$sock"
+      ;;
+  esac
+  local size
+  size=$(nbdinfo --size "$URI") || fail "$1: nbdinfo --size failed"
+  ((size == SIZE)) || fail "$1: export is $size bytes, expected $SIZE"
+}
+
+stop_server() {
+  if [[ $1 == blockpipe ]]; then
+    "$BLOCKPIPE" stats --config "$BP_CONFIG" >"$out/blockpipe/stats.txt" 2>&1 || true
+    stop_blockpipe
+  else
+    stop_pid "$SERVER_PID" 20
+  fi
+  rm -f "$shm/qemu-nbd.img"
+}
+
+# timed_copy FILE SRC DST: nbdcopy and record "<bytes> <seconds>" for report.py.
+timed_copy() {
+  local record=$1 src=$2 dst=$3 t0 t1
+  t0=$EPOCHREALTIME
+  nbdcopy --flush "$src" "$dst" || fail "nbdcopy $src -> $dst failed"
+  t1=$EPOCHREALTIME
+  echo "$SIZE $("$PY" -c 'import sys; print(float(sys.argv[2]) - float(sys.argv[1]))' "$t0" "$t1")" >"$record"
+}
+
+for server in "${server_list[@]}"; do
+  dir=$out/$server
+  mkdir -p "$dir"
+  log "== $server"
+  start_server "$server"
+  timed_copy "$dir/nbdcopy-in.txt" "$input" "$URI"
+  for job in "${JOBS[@]}"; do
+    log "$server: $job (${runtime}s)"
+    URI=$URI RUNTIME=$runtime fio --section="$job" "$SOURCE_DIR/bench/jobs.fio" \
+      --output-format=json --output="$dir/$job.json" >"$dir/$job.log" 2>&1 ||
+      fail "fio $job against $server failed: $(tail -n 5 "$dir/$job.log")"
+  done
+  timed_copy "$dir/nbdcopy-out.txt" "$URI" "null:"
+  stop_server "$server"
+done
+
+{
+  echo "Machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo) RAM, kernel $(uname -r)"
+  echo "fio $(fio --version), nbdkit $(nbdkit --version | cut -d' ' -f2), $(qemu-nbd --version | head -n 1)"
+  echo "fio runtime ${runtime}s per job after 2s ramp; blockpipe $(git -C "$SOURCE_DIR" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  echo
+  "$PY" "$SOURCE_DIR/bench/report.py" "$out" "${server_list[@]}"
+} >"$out/table.md"
+cat "$out/table.md"
+log "results in $out"
