@@ -1,0 +1,121 @@
+// PluginCodec: Codec over a bp_codec_plugin instance (see codec_adapter.h).
+#include "loader/codec_adapter.h"
+
+#include <spdlog/spdlog.h>
+
+#include "loader/call_gate.h"
+
+namespace bp {
+namespace {
+
+class PluginCodec final : public Codec {
+ public:
+  PluginCodec(std::shared_ptr<LoadedPlugin> plugin, std::shared_ptr<const bp_config> config, void* handle)
+      : plugin_(std::move(plugin)),
+        fn_(plugin_->codec()),
+        config_(std::move(config)),
+        handle_(handle),
+        gate_(plugin_->thread_model(), &plugin_->plugin_mutex()) {}
+
+  ~PluginCodec() override {
+    auto lock = gate_.Enter();
+    fn_.close(handle_);
+  }
+
+  const std::string& name() const override { return plugin_->name(); }
+  uint32_t flags() const override { return fn_.flags; }
+
+  Status Encode(const uint8_t uuid[16], const UnitId& unit, const uint8_t* in, size_t n,
+                Bytes* out) override {
+    return Run(fn_.encode, "encode", uuid, unit, in, n, out);
+  }
+
+  Status Decode(const uint8_t uuid[16], const UnitId& unit, const uint8_t* in, size_t n,
+                Bytes* out) override {
+    return Run(fn_.decode, "decode", uuid, unit, in, n, out);
+  }
+
+ private:
+  using Transform = int (*)(void*, const bp_unit_ctx*, const void*, size_t, bp_buf*);
+
+  Status Run(Transform fn, const char* op, const uint8_t uuid[16], const UnitId& unit,
+             const uint8_t* in, size_t n, Bytes* out) {
+    bp_unit_ctx ctx{};
+    ctx.struct_size = sizeof ctx;
+    ctx.kind = unit.kind;
+    ctx.volume_uuid = uuid;
+    ctx.object_seq = unit.object_seq;
+    ctx.unit_index = unit.unit_index;
+    ctx.logical_length = unit.logical_length;
+    const size_t before = out->size();
+    int rc;
+    {
+      BufWriter writer(out);
+      auto lock = gate_.Enter();
+      ClearPluginError();
+      rc = fn(handle_, &ctx, in, n, writer.get());
+    }
+    Status st = PluginStatus(rc, plugin_->name() + ": " + op);
+    if (!st.ok()) out->resize(before);  // partial output is never the caller's business
+    return st;
+  }
+
+  std::shared_ptr<LoadedPlugin> plugin_;
+  const bp_codec_plugin& fn_;
+  std::shared_ptr<const bp_config> config_;  // read by the plugin until close
+  void* handle_;
+  CallGate gate_;
+};
+
+}  // namespace
+
+Status OpenPluginCodec(std::shared_ptr<LoadedPlugin> plugin, std::shared_ptr<const bp_config> config,
+                       const uint8_t uuid[16], const std::string& volume_name,
+                       const Bytes* stored_header, Bytes* new_header, std::unique_ptr<Codec>* out) {
+  bp_codec_volume volume{};
+  volume.struct_size = sizeof volume;
+  volume.volume_uuid = uuid;
+  volume.volume_name = volume_name.c_str();
+
+  // An existing volume whose codec recorded an empty header must still look "existing" to the
+  // codec, so it gets a valid pointer with length 0, never NULL.
+  static const uint8_t kEmpty = 0;
+  const void* stored = nullptr;
+  size_t stored_len = 0;
+  if (stored_header != nullptr) {
+    stored = stored_header->empty() ? &kEmpty : stored_header->data();
+    stored_len = stored_header->size();
+  }
+
+  Bytes scratch;
+  Bytes* header_out = new_header != nullptr ? new_header : &scratch;
+  header_out->clear();
+  void* handle = nullptr;
+  int rc;
+  {
+    BufWriter writer(header_out);
+    std::unique_lock<std::mutex> lock;
+    if (plugin->thread_model() != BP_THREAD_PARALLEL) lock = std::unique_lock(plugin->plugin_mutex());
+    ClearPluginError();
+    rc = plugin->codec().open(config.get(), &volume, stored, stored_len, writer.get(), &handle);
+  }
+  Status st = PluginStatus(rc, plugin->name() + ": open");
+  if (!st.ok()) {
+    header_out->clear();
+    if (handle != nullptr) {
+      spdlog::warn("codec plugin {} returned a handle from a failed open; closing it", plugin->name());
+      plugin->codec().close(handle);
+    }
+    return st;
+  }
+  if (handle == nullptr) return Status::Permanent(plugin->name() + ": open returned no handle");
+  if (header_out->size() > (64u << 10)) {
+    plugin->codec().close(handle);
+    return Status::Permanent(plugin->name() + ": open produced a " + std::to_string(header_out->size()) +
+                             "-byte header; the limit is 64KiB");
+  }
+  *out = std::make_unique<PluginCodec>(std::move(plugin), std::move(config), handle);
+  return Status::Ok();
+}
+
+}  // namespace bp

@@ -1,0 +1,177 @@
+// PluginFrontend and the volume API (see frontend_adapter.h). The volume API functions are
+// called from the frontend's own threads, so they take no plugin lock, never throw into plugin
+// code, and report refusals through the same per-thread error message plugins use.
+#include "loader/frontend_adapter.h"
+
+#include <cerrno>
+#include <cstring>
+
+#include <spdlog/spdlog.h>
+
+#include "loader/call_gate.h"
+#include "loader/host_services.h"
+
+// Completes the SDK's opaque type: one frontend reference to a volume.
+struct bp_volume {
+  std::unique_ptr<bp::VolumeRef> ref;
+};
+
+namespace bp {
+namespace {
+
+int ApiList(void* ctx, bp_volume_list_fn fn, void* arg) {
+  if (ctx == nullptr || fn == nullptr) return BP_ERR_INVALID;
+  try {
+    for (const auto& v : static_cast<VolumeManager*>(ctx)->List()) {
+      const std::string description =
+          v.codecs.empty() ? "blockpipe volume" : "blockpipe volume (" + v.codecs + ")";
+      fn(arg, v.name.c_str(), description.c_str(), v.size);
+    }
+    return BP_OK;
+  } catch (const std::exception& e) {
+    SetPluginError(std::string("listing volumes: ") + e.what());
+    return BP_ERR_PERMANENT;
+  }
+}
+
+int ApiOpen(void* ctx, const char* name, int readonly, bp_volume** volume) {
+  if (volume == nullptr) return BP_ERR_INVALID;
+  *volume = nullptr;
+  if (ctx == nullptr || name == nullptr) return BP_ERR_INVALID;
+  try {
+    std::unique_ptr<VolumeRef> ref;
+    Status st = static_cast<VolumeManager*>(ctx)->OpenRef(name, readonly != 0, &ref);
+    if (!st.ok()) {
+      SetPluginError(st.message());
+      spdlog::debug("frontend open of volume {} refused: {}", name, st.message());
+      return st.raw_code();
+    }
+    *volume = new bp_volume{std::move(ref)};
+    return BP_OK;
+  } catch (const std::exception& e) {
+    SetPluginError(std::string("opening volume: ") + e.what());
+    return BP_ERR_PERMANENT;
+  }
+}
+
+void ApiClose(bp_volume* volume) { delete volume; }
+
+int ApiInfo(bp_volume* volume, bp_volume_info* info) {
+  if (volume == nullptr || info == nullptr) return BP_ERR_INVALID;
+  // A frontend built against an older SDK passes a smaller struct: fill only what it has.
+  const uint32_t size = info->struct_size;
+  if (size < sizeof(uint32_t)) return BP_ERR_INVALID;
+  bp_volume_info full{};
+  full.struct_size = sizeof full;
+  try {
+    volume->ref->Info(&full);
+  } catch (const std::exception& e) {
+    SetPluginError(std::string("volume info: ") + e.what());
+    return BP_ERR_PERMANENT;
+  }
+  std::memcpy(info, &full, std::min<size_t>(size, sizeof full));
+  info->struct_size = size;
+  return BP_OK;
+}
+
+void ApiSubmit(bp_volume* volume, bp_io* io) {
+  if (io == nullptr) return;
+  if (volume == nullptr) {
+    if (io->done != nullptr) io->done(io, EINVAL);
+    return;
+  }
+  try {
+    volume->ref->Submit(io);
+  } catch (const std::exception& e) {
+    // Submit completes requests through done; an exception means it did not get that far.
+    spdlog::error("volume request failed before it started: {}", e.what());
+    if (io->done != nullptr) io->done(io, EIO);
+  }
+}
+
+class PluginFrontend final : public FrontendInstance {
+ public:
+  PluginFrontend(std::shared_ptr<LoadedPlugin> plugin, std::unique_ptr<bp_config> config,
+                 std::unique_ptr<bp_volume_api> api, void* handle, std::string label)
+      : plugin_(std::move(plugin)),
+        fn_(plugin_->frontend()),
+        config_(std::move(config)),
+        api_(std::move(api)),
+        handle_(handle),
+        label_(std::move(label)),
+        gate_(plugin_->thread_model(), &plugin_->plugin_mutex()) {}
+
+  ~PluginFrontend() override {
+    Stop();
+    auto lock = gate_.Enter();
+    fn_.close(handle_);
+  }
+
+  Status Start() override {
+    auto lock = gate_.Enter();
+    if (started_) return Status::Ok();
+    started_ = true;
+    ClearPluginError();
+    return PluginStatus(fn_.start(handle_), label_ + ": start");
+  }
+
+  void Stop() override {
+    auto lock = gate_.Enter();
+    if (!started_ || stopped_) return;
+    stopped_ = true;
+    fn_.stop(handle_);
+  }
+
+  std::string name() const override { return label_; }
+
+ private:
+  std::shared_ptr<LoadedPlugin> plugin_;
+  const bp_frontend_plugin& fn_;
+  std::unique_ptr<bp_config> config_;  // read by the plugin until close
+  std::unique_ptr<bp_volume_api> api_;  // valid until close, as the SDK promises
+  void* handle_;
+  std::string label_;
+  CallGate gate_;
+  bool started_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace
+
+bp_volume_api MakeVolumeApi(VolumeManager* volumes) {
+  bp_volume_api api{};
+  api.struct_size = sizeof api;
+  api.ctx = volumes;
+  api.list = ApiList;
+  api.open = ApiOpen;
+  api.close = ApiClose;
+  api.info = ApiInfo;
+  api.submit = ApiSubmit;
+  return api;
+}
+
+Status OpenPluginFrontend(std::shared_ptr<LoadedPlugin> plugin, ResolvedConfig config,
+                          VolumeManager* volumes, const std::string& label,
+                          std::unique_ptr<FrontendInstance>* out) {
+  if (volumes == nullptr) return Status::Invalid(label + ": no volume manager to serve");
+  auto cfg = std::make_unique<bp_config>(MakePluginConfig(std::move(config)));
+  auto api = std::make_unique<bp_volume_api>(MakeVolumeApi(volumes));
+  void* handle = nullptr;
+  int rc;
+  {
+    std::unique_lock<std::mutex> lock;
+    if (plugin->thread_model() != BP_THREAD_PARALLEL) lock = std::unique_lock(plugin->plugin_mutex());
+    ClearPluginError();
+    rc = plugin->frontend().open(cfg.get(), api.get(), &handle);
+  }
+  Status st = PluginStatus(rc, label);
+  if (!st.ok()) {
+    if (handle != nullptr) plugin->frontend().close(handle);
+    return st;
+  }
+  if (handle == nullptr) return Status::Permanent(label + ": open returned no handle");
+  *out = std::make_unique<PluginFrontend>(std::move(plugin), std::move(cfg), std::move(api), handle, label);
+  return Status::Ok();
+}
+
+}  // namespace bp

@@ -1,0 +1,114 @@
+// Retry loop of RetryingStore (see retrying_store.h). Each retry is counted in the metrics so an
+// unhealthy backend shows up in `blockpipe stats` before it turns into client errors.
+#include "pipeline/retrying_store.h"
+
+#include <algorithm>
+#include <cstring>
+#include <random>
+
+#include <spdlog/spdlog.h>
+
+#include "util/metrics.h"
+
+namespace bp {
+namespace {
+
+std::chrono::milliseconds Jitter(std::chrono::milliseconds backoff) {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  const auto lo = std::max<int64_t>(backoff.count() / 2, 1);
+  const auto hi = std::max<int64_t>(backoff.count(), lo);
+  return std::chrono::milliseconds(std::uniform_int_distribution<int64_t>(lo, hi)(rng));
+}
+
+}  // namespace
+
+RetryingStore::RetryingStore(std::shared_ptr<ObjectStore> inner, RetryPolicy policy)
+    : inner_(std::move(inner)), policy_(policy) {}
+
+void RetryingStore::Abort() {
+  {
+    std::lock_guard lock(mu_);
+    aborted_ = true;
+  }
+  cv_.notify_all();
+}
+
+bool RetryingStore::Wait(std::chrono::milliseconds d) {
+  std::unique_lock lock(mu_);
+  return !cv_.wait_for(lock, d, [this] { return aborted_; });
+}
+
+Status RetryingStore::Retry(const std::string& what, const std::function<Status()>& op,
+                            bool* had_transient) {
+  static auto& retries = Metrics::Global().Counter(
+      "backend_retries_total", "Backend calls retried after a transient error");
+  static auto& gave_up = Metrics::Global().Counter(
+      "backend_retry_exhausted_total", "Backend calls that still failed when the retry deadline passed");
+
+  const auto start = std::chrono::steady_clock::now();
+  const auto deadline = start + policy_.deadline;
+  auto backoff = std::max(policy_.initial_backoff, std::chrono::milliseconds(1));
+  for (int attempt = 1;; ++attempt) {
+    Status st = op();
+    if (!st.IsTransient()) return st;
+    if (had_transient != nullptr) *had_transient = true;
+    const auto now = std::chrono::steady_clock::now();
+    bool aborted;
+    {
+      std::lock_guard lock(mu_);
+      aborted = aborted_;
+    }
+    if (now >= deadline || aborted) {
+      if (policy_.deadline.count() > 0) gave_up.fetch_add(1, std::memory_order_relaxed);
+      const auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(now - start);
+      return st.WithContext(what + ": giving up after " + std::to_string(attempt) + " attempt" +
+                            (attempt == 1 ? "" : "s") + " in " + std::to_string(spent.count()) + " ms");
+    }
+    const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
+    const auto wait = std::min(Jitter(backoff), std::max(remaining, std::chrono::milliseconds(1)));
+    if (attempt == 1) {
+      spdlog::warn("{} on {}: {}; retrying for up to {} ms", what, inner_->Describe(), st.message(),
+                   remaining.count());
+    } else {
+      spdlog::debug("{}: attempt {} failed: {}", what, attempt, st.message());
+    }
+    retries.fetch_add(1, std::memory_order_relaxed);
+    Wait(wait);  // an abort ends the wait early; the next failure then returns
+    backoff = std::min(backoff * 2, std::max(policy_.max_backoff, std::chrono::milliseconds(1)));
+  }
+}
+
+Status RetryingStore::Get(const std::string& key, Bytes* out) {
+  return Retry("get " + key, [&] { return inner_->Get(key, out); });
+}
+
+Status RetryingStore::Read(const std::string& key, uint64_t offset, uint64_t length, void* buf,
+                           uint64_t* nread) {
+  return Retry("read " + key, [&] { return inner_->Read(key, offset, length, buf, nread); });
+}
+
+Status RetryingStore::Put(const std::string& key, const void* data, uint64_t length, bool if_absent) {
+  bool had_transient = false;
+  Status st = Retry("put " + key, [&] { return inner_->Put(key, data, length, if_absent); },
+                    &had_transient);
+  if (!st.IsPrecondition() || !had_transient) return st;
+  // The earlier, failed-looking attempt may have created the object. Ours if the bytes match.
+  Bytes existing;
+  Status read = Retry("get " + key, [&] { return inner_->Get(key, &existing); });
+  if (read.ok() && existing.size() == length &&
+      (length == 0 || std::memcmp(existing.data(), data, length) == 0)) {
+    spdlog::debug("put {}: an earlier attempt had succeeded", key);
+    return Status::Ok();
+  }
+  return st;
+}
+
+Status RetryingStore::Delete(const std::string& key) {
+  return Retry("delete " + key, [&] { return inner_->Delete(key); });
+}
+
+Status RetryingStore::List(const std::string& prefix, std::vector<ObjectInfo>* out) {
+  return Retry("list " + prefix, [&] { return inner_->List(prefix, out); });
+}
+
+}  // namespace bp

@@ -1,0 +1,66 @@
+// RetryingStore: an ObjectStore wrapper that retries transient backend errors (timeouts,
+// throttling, 5xx) with exponential backoff and jitter until a per-operation deadline, then
+// returns the last error. Other error classes (not found, precondition, permanent, corrupt…)
+// pass through at once: retrying them cannot help and could hide a fencing conflict.
+//
+// One ambiguity is resolved here: a put-if-absent whose first attempt timed out may have
+// succeeded, so its retry sees Precondition. When that happens after a transient failure, the
+// existing object is read back and, if it holds exactly our bytes, the put counts as done.
+//
+// Thread-safe; Abort() makes every waiting and future retry give up (used at shutdown).
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "pipeline/object_store.h"
+
+namespace bp {
+
+struct RetryPolicy {
+  // Total time one operation may spend retrying (0: a single attempt).
+  std::chrono::milliseconds deadline{30000};
+  // First backoff; doubles per attempt up to max_backoff. Each wait is drawn uniformly from
+  // [backoff/2, backoff] so many threads hitting the same outage do not retry in lockstep.
+  std::chrono::milliseconds initial_backoff{50};
+  std::chrono::milliseconds max_backoff{5000};
+};
+
+class RetryingStore : public ObjectStore {
+ public:
+  RetryingStore(std::shared_ptr<ObjectStore> inner, RetryPolicy policy);
+
+  Status Get(const std::string& key, Bytes* out) override;
+  Status Read(const std::string& key, uint64_t offset, uint64_t length, void* buf,
+              uint64_t* nread) override;
+  Status Put(const std::string& key, const void* data, uint64_t length, bool if_absent) override;
+  Status Delete(const std::string& key) override;
+  Status List(const std::string& prefix, std::vector<ObjectInfo>* out) override;
+  uint64_t Capabilities() const override { return inner_->Capabilities(); }
+  std::string Describe() const override { return inner_->Describe(); }
+
+  // Stop retrying: waits end now and later transient errors are returned after one attempt.
+  void Abort();
+
+  const std::shared_ptr<ObjectStore>& inner() const { return inner_; }
+
+ private:
+  // Run op until it succeeds, fails non-transiently, or the deadline passes. what names the
+  // operation for logs and the final error ("put volumes/a/seg/…").
+  Status Retry(const std::string& what, const std::function<Status()>& op,
+               bool* had_transient = nullptr);
+  // Sleep for d unless aborted first; false when aborted.
+  bool Wait(std::chrono::milliseconds d);
+
+  std::shared_ptr<ObjectStore> inner_;
+  RetryPolicy policy_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool aborted_ = false;
+};
+
+}  // namespace bp
