@@ -1,0 +1,345 @@
+// Volume commit path: sealing the active buffer into a segment, encoding it on the pool,
+// uploading segments strictly one at a time in seq order, group commit of FLUSH/FUA, fencing
+// when another writer owns the next seq, retries of failed uploads, checkpoints, and the timer.
+//
+// Group commit: a flush waits for the seq its covered writes will land in (the active buffer's
+// future seq when it holds data). The active buffer is sealed for waiting flushes only when no
+// other sealed segment is waiting to be uploaded, so flushes arriving during an upload share
+// the next segment instead of producing one tiny segment each.
+#include <algorithm>
+#include <cerrno>
+
+#include <spdlog/spdlog.h>
+
+#include "engine/checkpoint_format.h"
+#include "engine/volume.h"
+
+namespace bp {
+namespace {
+constexpr uint32_t kFirstRetryMs = 500;
+constexpr uint32_t kMaxRetryMs = 30000;
+constexpr size_t kCheckpointsKept = 2;
+constexpr size_t kSpareBuffers = 2;
+}  // namespace
+
+void Volume::Completions::Fire() {
+  auto items = std::move(items_);
+  items_.clear();
+  for (auto& [io, error] : items) io->done(io, error);
+}
+
+void Volume::BackgroundDoneLocked() {
+  if (--background_ == 0) idle_cv_.notify_all();
+}
+
+void Volume::SubmitFlush(bp_io* io) {
+  Completions done;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (closed_) return done.Add(io, ESHUTDOWN);
+  if (fenced_) return done.Add(io, EIO);
+  AddWaiterLocked(io, &done);
+}
+
+void Volume::AddWaiterLocked(bp_io* io, Completions* done) {
+  const bool dirty = !active_->empty();
+  const uint64_t target = dirty ? next_seq_ : next_seq_ - 1;
+  if (target <= durable_seq_) return done->Add(io, 0);
+  if (fenced_) return done->Add(io, EIO);
+  waiters_.push_back(FlushWaiter{target, io});
+  if (dirty) active_has_waiters_ = true;
+  if (active_has_waiters_ && !HasUnsentPendingLocked()) SealLocked();
+  // A flush is also the signal to retry a failed upload now.
+  PumpLocked(/*retry_now=*/true);
+}
+
+bool Volume::HasUnsentPendingLocked() const {
+  return pending_.size() > (uploading_ ? 1u : 0u);
+}
+
+void Volume::MaybeSealFullLocked() {
+  if (active_->memory_bytes() >= svc_.options.segment_size) SealLocked();
+}
+
+void Volume::SealLocked() {
+  if (active_->empty()) return;
+  auto seg = std::make_shared<PendingSegment>();
+  seg->seq = next_seq_++;
+  seg->buffer = std::move(active_);
+  seg->bytes = seg->buffer->memory_bytes();
+  pending_bytes_ += seg->bytes;
+  if (!spare_buffers_.empty()) {
+    active_ = std::move(spare_buffers_.back());
+    spare_buffers_.pop_back();
+  } else {
+    active_ = std::make_unique<WriteBuffer>();
+  }
+  active_has_waiters_ = false;
+  pending_.push_back(seg);
+  background_++;
+  auto self = shared_from_this();
+  svc_.pool->Submit([self, seg] { self->EncodeSegment(seg); });
+}
+
+void Volume::EncodeSegment(std::shared_ptr<PendingSegment> seg) {
+  // The sealed buffer is immutable now; encode without the lock.
+  BuiltSegment built;
+  Status s = BuildSegment(*seg->buffer, seg->seq, meta_.uuid, *chain_, meta_.unit_size, &built);
+  Completions done;
+  std::lock_guard<std::mutex> lock(mu_);
+  seg->encoded = true;
+  seg->encode_status = s;
+  if (s.ok()) {
+    seg->built = std::move(built);
+  } else {
+    spdlog::error("volume {}: encoding segment {} failed: {}", meta_.name, seg->seq, s.ToString());
+    seg->failed = true;
+    retry_at_ = Clock::now() + std::chrono::milliseconds(kMaxRetryMs);
+    FailWaitersLocked(EIO, &done);
+  }
+  PumpLocked(false);
+  BackgroundDoneLocked();
+}
+
+void Volume::PumpLocked(bool retry_now) {
+  if (uploading_ || fenced_ || closed_ || pending_.empty()) return;
+  auto head = pending_.front();
+  if (!head->encoded) return;  // EncodeSegment pumps when done
+  if (head->failed) {
+    if (!retry_now && Clock::now() < retry_at_) return;
+    head->failed = false;
+    if (!head->encode_status.ok()) {
+      head->encoded = false;
+      head->encode_status = Status::Ok();
+      background_++;
+      auto self = shared_from_this();
+      svc_.pool->Submit([self, head] { self->EncodeSegment(head); });
+      return;
+    }
+  }
+  uploading_ = true;
+  background_++;
+  auto self = shared_from_this();
+  svc_.pool->Submit([self, head] { self->UploadSegment(head); });
+}
+
+void Volume::UploadSegment(std::shared_ptr<PendingSegment> seg) {
+  const std::string key = SegmentKey(meta_.name, seg->seq);
+  const Bytes& object = seg->built.object;
+  Status s = svc_.store->Put(key, object.data(), object.size(), fenced_puts_);
+  if (s.IsPrecondition()) {
+    // An earlier attempt may have succeeded without us hearing back: the object is ours if it
+    // holds exactly our bytes.
+    Bytes existing;
+    if (svc_.store->Get(key, &existing).ok() && existing == object) s = Status::Ok();
+  }
+  Completions done;
+  std::lock_guard<std::mutex> lock(mu_);
+  uploading_ = false;
+  if (s.ok()) {
+    state_.ApplySegment(seg->built.meta, object.size());
+    durable_seq_ = seg->seq;
+    pending_.pop_front();
+    pending_bytes_ -= seg->bytes;
+    if (spare_buffers_.size() < kSpareBuffers) {
+      seg->buffer->Reset();
+      spare_buffers_.push_back(std::move(seg->buffer));
+    }
+    seg->buffer.reset();
+    seg->built = BuiltSegment{};
+    if (retry_backoff_ms_ != 0) {
+      spdlog::info("volume {}: segment {} uploaded after retrying", meta_.name, seg->seq);
+    }
+    retry_backoff_ms_ = 0;
+    auto keep = std::remove_if(waiters_.begin(), waiters_.end(), [&](const FlushWaiter& w) {
+      if (w.target > durable_seq_) return false;
+      done.Add(w.io, 0);
+      return true;
+    });
+    waiters_.erase(keep, waiters_.end());
+    MaybeCheckpointLocked();
+    ResumeDeferredLocked();
+    if (active_has_waiters_ && !HasUnsentPendingLocked()) SealLocked();
+    PumpLocked(false);
+  } else if (s.IsPrecondition()) {
+    FenceLocked("segment " + key + " already exists", &done);
+  } else {
+    seg->failed = true;
+    retry_backoff_ms_ = retry_backoff_ms_ == 0 ? kFirstRetryMs
+                                               : std::min(kMaxRetryMs, retry_backoff_ms_ * 2);
+    retry_at_ = Clock::now() + std::chrono::milliseconds(retry_backoff_ms_);
+    spdlog::error("volume {}: uploading segment {} failed: {} (data kept in memory; retrying "
+                  "in {} ms or at the next flush)",
+                  meta_.name, seg->seq, s.ToString(), retry_backoff_ms_);
+    FailWaitersLocked(EIO, &done);
+  }
+  BackgroundDoneLocked();
+}
+
+void Volume::FailWaitersLocked(int error, Completions* done) {
+  for (const FlushWaiter& w : waiters_) done->Add(w.io, error);
+  waiters_.clear();
+}
+
+void Volume::FenceLocked(const std::string& why, Completions* done) {
+  if (!fenced_) {
+    spdlog::error("volume {}: {}: another writer owns this volume; it is now read-only here "
+                  "(buffered writes that were not flushed are lost)",
+                  meta_.name, why);
+  }
+  fenced_ = true;
+  FailWaitersLocked(EIO, done);
+  for (const DeferredWrite& d : deferred_) done->Add(d.io, EROFS);
+  deferred_.clear();
+}
+
+void Volume::ResumeDeferredLocked() {
+  if (deferred_.empty()) return;
+  auto self = shared_from_this();
+  // Retried on the pool in arrival order; each re-checks room and defers again if needed.
+  std::deque<DeferredWrite> resumed;
+  resumed.swap(deferred_);
+  for (const DeferredWrite& d : resumed) {
+    background_++;
+    bp_io* io = d.io;
+    svc_.pool->Submit([self, io] {
+      self->ModifySlow(io);
+      std::lock_guard<std::mutex> lock(self->mu_);
+      self->BackgroundDoneLocked();
+    });
+  }
+}
+
+void Volume::Tick(Clock::time_point now) {
+  Completions done;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (closed_) return;
+  if (!active_->empty() &&
+      now - active_since_ >= std::chrono::milliseconds(svc_.options.flush_interval_ms)) {
+    SealLocked();
+  }
+  if (!pending_.empty() && pending_.front()->failed && now >= retry_at_) PumpLocked(true);
+  const auto deadline = std::chrono::milliseconds(svc_.options.retry_deadline_ms);
+  while (!deferred_.empty() && now - deferred_.front().since >= deadline) {
+    spdlog::error("volume {}: a write waited {} ms for buffer space; failing it", meta_.name,
+                  svc_.options.retry_deadline_ms);
+    done.Add(deferred_.front().io, EIO);
+    deferred_.pop_front();
+  }
+}
+
+Status Volume::FlushSync() {
+  struct Waiter {
+    bp_io io{};
+    std::mutex mu;
+    std::condition_variable cv;
+    bool finished = false;
+    int error = 0;
+  } w;
+  w.io.op = BP_IO_FLUSH;
+  w.io.user = &w;
+  w.io.done = [](bp_io* io, int error) {
+    auto* self = static_cast<Waiter*>(io->user);
+    std::lock_guard<std::mutex> lock(self->mu);
+    self->finished = true;
+    self->error = error;
+    self->cv.notify_all();
+  };
+  SubmitFlush(&w.io);
+  const auto limit = std::chrono::milliseconds(svc_.options.retry_deadline_ms) +
+                     std::chrono::seconds(30);
+  std::unique_lock<std::mutex> wait_lock(w.mu);
+  if (!w.cv.wait_for(wait_lock, limit, [&] { return w.finished; })) {
+    wait_lock.unlock();
+    bool removed = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = std::find_if(waiters_.begin(), waiters_.end(),
+                             [&](const FlushWaiter& f) { return f.io == &w.io; });
+      if (it != waiters_.end()) {
+        waiters_.erase(it);
+        removed = true;
+      }
+    }
+    wait_lock.lock();
+    if (removed) return Status::Transient("volume " + meta_.name + ": flush timed out");
+    // Completion is being delivered right now; it cannot take long.
+    w.cv.wait(wait_lock, [&] { return w.finished; });
+  }
+  if (w.error == 0) return Status::Ok();
+  if (w.error == ESHUTDOWN) return Status::Permanent("volume " + meta_.name + " is closed");
+  return Status::Permanent("volume " + meta_.name + ": flush failed (" +
+                           (fenced_ ? std::string("fenced by another writer")
+                                    : std::string("backend error, see log")) + ")");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checkpoints
+
+void Volume::MaybeCheckpointLocked() {
+  if (checkpointing_ || fenced_ || closed_) return;
+  if (durable_seq_ < last_checkpoint_seq_ + svc_.options.checkpoint_every_segments) return;
+  checkpointing_ = true;
+  background_++;
+  // Serialized under the lock so it is exactly the state through durable_seq_.
+  Bytes plain = SerializeCheckpoint(state_);
+  uint64_t seq = state_.through_seq;
+  auto self = shared_from_this();
+  svc_.pool->Submit([self, seq, plain = std::move(plain)]() mutable {
+    self->WriteCheckpoint(seq, std::move(plain));
+  });
+}
+
+void Volume::WriteCheckpoint(uint64_t seq, Bytes plain) {
+  Status s = PutCheckpoint(seq, plain);
+  if (s.ok()) DeleteOldCheckpoints();
+  std::lock_guard<std::mutex> lock(mu_);
+  checkpointing_ = false;
+  if (!s.ok() && !fenced_) {
+    spdlog::warn("volume {}: checkpoint {} failed: {} (will retry after the next segment)",
+                 meta_.name, seq, s.ToString());
+  }
+  idle_cv_.notify_all();
+  BackgroundDoneLocked();
+}
+
+Status Volume::PutCheckpoint(uint64_t seq, const Bytes& plain) {
+  Bytes object;
+  BP_RETURN_IF_ERROR(BuildCheckpointObject(plain, seq, meta_.uuid, *chain_, &object));
+  const std::string key = CheckpointKey(meta_.name, seq);
+  Status s = svc_.store->Put(key, object.data(), object.size(), fenced_puts_);
+  if (s.IsPrecondition()) {
+    Bytes existing;
+    if (svc_.store->Get(key, &existing).ok() && existing == object) s = Status::Ok();
+  }
+  if (s.IsPrecondition()) {
+    Completions done;
+    std::lock_guard<std::mutex> lock(mu_);
+    FenceLocked("checkpoint " + key + " already exists", &done);
+    return s;
+  }
+  if (s.ok()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    last_checkpoint_seq_ = std::max(last_checkpoint_seq_, seq);
+  }
+  return s;
+}
+
+void Volume::DeleteOldCheckpoints() {
+  std::vector<ObjectInfo> objects;
+  const std::string prefix = CheckpointPrefix(meta_.name);
+  if (!svc_.store->List(prefix, &objects).ok()) return;
+  std::vector<uint64_t> seqs;
+  for (const auto& o : objects) {
+    uint64_t seq;
+    if (ParseSeqKey(o.key, prefix, &seq)) seqs.push_back(seq);
+  }
+  std::sort(seqs.rbegin(), seqs.rend());
+  for (size_t i = kCheckpointsKept; i < seqs.size(); ++i) {
+    Status s = svc_.store->Delete(CheckpointKey(meta_.name, seqs[i]));
+    if (!s.ok()) {
+      spdlog::warn("volume {}: deleting old checkpoint {}: {}", meta_.name, seqs[i], s.ToString());
+    }
+  }
+}
+
+}  // namespace bp

@@ -1,0 +1,379 @@
+// VolumeManager: discovery, creation and deletion of volumes, frontend references, the timer
+// that drives age-based sealing and retries, and orderly shutdown. Holds the resources every
+// volume shares: the I/O thread pool and the decoded-unit cache.
+#include "engine/volume_manager.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <blockpipe/bp_backend.h>
+#include <spdlog/spdlog.h>
+
+#include "engine/volume.h"
+
+namespace bp {
+namespace {
+
+// Largest volume accepted: leaves headroom so byte offsets never overflow.
+constexpr uint64_t kMaxVolumeSize = 1ull << 62;
+
+class VolumeRefImpl : public VolumeRef {
+ public:
+  VolumeRefImpl(std::shared_ptr<Volume> volume, bool read_only)
+      : volume_(std::move(volume)), read_only_(read_only) {}
+  ~VolumeRefImpl() override { volume_->references--; }
+  void Info(bp_volume_info* info) override { volume_->Info(info, read_only_); }
+  void Submit(bp_io* io) override { volume_->Submit(io, read_only_); }
+
+ private:
+  std::shared_ptr<Volume> volume_;
+  bool read_only_;
+};
+
+uint64_t NowUnixMs() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+}  // namespace
+
+bool IsValidVolumeName(const std::string& name) {
+  if (name.empty() || name.size() > 64 || name[0] == '.' || name[0] == '-') return false;
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+struct VolumeManager::Impl {
+  std::shared_ptr<ObjectStore> store;
+  CodecFactory* codecs = nullptr;
+  EngineOptions options;
+  std::unique_ptr<ThreadPool> pool;
+  std::unique_ptr<UnitCache> cache;
+  bool fenced_puts = true;  // the store has atomic put-if-absent
+  bool writable = true;     // fenced, or the user opted out of fencing
+
+  mutable std::mutex mu;
+  std::map<std::string, std::shared_ptr<Volume>> volumes;
+  std::set<std::string> busy;  // being created or deleted
+  bool shut_down = false;
+
+  std::thread ticker;
+  std::mutex tick_mu;
+  std::condition_variable tick_cv;
+  bool stopping = false;
+
+  Volume::Services Services() const {
+    return Volume::Services{store, pool.get(), cache.get(), options};
+  }
+  Status OpenOne(const std::string& name, std::shared_ptr<Volume>* out);
+  Status DeleteObjects(const std::string& name);
+  void TickLoop();
+};
+
+VolumeManager::VolumeManager(std::shared_ptr<ObjectStore> store, CodecFactory* codecs,
+                             EngineOptions options)
+    : impl_(std::make_unique<Impl>()) {
+  Impl& m = *impl_;
+  m.store = std::move(store);
+  m.codecs = codecs;
+  m.options = options;
+  if (m.options.unit_size < kBlockSize) m.options.unit_size = kBlockSize;
+  m.options.unit_size -= m.options.unit_size % kBlockSize;
+  if (m.options.segment_size < m.options.unit_size) m.options.segment_size = m.options.unit_size;
+  m.pool = std::make_unique<ThreadPool>(std::max<uint32_t>(2, m.options.io_threads));
+  m.cache = std::make_unique<UnitCache>(m.options.cache_memory);
+  m.fenced_puts = (m.store->Capabilities() & BP_BACKEND_CAP_PUT_IF_ABSENT) != 0;
+  m.writable = m.fenced_puts || m.options.allow_unfenced;
+  if (!m.fenced_puts) {
+    if (m.options.allow_unfenced) {
+      spdlog::warn("backend {} has no atomic put-if-absent; volumes are writable without "
+                   "fencing (engine.allow_unfenced): only one host may use them at a time",
+                   m.store->Describe());
+    } else {
+      spdlog::warn("backend {} has no atomic put-if-absent, so a second writer could not be "
+                   "fenced off: volumes are served read-only. Set engine.allow_unfenced = true "
+                   "to write anyway when only one host uses the store",
+                   m.store->Describe());
+    }
+  }
+  m.ticker = std::thread([this] { impl_->TickLoop(); });
+}
+
+VolumeManager::~VolumeManager() {
+  Status s = Shutdown();
+  if (!s.ok()) spdlog::error("shutdown: {}", s.ToString());
+}
+
+void VolumeManager::Impl::TickLoop() {
+  const auto period = std::chrono::milliseconds(
+      std::clamp<uint32_t>(options.flush_interval_ms / 4, 5, 100));
+  std::unique_lock<std::mutex> lock(tick_mu);
+  while (!stopping) {
+    tick_cv.wait_for(lock, period, [&] { return stopping; });
+    if (stopping) break;
+    lock.unlock();
+    std::vector<std::shared_ptr<Volume>> open;
+    {
+      std::lock_guard<std::mutex> g(mu);
+      for (auto& [name, v] : volumes) open.push_back(v);
+    }
+    auto now = Volume::Clock::now();
+    for (auto& v : open) v->Tick(now);
+    lock.lock();
+  }
+}
+
+Status VolumeManager::Impl::OpenOne(const std::string& name, std::shared_ptr<Volume>* out) {
+  Bytes object;
+  Status s = store->Get(MetaKey(name), &object);
+  if (s.IsNotFound()) return Status::NotFound("volume " + name + " does not exist");
+  BP_RETURN_IF_ERROR(s.WithContext("volume " + name + ": reading metadata"));
+  VolumeMeta meta;
+  BP_RETURN_IF_ERROR(DecodeVolumeMetaObject(object.data(), object.size(), &meta)
+                         .WithContext("volume " + name + ": " + MetaKey(name)));
+  if (meta.name != name) {
+    return Status::Corrupt("volume " + name + ": metadata names volume " + meta.name);
+  }
+  std::unique_ptr<CodecChain> chain;
+  BP_RETURN_IF_ERROR(codecs->OpenChain(meta.uuid.data(), name, meta.codecs, &chain)
+                         .WithContext("volume " + name));
+  return Volume::Open(Services(), std::move(meta), std::move(chain), writable, fenced_puts, out);
+}
+
+Status VolumeManager::OpenAll() {
+  Impl& m = *impl_;
+  std::vector<ObjectInfo> objects;
+  BP_RETURN_IF_ERROR(m.store->List("volumes/", &objects).WithContext("listing volumes"));
+  std::vector<std::string> names;
+  for (const auto& o : objects) {
+    const std::string& k = o.key;
+    const std::string suffix = "/meta";
+    if (k.size() <= 8 + suffix.size() || k.compare(k.size() - suffix.size(), suffix.size(), suffix)) {
+      continue;
+    }
+    std::string name = k.substr(8, k.size() - 8 - suffix.size());
+    if (name.find('/') == std::string::npos && IsValidVolumeName(name)) names.push_back(name);
+  }
+  std::string failures;
+  Status first_failure;
+  for (const auto& name : names) {
+    {
+      std::lock_guard<std::mutex> lock(m.mu);
+      if (m.shut_down) return Status::Permanent("volume manager is shut down");
+      if (m.volumes.count(name) || m.busy.count(name)) continue;
+      m.busy.insert(name);
+    }
+    std::shared_ptr<Volume> v;
+    Status s = m.OpenOne(name, &v);
+    std::lock_guard<std::mutex> lock(m.mu);
+    m.busy.erase(name);
+    if (s.ok()) {
+      m.volumes[name] = v;
+    } else {
+      spdlog::error("{}", s.ToString());
+      if (first_failure.ok()) first_failure = s;
+      failures += (failures.empty() ? "" : "; ") + s.message();
+    }
+  }
+  if (first_failure.ok()) return Status::Ok();
+  return Status::FromCode(first_failure.raw_code(), failures);
+}
+
+Status VolumeManager::Create(const std::string& name, uint64_t size) {
+  Impl& m = *impl_;
+  if (!IsValidVolumeName(name)) {
+    return Status::Invalid("invalid volume name '" + name +
+                           "': use 1-64 characters of A-Z a-z 0-9 . _ - not starting with . or -");
+  }
+  if (size == 0 || size % kBlockSize != 0 || size > kMaxVolumeSize) {
+    return Status::Invalid("invalid size " + std::to_string(size) + " for volume " + name +
+                           ": must be a positive multiple of 4096 bytes up to 4 EiB");
+  }
+  if (!m.writable) {
+    return Status::Unsupported("cannot create volume " + name + ": backend " +
+                               m.store->Describe() +
+                               " has no atomic put-if-absent (set engine.allow_unfenced = true)");
+  }
+  {
+    std::lock_guard<std::mutex> lock(m.mu);
+    if (m.shut_down) return Status::Permanent("volume manager is shut down");
+    if (m.volumes.count(name) || m.busy.count(name)) {
+      return Status::Precondition("volume " + name + " already exists");
+    }
+    m.busy.insert(name);
+  }
+  auto finish = [&](Status s, std::shared_ptr<Volume> v) {
+    std::lock_guard<std::mutex> lock(m.mu);
+    m.busy.erase(name);
+    if (s.ok()) m.volumes[name] = std::move(v);
+    return s;
+  };
+
+  VolumeMeta meta;
+  meta.uuid = RandomUuid();
+  meta.name = name;
+  meta.size = size;
+  meta.unit_size = m.options.unit_size;
+  meta.created_unix_ms = NowUnixMs();
+  std::unique_ptr<CodecChain> chain;
+  Status s = m.codecs->CreateChain(meta.uuid.data(), name, &meta.codecs, &chain);
+  if (!s.ok()) return finish(s.WithContext("creating volume " + name), nullptr);
+  if (!m.fenced_puts) {
+    Bytes existing;
+    if (m.store->Get(MetaKey(name), &existing).ok()) {
+      return finish(Status::Precondition("volume " + name + " already exists"), nullptr);
+    }
+  }
+  Bytes object = EncodeVolumeMetaObject(meta);
+  s = m.store->Put(MetaKey(name), object.data(), object.size(), m.fenced_puts);
+  if (s.IsPrecondition()) {
+    return finish(Status::Precondition("volume " + name + " already exists in the store"), nullptr);
+  }
+  if (!s.ok()) return finish(s.WithContext("creating volume " + name), nullptr);
+  // Leftovers of an earlier volume of this name whose deletion was interrupted (its meta goes
+  // first) would otherwise block this volume's first segments.
+  std::vector<ObjectInfo> leftovers;
+  s = m.store->List(VolumePrefix(name), &leftovers);
+  for (const auto& o : leftovers) {
+    if (!s.ok()) break;
+    if (o.key == MetaKey(name)) continue;
+    spdlog::warn("volume {}: removing leftover object {} of an earlier volume", name, o.key);
+    s = m.store->Delete(o.key);
+  }
+  if (!s.ok()) return finish(s.WithContext("creating volume " + name), nullptr);
+  std::shared_ptr<Volume> v;
+  s = Volume::Open(m.Services(), std::move(meta), std::move(chain), m.writable, m.fenced_puts, &v);
+  if (s.ok()) {
+    spdlog::info("volume {}: created ({} bytes, codecs {})", name, size, v->chain().Describe());
+  }
+  return finish(s, std::move(v));
+}
+
+Status VolumeManager::Impl::DeleteObjects(const std::string& name) {
+  // Meta first: a half-deleted volume is then never rediscovered, and Create cleans the rest.
+  BP_RETURN_IF_ERROR(store->Delete(MetaKey(name)).WithContext("deleting volume " + name));
+  std::vector<ObjectInfo> objects;
+  BP_RETURN_IF_ERROR(store->List(VolumePrefix(name), &objects).WithContext("deleting volume " + name));
+  for (const auto& o : objects) {
+    BP_RETURN_IF_ERROR(store->Delete(o.key).WithContext("deleting volume " + name));
+  }
+  return Status::Ok();
+}
+
+Status VolumeManager::Delete(const std::string& name) {
+  Impl& m = *impl_;
+  std::shared_ptr<Volume> v;
+  {
+    std::lock_guard<std::mutex> lock(m.mu);
+    if (m.shut_down) return Status::Permanent("volume manager is shut down");
+    if (m.busy.count(name)) return Status::Precondition("volume " + name + " is busy");
+    auto it = m.volumes.find(name);
+    if (it != m.volumes.end()) {
+      uint32_t refs = it->second->references.load();
+      if (refs > 0) {
+        return Status::Precondition("volume " + name + " is in use by " + std::to_string(refs) +
+                                    " connection(s)");
+      }
+      v = it->second;
+    }
+    m.busy.insert(name);
+  }
+  Status s;
+  if (!v) {
+    Bytes meta;
+    s = m.store->Get(MetaKey(name), &meta);
+    if (s.IsNotFound()) s = Status::NotFound("volume " + name + " does not exist");
+  } else if (!m.writable) {
+    s = Status::Unsupported("cannot delete volume " + name + ": the store is read-only here");
+  }
+  if (s.ok() && v) v->Close(/*clean=*/false);
+  if (s.ok()) s = m.DeleteObjects(name);
+  if (s.ok() && v) m.cache->EraseVolume(v->meta().uuid);
+  std::lock_guard<std::mutex> lock(m.mu);
+  m.busy.erase(name);
+  // Once closing started the volume cannot serve again, even if some objects remain.
+  if (v && (s.ok() || !s.IsNotFound())) m.volumes.erase(name);
+  if (s.ok()) spdlog::info("volume {}: deleted", name);
+  return s;
+}
+
+std::vector<VolumeSummary> VolumeManager::List() const {
+  std::vector<std::shared_ptr<Volume>> open;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    for (auto& [name, v] : impl_->volumes) open.push_back(v);
+  }
+  std::vector<VolumeSummary> out;
+  for (auto& v : open) out.push_back(v->Summary());
+  return out;
+}
+
+bool VolumeManager::Exists(const std::string& name) const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->volumes.count(name) != 0;
+}
+
+Status VolumeManager::OpenRef(const std::string& name, bool read_only,
+                              std::unique_ptr<VolumeRef>* ref) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  if (impl_->shut_down) return Status::Permanent("volume manager is shut down");
+  auto it = impl_->volumes.find(name);
+  if (it == impl_->volumes.end() || impl_->busy.count(name)) {
+    return Status::NotFound("no volume named " + name);
+  }
+  it->second->references++;
+  *ref = std::make_unique<VolumeRefImpl>(it->second, read_only);
+  return Status::Ok();
+}
+
+Status VolumeManager::FlushAll() {
+  std::vector<std::shared_ptr<Volume>> open;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    for (auto& [name, v] : impl_->volumes) open.push_back(v);
+  }
+  Status result;
+  for (auto& v : open) {
+    Status s = v->FlushSync();
+    if (!s.ok() && result.ok()) result = s;
+  }
+  return result;
+}
+
+Status VolumeManager::Shutdown() {
+  Impl& m = *impl_;
+  std::vector<std::shared_ptr<Volume>> open;
+  {
+    std::lock_guard<std::mutex> lock(m.mu);
+    if (m.shut_down) return Status::Ok();
+    m.shut_down = true;
+    for (auto& [name, v] : m.volumes) open.push_back(v);
+  }
+  {
+    std::lock_guard<std::mutex> lock(m.tick_mu);
+    m.stopping = true;
+  }
+  m.tick_cv.notify_all();
+  if (m.ticker.joinable()) m.ticker.join();
+  Status result;
+  for (auto& v : open) {
+    Status s = v->Close(/*clean=*/true);
+    if (!s.ok()) {
+      spdlog::error("volume {}: {}", v->name(), s.ToString());
+      if (result.ok()) result = s;
+    }
+  }
+  m.pool->Stop();
+  return result;
+}
+
+}  // namespace bp
