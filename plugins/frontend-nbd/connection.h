@@ -104,6 +104,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::unique_ptr<uint8_t[]> rbuf_;
   size_t rpos_ = 0, rend_ = 0;
   uint64_t discard_remaining_ = 0;  // payload of a refused WRITE still to skip
+  Request* discarding_ = nullptr;   // that WRITE, answered once its payload is consumed
   uint64_t inflight_bytes_ = 0;
   uint32_t host_inflight_ = 0;      // submitted, done not yet drained
   bool reading_ = false;            // a read is outstanding on the socket

@@ -98,6 +98,11 @@ void Connection::Parse() {
       rpos_ += n;
       discard_remaining_ -= n;
       if (discard_remaining_) return ReadMore();
+      // Only now is the refused WRITE fully received: a reply sent earlier would reach a
+      // client that is still sending the payload and does not yet expect it.
+      QueueReply(discarding_);
+      discarding_ = nullptr;
+      StartWrite();
       continue;
     }
     if (avail < kRequestHeaderSize) return ReadMore();
@@ -136,7 +141,12 @@ void Connection::Parse() {
           ReleaseRequest(r);
           return Abort("WRITE payload of " + std::to_string(h.length) + " bytes is too large");
         }
-        discard_remaining_ = h.length;
+        if (h.length > 0) {
+          discard_remaining_ = h.length;
+          discarding_ = r;
+          ++metric_errors_;
+          continue;
+        }
       }
       ++metric_errors_;
       QueueReply(r);
