@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# The SDK works for third parties: install the build into a temp prefix, build the example
+# checksum codec from a copy of sdk/examples/codec-checksum against that prefix only — with its
+# CMakeLists.txt (find_package(blockpipe)) and with its Makefile (pkg-config) — check each .so
+# exports exactly one dynamic symbol and passes the example's own daemon-free test. Then install
+# it into the prefix's plugin directory, run the *installed* daemon (which must find every plugin
+# without a flag) with the chain zstd → checksum, write and read back data across a restart, and
+# finally remove the plugin: the daemon must refuse the volume, naming the missing codec.
+source "$(dirname "$0")/../lib/common.sh"
+
+for tool in cmake pkg-config cc make nm; do
+  command -v "$tool" >/dev/null 2>&1 || skip "tool '$tool' is missing (run scripts/install-deps.sh)"
+done
+
+PREFIX=$BP_TMP/prefix
+EXAMPLE_SRC=$SOURCE_DIR/sdk/examples/codec-checksum
+PLUGIN_SO=blockpipe-codec-checksum.so
+
+# Exactly one defined dynamic symbol, and it is the entry point.
+check_exports() {
+  local so=$1 symbols
+  [[ -f $so ]] || fail "$so was not built"
+  symbols=$(nm -D --defined-only "$so" | awk 'NF == 3 { print $3 }')
+  [[ $symbols == blockpipe_plugin_entry ]] ||
+    fail "$so must export only blockpipe_plugin_entry, exports: $(echo $symbols)"
+}
+
+# ---- 1. install the main build into a private prefix ------------------------------------------
+log "installing $BUILD_DIR into $PREFIX"
+cmake --install "$BUILD_DIR" --prefix "$PREFIX" >"$BP_TMP/install.log" 2>&1 ||
+  fail "cmake --install failed: $(tail -n 20 "$BP_TMP/install.log")"
+for f in include/blockpipe/blockpipe.h include/blockpipe/bp_codec.h \
+  lib/cmake/blockpipe/blockpipeConfig.cmake lib/cmake/blockpipe/blockpipeConfigVersion.cmake \
+  lib/cmake/blockpipe/BlockpipePlugin.cmake lib/pkgconfig/blockpipe-sdk.pc \
+  lib/blockpipe/blockpipe-plugin.map \
+  lib/blockpipe/plugins/blockpipe-backend-file.so lib/blockpipe/plugins/blockpipe-codec-lz4.so \
+  lib/blockpipe/plugins/blockpipe-codec-zstd.so; do
+  [[ -f $PREFIX/$f ]] || fail "installed tree lacks $f"
+done
+for so in backend-file codec-lz4 codec-zstd; do
+  check_exports "$PREFIX/lib/blockpipe/plugins/blockpipe-$so.so"
+done
+
+# ---- 2. CMake consumer: find_package(blockpipe) from the prefix only --------------------------
+CMAKE_COPY=$BP_TMP/example-cmake
+cp -r "$EXAMPLE_SRC" "$CMAKE_COPY"
+rm -rf "$CMAKE_COPY/build"
+log "configuring the example with CMake against $PREFIX"
+cmake -S "$CMAKE_COPY" -B "$CMAKE_COPY/build" \
+  -DCMAKE_PREFIX_PATH="$PREFIX" -DCMAKE_INSTALL_PREFIX="$PREFIX" \
+  -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF -DCMAKE_FIND_USE_SYSTEM_PACKAGE_REGISTRY=OFF \
+  >"$BP_TMP/example-cmake.log" 2>&1 ||
+  fail "configuring the example failed: $(tail -n 30 "$BP_TMP/example-cmake.log")"
+found_dir=$(sed -n 's/^blockpipe_DIR:PATH=//p' "$CMAKE_COPY/build/CMakeCache.txt")
+[[ $found_dir == "$PREFIX/lib/cmake/blockpipe" ]] ||
+  fail "find_package(blockpipe) used '$found_dir', not the temp prefix"
+cmake --build "$CMAKE_COPY/build" >>"$BP_TMP/example-cmake.log" 2>&1 ||
+  fail "building the example with CMake failed: $(tail -n 30 "$BP_TMP/example-cmake.log")"
+# Nothing of the source tree may leak into the example's build.
+if grep -rqF -- "$SOURCE_DIR/" "$CMAKE_COPY/build" --include='*.txt' --include='*.make' \
+  --include='*.ninja' --include='Makefile' --include='*.cmake'; then
+  fail "the example's build refers to the source tree $SOURCE_DIR"
+fi
+check_exports "$CMAKE_COPY/build/$PLUGIN_SO"
+(cd "$CMAKE_COPY/build" && ctest --output-on-failure) >>"$BP_TMP/example-cmake.log" 2>&1 ||
+  fail "the example's own test failed: $(tail -n 30 "$BP_TMP/example-cmake.log")"
+log "CMake build of the example: OK (one exported symbol, its test passes)"
+
+# ---- 3. Makefile consumer: pkg-config from the prefix only ------------------------------------
+MAKE_COPY=$BP_TMP/example-make
+cp -r "$EXAMPLE_SRC" "$MAKE_COPY"
+rm -rf "$MAKE_COPY/build"
+# PKG_CONFIG_LIBDIR replaces the default search path: only the prefix's .pc can be found.
+[[ $(PKG_CONFIG_LIBDIR=$PREFIX/lib/pkgconfig PKG_CONFIG_PATH= pkg-config --variable=plugindir blockpipe-sdk) -ef \
+  $PREFIX/lib/blockpipe/plugins ]] || fail "blockpipe-sdk.pc does not point plugindir at the prefix"
+(cd "$MAKE_COPY" && PKG_CONFIG_LIBDIR=$PREFIX/lib/pkgconfig PKG_CONFIG_PATH= make check) \
+  >"$BP_TMP/example-make.log" 2>&1 ||
+  fail "make check of the example failed: $(tail -n 30 "$BP_TMP/example-make.log")"
+check_exports "$MAKE_COPY/$PLUGIN_SO"
+log "Makefile + pkg-config build of the example: OK"
+
+# ---- 4. the installed daemon uses it in a pipeline -------------------------------------------
+require_blockpipe
+BLOCKPIPE=$PREFIX/bin/blockpipe
+[[ -x $BLOCKPIPE ]] || fail "the install put no blockpipe in $PREFIX/bin"
+cmake --install "$CMAKE_COPY/build" >>"$BP_TMP/example-cmake.log" 2>&1 ||
+  fail "installing the example plugin failed"
+INSTALLED_PLUGIN=$PREFIX/lib/blockpipe/plugins/$PLUGIN_SO
+[[ -f $INSTALLED_PLUGIN ]] || fail "the example did not install to $INSTALLED_PLUGIN"
+
+bp_init
+"$BLOCKPIPE" plugins --config "$BP_CONFIG" >"$BP_TMP/plugins.txt" 2>&1 ||
+  fail "blockpipe plugins failed: $(cat "$BP_TMP/plugins.txt")"
+grep -q checksum "$BP_TMP/plugins.txt" || fail "blockpipe plugins does not list the checksum codec"
+grep -q algorithm "$BP_TMP/plugins.txt" || fail "blockpipe plugins does not show the checksum keys"
+
+# The default chain is lz4; make it zstd → checksum.
+bp_config_sed 's/^plugin = "lz4"$/plugin = "zstd"\nlevel = 5\n\n[[codec]]\nplugin = "checksum"\nalgorithm = "crc64"/'
+bp_run
+
+make_random_file "$BP_TMP/in.bin" 16 7
+nbdcopy "$BP_TMP/in.bin" "$(bp_uri_unix)" || fail "nbdcopy into the volume failed"
+"$PY" "$BP_LIB_DIR/pattern_io.py" write "$(bp_uri_unix)" 3 100 || fail "pattern write failed"
+restart_blockpipe
+# nbdcopy would copy the whole 1 GiB volume; read back just what was written.
+"$PY" - "$(bp_uri_unix)" "$BP_TMP/out.bin" $((16 << 20)) <<'PYEOF' || fail "reading the volume back failed"
+import sys
+import nbd
+h = nbd.NBD()
+h.connect_uri(sys.argv[1])
+with open(sys.argv[2], "wb") as out:
+    for offset in range(0, int(sys.argv[3]), 1 << 20):
+        out.write(h.pread(1 << 20, offset))
+h.shutdown()
+PYEOF
+cmp "$BP_TMP/in.bin" "$BP_TMP/out.bin" || fail "data read back through zstd → checksum differs"
+"$PY" "$BP_LIB_DIR/pattern_io.py" verify "$(bp_uri_unix)" 3 100 || fail "pattern verify failed"
+stop_blockpipe
+log "zstd → checksum pipeline: data intact across a restart"
+
+# ---- 5. without the plugin the volume is refused, naming the codec ----------------------------
+rm -f "$INSTALLED_PLUGIN"
+
+# a) The config still names the codec: startup fails and says which plugin is missing.
+rc=0
+timeout 60 "$BLOCKPIPE" run --config "$BP_CONFIG" >"$BP_TMP/missing-config.log" 2>&1 || rc=$?
+((rc != 0 && rc != 124)) || fail "daemon started although its config names a missing codec (rc=$rc)"
+grep -q checksum "$BP_TMP/missing-config.log" ||
+  fail "the startup error does not name the missing codec: $(tail -n 5 "$BP_TMP/missing-config.log")"
+
+# b) The config no longer names it, but the volume records it: the volume must not be served.
+bp_config_sed '/^\[\[codec\]\]$/{N;/plugin = "checksum"/{N;d}}'
+grep -q checksum "$BP_CONFIG" && fail "config edit left the checksum codec in place"
+echo "==== start without the checksum plugin $(date +%T.%N) ====" >>"$BP_LOG"
+log_start=$(wc -l <"$BP_LOG")
+"$BLOCKPIPE" run --config "$BP_CONFIG" >>"$BP_LOG" 2>&1 &
+BP_PID=$!
+deadline=$((SECONDS + 60))
+while kill -0 "$BP_PID" 2>/dev/null && ! _bp_ready >/dev/null 2>&1; do
+  ((SECONDS < deadline)) || fail "daemon neither served nor exited within 60s"
+  sleep 0.1
+done
+if kill -0 "$BP_PID" 2>/dev/null; then
+  # Running: it may serve other volumes, never this one.
+  if nbdinfo --size "$(bp_uri_unix)" >/dev/null 2>&1; then
+    fail "the volume was served although its checksum codec is missing"
+  fi
+  stop_blockpipe
+else
+  rc=0
+  wait "$BP_PID" || rc=$?
+  BP_PID=
+  ((rc != 0)) || fail "daemon exited with status 0 instead of refusing the volume"
+fi
+refusal=$(tail -n +$((log_start + 1)) "$BP_LOG" | grep -m1 checksum) ||
+  fail "the refusal does not name the missing checksum codec"
+log "without the plugin the volume is refused: ${refusal:0:300}"
