@@ -1,6 +1,7 @@
 // The daemon's control endpoint (see control_server.h for the protocol).
 #include "control/control_server.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
