@@ -159,7 +159,6 @@ class Volume : public std::enable_shared_from_this<Volume> {
   void AddWaiterLocked(bp_io* io, Completions* done);
   void SealLocked();
   void MaybeSealFullLocked();
-  bool HasUnsentPendingLocked() const;
   void PumpLocked(bool retry_now);
   void EncodeSegment(std::shared_ptr<PendingSegment> seg);
   void UploadSegment(std::shared_ptr<PendingSegment> seg);

@@ -4,8 +4,8 @@
 //
 // Group commit: a flush waits for the seq its covered writes will land in (the active buffer's
 // future seq when it holds data). The active buffer is sealed for waiting flushes only when no
-// other sealed segment is waiting to be uploaded, so flushes arriving during an upload share
-// the next segment instead of producing one tiny segment each.
+// sealed segment is pending, so every flush arriving while an upload is in flight shares the
+// next segment instead of producing one small segment each.
 #include <algorithm>
 #include <cerrno>
 
@@ -47,13 +47,9 @@ void Volume::AddWaiterLocked(bp_io* io, Completions* done) {
   if (fenced_) return done->Add(io, EIO);
   waiters_.push_back(FlushWaiter{target, io});
   if (dirty) active_has_waiters_ = true;
-  if (active_has_waiters_ && !HasUnsentPendingLocked()) SealLocked();
+  if (active_has_waiters_ && pending_.empty()) SealLocked();
   // A flush is also the signal to retry a failed upload now.
   PumpLocked(/*retry_now=*/true);
-}
-
-bool Volume::HasUnsentPendingLocked() const {
-  return pending_.size() > (uploading_ ? 1u : 0u);
 }
 
 void Volume::MaybeSealFullLocked() {
@@ -158,7 +154,7 @@ void Volume::UploadSegment(std::shared_ptr<PendingSegment> seg) {
     waiters_.erase(keep, waiters_.end());
     MaybeCheckpointLocked();
     ResumeDeferredLocked();
-    if (active_has_waiters_ && !HasUnsentPendingLocked()) SealLocked();
+    if (active_has_waiters_ && pending_.empty()) SealLocked();
     PumpLocked(false);
   } else if (s.IsPrecondition()) {
     FenceLocked("segment " + key + " already exists", &done);

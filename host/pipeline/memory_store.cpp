@@ -77,6 +77,13 @@ Status MemoryStore::Put(const std::string& key, const void* data, uint64_t lengt
     keep = std::min(keep, truncate_keep_);
   }
   objects_[key] = Bytes(p, p + keep);
+  for (auto it = after_put_failures_.begin(); it != after_put_failures_.end(); ++it) {
+    if (key.find(it->key_part) != std::string::npos) {
+      Status s = it->status;
+      after_put_failures_.erase(it);
+      return s;
+    }
+  }
   return Status::Ok();
 }
 
@@ -108,6 +115,11 @@ uint64_t MemoryStore::Capabilities() const {
 void MemoryStore::FailNext(Op op, Status status, int count, const std::string& key_part) {
   std::lock_guard<std::mutex> lock(mu_);
   failures_.push_back({op, std::move(status), count, key_part});
+}
+
+void MemoryStore::FailNextPutAfterStoring(Status status, const std::string& key_part) {
+  std::lock_guard<std::mutex> lock(mu_);
+  after_put_failures_.push_back({Op::kPut, std::move(status), 1, key_part});
 }
 
 void MemoryStore::SetDelay(Op op, uint32_t milliseconds) {

@@ -34,6 +34,9 @@ class MemoryStore : public ObjectStore {
   // ---- fault injection ----
   // The next `count` operations of `op` whose key contains `key_part` fail with `status`.
   void FailNext(Op op, Status status, int count = 1, const std::string& key_part = "");
+  // The next put whose key contains key_part stores the object and then reports `status`, as
+  // when a reply is lost after the store committed.
+  void FailNextPutAfterStoring(Status status, const std::string& key_part = "");
   // Every operation of `op` sleeps this long first (0 to stop).
   void SetDelay(Op op, uint32_t milliseconds);
   // Puts wait (bounded by the timeout, then fail Transient) until ResumePuts.
@@ -76,6 +79,7 @@ class MemoryStore : public ObjectStore {
   uint64_t truncate_keep_ = 0;
   std::string truncate_key_part_;
   bool put_if_absent_ = true;
+  std::vector<Failure> after_put_failures_;
 };
 
 }  // namespace bp

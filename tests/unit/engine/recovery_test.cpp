@@ -1,0 +1,203 @@
+// Recovery: checkpoint + replay, checkpoint pruning, a gap stops replay, a torn or corrupt last
+// segment is ignored and then replaced, fallback to an older checkpoint, clean restarts.
+#include <gtest/gtest.h>
+
+#include "engine/object_format.h"
+#include "engine_test_util.h"
+
+namespace bp {
+namespace {
+
+using test::Harness;
+using test::Pattern;
+
+// Writes one distinct block per segment: block i holds Pattern(seed + i), segment i+1.
+void WriteSegments(VolumeRef& ref, int first, int count, uint32_t seed = 0) {
+  for (int i = first; i < first + count; ++i) {
+    ASSERT_EQ(test::Write(ref, i * 4096ull, Pattern(4096, seed + i)), 0);
+    ASSERT_EQ(test::Flush(ref), 0);
+  }
+}
+
+void ExpectBlocks(VolumeRef& ref, int first, int count, uint32_t seed = 0) {
+  for (int i = first; i < first + count; ++i) {
+    Bytes out;
+    ASSERT_EQ(test::Read(ref, i * 4096ull, 4096, &out), 0);
+    EXPECT_EQ(out, Pattern(4096, seed + i)) << "block " << i;
+  }
+}
+
+void ExpectZero(VolumeRef& ref, int first, int count) {
+  for (int i = first; i < first + count; ++i) {
+    Bytes out;
+    ASSERT_EQ(test::Read(ref, i * 4096ull, 4096, &out), 0);
+    EXPECT_EQ(out, Bytes(4096, 0)) << "block " << i;
+  }
+}
+
+std::vector<uint64_t> Seqs(MemoryStore& store, const std::string& prefix) {
+  std::vector<uint64_t> out;
+  for (const auto& k : store.Keys(prefix)) {
+    uint64_t seq;
+    if (ParseSeqKey(k, prefix, &seq)) out.push_back(seq);
+  }
+  return out;
+}
+
+class Recovery : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    h.Start();
+    ASSERT_TRUE(h.manager->Create("v", 16u << 20).ok());
+  }
+  Harness h;
+};
+
+TEST_F(Recovery, CheckpointPlusReplayAndOldCheckpointsPruned) {
+  auto ref = h.Ref();
+  WriteSegments(*ref, 0, 10);  // checkpoint every 4 segments: ckpt 4 and 8
+  ASSERT_TRUE(test::WaitFor([&] {
+    auto c = Seqs(*h.store, CheckpointPrefix("v"));
+    return c.size() == 2 && c.back() == 8;
+  }));
+  ref.reset();
+  ASSERT_TRUE(h.Crash().ok());
+  auto ckpts = Seqs(*h.store, CheckpointPrefix("v"));
+  ASSERT_FALSE(ckpts.empty());
+  EXPECT_LE(ckpts.size(), 2u) << "only the last two checkpoints are kept";
+  EXPECT_EQ(ckpts.back(), 8u);
+  ref = h.Ref();
+  ExpectBlocks(*ref, 0, 10);
+  // Replay only needed segments 9 and 10: reading 8's checkpoint and their fronts.
+  EXPECT_EQ(h.manager->List()[0].last_segment, 10u);
+  WriteSegments(*ref, 10, 1);
+  EXPECT_EQ(h.manager->List()[0].last_segment, 11u);
+}
+
+TEST_F(Recovery, CleanShutdownWritesFinalCheckpoint) {
+  auto ref = h.Ref();
+  WriteSegments(*ref, 0, 3);
+  ASSERT_EQ(test::Write(*ref, 100 * 4096, Pattern(4096, 100)), 0);  // not flushed by the client
+  ref.reset();
+  ASSERT_TRUE(h.Restart().ok());
+  EXPECT_EQ(Seqs(*h.store, CheckpointPrefix("v")).back(), 4u);
+  ref = h.Ref();
+  ExpectBlocks(*ref, 0, 3);
+  ExpectBlocks(*ref, 100, 1);
+}
+
+TEST_F(Recovery, GapStopsReplayAndLaterSegmentsAreDiscarded) {
+  auto ref = h.Ref();
+  WriteSegments(*ref, 0, 3);  // segments 1..3, no checkpoint yet
+  ref.reset();
+  h.store->Erase(SegmentKey("v", 2));
+  ASSERT_TRUE(h.Crash().ok());
+  ref = h.Ref();
+  ExpectBlocks(*ref, 0, 1);
+  ExpectZero(*ref, 1, 2);  // segment 3 lies past the gap: not part of the volume
+  EXPECT_FALSE(h.store->Has(SegmentKey("v", 3)));
+  // The writer continues at 2, and that is durable.
+  ASSERT_EQ(test::Write(*ref, 50 * 4096, Pattern(4096, 50)), 0);
+  ASSERT_EQ(test::Flush(*ref), 0);
+  EXPECT_TRUE(h.store->Has(SegmentKey("v", 2)));
+  ref.reset();
+  ASSERT_TRUE(h.Crash().ok());
+  ref = h.Ref();
+  ExpectBlocks(*ref, 50, 1);
+}
+
+TEST_F(Recovery, TornOrCorruptLastSegmentIsIgnored) {
+  auto ref = h.Ref();
+  WriteSegments(*ref, 0, 2);
+  h.store->TruncateNextPut(100, "/seg/");  // segment 3 lands torn
+  ASSERT_EQ(test::Write(*ref, 2 * 4096, Pattern(4096, 2)), 0);
+  ASSERT_EQ(test::Flush(*ref), 0);
+  ref.reset();
+  ASSERT_TRUE(h.Crash().ok());
+  ref = h.Ref();
+  ExpectBlocks(*ref, 0, 2);
+  ExpectZero(*ref, 2, 1);
+  WriteSegments(*ref, 5, 1, 7);  // takes seq 3 again
+  ref.reset();
+  // Now corrupt the meta of the last segment instead.
+  Bytes seg = h.store->Peek(SegmentKey("v", 3));
+  ASSERT_FALSE(seg.empty());
+  seg[kObjectHeaderLength + 3] ^= 0x10;
+  h.store->Poke(SegmentKey("v", 3), seg);
+  ASSERT_TRUE(h.Crash().ok());
+  ref = h.Ref();
+  ExpectBlocks(*ref, 0, 2);
+  ExpectZero(*ref, 5, 1);
+}
+
+TEST_F(Recovery, FallsBackToOlderCheckpoint) {
+  auto ref = h.Ref();
+  WriteSegments(*ref, 0, 9);  // checkpoints 4 and 8
+  ASSERT_TRUE(test::WaitFor([&] { return h.store->Has(CheckpointKey("v", 8)); }));
+  ref.reset();
+  ASSERT_TRUE(h.Crash().ok());
+  ASSERT_TRUE(h.store->Has(CheckpointKey("v", 8)));
+  ASSERT_TRUE(h.manager->Shutdown().ok());  // no new data: no new checkpoint
+  h.manager.reset();
+  Bytes ck = h.store->Peek(CheckpointKey("v", 8));
+  ck[ck.size() - 5] ^= 0x01;
+  h.store->Poke(CheckpointKey("v", 8), ck);
+  ASSERT_TRUE(h.StartAndOpen().ok());
+  ref = h.Ref();
+  ExpectBlocks(*ref, 0, 9);
+  // With every checkpoint unusable, replay starts from segment 1.
+  ref.reset();
+  ASSERT_TRUE(h.manager->Shutdown().ok());
+  h.manager.reset();
+  for (const auto& k : h.store->Keys(CheckpointPrefix("v"))) h.store->Poke(k, Bytes{1, 2, 3});
+  ASSERT_TRUE(h.StartAndOpen().ok());
+  ref = h.Ref();
+  ExpectBlocks(*ref, 0, 9);
+}
+
+TEST_F(Recovery, OverwritesTrimsAndZeroesSurviveReplayInOrder) {
+  auto ref = h.Ref();
+  ASSERT_EQ(test::Write(*ref, 0, Pattern(8 * 4096, 1)), 0);
+  ASSERT_EQ(test::Flush(*ref), 0);
+  ASSERT_EQ(test::DoIo(*ref, BP_IO_TRIM, 4096, 2 * 4096, nullptr), 0);
+  ASSERT_EQ(test::Write(*ref, 2 * 4096, Pattern(4096, 9)), 0);  // data after the trim wins
+  ASSERT_EQ(test::Flush(*ref), 0);
+  ASSERT_EQ(test::DoIo(*ref, BP_IO_WRITE_ZEROES, 5 * 4096, 4096, nullptr, BP_IO_NO_HOLE), 0);
+  ASSERT_EQ(test::Write(*ref, 6 * 4096, Pattern(4096, 10)), 0);
+  ASSERT_EQ(test::DoIo(*ref, BP_IO_TRIM, 6 * 4096, 4096, nullptr), 0);  // trim after the data wins
+  ASSERT_EQ(test::Flush(*ref), 0);
+  Bytes model = Pattern(8 * 4096, 1);
+  std::fill(model.begin() + 4096, model.begin() + 2 * 4096, 0);
+  Bytes nine = Pattern(4096, 9);
+  std::copy(nine.begin(), nine.end(), model.begin() + 2 * 4096);
+  std::fill(model.begin() + 5 * 4096, model.begin() + 7 * 4096, 0);
+  Bytes out;
+  ASSERT_EQ(test::Read(*ref, 0, model.size(), &out), 0);
+  EXPECT_EQ(out, model);
+  ref.reset();
+  ASSERT_TRUE(h.Crash().ok());
+  ref = h.Ref();
+  ASSERT_EQ(test::Read(*ref, 0, model.size(), &out), 0);
+  EXPECT_EQ(out, model);
+}
+
+TEST_F(Recovery, TransientListFailureFailsOpenInsteadOfLosingData) {
+  auto ref = h.Ref();
+  WriteSegments(*ref, 0, 2);
+  ref.reset();
+  ASSERT_TRUE(h.manager->Shutdown().ok());
+  h.manager.reset();
+  h.store->FailNext(MemoryStore::Op::kRead, Status::Transient("timeout"), 1, "/seg/");
+  h.store->Erase(CheckpointKey("v", 2));
+  h.Start();
+  Status s = h.manager->OpenAll();
+  EXPECT_FALSE(s.ok());
+  EXPECT_FALSE(h.manager->Exists("v"));
+  EXPECT_TRUE(h.store->Has(SegmentKey("v", 2))) << "nothing was deleted";
+  ASSERT_TRUE(h.manager->OpenAll().ok());
+  ref = h.Ref();
+  ExpectBlocks(*ref, 0, 2);
+}
+
+}  // namespace
+}  // namespace bp
