@@ -278,7 +278,8 @@ class Parser {
     }
     RawValue& u = url->second;
     if (u.kind != RawValue::Kind::kString) {
-      return ErrorAt(u.line, "[backend] key `url` must be a string (got " + u.text + ")");
+      return ErrorAt(u.line, "[backend] key `url` must be a string (got " +
+                                 TypeName(table->as_table().at("url")) + ")");
     }
     if (!HasUrlScheme(u.text)) {
       return ErrorAt(u.line, "[backend] key `url` must look like scheme://location, e.g. "

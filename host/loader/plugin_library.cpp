@@ -20,13 +20,15 @@ constexpr size_t kMaxSchemes = 64;
 constexpr size_t kMaxKeys = 512;
 
 // boost::dll's message is "boost::dll::shared_library::load() failed (dlerror system message:
-// X)"; users only need X.
-std::string DlError(const std::string& what) {
+// PATH: X): <errno text>"; users only need X (the caller already names the path).
+std::string DlError(const std::string& what, const std::string& path) {
   const std::string marker = "dlerror system message: ";
   const size_t at = what.find(marker);
   if (at == std::string::npos) return what;
-  std::string msg = what.substr(at + marker.size());
-  if (!msg.empty() && msg.back() == ')') msg.pop_back();
+  const size_t start = at + marker.size();
+  const size_t close = what.rfind(')');
+  std::string msg = what.substr(start, close == std::string::npos || close < start ? std::string::npos : close - start);
+  if (msg.rfind(path + ": ", 0) == 0) msg.erase(0, path.size() + 2);
   return msg;
 }
 
@@ -76,7 +78,7 @@ Status LoadedPlugin::Load(const std::filesystem::path& path, std::shared_ptr<Loa
     // reports unresolved symbols here rather than at the first call.
     p->library_->lib.load(path, boost::dll::load_mode::rtld_now);
   } catch (const std::exception& e) {
-    return Status::Invalid(where + ": cannot load: " + DlError(e.what()));
+    return Status::Invalid(where + ": cannot load: " + DlError(e.what(), where));
   }
   if (!p->library_->lib.has(BP_ENTRY_SYMBOL)) {
     return Status::Invalid(where + ": not a blockpipe plugin (no " BP_ENTRY_SYMBOL
@@ -86,7 +88,7 @@ Status LoadedPlugin::Load(const std::filesystem::path& path, std::shared_ptr<Loa
   try {
     entry = &p->library_->lib.get<const bp_plugin_header*(const bp_host_api*)>(BP_ENTRY_SYMBOL);
   } catch (const std::exception& e) {
-    return Status::Invalid(where + ": cannot resolve " BP_ENTRY_SYMBOL ": " + DlError(e.what()));
+    return Status::Invalid(where + ": cannot resolve " BP_ENTRY_SYMBOL ": " + DlError(e.what(), where));
   }
   const bp_plugin_header* header = entry(HostApi());
   if (header == nullptr) return Status::Invalid(where + ": " BP_ENTRY_SYMBOL " returned NULL");

@@ -1,0 +1,121 @@
+// PluginRegistry::OpenFrontends and the volume API, end to end through real plugins: the
+// testmem backend and testpack codec under a real VolumeManager, driven by the testfront
+// frontend through bp_volume_api (list, open, info, FUA write, read back).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "engine/volume_manager.h"
+#include "loader/frontend_adapter.h"
+#include "loader/plugin_registry.h"
+#include "test_plugins.h"
+#include "util/metrics.h"
+
+namespace bp {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::MakeConfig;
+using testing::PluginDir;
+
+const std::string kBase =
+    "[engine]\nretry_deadline_ms = 1000\n"                       // 3-4
+    "[backend]\nurl = \"testmem://b\"\n"                         // 5-6
+    "[[codec]]\nplugin = \"testpack\"\n";                        // 7-8
+
+struct Pipeline {
+  Config config;
+  PluginRegistry registry{{PluginDir()}};
+  std::shared_ptr<ObjectStore> store;
+  std::unique_ptr<CodecFactory> codecs;
+  std::unique_ptr<VolumeManager> volumes;
+
+  explicit Pipeline(const std::string& frontends) : config(MakeConfig(kBase + frontends)) {
+    Status st = registry.OpenBackend(config, &store);
+    EXPECT_TRUE(st.ok()) << st.message();
+    st = registry.OpenCodecs(config, &codecs);
+    EXPECT_TRUE(st.ok()) << st.message();
+    EngineOptions options = config.engine;
+    options.io_threads = 2;
+    options.cache_memory = 4u << 20;
+    options.write_buffer_limit = options.segment_size = 1u << 20;
+    volumes = std::make_unique<VolumeManager>(store, codecs.get(), options);
+    st = volumes->OpenAll();
+    EXPECT_TRUE(st.ok()) << st.message();
+  }
+  ~Pipeline() { (void)volumes->Shutdown(); }
+};
+
+TEST(Frontends, VolumeApiRoundTripThroughRealPlugins) {
+  Pipeline p("[[frontend]]\nplugin = \"testfront\"\nlisten = [\"127.0.0.1:1\"]\n");
+  ASSERT_TRUE(p.volumes->Create("alpha", 1u << 20).ok());
+  ASSERT_TRUE(p.volumes->Create("beta", 8u << 20).ok());
+  auto& m = Metrics::Global();
+  const int64_t listed = m.Value("testfront_volumes_listed");
+  const int64_t ok = m.Value("testfront_roundtrips_ok");
+  const int64_t failed = m.Value("testfront_roundtrips_failed");
+
+  std::vector<std::unique_ptr<FrontendInstance>> frontends;
+  Status st = p.registry.OpenFrontends(p.config, p.volumes.get(), &frontends);
+  ASSERT_TRUE(st.ok()) << st.message();
+  ASSERT_EQ(frontends.size(), 1u);
+  EXPECT_EQ(frontends[0]->name(), "testfront (frontend[0])");
+  st = frontends[0]->Start();
+  ASSERT_TRUE(st.ok()) << st.message();
+  frontends[0]->Stop();
+  frontends[0]->Stop();  // idempotent
+  EXPECT_EQ(m.Value("testfront_volumes_listed") - listed, 2);
+  EXPECT_EQ(m.Value("testfront_roundtrips_ok") - ok, 2);
+  EXPECT_EQ(m.Value("testfront_roundtrips_failed") - failed, 0);
+  frontends.clear();
+}
+
+TEST(Frontends, OpenFailureCarriesPluginMessageAndLine) {
+  Pipeline p("\n[[frontend]]\nplugin = \"testfront\"\nlisten = [\"127.0.0.1:1\"]\nfail_open = true\n");
+  std::vector<std::unique_ptr<FrontendInstance>> frontends;
+  Status st = p.registry.OpenFrontends(p.config, p.volumes.get(), &frontends);
+  EXPECT_EQ(st.message(),
+            "/etc/bp/test.toml:10: [frontend[0]]: testfront (frontend[0]): cannot listen on 127.0.0.1:1: "
+            "address already in use");
+  EXPECT_TRUE(frontends.empty());
+}
+
+TEST(Frontends, StartFailureAndKeyValidation) {
+  Pipeline p("[[frontend]]\nplugin = \"testfront\"\nlisten = [\"a\"]\nfail_start = true\n");
+  std::vector<std::unique_ptr<FrontendInstance>> frontends;
+  ASSERT_TRUE(p.registry.OpenFrontends(p.config, p.volumes.get(), &frontends).ok());
+  EXPECT_EQ(frontends[0]->Start().message(), "testfront (frontend[0]): start: start refused (fail_start = true)");
+
+  Pipeline q("[[frontend]]\nplugin = \"testfront\"\n");
+  EXPECT_EQ(q.registry.OpenFrontends(q.config, q.volumes.get(), &frontends).message(),
+            "/etc/bp/test.toml:9: [frontend[0]] plugin testfront requires key `listen` (an array of strings): "
+            "Addresses (only echoed in messages).");
+  Pipeline r("[[frontend]]\nplugin = \"testmem\"\n");
+  EXPECT_THAT(r.registry.OpenFrontends(r.config, r.volumes.get(), &frontends).message(),
+              HasSubstr("/etc/bp/test.toml:9: [frontend[0]] plugin \"testmem\": no plugin "
+                        "blockpipe-frontend-testmem.so was found"));
+}
+
+TEST(VolumeApi, OpenUnknownVolumeAndInfoOnOlderStruct) {
+  Pipeline p("[[frontend]]\nplugin = \"testfront\"\nlisten = [\"a\"]\n");
+  ASSERT_TRUE(p.volumes->Create("v", 1u << 20).ok());
+  bp_volume_api api = MakeVolumeApi(p.volumes.get());
+  bp_volume* vol = reinterpret_cast<bp_volume*>(0x1);
+  EXPECT_EQ(api.open(api.ctx, "missing", 0, &vol), BP_ERR_NOT_FOUND);
+  EXPECT_EQ(vol, nullptr);
+  ASSERT_EQ(api.open(api.ctx, "v", 1, &vol), BP_OK);
+  // A frontend built when bp_volume_info ended after `size` passes that smaller struct.
+  struct {
+    bp_volume_info info;
+    uint32_t canary;
+  } small{};
+  small.info.struct_size = offsetof(bp_volume_info, min_block);
+  small.info.min_block = 0xdeadbeef;
+  ASSERT_EQ(api.info(vol, &small.info), BP_OK);
+  EXPECT_EQ(small.info.size, 1u << 20);
+  EXPECT_EQ(small.info.struct_size, offsetof(bp_volume_info, min_block));
+  EXPECT_EQ(small.info.min_block, 0xdeadbeefu) << "nothing written past the caller's struct_size";
+  api.close(vol);
+}
+
+}  // namespace
+}  // namespace bp

@@ -1,0 +1,153 @@
+// The host services table as plugins see it: buffers (reserve/commit/append), config lookups,
+// list sinks, per-thread error messages, metrics, and the status mapping of return codes.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <thread>
+
+#include "loader/host_services.h"
+#include "util/metrics.h"
+
+namespace bp {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(HostServices, TableIsCompleteAndVersioned) {
+  const bp_host_api* h = HostApi();
+  EXPECT_EQ(h->struct_size, sizeof(bp_host_api));
+  EXPECT_EQ(h->abi_minor, static_cast<uint32_t>(BP_ABI_MINOR));
+  EXPECT_TRUE(BP_HOST_HAS(h, log));
+  EXPECT_TRUE(BP_HOST_HAS(h, metric_add));
+  EXPECT_TRUE(BP_HOST_HAS(h, list_set_next));
+}
+
+TEST(HostServices, BufferReserveCommitAppend) {
+  const bp_host_api* h = HostApi();
+  Bytes bytes = {'x'};
+  {
+    BufWriter w(&bytes);
+    EXPECT_EQ(h->buf_size(w.get()), 1u) << "appends after existing contents";
+    auto* p = static_cast<uint8_t*>(h->buf_reserve(w.get(), 100));
+    ASSERT_NE(p, nullptr);
+    std::memcpy(p, "hello", 5);
+    h->buf_commit(w.get(), 5);  // reserved 100, used 5
+    EXPECT_EQ(h->buf_size(w.get()), 6u);
+    EXPECT_EQ(h->buf_append(w.get(), " world", 6), BP_OK);
+    h->buf_commit(w.get(), 1000000);  // more than reserved: clamped to what exists
+    EXPECT_LE(h->buf_size(w.get()), bytes.size());
+  }
+  EXPECT_EQ(std::string(bytes.begin(), bytes.begin() + 12), "xhello world");
+  EXPECT_EQ(h->buf_reserve(nullptr, 1), nullptr);
+  EXPECT_EQ(h->buf_append(nullptr, "a", 1), BP_ERR_INVALID);
+}
+
+TEST(HostServices, BufferTrimsUnusedReservations) {
+  const bp_host_api* h = HostApi();
+  Bytes bytes;
+  {
+    BufWriter w(&bytes);
+    auto* p = static_cast<uint8_t*>(h->buf_reserve(w.get(), 4096));
+    ASSERT_NE(p, nullptr);
+    p[0] = 'a';
+    p[1] = 'b';
+    h->buf_commit(w.get(), 2);
+  }
+  EXPECT_EQ(bytes, (Bytes{'a', 'b'}));
+  {
+    BufWriter w(&bytes);
+    EXPECT_EQ(h->buf_reserve(w.get(), SIZE_MAX), nullptr) << "impossible reservations fail, not throw";
+  }
+  EXPECT_EQ(bytes, (Bytes{'a', 'b'}));
+}
+
+TEST(HostServices, ConfigLookups) {
+  const bp_host_api* h = HostApi();
+  ResolvedConfig r;
+  r.scalars = {{"name", "x"}, {"level", "-3"}, {"size", "18446744073709551615"}, {"on", "true"}, {"off", "false"}};
+  r.lists = {{"listen", {"a", "b"}}};
+  r.dir = "/etc/bp";
+  bp_config cfg = MakePluginConfig(r);
+  EXPECT_TRUE(h->config_has(&cfg, "name"));
+  EXPECT_TRUE(h->config_has(&cfg, "listen"));
+  EXPECT_FALSE(h->config_has(&cfg, "nope"));
+  EXPECT_STREQ(h->config_string(&cfg, "name"), "x");
+  EXPECT_EQ(h->config_string(&cfg, "nope"), nullptr);
+  EXPECT_EQ(h->config_int(&cfg, "level"), -3);
+  EXPECT_EQ(h->config_int(&cfg, "size"), INT64_MAX) << "saturates rather than wrapping";
+  EXPECT_EQ(h->config_int(&cfg, "name"), 0);
+  EXPECT_EQ(h->config_bool(&cfg, "on"), 1);
+  EXPECT_EQ(h->config_bool(&cfg, "off"), 0);
+  EXPECT_EQ(h->config_list_count(&cfg, "listen"), 2u);
+  EXPECT_STREQ(h->config_list_item(&cfg, "listen", 1), "b");
+  EXPECT_EQ(h->config_list_item(&cfg, "listen", 2), nullptr);
+  EXPECT_STREQ(h->config_dir(&cfg), "/etc/bp");
+  EXPECT_EQ(h->config_string(nullptr, "name"), nullptr);
+}
+
+TEST(HostServices, ListSink) {
+  const bp_host_api* h = HostApi();
+  std::vector<ObjectInfo> items;
+  bp_list list;
+  list.items = &items;
+  EXPECT_EQ(h->list_add(&list, "a/1", 10), BP_OK);
+  EXPECT_EQ(h->list_add(&list, nullptr, 1), BP_ERR_INVALID);
+  EXPECT_FALSE(list.next.has_value());
+  h->list_set_next(&list, "a/1");
+  EXPECT_EQ(list.next, "a/1");
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0].key, "a/1");
+  EXPECT_EQ(items[0].size, 10u);
+}
+
+TEST(HostServices, ErrorsArePerThreadAndConsumedOnce) {
+  const bp_host_api* h = HostApi();
+  ClearPluginError();
+  h->set_error("disk on fire");
+  std::string other;
+  std::thread([&] { other = TakePluginError(); }).join();
+  EXPECT_EQ(other, "") << "another thread does not see this thread's message";
+  Status st = PluginStatus(BP_ERR_TRANSIENT, "file: put k");
+  EXPECT_TRUE(st.IsTransient());
+  EXPECT_EQ(st.message(), "file: put k: disk on fire");
+  st = PluginStatus(BP_ERR_NOT_FOUND, "file: get k");
+  EXPECT_EQ(st.message(), "file: get k failed (not found)") << "the message was consumed";
+  h->set_error("weird");
+  st = PluginStatus(-42, "x: op");
+  EXPECT_EQ(st.code(), Status::Code::kPermanent);
+  EXPECT_EQ(st.message(), "x: op: plugin returned unknown code -42: weird");
+  st = PluginStatus(5, "x: op");
+  EXPECT_EQ(st.code(), Status::Code::kPermanent);
+  EXPECT_TRUE(PluginStatus(BP_OK, "x").ok());
+}
+
+TEST(HostServices, MetricsFromPlugins) {
+  const bp_host_api* h = HostApi();
+  const int64_t before = Metrics::Global().Value("backend_file_puts_total");
+  h->metric_add("backend-File", "puts_total", 3);
+  h->metric_add("backend-File", "puts_total", 2);
+  EXPECT_EQ(Metrics::Global().Value("backend_file_puts_total") - before, 5);
+  h->metric_add("x", "Bad-Name", 1);
+  h->metric_add("x", nullptr, 1);
+  EXPECT_EQ(Metrics::Global().Value("x_Bad-Name"), 0);
+  const std::string text = RenderMetrics();
+  EXPECT_THAT(text, HasSubstr("# TYPE blockpipe_backend_file_puts_total counter\nblockpipe_backend_file_puts_total "));
+}
+
+TEST(Metrics, RendersPrometheusText) {
+  Metrics m;
+  m.Counter("requests_total", "Requests served.").fetch_add(7);
+  m.SetGauge("open_volumes", 2, "Volumes\nopen.");
+  EXPECT_FALSE(m.Add("Bad", 1));
+  EXPECT_EQ(m.RenderPrometheus(),
+            "# HELP blockpipe_open_volumes Volumes\\nopen.\n"
+            "# TYPE blockpipe_open_volumes gauge\n"
+            "blockpipe_open_volumes 2\n"
+            "# HELP blockpipe_requests_total Requests served.\n"
+            "# TYPE blockpipe_requests_total counter\n"
+            "blockpipe_requests_total 7\n");
+}
+
+}  // namespace
+}  // namespace bp
