@@ -8,6 +8,5 @@ set -euo pipefail
 src="$(cd "$(dirname "$0")/.." && pwd)"
 "$src/scripts/install-deps.sh"
 cmake -S "$src" -B "$src/build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$src/build" -j "$(nproc)" --target blockpipe blockpipe-backend-file \
-  blockpipe-codec-lz4 blockpipe-codec-zstd blockpipe-frontend-nbd
+cmake --build "$src/build" -j "$(nproc)" --target blockpipe blockpipe-plugins
 exec "$src/build/bin/blockpipe" run "$@"
