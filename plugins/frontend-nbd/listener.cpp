@@ -76,6 +76,14 @@ bool ClearStaleSocket(const std::string& path, const std::string& text, std::str
   return true;
 }
 
+// "unix:/path pid 123 uid 1000": unix peers have no address, but the kernel knows who they are.
+std::string UnixPeerName(int fd, const std::string& listener) {
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return listener;
+  return listener + " pid " + std::to_string(cred.pid) + " uid " + std::to_string(cred.uid);
+}
+
 }  // namespace
 
 Listener::Listener(asio::io_context& context) : tcp_(context), unix_(context), retry_timer_(context) {}
@@ -215,7 +223,8 @@ void Listener::AcceptUnix() {
       RetryLater(&Listener::AcceptUnix);
       return;
     }
-    on_accept_(Socket(std::move(socket)), description_);
+    std::string peer = UnixPeerName(socket.native_handle(), description_);
+    on_accept_(Socket(std::move(socket)), std::move(peer));
     AcceptUnix();
   });
 }
