@@ -79,7 +79,7 @@ Status PluginCodecFactory::Resolve(const std::string& volume_name, const std::ve
   }
   out->plugin = std::move(plugin);
   out->config = std::make_shared<const bp_config>(MakePluginConfig(std::move(resolved)));
-  out->where = "codec " + name;
+  out->where = "codec " + name + " (not configured, defaults)";
   return Status::Ok();
 }
 
@@ -92,7 +92,7 @@ Status PluginCodecFactory::OpenChain(const uint8_t uuid[16], const std::string& 
     BP_RETURN_IF_ERROR(Resolve(volume_name, records, i, &c));
     std::unique_ptr<Codec> codec;
     Status st = OpenPluginCodec(c.plugin, c.config, uuid, volume_name, &records[i].header, nullptr, &codec);
-    if (!st.ok()) return st.WithContext("opening volume " + volume_name + " (codec " + records[i].name + ")");
+    if (!st.ok()) return st.WithContext("opening volume " + volume_name + ": " + c.where);
     codecs.push_back(std::move(codec));
   }
   *chain = std::make_unique<CodecChain>(uuid, std::move(codecs));

@@ -119,7 +119,8 @@ TEST(CodecChains, WrongKeyIsRefusedWhenReopening) {
   std::unique_ptr<CodecChain> reopened;
   Status st = other->OpenChain(kUuid, "vol1", records, &reopened);
   EXPECT_EQ(st.code(), Status::Code::kPermanent);
-  EXPECT_EQ(st.message(), "opening volume vol1 (codec testseal): testseal: open: testseal: wrong key for this volume");
+  EXPECT_EQ(st.message(),
+            "opening volume vol1: /etc/bp/test.toml:8: [codec[0]]: testseal: open: testseal: wrong key for this volume");
   EXPECT_EQ(reopened, nullptr);
 }
 
