@@ -60,19 +60,18 @@ expect_clean_error() {
   log "ok ($what, status $rc): $(head -n 3 <<<"$out" | tr '\n' ' ')"
 }
 
-run_case() { "$BLOCKPIPE" run --config "$CASE_CONFIG"; }
 
 new_case
 line=$(insert_after '^\[host\]' 'bogus_key = 1')
-expect_clean_error "unknown key in [host]" run_case -- "blockpipe\.toml:$line" "bogus_key"
+expect_clean_error "unknown key in [host]" "$BLOCKPIPE" run --config "$CASE_CONFIG" -- "blockpipe\.toml:$line" "bogus_key"
 
 new_case
 line=$(insert_after '^\[engine\]' 'segmnet_size = "8MiB"')
-expect_clean_error "misspelt key in [engine]" run_case -- "blockpipe\.toml:$line" "segmnet_size"
+expect_clean_error "misspelt key in [engine]" "$BLOCKPIPE" run --config "$CASE_CONFIG" -- "blockpipe\.toml:$line" "segmnet_size"
 
 new_case
 line=$(insert_after '^url = ' 'bogus_backend_key = "x"')
-expect_clean_error "unknown key in [backend]" run_case -- "blockpipe\.toml:$line" "bogus_backend_key"
+expect_clean_error "unknown key in [backend]" "$BLOCKPIPE" run --config "$CASE_CONFIG" -- "blockpipe\.toml:$line" "bogus_backend_key"
 
 new_case
 line=$(replace_line '^log_level = ' 'log_level = "${BLOCKPIPE_TEST_UNSET_VARIABLE}"')
@@ -81,15 +80,15 @@ expect_clean_error "unset \${VAR}" env -u BLOCKPIPE_TEST_UNSET_VARIABLE "$BLOCKP
 
 new_case
 line=$(replace_line '^\[engine\]' '[engine')
-expect_clean_error "TOML syntax error" run_case -- "blockpipe\.toml" "$line"
+expect_clean_error "TOML syntax error" "$BLOCKPIPE" run --config "$CASE_CONFIG" -- "blockpipe\.toml" "$line"
 
 new_case
 line=$(replace_line '^size = "1GiB"' 'size = "12parsecs"')
-expect_clean_error "invalid volume size" run_case -- "blockpipe\.toml:$line" "size" "12parsecs"
+expect_clean_error "invalid volume size" "$BLOCKPIPE" run --config "$CASE_CONFIG" -- "blockpipe\.toml:$line" "size" "12parsecs"
 
 new_case
 replace_line '^plugin = "lz4"' 'plugin = "nosuchcodec"' >/dev/null
-expect_clean_error "missing codec plugin" run_case -- "nosuchcodec"
+expect_clean_error "missing codec plugin" "$BLOCKPIPE" run --config "$CASE_CONFIG" -- "nosuchcodec"
 
 expect_clean_error "config file that does not exist" \
   "$BLOCKPIPE" run --config "$BP_TMP/missing/blockpipe.toml" -- "missing/blockpipe\.toml"
@@ -103,7 +102,7 @@ expect_clean_error "volume list without a running daemon" \
 start_blockpipe
 new_case
 sed -i "s/127\.0\.0\.1:[0-9]*/127.0.0.1:$BP_PORT/" "$CASE_CONFIG"
-expect_clean_error "TCP port already in use" run_case -- "$BP_PORT" "in use"
+expect_clean_error "TCP port already in use" "$BLOCKPIPE" run --config "$CASE_CONFIG" -- "$BP_PORT" "in use"
 nbdinfo --size "$(bp_uri_tcp)" >/dev/null || fail "the first daemon stopped serving TCP"
 nbdinfo --size "$(bp_uri_unix)" >/dev/null || fail "the first daemon stopped serving its Unix socket"
 stop_blockpipe

@@ -1,17 +1,28 @@
 #!/usr/bin/env bash
-# Runs the protocol-level tests in tests/nbd/*.py (python3-libnbd: pipelining with out-of-order
-# replies, bounds errors, FAST_ZERO, concurrent connections …) against a running daemon. Each
-# script runs twice — over the Unix socket and over TCP — each time on a fresh, empty 1 GiB
+# Runs the protocol-level tests in tests/nbd/nbd_*.py (python3-libnbd and raw sockets: pipelining,
+# bounds errors, FAST_ZERO, malformed traffic, concurrent connections …) against the real daemon.
+# Each script runs twice — over the Unix socket and over TCP — each time on a fresh, empty 1 GiB
 # volume of its own, as
-#     /usr/bin/python3 tests/nbd/SCRIPT.py URI
+#     /usr/bin/python3 tests/nbd/nbd_NAME.py URI [extra arguments, see extra_args]
 # with BP_NBD_UNIX_URI and BP_NBD_TCP_URI also set for scripts that want both transports.
 # A script exits 0 on success, 77 to skip (reported, never counted as a pass) and anything else on
 # failure. All scripts run even after one fails; the test fails if any did.
 source "$(dirname "$0")/../lib/common.sh"
 
 shopt -s nullglob
-scripts=("$SOURCE_DIR"/tests/nbd/*.py)
+scripts=("$SOURCE_DIR"/tests/nbd/nbd_*.py)
 ((${#scripts[@]} > 0)) || fail "no protocol tests found in $SOURCE_DIR/tests/nbd"
+
+# Arguments a script needs besides the URI.
+extra_args() {
+  case $1 in
+    nbd_exports)  # the exact set of volumes the daemon serves right now
+      echo --expect
+      bp_volume list --json | "$PY" -c 'import json, sys
+print(",".join(v["name"] for v in json.load(sys.stdin)))'
+      ;;
+  esac
+}
 
 start_blockpipe
 failed=() skipped=() passed=0 n=0
@@ -26,8 +37,9 @@ for script in "${scripts[@]}"; do
     BP_NBD_TCP_URI=$(bp_uri_tcp "$volume")
     uri=$BP_NBD_UNIX_URI
     [[ $transport == tcp ]] && uri=$BP_NBD_TCP_URI
+    mapfile -t args < <(extra_args "$name")
     rc=0
-    timeout 180 "$PY" "$script" "$uri" >"$BP_TMP/$name.$transport.out" 2>&1 || rc=$?
+    timeout 180 "$PY" "$script" "$uri" "${args[@]}" >"$BP_TMP/$name.$transport.out" 2>&1 || rc=$?
     case $rc in
       0) passed=$((passed + 1)); log "pass: $name ($transport)" ;;
       77) skipped+=("$name ($transport)"); log "skip: $name ($transport): $(tail -n 1 "$BP_TMP/$name.$transport.out")" ;;
