@@ -171,14 +171,20 @@ class Parser {
                                         host.log_level + "\")");
       }
       if (host.control_socket.string().size() > kMaxSocketPath) {
-        return r.Error("control_socket",
-                       "is " + std::to_string(host.control_socket.string().size()) +
-                           " bytes long once absolute; Unix socket paths are limited to " +
-                           std::to_string(kMaxSocketPath) + " (" +
-                           host.control_socket.string() + ")");
+        return r.Error(r.Has("control_socket") ? "control_socket" : "data_dir",
+                       "gives a control socket path of " +
+                           std::to_string(host.control_socket.string().size()) +
+                           " bytes; Unix socket paths are limited to " + std::to_string(kMaxSocketPath) +
+                           " (" + host.control_socket.string() + ")");
       }
     } else {
       host.control_socket = host.data_dir / "control.sock";
+      if (host.control_socket.string().size() > kMaxSocketPath) {
+        return Status::Invalid(cfg_.file.string() + ": the default control socket " +
+                               host.control_socket.string() + " is longer than the " +
+                               std::to_string(kMaxSocketPath) +
+                               " bytes a Unix socket path may have; set [host] control_socket");
+      }
     }
     return Status::Ok();
   }

@@ -79,6 +79,19 @@ TEST(Config, HostSectionAndRelativePaths) {
   EXPECT_EQ(c.host.control_socket, "/etc/bp/run/ctl.sock") << "relative to the config file";
 }
 
+TEST(Config, ControlSocketPathMustFitSunPath) {
+  const std::string deep(110, 'd');
+  EXPECT_THAT(ErrorOf("[host]\ndata_dir = \"/" + deep + "\"\n" + kMinimal),
+              HasSubstr("/etc/bp/blockpipe.toml:2: [host] key `data_dir` gives a control socket path of 124 bytes; "
+                        "Unix socket paths are limited to 107"));
+  EXPECT_THAT(ErrorOf("[host]\ncontrol_socket = \"/" + deep + "\"\n" + kMinimal),
+              HasSubstr("blockpipe.toml:2: [host] key `control_socket` gives a control socket path of 111 bytes"));
+  Config c;
+  Status st = ParseConfig(kMinimal, "/" + deep + "/bp.toml", &c);
+  EXPECT_THAT(st.message(), HasSubstr("the default control socket"));
+  EXPECT_THAT(st.message(), HasSubstr("set [host] control_socket"));
+}
+
 TEST(Config, RelativeConfigFileIsMadeAbsolute) {
   Config c;
   ASSERT_TRUE(ParseConfig(kMinimal, "conf/bp.toml", &c).ok());
