@@ -57,8 +57,8 @@ found_dir=$(sed -n 's/^blockpipe_DIR:PATH=//p' "$CMAKE_COPY/build/CMakeCache.txt
 cmake --build "$CMAKE_COPY/build" >>"$BP_TMP/example-cmake.log" 2>&1 ||
   fail "building the example with CMake failed: $(tail -n 30 "$BP_TMP/example-cmake.log")"
 # Nothing of the source tree may leak into the example's build.
-if grep -rqF -- "$SOURCE_DIR/" "$CMAKE_COPY/build" --include='*.txt' --include='*.make' \
-  --include='*.ninja' --include='Makefile' --include='*.cmake'; then
+if grep -rqF --include='*.txt' --include='*.make' --include='*.ninja' --include='Makefile' \
+  --include='*.cmake' -e "$SOURCE_DIR/" "$CMAKE_COPY/build"; then
   fail "the example's build refers to the source tree $SOURCE_DIR"
 fi
 check_exports "$CMAKE_COPY/build/$PLUGIN_SO"
@@ -145,12 +145,14 @@ if kill -0 "$BP_PID" 2>/dev/null; then
   if nbdinfo --size "$(bp_uri_unix)" >/dev/null 2>&1; then
     fail "the volume was served although its checksum codec is missing"
   fi
+  log "the daemon runs without serving the volume"
   stop_blockpipe
 else
   rc=0
   wait "$BP_PID" || rc=$?
   BP_PID=
   ((rc != 0)) || fail "daemon exited with status 0 instead of refusing the volume"
+  log "the daemon refused to start (status $rc)"
 fi
 refusal=$(tail -n +$((log_start + 1)) "$BP_LOG" | grep -m1 checksum) ||
   fail "the refusal does not name the missing checksum codec"
