@@ -49,7 +49,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Shutdown took too long: drop the socket now; still waits for the host's completions.
   void ForceClose();
 
-  boost::asio::any_io_executor executor() { return socket_.get_executor(); }
+  // Fixed at construction, so other threads (completions, Server::Stop) may read it safely.
+  const boost::asio::any_io_executor& executor() const { return executor_; }
   const std::string& peer() const { return peer_; }
 
  private:
@@ -86,6 +87,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Server* server_;  // outlives every connection (see Server::Stop)
   const FrontendSettings& settings_;
   Socket socket_;
+  boost::asio::any_io_executor executor_;
   std::string peer_;
   boost::asio::steady_timer handshake_timer_;
 

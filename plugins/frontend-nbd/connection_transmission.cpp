@@ -49,8 +49,9 @@ Connection::Connection(Server* server, Socket socket, std::string peer)
     : server_(server),
       settings_(server->settings()),
       socket_(std::move(socket)),
+      executor_(socket_.get_executor()),
       peer_(std::move(peer)),
-      handshake_timer_(socket_.get_executor()),
+      handshake_timer_(executor_),
       pool_(server->settings().max_inflight),
       rbuf_(new uint8_t[kReadBufferBytes]) {
   pending_.reserve(settings_.max_inflight);
@@ -207,7 +208,7 @@ void Connection::PushCompletion(Request* r) {
                                              std::memory_order_relaxed));
   // Only the push that finds the stack empty schedules a drain; later pushes ride along.
   if (head == nullptr) {
-    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->DrainCompletions(); });
+    asio::post(executor_, [self = shared_from_this()] { self->DrainCompletions(); });
   }
 }
 
