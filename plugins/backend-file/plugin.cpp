@@ -34,7 +34,8 @@ const char* const kUrlSchemes[] = {"file", nullptr};
 
 const struct bp_config_key kConfigKeys[] = {
     {"fsync", BP_CFG_BOOL, "true", 0,
-     "fsync every object and its directory before put returns. false is faster but voids the "
+     "Make every put durable (fsync of the object and its directory) before it returns. false is "
+     "faster but voids the "
      "durability contract: a FLUSH may be acknowledged for data a power loss destroys."},
     {"read_fd_cache", BP_CFG_INT, "64", 0,
      "Number of object files kept open for ranged reads (0 disables the cache)."},
