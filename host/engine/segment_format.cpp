@@ -156,6 +156,8 @@ Status BuildSegment(const WriteBuffer& buffer, uint64_t seq, const Uuid& uuid,
   if (open_count > 0) unit_ranges.emplace_back(open_first, open_count);
 
   Bytes data;
+  // Incompressible data grows a little through most codecs; avoid regrowing the whole segment.
+  data.reserve(blocks.size() * kBlockSize + blocks.size() * kBlockSize / 64 + unit_ranges.size() * 64);
   Bytes plain(static_cast<size_t>(unit_blocks) * kBlockSize);
   Bytes encoded;
   meta.units.reserve(unit_ranges.size());
@@ -254,19 +256,22 @@ Status ReadSegmentMeta(ObjectStore& store, const std::string& key, uint64_t seq,
 
 Status ReadUnit(ObjectStore& store, const std::string& key, uint64_t seq, uint32_t unit_index,
                 const UnitLoc& loc, const CodecChain& chain, Bytes* out) {
-  Bytes stored(loc.stored_length);
+  // Reused per thread: a fresh vector would zero the whole unit before every read.
+  thread_local Bytes scratch;
+  if (scratch.size() < loc.stored_length) scratch.resize(loc.stored_length);
+  const uint8_t* stored = scratch.data();
   uint64_t got = 0;
-  BP_RETURN_IF_ERROR(store.Read(key, loc.offset, loc.stored_length, stored.data(), &got));
+  BP_RETURN_IF_ERROR(store.Read(key, loc.offset, loc.stored_length, scratch.data(), &got));
   const std::string where = key + " unit " + std::to_string(unit_index);
   if (got != loc.stored_length) {
     return Status::Corrupt(where + ": short read (" + std::to_string(got) + " of " +
                            std::to_string(loc.stored_length) + " bytes)");
   }
-  if (Crc32c(stored.data(), stored.size()) != loc.crc) {
+  if (Crc32c(stored, loc.stored_length) != loc.crc) {
     return Status::Corrupt(where + ": checksum mismatch");
   }
   UnitId id{BP_UNIT_DATA, seq, unit_index, loc.logical_length};
-  BP_RETURN_IF_ERROR(chain.Decode(id, stored.data(), stored.size(), out).WithContext(where));
+  BP_RETURN_IF_ERROR(chain.Decode(id, stored, loc.stored_length, out).WithContext(where));
   if (out->size() != loc.logical_length) {
     return Status::Corrupt(where + ": decodes to " + std::to_string(out->size()) +
                            " bytes instead of " + std::to_string(loc.logical_length));

@@ -86,6 +86,9 @@ void Volume::EncodeSegment(std::shared_ptr<PendingSegment> seg) {
   seg->encode_status = s;
   if (s.ok()) {
     seg->built = std::move(built);
+    // The encoded object waits for its upload too: count it against the buffer limit.
+    seg->bytes += seg->built.object.size();
+    pending_bytes_ += seg->built.object.size();
   } else {
     spdlog::error("volume {}: encoding segment {} failed: {}", meta_.name, seg->seq, s.ToString());
     seg->failed = true;
