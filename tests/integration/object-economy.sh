@@ -14,7 +14,7 @@ objects_dir=$BP_DIR/objects
 [[ -d $objects_dir ]] || fail "file backend directory $objects_dir does not exist"
 before=$(find "$objects_dir" -type f | wc -l)
 
-fio --name=economy --ioengine=nbd --uri="$(bp_uri_unix)" --rw=randwrite --bs=4k --size=64m \
+timeout 300 fio --name=economy --ioengine=nbd --uri="$(bp_uri_unix)" --rw=randwrite --bs=4k --size=64m \
   --iodepth=32 --verify=crc32c --do_verify=1 --randseed=4242 \
   --output="$BP_TMP/fio.json" --output-format=json >"$BP_TMP/fio.stdout" 2>&1 ||
   fail "fio failed: $(tail -n 20 "$BP_TMP/fio.stdout")"

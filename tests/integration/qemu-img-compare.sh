@@ -12,7 +12,7 @@ ref=$BP_TMP/reference.img
 
 compare_with_reference() {
   local out rc=0
-  out=$(qemu-img compare -f raw -F raw "$ref" "$(bp_uri_unix)" 2>&1) || rc=$?
+  out=$(timeout 300 qemu-img compare -f raw -F raw "$ref" "$(bp_uri_unix)" 2>&1) || rc=$?
   ((rc == 0)) || fail "qemu-img compare ($1) status $rc: $out"
   log "identical to the reference ($1)"
 }
@@ -20,14 +20,14 @@ compare_with_reference() {
 start_blockpipe
 truncate -s "$(nbdinfo --size "$(bp_uri_unix)")" "$ref"
 
-"$PY" "$BP_LIB_DIR/random_writes.py" "$(bp_uri_unix)" "$ref" "$SEED" "$OPS" ||
+timeout 300 "$PY" "$BP_LIB_DIR/random_writes.py" "$(bp_uri_unix)" "$ref" "$SEED" "$OPS" ||
   fail "random writes (seed $SEED) failed"
 compare_with_reference "after the writes"
 
 restart_blockpipe
 compare_with_reference "after SIGTERM and restart"
 
-"$PY" "$BP_LIB_DIR/random_writes.py" "$(bp_uri_unix)" "$ref" "$((SEED + 1))" "$OPS" ||
+timeout 300 "$PY" "$BP_LIB_DIR/random_writes.py" "$(bp_uri_unix)" "$ref" "$((SEED + 1))" "$OPS" ||
   fail "second round of random writes (seed $((SEED + 1))) failed"
 kill9_blockpipe
 bp_run

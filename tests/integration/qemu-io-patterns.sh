@@ -39,7 +39,7 @@ qemu_io() {
   shift
   local args=() cmd out rc=0
   for cmd in "$@"; do args+=(-c "$cmd"); done
-  out=$(qemu-io -f raw -t "$cache" "${args[@]}" "$(bp_uri_unix)" 2>&1) || rc=$?
+  out=$(timeout 120 qemu-io -f raw -t "$cache" "${args[@]}" "$(bp_uri_unix)" 2>&1) || rc=$?
   if ((rc != 0)) || grep -qiE 'verification failed|error|failed' <<<"$out"; then
     fail "qemu-io ($cache) failed (status $rc):
 $(grep -iE 'verification failed|error|failed' <<<"$out" | head -n 20)"

@@ -4,7 +4,7 @@
 # the runtime-created volume is still listed with its size after every restart.
 source "$(dirname "$0")/../lib/common.sh"
 
-pattern() { "$PY" "$BP_LIB_DIR/pattern_io.py" "$@"; }
+pattern() { timeout 120 "$PY" "$BP_LIB_DIR/pattern_io.py" "$@"; }
 
 start_blockpipe
 bp_volume create extra --size 128MiB || fail "volume create extra failed"

@@ -20,11 +20,11 @@ run_nbdcopy_roundtrip() {
 
   make_random_file "$in" "$mib" 512
   log "copying $mib MiB in to $uri"
-  nbdcopy --flush "$in" "$uri" || fail "nbdcopy in failed"
+  timeout 300 nbdcopy --flush "$in" "$uri" || fail "nbdcopy in failed"
 
   copy_out_and_compare() {
     rm -f "$out"
-    nbdcopy "$uri" "$out" || fail "nbdcopy out failed ($1)"
+    timeout 300 nbdcopy "$uri" "$out" || fail "nbdcopy out failed ($1)"
     [[ $(stat -c %s "$out") == "$volume_size" ]] || fail "copied out $(stat -c %s "$out") bytes, expected $volume_size ($1)"
     cmp -n $((mib << 20)) "$in" "$out" || fail "data differs from the input ($1)"
     cmp -n $((volume_size - (mib << 20))) <(tail -c +$(((mib << 20) + 1)) "$out") /dev/zero ||
