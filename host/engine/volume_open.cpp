@@ -2,6 +2,7 @@
 // segments stopping at the first gap or invalid segment), clean close with a final checkpoint,
 // and summaries.
 #include <algorithm>
+#include <ctime>
 #include <cerrno>
 #include <map>
 
@@ -99,17 +100,28 @@ Status Volume::Recover() {
   }
   state.through_seq = std::max(state.through_seq, seq - 1);
 
-  // 3. Objects past the prefix are not part of the volume. A writer must remove them or its
-  //    own put-if-absent of the next seq would find them and fence itself.
+  // 3. Objects past the prefix are not part of the volume, but a writer's put-if-absent of the
+  //    next seq would find them and fence itself. Uploads are sequential and atomic, so a crash
+  //    never leaves such objects: they come from damage, tampering or manual deletion. Move them
+  //    aside (copy, then delete) rather than delete them: opening for writing must never destroy
+  //    bytes an operator may still want.
+  const uint64_t now = static_cast<uint64_t>(std::time(nullptr));
   for (auto it = segments.lower_bound(seq); it != segments.end(); ++it) {
     const std::string key = SegmentKey(name, it->first);
     if (!writable_) {
       spdlog::warn("volume {}: ignoring {} past the valid prefix (read-only)", name, key);
       continue;
     }
-    spdlog::warn("volume {}: deleting {}: it lies past the valid prefix and was never part of "
-                 "the volume", name, key);
-    BP_RETURN_IF_ERROR(store.Delete(key).WithContext("deleting " + key));
+    const std::string aside = QuarantineKey(name, it->first, now);
+    spdlog::error("volume {}: {} lies past the valid prefix (through segment {}); moving it to {}",
+                  name, key, seq - 1, aside);
+    Bytes bytes;
+    Status got = store.Get(key, &bytes);
+    if (got.IsNotFound()) continue;
+    BP_RETURN_IF_ERROR(got.WithContext("reading " + key + " to quarantine it"));
+    BP_RETURN_IF_ERROR(store.Put(aside, bytes.data(), bytes.size(), /*if_absent=*/false)
+                           .WithContext("quarantining " + key));
+    BP_RETURN_IF_ERROR(store.Delete(key).WithContext("removing quarantined " + key));
   }
 
   std::lock_guard<std::mutex> lock(mu_);

@@ -96,6 +96,10 @@ TEST_F(Recovery, GapStopsReplayAndLaterSegmentsAreDiscarded) {
   ExpectBlocks(*ref, 0, 1);
   ExpectZero(*ref, 1, 2);  // segment 3 lies past the gap: not part of the volume
   EXPECT_FALSE(h.store->Has(SegmentKey("v", 3)));
+  // ...but its bytes are kept aside, never destroyed.
+  auto aside = h.store->Keys(VolumePrefix("v") + "quarantine/");
+  ASSERT_EQ(aside.size(), 1u);
+  EXPECT_EQ(aside[0].rfind(VolumePrefix("v") + "quarantine/0000000000000003.", 0), 0u);
   // The writer continues at 2, and that is durable.
   ASSERT_EQ(test::Write(*ref, 50 * 4096, Pattern(4096, 50)), 0);
   ASSERT_EQ(test::Flush(*ref), 0);
