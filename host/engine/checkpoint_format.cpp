@@ -66,9 +66,14 @@ Status ParseCheckpoint(const uint8_t* p, size_t n, uint64_t volume_blocks, Volum
       u.stored_length = r.U32();
       u.logical_length = r.U32();
       u.crc = r.U32();
-      if (u.logical_length == 0 || u.logical_length % kBlockSize != 0 ||
-          u.offset + u.stored_length > info.object_size) {
+      // Written without a sum so a huge offset cannot wrap past the object size check.
+      if (u.stored_length == 0 || u.logical_length == 0 || u.logical_length % kBlockSize != 0 ||
+          u.offset > info.object_size || u.stored_length > info.object_size - u.offset) {
         return Status::Corrupt("checkpoint unit location is invalid");
+      }
+      // first_block is 32-bit in memory: more blocks per segment would wrap unit lookups.
+      if (blocks + u.logical_length / kBlockSize > UINT32_MAX) {
+        return Status::Corrupt("checkpoint segment holds too many blocks");
       }
       u.first_block = static_cast<uint32_t>(blocks);
       blocks += u.logical_length / kBlockSize;

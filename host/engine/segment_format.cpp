@@ -70,6 +70,10 @@ Status ParseSegmentMeta(const uint8_t* p, size_t n, uint64_t data_start, uint64_
         u.logical_length % kBlockSize != 0 || rel + u.stored_length > m.data_length) {
       return Status::Corrupt("segment unit " + std::to_string(i) + " has an invalid location");
     }
+    // first_block is 32-bit in memory: more blocks per segment would wrap unit lookups.
+    if (blocks + u.logical_length / kBlockSize > UINT32_MAX) {
+      return Status::Corrupt("segment holds too many blocks");
+    }
     next_offset = rel + u.stored_length;
     u.offset = data_start + rel;
     u.first_block = static_cast<uint32_t>(blocks);
