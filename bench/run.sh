@@ -1,30 +1,42 @@
 #!/usr/bin/env bash
-# Benchmark (not a test): the same workloads against blockpipe (file backend in a temp dir, lz4
-# — the default config), `nbdkit memory` (the in-RAM ceiling) and `qemu-nbd` serving a file on
-# tmpfs, one server at a time, all over Unix sockets. Per server: nbdcopy 1 GiB of random data in
+# Benchmark (not a test): the same workloads against blockpipe (file backend, lz4, the default
+# config with a unit cache as large as the export), `nbdkit memory` (the in-RAM ceiling) and
+# `qemu-nbd` serving a file on tmpfs, one server at a time, all over Unix sockets. blockpipe's
+# objects go to a temp dir on tmpfs by default, which compares the engines; --objects-dir puts
+# them on a disk instead, which adds that disk's fsync'd write speed as a bound. Per server: nbdcopy 1 GiB of random data in
 # (which also fills the export so reads hit real data), the fio nbd-engine jobs of bench/jobs.fio
 # (4k random write and read at qd32 and qd1, 1 MiB sequential write and read at qd8, each
 # time-bounded), then nbdcopy 1 GiB out. Prints a markdown table with the ratio of blockpipe to
 # nbdkit memory and keeps the raw fio JSON next to it. Method and results: docs/benchmarks.md.
 #
 # usage: bench/run.sh [--runtime SECONDS] [--servers "blockpipe nbdkit-memory qemu-nbd"]
-#                     [--out DIR]
+#                     [--objects-dir DIR] [--cache-memory SIZE] [--out DIR]
+#   --objects-dir DIR   parent of blockpipe's temp object directory (default: /dev/shm)
+#   --cache-memory SIZE blockpipe's decoded-unit cache (default: 1GiB, the size of the export,
+#                       as nbdkit memory holds all of it in RAM)
 # Build first (Release): cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release && ninja -C build
 source "$(dirname "$0")/../tests/lib/common.sh"
 
 runtime=20
 servers="blockpipe nbdkit-memory qemu-nbd"
+objects_parent=/dev/shm
+cache_memory=1GiB
 out=$BUILD_DIR/bench-$(date +%Y%m%d-%H%M%S)
 while (($#)); do
   case $1 in
     --runtime) runtime=$2; shift 2 ;;
     --servers) servers=$2; shift 2 ;;
+    --objects-dir) objects_parent=$2; shift 2 ;;
+    --cache-memory) cache_memory=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     -h | --help) sed -n '2,/^# Build first/p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) fail "unknown argument '$1' (see --help)" ;;
   esac
 done
 [[ $runtime =~ ^[0-9]+$ ]] && ((runtime > 0)) || fail "--runtime takes a positive number of seconds"
+[[ -d $objects_parent && -w $objects_parent ]] ||
+  fail "--objects-dir $objects_parent is not a writable directory"
+[[ $cache_memory =~ ^[0-9]+([KMG]iB)?$ ]] || fail "--cache-memory takes a size such as 1GiB"
 read -r -a server_list <<<"$servers"
 for server in "${server_list[@]}"; do
   case $server in
@@ -45,11 +57,21 @@ input=$shm/input.bin
 log "generating 1 GiB of random input on tmpfs"
 head -c "$SIZE" /dev/urandom >"$input"
 
+objects=$(mktemp -d "$objects_parent/bpbench-objects.XXXXXX")
+register_path "$objects"
+objects_fs=$(df --output=fstype "$objects" | tail -n 1)
+
+# The bench's changes to the `blockpipe init` config: objects in $objects, the cache size.
+bench_config() {
+  bp_config_sed "s|^url = \"file://.*\"|url = \"file://$objects\"|"
+  bp_config_sed "s|^cache_memory = .*|cache_memory = \"$cache_memory\"|"
+}
+
 # start_server NAME: sets URI and SERVER_PID (empty for blockpipe, which server.sh tracks).
 start_server() {
   case $1 in
     blockpipe)
-      start_blockpipe
+      start_blockpipe bench_config
       URI=$(bp_uri_unix)
       ;;
     nbdkit-memory)
@@ -93,6 +115,7 @@ timed_copy() {
   echo "$SIZE $("$PY" -c 'import sys; print(float(sys.argv[2]) - float(sys.argv[1]))' "$t0" "$t1")" >"$record"
 }
 
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 for server in "${server_list[@]}"; do
   dir=$out/$server
   mkdir -p "$dir"
@@ -113,6 +136,7 @@ done
   echo "Machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo) RAM, kernel $(uname -r)"
   echo "fio $(fio --version), nbdkit $(nbdkit --version | cut -d' ' -f2), $(qemu-nbd --version | head -n 1)"
   echo "fio runtime ${runtime}s per job after 2s ramp; blockpipe $(git -C "$SOURCE_DIR" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  echo "blockpipe objects in $objects_parent ($objects_fs), cache_memory $cache_memory; load average before: $load_before"
   echo
   "$PY" "$SOURCE_DIR/bench/report.py" "$out" "${server_list[@]}"
 } >"$out/table.md"
