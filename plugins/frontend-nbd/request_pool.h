@@ -1,8 +1,10 @@
 // Request and RequestPool: the per-connection records of requests in flight. A Request carries
 // the bp_io handed to the host, the client's cookie, the encoded reply header and the payload
 // buffer, so a reply can be sent with one gather write and no allocation. The pool recycles
-// records and their buffers (buffers above kRetainedBufferBytes are freed on release so idle
-// connections do not pin large allocations). Used only on the connection's event-loop thread,
+// records and their buffers: small ones always, large ones (above kRetainedBufferBytes) up to
+// kRetainedLargeBytes per connection, so streaming 1 MiB requests do not map, fault in and unmap
+// a fresh buffer each time while an idle connection still pins little memory. Used only on the
+// connection's event-loop thread,
 // except that the host writes `host_error` and `next_done` before handing the record back.
 #pragma once
 
@@ -21,6 +23,8 @@ class Connection;
 
 // Buffers at most this large stay attached to a recycled request (4 KiB I/O never allocates).
 inline constexpr size_t kRetainedBufferBytes = 128u << 10;
+// Larger buffers stay attached while free records hold at most this much of them in total.
+inline constexpr size_t kRetainedLargeBytes = 16u << 20;
 
 struct Request {
   bp_io io{};
@@ -63,6 +67,7 @@ class RequestPool {
     if (free_) {
       Request* r = free_;
       free_ = r->next_free;
+      if (r->capacity > kRetainedBufferBytes) retained_large_ -= r->capacity;
       ++in_use_;
       return r;
     }
@@ -74,9 +79,13 @@ class RequestPool {
 
   void Release(Request* r) {
     if (r->capacity > kRetainedBufferBytes) {
-      std::free(r->buffer);
-      r->buffer = nullptr;
-      r->capacity = 0;
+      if (retained_large_ + r->capacity <= kRetainedLargeBytes) {
+        retained_large_ += r->capacity;
+      } else {
+        std::free(r->buffer);
+        r->buffer = nullptr;
+        r->capacity = 0;
+      }
     }
     r->next_free = free_;
     free_ = r;
@@ -89,6 +98,7 @@ class RequestPool {
  private:
   uint32_t limit_;
   uint32_t in_use_ = 0;
+  size_t retained_large_ = 0;  // capacity of large buffers attached to free records
   std::vector<std::unique_ptr<Request>> all_;
   Request* free_ = nullptr;
 };
