@@ -4,6 +4,7 @@
 // Every length read from the client is checked against the data actually present before use.
 #include "negotiation.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "nbd_protocol.h"
@@ -50,7 +51,8 @@ Negotiation::Negotiation(const ExportCatalog* catalog, uint32_t client_flags)
 Negotiation::Next Negotiation::Error(uint32_t option, uint32_t type, const std::string& message,
                                      std::vector<uint8_t>* out) {
   diagnostic_ = OptionName(option) + ": " + message;
-  AppendOptionReply(out, option, type, message.data(), message.size());
+  // The spec caps every string at 4096 bytes; messages can quote a client's export name.
+  AppendOptionReply(out, option, type, message.data(), std::min(message.size(), kMaxStringLength));
   return Next::kContinue;
 }
 

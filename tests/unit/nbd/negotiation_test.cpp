@@ -95,6 +95,17 @@ TEST_F(NegotiationTest, UnknownExportIsErrUnknownAndNegotiationContinues) {
   EXPECT_FALSE(n.diagnostic().empty());
 }
 
+TEST_F(NegotiationTest, ErrorMessagesStayWithinTheSpecsStringLimit) {
+  // A 4096-byte name is a legal string; quoting it must not make the reply's message longer.
+  Negotiation n(&catalog_, kBothFlags);
+  EXPECT_EQ(Send(n, kOptGo, InfoData(std::string(kMaxStringLength, 'x'))),
+            Negotiation::Next::kContinue);
+  auto replies = ParseReplies(out_);
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_EQ(replies[0].type, kRepErrUnknown);
+  EXPECT_LE(replies[0].payload.size(), kMaxStringLength);
+}
+
 TEST_F(NegotiationTest, MalformedInfoRequestsAreErrInvalid) {
   Negotiation n(&catalog_, kBothFlags);
   Bytes too_short = {0, 0, 0};
