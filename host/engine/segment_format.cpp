@@ -112,11 +112,16 @@ Status ParseSegmentMeta(const uint8_t* p, size_t n, uint64_t data_start, uint64_
   return Status::Ok();
 }
 
-Status BuildSegment(const WriteBuffer& buffer, uint64_t seq, const Uuid& uuid,
-                    const CodecChain& chain, uint32_t unit_size, BuiltSegment* out) {
+// Upper bound of the serialized meta of `meta` (see SerializeSegmentMeta), before encoding.
+static size_t PlainMetaBound(const SegmentMeta& meta) {
+  return 64 + meta.units.size() * 20 + meta.records.size() * 25;
+}
+
+Status EncodeSegmentImage(const WriteBuffer& buffer, uint64_t seq, const Uuid& uuid,
+                          const CodecChain& chain, uint32_t unit_size, SegmentImage* image) {
   const uint32_t unit_blocks = std::max<uint32_t>(1, unit_size / kBlockSize);
   auto blocks = buffer.SortedBlocks();
-  SegmentMeta& meta = out->meta;
+  SegmentMeta& meta = image->meta;
   meta = SegmentMeta{};
   meta.seq = seq;
 
@@ -158,38 +163,54 @@ Status BuildSegment(const WriteBuffer& buffer, uint64_t seq, const Uuid& uuid,
     i = j;
   }
   if (open_count > 0) unit_ranges.emplace_back(open_first, open_count);
+  meta.units.resize(unit_ranges.size());
 
-  Bytes data;
-  // Incompressible data grows a little through most codecs; avoid regrowing the whole segment.
-  data.reserve(blocks.size() * kBlockSize + blocks.size() * kBlockSize / 64 + unit_ranges.size() * 64);
-  Bytes plain(static_cast<size_t>(unit_blocks) * kBlockSize);
-  Bytes encoded;
-  meta.units.reserve(unit_ranges.size());
+  // The gap in front of the units holds the header and the encoded meta. Codecs may grow the
+  // meta a little (framing, nonces, tags); a meta that still does not fit moves the units once.
+  Bytes& storage = image->storage;
+  const size_t meta_bound = PlainMetaBound(meta);
+  size_t gap = kObjectHeaderLength + meta_bound + meta_bound / 16 + 4096;
+  storage.clear();
+  storage.reserve(gap + blocks.size() * kBlockSize + blocks.size() * kBlockSize / 64 +
+                  unit_ranges.size() * 64);
+  storage.resize(gap);
+  // Units whose blocks sit back to back in the buffer (the usual case for sequential writes)
+  // are encoded from there; others are gathered into `plain` first.
+  thread_local Bytes plain;
+  if (plain.size() < static_cast<size_t>(unit_blocks) * kBlockSize) {
+    plain.resize(static_cast<size_t>(unit_blocks) * kBlockSize);
+  }
   for (size_t u = 0; u < unit_ranges.size(); ++u) {
     auto [first, count] = unit_ranges[u];
-    for (size_t k = 0; k < count; ++k) {
-      std::memcpy(plain.data() + k * kBlockSize, blocks[first + k].second, kBlockSize);
+    const uint8_t* src = blocks[first].second;
+    for (size_t k = 1; k < count && src != plain.data(); ++k) {
+      if (blocks[first + k].second != blocks[first].second + k * kBlockSize) src = plain.data();
+    }
+    if (src == plain.data()) {
+      for (size_t k = 0; k < count; ++k) {
+        std::memcpy(plain.data() + k * kBlockSize, blocks[first + k].second, kBlockSize);
+      }
     }
     const size_t logical = count * kBlockSize;
+    const size_t at = storage.size();
     UnitId id{BP_UNIT_DATA, seq, u, logical};
-    BP_RETURN_IF_ERROR(chain.Encode(id, plain.data(), logical, &encoded));
-    if (encoded.empty() || encoded.size() > 0xFFFFFFFFu) {
-      return Status::Permanent("codec produced an unusable unit of " +
-                               std::to_string(encoded.size()) + " bytes");
+    BP_RETURN_IF_ERROR(chain.EncodeAppend(id, src, logical, &storage));
+    const size_t stored = storage.size() - at;
+    if (stored == 0 || stored > 0xFFFFFFFFu) {
+      return Status::Permanent("codec produced an unusable unit of " + std::to_string(stored) +
+                               " bytes");
     }
-    UnitLoc loc;
-    loc.offset = data.size();  // relative for now
-    loc.stored_length = static_cast<uint32_t>(encoded.size());
+    UnitLoc& loc = meta.units[u];
+    loc.offset = at - gap;  // relative for now
+    loc.stored_length = static_cast<uint32_t>(stored);
     loc.logical_length = static_cast<uint32_t>(logical);
     loc.first_block = static_cast<uint32_t>(first);
-    loc.crc = Crc32c(encoded.data(), encoded.size());
-    meta.units.push_back(loc);
-    data.insert(data.end(), encoded.begin(), encoded.end());
+    loc.crc = Crc32c(storage.data() + at, stored);
   }
-  meta.data_length = data.size();
+  meta.data_length = storage.size() - gap;
 
   Bytes plain_meta = SerializeSegmentMeta(meta, 0);
-  Bytes encoded_meta;
+  thread_local Bytes encoded_meta;
   UnitId meta_id{BP_UNIT_SEGMENT_META, seq, 0, plain_meta.size()};
   BP_RETURN_IF_ERROR(chain.Encode(meta_id, plain_meta.data(), plain_meta.size(), &encoded_meta));
 
@@ -199,15 +220,29 @@ Status BuildSegment(const WriteBuffer& buffer, uint64_t seq, const Uuid& uuid,
   h.seq = seq;
   h.body_length = encoded_meta.size();
   h.body_logical_length = plain_meta.size();
-  h.data_length = data.size();
+  h.data_length = meta.data_length;
   h.body_crc = Crc32c(encoded_meta.data(), encoded_meta.size());
-  out->object.clear();
-  out->object.reserve(h.object_length());
-  EncodeObjectHeader(h, &out->object);
-  out->object.insert(out->object.end(), encoded_meta.begin(), encoded_meta.end());
-  out->object.insert(out->object.end(), data.begin(), data.end());
-  const uint64_t data_start = kObjectHeaderLength + encoded_meta.size();
-  for (UnitLoc& u : meta.units) u.offset += data_start;
+  Bytes header;
+  EncodeObjectHeader(h, &header);
+  const size_t front = header.size() + encoded_meta.size();
+  if (front > gap) {
+    storage.insert(storage.begin(), front - gap, 0);
+    gap = front;
+  }
+  image->begin = gap - front;
+  std::memcpy(storage.data() + image->begin, header.data(), header.size());
+  std::memcpy(storage.data() + image->begin + header.size(), encoded_meta.data(),
+              encoded_meta.size());
+  for (UnitLoc& u : meta.units) u.offset += front;
+  return Status::Ok();
+}
+
+Status BuildSegment(const WriteBuffer& buffer, uint64_t seq, const Uuid& uuid,
+                    const CodecChain& chain, uint32_t unit_size, BuiltSegment* out) {
+  SegmentImage image;
+  BP_RETURN_IF_ERROR(EncodeSegmentImage(buffer, seq, uuid, chain, unit_size, &image));
+  out->object.assign(image.data(), image.data() + image.size());
+  out->meta = std::move(image.meta);
   return Status::Ok();
 }
 

@@ -25,8 +25,25 @@ struct BuiltSegment {
   SegmentMeta meta;  // unit offsets are absolute in `object`
 };
 
-// Encode every unit and the meta of one sealed buffer. Unit encoding runs on the calling
-// thread; the buffer must not change meanwhile.
+// A segment object built in place: the object is storage[begin, storage.size()). Units are
+// encoded straight into `storage` behind a gap sized for the header and meta, which are written
+// into the end of that gap afterwards, so the object is never copied as a whole. Reusing one
+// image for the next segment keeps its memory (no allocation, no page faults).
+struct SegmentImage {
+  Bytes storage;
+  size_t begin = 0;
+  SegmentMeta meta;  // unit offsets are absolute in the object
+  const uint8_t* data() const { return storage.data() + begin; }
+  uint64_t size() const { return storage.size() - begin; }
+};
+
+// Encode every unit and the meta of one sealed buffer into *image (its previous contents are
+// dropped, its capacity kept). Unit encoding runs on the calling thread; the buffer must not
+// change meanwhile.
+Status EncodeSegmentImage(const WriteBuffer& buffer, uint64_t seq, const Uuid& uuid,
+                          const CodecChain& chain, uint32_t unit_size, SegmentImage* image);
+
+// The same as one contiguous object (a copy of the image; for tests and tools).
 Status BuildSegment(const WriteBuffer& buffer, uint64_t seq, const Uuid& uuid,
                     const CodecChain& chain, uint32_t unit_size, BuiltSegment* out);
 

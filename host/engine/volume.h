@@ -9,7 +9,8 @@
 // the mutex, so a block that changed meanwhile is never overwritten with stale content.
 //
 // Implementation is split by concern: volume_io.cpp (requests), volume_commit.cpp (sealing,
-// uploads, flush, checkpoints, timer), volume_open.cpp (recovery and close).
+// uploads, flush, checkpoints, timer), volume_open.cpp (recovery and close), volume_reclaim.cpp
+// (deleting segments that no kept checkpoint needs).
 #pragma once
 
 #include <atomic>
@@ -17,6 +18,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -88,7 +90,7 @@ class Volume : public std::enable_shared_from_this<Volume> {
     bool encoded = false;
     bool failed = false;
     Status encode_status;
-    BuiltSegment built;
+    SegmentImage image;  // the encoded object, built in memory recycled between segments
   };
   struct FlushWaiter {
     uint64_t target;  // durable once seq >= target
@@ -139,9 +141,9 @@ class Volume : public std::enable_shared_from_this<Volume> {
   // Fill what memory can serve; append unit fetches for the rest. False if the map is broken.
   bool PlanReadLocked(uint64_t offset, uint64_t length, uint8_t* buf,
                       std::vector<UnitFetch>* plan);
-  void RunFetches(bp_io* io, std::vector<UnitFetch> plan);
+  void RunFetches(bp_io* io, std::vector<UnitFetch> plan, uint64_t epoch);
   void ReadAheadLocked(uint64_t next_block, uint64_t blocks, std::vector<UnitNeed>* out);
-  void Prefetch(std::vector<UnitNeed> units);
+  void Prefetch(const std::vector<UnitNeed>& units);
   // Apply a write/trim/zero to the active buffer if every partial edge block is available in
   // memory; otherwise describe the unit to fetch in *need and change nothing.
   bool TryModifyLocked(const bp_io* io, const HeldUnits& held, UnitNeed* need);
@@ -167,9 +169,22 @@ class Volume : public std::enable_shared_from_this<Volume> {
   void MaybeCheckpointLocked();
   void WriteCheckpoint(uint64_t seq, Bytes plain);
   Status PutCheckpoint(uint64_t seq, const Bytes& plain);
-  void DeleteOldCheckpoints();
+  // Keep the newest kCheckpointsKept checkpoints; *kept (optional) receives the kept seqs.
+  // False when the listing failed.
+  bool DeleteOldCheckpoints(std::vector<uint64_t>* kept = nullptr);
   void FenceLocked(const std::string& why, Completions* done);
   void BackgroundDoneLocked();
+
+  // ---- volume_reclaim.cpp ----
+  // A unit fetch planned under the lock registers the checkpoint epoch it was planned in.
+  uint64_t BeginFetchLocked();
+  void EndFetchLocked(uint64_t epoch);
+  // Remember which segments checkpoint `seq` (serialized now, in `epoch`) lists as live.
+  void RecordCheckpointLocked(uint64_t seq, uint64_t epoch);
+  // Delete the dead segments at or below checkpoint `reference` (the oldest kept one) once no
+  // older fetch is in flight; 0 retries a deferred pass.
+  void ScheduleReclaimLocked(uint64_t reference);
+  void ReclaimDeadSegments(uint64_t reference_seq, const std::vector<uint64_t>& live);
 
   const Services svc_;
   const VolumeMeta meta_;
@@ -186,6 +201,7 @@ class Volume : public std::enable_shared_from_this<Volume> {
   bool active_has_waiters_ = false;
   std::deque<std::shared_ptr<PendingSegment>> pending_;
   std::vector<std::unique_ptr<WriteBuffer>> spare_buffers_;
+  std::vector<Bytes> spare_images_;  // storage of uploaded segment images, kept for reuse
   uint64_t pending_bytes_ = 0;
   uint64_t next_seq_ = 1;
   uint64_t durable_seq_ = 0;
@@ -201,6 +217,17 @@ class Volume : public std::enable_shared_from_this<Volume> {
   Clock::time_point retry_at_{};
   uint32_t retry_backoff_ms_ = 0;
   uint64_t sequential_next_block_ = UINT64_MAX;  // read-ahead detection
+
+  // Dead-segment reclamation (volume_reclaim.cpp).
+  struct CheckpointLiveSet {
+    uint64_t epoch = 0;
+    std::vector<uint64_t> live;  // ascending segment seqs with live data
+  };
+  uint64_t fetch_epoch_ = 0;                        // bumped when a checkpoint is serialized
+  std::map<uint64_t, uint32_t> fetches_by_epoch_;   // planned unit fetches still running
+  std::map<uint64_t, CheckpointLiveSet> checkpoint_live_;  // by checkpoint seq
+  uint64_t reclaim_reference_ = 0;                  // deferred pass, 0 = none
+  bool reclaiming_ = false;
 };
 
 }  // namespace bp

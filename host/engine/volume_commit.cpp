@@ -8,6 +8,8 @@
 // next segment instead of producing one small segment each.
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 
@@ -20,6 +22,10 @@ constexpr uint32_t kFirstRetryMs = 500;
 constexpr uint32_t kMaxRetryMs = 30000;
 constexpr size_t kCheckpointsKept = 2;
 constexpr size_t kSpareBuffers = 2;
+// Map updates applied per lock hold when a segment becomes durable.
+constexpr size_t kApplySlice = 256;
+// Segment images kept for reuse: one encoding while another uploads.
+constexpr size_t kSpareImages = 2;
 }  // namespace
 
 void Volume::Completions::Fire() {
@@ -69,6 +75,10 @@ void Volume::SealLocked() {
   } else {
     active_ = std::make_unique<WriteBuffer>();
   }
+  if (!spare_images_.empty()) {
+    seg->image.storage = std::move(spare_images_.back());
+    spare_images_.pop_back();
+  }
   active_has_waiters_ = false;
   pending_.push_back(seg);
   background_++;
@@ -77,18 +87,18 @@ void Volume::SealLocked() {
 }
 
 void Volume::EncodeSegment(std::shared_ptr<PendingSegment> seg) {
-  // The sealed buffer is immutable now; encode without the lock.
-  BuiltSegment built;
-  Status s = BuildSegment(*seg->buffer, seg->seq, meta_.uuid, *chain_, meta_.unit_size, &built);
+  // The sealed buffer is immutable now and the image is this task's alone until `encoded` is
+  // set under the lock: encode without the lock.
+  Status s = EncodeSegmentImage(*seg->buffer, seg->seq, meta_.uuid, *chain_, meta_.unit_size,
+                                &seg->image);
   Completions done;
   std::lock_guard<std::mutex> lock(mu_);
   seg->encoded = true;
   seg->encode_status = s;
   if (s.ok()) {
-    seg->built = std::move(built);
     // The encoded object waits for its upload too: count it against the buffer limit.
-    seg->bytes += seg->built.object.size();
-    pending_bytes_ += seg->built.object.size();
+    seg->bytes += seg->image.size();
+    pending_bytes_ += seg->image.size();
   } else {
     spdlog::error("volume {}: encoding segment {} failed: {}", meta_.name, seg->seq, s.ToString());
     seg->failed = true;
@@ -123,19 +133,32 @@ void Volume::PumpLocked(bool retry_now) {
 
 void Volume::UploadSegment(std::shared_ptr<PendingSegment> seg) {
   const std::string key = SegmentKey(meta_.name, seg->seq);
-  const Bytes& object = seg->built.object;
+  const SegmentImage& object = seg->image;
   Status s = svc_.store->Put(key, object.data(), object.size(), fenced_puts_);
   if (s.IsPrecondition()) {
     // An earlier attempt may have succeeded without us hearing back: the object is ours if it
     // holds exactly our bytes.
     Bytes existing;
-    if (svc_.store->Get(key, &existing).ok() && existing == object) s = Status::Ok();
+    if (svc_.store->Get(key, &existing).ok() && existing.size() == object.size() &&
+        std::memcmp(existing.data(), object.data(), existing.size()) == 0) {
+      s = Status::Ok();
+    }
   }
   Completions done;
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
+  if (s.ok()) {
+    // A segment of scattered 4 KiB writes is thousands of map updates. Apply them in slices and
+    // let requests in between: until the segment leaves pending_ below, its buffer answers for
+    // every block it touches, so a half-applied map is never visible.
+    VolumeState::ApplyCursor cursor;
+    while (!state_.ApplySegmentSlice(seg->image.meta, object.size(), &cursor, kApplySlice)) {
+      lock.unlock();
+      std::this_thread::yield();
+      lock.lock();
+    }
+  }
   uploading_ = false;
   if (s.ok()) {
-    state_.ApplySegment(seg->built.meta, object.size());
     durable_seq_ = seg->seq;
     pending_.pop_front();
     pending_bytes_ -= seg->bytes;
@@ -144,7 +167,8 @@ void Volume::UploadSegment(std::shared_ptr<PendingSegment> seg) {
       spare_buffers_.push_back(std::move(seg->buffer));
     }
     seg->buffer.reset();
-    seg->built = BuiltSegment{};
+    if (spare_images_.size() < kSpareImages) spare_images_.push_back(std::move(seg->image.storage));
+    seg->image = SegmentImage{};
     if (retry_backoff_ms_ != 0) {
       spdlog::info("volume {}: segment {} uploaded after retrying", meta_.name, seg->seq);
     }
@@ -217,6 +241,7 @@ void Volume::Tick(Clock::time_point now) {
     SealLocked();
   }
   if (!pending_.empty() && pending_.front()->failed && now >= retry_at_) PumpLocked(true);
+  if (reclaim_reference_ != 0) ScheduleReclaimLocked(0);
   const auto deadline = std::chrono::milliseconds(svc_.options.retry_deadline_ms);
   while (!deferred_.empty() && now - deferred_.front().since >= deadline) {
     spdlog::error("volume {}: a write waited {} ms for buffer space; failing it", meta_.name,
@@ -282,6 +307,7 @@ void Volume::MaybeCheckpointLocked() {
   // Serialized under the lock so it is exactly the state through durable_seq_.
   Bytes plain = SerializeCheckpoint(state_);
   uint64_t seq = state_.through_seq;
+  RecordCheckpointLocked(seq, ++fetch_epoch_);
   auto self = shared_from_this();
   svc_.pool->Submit([self, seq, plain = std::move(plain)]() mutable {
     self->WriteCheckpoint(seq, std::move(plain));
@@ -290,9 +316,12 @@ void Volume::MaybeCheckpointLocked() {
 
 void Volume::WriteCheckpoint(uint64_t seq, Bytes plain) {
   Status s = PutCheckpoint(seq, plain);
-  if (s.ok()) DeleteOldCheckpoints();
+  std::vector<uint64_t> kept;
+  const bool listed = s.ok() && DeleteOldCheckpoints(&kept);
   std::lock_guard<std::mutex> lock(mu_);
   checkpointing_ = false;
+  // With fewer checkpoints than kept, recovery may fall back to replaying from segment 1.
+  if (listed && kept.size() >= kCheckpointsKept) ScheduleReclaimLocked(kept.back());
   if (!s.ok() && !fenced_) {
     spdlog::warn("volume {}: checkpoint {} failed: {} (will retry after the next segment)",
                  meta_.name, seq, s.ToString());
@@ -323,22 +352,30 @@ Status Volume::PutCheckpoint(uint64_t seq, const Bytes& plain) {
   return s;
 }
 
-void Volume::DeleteOldCheckpoints() {
+bool Volume::DeleteOldCheckpoints(std::vector<uint64_t>* kept) {
   std::vector<ObjectInfo> objects;
   const std::string prefix = CheckpointPrefix(meta_.name);
-  if (!svc_.store->List(prefix, &objects).ok()) return;
+  if (!svc_.store->List(prefix, &objects).ok()) return false;
   std::vector<uint64_t> seqs;
   for (const auto& o : objects) {
     uint64_t seq;
     if (ParseSeqKey(o.key, prefix, &seq)) seqs.push_back(seq);
   }
   std::sort(seqs.rbegin(), seqs.rend());
+  bool all_deleted = true;
   for (size_t i = kCheckpointsKept; i < seqs.size(); ++i) {
     Status s = svc_.store->Delete(CheckpointKey(meta_.name, seqs[i]));
     if (!s.ok()) {
+      all_deleted = false;
       spdlog::warn("volume {}: deleting old checkpoint {}: {}", meta_.name, seqs[i], s.ToString());
     }
   }
+  if (kept) {
+    // A checkpoint that failed to delete is still a recovery fallback: report it as kept.
+    if (all_deleted && seqs.size() > kCheckpointsKept) seqs.resize(kCheckpointsKept);
+    *kept = std::move(seqs);  // newest first
+  }
+  return true;
 }
 
 }  // namespace bp

@@ -209,6 +209,7 @@ void Volume::SubmitRead(bp_io* io) {
   std::vector<UnitNeed> ahead;
   bool ok = false;
   int error = ESHUTDOWN;
+  uint64_t epoch = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!closed_) {
@@ -221,21 +222,29 @@ void Volume::SubmitRead(bp_io* io) {
         ReadAheadLocked(end_block, std::min(span, kReadAheadMaxBlocks), &ahead);
       }
       sequential_next_block_ = end_block;
-      if (ok && !plan.empty()) background_++;
-      if (!ahead.empty()) background_++;
+      epoch = fetch_epoch_;
+      if (ok && !plan.empty()) {
+        background_++;
+        BeginFetchLocked();
+      }
+      if (!ahead.empty()) {
+        background_++;
+        BeginFetchLocked();
+      }
     }
   }
   if (!ahead.empty()) {
     auto self = shared_from_this();
-    svc_.pool->Submit([self, units = std::move(ahead)]() mutable {
-      self->Prefetch(std::move(units));
+    svc_.pool->Submit([self, units = std::move(ahead), epoch] {
+      self->Prefetch(units);
       std::lock_guard<std::mutex> lock(self->mu_);
+      self->EndFetchLocked(epoch);
       self->BackgroundDoneLocked();
     });
   }
   if (!ok) return Complete(io, error);
   if (plan.empty()) return Complete(io, 0);
-  RunFetches(io, std::move(plan));
+  RunFetches(io, std::move(plan), epoch);
 }
 
 Status Volume::LoadUnit(const UnitNeed& unit, UnitData* out) {
@@ -251,7 +260,7 @@ Status Volume::LoadUnit(const UnitNeed& unit, UnitData* out) {
 }
 
 // Fetches of one read run in parallel on the pool; the last one to finish completes the io.
-void Volume::RunFetches(bp_io* io, std::vector<UnitFetch> plan) {
+void Volume::RunFetches(bp_io* io, std::vector<UnitFetch> plan, uint64_t epoch) {
   struct Shared {
     std::vector<UnitFetch> plan;
     std::atomic<size_t> remaining;
@@ -262,7 +271,7 @@ void Volume::RunFetches(bp_io* io, std::vector<UnitFetch> plan) {
   shared->plan = std::move(plan);
   auto self = shared_from_this();
   for (size_t i = 0; i < shared->plan.size(); ++i) {
-    svc_.pool->Submit([self, shared, io, i] {
+    svc_.pool->Submit([self, shared, io, i, epoch] {
       const UnitFetch& f = shared->plan[i];
       UnitData data;
       if (self->LoadUnit(f.unit, &data).ok()) {
@@ -274,13 +283,14 @@ void Volume::RunFetches(bp_io* io, std::vector<UnitFetch> plan) {
       if (shared->remaining.fetch_sub(1) == 1) {
         Complete(io, shared->error.load());
         std::lock_guard<std::mutex> lock(self->mu_);
+        self->EndFetchLocked(epoch);
         self->BackgroundDoneLocked();
       }
     });
   }
 }
 
-void Volume::Prefetch(std::vector<UnitNeed> units) {
+void Volume::Prefetch(const std::vector<UnitNeed>& units) {
   for (const UnitNeed& u : units) {
     UnitData ignored;
     LoadUnit(u, &ignored);  // failures are logged; the real read will report them
@@ -292,6 +302,7 @@ void Volume::SubmitCache(bp_io* io) {
   // the cache so a whole-device CACHE cannot evict everything else.
   std::vector<UnitNeed> units;
   int error = 0;
+  uint64_t epoch = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (closed_) {
@@ -320,15 +331,19 @@ void Volume::SubmitCache(bp_io* io) {
           index += k;
         }
       });
-      if (!units.empty()) background_++;
+      if (!units.empty()) {
+        background_++;
+        epoch = BeginFetchLocked();
+      }
     }
   }
   if (units.empty()) return Complete(io, error);
   auto self = shared_from_this();
-  svc_.pool->Submit([self, io, units = std::move(units)]() mutable {
-    self->Prefetch(std::move(units));
+  svc_.pool->Submit([self, io, units = std::move(units), epoch] {
+    self->Prefetch(units);
     Complete(io, 0);
     std::lock_guard<std::mutex> lock(self->mu_);
+    self->EndFetchLocked(epoch);
     self->BackgroundDoneLocked();
   });
 }
@@ -373,16 +388,23 @@ void Volume::ModifySlow(bp_io* io) {
   const uint64_t cost = io->op == BP_IO_WRITE ? io->length + kBlockSize : 2 * kBlockSize;
   for (int attempt = 0; attempt < kMaxMergeAttempts; ++attempt) {
     UnitNeed need;
+    uint64_t epoch;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (closed_ || !accepting_writes_) return done.Add(io, ESHUTDOWN);
       if (fenced_) return done.Add(io, EROFS);
       if (!HasRoomLocked(cost)) return DeferLocked(io);
       if (TryModifyLocked(io, held, &need)) return AfterModifyLocked(io, &done);
+      if (need.map_broken) return done.Add(io, EIO);
+      epoch = BeginFetchLocked();
     }
-    if (need.map_broken) return done.Add(io, EIO);
     UnitData data;
-    if (!LoadUnit(need, &data).ok()) return done.Add(io, EIO);
+    const bool loaded = LoadUnit(need, &data).ok();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      EndFetchLocked(epoch);
+    }
+    if (!loaded) return done.Add(io, EIO);
     held.emplace_back(need.key, std::move(data));
   }
   spdlog::error("volume {}: read-modify-write at offset {} kept racing with other writes",

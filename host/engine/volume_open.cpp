@@ -67,6 +67,9 @@ Status Volume::Recover() {
   if (!ckpts.empty() && ckpt_seq == 0) {
     spdlog::warn("volume {}: no valid checkpoint; replaying every segment", name);
   }
+  // What this checkpoint lists as live decides which segments may be reclaimed later.
+  std::vector<uint64_t> checkpoint_live;
+  for (const auto& [segment, info] : state.segments) checkpoint_live.push_back(segment);
 
   // 2. Replay segments after the checkpoint in order; the volume is the longest valid prefix.
   const std::string seg_prefix = SegmentPrefix(name);
@@ -75,6 +78,15 @@ Status Volume::Recover() {
   for (const auto& o : objects) {
     uint64_t seq;
     if (ParseSeqKey(o.key, seg_prefix, &seq)) segments[seq] = o.size;
+  }
+  if (ckpt_seq == 0 && !segments.empty() && segments.begin()->first != 1) {
+    // Segments before the first one present were reclaimed on the strength of checkpoints that
+    // are now all unusable: the volume cannot be rebuilt, and serving a partial replay would
+    // present old data as current.
+    return Status::Corrupt("no usable checkpoint, and segments 1 to " +
+                           std::to_string(segments.begin()->first - 1) +
+                           " are gone (reclaimed or deleted); refusing to rebuild the volume from "
+                           "a partial log");
   }
   uint64_t seq = ckpt_seq + 1;
   size_t replayed = 0;
@@ -129,6 +141,7 @@ Status Volume::Recover() {
   durable_seq_ = state_.through_seq;
   next_seq_ = durable_seq_ + 1;
   last_checkpoint_seq_ = ckpt_seq;
+  if (ckpt_seq != 0) checkpoint_live_[ckpt_seq] = CheckpointLiveSet{0, std::move(checkpoint_live)};
   spdlog::info("volume {}: opened{} (checkpoint {}, {} segment(s) replayed, next segment {}, "
                "codecs {})",
                name, writable_ ? "" : " read-only", ckpt_seq, replayed, next_seq_,

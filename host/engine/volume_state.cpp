@@ -2,25 +2,49 @@
 #include "engine/volume_state.h"
 
 #include <algorithm>
+#include <cstdint>
 
 namespace bp {
 
 void VolumeState::ApplySegment(const SegmentMeta& meta, uint64_t object_size) {
+  ApplyCursor cursor;
+  ApplySegmentSlice(meta, object_size, &cursor, SIZE_MAX);
+}
+
+bool VolumeState::ApplySegmentSlice(const SegmentMeta& meta, uint64_t object_size,
+                                    ApplyCursor* cursor, size_t max_records) {
+  if (cursor->pass == 0) {
+    const bool has_data = std::any_of(meta.records.begin(), meta.records.end(),
+                                      [](const DeltaRecord& r) { return r.kind == ExtentKind::kData; });
+    if (has_data) segments[meta.seq] = SegmentInfo{object_size, meta.units};
+    cursor->pass = 1;
+    cursor->next = 0;
+  }
   // Within one segment every data block is newer than every range (see WriteBuffer), so ranges
   // go first and data second.
-  for (const DeltaRecord& r : meta.records) {
-    if (r.kind == ExtentKind::kZero) map.Assign(r.lba, r.blocks, ExtentKind::kZero);
-    if (r.kind == ExtentKind::kHole) map.Erase(r.lba, r.blocks);
+  size_t budget = max_records;
+  while (cursor->pass < 3) {
+    const bool ranges = cursor->pass == 1;
+    for (; cursor->next < meta.records.size(); ++cursor->next) {
+      if (budget == 0) return false;
+      const DeltaRecord& r = meta.records[cursor->next];
+      if (ranges && r.kind == ExtentKind::kZero) {
+        map.Assign(r.lba, r.blocks, ExtentKind::kZero);
+      } else if (ranges && r.kind == ExtentKind::kHole) {
+        map.Erase(r.lba, r.blocks);
+      } else if (!ranges && r.kind == ExtentKind::kData) {
+        map.Assign(r.lba, r.blocks, ExtentKind::kData, meta.seq, r.index);
+      } else {
+        continue;
+      }
+      --budget;
+    }
+    cursor->pass++;
+    cursor->next = 0;
   }
-  bool has_data = false;
-  for (const DeltaRecord& r : meta.records) {
-    if (r.kind != ExtentKind::kData) continue;
-    map.Assign(r.lba, r.blocks, ExtentKind::kData, meta.seq, r.index);
-    has_data = true;
-  }
-  if (has_data) segments[meta.seq] = SegmentInfo{object_size, meta.units};
   through_seq = std::max(through_seq, meta.seq);
   PruneSegments();
+  return true;
 }
 
 void VolumeState::PruneSegments() {

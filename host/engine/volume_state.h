@@ -54,6 +54,17 @@ struct VolumeState {
 
   // Apply one segment (seq must be through_seq + 1 during replay; not enforced here).
   void ApplySegment(const SegmentMeta& meta, uint64_t object_size);
+
+  // The same in slices, for a caller that lets readers in between slices (the live volume does,
+  // while the segment's write buffer still answers for every block the segment touches).
+  // The unit table is registered first, so a map entry that already points into the segment
+  // always resolves. Returns true once the whole segment is applied.
+  struct ApplyCursor {
+    int pass = 0;     // 0 registers the units, 1 applies ranges, 2 applies data, 3 is done
+    size_t next = 0;  // next record of the current pass
+  };
+  bool ApplySegmentSlice(const SegmentMeta& meta, uint64_t object_size, ApplyCursor* cursor,
+                         size_t max_records);
   // Drop unit tables of segments that no longer hold live data.
   void PruneSegments();
   // Unit holding segment block `index` of segment seq, or nullptr.

@@ -34,6 +34,28 @@ Status CodecChain::Encode(const UnitId& unit, const uint8_t* in, size_t n, Bytes
   return Status::Ok();
 }
 
+Status CodecChain::EncodeAppend(const UnitId& unit, const uint8_t* in, size_t n,
+                                Bytes* out) const {
+  const size_t before = out->size();
+  if (codecs_.empty()) {
+    out->insert(out->end(), in, in + n);
+    return Status::Ok();
+  }
+  if (codecs_.size() == 1) {
+    // Codec::Encode appends, so the single codec of the usual chain writes in place.
+    Status s = codecs_.front()->Encode(uuid_, unit, in, n, out);
+    if (!s.ok()) {
+      out->resize(before);
+      return s.WithContext("codec " + codecs_.front()->name() + " encode");
+    }
+    return Status::Ok();
+  }
+  thread_local Bytes encoded;
+  BP_RETURN_IF_ERROR(Encode(unit, in, n, &encoded));
+  out->insert(out->end(), encoded.begin(), encoded.end());
+  return Status::Ok();
+}
+
 Status CodecChain::Decode(const UnitId& unit, const uint8_t* in, size_t n, Bytes* out) const {
   out->clear();
   if (codecs_.empty()) {

@@ -49,6 +49,9 @@ class CodecChain {
   CodecChain(const uint8_t uuid[16], std::vector<std::unique_ptr<Codec>> codecs);
   // Encode through every codec. out is replaced.
   Status Encode(const UnitId& unit, const uint8_t* in, size_t n, Bytes* out) const;
+  // Encode through every codec and append the result to *out (left as it was on failure).
+  // With one codec, the codec writes straight into *out: no intermediate buffer, no copy.
+  Status EncodeAppend(const UnitId& unit, const uint8_t* in, size_t n, Bytes* out) const;
   // Decode through every codec in reverse; Corrupt on any failure. out is replaced.
   Status Decode(const UnitId& unit, const uint8_t* in, size_t n, Bytes* out) const;
   // "lz4", "zstd > encrypt", or "(none)".

@@ -34,23 +34,28 @@ class XorCodec : public Codec {
   uint32_t flags() const override { return BP_CODEC_AUTHENTICATES; }
   Status Encode(const uint8_t uuid[16], const UnitId& unit, const uint8_t* in, size_t n,
                 Bytes* out) override {
+    // Appends, as the Codec contract says (the chain encodes units in place into segments).
     uint8_t k = Key(uuid, unit);
-    out->resize(n + 8);
-    for (size_t i = 0; i < n; ++i) (*out)[i] = in[i] ^ static_cast<uint8_t>(k + i);
+    const size_t base = out->size();
+    out->resize(base + n + 8);
+    uint8_t* dst = out->data() + base;
+    for (size_t i = 0; i < n; ++i) dst[i] = in[i] ^ static_cast<uint8_t>(k + i);
     uint32_t crc = Crc32c(in, n);
-    std::memcpy(out->data() + n, "XOR1", 4);
-    std::memcpy(out->data() + n + 4, &crc, 4);
+    std::memcpy(dst + n, "XOR1", 4);
+    std::memcpy(dst + n + 4, &crc, 4);
     return Status::Ok();
   }
   Status Decode(const uint8_t uuid[16], const UnitId& unit, const uint8_t* in, size_t n,
                 Bytes* out) override {
     if (n < 8 || std::memcmp(in + n - 8, "XOR1", 4) != 0) return Status::Corrupt("xor: bad magic");
     uint8_t k = Key(uuid, unit);
-    out->resize(n - 8);
-    for (size_t i = 0; i < n - 8; ++i) (*out)[i] = in[i] ^ static_cast<uint8_t>(k + i);
+    const size_t base = out->size();
+    out->resize(base + n - 8);
+    uint8_t* dst = out->data() + base;
+    for (size_t i = 0; i < n - 8; ++i) dst[i] = in[i] ^ static_cast<uint8_t>(k + i);
     uint32_t crc;
     std::memcpy(&crc, in + n - 4, 4);
-    if (crc != Crc32c(out->data(), out->size())) return Status::Corrupt("xor: checksum mismatch");
+    if (crc != Crc32c(dst, n - 8)) return Status::Corrupt("xor: checksum mismatch");
     return Status::Ok();
   }
 
