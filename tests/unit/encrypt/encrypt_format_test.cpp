@@ -1,0 +1,134 @@
+// Known-answer tests of the encrypt codec's format layer (plugins/codec/encrypt/encrypt_format):
+// a fixed key, nonce and unit identity must give exactly the frame libsodium's primitives gave
+// when the vector was made, and a fixed password, salt and costs must give exactly the recorded
+// key header. These pin the on-store format: a change that still round-trips but writes other
+// bytes fails here.
+#include <gtest/gtest.h>
+#include <sodium.h>
+
+#include "encrypt_format.h"
+#include "encrypt_vectors.h"
+
+namespace encrypttest {
+namespace {
+
+encryptfmt::UnitIdentity VectorIdentity() {
+  encryptfmt::UnitIdentity id;
+  id.volume_uuid = kVolumeUuid.data();
+  id.kind = kUnitKind;
+  id.object_seq = kUnitSeq;
+  id.unit_index = kUnitIndex;
+  id.logical_length = kUnitLogicalLength;
+  return id;
+}
+
+encryptfmt::KeyHeader VectorHeader() {
+  encryptfmt::KeyHeader h;
+  h.kdf.opslimit = kOps;
+  h.kdf.memlimit = kMem;
+  std::copy(kSalt.begin(), kSalt.end(), h.salt);
+  std::copy(kWrapNonce.begin(), kWrapNonce.end(), h.wrap_nonce);
+  return h;
+}
+
+class EncryptFormatTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_GE(sodium_init(), 0); }
+};
+
+TEST_F(EncryptFormatTest, SealWithFixedNonceGivesTheKnownFrame) {
+  Bytes frame(kUnitPlaintext.size() + encryptfmt::kFrameOverhead);
+  encryptfmt::SealUnit(kDataKey.data(), kUnitNonce.data(), VectorIdentity(),
+                       reinterpret_cast<const uint8_t*>(kUnitPlaintext.data()), kUnitPlaintext.size(),
+                       frame.data());
+  EXPECT_EQ(frame, kUnitFrame);
+}
+
+TEST_F(EncryptFormatTest, KnownFrameOpensToTheKnownPlaintext) {
+  Bytes plain(kUnitFrame.size() - encryptfmt::kFrameOverhead);
+  ASSERT_TRUE(encryptfmt::OpenUnit(kDataKey.data(), VectorIdentity(), kUnitFrame.data(),
+                                   kUnitFrame.size(), plain.data()));
+  EXPECT_EQ(std::string(plain.begin(), plain.end()), kUnitPlaintext);
+}
+
+TEST_F(EncryptFormatTest, UnitAssociatedDataLayout) {
+  uint8_t ad[encryptfmt::kUnitAdBytes];
+  encryptfmt::BuildUnitAd(VectorIdentity(), ad);
+  const Bytes expected = FromHex(
+      "e1a0a1a2a3a4a5a6a7a8a9aaabacadaeaf01000000"
+      "2a00000000000000030000000000000000100000"
+      "00000000");
+  EXPECT_EQ(Bytes(ad, ad + sizeof ad), expected);
+}
+
+TEST_F(EncryptFormatTest, Argon2idGivesTheKnownPasswordKey) {
+  uint8_t key[encryptfmt::kKeyBytes];
+  ASSERT_TRUE(encryptfmt::DerivePasswordKey(kPassword, kSalt.data(), VectorHeader().kdf, key));
+  EXPECT_EQ(Bytes(key, key + sizeof key), kPasswordKey);
+}
+
+TEST_F(EncryptFormatTest, WrapWithFixedInputsGivesTheKnownHeader) {
+  encryptfmt::KeyHeader h = VectorHeader();
+  encryptfmt::WrapDataKey(kPasswordKey.data(), kVolumeUuid.data(), kDataKey.data(), &h);
+  EXPECT_EQ(encryptfmt::SerializeHeader(h), kKeyHeader);
+}
+
+TEST_F(EncryptFormatTest, KnownHeaderParsesAndUnwrapsToTheKnownDataKey) {
+  encryptfmt::KeyHeader h;
+  std::string error;
+  ASSERT_TRUE(encryptfmt::ParseHeader(kKeyHeader.data(), kKeyHeader.size(), &h, &error)) << error;
+  EXPECT_EQ(h.kdf.opslimit, kOps);
+  EXPECT_EQ(h.kdf.memlimit, kMem);
+  uint8_t key[encryptfmt::kKeyBytes];
+  ASSERT_TRUE(encryptfmt::DerivePasswordKey(kPassword, h.salt, h.kdf, key));
+  uint8_t data_key[encryptfmt::kKeyBytes];
+  ASSERT_TRUE(encryptfmt::UnwrapDataKey(key, kVolumeUuid.data(), h, data_key));
+  EXPECT_EQ(Bytes(data_key, data_key + sizeof data_key), kDataKey);
+}
+
+TEST_F(EncryptFormatTest, HeaderUnwrapFailsForAnotherVolume) {
+  encryptfmt::KeyHeader h;
+  std::string error;
+  ASSERT_TRUE(encryptfmt::ParseHeader(kKeyHeader.data(), kKeyHeader.size(), &h, &error));
+  Bytes other_uuid = kVolumeUuid;
+  other_uuid[15] ^= 1;
+  uint8_t data_key[encryptfmt::kKeyBytes];
+  EXPECT_FALSE(encryptfmt::UnwrapDataKey(kPasswordKey.data(), other_uuid.data(), h, data_key));
+}
+
+TEST_F(EncryptFormatTest, ParseRefusesMalformedHeaders) {
+  encryptfmt::KeyHeader h;
+  std::string error;
+  EXPECT_FALSE(encryptfmt::ParseHeader(kKeyHeader.data(), kKeyHeader.size() - 1, &h, &error));
+  EXPECT_NE(error.find("bytes"), std::string::npos);
+
+  auto refused_with = [&](size_t offset, uint8_t value, const std::string& why) {
+    Bytes bad = kKeyHeader;
+    bad[offset] = value;
+    std::string message;
+    EXPECT_FALSE(encryptfmt::ParseHeader(bad.data(), bad.size(), &h, &message)) << offset;
+    EXPECT_NE(message.find(why), std::string::npos) << message;
+  };
+  refused_with(0, 'X', "magic");
+  refused_with(4, 2, "version 2");
+  refused_with(5, 9, "algorithm 9");
+  refused_with(6, 1, "reserved");
+  refused_with(8, 0, "out of bounds");      // zero passes
+  refused_with(15, 1, "out of bounds");     // 2^56 passes
+  refused_with(17, 0, "out of bounds");     // 0 bytes of memory
+  refused_with(23, 1, "out of bounds");     // 2^56 bytes of memory
+}
+
+TEST_F(EncryptFormatTest, OpenRefusesShortAndForeignFrames) {
+  Bytes plain(kUnitFrame.size());
+  for (size_t n = 0; n < encryptfmt::kFrameOverhead; ++n) {
+    EXPECT_FALSE(encryptfmt::OpenUnit(kDataKey.data(), VectorIdentity(), kUnitFrame.data(), n, plain.data()));
+  }
+  Bytes foreign = kUnitFrame;
+  foreign[0] = 0xE2;
+  EXPECT_FALSE(encryptfmt::OpenUnit(kDataKey.data(), VectorIdentity(), foreign.data(), foreign.size(),
+                                    plain.data()));
+}
+
+}  // namespace
+}  // namespace encrypttest
