@@ -1,5 +1,8 @@
 // `blockpipe init`: write a commented default config under a data directory, so a newcomer
 // has a working setup (file backend, lz4, one 1 GiB volume, NBD on TCP and a Unix socket).
+// `--encrypt` makes that setup encrypted: the chain becomes zstd → encrypt with the password
+// read from ${BLOCKPIPE_PASSWORD} when the daemon starts, so the secret never enters the file.
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 
@@ -7,6 +10,23 @@
 #include "config/config.h"
 
 namespace bp::cli {
+namespace {
+
+constexpr const char* kPasswordVariable = "BLOCKPIPE_PASSWORD";
+
+// The generated config is parsed before it is written, to catch a rendering bug. The password
+// variable need not be set at init time, so for that check its reference is escaped into a
+// literal; the written file keeps the real reference.
+std::string CheckableText(std::string text, bool escape_password) {
+  if (!escape_password) return text;
+  const std::string reference = std::string("${") + kPasswordVariable + "}";
+  for (size_t at = text.find(reference); at != std::string::npos; at = text.find(reference, at + 2)) {
+    text.insert(at, "$");
+  }
+  return text;
+}
+
+}  // namespace
 
 void RegisterInit(CLI::App& app, int* exit_code) {
   auto* cmd = app.add_subcommand("init", "Write a commented default config to DIR/blockpipe.toml");
@@ -16,6 +36,7 @@ void RegisterInit(CLI::App& app, int* exit_code) {
     std::string endpoint;
     uint16_t port = 10809;
     bool force = false;
+    bool encrypt = false;
   };
   auto opts = std::make_shared<Options>();
   cmd->add_option("--data-dir", opts->data_dir,
@@ -26,6 +47,8 @@ void RegisterInit(CLI::App& app, int* exit_code) {
   cmd->add_option("--endpoint", opts->endpoint, "Endpoint for S3/Azure URLs (e.g. http://127.0.0.1:9000)");
   cmd->add_option("--port", opts->port, "NBD TCP port on 127.0.0.1 (default 10809)");
   cmd->add_flag("--force", opts->force, "Overwrite an existing config file");
+  cmd->add_flag("--encrypt", opts->encrypt,
+                "Encrypt volumes: codec chain zstd → encrypt, password from $BLOCKPIPE_PASSWORD");
   cmd->callback([opts, exit_code] {
     InitOptions init;
     init.data_dir = opts->data_dir.empty() ? DefaultDataDir()
@@ -33,6 +56,7 @@ void RegisterInit(CLI::App& app, int* exit_code) {
     init.url = opts->url.empty() ? "file://" + (init.data_dir / "objects").string() : opts->url;
     init.port = opts->port;
     init.endpoint = opts->endpoint;
+    init.encrypt = opts->encrypt;
     const auto file = init.data_dir / "blockpipe.toml";
     std::error_code ec;
     std::filesystem::create_directories(init.data_dir, ec);
@@ -45,8 +69,9 @@ void RegisterInit(CLI::App& app, int* exit_code) {
       return;
     }
     const std::string text = RenderDefaultConfig(init);
+    const bool password_set = std::getenv(kPasswordVariable) != nullptr;
     Config check;
-    if (Status st = ParseConfig(text, file, &check); !st.ok()) {
+    if (Status st = ParseConfig(CheckableText(text, init.encrypt && !password_set), file, &check); !st.ok()) {
       *exit_code = ReportError(st.WithContext("the generated config does not parse"));
       return;
     }
@@ -57,8 +82,16 @@ void RegisterInit(CLI::App& app, int* exit_code) {
       *exit_code = ReportError(Status::Permanent("cannot write " + file.string()));
       return;
     }
-    std::cout << "wrote " << file.string() << "\n"
-              << "start serving with: blockpipe run --config " << file.string() << "\n";
+    std::cout << "wrote " << file.string() << "\n";
+    if (init.encrypt) {
+      std::cout << "volumes are encrypted with the password in $" << kPasswordVariable
+                << " when the daemon starts" << (password_set ? "" : " (it is not set now)")
+                << ".\nIf that password is lost, the data cannot be recovered.\n"
+                << "start serving with: " << kPasswordVariable << "=... blockpipe run --config "
+                << file.string() << "\n";
+    } else {
+      std::cout << "start serving with: blockpipe run --config " << file.string() << "\n";
+    }
   });
 }
 

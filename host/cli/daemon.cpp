@@ -1,5 +1,6 @@
 // `blockpipe run` (see daemon.h). Signals are blocked in every thread and taken synchronously by
 // the main thread with sigwait, so shutdown runs in a normal context, never in a handler.
+// Startup is all or nothing: every volume in the store must open before anything is served.
 #include "cli/daemon.h"
 
 #include <fcntl.h>
@@ -9,6 +10,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "cli/volume_preflight.h"
 #include "config/config.h"
 #include "control/control_server.h"
 #include "engine/volume_manager.h"
@@ -78,11 +80,20 @@ Status RunDaemon(const std::filesystem::path& config_file) {
   BP_RETURN_IF_ERROR(plugins.OpenCodecs(config, &codecs));
   spdlog::info("object store {}", store->Describe());
 
-  VolumeManager volumes(store, codecs.get(), config.engine);
-  Status opened = volumes.OpenAll();
-  if (!opened.ok()) {
-    // Volumes that fail to open (wrong codec, corrupt metadata) are not served; the rest are.
-    spdlog::error("{}", opened.message());
+  // Fail fast: a volume that cannot be opened (wrong password, missing codec plugin, unreadable
+  // metadata) stops startup before anything is served or written. Serving the others would
+  // hide the problem until a client missed its disk, and a half-started daemon would go on to
+  // create configured volumes and write checkpoints. The check only reads.
+  PreopenedCodecs preopened(codecs.get());
+  if (Status st = preopened.OpenEveryVolume(*store); !st.ok()) {
+    return st.WithContext("not starting: cannot open every volume in " + store->Describe() +
+                          " (nothing was served or written)");
+  }
+
+  VolumeManager volumes(store, &preopened, config.engine);
+  if (Status opened = volumes.OpenAll(); !opened.ok()) {
+    (void)volumes.Shutdown();
+    return opened.WithContext("not starting: cannot open every volume in " + store->Describe());
   }
   for (const auto& spec : config.volumes) {
     if (volumes.Exists(spec.name)) continue;

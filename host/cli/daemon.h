@@ -11,7 +11,9 @@
 namespace bp {
 
 // Runs until a termination signal. Returns ok after a clean shutdown; an error if startup failed
-// or the final flush did not reach the store (exit non-zero so supervisors notice).
+// (including any volume in the store that cannot be opened: wrong password, missing codec,
+// unreadable metadata — checked before anything is served or written) or the final flush did
+// not reach the store (exit non-zero so supervisors notice).
 Status RunDaemon(const std::filesystem::path& config_file);
 
 }  // namespace bp

@@ -83,12 +83,13 @@ Status ValidatePluginSection(const Config& config, const PluginSection& section,
                              ResolvedConfig* out, const std::vector<std::string>& implicit_keys = {});
 
 // The commented default config `blockpipe init` writes. url/port/listen are parameters so init
-// can take --url and --port.
+// can take --url and --port; encrypt selects the encrypted chain (init --encrypt).
 struct InitOptions {
   std::filesystem::path data_dir;  // absolute
   std::string url;                 // default file://<data_dir>/objects
   uint16_t port = 10809;
   std::string endpoint;            // for s3/azure URLs (later backends)
+  bool encrypt = false;            // chain zstd → encrypt, password from ${BLOCKPIPE_PASSWORD}
 };
 std::string RenderDefaultConfig(const InitOptions& options);
 

@@ -1,8 +1,9 @@
 // RenderDefaultConfig: the commented blockpipe.toml that `blockpipe init` writes. It is the
 // first thing a newcomer reads, so every key gets one line saying what it does, the engine
 // section shows the built-in defaults (commented where changing them is rarely needed), and
-// everything the daemon writes lives under the data directory. ParseConfig must accept the
-// result unchanged; a unit test checks that round trip.
+// everything the daemon writes lives under the data directory. The chain is lz4, or with
+// --encrypt zstd → encrypt with the password read from ${BLOCKPIPE_PASSWORD}. ParseConfig must
+// accept the result unchanged (with that variable set); unit tests check the round trip.
 #include <cstdio>
 #include <sstream>
 
@@ -102,10 +103,31 @@ std::string RenderDefaultConfig(const InitOptions& options) {
   }
   o << "\n"
        "# Codecs transform every stored unit, in order: compression before encryption.\n"
-       "# A volume records its chain when it is created; later changes apply to new volumes.\n"
-       "[[codec]]\n"
-       "plugin = \"lz4\"\n"
-       "\n"
+       "# A volume records its chain when it is created; later changes apply to new volumes.\n";
+  if (options.encrypt) {
+    o << "[[codec]]\n"
+         "plugin = \"zstd\"\n"
+         "level = 3\n"
+         "\n"
+         "# Every unit, segment map and checkpoint is encrypted and authenticated (XChaCha20-\n"
+         "# Poly1305) under a random key per volume; that key is stored wrapped under a key derived\n"
+         "# from the password with Argon2id. Object names, sizes and counts stay visible.\n"
+         "# The password is read from the environment so it never sits in this file:\n"
+         "#   export BLOCKPIPE_PASSWORD='...'   before `blockpipe run`\n"
+         "# or use password_file = \"/path/to/file\" (mode 0600) instead of password.\n"
+         "# IF THE PASSWORD IS LOST, THE DATA IS LOST: nothing, not even this host, can read\n"
+         "# the volumes without it. Keep a copy somewhere safe. A wrong password stops\n"
+         "# `blockpipe run` with an error naming the volume; nothing is written.\n"
+         "[[codec]]\n"
+         "plugin = \"encrypt\"\n"
+         "password = \"${BLOCKPIPE_PASSWORD}\"\n"
+         "# Argon2id cost for new volumes: interactive, moderate or sensitive.\n"
+         "kdf = \"moderate\"\n";
+  } else {
+    o << "[[codec]]\n"
+         "plugin = \"lz4\"\n";
+  }
+  o << "\n"
        "# Block-device frontends. Clients connect with e.g.\n"
        "#   nbdinfo 'nbd://127.0.0.1:"
     << options.port << "/default'\n"
