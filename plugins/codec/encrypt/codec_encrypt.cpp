@@ -73,7 +73,7 @@ void Log(int level, const std::string& message) {
 // A new volume: random salt and data key, wrap it, and append the header to persist.
 int CreateKey(const encryptcfg::Settings& settings, const bp_codec_volume* volume,
               const std::string& volume_name, bp_buf* new_header, EncryptCodec* codec) {
-  if (new_header == nullptr) return Fail(BP_ERR_INVALID, "encrypt: no place to store the key header");
+  if (new_header == nullptr) return Fail(BP_ERR_INVALID, "no place to store the key header");
   if (settings.weak_kdf) {
     Log(BP_LOG_WARN, "volume " + volume_name +
                          ": Argon2id costs are below libsodium's interactive level; fine for "
@@ -85,16 +85,16 @@ int CreateKey(const encryptcfg::Settings& settings, const bp_codec_volume* volum
   randombytes_buf(header.wrap_nonce, sizeof header.wrap_nonce);
   randombytes_buf(codec->data_key.data(), encryptfmt::kKeyBytes);
   SecretKey password_key;
-  if (!password_key.ok()) return Fail(BP_ERR_PERMANENT, "encrypt: out of memory for keys");
+  if (!password_key.ok()) return Fail(BP_ERR_PERMANENT, "out of memory for keys");
   if (!encryptfmt::DerivePasswordKey(settings.password, header.salt, header.kdf, password_key.data())) {
-    return Fail(BP_ERR_PERMANENT, "encrypt: Argon2id failed for volume " + volume_name +
+    return Fail(BP_ERR_PERMANENT, "Argon2id failed for volume " + volume_name +
                                       " (not enough memory for kdf_mem = " +
                                       std::to_string(header.kdf.memlimit) + " bytes?)");
   }
   encryptfmt::WrapDataKey(password_key.data(), volume->volume_uuid, codec->data_key.data(), &header);
   const std::vector<uint8_t> bytes = encryptfmt::SerializeHeader(header);
   if (bp_host->buf_append(new_header, bytes.data(), bytes.size()) != BP_OK) {
-    return Fail(BP_ERR_PERMANENT, "encrypt: out of memory for the key header");
+    return Fail(BP_ERR_PERMANENT, "out of memory for the key header");
   }
   return BP_OK;
 }
@@ -106,12 +106,12 @@ int UnlockKey(const encryptcfg::Settings& settings, const bp_codec_volume* volum
   encryptfmt::KeyHeader header;
   std::string why;
   if (!encryptfmt::ParseHeader(static_cast<const uint8_t*>(stored), stored_len, &header, &why)) {
-    return Fail(BP_ERR_INVALID, "encrypt: volume " + volume_name + ": " + why);
+    return Fail(BP_ERR_INVALID, "volume " + volume_name + ": " + why);
   }
   SecretKey password_key;
-  if (!password_key.ok()) return Fail(BP_ERR_PERMANENT, "encrypt: out of memory for keys");
+  if (!password_key.ok()) return Fail(BP_ERR_PERMANENT, "out of memory for keys");
   if (!encryptfmt::DerivePasswordKey(settings.password, header.salt, header.kdf, password_key.data())) {
-    return Fail(BP_ERR_PERMANENT, "encrypt: Argon2id failed for volume " + volume_name +
+    return Fail(BP_ERR_PERMANENT, "Argon2id failed for volume " + volume_name +
                                       " (not enough memory for its recorded " +
                                       std::to_string(header.kdf.memlimit) + "-byte cost?)");
   }
@@ -129,19 +129,19 @@ int EncryptOpen(const bp_config* config, const bp_codec_volume* volume, const vo
                 size_t stored_len, bp_buf* new_header, void** handle) {
   *handle = nullptr;
   return Guard(kName, "open", [&] {
-    if (sodium_init() < 0) return Fail(BP_ERR_PERMANENT, "encrypt: libsodium failed to initialize");
+    if (sodium_init() < 0) return Fail(BP_ERR_PERMANENT, "libsodium failed to initialize");
     if (volume == nullptr || volume->volume_uuid == nullptr) {
-      return Fail(BP_ERR_INVALID, "encrypt: the host passed no volume identity");
+      return Fail(BP_ERR_INVALID, "the host passed no volume identity");
     }
     const std::string volume_name =
         volume->volume_name != nullptr ? volume->volume_name : "(unnamed)";
     encryptcfg::Settings settings;
     std::string error;
     int rc = encryptcfg::ReadSettings(config, volume_name, &settings, &error);
-    if (rc != BP_OK) return Fail(rc, "encrypt: " + error);
+    if (rc != BP_OK) return Fail(rc, error);
 
     auto codec = std::make_unique<EncryptCodec>();
-    if (!codec->data_key.ok()) return Fail(BP_ERR_PERMANENT, "encrypt: out of memory for keys");
+    if (!codec->data_key.ok()) return Fail(BP_ERR_PERMANENT, "out of memory for keys");
     rc = stored_header == nullptr
              ? CreateKey(settings, volume, volume_name, new_header, codec.get())
              : UnlockKey(settings, volume, volume_name, stored_header, stored_len, codec.get());
@@ -159,12 +159,12 @@ int EncryptEncode(void* handle, const bp_unit_ctx* unit, const void* in, size_t 
     const auto* codec = static_cast<const EncryptCodec*>(handle);
     encryptfmt::UnitIdentity id;
     if (!UnitIdentityFrom(unit, &id)) {
-      return Fail(BP_ERR_PERMANENT, "encrypt encode: the host passed no complete unit identity");
+      return Fail(BP_ERR_PERMANENT, "the host passed no complete unit identity");
     }
     const size_t total = in_len + encryptfmt::kFrameOverhead;
-    if (total < in_len) return Fail(BP_ERR_PERMANENT, "encrypt encode: unit too large");
+    if (total < in_len) return Fail(BP_ERR_PERMANENT, "unit too large");
     auto* dest = static_cast<uint8_t*>(bp_host->buf_reserve(out, total));
-    if (dest == nullptr) return Fail(BP_ERR_PERMANENT, "encrypt encode: out of memory");
+    if (dest == nullptr) return Fail(BP_ERR_PERMANENT, "out of memory");
     uint8_t nonce[encryptfmt::kNonceBytes];
     randombytes_buf(nonce, sizeof nonce);
     encryptfmt::SealUnit(codec->data_key.data(), nonce, id, static_cast<const uint8_t*>(in), in_len, dest);
@@ -178,25 +178,25 @@ int EncryptDecode(void* handle, const bp_unit_ctx* unit, const void* in, size_t 
     const auto* codec = static_cast<const EncryptCodec*>(handle);
     encryptfmt::UnitIdentity id;
     if (!UnitIdentityFrom(unit, &id)) {
-      return Fail(BP_ERR_CORRUPT, "encrypt decode: the host passed no complete unit identity");
+      return Fail(BP_ERR_CORRUPT, "the host passed no complete unit identity");
     }
     if (in_len < encryptfmt::kFrameOverhead) {
-      return Fail(BP_ERR_CORRUPT, "encrypt decode: unit of " + std::to_string(in_len) +
+      return Fail(BP_ERR_CORRUPT, "unit of " + std::to_string(in_len) +
                                       " bytes is shorter than the " +
                                       std::to_string(encryptfmt::kFrameOverhead) + "-byte frame");
     }
     const auto* bytes = static_cast<const uint8_t*>(in);
     if (bytes[0] != encryptfmt::kFrameVersion1) {
-      return Fail(BP_ERR_CORRUPT, "encrypt decode: unknown frame version byte (not a unit this codec wrote)");
+      return Fail(BP_ERR_CORRUPT, "unknown frame version byte (not a unit this codec wrote)");
     }
     const size_t plain_len = in_len - encryptfmt::kFrameOverhead;
     // Reserve at least one byte so an empty unit still gets a valid pointer to write to.
     auto* dest = static_cast<uint8_t*>(bp_host->buf_reserve(out, plain_len > 0 ? plain_len : 1));
-    if (dest == nullptr) return Fail(BP_ERR_PERMANENT, "encrypt decode: out of memory");
+    if (dest == nullptr) return Fail(BP_ERR_PERMANENT, "out of memory");
     if (!encryptfmt::OpenUnit(codec->data_key.data(), id, bytes, in_len, dest)) {
       sodium_memzero(dest, plain_len);
       return Fail(BP_ERR_CORRUPT,
-                  "encrypt decode: authentication failed (unit altered, moved from another "
+                  "authentication failed (unit altered, moved from another "
                   "place or volume, or written under another key)");
     }
     bp_host->buf_commit(out, plain_len);
