@@ -3,10 +3,23 @@
 
 #include <cstring>
 
+#include "util/metrics.h"
+
 namespace bp {
 namespace {
 // Per-entry bookkeeping counted against the budget besides the data itself.
 constexpr uint64_t kEntryOverhead = 128;
+
+std::atomic<int64_t>& HitCounter() {
+  static std::atomic<int64_t>& c = Metrics::Global().Counter(
+      "unit_cache_hits_total", "Unit lookups served by the decoded-unit memory cache");
+  return c;
+}
+std::atomic<int64_t>& MissCounter() {
+  static std::atomic<int64_t>& c = Metrics::Global().Counter(
+      "unit_cache_misses_total", "Unit lookups that had to read and decode the unit");
+  return c;
+}
 }  // namespace
 
 size_t UnitKeyHash::operator()(const UnitKey& k) const {
@@ -28,6 +41,7 @@ UnitData UnitCache::Lookup(const UnitKey& key) {
   if (it == index_.end()) return nullptr;
   lru_.splice(lru_.begin(), lru_, it->second);
   hits_++;
+  HitCounter().fetch_add(1, std::memory_order_relaxed);
   return it->second->data;
 }
 
@@ -59,6 +73,7 @@ Status UnitCache::GetOrLoad(const UnitKey& key, const std::function<Status(Bytes
       return waiting->status;
     }
     misses_++;
+    MissCounter().fetch_add(1, std::memory_order_relaxed);
     loading = std::make_shared<Loading>();
     loading_.emplace(key, loading);
   }
@@ -76,6 +91,12 @@ Status UnitCache::GetOrLoad(const UnitKey& key, const std::function<Status(Bytes
   loaded_cv_.notify_all();
   *out = data;
   return s;
+}
+
+void UnitCache::Insert(const UnitKey& key, UnitData data) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (index_.count(key) != 0 || loading_.count(key) != 0) return;
+  InsertLocked(key, std::move(data));
 }
 
 void UnitCache::InsertLocked(const UnitKey& key, UnitData data) {

@@ -45,6 +45,9 @@ class UnitCache {
   // caller is already loading the same key). Failed loads are not cached.
   Status GetOrLoad(const UnitKey& key, const std::function<Status(Bytes*)>& loader,
                    UnitData* out);
+  // Add a unit the caller already has decoded (a segment that just became durable). A unit
+  // already cached or being loaded is left alone; it holds the same bytes.
+  void Insert(const UnitKey& key, UnitData data);
   // True when the unit is cached or being loaded (read-ahead skips those).
   bool ContainsOrLoading(const UnitKey& key);
   // Drop every unit of one volume (after it is deleted).

@@ -137,32 +137,18 @@ Status EncodeSegmentImage(const WriteBuffer& buffer, uint64_t seq, const Uuid& u
     i = j;
   }
 
-  // Pack runs into units: a run that fits the open unit joins it, otherwise the unit is closed
-  // first; runs longer than a unit fill whole units.
+  // One unit per unit-aligned window of the volume: the blocks this segment holds in that window,
+  // whether one run or several. A sequential write fills whole units; scattered writes give
+  // small units, so a random read decodes only blocks written together with its own, and the
+  // unit cache is not filled with neighbours that later writes have made dead.
   std::vector<std::pair<size_t, size_t>> unit_ranges;  // [first index, count)
-  size_t open_first = 0, open_count = 0;
   for (size_t i = 0; i < blocks.size();) {
+    const uint64_t window = blocks[i].first / unit_blocks;
     size_t j = i + 1;
-    while (j < blocks.size() && blocks[j].first == blocks[j - 1].first + 1) ++j;
-    size_t run = j - i;
-    if (open_count > 0 && open_count + run > unit_blocks) {
-      unit_ranges.emplace_back(open_first, open_count);
-      open_count = 0;
-    }
-    if (open_count == 0) open_first = i;
-    while (run > 0) {
-      size_t take = std::min<size_t>(run, unit_blocks - open_count);
-      open_count += take;
-      run -= take;
-      if (open_count == unit_blocks) {
-        unit_ranges.emplace_back(open_first, open_count);
-        open_first += open_count;
-        open_count = 0;
-      }
-    }
+    while (j < blocks.size() && blocks[j].first / unit_blocks == window) ++j;
+    unit_ranges.emplace_back(i, j - i);
     i = j;
   }
-  if (open_count > 0) unit_ranges.emplace_back(open_first, open_count);
   meta.units.resize(unit_ranges.size());
 
   // The gap in front of the units holds the header and the encoded meta. Codecs may grow the
@@ -208,6 +194,8 @@ Status EncodeSegmentImage(const WriteBuffer& buffer, uint64_t seq, const Uuid& u
     loc.crc = Crc32c(storage.data() + at, stored);
   }
   meta.data_length = storage.size() - gap;
+  image->block_data.resize(blocks.size());
+  for (size_t i = 0; i < blocks.size(); ++i) image->block_data[i] = blocks[i].second;
 
   Bytes plain_meta = SerializeSegmentMeta(meta, 0);
   thread_local Bytes encoded_meta;

@@ -3,14 +3,16 @@
 // Layout: [80-byte header][encoded segment meta][unit 0][unit 1]…  The meta (map delta and unit
 // index) sits in front so recovery reads only the first bytes of each segment. Blocks are
 // sorted by block number and numbered 0..N-1 in that order (the segment block index); units
-// cover consecutive index ranges of at most unit_size bytes, and a run of consecutive blocks is
-// never split across units unless it is longer than a unit. DATA delta records therefore say
+// cover consecutive index ranges, one unit per unit_size-aligned window of the volume that the
+// segment writes into (so a unit holds only blocks that lie near each other, and scattered 4 KiB
+// writes become 4 KiB units that a random read fetches and decodes alone). DATA records say
 // "blocks [lba, lba+n) are segment blocks [index, index+n)", which stays one record for a long
 // sequential write however many units it spans.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "engine/object_format.h"
 #include "engine/volume_state.h"
@@ -33,6 +35,9 @@ struct SegmentImage {
   Bytes storage;
   size_t begin = 0;
   SegmentMeta meta;  // unit offsets are absolute in the object
+  // The plain data of segment block i, in the write buffer it was built from (valid while that
+  // buffer is).
+  std::vector<const uint8_t*> block_data;
   const uint8_t* data() const { return storage.data() + begin; }
   uint64_t size() const { return storage.size() - begin; }
 };

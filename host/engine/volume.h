@@ -164,6 +164,7 @@ class Volume : public std::enable_shared_from_this<Volume> {
   void PumpLocked(bool retry_now);
   void EncodeSegment(std::shared_ptr<PendingSegment> seg);
   void UploadSegment(std::shared_ptr<PendingSegment> seg);
+  void CacheScatteredUnits(const PendingSegment& seg);
   void FailWaitersLocked(int error, Completions* done);
   void ResumeDeferredLocked();
   void MaybeCheckpointLocked();

@@ -144,6 +144,7 @@ void Volume::UploadSegment(std::shared_ptr<PendingSegment> seg) {
       s = Status::Ok();
     }
   }
+  if (s.ok()) CacheScatteredUnits(*seg);
   Completions done;
   std::unique_lock<std::mutex> lock(mu_);
   if (s.ok()) {
@@ -196,6 +197,27 @@ void Volume::UploadSegment(std::shared_ptr<PendingSegment> seg) {
     FailWaitersLocked(EIO, &done);
   }
   BackgroundDoneLocked();
+}
+
+void Volume::CacheScatteredUnits(const PendingSegment& seg) {
+  // Units smaller than a full unit come from scattered writes. Reading one of their blocks back
+  // later would cost a backend read, a checksum and a decode for a few KiB, so they enter the
+  // cache as they become durable (the sealed buffer still holds their plain data; the buffer is
+  // immutable and stays alive until this task returns). Full units, from sequential writes, are
+  // left to read-ahead: copying every written byte would tax streaming writes for little gain.
+  const SegmentImage& image = seg.image;
+  for (size_t u = 0; u < image.meta.units.size(); ++u) {
+    const UnitLoc& loc = image.meta.units[u];
+    if (loc.logical_length >= meta_.unit_size) continue;
+    auto bytes = std::make_shared<Bytes>();
+    bytes->reserve(loc.logical_length);
+    const uint32_t count = loc.logical_length / kBlockSize;
+    for (uint32_t k = 0; k < count; ++k) {
+      const uint8_t* block = image.block_data[loc.first_block + k];
+      bytes->insert(bytes->end(), block, block + kBlockSize);
+    }
+    svc_.cache->Insert(KeyFor(seg.seq, static_cast<uint32_t>(u)), std::move(bytes));
+  }
 }
 
 void Volume::FailWaitersLocked(int error, Completions* done) {

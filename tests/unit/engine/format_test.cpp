@@ -147,9 +147,12 @@ TEST(Segment, BuildReadBackAndReadUnits) {
   EXPECT_EQ(size, built.object.size());
   ASSERT_EQ(meta.units.size(), built.meta.units.size());
   EXPECT_EQ(meta.total_blocks(), 46u);
-  // 4-block units, packed in block order: {3}+{7,8,9} share one, the 40-block run fills ten,
-  // {500}+{1000} share the last.
-  EXPECT_EQ(meta.units.size(), 12u);
+  // One unit per 4-block window: {3}, {7}, {8,9}, the 40-block run from 100 fills ten windows,
+  // {500}, {1000}.
+  EXPECT_EQ(meta.units.size(), 15u);
+  EXPECT_EQ(meta.units[0].logical_length, 4096u);
+  EXPECT_EQ(meta.units[2].logical_length, 2 * 4096u);
+  EXPECT_EQ(meta.units[3].logical_length, 4 * 4096u);
   for (size_t i = 0; i < meta.units.size(); ++i) {
     EXPECT_EQ(meta.units[i].offset, built.meta.units[i].offset);
     EXPECT_LE(meta.units[i].logical_length, 16u << 10);
