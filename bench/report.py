@@ -2,10 +2,13 @@
 per server (IOPS for 4 KiB jobs, MiB/s for 1 MiB jobs and nbdcopy), and the ratio of blockpipe to
 `nbdkit memory` — the in-RAM ceiling any NBD server on this machine is measured against.
 
-usage: report.py RESULTS_DIR SERVER...      (files: SERVER/JOB.json, SERVER/nbdcopy-{in,out}.txt)
+usage: report.py RESULTS_DIR SERVER...   (files: SERVER/JOB.N.json, SERVER/nbdcopy-{in,out}.txt;
+                                          the median of a job's runs is shown)
 """
+import glob
 import json
 import os
+import statistics
 import sys
 
 JOBS = [
@@ -20,16 +23,22 @@ COPIES = [("nbdcopy-in", "nbdcopy 1 GiB in"), ("nbdcopy-out", "nbdcopy 1 GiB out
 REFERENCE = "nbdkit-memory"
 
 
-def fio_value(path, direction, unit):
-    try:
-        with open(path) as f:
-            job = json.load(f)["jobs"][0]
-    except (OSError, ValueError, KeyError, IndexError):
-        return None
-    if job.get("error"):
-        return None
-    stats = job[direction]
-    return stats["iops"] if unit == "iops" else stats["bw_bytes"] / (1 << 20)
+def fio_value(results, server, job, direction, unit):
+    """The median over the runs of one job (files JOB.N.json, or JOB.json from older runs)."""
+    paths = sorted(glob.glob(os.path.join(results, server, job + ".*.json")))
+    paths = paths or [os.path.join(results, server, job + ".json")]
+    values = []
+    for path in paths:
+        try:
+            with open(path) as f:
+                stats = json.load(f)["jobs"][0]
+        except (OSError, ValueError, KeyError, IndexError):
+            continue
+        if stats.get("error"):
+            continue
+        side = stats[direction]
+        values.append(side["iops"] if unit == "iops" else side["bw_bytes"] / (1 << 20))
+    return statistics.median(values) if values else None
 
 
 def copy_value(path):
@@ -52,8 +61,8 @@ def main():
     results, servers = sys.argv[1], sys.argv[2:]
     rows = []
     for job, title, direction, unit in JOBS:
-        rows.append((title, unit, {s: fio_value(os.path.join(results, s, job + ".json"),
-                                               direction, unit) for s in servers}))
+        rows.append((title, unit, {s: fio_value(results, s, job, direction, unit)
+                                   for s in servers}))
     for name, title in COPIES:
         rows.append((title, "mibs", {s: copy_value(os.path.join(results, s, name + ".txt"))
                                      for s in servers}))

@@ -1,30 +1,44 @@
 #!/usr/bin/env bash
 # Benchmark (not a test): the same workloads against blockpipe (file backend, lz4, the default
-# config with a unit cache as large as the export), `nbdkit memory` (the in-RAM ceiling) and
-# `qemu-nbd` serving a file on tmpfs, one server at a time, all over Unix sockets. blockpipe's
-# objects go to a temp dir on tmpfs by default, which compares the engines; --objects-dir puts
-# them on a disk instead, which adds that disk's fsync'd write speed as a bound. Per server: nbdcopy 1 GiB of random data in
-# (which also fills the export so reads hit real data), the fio nbd-engine jobs of bench/jobs.fio
-# (4k random write and read at qd32 and qd1, 1 MiB sequential write and read at qd8, each
-# time-bounded), then nbdcopy 1 GiB out. Prints a markdown table with the ratio of blockpipe to
-# nbdkit memory and keeps the raw fio JSON next to it. Method and results: docs/benchmarks.md.
+# config with a unit cache that holds the whole export), `nbdkit memory` (the in-RAM ceiling) and
+# `qemu-nbd` serving a file on tmpfs, all over Unix sockets. blockpipe's objects go to a temp dir
+# on tmpfs by default, which compares the engines; --objects-dir puts them on a disk instead,
+# which adds that disk's fsync'd write speed as a bound.
 #
-# usage: bench/run.sh [--runtime SECONDS] [--servers "blockpipe nbdkit-memory qemu-nbd"]
-#                     [--objects-dir DIR] [--cache-memory SIZE] [--out DIR]
+# Every server runs for the whole benchmark and each workload runs against them back to back
+# (server A, B, C, then the next workload), so a machine whose load drifts affects all of them
+# alike; after each run the export is flushed and the server given a second to go idle, so
+# background work of one server is not charged to the next. Per server: nbdcopy 1 GiB of random
+# data in (which also fills the export so reads hit real data), the fio nbd-engine jobs of
+# bench/jobs.fio (4k random write and read at qd32 and qd1, 1 MiB sequential write and read at
+# qd8, each time-bounded), then nbdcopy 1 GiB out. Prints a markdown table with the ratio of
+# blockpipe to nbdkit memory and keeps the raw fio JSON next to it. Method and results:
+# docs/benchmarks.md.
+#
+# usage: bench/run.sh [--runtime SECONDS] [--repeat N] [--servers "blockpipe nbdkit-memory qemu-nbd"]
+#                     [--objects-dir DIR] [--cache-memory SIZE] [--lz4-acceleration N] [--out DIR]
+#   --repeat N          run every fio job N times per server (interleaved); the table shows the
+#                       median
 #   --objects-dir DIR   parent of blockpipe's temp object directory (default: /dev/shm)
-#   --cache-memory SIZE blockpipe's decoded-unit cache (default: 1GiB, the size of the export,
-#                       as nbdkit memory holds all of it in RAM)
+#   --cache-memory SIZE blockpipe's decoded-unit cache (default: 1152MiB: the 1 GiB export,
+#                       which nbdkit memory holds in RAM too, plus the 128 bytes of bookkeeping
+#                       the cache charges per unit, 3% for 4 KiB units)
+#   --lz4-acceleration N  lz4's `acceleration` key (default: lz4's own default, 1)
 # Build first (Release): cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release && ninja -C build
 source "$(dirname "$0")/../tests/lib/common.sh"
 
 runtime=20
+repeat=1
+lz4_acceleration=
 servers="blockpipe nbdkit-memory qemu-nbd"
 objects_parent=/dev/shm
-cache_memory=1GiB
+cache_memory=1152MiB
 out=$BUILD_DIR/bench-$(date +%Y%m%d-%H%M%S)
 while (($#)); do
   case $1 in
     --runtime) runtime=$2; shift 2 ;;
+    --repeat) repeat=$2; shift 2 ;;
+    --lz4-acceleration) lz4_acceleration=$2; shift 2 ;;
     --servers) servers=$2; shift 2 ;;
     --objects-dir) objects_parent=$2; shift 2 ;;
     --cache-memory) cache_memory=$2; shift 2 ;;
@@ -34,6 +48,9 @@ while (($#)); do
   esac
 done
 [[ $runtime =~ ^[0-9]+$ ]] && ((runtime > 0)) || fail "--runtime takes a positive number of seconds"
+[[ $repeat =~ ^[0-9]+$ ]] && ((repeat > 0)) || fail "--repeat takes a positive count"
+[[ -z $lz4_acceleration || $lz4_acceleration =~ ^[0-9]+$ ]] ||
+  fail "--lz4-acceleration takes a number (1 to 65537)"
 [[ -d $objects_parent && -w $objects_parent ]] ||
   fail "--objects-dir $objects_parent is not a writable directory"
 [[ $cache_memory =~ ^[0-9]+([KMG]iB)?$ ]] || fail "--cache-memory takes a size such as 1GiB"
@@ -45,7 +62,7 @@ for server in "${server_list[@]}"; do
     *) fail "unknown server '$server' (blockpipe, nbdkit-memory, qemu-nbd)" ;;
   esac
 done
-require_cmd fio nbdcopy nbdkit qemu-nbd nbdinfo
+require_cmd fio nbdcopy nbdkit qemu-nbd nbdinfo nbdsh
 readonly JOBS=(randwrite-4k-qd32 randwrite-4k-qd1 randread-4k-qd32 randread-4k-qd1
   seqwrite-1m-qd8 seqread-1m-qd8)
 readonly SIZE=$((1 << 30))
@@ -65,6 +82,9 @@ objects_fs=$(df --output=fstype "$objects" | tail -n 1)
 bench_config() {
   bp_config_sed "s|^url = \"file://.*\"|url = \"file://$objects\"|"
   bp_config_sed "s|^cache_memory = .*|cache_memory = \"$cache_memory\"|"
+  if [[ -n $lz4_acceleration ]]; then
+    bp_config_sed "s|^plugin = \"lz4\"|plugin = \"lz4\"\nacceleration = $lz4_acceleration|"
+  fi
 }
 
 # start_server NAME: sets URI and SERVER_PID (empty for blockpipe, which server.sh tracks).
@@ -101,9 +121,16 @@ stop_server() {
     "$BLOCKPIPE" stats --config "$BP_CONFIG" >"$out/blockpipe/stats.txt" 2>&1 || true
     stop_blockpipe
   else
-    stop_pid "$SERVER_PID" 20
+    stop_pid "${server_pid[$1]}" 20
   fi
   rm -f "$shm/qemu-nbd.img"
+}
+
+# Let a server finish what a run left behind (blockpipe uploads its buffered writes) before the
+# next server's run starts.
+settle() {
+  nbdsh -u "$1" -c 'h.flush()' >/dev/null 2>&1 || log "flush of $1 failed"
+  sleep 1
 }
 
 # timed_copy FILE SRC DST: nbdcopy and record "<bytes> <seconds>" for report.py.
@@ -116,27 +143,46 @@ timed_copy() {
 }
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+declare -A server_uri server_pid
 for server in "${server_list[@]}"; do
-  dir=$out/$server
-  mkdir -p "$dir"
-  log "== $server"
+  mkdir -p "$out/$server"
+  log "starting $server"
+  SERVER_PID=
   start_server "$server"
-  timed_copy "$dir/nbdcopy-in.txt" "$input" "$URI"
-  for job in "${JOBS[@]}"; do
-    log "$server: $job (${runtime}s)"
-    URI=$URI RUNTIME=$runtime fio --section="$job" "$SOURCE_DIR/bench/jobs.fio" \
-      --output-format=json --output="$dir/$job.json" >"$dir/$job.log" 2>&1 ||
-      fail "fio $job against $server failed: $(tail -n 5 "$dir/$job.log")"
+  server_uri[$server]=$URI
+  server_pid[$server]=$SERVER_PID
+done
+for server in "${server_list[@]}"; do
+  log "$server: nbdcopy 1 GiB in"
+  timed_copy "$out/$server/nbdcopy-in.txt" "$input" "${server_uri[$server]}"
+  settle "${server_uri[$server]}"
+done
+for job in "${JOBS[@]}"; do
+  for ((run = 1; run <= repeat; run++)); do
+    for server in "${server_list[@]}"; do
+      dir=$out/$server
+      log "$server: $job (${runtime}s, run $run of $repeat)"
+      URI=${server_uri[$server]} RUNTIME=$runtime fio --section="$job" "$SOURCE_DIR/bench/jobs.fio" \
+        --output-format=json --output="$dir/$job.$run.json" >"$dir/$job.$run.log" 2>&1 ||
+        fail "fio $job against $server failed: $(tail -n 5 "$dir/$job.$run.log")"
+      settle "${server_uri[$server]}"
+    done
   done
-  timed_copy "$dir/nbdcopy-out.txt" "$URI" "null:"
+done
+for server in "${server_list[@]}"; do
+  log "$server: nbdcopy 1 GiB out"
+  timed_copy "$out/$server/nbdcopy-out.txt" "${server_uri[$server]}" "null:"
+done
+for server in "${server_list[@]}"; do
   stop_server "$server"
 done
 
 {
   echo "Machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo) RAM, kernel $(uname -r)"
   echo "fio $(fio --version), nbdkit $(nbdkit --version | cut -d' ' -f2), $(qemu-nbd --version | head -n 1)"
-  echo "fio runtime ${runtime}s per job after 2s ramp; blockpipe $(git -C "$SOURCE_DIR" rev-parse --short HEAD 2>/dev/null || echo unknown)"
-  echo "blockpipe objects in $objects_parent ($objects_fs), cache_memory $cache_memory; load average before: $load_before"
+  echo "fio runtime ${runtime}s per job after 2s ramp, median of $repeat run(s); blockpipe $(git -C "$SOURCE_DIR" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  echo "blockpipe objects in $objects_parent ($objects_fs), cache_memory $cache_memory, lz4 acceleration ${lz4_acceleration:-1 (default)}; load average before: $load_before"
+  echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo
   "$PY" "$SOURCE_DIR/bench/report.py" "$out" "${server_list[@]}"
 } >"$out/table.md"
