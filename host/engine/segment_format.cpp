@@ -15,6 +15,10 @@ constexpr uint8_t kRecordHole = 3;
 constexpr uint32_t kMaxUnits = 1u << 22;
 // A front read that usually holds header and meta in one request.
 constexpr uint64_t kFrontRead = 64u << 10;
+// Largest encoded segment meta a reader will allocate for: far above any real segment (about 20
+// bytes per unit and per map record), low enough that a damaged header whose size the listing
+// cannot confirm is refused as Corrupt instead of exhausting memory.
+constexpr uint64_t kMaxMetaLength = 256ull << 20;
 
 }  // namespace
 
@@ -250,6 +254,9 @@ Status ReadSegmentMeta(ObjectStore& store, const std::string& key, uint64_t seq,
     return Status::Corrupt(key + ": object is " + std::to_string(listed_size) +
                            " bytes, header says " + std::to_string(h.object_length()) +
                            " (torn or truncated)");
+  }
+  if (h.body_length > kMaxMetaLength) {
+    return Status::Corrupt(key + ": segment meta claims " + std::to_string(h.body_length) + " bytes");
   }
   const uint64_t body_end = kObjectHeaderLength + h.body_length;
   if (front.size() < body_end) {

@@ -229,6 +229,21 @@ TEST(Segment, FlippedByteOrTruncationIsCorrupt) {
                     .IsCorrupt());
     EXPECT_TRUE(ReadSegmentMeta(store, key, 3, uuid, *chain, 600, 0, &meta, &size).IsCorrupt());
   }
+  // A well-formed header claiming an enormous meta, with no listed size to contradict it, is
+  // refused as Corrupt rather than allocated.
+  {
+    MemoryStore store;
+    ObjectHeader huge;
+    huge.type = ObjectType::kSegment;
+    huge.uuid = uuid;
+    huge.seq = 3;
+    huge.body_length = uint64_t{1} << 46;
+    Bytes object;
+    EncodeObjectHeader(huge, &object);
+    object.resize(object.size() + (80u << 10), 0);
+    store.Poke(key, object);
+    EXPECT_TRUE(ReadSegmentMeta(store, key, 3, uuid, *chain, 1u << 22, 0, &meta, &size).IsCorrupt());
+  }
 }
 
 TEST(Checkpoint, RoundTripAndCorruption) {
