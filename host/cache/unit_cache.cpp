@@ -1,6 +1,7 @@
 // UnitCache implementation: an LRU list plus a hash index, and a table of loads in progress.
 #include "cache/unit_cache.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "util/metrics.h"
@@ -93,10 +94,25 @@ Status UnitCache::GetOrLoad(const UnitKey& key, const std::function<Status(Bytes
   return s;
 }
 
-void UnitCache::Insert(const UnitKey& key, UnitData data) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (index_.count(key) != 0 || loading_.count(key) != 0) return;
-  InsertLocked(key, std::move(data));
+void UnitCache::InsertMany(std::vector<std::pair<UnitKey, UnitData>>* units) {
+  // Slices bound how long readers wait for the lock behind a large segment.
+  constexpr size_t kSlice = 256;
+  for (size_t first = 0; first < units->size(); first += kSlice) {
+    const size_t last = std::min(units->size(), first + kSlice);
+    std::lock_guard<std::mutex> lock(mu_);
+    for (size_t i = first; i < last; ++i) {
+      auto& [key, data] = (*units)[i];
+      const uint64_t charge = data->size() + kEntryOverhead;
+      if (charge > capacity_) continue;
+      if (!loading_.empty() && loading_.count(key) != 0) continue;
+      auto [it, inserted] = index_.try_emplace(key, lru_.end());
+      if (!inserted) continue;
+      lru_.push_front(Entry{key, std::move(data), charge});
+      it->second = lru_.begin();
+      used_ += charge;
+      EvictLocked();
+    }
+  }
 }
 
 void UnitCache::InsertLocked(const UnitKey& key, UnitData data) {

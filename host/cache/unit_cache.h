@@ -13,6 +13,8 @@
 #include <memory>
 #include <mutex>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "pipeline/object_store.h"
 #include "util/status.h"
@@ -45,9 +47,10 @@ class UnitCache {
   // caller is already loading the same key). Failed loads are not cached.
   Status GetOrLoad(const UnitKey& key, const std::function<Status(Bytes*)>& loader,
                    UnitData* out);
-  // Add a unit the caller already has decoded (a segment that just became durable). A unit
-  // already cached or being loaded is left alone; it holds the same bytes.
-  void Insert(const UnitKey& key, UnitData data);
+  // Add units the caller already has decoded (a segment that just became durable). A unit
+  // already cached or being loaded is left alone; it holds the same bytes. Takes the lock once
+  // per slice of units, not per unit.
+  void InsertMany(std::vector<std::pair<UnitKey, UnitData>>* units);
   // True when the unit is cached or being loaded (read-ahead skips those).
   bool ContainsOrLoading(const UnitKey& key);
   // Drop every unit of one volume (after it is deleted).

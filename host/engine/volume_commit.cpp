@@ -206,6 +206,7 @@ void Volume::CacheScatteredUnits(const PendingSegment& seg) {
   // immutable and stays alive until this task returns). Full units, from sequential writes, are
   // left to read-ahead: copying every written byte would tax streaming writes for little gain.
   const SegmentImage& image = seg.image;
+  std::vector<std::pair<UnitKey, UnitData>> units;
   for (size_t u = 0; u < image.meta.units.size(); ++u) {
     const UnitLoc& loc = image.meta.units[u];
     if (loc.logical_length >= meta_.unit_size) continue;
@@ -216,8 +217,9 @@ void Volume::CacheScatteredUnits(const PendingSegment& seg) {
       const uint8_t* block = image.block_data[loc.first_block + k];
       bytes->insert(bytes->end(), block, block + kBlockSize);
     }
-    svc_.cache->Insert(KeyFor(seg.seq, static_cast<uint32_t>(u)), std::move(bytes));
+    units.emplace_back(KeyFor(seg.seq, static_cast<uint32_t>(u)), std::move(bytes));
   }
+  svc_.cache->InsertMany(&units);
 }
 
 void Volume::FailWaitersLocked(int error, Completions* done) {

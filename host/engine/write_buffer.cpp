@@ -7,11 +7,12 @@
 
 namespace bp {
 
-WriteBuffer::WriteBuffer() { index_.reserve(1024); }
+WriteBuffer::WriteBuffer() = default;
 
 uint8_t* WriteBuffer::PutBlock(uint64_t lba) {
-  auto [it, inserted] = index_.try_emplace(lba, 0);
-  if (!inserted) return Slot(it->second);
+  bool inserted = false;
+  uint32_t* slot_of = index_.FindOrInsert(lba, &inserted);
+  if (!inserted) return Slot(*slot_of);
   uint32_t slot;
   if (!free_slots_.empty()) {
     slot = free_slots_.back();
@@ -22,40 +23,33 @@ uint8_t* WriteBuffer::PutBlock(uint64_t lba) {
       slabs_.emplace_back(new uint8_t[static_cast<size_t>(kBlocksPerSlab) * kBlockSize]);
     }
   }
-  it->second = slot;
+  *slot_of = slot;
   return Slot(slot);
 }
 
-void WriteBuffer::EraseBlock(std::unordered_map<uint64_t, uint32_t>::iterator it) {
-  free_slots_.push_back(it->second);
-  index_.erase(it);
+void WriteBuffer::EraseBlock(uint64_t lba) {
+  uint32_t slot;
+  if (index_.Erase(lba, &slot)) free_slots_.push_back(slot);
 }
 
 void WriteBuffer::SetRange(uint64_t lba, uint64_t blocks, ExtentKind kind) {
   if (blocks == 0) return;
   if (blocks <= index_.size()) {
-    for (uint64_t b = lba; b < lba + blocks; ++b) {
-      auto it = index_.find(b);
-      if (it != index_.end()) EraseBlock(it);
-    }
+    for (uint64_t b = lba; b < lba + blocks; ++b) EraseBlock(b);
   } else {
-    for (auto it = index_.begin(); it != index_.end();) {
-      if (it->first >= lba && it->first < lba + blocks) {
-        free_slots_.push_back(it->second);
-        it = index_.erase(it);
-      } else {
-        ++it;
-      }
-    }
+    std::vector<uint64_t> doomed;
+    index_.ForEach([&](uint64_t block, uint32_t) {
+      if (block >= lba && block < lba + blocks) doomed.push_back(block);
+    });
+    for (uint64_t block : doomed) EraseBlock(block);
   }
   ranges_.Assign(lba, blocks, kind);
 }
 
 WriteBuffer::Hit WriteBuffer::Lookup(uint64_t lba, const uint8_t** data) const {
   if (!index_.empty()) {
-    auto it = index_.find(lba);
-    if (it != index_.end()) {
-      *data = Slot(it->second);
+    if (const uint32_t* slot = index_.Find(lba)) {
+      *data = Slot(*slot);
       return Hit::kData;
     }
   }
@@ -71,14 +65,15 @@ bool WriteBuffer::Untouched(uint64_t lba, uint64_t blocks) const {
   if (index_.empty()) return true;
   if (blocks <= index_.size()) {
     for (uint64_t b = lba; b < lba + blocks; ++b) {
-      if (index_.count(b)) return false;
+      if (index_.Find(b)) return false;
     }
     return true;
   }
-  for (const auto& [block, slot] : index_) {
-    if (block >= lba && block < lba + blocks) return false;
-  }
-  return true;
+  bool touched = false;
+  index_.ForEach([&](uint64_t block, uint32_t) {
+    if (block >= lba && block < lba + blocks) touched = true;
+  });
+  return !touched;
 }
 
 uint64_t WriteBuffer::memory_bytes() const {
@@ -91,14 +86,14 @@ uint64_t WriteBuffer::memory_bytes() const {
 std::vector<std::pair<uint64_t, const uint8_t*>> WriteBuffer::SortedBlocks() const {
   std::vector<std::pair<uint64_t, const uint8_t*>> out;
   out.reserve(index_.size());
-  for (const auto& [block, slot] : index_) out.emplace_back(block, Slot(slot));
+  index_.ForEach([&](uint64_t block, uint32_t slot) { out.emplace_back(block, Slot(slot)); });
   std::sort(out.begin(), out.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
   return out;
 }
 
 void WriteBuffer::Reset() {
-  index_.clear();
+  index_.Clear();
   free_slots_.clear();
   next_slot_ = 0;
   ranges_.Clear();

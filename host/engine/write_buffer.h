@@ -10,10 +10,10 @@
 
 #include <cstdint>
 #include <memory>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "engine/block_index.h"
 #include "engine/extent_map.h"
 
 namespace bp {
@@ -53,9 +53,9 @@ class WriteBuffer {
   uint8_t* Slot(uint32_t slot) const {
     return slabs_[slot / kBlocksPerSlab].get() + static_cast<size_t>(slot % kBlocksPerSlab) * 4096;
   }
-  void EraseBlock(std::unordered_map<uint64_t, uint32_t>::iterator it);
+  void EraseBlock(uint64_t lba);
 
-  std::unordered_map<uint64_t, uint32_t> index_;  // block → slot
+  BlockIndex index_;  // block → slot
   std::vector<std::unique_ptr<uint8_t[]>> slabs_;
   std::vector<uint32_t> free_slots_;
   uint32_t next_slot_ = 0;  // slots below this have been handed out at least once
