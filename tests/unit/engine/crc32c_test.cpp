@@ -31,6 +31,20 @@ TEST(Crc32c, HardwareMatchesPortableAtEveryLengthAndAlignment) {
   }
 }
 
+TEST(Crc32c, LongInputsMatchPortable) {
+  // Lengths around the three-lane chunking of the hardware path (3 KiB chunks).
+  Bytes data = test::Pattern((64u << 10) + 4096, 11);
+  for (size_t offset : {0u, 1u, 5u}) {
+    for (size_t n : {3071u, 3072u, 3073u, 6144u, 9216u + 7u, 16384u, 65536u, 65536u + 4095u}) {
+      ASSERT_EQ(Crc32c(data.data() + offset, n), Crc32cPortable(data.data() + offset, n))
+          << "offset " << offset << " length " << n;
+    }
+  }
+  // Extending a long checksum across a piece boundary inside a chunk.
+  const uint32_t whole = Crc32c(data.data(), 50000);
+  EXPECT_EQ(Crc32c(data.data() + 12345, 50000 - 12345, Crc32c(data.data(), 12345)), whole);
+}
+
 TEST(Crc32c, ExtendsAcrossPieces) {
   Bytes data = test::Pattern(1000, 3);
   uint32_t whole = Crc32c(data.data(), data.size());
