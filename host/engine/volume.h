@@ -125,6 +125,12 @@ class Volume : public std::enable_shared_from_this<Volume> {
     UnitNeed unit;
     std::vector<ReadSpan> spans;
   };
+  // A span of a cached unit, copied into the request after the volume lock is released (the
+  // unit is immutable and kept alive by the reference).
+  struct CachedSpan {
+    UnitData unit;
+    ReadSpan span;
+  };
 
   Volume(const Services& services, VolumeMeta meta, std::unique_ptr<CodecChain> chain,
          bool writable, bool fenced_puts);
@@ -140,7 +146,7 @@ class Volume : public std::enable_shared_from_this<Volume> {
   void ModifySlow(bp_io* io);
   // Fill what memory can serve; append unit fetches for the rest. False if the map is broken.
   bool PlanReadLocked(uint64_t offset, uint64_t length, uint8_t* buf,
-                      std::vector<UnitFetch>* plan);
+                      std::vector<UnitFetch>* plan, std::vector<CachedSpan>* hits);
   void RunFetches(bp_io* io, std::vector<UnitFetch> plan, uint64_t epoch);
   void ReadAheadLocked(uint64_t next_block, uint64_t blocks, std::vector<UnitNeed>* out);
   void Prefetch(const std::vector<UnitNeed>& units);

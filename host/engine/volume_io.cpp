@@ -113,7 +113,7 @@ WriteBuffer::Hit Volume::LookupBuffersLocked(uint64_t lba, const uint8_t** data)
 // Reads
 
 bool Volume::PlanReadLocked(uint64_t offset, uint64_t length, uint8_t* buf,
-                            std::vector<UnitFetch>* plan) {
+                            std::vector<UnitFetch>* plan, std::vector<CachedSpan>* hits) {
   const uint64_t first = offset >> kBlockShift;
   const uint64_t last = (offset + length - 1) >> kBlockShift;
   const bool buffers_empty = active_->empty() && pending_.empty();
@@ -155,13 +155,20 @@ bool Volume::PlanReadLocked(uint64_t offset, uint64_t length, uint8_t* buf,
         cached = svc_.cache->Lookup(key);
         cached_key = key;
       }
+      uint64_t start = std::max(offset, b << kBlockShift);
+      uint64_t end = std::min(offset + length, (b + k) << kBlockShift);
+      ReadSpan span{start - offset, (in_unit << kBlockShift) + (start - (b << kBlockShift)),
+                    end - start};
       if (cached) {
-        CopyBlocks(offset, length, buf, b, k, cached->data() + (in_unit << kBlockShift));
+        // Copied after the lock is released: a 1 MiB read must not hold writers for its copy.
+        if (!hits->empty() && hits->back().unit == cached &&
+            hits->back().span.dst + hits->back().span.len == span.dst &&
+            hits->back().span.src + hits->back().span.len == span.src) {
+          hits->back().span.len += span.len;
+        } else {
+          hits->push_back(CachedSpan{cached, span});
+        }
       } else {
-        uint64_t start = std::max(offset, b << kBlockShift);
-        uint64_t end = std::min(offset + length, (b + k) << kBlockShift);
-        ReadSpan span{start - offset, (in_unit << kBlockShift) + (start - (b << kBlockShift)),
-                      end - start};
         auto same = std::find_if(plan->begin(), plan->end(),
                                  [&](const UnitFetch& f) { return f.unit.key == key; });
         if (same == plan->end()) {
@@ -206,6 +213,7 @@ void Volume::ReadAheadLocked(uint64_t next_block, uint64_t blocks, std::vector<U
 
 void Volume::SubmitRead(bp_io* io) {
   std::vector<UnitFetch> plan;
+  std::vector<CachedSpan> hits;
   std::vector<UnitNeed> ahead;
   bool ok = false;
   int error = ESHUTDOWN;
@@ -214,7 +222,7 @@ void Volume::SubmitRead(bp_io* io) {
     std::lock_guard<std::mutex> lock(mu_);
     if (!closed_) {
       error = EIO;
-      ok = PlanReadLocked(io->offset, io->length, static_cast<uint8_t*>(io->buf), &plan);
+      ok = PlanReadLocked(io->offset, io->length, static_cast<uint8_t*>(io->buf), &plan, &hits);
       const uint64_t first = io->offset >> kBlockShift;
       const uint64_t end_block = (io->offset + io->length + kBlockSize - 1) >> kBlockShift;
       if (first == sequential_next_block_) {
@@ -243,6 +251,10 @@ void Volume::SubmitRead(bp_io* io) {
     });
   }
   if (!ok) return Complete(io, error);
+  uint8_t* buf = static_cast<uint8_t*>(io->buf);
+  for (const CachedSpan& hit : hits) {
+    std::memcpy(buf + hit.span.dst, hit.unit->data() + hit.span.src, hit.span.len);
+  }
   if (plan.empty()) return Complete(io, 0);
   RunFetches(io, std::move(plan), epoch);
 }
