@@ -96,8 +96,10 @@ std::string SegmentKey(const std::string& name, uint64_t seq) {
 std::string CheckpointKey(const std::string& name, uint64_t seq) {
   return CheckpointPrefix(name) + Hex16(seq);
 }
-std::string QuarantineKey(const std::string& name, uint64_t seq, uint64_t unix_seconds) {
-  return VolumePrefix(name) + "quarantine/" + Hex16(seq) + "." + std::to_string(unix_seconds);
+std::string QuarantineKey(const std::string& name, const std::string& kind, uint64_t seq,
+                          uint64_t unix_seconds) {
+  return VolumePrefix(name) + "quarantine/" + kind + "-" + Hex16(seq) + "." +
+         std::to_string(unix_seconds);
 }
 
 bool ParseSeqKey(const std::string& key, const std::string& prefix, uint64_t* seq) {

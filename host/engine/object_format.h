@@ -64,10 +64,12 @@ std::string SegmentPrefix(const std::string& name);
 std::string SegmentKey(const std::string& name, uint64_t seq);
 std::string CheckpointPrefix(const std::string& name);
 std::string CheckpointKey(const std::string& name, uint64_t seq);
-// Where a writer moves segments that lie past the valid prefix (damaged, or after a gap), so
-// that opening for writing never destroys bytes an operator may want to inspect or recover:
-// "volumes/<name>/quarantine/<seq:016x>.<unix seconds>".
-std::string QuarantineKey(const std::string& name, uint64_t seq, uint64_t unix_seconds);
+// Where a writer moves segments past the valid prefix and checkpoints that fail validation, so
+// that opening for writing never destroys bytes an operator may want to inspect or recover, and
+// its own put-if-absent of those names cannot collide with them:
+// "volumes/<name>/quarantine/<kind>-<seq:016x>.<unix seconds>", kind "seg" or "ckpt".
+std::string QuarantineKey(const std::string& name, const std::string& kind, uint64_t seq,
+                          uint64_t unix_seconds);
 // Parse "<prefix><16 hex digits>"; false for anything else.
 bool ParseSeqKey(const std::string& key, const std::string& prefix, uint64_t* seq);
 

@@ -51,6 +51,7 @@ Status Volume::Recover() {
   std::sort(ckpts.rbegin(), ckpts.rend());
   VolumeState state;
   uint64_t ckpt_seq = 0;
+  std::vector<uint64_t> unusable_ckpts;
   for (uint64_t seq : ckpts) {
     VolumeState candidate;
     Status s = ReadCheckpoint(store, CheckpointKey(name, seq), seq, meta_.uuid, *chain_,
@@ -63,6 +64,7 @@ Status Volume::Recover() {
     if (!s.IsCorrupt() && !s.IsNotFound()) return s;
     spdlog::warn("volume {}: checkpoint {} is unusable ({}); trying an older one", name, seq,
                  s.ToString());
+    if (s.IsCorrupt()) unusable_ckpts.push_back(seq);
   }
   if (!ckpts.empty() && ckpt_seq == 0) {
     spdlog::warn("volume {}: no valid checkpoint; replaying every segment", name);
@@ -118,22 +120,33 @@ Status Volume::Recover() {
   //    aside (copy, then delete) rather than delete them: opening for writing must never destroy
   //    bytes an operator may still want.
   const uint64_t now = static_cast<uint64_t>(std::time(nullptr));
+  auto move_aside = [&](const std::string& key, const std::string& aside) -> Status {
+    Bytes bytes;
+    Status got = store.Get(key, &bytes);
+    if (got.IsNotFound()) return Status::Ok();
+    BP_RETURN_IF_ERROR(got.WithContext("reading " + key + " to quarantine it"));
+    BP_RETURN_IF_ERROR(store.Put(aside, bytes.data(), bytes.size(), /*if_absent=*/false)
+                           .WithContext("quarantining " + key));
+    return store.Delete(key).WithContext("removing quarantined " + key);
+  };
   for (auto it = segments.lower_bound(seq); it != segments.end(); ++it) {
     const std::string key = SegmentKey(name, it->first);
     if (!writable_) {
       spdlog::warn("volume {}: ignoring {} past the valid prefix (read-only)", name, key);
       continue;
     }
-    const std::string aside = QuarantineKey(name, it->first, now);
+    const std::string aside = QuarantineKey(name, "seg", it->first, now);
     spdlog::error("volume {}: {} lies past the valid prefix (through segment {}); moving it to {}",
                   name, key, seq - 1, aside);
-    Bytes bytes;
-    Status got = store.Get(key, &bytes);
-    if (got.IsNotFound()) continue;
-    BP_RETURN_IF_ERROR(got.WithContext("reading " + key + " to quarantine it"));
-    BP_RETURN_IF_ERROR(store.Put(aside, bytes.data(), bytes.size(), /*if_absent=*/false)
-                           .WithContext("quarantining " + key));
-    BP_RETURN_IF_ERROR(store.Delete(key).WithContext("removing quarantined " + key));
+    BP_RETURN_IF_ERROR(move_aside(key, aside));
+  }
+  // A damaged checkpoint would also block the writer's own later checkpoint of the same seq.
+  for (uint64_t bad : unusable_ckpts) {
+    if (!writable_) continue;
+    const std::string key = CheckpointKey(name, bad);
+    const std::string aside = QuarantineKey(name, "ckpt", bad, now);
+    spdlog::error("volume {}: checkpoint {} failed validation; moving it to {}", name, key, aside);
+    BP_RETURN_IF_ERROR(move_aside(key, aside));
   }
 
   std::lock_guard<std::mutex> lock(mu_);

@@ -99,7 +99,7 @@ TEST_F(Recovery, GapStopsReplayAndLaterSegmentsAreDiscarded) {
   // ...but its bytes are kept aside, never destroyed.
   auto aside = h.store->Keys(VolumePrefix("v") + "quarantine/");
   ASSERT_EQ(aside.size(), 1u);
-  EXPECT_EQ(aside[0].rfind(VolumePrefix("v") + "quarantine/0000000000000003.", 0), 0u);
+  EXPECT_EQ(aside[0].rfind(VolumePrefix("v") + "quarantine/seg-0000000000000003.", 0), 0u);
   // The writer continues at 2, and that is durable.
   ASSERT_EQ(test::Write(*ref, 50 * 4096, Pattern(4096, 50)), 0);
   ASSERT_EQ(test::Flush(*ref), 0);
@@ -157,6 +157,35 @@ TEST_F(Recovery, FallsBackToOlderCheckpoint) {
   ASSERT_TRUE(h.StartAndOpen().ok());
   ref = h.Ref();
   ExpectBlocks(*ref, 0, 9);
+}
+
+TEST_F(Recovery, DamagedNewestCheckpointIsQuarantinedNotMistakenForAnotherWriter) {
+  auto ref = h.Ref();
+  WriteSegments(*ref, 0, 3);
+  ref.reset();
+  ASSERT_TRUE(h.Restart().ok());  // clean shutdown: a final checkpoint of the last segment
+  auto ckpts = Seqs(*h.store, CheckpointPrefix("v"));
+  ASSERT_FALSE(ckpts.empty());
+  const uint64_t newest = ckpts.back();
+  ASSERT_TRUE(h.manager->Shutdown().ok());
+  h.manager.reset();
+  Bytes ck = h.store->Peek(CheckpointKey("v", newest));
+  ck[ck.size() - 5] ^= 0x01;
+  h.store->Poke(CheckpointKey("v", newest), ck);
+  // The writer falls back, moves the damaged checkpoint aside, and its own checkpoint of the
+  // same seq at shutdown succeeds instead of fencing the volume.
+  ASSERT_TRUE(h.StartAndOpen().ok());
+  EXPECT_EQ(h.store->Keys(VolumePrefix("v") + "quarantine/ckpt-").size(), 1u);
+  ref = h.Ref();
+  ExpectBlocks(*ref, 0, 3);
+  ASSERT_EQ(test::Write(*ref, 40 * 4096, Pattern(4096, 40)), 0);
+  ASSERT_EQ(test::Flush(*ref), 0);
+  ref.reset();
+  ASSERT_TRUE(h.Restart().ok());
+  ref = h.Ref();
+  ExpectBlocks(*ref, 0, 3);
+  ExpectBlocks(*ref, 40, 1);
+  for (const auto& v : h.manager->List()) EXPECT_FALSE(v.read_only) << "the volume was fenced";
 }
 
 TEST_F(Recovery, OverwritesTrimsAndZeroesSurviveReplayInOrder) {
