@@ -213,7 +213,7 @@ class Volume : public std::enable_shared_from_this<Volume> {
   uint64_t next_seq_ = 1;
   uint64_t durable_seq_ = 0;
   uint64_t last_checkpoint_seq_ = 0;
-  bool uploading_ = false;
+  bool uploading_ = false;  // the upload slot: an upload, or a checkpoint being serialized
   bool checkpointing_ = false;
   bool fenced_ = false;
   bool accepting_writes_ = true;

@@ -328,12 +328,21 @@ void Volume::MaybeCheckpointLocked() {
   if (durable_seq_ < last_checkpoint_seq_ + svc_.options.checkpoint_every_segments) return;
   checkpointing_ = true;
   background_++;
-  // Serialized under the lock so it is exactly the state through durable_seq_.
-  Bytes plain = SerializeCheckpoint(state_);
-  uint64_t seq = state_.through_seq;
+  const uint64_t seq = state_.through_seq;
   RecordCheckpointLocked(seq, ++fetch_epoch_);
+  // The state changes only when an uploaded segment is applied, and that needs the upload slot.
+  // Holding the slot while serializing lets the serialization (tens of MB for a fragmented map)
+  // run without the lock and still be exactly the state through `seq`: requests keep flowing
+  // and concurrent readers of the state only read; just the next upload waits.
+  uploading_ = true;
   auto self = shared_from_this();
-  svc_.pool->Submit([self, seq, plain = std::move(plain)]() mutable {
+  svc_.pool->Submit([self, seq] {
+    Bytes plain = SerializeCheckpoint(self->state_);
+    {
+      std::lock_guard<std::mutex> lock(self->mu_);
+      self->uploading_ = false;
+      self->PumpLocked(false);
+    }
     self->WriteCheckpoint(seq, std::move(plain));
   });
 }
