@@ -17,12 +17,23 @@
 #include <vector>
 
 #include "engine/engine_options.h"
+#include "engine/object_format.h"
 #include "engine/volume_manager.h"
 #include "pipeline/codec_chain.h"
 #include "pipeline/memory_store.h"
 #include "util/crc32c.h"
 
 namespace bp::test {
+
+// Sequence numbers of the segment or checkpoint keys under prefix, ascending.
+inline std::vector<uint64_t> Seqs(MemoryStore& store, const std::string& prefix) {
+  std::vector<uint64_t> out;
+  for (const auto& k : store.Keys(prefix)) {
+    uint64_t seq;
+    if (ParseSeqKey(k, prefix, &seq)) out.push_back(seq);
+  }
+  return out;
+}
 
 // Xors every byte with a key stream derived from the volume uuid and the unit's identity, and
 // appends a magic and the crc32c of the plain bytes. Decoding a unit with the wrong identity,

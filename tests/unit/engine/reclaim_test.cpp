@@ -15,14 +15,7 @@ namespace {
 using test::Harness;
 using test::Pattern;
 
-std::vector<uint64_t> Seqs(MemoryStore& store, const std::string& prefix) {
-  std::vector<uint64_t> out;
-  for (const auto& k : store.Keys(prefix)) {
-    uint64_t seq;
-    if (ParseSeqKey(k, prefix, &seq)) out.push_back(seq);
-  }
-  return out;
-}
+using test::Seqs;
 
 class Reclaim : public ::testing::Test {
  protected:

@@ -35,14 +35,7 @@ void ExpectZero(VolumeRef& ref, int first, int count) {
   }
 }
 
-std::vector<uint64_t> Seqs(MemoryStore& store, const std::string& prefix) {
-  std::vector<uint64_t> out;
-  for (const auto& k : store.Keys(prefix)) {
-    uint64_t seq;
-    if (ParseSeqKey(k, prefix, &seq)) out.push_back(seq);
-  }
-  return out;
-}
+using test::Seqs;
 
 class Recovery : public ::testing::Test {
  protected:
