@@ -37,9 +37,10 @@ struct Endpoint {
 // *error to a sentence naming what is wrong.
 bool ParseEndpoint(std::string_view text, Endpoint* endpoint, std::string* error);
 
-// The URL with its query string values removed for query keys that can carry credentials
-// (sig, signature, x-amz-signature, x-amz-credential, x-amz-security-token, se/sp/sv style SAS
-// tokens are reduced to their names) so a URL can appear in a log line or message.
+// The URL with the values of query parameters that are credentials replaced by "REDACTED":
+// sig (Azure SAS), signature, x-amz-signature, x-amz-credential, x-amz-security-token,
+// awsaccesskeyid, skoid, sktid (names compared case-insensitively). Everything else is kept, so
+// the URL can still go into a log line or an error message.
 std::string RedactQuery(std::string_view url);
 
 }  // namespace bphttp
