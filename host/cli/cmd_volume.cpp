@@ -32,6 +32,7 @@ void RegisterVolume(CLI::App& app, int* exit_code) {
   auto* volume = app.add_subcommand("volume", "Create, list and delete volumes of the running daemon");
   volume->require_subcommand(1);
   auto config = std::make_shared<std::string>();
+  RegisterVolumeCopy(*volume, exit_code);
 
   auto* create = volume->add_subcommand("create", "Create a volume (it is exported at once)");
   auto name = std::make_shared<std::string>();
