@@ -118,4 +118,58 @@ Status OpenPluginCodec(std::shared_ptr<LoadedPlugin> plugin, std::shared_ptr<con
   return Status::Ok();
 }
 
+bool PluginCanRekey(const LoadedPlugin& plugin) {
+  const bp_codec_plugin* fn = &plugin.codec();
+  return BP_CODEC_HAS(fn, rekey);
+}
+
+Status RekeyPluginCodec(const std::shared_ptr<LoadedPlugin>& plugin, const bp_config* config,
+                        const uint8_t uuid[16], const std::string& volume_name,
+                        const Bytes& stored_header, const std::string& new_secret,
+                        Bytes* new_header, bool* already_done) {
+  *already_done = false;
+  new_header->clear();
+  // The host's copy of the struct is zero past the plugin's declared size, but the size check
+  // is the documented contract (BP_CODEC_HAS), so it is what decides.
+  if (!PluginCanRekey(*plugin)) {
+    return Status::Unsupported("codec " + plugin->name() + " does not support changing the password" +
+                               (plugin->declared_size() < offsetof(bp_codec_plugin, rekey) + sizeof(void*)
+                                    ? " (the plugin was built against blockpipe ABI 1.0; it needs 1.1)"
+                                    : ""));
+  }
+  if (new_secret.empty()) return Status::Invalid("the new password is empty");
+  bp_codec_volume volume{};
+  volume.struct_size = sizeof volume;
+  volume.volume_uuid = uuid;
+  volume.volume_name = volume_name.c_str();
+  static const uint8_t kEmpty = 0;
+  const void* stored = stored_header.empty() ? &kEmpty : stored_header.data();
+  int rc;
+  {
+    BufWriter writer(new_header);
+    std::unique_lock<std::mutex> lock;
+    if (plugin->thread_model() != BP_THREAD_PARALLEL) lock = std::unique_lock(plugin->plugin_mutex());
+    ClearPluginError();
+    rc = plugin->codec().rekey(config, &volume, stored, stored_header.size(), new_secret.data(),
+                               new_secret.size(), writer.get());
+  }
+  Status st = PluginStatus(rc, plugin->name() + ": rekey");
+  if (st.IsPrecondition()) {
+    new_header->clear();
+    *already_done = true;
+    return Status::Ok();
+  }
+  if (!st.ok()) {
+    new_header->clear();
+    return st;
+  }
+  if (new_header->empty() || new_header->size() > (64u << 10)) {
+    const size_t n = new_header->size();
+    new_header->clear();
+    return Status::Permanent(plugin->name() + ": rekey produced a " + std::to_string(n) +
+                             "-byte header (must be 1 byte to 64KiB)");
+  }
+  return Status::Ok();
+}
+
 }  // namespace bp

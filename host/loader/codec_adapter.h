@@ -22,4 +22,15 @@ Status OpenPluginCodec(std::shared_ptr<LoadedPlugin> plugin, std::shared_ptr<con
                        const uint8_t uuid[16], const std::string& volume_name,
                        const Bytes* stored_header, Bytes* new_header, std::unique_ptr<Codec>* out);
 
+// change-password for one codec: the header that opens with new_secret instead of the
+// configured secret (bp_codec_plugin.rekey, ABI 1.1). Unsupported, naming the codec, when the
+// plugin lacks the slot (built against 1.0, or keeps no secret). *already_done is set (and
+// new_header left empty) when the plugin reports the header already uses new_secret.
+Status RekeyPluginCodec(const std::shared_ptr<LoadedPlugin>& plugin, const bp_config* config,
+                        const uint8_t uuid[16], const std::string& volume_name,
+                        const Bytes& stored_header, const std::string& new_secret,
+                        Bytes* new_header, bool* already_done);
+// Whether the plugin implements rekey (declared struct size covers the slot and it is set).
+bool PluginCanRekey(const LoadedPlugin& plugin);
+
 }  // namespace bp

@@ -99,4 +99,36 @@ Status PluginCodecFactory::OpenChain(const uint8_t uuid[16], const std::string& 
   return Status::Ok();
 }
 
+Status PluginCodecFactory::RekeyChain(const uint8_t uuid[16], const std::string& volume_name,
+                                      const std::vector<CodecRecord>& records,
+                                      const std::string& new_secret,
+                                      std::vector<CodecRecord>* rekeyed, RekeyOutcome* outcome) {
+  std::vector<CodecRecord> out = records;
+  bool any_secret = false;
+  bool any_rekeyed = false;
+  for (size_t i = 0; i < records.size(); ++i) {
+    ConfiguredCodec c;
+    BP_RETURN_IF_ERROR(Resolve(volume_name, records, i, &c));
+    // A codec that encrypts holds a secret by definition; one that cannot change it must stop
+    // the change rather than leave part of the chain on the old password.
+    const bool encrypts = (c.plugin->codec().flags & BP_CODEC_ENCRYPTS) != 0;
+    if (!PluginCanRekey(*c.plugin) && !encrypts) continue;
+    any_secret = true;
+    bool already = false;
+    Status st = RekeyPluginCodec(c.plugin, c.config.get(), uuid, volume_name, records[i].header,
+                                 new_secret, &out[i].header, &already);
+    if (!st.ok()) return st.WithContext("volume " + volume_name + ": " + c.where);
+    if (already) {
+      out[i].header = records[i].header;
+    } else {
+      any_rekeyed = true;
+    }
+  }
+  *outcome = !any_secret ? RekeyOutcome::kNoSecret
+             : any_rekeyed ? RekeyOutcome::kRekeyed
+                           : RekeyOutcome::kAlreadyDone;
+  *rekeyed = std::move(out);
+  return Status::Ok();
+}
+
 }  // namespace bp

@@ -41,6 +41,9 @@ class PluginCodecFactory final : public CodecFactory {
                      std::vector<CodecRecord>* records, std::unique_ptr<CodecChain>* chain) override;
   Status OpenChain(const uint8_t uuid[16], const std::string& volume_name,
                    const std::vector<CodecRecord>& records, std::unique_ptr<CodecChain>* chain) override;
+  Status RekeyChain(const uint8_t uuid[16], const std::string& volume_name,
+                    const std::vector<CodecRecord>& records, const std::string& new_secret,
+                    std::vector<CodecRecord>* rekeyed, RekeyOutcome* outcome) override;
 
  private:
   // The plugin and config to decode record `index` of a volume's chain.

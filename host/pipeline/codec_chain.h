@@ -63,6 +63,13 @@ class CodecChain {
   std::vector<std::unique_ptr<Codec>> codecs_;
 };
 
+// What RekeyChain did with a volume's chain.
+enum class RekeyOutcome {
+  kRekeyed,      // at least one codec produced a header for the new secret
+  kAlreadyDone,  // every codec with a secret already opens with the new one (an earlier run)
+  kNoSecret,     // no codec of the chain keeps a secret (an unencrypted volume): nothing to do
+};
+
 // Opens codec instances for a volume. Implemented by the plugin registry; tests provide their own.
 class CodecFactory {
  public:
@@ -76,6 +83,18 @@ class CodecFactory {
   virtual Status OpenChain(const uint8_t uuid[16], const std::string& volume_name,
                            const std::vector<CodecRecord>& records,
                            std::unique_ptr<CodecChain>* chain) = 0;
+  // For `blockpipe change-password` on an existing volume: ask each codec of the recorded
+  // chain that keeps a secret for a header that opens with new_secret instead of its
+  // configured one (same data, no unit rewritten). *rekeyed receives every record, with the
+  // replaced headers; the caller persists them. Fails when a codec that encrypts cannot change
+  // its secret ("codec X does not support changing the password"), when the configured secret
+  // is wrong, or when a recorded codec is missing. Factories without plugins do not support it.
+  virtual Status RekeyChain(const uint8_t uuid[16], const std::string& volume_name,
+                            const std::vector<CodecRecord>& records, const std::string& new_secret,
+                            std::vector<CodecRecord>* rekeyed, RekeyOutcome* outcome) {
+    (void)uuid, (void)records, (void)new_secret, (void)rekeyed, (void)outcome;
+    return Status::Unsupported("volume " + volume_name + ": changing the password needs codec plugins");
+  }
 };
 
 }  // namespace bp

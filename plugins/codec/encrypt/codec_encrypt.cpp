@@ -6,7 +6,9 @@
 // fresh random nonce and binds its identity (volume, kind, object, index, length) as associated
 // data, so a unit replayed anywhere else fails to decode. The data key sits in sodium_malloc
 // memory (guard pages, locked against swap where the system allows, read-only between opens)
-// and is wiped on close. Encode and decode keep no shared mutable state: thread model PARALLEL.
+// and is wiped on close. rekey (ABI 1.1, `blockpipe change-password`) wraps the same data key
+// under a new password, so no unit is rewritten. Encode and decode keep no shared mutable
+// state: thread model PARALLEL.
 #include <blockpipe/bp_codec.h>
 #include <sodium.h>
 
@@ -152,6 +154,84 @@ int EncryptOpen(const bp_config* config, const bp_codec_volume* volume, const vo
   });
 }
 
+// A password derived into sodium_malloc memory with the costs and salt a header records.
+int DeriveInto(const std::string& password, const encryptfmt::KeyHeader& header,
+               const std::string& volume_name, SecretKey* key) {
+  if (!key->ok()) return Fail(BP_ERR_PERMANENT, "out of memory for keys");
+  if (!encryptfmt::DerivePasswordKey(password, header.salt, header.kdf, key->data())) {
+    return Fail(BP_ERR_PERMANENT, "Argon2id failed for volume " + volume_name +
+                                      " (not enough memory for a " +
+                                      std::to_string(header.kdf.memlimit) + "-byte cost?)");
+  }
+  return BP_OK;
+}
+
+// change-password: the same data key under a header for the new password, with a fresh salt
+// and nonce and the Argon2id costs the config asks for today (so a password change is also the
+// way to raise the costs of an old volume). When the configured password fails but the new one
+// opens the header, an earlier run already changed this volume: say so with PRECONDITION so
+// the host skips it, which makes an interrupted run safe to repeat.
+int EncryptRekey(const bp_config* config, const bp_codec_volume* volume, const void* stored_header,
+                 size_t stored_len, const void* new_secret, size_t new_secret_len,
+                 bp_buf* new_header) {
+  return Guard(kName, "rekey", [&] {
+    if (sodium_init() < 0) return Fail(BP_ERR_PERMANENT, "libsodium failed to initialize");
+    if (volume == nullptr || volume->volume_uuid == nullptr || stored_header == nullptr ||
+        new_header == nullptr) {
+      return Fail(BP_ERR_INVALID, "the host passed no volume, key header or output");
+    }
+    const std::string volume_name =
+        volume->volume_name != nullptr ? volume->volume_name : "(unnamed)";
+    if (new_secret == nullptr || new_secret_len == 0) {
+      return Fail(BP_ERR_INVALID, "the new password is empty; an empty password protects nothing");
+    }
+    encryptcfg::Settings settings;
+    std::string error;
+    int rc = encryptcfg::ReadSettings(config, volume_name, &settings, &error);
+    if (rc != BP_OK) return Fail(rc, error);
+
+    encryptfmt::KeyHeader old;
+    if (!encryptfmt::ParseHeader(static_cast<const uint8_t*>(stored_header), stored_len, &old, &error)) {
+      return Fail(BP_ERR_INVALID, "volume " + volume_name + ": " + error);
+    }
+    // Held in a Settings so it is wiped like the configured password.
+    encryptcfg::Settings next;
+    next.password.assign(static_cast<const char*>(new_secret), new_secret_len);
+
+    encryptfmt::KeyHeader fresh;
+    fresh.kdf = settings.kdf;
+    randombytes_buf(fresh.salt, sizeof fresh.salt);
+    randombytes_buf(fresh.wrap_nonce, sizeof fresh.wrap_nonce);
+    SecretKey old_key;
+    SecretKey new_key;
+    if ((rc = DeriveInto(settings.password, old, volume_name, &old_key)) != BP_OK) return rc;
+    if ((rc = DeriveInto(next.password, fresh, volume_name, &new_key)) != BP_OK) return rc;
+    if (!encryptfmt::RewrapDataKey(old_key.data(), new_key.data(), volume->volume_uuid, old, &fresh)) {
+      SecretKey probe;
+      if ((rc = DeriveInto(next.password, old, volume_name, &probe)) != BP_OK) return rc;
+      SecretKey data_key;
+      if (!data_key.ok()) return Fail(BP_ERR_PERMANENT, "out of memory for keys");
+      if (encryptfmt::UnwrapDataKey(probe.data(), volume->volume_uuid, old, data_key.data())) {
+        return Fail(BP_ERR_PRECONDITION,
+                    "volume " + volume_name + " already uses the new password");
+      }
+      return Fail(BP_ERR_PERMANENT,
+                  "wrong password for volume " + volume_name +
+                      " (neither the configured password nor the new one unwraps its data key)");
+    }
+    if (settings.weak_kdf) {
+      Log(BP_LOG_WARN, "volume " + volume_name +
+                           ": Argon2id costs for the new password are below libsodium's "
+                           "interactive level; fine for tests, too weak for a real password");
+    }
+    const std::vector<uint8_t> bytes = encryptfmt::SerializeHeader(fresh);
+    if (bp_host->buf_append(new_header, bytes.data(), bytes.size()) != BP_OK) {
+      return Fail(BP_ERR_PERMANENT, "out of memory for the key header");
+    }
+    return BP_OK;
+  });
+}
+
 void EncryptClose(void* handle) { delete static_cast<EncryptCodec*>(handle); }
 
 int EncryptEncode(void* handle, const bp_unit_ctx* unit, const void* in, size_t in_len, bp_buf* out) {
@@ -214,6 +294,7 @@ struct bp_codec_plugin encrypt_codec_plugin = {
     /* close */ EncryptClose,
     /* encode */ EncryptEncode,
     /* decode */ EncryptDecode,
+    /* rekey */ EncryptRekey,
 };
 
 }  // namespace

@@ -160,4 +160,14 @@ bool UnwrapDataKey(const uint8_t password_key[kKeyBytes], const uint8_t volume_u
   return produced == kKeyBytes;
 }
 
+bool RewrapDataKey(const uint8_t old_password_key[kKeyBytes],
+                   const uint8_t new_password_key[kKeyBytes], const uint8_t volume_uuid[kUuidBytes],
+                   const KeyHeader& old, KeyHeader* fresh) {
+  uint8_t data_key[kKeyBytes];
+  const bool unwrapped = UnwrapDataKey(old_password_key, volume_uuid, old, data_key);
+  if (unwrapped) WrapDataKey(new_password_key, volume_uuid, data_key, fresh);
+  sodium_memzero(data_key, sizeof data_key);
+  return unwrapped;
+}
+
 }  // namespace encryptfmt

@@ -112,4 +112,13 @@ void WrapDataKey(const uint8_t password_key[kKeyBytes], const uint8_t volume_uui
 bool UnwrapDataKey(const uint8_t password_key[kKeyBytes], const uint8_t volume_uuid[kUuidBytes],
                    const KeyHeader& header, uint8_t data_key[kKeyBytes]);
 
+// Change the password of a header: recover the data key from `old` with old_password_key and
+// wrap that same key under new_password_key into *fresh, whose kdf, salt and wrap_nonce must
+// already be set (random, or fixed in tests). The data key stays inside this function and is
+// wiped before it returns. False, with *fresh untouched, when old_password_key does not unwrap
+// `old`.
+bool RewrapDataKey(const uint8_t old_password_key[kKeyBytes],
+                   const uint8_t new_password_key[kKeyBytes], const uint8_t volume_uuid[kUuidBytes],
+                   const KeyHeader& old, KeyHeader* fresh);
+
 }  // namespace encryptfmt

@@ -100,7 +100,49 @@ struct bp_codec_plugin {
                 struct bp_buf *out);
 
   /* ---- end of ABI 1.0 ---- */
+
+  /* Since ABI 1.1; optional (NULL, or absent in a plugin built against 1.0: the codec cannot
+  ** change its secret, and `blockpipe change-password` refuses volumes whose chain has an
+  ** encrypting codec without it). Test with BP_CODEC_HAS(plugin, rekey) before calling.
+  **
+  ** Replace the secret that unlocks a volume without touching its data: given the header this
+  ** codec stored for the volume (stored_header/stored_len, as open() receives them) and the
+  ** instance config, which carries the current secret (for the encrypt codec, its password),
+  ** append to new_header a header that
+  **   - open() accepts when the config carries new_secret instead, and that decodes every unit
+  **     encoded under the old header (the data key does not change), and
+  **   - open() refuses with the current secret.
+  ** The host then replaces the codec's header in the volume metadata with one atomic put, so a
+  ** crash leaves the old or the new header, never a mix.
+  **
+  ** new_secret/new_secret_len: the new secret as the user typed it (bytes, not NUL-terminated,
+  ** never empty). Owned by the host and valid during the call only; the plugin must not keep,
+  ** log or echo it.
+  **
+  ** Returns
+  **   BP_OK                new_header holds the replacement header.
+  **   BP_ERR_PRECONDITION  the configured secret does not open the stored header but new_secret
+  **                        does: the change was already made (an earlier, interrupted run got
+  **                        this far). Nothing appended; the host leaves the header as it is.
+  **                        This is what makes re-running an interrupted change-password safe.
+  **   BP_ERR_PERMANENT     neither secret opens the header (a wrong current secret), with a
+  **                        message naming the volume and never either secret.
+  **   BP_ERR_INVALID       the stored header is malformed, or new_secret is unusable.
+  ** No handle of the volume is open while rekey runs. The host serializes rekey like open()
+  ** under the declared thread model. On failure new_header is discarded. */
+  int (*rekey)(const struct bp_config *config, const struct bp_codec_volume *volume,
+               const void *stored_header, size_t stored_len, const void *new_secret,
+               size_t new_secret_len, struct bp_buf *new_header);
+
+  /* ---- end of ABI 1.1 ---- */
 };
+
+/* Whether a codec plugin struct, as the host copied it from a plugin of any 1.x minor, has a
+** slot added after 1.0 filled in: the declared struct_size covers the slot and it is not NULL. */
+#define BP_CODEC_HAS(plugin, slot)                                                          \
+  ((plugin) != NULL &&                                                                      \
+   (plugin)->header.struct_size >= offsetof(struct bp_codec_plugin, slot) + sizeof((plugin)->slot) && \
+   (plugin)->slot != NULL)
 
 #define BP_REGISTER_CODEC(plugin_struct, thread_model) \
   BP__REGISTER(plugin_struct, BP_KIND_CODEC, thread_model)

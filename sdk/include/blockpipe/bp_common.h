@@ -44,9 +44,11 @@ extern "C" {
 
 /* ABI version. A plugin built against a different major is refused at load time. A plugin built
 ** against a newer minor loads in an older host as long as it checks BP_HOST_HAS before using
-** host slots the older host lacks. */
+** host slots the older host lacks.
+**   1.0  the first stable ABI
+**   1.1  bp_codec_plugin.rekey (change a codec's secret without rewriting data), BP_CODEC_HAS */
 #define BP_ABI_MAJOR 1
-#define BP_ABI_MINOR 0
+#define BP_ABI_MINOR 1
 
 /* Name of the single exported symbol of every plugin shared object. */
 #define BP_ENTRY_SYMBOL "blockpipe_plugin_entry"

@@ -130,5 +130,49 @@ TEST_F(EncryptFormatTest, OpenRefusesShortAndForeignFrames) {
                                     plain.data()));
 }
 
+TEST_F(EncryptFormatTest, RewrapWithFixedInputsGivesTheKnownHeader) {
+  encryptfmt::KeyHeader old;
+  std::string error;
+  ASSERT_TRUE(encryptfmt::ParseHeader(kKeyHeader.data(), kKeyHeader.size(), &old, &error)) << error;
+  encryptfmt::KeyHeader fresh;
+  fresh.kdf.opslimit = kOps;
+  fresh.kdf.memlimit = kMem;
+  std::copy(kNewSalt.begin(), kNewSalt.end(), fresh.salt);
+  std::copy(kNewWrapNonce.begin(), kNewWrapNonce.end(), fresh.wrap_nonce);
+  uint8_t new_key[encryptfmt::kKeyBytes];
+  ASSERT_TRUE(encryptfmt::DerivePasswordKey(kNewPassword, fresh.salt, fresh.kdf, new_key));
+  EXPECT_EQ(Bytes(new_key, new_key + sizeof new_key), kNewPasswordKey);
+  ASSERT_TRUE(encryptfmt::RewrapDataKey(kPasswordKey.data(), new_key, kVolumeUuid.data(), old, &fresh));
+  EXPECT_EQ(encryptfmt::SerializeHeader(fresh), kRekeyedHeader);
+}
+
+TEST_F(EncryptFormatTest, RewrappedHeaderHoldsTheSameDataKeyForTheNewPasswordOnly) {
+  encryptfmt::KeyHeader h;
+  std::string error;
+  ASSERT_TRUE(encryptfmt::ParseHeader(kRekeyedHeader.data(), kRekeyedHeader.size(), &h, &error)) << error;
+  uint8_t data_key[encryptfmt::kKeyBytes];
+  ASSERT_TRUE(encryptfmt::UnwrapDataKey(kNewPasswordKey.data(), kVolumeUuid.data(), h, data_key));
+  EXPECT_EQ(Bytes(data_key, data_key + sizeof data_key), kDataKey) << "a rekey never changes the data key";
+  // The old password's key, even derived with the new salt, opens nothing.
+  uint8_t old_with_new_salt[encryptfmt::kKeyBytes];
+  ASSERT_TRUE(encryptfmt::DerivePasswordKey(kPassword, h.salt, h.kdf, old_with_new_salt));
+  EXPECT_FALSE(encryptfmt::UnwrapDataKey(old_with_new_salt, kVolumeUuid.data(), h, data_key));
+  EXPECT_FALSE(encryptfmt::UnwrapDataKey(kPasswordKey.data(), kVolumeUuid.data(), h, data_key));
+}
+
+TEST_F(EncryptFormatTest, RewrapRefusesAWrongOldPasswordKeyAndLeavesTheOutputAlone) {
+  encryptfmt::KeyHeader old;
+  std::string error;
+  ASSERT_TRUE(encryptfmt::ParseHeader(kKeyHeader.data(), kKeyHeader.size(), &old, &error)) << error;
+  encryptfmt::KeyHeader fresh;
+  fresh.kdf.opslimit = kOps;
+  fresh.kdf.memlimit = kMem;
+  const std::vector<uint8_t> before = encryptfmt::SerializeHeader(fresh);
+  Bytes wrong = kPasswordKey;
+  wrong[0] ^= 1;
+  EXPECT_FALSE(encryptfmt::RewrapDataKey(wrong.data(), kNewPasswordKey.data(), kVolumeUuid.data(), old, &fresh));
+  EXPECT_EQ(encryptfmt::SerializeHeader(fresh), before);
+}
+
 }  // namespace
 }  // namespace encrypttest

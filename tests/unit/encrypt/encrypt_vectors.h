@@ -54,4 +54,18 @@ inline const Bytes kKeyHeader = FromHex(
     "f5e41adfd30cbf4c0ac475eb32e529b5834b6503ad6436ab672b935fd268b960"
     "e16e14c7bd6c794070628c5826a977d9");
 
+// Rewrapped key header vector (change-password): kKeyHeader's data key (kDataKey) wrapped again
+// for kNewPassword, Argon2id with 1 pass and 8 KiB, new salt 30..3f, new wrap nonce 80..97,
+// same volume uuid. Made the same way as kKeyHeader, from libsodium's primitives directly.
+inline const std::string kNewPassword = "a brand new passphrase";
+inline const Bytes kNewSalt = Sequence(0x30, 16);
+inline const Bytes kNewWrapNonce = Sequence(0x80, 24);
+inline const Bytes kNewPasswordKey =
+    FromHex("91bad807dd3feb3399b805646072210d4e045ed32e540e788b4f3b044893edf4");
+inline const Bytes kRekeyedHeader = FromHex(
+    "4250454b01010000010000000000000000200000000000003031323334353637"
+    "38393a3b3c3d3e3f808182838485868788898a8b8c8d8e8f9091929394959697"
+    "7c0a567801e564c137711bcc8608a092feaa9e27b1aa5962f56ab48eb5553d51"
+    "33b0c82ac80ce711992691ceaeaf04b0");
+
 }  // namespace encrypttest

@@ -30,7 +30,7 @@ TEST(PluginLibrary, LoadsARealPlugin) {
   EXPECT_NE(p->backend().read, nullptr);
   PluginDescription d = p->Describe();
   EXPECT_EQ(d.abi_major, 1u);
-  EXPECT_EQ(d.abi_minor, 0u);
+  EXPECT_EQ(d.abi_minor, static_cast<uint32_t>(BP_ABI_MINOR)) << "stamped by BP_REGISTER_BACKEND";
   EXPECT_EQ(d.description, "in-memory test backend");
   EXPECT_EQ(d.url_schemes, std::vector<std::string>{"testmem"});
   ASSERT_EQ(d.keys.size(), 4u);

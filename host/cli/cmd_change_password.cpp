@@ -1,0 +1,178 @@
+// `blockpipe change-password`: give encrypted volumes a new password without rewriting data.
+// For each volume it asks the chain's codecs for a key header that opens with the new password
+// (bp_codec_plugin.rekey: the same data key, wrapped again) and replaces the volume's `meta`
+// object with one atomic put, so a crash leaves either the old or the new header and the
+// volume always opens with exactly one of the two passwords. The old password comes from the
+// config, as for `blockpipe run`; the new one from --new-password-file or standard input.
+//
+// Volumes are processed one by one in name order. A volume whose header already opens with
+// the new password (and not the configured one) is reported and skipped, so a run that was
+// interrupted is finished by running the same command again. Unencrypted volumes are skipped.
+//
+// The command refuses to run while a daemon of this config is running (it takes the data
+// dir's lock, which `blockpipe run` holds, and checks the control socket): a daemon reads the
+// metadata only when it opens a volume, and must not keep serving with a header the store no
+// longer has, nor start in the middle of the change.
+#include <iostream>
+
+#include "cli/cli.h"
+#include "cli/offline_store.h"
+#include "cli/password_input.h"
+#include "engine/object_format.h"
+#include "engine/volume_meta.h"
+
+namespace bp::cli {
+namespace {
+
+struct Options {
+  std::string config;
+  std::string volume;
+  std::string new_password_file;
+};
+
+enum class VolumeResult { kChanged, kAlreadyDone, kNotEncrypted };
+
+// Rekey one volume and replace its metadata object.
+Status ChangeOne(OfflineStore& offline, const std::string& name, const std::string& new_password,
+                 VolumeResult* result) {
+  ObjectStore& store = *offline.store;
+  const std::string key = MetaKey(name);
+  Bytes before;
+  Status st = store.Get(key, &before);
+  if (st.IsNotFound()) return Status::NotFound("volume " + name + " does not exist");
+  BP_RETURN_IF_ERROR(st.WithContext("volume " + name + ": reading " + key));
+  VolumeMeta meta;
+  BP_RETURN_IF_ERROR(DecodeVolumeMetaObject(before.data(), before.size(), &meta)
+                         .WithContext("volume " + name + ": " + key));
+  if (meta.name != name) return Status::Corrupt("volume " + name + ": " + key + " names volume " + meta.name);
+
+  std::vector<CodecRecord> rekeyed;
+  RekeyOutcome outcome = RekeyOutcome::kNoSecret;
+  BP_RETURN_IF_ERROR(offline.codecs->RekeyChain(meta.uuid.data(), name, meta.codecs, new_password,
+                                                &rekeyed, &outcome));
+  if (outcome == RekeyOutcome::kNoSecret) {
+    *result = VolumeResult::kNotEncrypted;
+    return Status::Ok();
+  }
+  if (outcome == RekeyOutcome::kAlreadyDone) {
+    *result = VolumeResult::kAlreadyDone;
+    return Status::Ok();
+  }
+  VolumeMeta updated = meta;
+  updated.codecs = std::move(rekeyed);
+  const Bytes object = EncodeVolumeMetaObject(updated);
+
+  // The Argon2id work above takes a while; make sure nobody replaced the metadata meanwhile
+  // (the lock keeps this config's daemon out, not every other tool).
+  Bytes again;
+  BP_RETURN_IF_ERROR(store.Get(key, &again).WithContext("volume " + name + ": re-reading " + key));
+  if (again != before) {
+    return Status::Precondition("volume " + name + ": " + key +
+                                " changed while the new key header was prepared; run the command again");
+  }
+  // One put replaces the whole object atomically (every backend's put is all or nothing).
+  BP_RETURN_IF_ERROR(store.Put(key, object.data(), object.size(), /*if_absent=*/false)
+                         .WithContext("volume " + name + ": writing " + key));
+  Bytes written;
+  BP_RETURN_IF_ERROR(store.Get(key, &written).WithContext("volume " + name + ": reading back " + key));
+  if (written != object) {
+    return Status::Permanent("volume " + name + ": " + key + " does not read back as written");
+  }
+  *result = VolumeResult::kChanged;
+  return Status::Ok();
+}
+
+int Run(const Options& options) {
+  const auto config_file = ResolveConfigPath(options.config);
+  OfflineStore offline;
+  if (Status st = LoadOfflineConfig(config_file, &offline); !st.ok()) return ReportError(st);
+
+  DataDirLockGuard lock;
+  if (Status st = lock.TryAcquire(offline.config.host.data_dir); !st.ok()) {
+    return ReportError(st.WithContext("not changing the password"));
+  }
+  if (ControlSocketAnswers(offline.config.host.control_socket)) {
+    return ReportError(Status::Precondition(
+        "not changing the password: a blockpipe daemon answers on " +
+        offline.config.host.control_socket.string() + "; stop it first"));
+  }
+
+  SecretText new_password;
+  Status st = options.new_password_file.empty()
+                  ? ReadPasswordFromStdin(&new_password)
+                  : ReadPasswordFile(options.new_password_file, &new_password);
+  if (!st.ok()) return ReportError(st);
+
+  if (Status open = OpenOfflinePlugins(&offline); !open.ok()) return ReportError(open);
+
+  std::vector<std::string> names;
+  if (options.volume.empty()) {
+    if (Status listed = ListVolumeNames(*offline.store, &names); !listed.ok()) return ReportError(listed);
+  } else {
+    names.push_back(options.volume);
+  }
+
+  size_t changed = 0, already = 0, plain = 0, failed = 0;
+  for (const auto& name : names) {
+    VolumeResult result = VolumeResult::kChanged;
+    Status one = ChangeOne(offline, name, new_password.value(), &result);
+    if (!one.ok()) {
+      ++failed;
+      std::cerr << "blockpipe: " << one.message() << "\n";
+      continue;
+    }
+    switch (result) {
+      case VolumeResult::kChanged:
+        ++changed;
+        std::cout << "volume " << name << ": password changed" << std::endl;
+        break;
+      case VolumeResult::kAlreadyDone:
+        ++already;
+        std::cout << "volume " << name << ": already uses the new password, skipped" << std::endl;
+        break;
+      case VolumeResult::kNotEncrypted:
+        if (!options.volume.empty()) {
+          ++failed;
+          std::cerr << "blockpipe: volume " << name << " is not encrypted; it has no password to change\n";
+        } else {
+          ++plain;
+          std::cout << "volume " << name << ": not encrypted, skipped" << std::endl;
+        }
+        break;
+    }
+  }
+  std::cout << changed << " changed, " << already << " already on the new password, " << plain
+            << " not encrypted, " << failed << " failed" << std::endl;
+  if (failed > 0) {
+    std::cerr << "blockpipe: some volumes were not changed; fix the cause and run the same command "
+                 "again (volumes already changed are skipped)\n";
+    return 1;
+  }
+  if (names.empty()) {
+    std::cout << "no volumes in " << offline.store->Describe() << std::endl;
+  } else if (changed + already > 0) {
+    std::cout << "from now on, give blockpipe the new password (the variable or password_file "
+                 "the encrypt codec's config names)"
+              << std::endl;
+  }
+  return 0;
+}
+
+}  // namespace
+
+void RegisterChangePassword(CLI::App& app, int* exit_code) {
+  auto* cmd = app.add_subcommand(
+      "change-password",
+      "Give encrypted volumes a new password (rewraps each volume's data key; no data is rewritten). "
+      "The current password comes from the config; the daemon must be stopped");
+  auto options = std::make_shared<Options>();
+  cmd->add_option("-c,--config", options->config,
+                  "Config file (default $BLOCKPIPE_CONFIG or ./blockpipe-data/blockpipe.toml)");
+  cmd->add_option("--volume", options->volume, "Change only this volume (default: every volume)");
+  cmd->add_option("--new-password-file", options->new_password_file,
+                  "Read the new password from this file (one trailing newline is ignored); "
+                  "default: standard input, prompted twice without echo on a terminal");
+  cmd->callback([options, exit_code] { *exit_code = Run(*options); });
+}
+
+}  // namespace bp::cli

@@ -1,0 +1,365 @@
+// The read-only volume check (see volume_fsck.h). Order of work: list the volume's objects once;
+// read and authenticate every checkpoint; read the header and map of every segment; rebuild the
+// map as recovery would (newest valid checkpoint, then the valid prefix of later segments);
+// cross-check what each checkpoint says about its segments; then fetch, checksum and decode
+// every unit the rebuilt map points to, on a few threads. Each finding names the object and,
+// where the map says so, which bytes of the volume depend on it.
+#include "engine/volume_fsck.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "engine/checkpoint_format.h"
+#include "engine/object_format.h"
+#include "engine/segment_format.h"
+#include "engine/volume_state.h"
+
+namespace bp {
+namespace {
+
+class ReadOnlyStore final : public ObjectStore {
+ public:
+  explicit ReadOnlyStore(std::shared_ptr<ObjectStore> inner) : inner_(std::move(inner)) {}
+  Status Get(const std::string& key, Bytes* out) override { return inner_->Get(key, out); }
+  Status Read(const std::string& key, uint64_t offset, uint64_t length, void* buf,
+              uint64_t* nread) override {
+    return inner_->Read(key, offset, length, buf, nread);
+  }
+  Status Put(const std::string& key, const void*, uint64_t, bool) override {
+    return Status::Permanent("read-only inspection: refusing to write " + key);
+  }
+  Status Delete(const std::string& key) override {
+    return Status::Permanent("read-only inspection: refusing to delete " + key);
+  }
+  Status List(const std::string& prefix, std::vector<ObjectInfo>* out) override {
+    return inner_->List(prefix, out);
+  }
+  uint64_t Capabilities() const override { return inner_->Capabilities(); }
+  std::string Describe() const override { return inner_->Describe() + " (read-only)"; }
+
+ private:
+  std::shared_ptr<ObjectStore> inner_;
+};
+
+using Ranges = std::vector<std::pair<uint64_t, uint64_t>>;
+
+// Append [first, last] (bytes), merging with the previous range when they touch.
+void AddRange(Ranges* ranges, uint64_t first, uint64_t last) {
+  if (!ranges->empty() && ranges->back().second + 1 == first) {
+    ranges->back().second = last;
+    return;
+  }
+  ranges->emplace_back(first, last);
+}
+
+void AddBlocks(Ranges* ranges, uint64_t lba, uint64_t blocks) {
+  AddRange(ranges, lba * kBlockSize, (lba + blocks) * kBlockSize - 1);
+}
+
+// The format readers prefix their messages with the key; the report prints the key already.
+std::string WithoutKey(const std::string& key, const std::string& message) {
+  if (message.compare(0, key.size(), key) != 0) return message;
+  size_t at = key.size();
+  if (message.compare(at, 2, ": ") == 0) at += 2;
+  else if (message.compare(at, 1, " ") == 0) at += 1;
+  return message.substr(at);
+}
+
+// One unit the rebuilt map needs, and the bytes of the volume stored in it.
+struct UnitCheck {
+  uint64_t seq = 0;
+  uint32_t index = 0;
+  UnitLoc loc;
+  Ranges ranges;
+  Status result;
+};
+
+class Checker {
+ public:
+  Checker(ObjectStore& store, const VolumeMeta& meta, const CodecChain& chain,
+          const FsckOptions& options, FsckReport* report)
+      : store_(store), meta_(meta), chain_(chain), options_(options), report_(report),
+        name_(meta.name), volume_blocks_(meta.size / kBlockSize) {}
+
+  Status Run() {
+    report_->volume = name_;
+    BP_RETURN_IF_ERROR(ListObjects());
+    CheckCheckpoints();
+    CheckSegmentFronts();
+    CrossCheckCheckpoints();
+    Replay();
+    CheckUnits();
+    return Status::Ok();
+  }
+
+ private:
+  void Problem(const std::string& object, const std::string& what, Ranges ranges = {}) {
+    report_->problems.push_back(FsckProblem{object, what, std::move(ranges)});
+  }
+  void Progress(const std::string& message) {
+    if (options_.progress) options_.progress(message);
+  }
+
+  Status ListObjects() {
+    std::vector<ObjectInfo> objects;
+    BP_RETURN_IF_ERROR(store_.List(VolumePrefix(name_), &objects)
+                           .WithContext("volume " + name_ + ": listing its objects"));
+    const std::string quarantine = VolumePrefix(name_) + "quarantine/";
+    for (const auto& o : objects) {
+      uint64_t seq = 0;
+      if (ParseSeqKey(o.key, CheckpointPrefix(name_), &seq)) {
+        checkpoints_[seq] = o.size;
+      } else if (ParseSeqKey(o.key, SegmentPrefix(name_), &seq)) {
+        segments_[seq] = o.size;
+      } else if (o.key == MetaKey(name_)) {
+        continue;
+      } else if (o.key.compare(0, quarantine.size(), quarantine) == 0) {
+        report_->notes.push_back(o.key + " was moved aside by an earlier open (damaged or past "
+                                 "the valid prefix); it is not part of the volume");
+      } else {
+        report_->notes.push_back(o.key + " is not an object of the volume format; ignored");
+      }
+    }
+    return Status::Ok();
+  }
+
+  // Newest first: the first one that validates is where recovery starts.
+  void CheckCheckpoints() {
+    for (auto it = checkpoints_.rbegin(); it != checkpoints_.rend(); ++it) {
+      const uint64_t seq = it->first;
+      const std::string key = CheckpointKey(name_, seq);
+      VolumeState state;
+      Status st = ReadCheckpoint(store_, key, seq, meta_.uuid, chain_, volume_blocks_, &state);
+      report_->checkpoints_checked++;
+      if (!st.ok()) {
+        Problem(key, WithoutKey(key, st.message()) +
+                         (base_ == 0 ? " (recovery falls back to an older checkpoint or to the segments)" : ""));
+        continue;
+      }
+      checkpoint_segments_[seq] = state.segments;
+      if (base_ == 0) {
+        base_ = seq;
+        state_ = std::move(state);
+      }
+    }
+    report_->newest_checkpoint = base_;
+  }
+
+  void CheckSegmentFronts() {
+    size_t done = 0;
+    for (const auto& [seq, listed] : segments_) {
+      const std::string key = SegmentKey(name_, seq);
+      SegmentMeta meta;
+      uint64_t size = 0;
+      Status st = ReadSegmentMeta(store_, key, seq, meta_.uuid, chain_, volume_blocks_, listed, &meta, &size);
+      report_->segments_checked++;
+      if (st.ok()) {
+        fronts_.emplace(seq, Front{std::move(meta), size});
+      } else {
+        Problem(key, WithoutKey(key, st.message()));
+      }
+      if (++done % 256 == 0) {
+        Progress("volume " + name_ + ": " + std::to_string(done) + " of " +
+                 std::to_string(segments_.size()) + " segment headers checked");
+      }
+    }
+  }
+
+  // Every kept checkpoint is a state recovery may start from: the segments it lists as live
+  // must exist and match what it recorded about them. The newest one's segments are checked
+  // unit by unit later, so only size and unit tables are compared here.
+  void CrossCheckCheckpoints() {
+    for (const auto& [ckpt, segments] : checkpoint_segments_) {
+      for (const auto& [seq, info] : segments) {
+        const std::string key = SegmentKey(name_, seq);
+        auto listed = segments_.find(seq);
+        if (listed == segments_.end()) {
+          if (ckpt != base_) {
+            Problem(key, "is missing, but checkpoint " + std::to_string(ckpt) +
+                             " (kept as a fallback) lists it as holding live data");
+          }
+          continue;  // the newest checkpoint's missing segments are reported with their ranges
+        }
+        if (listed->second != info.object_size) {
+          Problem(key, "is " + std::to_string(listed->second) + " bytes, but checkpoint " +
+                           std::to_string(ckpt) + " recorded " + std::to_string(info.object_size));
+          continue;
+        }
+        auto front = fronts_.find(seq);
+        if (front == fronts_.end()) continue;  // its own problem is reported already
+        const auto& units = front->second.meta.units;
+        bool same = units.size() == info.units.size();
+        for (size_t i = 0; same && i < units.size(); ++i) {
+          const UnitLoc& a = units[i];
+          const UnitLoc& b = info.units[i];
+          same = a.offset == b.offset && a.stored_length == b.stored_length &&
+                 a.logical_length == b.logical_length && a.crc == b.crc && a.first_block == b.first_block;
+        }
+        if (!same) {
+          Problem(key, "its unit table differs from the one checkpoint " + std::to_string(ckpt) +
+                           " recorded for it");
+        }
+      }
+    }
+  }
+
+  void Replay() {
+    if (base_ == 0 && !segments_.empty() && segments_.begin()->first != 1) {
+      Problem(SegmentKey(name_, 1),
+              "is missing, segments 1 to " + std::to_string(segments_.begin()->first - 1) +
+                  " are gone and no checkpoint is usable: the volume cannot be opened");
+      report_->last_segment = 0;
+      next_ = 1;
+    } else {
+      next_ = base_ + 1;
+      for (;; ++next_) {
+        auto front = fronts_.find(next_);
+        if (front == fronts_.end()) break;
+        state_.ApplySegment(front->second.meta, front->second.size);
+      }
+      report_->last_segment = next_ - 1;
+    }
+    // Objects after the end of the valid prefix are not part of the volume.
+    auto past = segments_.lower_bound(next_);
+    if (past == segments_.end()) return;
+    const bool stop_missing = segments_.count(next_) == 0;
+    if (stop_missing) {
+      Problem(SegmentKey(name_, next_),
+              "is missing while later segments exist: recovery stops at segment " +
+                  std::to_string(next_ - 1) + ", so writes stored after it are not part of the volume");
+    }
+    for (; past != segments_.end(); ++past) {
+      if (past->first == next_) continue;  // the invalid segment that ends the prefix: reported
+      Problem(SegmentKey(name_, past->first),
+              "lies past the valid prefix (through segment " + std::to_string(next_ - 1) +
+                  "): its writes are not part of the volume, and a writable open moves it to "
+                  "quarantine/");
+    }
+  }
+
+  // The units the rebuilt map points to, each with the byte ranges stored in it.
+  void CollectUnits(std::map<std::pair<uint64_t, uint32_t>, UnitCheck>* units) {
+    std::map<uint64_t, Ranges> missing;   // segment gone from the store
+    std::map<uint64_t, Ranges> unlisted;  // map points where no unit table reaches
+    for (const auto& [lba, e] : state_.map.extents()) {
+      if (e.kind != ExtentKind::kData) continue;
+      report_->logical_bytes_mapped += e.blocks * kBlockSize;
+      if (segments_.count(e.seq) == 0) {
+        AddBlocks(&missing[e.seq], lba, e.blocks);
+        continue;
+      }
+      auto seg = state_.segments.find(e.seq);
+      const std::vector<UnitLoc>* table = seg != state_.segments.end() ? &seg->second.units : nullptr;
+      uint64_t index = e.index;
+      const uint64_t end = e.index + e.blocks;
+      while (index < end) {
+        uint32_t unit_index = 0;
+        const UnitLoc* loc = state_.FindUnit(e.seq, index, &unit_index);
+        if (table == nullptr || loc == nullptr) {
+          AddBlocks(&unlisted[e.seq], lba + (index - e.index), end - index);
+          break;
+        }
+        const uint64_t unit_end = std::min<uint64_t>(end, loc->first_block + loc->logical_length / kBlockSize);
+        UnitCheck& check = (*units)[{e.seq, unit_index}];
+        check.seq = e.seq;
+        check.index = unit_index;
+        check.loc = *loc;
+        AddBlocks(&check.ranges, lba + (index - e.index), unit_end - index);
+        index = unit_end;
+      }
+    }
+    for (auto& [seq, ranges] : missing) {
+      Problem(SegmentKey(name_, seq), "is missing, but the volume's map stores data in it", std::move(ranges));
+    }
+    for (auto& [seq, ranges] : unlisted) {
+      Problem(SegmentKey(name_, seq), "the volume's map points to blocks no unit of this segment holds",
+              std::move(ranges));
+    }
+  }
+
+  void CheckUnits() {
+    std::map<std::pair<uint64_t, uint32_t>, UnitCheck> units;
+    CollectUnits(&units);
+    std::vector<UnitCheck*> work;
+    work.reserve(units.size());
+    for (auto& [id, check] : units) work.push_back(&check);
+    Progress("volume " + name_ + ": reading and decoding " + std::to_string(work.size()) + " units");
+
+    std::atomic<size_t> next{0};
+    std::atomic<uint64_t> bytes{0};
+    std::mutex progress_mu;
+    auto last_progress = std::chrono::steady_clock::now();
+    auto worker = [&] {
+      Bytes decoded;
+      for (size_t i = next++; i < work.size(); i = next++) {
+        UnitCheck& c = *work[i];
+        c.result = ReadUnit(store_, SegmentKey(name_, c.seq), c.seq, c.index, c.loc, chain_, &decoded);
+        bytes += c.loc.stored_length;
+        std::lock_guard<std::mutex> lock(progress_mu);
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_progress >= std::chrono::seconds(2)) {
+          last_progress = now;
+          Progress("volume " + name_ + ": " + std::to_string(i + 1) + " of " +
+                   std::to_string(work.size()) + " units checked");
+        }
+      }
+    };
+    const size_t threads = std::clamp<size_t>(options_.threads, 1, std::max<size_t>(1, work.size()));
+    std::vector<std::thread> pool;
+    for (size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
+    worker();
+    for (auto& t : pool) t.join();
+
+    report_->units_checked = work.size();
+    report_->stored_bytes_checked = bytes.load();
+    for (UnitCheck* c : work) {
+      if (c->result.ok()) continue;
+      const std::string key = SegmentKey(name_, c->seq);
+      Problem(key,
+              "unit " + std::to_string(c->index) + " (" + std::to_string(c->loc.stored_length) +
+                  " bytes at offset " + std::to_string(c->loc.offset) + "): " +
+                  WithoutKey(key + " unit " + std::to_string(c->index), c->result.message()) +
+                  "; reads of its range fail with EIO",
+              std::move(c->ranges));
+    }
+  }
+
+  struct Front {
+    SegmentMeta meta;
+    uint64_t size = 0;
+  };
+
+  ObjectStore& store_;
+  const VolumeMeta& meta_;
+  const CodecChain& chain_;
+  const FsckOptions& options_;
+  FsckReport* report_;
+  const std::string name_;
+  const uint64_t volume_blocks_;
+
+  std::map<uint64_t, uint64_t> checkpoints_;  // seq → listed size
+  std::map<uint64_t, uint64_t> segments_;     // seq → listed size
+  std::map<uint64_t, std::map<uint64_t, SegmentInfo>> checkpoint_segments_;  // valid ones
+  std::map<uint64_t, Front> fronts_;          // segments whose header and map validate
+  uint64_t base_ = 0;                         // newest valid checkpoint
+  uint64_t next_ = 1;                         // first seq past the valid prefix
+  VolumeState state_;
+};
+
+}  // namespace
+
+Status CheckVolume(ObjectStore& store, const VolumeMeta& meta, const CodecChain& chain,
+                   const FsckOptions& options, FsckReport* report) {
+  Checker checker(store, meta, chain, options, report);
+  return checker.Run();
+}
+
+std::shared_ptr<ObjectStore> ReadOnlyView(std::shared_ptr<ObjectStore> store) {
+  return std::make_shared<ReadOnlyStore>(std::move(store));
+}
+
+}  // namespace bp
