@@ -10,31 +10,7 @@ source "$(dirname "$0")/../lib/common.sh"
 require_blockpipe
 require_cmd nbdcopy nbdinfo sha256sum
 
-# Whole-device checksum through the daemon's socket: sha_of SOCKET EXPORT
-sha_of() { timeout 120 nbdcopy "nbd+unix:///$2?socket=$1" - | sha256sum | cut -d' ' -f1; }
-
-# A destination data dir with its own config and port and no [[volume]] of its own (the daemon
-# would create one at startup): new_store DIR [--encrypt]
-new_store() {
-  local dir=$1
-  shift
-  "$BLOCKPIPE" init --data-dir "$dir" --port "$(free_port)" "$@" >>"$BP_LOG" 2>&1 ||
-    fail "blockpipe init --data-dir $dir failed"
-  sed -i -e '/^\[\[volume\]\]/,$d' -e 's/^kdf = "moderate"$/kdf = "interactive"/' "$dir/blockpipe.toml"
-}
-
-# Serve a store in the background until stop_store: start_store DIR (sets STORE_PID)
-start_store() {
-  "$BLOCKPIPE" run --config "$1/blockpipe.toml" >>"$BP_TMP/store.log" 2>&1 &
-  STORE_PID=$!
-  register_pid "$STORE_PID"
-  wait_until 60 "daemon of $1" _bp_socket_accepts "$1/control.sock" ||
-    fail "daemon of $1 did not start: $(tail -n 5 "$BP_TMP/store.log")"
-  wait_until 30 "NBD socket of $1" _bp_socket_accepts "$1/nbd.sock" || fail "no NBD socket in $1"
-}
-stop_store() { stop_pid "$STORE_PID" 30; }
-
-copy() { timeout 300 "$BLOCKPIPE" volume copy "$@"; }
+source "$BP_LIB_DIR/volume_copy.sh"
 
 objects_digest() { (cd "$1/objects" && find . -type f ! -name '.bp-tmp-*' -print0 | sort -z | xargs -0 -r sha256sum); }
 
@@ -50,7 +26,7 @@ source_sha=$(sha_of "$BP_SOCK" default)
 
 # While the daemon serves the volume, a copy is refused.
 new_store "$BP_TMP/dst"
-out=$(copy default --config "$BP_CONFIG" --to-config "$BP_TMP/dst/blockpipe.toml" 2>&1) &&
+out=$(volume_copy default --config "$BP_CONFIG" --to-config "$BP_TMP/dst/blockpipe.toml" 2>&1) &&
   fail "copy from a running daemon succeeded: $out"
 grep -q "stop it first" <<<"$out" || fail "unexpected refusal message: $out"
 [[ ! -e $BP_TMP/dst/objects/volumes ]] || fail "a refused copy wrote to the destination"
@@ -83,7 +59,7 @@ fi
 stop_store
 
 # ---- the rerun completes the copy, reusing what is there ----
-copy default --config "$BP_CONFIG" --to-config "$BP_TMP/dst/blockpipe.toml" --jobs 3 \
+volume_copy default --config "$BP_CONFIG" --to-config "$BP_TMP/dst/blockpipe.toml" --jobs 3 \
   >"$BP_TMP/copy2.out" 2>"$BP_TMP/copy2.err" || fail "rerun failed: $(cat "$BP_TMP/copy2.err")"
 cat "$BP_TMP/copy2.out" >&2
 reused=$(sed -n 's/.* \([0-9][0-9]*\) already there and identical.*/\1/p' "$BP_TMP/copy2.out")
@@ -100,7 +76,7 @@ log "copy serves the same 256 MiB (sha256 $copy_sha)"
 # A daemon that served the copy wrote a new checkpoint at shutdown: the copy is now a volume of
 # its own. Copying again is refused because the two differ, and nothing there is touched.
 before=$(objects_digest "$BP_TMP/dst")
-out=$(copy default --config "$BP_CONFIG" --to-config "$BP_TMP/dst/blockpipe.toml" 2>&1) && {
+out=$(volume_copy default --config "$BP_CONFIG" --to-config "$BP_TMP/dst/blockpipe.toml" 2>&1) && {
   # (Or the daemon wrote nothing at all: then it is still the identical copy.)
   grep -q "identical" <<<"$out" || fail "unexpected success: $out"
 }
@@ -108,10 +84,10 @@ out=$(copy default --config "$BP_CONFIG" --to-config "$BP_TMP/dst/blockpipe.toml
 
 # ---- an identical completed copy is accepted without writing ----
 new_store "$BP_TMP/dst2"
-copy default --config "$BP_CONFIG" --to-config "$BP_TMP/dst2/blockpipe.toml" >/dev/null 2>&1 ||
+volume_copy default --config "$BP_CONFIG" --to-config "$BP_TMP/dst2/blockpipe.toml" >/dev/null 2>&1 ||
   fail "copy to dst2 failed"
 before=$(objects_digest "$BP_TMP/dst2")
-out=$(copy default --config "$BP_CONFIG" --to-config "$BP_TMP/dst2/blockpipe.toml" 2>/dev/null) ||
+out=$(volume_copy default --config "$BP_CONFIG" --to-config "$BP_TMP/dst2/blockpipe.toml" 2>/dev/null) ||
   fail "repeating a completed copy failed"
 grep -q "nothing was written" <<<"$out" || fail "a repeated copy did not report an identical copy: $out"
 [[ $(objects_digest "$BP_TMP/dst2") == "$before" ]] || fail "a repeated copy changed dst2"
@@ -122,19 +98,19 @@ printf '[[volume]]\nname = "default"\nsize = "64MiB"\n' >>"$BP_TMP/other/blockpi
 start_store "$BP_TMP/other"
 stop_store
 before=$(objects_digest "$BP_TMP/other")
-out=$(copy default --config "$BP_CONFIG" --to-config "$BP_TMP/other/blockpipe.toml" 2>&1) &&
+out=$(volume_copy default --config "$BP_CONFIG" --to-config "$BP_TMP/other/blockpipe.toml" 2>&1) &&
   fail "copy onto a different volume succeeded: $out"
 grep -q "different volume" <<<"$out" || fail "unexpected refusal message: $out"
 [[ $(objects_digest "$BP_TMP/other") == "$before" ]] || fail "a refused copy changed the destination"
 
 # ---- --to-name: the same bytes under another name, next to the other volume ----
-copy default --config "$BP_CONFIG" --to-config "$BP_TMP/other/blockpipe.toml" --to-name moved \
+volume_copy default --config "$BP_CONFIG" --to-config "$BP_TMP/other/blockpipe.toml" --to-name moved \
   >/dev/null 2>"$BP_TMP/copy3.err" || fail "copy --to-name failed: $(cat "$BP_TMP/copy3.err")"
 start_store "$BP_TMP/other"
 [[ $(sha_of "$BP_TMP/other/nbd.sock" moved) == "$source_sha" ]] || fail "the renamed copy serves other bytes"
 stop_store
 # ... but not a second time under yet another name in the same store (one uuid, one volume).
-out=$(copy default --config "$BP_CONFIG" --to-config "$BP_TMP/other/blockpipe.toml" --to-name twin 2>&1) &&
+out=$(volume_copy default --config "$BP_CONFIG" --to-config "$BP_TMP/other/blockpipe.toml" --to-name twin 2>&1) &&
   fail "a second copy with the same uuid was accepted: $out"
 grep -q "uuid" <<<"$out" || fail "unexpected refusal message: $out"
 
@@ -148,7 +124,7 @@ timeout 120 nbdcopy "$BP_TMP/data.bin" "nbd+unix:///secret?socket=$BP_TMP/enc-sr
 enc_sha=$(sha_of "$BP_TMP/enc-src/nbd.sock" secret)
 stop_store
 new_store "$BP_TMP/enc-dst" --encrypt
-copy secret --config "$BP_TMP/enc-src/blockpipe.toml" --to-config "$BP_TMP/enc-dst/blockpipe.toml" \
+volume_copy secret --config "$BP_TMP/enc-src/blockpipe.toml" --to-config "$BP_TMP/enc-dst/blockpipe.toml" \
   >/dev/null 2>"$BP_TMP/copy4.err" || fail "copying the encrypted volume failed: $(cat "$BP_TMP/copy4.err")"
 cmp "$BP_TMP/enc-src/objects/volumes/secret/meta" "$BP_TMP/enc-dst/objects/volumes/secret/meta" ||
   fail "the encrypted volume's metadata (key header) changed in the copy"
