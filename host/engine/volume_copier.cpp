@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstring>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -93,8 +92,8 @@ Status ReadObjectUuid(ObjectStore& store, const std::string& key, Uuid* uuid) {
   uint64_t nread = 0;
   BP_RETURN_IF_ERROR(store.Read(key, 0, sizeof(header), header, &nread));
   if (nread < sizeof(header)) return Status::Corrupt("shorter than a blockpipe object header");
-  uint32_t magic = 0;
-  std::memcpy(&magic, header, sizeof(magic));  // little-endian hosts only, as the format
+  const uint32_t magic = static_cast<uint32_t>(header[0]) | static_cast<uint32_t>(header[1]) << 8 |
+                         static_cast<uint32_t>(header[2]) << 16 | static_cast<uint32_t>(header[3]) << 24;
   ObjectHeader decoded;
   for (ObjectType type : {ObjectType::kVolumeMeta, ObjectType::kSegment, ObjectType::kCheckpoint}) {
     if (magic == static_cast<uint32_t>(type)) {
