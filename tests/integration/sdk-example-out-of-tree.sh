@@ -4,8 +4,10 @@
 # CMakeLists.txt (find_package(blockpipe)) and with its Makefile (pkg-config) — check each .so
 # exports exactly one dynamic symbol and passes the example's own daemon-free test. Then install
 # it into the prefix's plugin directory, run the *installed* daemon (which must find every plugin
-# without a flag) with the chain zstd → checksum, write and read back data across a restart, and
-# finally remove the plugin: the daemon must refuse the volume, naming the missing codec.
+# without a flag) with the chain zstd → checksum → encrypt — the third-party codec between the
+# bundled compressor and the bundled encryption — write and read back data across a restart,
+# check that `blockpipe fsck` authenticates it all, and finally remove the plugin: the daemon
+# must refuse the volume, naming the missing codec.
 source "$(dirname "$0")/../lib/common.sh"
 
 for tool in cmake pkg-config cc make nm; do
@@ -34,10 +36,10 @@ for f in include/blockpipe/blockpipe.h include/blockpipe/bp_codec.h \
   lib/cmake/blockpipe/BlockpipePlugin.cmake lib/pkgconfig/blockpipe-sdk.pc \
   lib/blockpipe/blockpipe-plugin.map \
   lib/blockpipe/plugins/blockpipe-backend-file.so lib/blockpipe/plugins/blockpipe-codec-lz4.so \
-  lib/blockpipe/plugins/blockpipe-codec-zstd.so; do
+  lib/blockpipe/plugins/blockpipe-codec-zstd.so lib/blockpipe/plugins/blockpipe-codec-encrypt.so; do
   [[ -f $PREFIX/$f ]] || fail "installed tree lacks $f"
 done
-for so in backend-file codec-lz4 codec-zstd; do
+for so in backend-file codec-lz4 codec-zstd codec-encrypt; do
   check_exports "$PREFIX/lib/blockpipe/plugins/blockpipe-$so.so"
 done
 
@@ -95,9 +97,15 @@ bp_init
 grep -q checksum "$BP_TMP/plugins.txt" || fail "blockpipe plugins does not list the checksum codec"
 grep -q algorithm "$BP_TMP/plugins.txt" || fail "blockpipe plugins does not show the checksum keys"
 
-# The default chain is lz4; make it zstd → checksum.
-bp_config_sed 's/^plugin = "lz4"$/plugin = "zstd"\nlevel = 5\n\n[[codec]]\nplugin = "checksum"\nalgorithm = "crc64"/'
+# The default chain is lz4; make it zstd → checksum → encrypt. Compression comes first and
+# encryption last, as the host requires; the checksum codec neither compresses nor encrypts, so
+# it may sit between them.
+export BLOCKPIPE_PASSWORD='out of tree, in the chain'
+bp_config_sed 's/^plugin = "lz4"$/plugin = "zstd"\nlevel = 5\n\n[[codec]]\nplugin = "checksum"\nalgorithm = "crc64"\n\n[[codec]]\nplugin = "encrypt"\npassword = "${BLOCKPIPE_PASSWORD}"\nkdf = "interactive"/'
 bp_run
+chain=$("$BLOCKPIPE" volume list --json --config "$BP_CONFIG" | "$PY" -c 'import json, sys; print(json.load(sys.stdin)[0]["codecs"])') ||
+  fail "volume list failed"
+[[ $chain == "zstd > checksum > encrypt" ]] || fail "the volume's chain is '$chain', not zstd > checksum > encrypt"
 
 make_random_file "$BP_TMP/in.bin" 16 7
 nbdcopy "$BP_TMP/in.bin" "$(bp_uri_unix)" || fail "nbdcopy into the volume failed"
@@ -114,10 +122,21 @@ with open(sys.argv[2], "wb") as out:
         out.write(h.pread(1 << 20, offset))
 h.shutdown()
 PYEOF
-cmp "$BP_TMP/in.bin" "$BP_TMP/out.bin" || fail "data read back through zstd → checksum differs"
+cmp "$BP_TMP/in.bin" "$BP_TMP/out.bin" || fail "data read back through zstd → checksum → encrypt differs"
 "$PY" "$BP_LIB_DIR/pattern_io.py" verify "$(bp_uri_unix)" 3 100 || fail "pattern verify failed"
 stop_blockpipe
-log "zstd → checksum pipeline: data intact across a restart"
+# Encrypted at rest: 64 bytes of the (incompressible) input appear in no object.
+"$PY" - "$BP_TMP/in.bin" "$BP_DIR/objects" <<'PYEOF' || fail "plaintext of the input was found in the store"
+import os, sys
+marker = open(sys.argv[1], "rb").read()[4096:4096 + 64]
+for root, _, files in os.walk(sys.argv[2]):
+    for name in files:
+        if marker in open(os.path.join(root, name), "rb").read():
+            sys.exit(f"{name} holds input bytes in the clear")
+PYEOF
+"$BLOCKPIPE" fsck --config "$BP_CONFIG" >"$BP_TMP/fsck.out" 2>&1 || fail "fsck of the volume failed: $(cat "$BP_TMP/fsck.out")"
+grep -q '^volume default: clean' "$BP_TMP/fsck.out" || fail "fsck did not report the volume clean"
+log "zstd → checksum → encrypt pipeline: data intact across a restart, nothing stored in the clear, fsck clean"
 
 # ---- 5. without the plugin the volume is refused, naming the codec ----------------------------
 rm -f "$INSTALLED_PLUGIN"
@@ -158,3 +177,11 @@ fi
 refusal=$(tail -n +$((log_start + 1)) "$BP_LOG" | grep -m1 checksum) ||
   fail "the refusal does not name the missing checksum codec"
 log "without the plugin the volume is refused: ${refusal:0:300}"
+
+# c) fsck cannot check the volume either, and says which codec is missing.
+rc=0
+"$BLOCKPIPE" fsck --config "$BP_CONFIG" >"$BP_TMP/fsck-missing.out" 2>&1 || rc=$?
+((rc == 1)) || fail "fsck without the checksum plugin exited $rc, expected 1"
+grep -q 'PROBLEM volumes/default/meta: .*checksum' "$BP_TMP/fsck-missing.out" ||
+  fail "fsck does not name the missing codec: $(cat "$BP_TMP/fsck-missing.out")"
+log "fsck without the plugin: $(grep -m1 PROBLEM "$BP_TMP/fsck-missing.out" | cut -c1-300)"
