@@ -7,6 +7,13 @@
 # 127.0.0.1 port it picks itself, so any two tests can run together. The tests that stream a lot
 # of data share the `bulk-io` lock so that `ctest -j2` on a 2-core machine never runs two of them
 # at once (they would only slow each other into their timeouts).
+#
+# Remote backends: the fixtures server-rgw-start/-stop (FIXTURES rgw: a single-node Ceph with
+# radosgw, tests/servers/ceph-rgw) and server-azurite-start/-stop (FIXTURES azurite) start one
+# S3 and one Azure test server per ctest run, state under ${CMAKE_BINARY_DIR}/test-servers/. The
+# scripts named s3-* and azure-* need them, and so do the backend variants `s3.<test>` and
+# `azure.<test>`: the same scripts as the file-backend tests, run with BP_TEST_BACKEND=s3|azure
+# so that bp_init puts the volumes in a place of their own on the test server (tests/lib/remote.sh).
 
 set(_integration_dir ${CMAKE_CURRENT_SOURCE_DIR}/integration)
 file(GLOB _integration_scripts CONFIGURE_DEPENDS ${_integration_dir}/*.sh)
@@ -21,38 +28,105 @@ set(_integration_timeouts
   nbd-protocol=600
   qemu-img-compare=600
   object-economy=600
-  sdk-example-out-of-tree=900)
+  sdk-example-out-of-tree=900
+  s3-outage=600
+  azure-outage=600)
 set(_integration_slow
   crash-kill9-flushed-writes ext4-nbdfuse nbdcopy-roundtrip-tcp nbdcopy-roundtrip-unix
   object-economy sdk-example-out-of-tree)
 set(_integration_bulk_io
   ext4-nbdfuse nbdcopy-roundtrip-tcp nbdcopy-roundtrip-unix object-economy)
 
-foreach(_script ${_integration_scripts})
-  get_filename_component(_name ${_script} NAME_WLE)
-  add_test(NAME ${_name} COMMAND bash ${_script})
+# The generic tests that also run on each remote backend, and what they scale down there (the
+# checks stay the same; the data moves through a loopback object store instead of a directory).
+set(_remote_variants
+  nbdcopy-roundtrip-tcp qemu-img-compare crash-kill9-flushed-writes ext4-nbdfuse
+  restart-persistence qemu-io-patterns sigterm-drain volume-runtime)
+set(_remote_variant_env BP_CRASH_CYCLES=8 BP_NBDCOPY_MIB=256)
 
+set(_servers_dir ${CMAKE_BINARY_DIR}/test-servers)
+set(_integration_env
+  BUILD_DIR=${CMAKE_BINARY_DIR} SOURCE_DIR=${CMAKE_SOURCE_DIR}
+  BLOCKPIPE=${CMAKE_BINARY_DIR}/bin/blockpipe BP_SERVERS_DIR=${_servers_dir})
+
+# _integration_timeout(NAME OUT): the timeout listed for NAME, or the default.
+function(_integration_timeout name out)
   set(_timeout ${_integration_default_timeout})
   foreach(_entry ${_integration_timeouts})
     string(REPLACE "=" ";" _pair ${_entry})
     list(GET _pair 0 _entry_name)
-    if(_entry_name STREQUAL _name)
+    if(_entry_name STREQUAL name)
       list(GET _pair 1 _timeout)
     endif()
   endforeach()
+  set(${out} ${_timeout} PARENT_SCOPE)
+endfunction()
 
+# _add_integration_test(TEST_NAME SCRIPT_NAME BACKEND): BACKEND is file, s3 or azure.
+function(_add_integration_test test script backend)
+  add_test(NAME ${test} COMMAND bash ${_integration_dir}/${script}.sh)
+  _integration_timeout(${script} _timeout)
   set(_labels integration)
-  if(_name IN_LIST _integration_slow)
+  if(script IN_LIST _integration_slow)
     list(APPEND _labels slow)
   endif()
-
-  set_tests_properties(${_name} PROPERTIES
+  set(_env ${_integration_env})
+  if(backend STREQUAL "s3")
+    list(APPEND _labels s3)
+    set_tests_properties(${test} PROPERTIES FIXTURES_REQUIRED rgw)
+  elseif(backend STREQUAL "azure")
+    list(APPEND _labels azure)
+    set_tests_properties(${test} PROPERTIES FIXTURES_REQUIRED azurite)
+  endif()
+  if(NOT test STREQUAL script)  # a backend variant of a generic test
+    list(APPEND _env BP_TEST_BACKEND=${backend} ${_remote_variant_env})
+  endif()
+  set_tests_properties(${test} PROPERTIES
     LABELS "${_labels}"
     SKIP_RETURN_CODE 77
     TIMEOUT ${_timeout}
     WORKING_DIRECTORY ${CMAKE_BINARY_DIR}
-    ENVIRONMENT "BUILD_DIR=${CMAKE_BINARY_DIR};SOURCE_DIR=${CMAKE_SOURCE_DIR};BLOCKPIPE=${CMAKE_BINARY_DIR}/bin/blockpipe")
-  if(_name IN_LIST _integration_bulk_io)
-    set_tests_properties(${_name} PROPERTIES RESOURCE_LOCK bulk-io)
+    ENVIRONMENT "${_env}")
+  if(script IN_LIST _integration_bulk_io)
+    set_tests_properties(${test} PROPERTIES RESOURCE_LOCK bulk-io)
+  endif()
+endfunction()
+
+foreach(_script ${_integration_scripts})
+  get_filename_component(_name ${_script} NAME_WLE)
+  if(_name MATCHES "^s3-")
+    _add_integration_test(${_name} ${_name} s3)
+  elseif(_name MATCHES "^azure-")
+    _add_integration_test(${_name} ${_name} azure)
+  else()
+    _add_integration_test(${_name} ${_name} file)
   endif()
 endforeach()
+
+foreach(_backend s3 azure)
+  foreach(_name ${_remote_variants})
+    if(EXISTS ${_integration_dir}/${_name}.sh)
+      _add_integration_test(${_backend}.${_name} ${_name} ${_backend})
+    endif()
+  endforeach()
+endforeach()
+
+# The shared test servers: started before the first test that needs them, stopped after the
+# last. A server that cannot start fails its fixture, and ctest then reports every test that
+# needed it as not run (never as passed).
+add_test(NAME server-rgw-start
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/servers/ceph-rgw/start.sh ${_servers_dir}/rgw 3h)
+add_test(NAME server-rgw-stop
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/servers/ceph-rgw/stop.sh ${_servers_dir}/rgw)
+set_tests_properties(server-rgw-start PROPERTIES FIXTURES_SETUP rgw LABELS "integration;s3" TIMEOUT 300)
+set_tests_properties(server-rgw-stop PROPERTIES FIXTURES_CLEANUP rgw LABELS "integration;s3" TIMEOUT 120)
+
+set(_azurite_dir ${CMAKE_CURRENT_SOURCE_DIR}/servers/azurite)
+# A fresh blob store each run: stop a leftover instance, drop its data, start.
+add_test(NAME server-azurite-start
+  COMMAND bash -c "bash \"$1/stop.sh\" \"$2\" && rm -rf \"$2\" && bash \"$1/start.sh\" \"$2\""
+          server-azurite-start ${_azurite_dir} ${_servers_dir}/azurite)
+add_test(NAME server-azurite-stop
+  COMMAND bash ${_azurite_dir}/stop.sh ${_servers_dir}/azurite)
+set_tests_properties(server-azurite-start PROPERTIES FIXTURES_SETUP azurite LABELS "integration;azure" TIMEOUT 120)
+set_tests_properties(server-azurite-stop PROPERTIES FIXTURES_CLEANUP azurite LABELS "integration;azure" TIMEOUT 60)

@@ -11,6 +11,8 @@
 #   BP_TEST_SERVER=nbdkit  runs the tests against nbdkit's file plugin instead of blockpipe, to
 #                check the test logic itself against a known-good server (blockpipe-only tests
 #                skip).
+#   BP_TEST_BACKEND=s3|azure  runs the test with its volumes on the S3 or Azure test server that
+#                a ctest fixture started (see remote.sh); default file.
 
 set -euo pipefail
 
@@ -132,6 +134,7 @@ bp_cleanup() {
   for pid in "${BP_EXTRA_PIDS[@]}"; do
     stop_pid "$pid" 5
   done
+  remote_cleanup "$rc"
   if [[ ${BP_KEEP_TMP:-0} == 1 ]]; then
     log "kept temp dir $BP_TMP ${BP_EXTRA_PATHS[*]}"
   else
@@ -148,6 +151,8 @@ trap bp_cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# shellcheck source=remote.sh
+source "$BP_LIB_DIR/remote.sh"
 # shellcheck source=server.sh
 source "$BP_LIB_DIR/server.sh"
 # shellcheck source=mounts.sh

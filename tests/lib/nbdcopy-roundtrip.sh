@@ -1,14 +1,15 @@
 # The body of the nbdcopy-roundtrip-* tests (sourced after common.sh): copy a 512 MiB random file
-# into the default 1 GiB volume with nbdcopy (4 connections, flushed at the end), copy the whole
-# volume back out, and compare byte for byte — the first 512 MiB with the input, the rest with
-# zeros. The copy-out runs twice: once while the data may still sit in the daemon's buffers and
-# caches, and once after a clean restart, when every byte must come back from the object store.
+# (BP_NBDCOPY_MIB; the remote-backend variants use less) into the default 1 GiB volume with
+# nbdcopy (4 connections, flushed at the end), copy the whole volume back out, and compare byte
+# for byte — the first 512 MiB with the input, the rest with zeros. The copy-out runs twice:
+# once while the data may still sit in the daemon's buffers and caches, and once after a clean
+# restart, when every byte must come back from the object store.
 
 # run_nbdcopy_roundtrip URI_FUNCTION — bp_uri_unix or bp_uri_tcp.
 run_nbdcopy_roundtrip() {
   local uri_fn=$1
   require_cmd nbdcopy cmp
-  local mib=512
+  local mib=${BP_NBDCOPY_MIB:-512}
   local in=$BP_TMP/in.bin out=$BP_TMP/out.bin
 
   start_blockpipe

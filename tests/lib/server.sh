@@ -27,8 +27,9 @@ bp_print_log_tail() {
   echo "---- end of daemon log ----"
 }
 
-# bp_init [DIR]: a fresh data dir with the default config (file backend, lz4, volume "default"
-# of 1 GiB, NBD on unix:DIR/nbd.sock and 127.0.0.1:<free port>).
+# bp_init [DIR]: a fresh data dir with the default config (lz4, volume "default" of 1 GiB, NBD on
+# unix:DIR/nbd.sock and 127.0.0.1:<free port>) whose objects live on the backend under test:
+# DIR/objects, or a place of the test's own on the S3/Azure test server (BP_TEST_BACKEND).
 bp_init() {
   BP_DIR=${1:-$BP_TMP/data}
   BP_CONFIG=$BP_DIR/blockpipe.toml
@@ -38,13 +39,19 @@ bp_init() {
   BP_PORT=$(free_port)
   mkdir -p "$BP_DIR"
   if [[ $BP_TEST_SERVER == nbdkit ]]; then
+    [[ $BP_TEST_BACKEND == file ]] || skip "the nbdkit reference server has no $BP_TEST_BACKEND backend"
     mkdir -p "$BP_DIR/exports"
     truncate -s 1G "$BP_DIR/exports/default"
     echo "# reference server: nbdkit file dir=$BP_DIR/exports" >"$BP_CONFIG"
     return 0
   fi
-  "$BLOCKPIPE" init --data-dir "$BP_DIR" --port "$BP_PORT" >>"$BP_LOG" 2>&1 ||
-    fail "blockpipe init --data-dir $BP_DIR failed"
+  local place=()
+  if [[ $BP_TEST_BACKEND != file ]]; then
+    bp_backend_place "$BP_DIR"
+    place=(--url "$BP_BACKEND_URL" --endpoint "$BP_BACKEND_ENDPOINT")
+  fi
+  "$BLOCKPIPE" init --data-dir "$BP_DIR" --port "$BP_PORT" "${place[@]}" >>"$BP_LOG" 2>&1 ||
+    fail "blockpipe init --data-dir $BP_DIR ${place[*]} failed"
   [[ -s $BP_CONFIG ]] || fail "blockpipe init wrote no $BP_CONFIG"
 }
 
