@@ -18,6 +18,12 @@
 **   receives the stored bytes and must reject headers it cannot use (BP_ERR_INVALID, or
 **   BP_ERR_PERMANENT with a clear message for e.g. a wrong password).
 **
+** CHANGING THE SECRET (since 1.1)
+**   A codec whose header holds a secret (a password-wrapped key) may implement rekey() so the
+**   host can replace that header for a new password without rewriting any unit. The host calls
+**   it only after checking the plugin's struct_size (BP_CODEC_HAS); plugins built against 1.0
+**   keep loading and are simply not rekeyable.
+**
 ** UNIT CONTEXT
 **   encode/decode receive a bp_unit_ctx describing where the unit lives. Authenticating codecs
 **   bind it as associated data so a unit moved elsewhere fails to decode.
