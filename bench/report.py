@@ -1,6 +1,6 @@
 """Turn a bench/run.sh results directory into a markdown table: one row per workload, one column
-per server (IOPS for 4 KiB jobs, MiB/s for 1 MiB jobs and nbdcopy), and the ratio of blockpipe to
-`nbdkit memory` — the in-RAM ceiling any NBD server on this machine is measured against.
+per server (IOPS for 4 KiB jobs, MiB/s for 1 MiB jobs and nbdcopy), and the ratio of each blockpipe
+configuration to `nbdkit memory` — the in-RAM ceiling any NBD server on this machine is measured against.
 
 usage: report.py RESULTS_DIR SERVER...   (files: SERVER/JOB.N.json, SERVER/nbdcopy-{in,out}.txt;
                                           the median of a job's runs is shown)
@@ -66,14 +66,15 @@ def main():
     for name, title in COPIES:
         rows.append((title, "mibs", {s: copy_value(os.path.join(results, s, name + ".txt"))
                                      for s in servers}))
-    with_ratio = "blockpipe" in servers and REFERENCE in servers
-    header = ["workload"] + servers + (["blockpipe / nbdkit memory"] if with_ratio else [])
+    # Every blockpipe configuration (blockpipe, blockpipe-zstd-encrypt) gets its ratio column.
+    ours = [s for s in servers if s.startswith("blockpipe")] if REFERENCE in servers else []
+    header = ["workload"] + servers + [f"{s} / nbdkit memory" for s in ours]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for title, unit, values in rows:
         cells = [title] + [fmt(values[s], unit) for s in servers]
-        if with_ratio:
-            a, b = values["blockpipe"], values[REFERENCE]
+        for s in ours:
+            a, b = values[s], values[REFERENCE]
             cells.append(f"{100 * a / b:.0f}%" if a is not None and b else "n/a")
         print("| " + " | ".join(cells) + " |")
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Benchmark (not a test): the same workloads against blockpipe (file backend, lz4, the default
-# config with a unit cache that holds the whole export), `nbdkit memory` (the in-RAM ceiling) and
-# `qemu-nbd` serving a file on tmpfs, all over Unix sockets. blockpipe's objects go to a temp dir
+# config with a unit cache that holds the whole export), blockpipe-zstd-encrypt (the chain
+# `blockpipe init --encrypt` writes: zstd then XChaCha20-Poly1305, otherwise the same settings),
+# `nbdkit memory` (the in-RAM ceiling) and `qemu-nbd` serving a file on tmpfs, all over Unix
+# sockets. blockpipe's objects go to a temp dir
 # on tmpfs by default, which compares the engines; --objects-dir puts them on a disk instead,
 # which adds that disk's fsync'd write speed as a bound.
 #
@@ -12,10 +14,11 @@
 # data in (which also fills the export so reads hit real data), the fio nbd-engine jobs of
 # bench/jobs.fio (4k random write and read at qd32 and qd1, 1 MiB sequential write and read at
 # qd8, each time-bounded), then nbdcopy 1 GiB out. Prints a markdown table with the ratio of
-# blockpipe to nbdkit memory and keeps the raw fio JSON next to it. Method and results:
-# docs/benchmarks.md.
+# each blockpipe configuration to nbdkit memory and keeps the raw fio JSON next to it. Method and
+# results: docs/benchmarks.md.
 #
-# usage: bench/run.sh [--runtime SECONDS] [--repeat N] [--servers "blockpipe nbdkit-memory qemu-nbd"]
+# usage: bench/run.sh [--runtime SECONDS] [--repeat N]
+#                     [--servers "blockpipe blockpipe-zstd-encrypt nbdkit-memory qemu-nbd"]
 #                     [--objects-dir DIR] [--cache-memory SIZE] [--lz4-acceleration N] [--out DIR]
 #   --repeat N          run every fio job N times per server (interleaved); the table shows the
 #                       median
@@ -30,7 +33,7 @@ source "$(dirname "$0")/../tests/lib/common.sh"
 runtime=20
 repeat=1
 lz4_acceleration=
-servers="blockpipe nbdkit-memory qemu-nbd"
+servers="blockpipe blockpipe-zstd-encrypt nbdkit-memory qemu-nbd"
 objects_parent=/dev/shm
 cache_memory=1152MiB
 out=$BUILD_DIR/bench-$(date +%Y%m%d-%H%M%S)
@@ -57,9 +60,9 @@ done
 read -r -a server_list <<<"$servers"
 for server in "${server_list[@]}"; do
   case $server in
-    blockpipe) [[ -x $BLOCKPIPE ]] || fail "blockpipe not built at $BLOCKPIPE" ;;
+    blockpipe | blockpipe-zstd-encrypt) [[ -x $BLOCKPIPE ]] || fail "blockpipe not built at $BLOCKPIPE" ;;
     nbdkit-memory | qemu-nbd) ;;
-    *) fail "unknown server '$server' (blockpipe, nbdkit-memory, qemu-nbd)" ;;
+    *) fail "unknown server '$server' (blockpipe, blockpipe-zstd-encrypt, nbdkit-memory, qemu-nbd)" ;;
   esac
 done
 require_cmd fio nbdcopy nbdkit qemu-nbd nbdinfo nbdsh
@@ -87,12 +90,41 @@ bench_config() {
   fi
 }
 
+# The encrypted configuration runs next to the plain one, so it is started by hand rather than
+# through server.sh (which tracks one daemon): `blockpipe init --encrypt` in its own data dir,
+# its own object dir beside the plain one's, the same cache size, a random password.
+start_blockpipe_encrypted() {
+  local dir=$BP_TMP/data-zstd-encrypt port
+  ENC_CONFIG=$dir/blockpipe.toml
+  ENC_SOCK=$dir/nbd.sock
+  mkdir -p "$dir" "$objects-zstd-encrypt"
+  register_path "$objects-zstd-encrypt"
+  port=$(free_port)
+  BLOCKPIPE_PASSWORD=$("$PY" -c 'import secrets; print(secrets.token_urlsafe(24))')
+  export BLOCKPIPE_PASSWORD
+  "$BLOCKPIPE" init --data-dir "$dir" --port "$port" --encrypt --force >>"$BP_TMP/zstd-encrypt.log" 2>&1 ||
+    fail "blockpipe init --encrypt failed"
+  sed -i -e "s|^url = \"file://.*\"|url = \"file://$objects-zstd-encrypt\"|" \
+    -e "s|^cache_memory = .*|cache_memory = \"$cache_memory\"|" "$ENC_CONFIG"
+  grep -q "^url = \"file://$objects-zstd-encrypt\"" "$ENC_CONFIG" && grep -q "^cache_memory = \"$cache_memory\"" "$ENC_CONFIG" ||
+    fail "could not point $ENC_CONFIG at the bench's object dir and cache size"
+  "$BLOCKPIPE" run --config "$ENC_CONFIG" >>"$BP_TMP/zstd-encrypt.log" 2>&1 &
+  SERVER_PID=$!
+  register_pid "$SERVER_PID"
+  wait_until 60 "blockpipe-zstd-encrypt socket" _bp_socket_accepts "$ENC_SOCK" ||
+    fail "blockpipe-zstd-encrypt did not start: $(tail -n 5 "$BP_TMP/zstd-encrypt.log")"
+  URI="nbd+unix:///default?socket=$ENC_SOCK"
+}
+
 # start_server NAME: sets URI and SERVER_PID (empty for blockpipe, which server.sh tracks).
 start_server() {
   case $1 in
     blockpipe)
       start_blockpipe bench_config
       URI=$(bp_uri_unix)
+      ;;
+    blockpipe-zstd-encrypt)
+      start_blockpipe_encrypted
       ;;
     nbdkit-memory)
       start_nbdkit_memory 1G
@@ -120,6 +152,9 @@ stop_server() {
   if [[ $1 == blockpipe ]]; then
     "$BLOCKPIPE" stats --config "$BP_CONFIG" >"$out/blockpipe/stats.txt" 2>&1 || true
     stop_blockpipe
+  elif [[ $1 == blockpipe-zstd-encrypt ]]; then
+    "$BLOCKPIPE" stats --config "$ENC_CONFIG" >"$out/$1/stats.txt" 2>&1 || true
+    stop_pid "${server_pid[$1]}" 60
   else
     stop_pid "${server_pid[$1]}" 20
   fi
@@ -181,7 +216,7 @@ done
   echo "Machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo) RAM, kernel $(uname -r)"
   echo "fio $(fio --version), nbdkit $(nbdkit --version | cut -d' ' -f2), $(qemu-nbd --version | head -n 1)"
   echo "fio runtime ${runtime}s per job after 2s ramp, median of $repeat run(s); blockpipe $(git -C "$SOURCE_DIR" rev-parse --short HEAD 2>/dev/null || echo unknown)"
-  echo "blockpipe objects in $objects_parent ($objects_fs), cache_memory $cache_memory, lz4 acceleration ${lz4_acceleration:-1 (default)}; load average before: $load_before"
+  echo "blockpipe objects in $objects_parent ($objects_fs), cache_memory $cache_memory, lz4 acceleration ${lz4_acceleration:-1 (default)}; blockpipe-zstd-encrypt: zstd level 3 then encrypt; load average before: $load_before"
   echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo
   "$PY" "$SOURCE_DIR/bench/report.py" "$out" "${server_list[@]}"
