@@ -1,5 +1,6 @@
 // The zstd codec: zstd compression of each unit at a configurable level, framed by
-// unit_frame.h like lz4 (exact decoded length, raw storage of incompressible input, fail closed).
+// unit_frame.h like lz4 (exact decoded length, raw storage of incompressible input, fail closed;
+// the shared encode/decode steps are in unit_codec.h).
 // Compression and decompression contexts are expensive to create, so each thread keeps one of
 // each for the life of the thread and reuses it for every unit and every volume; the level is
 // passed per call, so instances with different levels share them safely.
@@ -7,10 +8,10 @@
 #include <zstd.h>
 #include <zstd_errors.h>
 
-#include <cstring>
 #include <memory>
 #include <string>
 
+#include "../common/unit_codec.h"
 #include "../common/unit_frame.h"
 
 namespace {
@@ -80,78 +81,62 @@ void ZstdClose(void* handle) { delete static_cast<ZstdCodec*>(handle); }
 int ZstdEncode(void* handle, const struct bp_unit_ctx* /*unit*/, const void* in, size_t in_len,
                struct bp_buf* out) {
   return codecframe::Guard(kName, "encode", [&] {
-    const auto* codec = static_cast<const ZstdCodec*>(handle);
-    if (in_len < 2 || in_len > kMaxCompressedUnit) return codecframe::AppendRaw(kMagic, in, in_len, out);
-    ZSTD_CCtx* cctx = ThreadCCtx();
-    if (cctx == nullptr) return codecframe::Fail(BP_ERR_PERMANENT, "zstd encode: out of memory");
-    // As in lz4: room for in_len - 1 compressed bytes, so "does not fit" means "does not shrink".
-    auto* dest = static_cast<uint8_t*>(bp_host->buf_reserve(out, codecframe::kMaxHeaderSize + in_len));
-    if (dest == nullptr) return codecframe::Fail(BP_ERR_PERMANENT, "zstd encode: out of memory");
-    size_t header = codecframe::WriteHeader(dest, kMagic, codecframe::kMethodCompressed, in_len);
-    size_t compressed = ZSTD_compressCCtx(cctx, dest + header, in_len - 1, in, in_len, codec->level);
-    if (ZSTD_isError(compressed)) {
-      if (ZSTD_getErrorCode(compressed) != ZSTD_error_dstSize_tooSmall) {
-        return codecframe::Fail(BP_ERR_PERMANENT,
-                                std::string("zstd encode: ") + ZSTD_getErrorName(compressed));
-      }
-      dest[1] = codecframe::kMethodRaw;
-      std::memcpy(dest + header, in, in_len);
-      bp_host->buf_commit(out, header + in_len);
-      return BP_OK;
-    }
-    bp_host->buf_commit(out, header + compressed);
-    return BP_OK;
+    const int level = static_cast<const ZstdCodec*>(handle)->level;
+    return codecframe::EncodeUnit(
+        kName, kMagic, kMaxCompressedUnit, in, in_len, out,
+        [&](const uint8_t* src, size_t n, uint8_t* dest, size_t capacity) {
+          ZSTD_CCtx* cctx = ThreadCCtx();
+          if (cctx == nullptr) {
+            codecframe::Fail(BP_ERR_PERMANENT, "zstd encode: out of memory");
+            return codecframe::SqueezeResult{};
+          }
+          const size_t produced = ZSTD_compressCCtx(cctx, dest, capacity, src, n, level);
+          if (!ZSTD_isError(produced)) {
+            return codecframe::SqueezeResult{codecframe::Squeeze::kCompressed, produced};
+          }
+          if (ZSTD_getErrorCode(produced) == ZSTD_error_dstSize_tooSmall) {
+            return codecframe::SqueezeResult{codecframe::Squeeze::kDidNotShrink, 0};
+          }
+          codecframe::Fail(BP_ERR_PERMANENT,
+                           std::string("zstd encode: ") + ZSTD_getErrorName(produced));
+          return codecframe::SqueezeResult{};
+        });
   });
 }
 
 int ZstdDecode(void* /*handle*/, const struct bp_unit_ctx* /*unit*/, const void* in, size_t in_len,
                struct bp_buf* out) {
   return codecframe::Guard(kName, "decode", [&] {
-    const auto* bytes = static_cast<const uint8_t*>(in);
-    codecframe::Header header;
-    int rc = codecframe::ReadHeader(kName, kMagic, bytes, in_len, &header);
-    if (rc != BP_OK) return rc;
-    const uint8_t* payload = bytes + header.size;
-    size_t payload_len = in_len - header.size;
-    if (header.method == codecframe::kMethodRaw) {
-      if (payload_len > 0 && bp_host->buf_append(out, payload, payload_len) != BP_OK) {
-        return codecframe::Fail(BP_ERR_PERMANENT, "zstd decode: out of memory");
-      }
-      return BP_OK;
-    }
-    const std::string claimed = std::to_string(header.decoded_length);
-    if (header.decoded_length < 2 || header.decoded_length > kMaxCompressedUnit ||
-        header.decoded_length > static_cast<uint64_t>(payload_len) * kMaxExpansion) {
-      return codecframe::Fail(BP_ERR_CORRUPT, "zstd decode: implausible decoded length " + claimed +
-                                                  " for " + std::to_string(payload_len) +
-                                                  " compressed bytes");
-    }
+    const codecframe::DecodeLimits limits{kMaxCompressedUnit, kMaxExpansion, 0};
     // Exactly one frame, covering the whole payload, whose own header agrees with ours.
-    size_t frame_len = ZSTD_findFrameCompressedSize(payload, payload_len);
-    if (ZSTD_isError(frame_len) || frame_len != payload_len) {
-      return codecframe::Fail(BP_ERR_CORRUPT, "zstd decode: payload is not exactly one zstd frame");
-    }
-    unsigned long long frame_content = ZSTD_getFrameContentSize(payload, payload_len);
-    if (frame_content != header.decoded_length) {
-      return codecframe::Fail(BP_ERR_CORRUPT, "zstd decode: frame size disagrees with unit header (" +
-                                                  claimed + " bytes)");
-    }
-    ZSTD_DCtx* dctx = ThreadDCtx();
-    if (dctx == nullptr) return codecframe::Fail(BP_ERR_PERMANENT, "zstd decode: out of memory");
-    size_t decoded_length = static_cast<size_t>(header.decoded_length);
-    void* dest = bp_host->buf_reserve(out, decoded_length);
-    if (dest == nullptr) return codecframe::Fail(BP_ERR_PERMANENT, "zstd decode: out of memory");
-    size_t produced = ZSTD_decompressDCtx(dctx, dest, decoded_length, payload, payload_len);
-    if (ZSTD_isError(produced)) {
-      return codecframe::Fail(BP_ERR_CORRUPT, std::string("zstd decode: corrupt compressed data: ") +
-                                                  ZSTD_getErrorName(produced));
-    }
-    if (produced != decoded_length) {
-      return codecframe::Fail(BP_ERR_CORRUPT, "zstd decode: produced " + std::to_string(produced) +
-                                                  " bytes, unit header says " + claimed);
-    }
-    bp_host->buf_commit(out, decoded_length);
-    return BP_OK;
+    auto check = [](const uint8_t* payload, size_t payload_len, uint64_t decoded_length) {
+      size_t frame_len = ZSTD_findFrameCompressedSize(payload, payload_len);
+      if (ZSTD_isError(frame_len) || frame_len != payload_len) {
+        return codecframe::Fail(BP_ERR_CORRUPT, "zstd decode: payload is not exactly one zstd frame");
+      }
+      if (ZSTD_getFrameContentSize(payload, payload_len) != decoded_length) {
+        return codecframe::Fail(BP_ERR_CORRUPT, "zstd decode: frame size disagrees with unit header (" +
+                                                    std::to_string(decoded_length) + " bytes)");
+      }
+      return static_cast<int>(BP_OK);
+    };
+    auto decompress = [](const uint8_t* payload, size_t payload_len, uint8_t* dest,
+                         size_t decoded_length) {
+      ZSTD_DCtx* dctx = ThreadDCtx();
+      if (dctx == nullptr) return codecframe::Fail(BP_ERR_PERMANENT, "zstd decode: out of memory");
+      const size_t produced = ZSTD_decompressDCtx(dctx, dest, decoded_length, payload, payload_len);
+      if (ZSTD_isError(produced)) {
+        return codecframe::Fail(BP_ERR_CORRUPT, std::string("zstd decode: corrupt compressed data: ") +
+                                                    ZSTD_getErrorName(produced));
+      }
+      if (produced != decoded_length) {
+        return codecframe::Fail(BP_ERR_CORRUPT, "zstd decode: produced " + std::to_string(produced) +
+                                                    " bytes, unit header says " +
+                                                    std::to_string(decoded_length));
+      }
+      return static_cast<int>(BP_OK);
+    };
+    return codecframe::DecodeUnit(kName, kMagic, limits, in, in_len, out, check, decompress);
   });
 }
 

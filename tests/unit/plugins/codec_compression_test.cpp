@@ -4,6 +4,7 @@
 // outcome but a clean error or an exact-length result is a failure, and so is a crash).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <memory>
@@ -12,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "codec_fixture_inputs.h"
 #include "fake_host.h"
 
 namespace plugintest {
@@ -240,6 +242,70 @@ INSTANTIATE_TEST_SUITE_P(Bundled, CompressionCodecTest,
                          ::testing::Values(CodecCase{"blockpipe-codec-lz4.so", "lz4", "acceleration"},
                                            CodecCase{"blockpipe-codec-zstd.so", "zstd", "level"}),
                          [](const auto& info) { return std::string(info.param.name); });
+
+// lz4 probes units of 16 KiB and more before compressing them (codec_lz4.cpp): data that only
+// barely compresses is stored raw, and the probe must not throw away what clearly compresses.
+class Lz4ProbeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    plugin_ = std::make_unique<LoadedPlugin>("blockpipe-codec-lz4.so");
+    ASSERT_NE(plugin_->header(), nullptr);
+    bp_codec_volume volume{sizeof(bp_codec_volume), 0, uuid_, "probe"};
+    FakeConfig config;
+    Buffer header;
+    ASSERT_EQ(plugin_->codec()->open(config.get(), &volume, nullptr, 0, header.get(), &handle_), BP_OK);
+  }
+  void TearDown() override {
+    if (handle_ != nullptr) plugin_->codec()->close(handle_);
+  }
+  // Encodes, checks the round trip, returns the frame.
+  Bytes RoundTrip(const Bytes& input) {
+    bp_unit_ctx unit{sizeof(bp_unit_ctx), BP_UNIT_DATA, uuid_, 1, 0, input.size()};
+    Buffer encoded, decoded;
+    EXPECT_EQ(plugin_->codec()->encode(handle_, &unit, input.data(), input.size(), encoded.get()), BP_OK);
+    EXPECT_EQ(plugin_->codec()->decode(handle_, &unit, encoded.storage.data(), encoded.size,
+                                       decoded.get()), BP_OK);
+    EXPECT_EQ(decoded.bytes(), input);
+    return encoded.bytes();
+  }
+
+  std::unique_ptr<LoadedPlugin> plugin_;
+  void* handle_ = nullptr;
+  uint8_t uuid_[16] = {};
+};
+
+TEST_F(Lz4ProbeTest, BarelyCompressibleUnitIsStoredRawWithoutCompressingIt) {
+  // A 48-byte repeat every 4 KiB: lz4 would save about 1%, the probe sees too little to bother.
+  Bytes input = FixtureBarelyCompressible(65536, 4096, 11);
+  Bytes frame = RoundTrip(input);
+  EXPECT_EQ(frame[1], 0) << "stored raw";
+  EXPECT_LE(frame.size(), input.size() + 12);
+}
+
+TEST_F(Lz4ProbeTest, ClearlyCompressibleMultiBlockUnitsAreStillCompressed) {
+  // Random data with a zero tail: only the probe's last window sees the zeros.
+  Bytes tail = FixtureRandom(65536, 12);
+  std::fill(tail.end() - 8192, tail.end(), 0);
+  Bytes frame = RoundTrip(tail);
+  EXPECT_EQ(frame[1], 1);
+  EXPECT_LT(frame.size(), 65536u - 7800);
+  // Text in every window, and a unit that is half text, half random.
+  EXPECT_EQ(RoundTrip(FixtureText(16384))[1], 1);
+  Bytes mixed = FixtureText(32768);
+  Bytes noise = FixtureRandom(32768, 13);
+  mixed.insert(mixed.end(), noise.begin(), noise.end());
+  frame = RoundTrip(mixed);
+  EXPECT_EQ(frame[1], 1);
+  EXPECT_LT(frame.size(), 40000u);
+}
+
+TEST_F(Lz4ProbeTest, SmallUnitsAreNotProbed) {
+  // Below 16 KiB lz4 itself decides: a 4 KiB block that saves a little is still compressed.
+  Bytes input = FixtureBarelyCompressible(4096, 512, 14);
+  Bytes frame = RoundTrip(input);
+  EXPECT_EQ(frame[1], 1);
+  EXPECT_LT(frame.size(), input.size());
+}
 
 TEST(CompressionCodecCrossTest, OneCodecRefusesTheOthersUnits) {
   LoadedPlugin lz4("blockpipe-codec-lz4.so"), zstd("blockpipe-codec-zstd.so");
