@@ -2,6 +2,9 @@
 // has a working setup (file backend, lz4, one 1 GiB volume, NBD on TCP and a Unix socket).
 // `--encrypt` makes that setup encrypted: the chain becomes zstd → encrypt with the password
 // read from ${BLOCKPIPE_PASSWORD} when the daemon starts, so the secret never enters the file.
+// `--url s3://BUCKET/PREFIX` or `azure://CONTAINER/PREFIX` (with `--endpoint` for a store other
+// than AWS/Azure) puts the objects in a bucket or container; the credentials stay in the
+// environment variables the AWS and Azure tools use.
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -34,6 +37,7 @@ void RegisterInit(CLI::App& app, int* exit_code) {
     std::string data_dir;
     std::string url;
     std::string endpoint;
+    std::string region;
     uint16_t port = 10809;
     bool force = false;
     bool encrypt = false;
@@ -44,7 +48,11 @@ void RegisterInit(CLI::App& app, int* exit_code) {
   cmd->add_option("--url", opts->url,
                   "Storage URL (default file://DATA_DIR/objects; s3://bucket/prefix and "
                   "azure://container/prefix when those backends are installed)");
-  cmd->add_option("--endpoint", opts->endpoint, "Endpoint for S3/Azure URLs (e.g. http://127.0.0.1:9000)");
+  cmd->add_option("--endpoint", opts->endpoint,
+                  "Endpoint of an S3-compatible store (http://127.0.0.1:7480) or of an Azure Blob "
+                  "service in path style (http://127.0.0.1:10000/ACCOUNT); omit for AWS and Azure");
+  cmd->add_option("--region", opts->region, "S3 region for request signatures (default us-east-1 "
+                  "with --endpoint, else $AWS_REGION at run time)");
   cmd->add_option("--port", opts->port, "NBD TCP port on 127.0.0.1 (default 10809)");
   cmd->add_flag("--force", opts->force, "Overwrite an existing config file");
   cmd->add_flag("--encrypt", opts->encrypt,
@@ -57,6 +65,11 @@ void RegisterInit(CLI::App& app, int* exit_code) {
     init.port = opts->port;
     init.endpoint = opts->endpoint;
     init.encrypt = opts->encrypt;
+    init.region = opts->region;
+    if (Status st = CheckInitOptions(init); !st.ok()) {
+      *exit_code = ReportError(st);
+      return;
+    }
     const auto file = init.data_dir / "blockpipe.toml";
     std::error_code ec;
     std::filesystem::create_directories(init.data_dir, ec);
@@ -83,6 +96,13 @@ void RegisterInit(CLI::App& app, int* exit_code) {
       return;
     }
     std::cout << "wrote " << file.string() << "\n";
+    if (init.url.rfind("s3://", 0) == 0) {
+      std::cout << "credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or the shared "
+                   "credentials file) when the daemon starts\n";
+    } else if (init.url.rfind("azure://", 0) == 0) {
+      std::cout << "credentials: AZURE_STORAGE_ACCOUNT with AZURE_STORAGE_KEY or "
+                   "AZURE_STORAGE_SAS_TOKEN when the daemon starts\n";
+    }
     if (init.encrypt) {
       std::cout << "volumes are encrypted with the password in $" << kPasswordVariable
                 << " when the daemon starts" << (password_set ? "" : " (it is not set now)")
