@@ -19,7 +19,9 @@ BP_TEST_BACKEND=${BP_TEST_BACKEND:-file}
 BP_SERVERS_DIR=${BP_SERVERS_DIR:-$BUILD_DIR/test-servers}
 case $BP_TEST_BACKEND in
   file) ;;
-  s3 | azure) BP_TEST_NAME=$BP_TEST_BACKEND.$BP_TEST_NAME ;;
+  # A variant of a generic test is named s3.<test> / azure.<test>; the backend's own tests
+  # (s3-*, azure-*) set BP_TEST_BACKEND themselves and keep their name.
+  s3 | azure) [[ $BP_TEST_NAME == "$BP_TEST_BACKEND"-* ]] || BP_TEST_NAME=$BP_TEST_BACKEND.$BP_TEST_NAME ;;
   *) printf 'BP_TEST_BACKEND must be file, s3 or azure (got %s)\n' "$BP_TEST_BACKEND" >&2; exit 2 ;;
 esac
 

@@ -128,6 +128,20 @@ bp_run() {
   done
 }
 
+# bp_run_must_fail SECONDS: run the daemon in the foreground on the current config, expecting it
+# to refuse to start. Fails the test if it serves (exit 0 or still running after SECONDS: a bad
+# setup must be a prompt error, not a hang or a retry loop). The output is in BP_RUN_OUT.
+bp_run_must_fail() {
+  local seconds=$1 rc=0 started=$SECONDS
+  BP_RUN_OUT=$BP_TMP/run-must-fail.$((++_bp_run_must_fail_count)).out
+  timeout -k 5 "$seconds" "$BLOCKPIPE" run --config "$BP_CONFIG" >"$BP_RUN_OUT" 2>&1 || rc=$?
+  cat "$BP_RUN_OUT" >>"$BP_LOG"
+  ((rc != 124 && rc != 137)) || fail "blockpipe run did not exit within ${seconds}s: $(tail -n 5 "$BP_RUN_OUT")"
+  ((rc != 0)) || fail "blockpipe run exited 0 but should have refused to start: $(tail -n 5 "$BP_RUN_OUT")"
+  log "blockpipe run refused to start (status $rc after $((SECONDS - started))s)"
+}
+_bp_run_must_fail_count=0
+
 # start_blockpipe [EDIT_FN]: init a fresh data dir, let EDIT_FN change the config, run it.
 start_blockpipe() {
   bp_init
