@@ -6,6 +6,9 @@
 #include "http_client.h"
 
 #include <curl/curl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cctype>
@@ -32,6 +35,7 @@ void InitCurlOnce() {
 constexpr size_t kMaxErrorBody = 1 << 20;
 
 struct Transfer {
+  curl_socket_t socket = CURL_SOCKET_BAD;  // the connection's socket, for AckNow
   const HttpRequest* request = nullptr;
   HttpResponse* response = nullptr;
   uint64_t upload_offset = 0;
@@ -45,10 +49,27 @@ std::string Trim(std::string_view text) {
   return std::string(text.substr(b, e - b));
 }
 
+// Servers that write the response head and a small body separately with Nagle's algorithm on
+// (Ceph RGW does) hold the body back until the head is acknowledged, and Linux delays that ACK
+// by up to 40 ms: a 4 KiB ranged GET then takes 40 ms instead of 1. Asking for a quick ACK as
+// soon as the head arrives sends the pending ACK at once.
+void AckNow(curl_socket_t socket) {
+  if (socket == CURL_SOCKET_BAD) return;
+  int one = 1;
+  setsockopt(socket, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+}
+
+// libcurl calls this for every socket it opens: a new connection replaces the remembered one.
+int OnNewSocket(void* user, curl_socket_t socket, curlsocktype purpose) {
+  if (purpose == CURLSOCKTYPE_IPCXN) static_cast<Transfer*>(user)->socket = socket;
+  return CURL_SOCKOPT_OK;
+}
+
 size_t OnHeader(char* data, size_t size, size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
   std::string_view line(data, size * count);
   if (line.starts_with("HTTP/")) {
+    AckNow(t->socket);
     // A new response starts (after a 100 Continue, say): forget the previous one's headers.
     t->response->headers.clear();
     size_t sp = line.find(' ');
@@ -123,31 +144,42 @@ const std::string* HttpResponse::Header(std::string_view lower_name) const {
   return nullptr;
 }
 
+// An easy handle and the socket of the connection it keeps alive (CURLINFO_ACTIVESOCKET is not
+// available while a transfer runs, so it is remembered between transfers).
+struct PooledHandle {
+  CURL* curl = nullptr;
+  curl_socket_t socket = CURL_SOCKET_BAD;
+};
+
 class HttpClient::HandlePool {
  public:
   explicit HandlePool(size_t max_idle) : max_idle_(max_idle) {}
   ~HandlePool() {
-    for (CURL* handle : idle_) curl_easy_cleanup(handle);
+    for (PooledHandle& handle : idle_) curl_easy_cleanup(handle.curl);
   }
 
-  CURL* Acquire() {
+  PooledHandle Acquire() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       if (!idle_.empty()) {
-        CURL* handle = idle_.back();
+        PooledHandle handle = idle_.back();
         idle_.pop_back();
         return handle;
       }
     }
-    CURL* handle = curl_easy_init();
-    if (handle == nullptr) throw std::runtime_error("libcurl could not create a handle");
+    PooledHandle handle;
+    handle.curl = curl_easy_init();
+    if (handle.curl == nullptr) throw std::runtime_error("libcurl could not create a handle");
     return handle;
   }
 
   // A handle whose transfer failed at the transport level keeps no useful connection; it is
   // still reusable, curl drops dead connections itself.
-  void Release(CURL* handle) {
-    curl_easy_reset(handle);
+  void Release(PooledHandle handle) {
+    if (curl_easy_getinfo(handle.curl, CURLINFO_ACTIVESOCKET, &handle.socket) != CURLE_OK) {
+      handle.socket = CURL_SOCKET_BAD;
+    }
+    curl_easy_reset(handle.curl);
     {
       std::lock_guard<std::mutex> lock(mutex_);
       if (idle_.size() < max_idle_) {
@@ -155,13 +187,13 @@ class HttpClient::HandlePool {
         return;
       }
     }
-    curl_easy_cleanup(handle);
+    curl_easy_cleanup(handle.curl);
   }
 
  private:
   size_t max_idle_;
   std::mutex mutex_;
-  std::vector<CURL*> idle_;
+  std::vector<PooledHandle> idle_;
 };
 
 HttpClient::HttpClient(HttpClientOptions options)
@@ -190,13 +222,15 @@ HttpResponse HttpClient::Perform(const HttpRequest& request) const {
   }
   add_header("Expect:");
 
-  CURL* handle = pool_->Acquire();
+  PooledHandle pooled = pool_->Acquire();
+  CURL* handle = pooled.curl;
   struct Returner {
     HandlePool* pool;
-    CURL* handle;
-    ~Returner() { pool->Release(handle); }
-  } returner{pool_.get(), handle};
+    PooledHandle* pooled;
+    ~Returner() { pool->Release(*pooled); }
+  } returner{pool_.get(), &pooled};
 
+  transfer.socket = pooled.socket;
   char error_buffer[CURL_ERROR_SIZE] = {0};
   curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, error_buffer);
   curl_easy_setopt(handle, CURLOPT_URL, request.url.c_str());
@@ -216,6 +250,8 @@ HttpResponse HttpClient::Perform(const HttpRequest& request) const {
   curl_easy_setopt(handle, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
   if (!options_.ca_file.empty()) curl_easy_setopt(handle, CURLOPT_CAINFO, options_.ca_file.c_str());
   curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers.get());
+  curl_easy_setopt(handle, CURLOPT_SOCKOPTFUNCTION, OnNewSocket);
+  curl_easy_setopt(handle, CURLOPT_SOCKOPTDATA, &transfer);
   curl_easy_setopt(handle, CURLOPT_HEADERFUNCTION, OnHeader);
   curl_easy_setopt(handle, CURLOPT_HEADERDATA, &transfer);
   curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, OnBody);
