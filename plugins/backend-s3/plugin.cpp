@@ -189,9 +189,11 @@ int OpenBackend(const struct bp_config* cfg, const char* url, void** handle) {
 
   std::string probe_detail;
   bool fenced = bphttp::ProbePutIfAbsent(
-      [&client](const std::string& key, bool if_absent) {
+      // Each attempt writes different bytes, so the second cannot pass as a retry of the first.
+      [&client, attempt = 0](const std::string& key, bool if_absent) mutable {
         std::string ignored;
-        return client.Put(key, "blockpipe put-if-absent probe\n", 30, if_absent, &ignored);
+        std::string body = "blockpipe put-if-absent probe, attempt " + std::to_string(++attempt) + "\n";
+        return client.Put(key, body.data(), body.size(), if_absent, &ignored);
       },
       [&client](const std::string& key) {
         std::string ignored;

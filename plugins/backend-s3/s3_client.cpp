@@ -150,13 +150,33 @@ int S3Client::Put(std::string_view key, const void* data, uint64_t length, bool 
   call.body = data;
   call.body_length = length;
   // Content-MD5 makes the store verify the body end to end and refuse a damaged one (BadDigest).
-  call.headers.emplace_back("Content-MD5", bphttp::Base64Encode(bphttp::Md5Raw(data, length)));
+  std::string md5 = bphttp::Md5Raw(data, length);
+  call.headers.emplace_back("Content-MD5", bphttp::Base64Encode(md5));
   call.headers.emplace_back("Content-Type", "application/octet-stream");
   if (if_absent) call.headers.emplace_back("If-None-Match", "*");
   bphttp::HttpResponse response = Send(call);
   if (response.status >= 200 && response.status < 300) return BP_OK;
-  return Fail(response, std::string(if_absent ? "put-if-absent" : "put") + " of " + ObjectUrl(key),
-              error);
+  std::string what = std::string(if_absent ? "put-if-absent" : "put") + " of " + ObjectUrl(key);
+  int rc = Fail(response, what, error);
+  if (rc == BP_ERR_PRECONDITION && IsOurOwnObject(key, length, md5)) return BP_OK;
+  return rc;
+}
+
+// A put-if-absent whose response was lost (timeout, reset) is retried by the host, and the
+// retry then finds the object the first attempt created. Without this check that would read
+// as "another writer was first" and needlessly fence the volume. A single-part object's ETag is
+// the MD5 of its bytes (AWS and RGW, without SSE-KMS), so an object with our size and our MD5 is
+// the one we wrote, or byte-identical to it, which leaves the volume consistent either way.
+bool S3Client::IsOurOwnObject(std::string_view key, uint64_t length, const std::string& md5) const {
+  Call call;
+  call.method = "HEAD";
+  call.path = options_.location.ObjectPath(options_.location.prefix + std::string(key));
+  bphttp::HttpResponse response = Send(call);
+  if (response.status != 200) return false;
+  const std::string* etag = response.Header("etag");
+  const std::string* size = response.Header("content-length");
+  return etag != nullptr && size != nullptr && *etag == "\"" + bphttp::Hex(md5) + "\"" &&
+         *size == std::to_string(length);
 }
 
 int S3Client::Head(std::string_view key, uint64_t* size, std::string* error) const {

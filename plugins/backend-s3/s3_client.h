@@ -44,6 +44,9 @@ class S3Client {
   // exists, the region is right and the credentials are accepted. Tailored messages for each.
   int CheckBucket(std::string* error) const;
 
+  // With if_absent, an existing object is BP_ERR_PRECONDITION — unless it has exactly these
+  // bytes (same size and MD5 ETag): then it is taken to be this put's own earlier attempt whose
+  // response was lost, and the put succeeds.
   int Put(std::string_view key, const void* data, uint64_t length, bool if_absent,
           std::string* error) const;
   // Up to `length` bytes at `offset` into buf; *nread < length only at the end of the object.
@@ -76,6 +79,7 @@ class S3Client {
   int Fail(const bphttp::HttpResponse& response, const std::string& what, std::string* error) const;
   int ReadWithoutRange(std::string_view key, uint64_t offset, uint64_t length, void* buf,
                        uint64_t* nread, std::string* error) const;
+  bool IsOurOwnObject(std::string_view key, uint64_t length, const std::string& md5) const;
   int DeleteBatch(const char* const* keys, size_t count, int* results, std::string* error) const;
 
   S3ClientOptions options_;

@@ -189,13 +189,18 @@ TEST_F(S3Live, PutIfAbsentIsFencedAndProbed) {
   std::string whole;
   ASSERT_EQ(client_->Get("seg/2", &whole, &error), BP_OK) << error;
   EXPECT_EQ(whole, "first");
+  // The same bytes again read as a retry of our own put whose response was lost: success.
+  EXPECT_EQ(client_->Put("seg/2", "first", 5, true, &error), BP_OK) << error;
+  // Same size, different bytes: still refused.
+  EXPECT_EQ(client_->Put("seg/2", "firsT", 5, true, &error), BP_ERR_PRECONDITION) << error;
   ASSERT_EQ(client_->Put("seg/2", "third", 5, false, &error), BP_OK) << error;
 
   std::string detail;
   EXPECT_TRUE(bphttp::ProbePutIfAbsent(
-      [&](const std::string& key, bool if_absent) {
+      [&, attempt = 0](const std::string& key, bool if_absent) mutable {
         std::string e;
-        return client_->Put(key, "p", 1, if_absent, &e);
+        std::string body = "probe " + std::to_string(++attempt);
+        return client_->Put(key, body.data(), body.size(), if_absent, &e);
       },
       [&](const std::string& key) {
         std::string e;
