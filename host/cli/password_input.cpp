@@ -57,14 +57,15 @@ struct termios g_saved_termios;
 volatile sig_atomic_t g_echo_off = 0;
 
 void RestoreAndReraise(int sig) {
-  if (g_echo_off != 0) ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &g_saved_termios);
+  if (g_echo_off != 0) ::tcsetattr(STDIN_FILENO, TCSANOW, &g_saved_termios);
   ::signal(sig, SIG_DFL);
   ::raise(sig);
 }
 
-// One line from the terminal with echo off.
+// One line from the terminal with echo off. Echo goes off (discarding anything typed before)
+// and only then does the prompt appear, so what is typed after the prompt is never lost; the
+// settings come back without discarding input, so a fast typist's next answer survives too.
 Status ReadHiddenLine(const char* prompt, std::string* out) {
-  std::cerr << prompt << std::flush;
   struct termios hidden;
   if (::tcgetattr(STDIN_FILENO, &g_saved_termios) != 0) {
     return Status::Invalid(std::string("cannot read the terminal settings: ") + std::strerror(errno));
@@ -80,6 +81,7 @@ Status ReadHiddenLine(const char* prompt, std::string* out) {
   ::sigaction(SIGHUP, &action, &old_hup);
   g_echo_off = 1;
   ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &hidden);
+  std::cerr << prompt << std::flush;
   Status st;
   for (;;) {
     char c = 0;
@@ -96,7 +98,7 @@ Status ReadHiddenLine(const char* prompt, std::string* out) {
       break;
     }
   }
-  ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &g_saved_termios);
+  ::tcsetattr(STDIN_FILENO, TCSANOW, &g_saved_termios);
   g_echo_off = 0;
   ::sigaction(SIGINT, &old_int, nullptr);
   ::sigaction(SIGTERM, &old_term, nullptr);

@@ -151,3 +151,55 @@ change_password "$P1" --volume nosuch >"$BP_TMP/nosuch.out" 2>&1 || rc=$?
   fail "an unknown volume was not refused: $(cat "$BP_TMP/nosuch.out")"
 [[ $(snapshot) == "$before" ]] || fail "a refused change-password modified the store"
 log "wrong current password, empty new password and unknown volume refused, store untouched"
+
+# ---- 5. typed on a terminal: prompted twice, never echoed -------------------------------------
+# pty_change NEW REPEAT: run change-password on a pseudo-terminal, answer both prompts; prints
+# everything the terminal showed and exits with the command's status.
+pty_change() {
+  timeout 120 "$PY" - "$BLOCKPIPE" "$BP_CONFIG" "$1" "$2" <<'PYEOF'
+import os, pty, select, signal, sys, time
+blockpipe, config, first, second = sys.argv[1:5]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(blockpipe, [blockpipe, "change-password", "--config", config, "--volume", "default"])
+shown = b""
+def read_until(marker, seconds=60):
+    """Collect terminal output until marker shows (None: until the command closes it)."""
+    global shown
+    deadline = time.monotonic() + seconds
+    while marker is None or marker not in shown:
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            sys.exit("waited %ds for %r; the terminal showed: %r" % (seconds, marker, shown))
+        if not select.select([fd], [], [], 0.5)[0]:
+            continue
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            chunk = b""
+        if not chunk:
+            if marker is None:
+                return
+            sys.exit("the command ended before prompting %r: %r" % (marker, shown))
+        shown += chunk
+read_until(b"New password: ")
+os.write(fd, first.encode() + b"\n")
+read_until(b"Repeat the new password: ")
+os.write(fd, second.encode() + b"\n")
+read_until(None)
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(shown.decode(errors="replace"))
+sys.exit(os.waitstatus_to_exitcode(status))
+PYEOF
+}
+P4='typed at the terminal'
+rc=0
+pty_change "$P4" "$P4 but different" >"$BP_TMP/pty-mismatch.out" 2>&1 || rc=$?
+((rc != 0)) && grep -q 'differ' "$BP_TMP/pty-mismatch.out" ||
+  fail "two different entries were not refused: $(cat "$BP_TMP/pty-mismatch.out")"
+pty_change "$P4" "$P4" >"$BP_TMP/pty.out" 2>&1 || fail "change-password on a terminal failed: $(cat "$BP_TMP/pty.out")"
+grep -q '^volume default: password changed' "$BP_TMP/pty.out" || fail "not changed: $(cat "$BP_TMP/pty.out")"
+grep -qF "$P4" "$BP_TMP/pty.out" "$BP_TMP/pty-mismatch.out" && fail "the typed password was echoed"
+BLOCKPIPE_PASSWORD=$P4 timeout 120 "$BLOCKPIPE" fsck --config "$BP_CONFIG" --volume default >>"$BP_TMP/fsck.out" 2>&1 ||
+  fail "volume default does not open with the password typed at the terminal"
+log "on a terminal: prompted twice without echo, a mismatch refused, the typed password works"
