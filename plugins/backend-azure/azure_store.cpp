@@ -11,10 +11,17 @@
 
 namespace azurebackend {
 
+namespace {
+thread_local std::string last_failure;
+}  // namespace
+
 int Fail(int code, const std::string& message) {
+  last_failure = message;
   if (bp_host != nullptr) bp_host->set_error(("azure backend: " + message).c_str());
   return code;
 }
+
+const std::string& LastFailure() { return last_failure; }
 
 AzureStore::AzureStore(const ResolvedSettings& settings, const TransportOptions& transport,
                        const UploadOptions& upload)
@@ -27,8 +34,23 @@ int AzureStore::Open(const ResolvedSettings& settings, const TransportOptions& t
   if (rc != BP_OK) return rc;
 
   std::string single_detail, blocks_detail;
-  bool single = store->ProbePath(/*force_blocks=*/false, &single_detail);
-  bool blocks = single && store->ProbePath(/*force_blocks=*/true, &blocks_detail);
+  int first_put_rc = BP_OK;
+  bool single = store->ProbePath(/*force_blocks=*/false, &single_detail, &first_put_rc);
+  if (first_put_rc == BP_ERR_TRANSIENT) {
+    // The store is unreachable or overloaded right now; a volume opened without the capability
+    // would be served read-only for no lasting reason. Fail, and let the user or the host retry.
+    return Fail(BP_ERR_TRANSIENT, store->Describe() + ": put-if-absent probe: " + LastFailure());
+  }
+  if (first_put_rc != BP_OK && first_put_rc != BP_ERR_PRECONDITION) {
+    // Typically a read-only SAS token: reading works, writing never will. The host then serves
+    // volumes read-only, which is what such credentials are for; say why.
+    std::string message = store->Describe() + ": these credentials cannot create blobs (" +
+                          LastFailure() + "); put-if-absent not verified, volumes can only be read";
+    if (bp_host != nullptr) bp_host->log(BP_LOG_WARN, "azure", message.c_str());
+    *out = std::move(store);
+    return BP_OK;
+  }
+  bool blocks = single && store->ProbePath(/*force_blocks=*/true, &blocks_detail, &first_put_rc);
   store->put_if_absent_ = single && blocks;
   std::string message = store->Describe() + " (account " + settings.account + ", " +
                         (settings.auth == AuthMode::kSharedKey ? "Shared Key" : "SAS token") +
@@ -77,12 +99,15 @@ int AzureStore::CheckContainer() {
   return Fail(failure.code, where + failure.message);
 }
 
-bool AzureStore::ProbePath(bool force_blocks, std::string* detail) {
+bool AzureStore::ProbePath(bool force_blocks, std::string* detail, int* first_put_rc) {
+  int calls = 0;
   auto put = [&](const std::string& key, bool if_absent) {
     static const char kProbeData[] = "blockpipe put-if-absent probe";
     const uint64_t length = sizeof(kProbeData) - 1;
-    return force_blocks ? PutBlocks(key, kProbeData, length, if_absent)
-                        : PutSingle(key, kProbeData, length, if_absent);
+    int rc = force_blocks ? PutBlocks(key, kProbeData, length, if_absent)
+                          : PutSingle(key, kProbeData, length, if_absent);
+    if (calls++ == 0) *first_put_rc = rc;
+    return rc;
   };
   auto del = [&](const std::string& key) { return Delete(key); };
   return bphttp::ProbePutIfAbsent(put, del, detail);

@@ -33,6 +33,8 @@ struct UploadOptions {
 
 // Record `message` with the host (prefixed "azure backend: ") and return `code`.
 int Fail(int code, const std::string& message);
+// The message of the last Fail() on this thread, for callers that report it in their own words.
+const std::string& LastFailure();
 
 class AzureStore {
  public:
@@ -67,7 +69,9 @@ class AzureStore {
   int FailWith(const AzureFailure& failure) const;
 
   int CheckContainer();
-  bool ProbePath(bool force_blocks, std::string* detail);
+  // Run the put-if-absent probe on one upload path. *first_put_rc receives the code of the
+  // probe's first put, so a store that refuses writes altogether can be told apart.
+  bool ProbePath(bool force_blocks, std::string* detail, int* first_put_rc);
 
   int PutSingle(const std::string& key, const void* data, uint64_t length, bool if_absent);
   int PutBlocks(const std::string& key, const void* data, uint64_t length, bool if_absent);

@@ -237,6 +237,9 @@ def main(argv):
     except AzureError as e:
         print(f"azure_admin: {e}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # The reader of our output went away (`| head`): not the store's fault.
+        return 0
     except OSError as e:
         print(f"azure_admin: cannot reach {args.endpoint}: {e}", file=sys.stderr)
         return 1
