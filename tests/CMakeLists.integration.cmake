@@ -130,3 +130,9 @@ add_test(NAME server-azurite-stop
   COMMAND bash ${_azurite_dir}/stop.sh ${_servers_dir}/azurite)
 set_tests_properties(server-azurite-start PROPERTIES FIXTURES_SETUP azurite LABELS "integration;azure" TIMEOUT 120)
 set_tests_properties(server-azurite-stop PROPERTIES FIXTURES_CLEANUP azurite LABELS "integration;azure" TIMEOUT 60)
+
+# ---- volume copy across backends (file → S3 → Azure): needs both test servers ----
+if(TEST volume-copy-roundtrip)
+  set_tests_properties(volume-copy-roundtrip PROPERTIES
+    FIXTURES_REQUIRED "rgw;azurite" LABELS "integration;s3;azure")
+endif()

@@ -210,7 +210,7 @@ Status VolumeCopier::MakePlan(Plan* plan, VolumeCopyReport* report) {
   if (!has_meta) {
     if (!plan->source_objects.empty()) {
       return Status::NotFound(source_.Describe() + " has objects under " + plan->source_prefix +
-                              " but no " + meta_key + ": not a volume (an interrupted copy?)");
+                              " but no " + meta_key + ": not a volume (an interrupted copy or deletion?)");
     }
     return Status::NotFound("no volume `" + name + "` in " + source_.Describe());
   }
