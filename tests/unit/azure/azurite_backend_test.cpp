@@ -49,13 +49,20 @@ std::string Shell(const std::string& command, int* status) {
   return out;
 }
 
-// One azurite for the whole test binary.
+// One azurite per test process, started by the first test that needs it (ctest runs each test
+// in its own process, and most of them need no server) and stopped at the end.
 class Azurite : public ::testing::Environment {
  public:
   static std::string endpoint;
   static std::string skip_reason;
 
-  void SetUp() override {
+  static void Ensure() {
+    if (!instance_->tried_) instance_->Start();
+  }
+  static Azurite* instance_;
+
+  void Start() {
+    tried_ = true;
     if (const char* env = std::getenv("AZURITE_BLOB_ENDPOINT"); env != nullptr && *env != '\0') {
       endpoint = env;
       return;
@@ -104,7 +111,9 @@ class Azurite : public ::testing::Environment {
  private:
   std::string state_;
   bool started_ = false;
+  bool tried_ = false;
 };
+Azurite* Azurite::instance_ = nullptr;
 std::string Azurite::endpoint;
 std::string Azurite::skip_reason;
 std::string Azurite::failure_;
@@ -126,12 +135,14 @@ std::string AccountSas(const std::string& permissions, int minutes) {
          "&spr=https%2Chttp&sig=" + bphttp::UriEncode(sig, true);
 }
 
-::testing::Environment* const kAzurite = ::testing::AddGlobalTestEnvironment(new Azurite);
+::testing::Environment* const kAzurite =
+    ::testing::AddGlobalTestEnvironment(Azurite::instance_ = new Azurite);
 
 // Tests that need the emulator start with this: a failure if it is installed but broken, a
 // reported skip if it is not installed.
 #define REQUIRE_AZURITE()                                                  \
   do {                                                                     \
+    Azurite::Ensure();                                                     \
     if (!Azurite::failure_.empty()) FAIL() << Azurite::failure_;           \
     if (Azurite::endpoint.empty()) GTEST_SKIP() << Azurite::skip_reason;  \
   } while (0)
