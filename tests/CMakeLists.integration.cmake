@@ -136,3 +136,18 @@ if(TEST volume-copy-roundtrip)
   set_tests_properties(volume-copy-roundtrip PROPERTIES
     FIXTURES_REQUIRED "rgw;azurite" LABELS "integration;s3;azure")
 endif()
+
+# The S3 client's live unit tests (S3Live.*, skipped when no server is named) run against the
+# fixture's RGW: the GoogleTest binary gets the server from the fixture's env file, and a run in
+# which any of them skipped counts as a failure, since the server is there.
+if(TARGET unit-s3)
+  add_test(NAME unit-s3-live-rgw
+    COMMAND bash -c "set -a && source \"$1/env\" && set +a && \
+BLOCKPIPE_TEST_S3_ENDPOINT=$RGW_ENDPOINT BLOCKPIPE_TEST_S3_ACCESS_KEY=$AWS_ACCESS_KEY_ID \
+BLOCKPIPE_TEST_S3_SECRET_KEY=$AWS_SECRET_ACCESS_KEY BLOCKPIPE_TEST_S3_REGION=$AWS_REGION \
+\"$2\" --gtest_filter='S3Live.*' >\"$3\" 2>&1; rc=$?; cat \"$3\"; \
+if grep -q '^\\[  SKIPPED' \"$3\"; then echo 'S3Live tests skipped although RGW is running'; exit 1; fi; exit $rc"
+      unit-s3-live-rgw ${_servers_dir}/rgw $<TARGET_FILE:unit-s3> ${CMAKE_CURRENT_BINARY_DIR}/unit-s3-live-rgw.out)
+  set_tests_properties(unit-s3-live-rgw PROPERTIES
+    FIXTURES_REQUIRED rgw LABELS "integration;s3" TIMEOUT 300)
+endif()
