@@ -284,6 +284,10 @@ fi
 STATE=$(realpath -m "$1")
 CONF=$STATE/ceph.conf
 LIFETIME=${2:-3h}
+# The directory is wiped: refuse one that holds anything but an earlier instance of ours.
+if [[ -d $STATE && -n $(ls -A "$STATE") && ! -f $STATE/ceph.conf && ! -f $STATE/pids ]]; then
+  die "$STATE is not empty and holds no earlier test cluster; refusing to wipe it"
+fi
 if [[ -s $STATE/pids ]]; then
   "$HERE/stop.sh" "$STATE" >/dev/null 2>&1 || true
 fi
