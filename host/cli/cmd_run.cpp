@@ -13,8 +13,14 @@ namespace bp::cli {
 void RegisterRun(CLI::App& app, int* exit_code) {
   auto* cmd = app.add_subcommand("run", "Serve the configured volumes until SIGTERM/SIGINT");
   auto config = std::make_shared<std::string>();
+  auto options = std::make_shared<RunOptions>();
   cmd->add_option("-c,--config", *config, "Config file (default $BLOCKPIPE_CONFIG or ./blockpipe-data/blockpipe.toml)");
-  cmd->callback([config, exit_code] {
+  cmd->add_option("--take-over", options->take_over,
+                  "Take VOLUME (or `all`) over from the daemon its ownership record names, when "
+                  "that daemon is known to be gone; repeatable or comma-separated")
+      ->delimiter(',')
+      ->type_name("VOLUME");
+  cmd->callback([config, options, exit_code] {
     const auto file = ResolveConfigPath(*config);
     if (config->empty() && !std::filesystem::exists(file)) {
       InitOptions init;
@@ -30,7 +36,7 @@ void RegisterRun(CLI::App& app, int* exit_code) {
       }
       std::cerr << "blockpipe: no config given; wrote the default to " << file.string() << "\n";
     }
-    Status st = RunDaemon(file);
+    Status st = RunDaemon(file, *options);
     if (!st.ok()) *exit_code = ReportError(st);
   });
 }

@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "control/control_server.h"
 #include "engine/volume_manager.h"
+#include "engine/writer_identity.h"
 #include "loader/plugin_registry.h"
 #include "util/log.h"
 #include "util/metrics.h"
@@ -57,7 +58,7 @@ int WaitForTerminationSignal(const sigset_t& set) {
 
 }  // namespace
 
-Status RunDaemon(const std::filesystem::path& config_file) {
+Status RunDaemon(const std::filesystem::path& config_file, const RunOptions& options) {
   // Block before any thread exists so every thread inherits the mask.
   sigset_t set;
   sigemptyset(&set);
@@ -70,8 +71,17 @@ Status RunDaemon(const std::filesystem::path& config_file) {
   BP_RETURN_IF_ERROR(LoadConfig(config_file, &config));
   SetupLogging(config.host.log_level);
 
+  for (const auto& name : options.take_over) {
+    if (name != "all" && !IsValidVolumeName(name)) {
+      return Status::Invalid("--take-over " + name + ": not a volume name (or `all`)");
+    }
+  }
   DataDirLock lock;
   BP_RETURN_IF_ERROR(lock.Acquire(config.host.data_dir));
+  // Who this daemon is in volume ownership records: the same data dir is the same writer.
+  EngineOptions engine = config.engine;
+  BP_RETURN_IF_ERROR(LoadOrCreateWriterId(config.host.data_dir, &engine.writer_id));
+  engine.take_over = options.take_over;
 
   PluginRegistry plugins(config.host.plugin_dirs);
   std::shared_ptr<ObjectStore> store;
@@ -90,10 +100,15 @@ Status RunDaemon(const std::filesystem::path& config_file) {
                           " (nothing was served or written)");
   }
 
-  VolumeManager volumes(store, &preopened, config.engine);
+  VolumeManager volumes(store, &preopened, engine);
   if (Status opened = volumes.OpenAll(); !opened.ok()) {
     (void)volumes.Shutdown();
     return opened.WithContext("not starting: cannot open every volume in " + store->Describe());
+  }
+  for (const auto& name : options.take_over) {
+    if (name != "all" && !volumes.Exists(name)) {
+      spdlog::warn("--take-over {}: there is no volume of that name in {}", name, store->Describe());
+    }
   }
   for (const auto& spec : config.volumes) {
     if (volumes.Exists(spec.name)) continue;

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 namespace bp {
 
@@ -26,6 +28,15 @@ struct EngineOptions {
   uint32_t retry_deadline_ms = 30000;
   // Open volumes for writing even when the backend lacks atomic put-if-absent (no fencing).
   bool allow_unfenced = false;
+
+  // Volume ownership (volumes/<name>/owner, see engine/volume_owner.h). Not [engine] keys: the
+  // daemon fills them from its data dir and from `blockpipe run --take-over`.
+  // The stable id of this writer (32 hex digits from DATA_DIR/writer-id). Empty: a random id
+  // for this manager, so a second manager on the same store counts as another writer.
+  std::string writer_id;
+  // Volumes whose active owner record, held by another writer, may be overridden ("all" for
+  // every volume). Anything else held by another writer is refused at a writable open.
+  std::vector<std::string> take_over;
 };
 
 }  // namespace bp

@@ -15,6 +15,7 @@ const char* ObjectTypeName(ObjectType type) {
     case ObjectType::kVolumeMeta: return "volume metadata";
     case ObjectType::kSegment: return "segment";
     case ObjectType::kCheckpoint: return "checkpoint";
+    case ObjectType::kVolumeOwner: return "volume owner record";
   }
   return "object";
 }

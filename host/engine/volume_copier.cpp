@@ -66,7 +66,15 @@ std::string SomeNames(const std::vector<std::string>& names) {
   return out;
 }
 
-// The objects of one volume that a copy carries, ascending by key; meta included.
+// The ownership record says which daemon writes the volume in *that* store: a copy must not
+// arrive owned by the source's writer, and a destination's own record is not part of the copy.
+bool IsOwnerRecord(const std::string& key, const std::string& prefix) {
+  return key.size() == prefix.size() + 5 && StartsWith(key, prefix) &&
+         key.compare(prefix.size(), 5, "owner") == 0;
+}
+
+// The objects of one volume that a copy carries, ascending by key; meta included, the
+// ownership record left out.
 Status ListVolumeObjects(ObjectStore& store, const std::string& prefix, bool include_quarantine,
                          std::vector<ObjectInfo>* out, uint64_t* quarantined) {
   std::vector<ObjectInfo> all;
@@ -74,6 +82,7 @@ Status ListVolumeObjects(ObjectStore& store, const std::string& prefix, bool inc
   out->clear();
   if (quarantined != nullptr) *quarantined = 0;
   for (auto& object : all) {
+    if (IsOwnerRecord(object.key, prefix)) continue;
     if (!include_quarantine && StartsWith(object.key, prefix + "quarantine/")) {
       if (quarantined != nullptr) ++*quarantined;
       continue;
@@ -267,7 +276,10 @@ Status VolumeCopier::MakePlan(Plan* plan, VolumeCopyReport* report) {
 
   std::map<std::string, uint64_t> at_destination;  // this volume's objects there, by key
   for (const auto& object : destination_all) {
-    if (StartsWith(object.key, plan->destination_prefix)) at_destination[object.key] = object.size;
+    if (StartsWith(object.key, plan->destination_prefix) &&
+        !IsOwnerRecord(object.key, plan->destination_prefix)) {
+      at_destination[object.key] = object.size;
+    }
   }
   const std::string destination_meta_key = MetaKey(new_name);
   auto key_at_destination = [&](const std::string& source_key) {

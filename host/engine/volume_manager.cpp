@@ -1,6 +1,7 @@
 // VolumeManager: discovery, creation and deletion of volumes, frontend references, the timer
 // that drives age-based sealing and retries, and orderly shutdown. Holds the resources every
-// volume shares: the I/O thread pool and the decoded-unit cache.
+// volume shares: the I/O thread pool and the decoded-unit cache. A writable manager claims each
+// volume it opens through its ownership record (volume_owner.h) and releases it at shutdown.
 #include "engine/volume_manager.h"
 
 #include <chrono>
@@ -14,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "engine/volume.h"
+#include "engine/volume_owner.h"
 
 namespace bp {
 namespace {
@@ -60,10 +62,12 @@ struct VolumeManager::Impl {
   std::unique_ptr<UnitCache> cache;
   bool fenced_puts = true;  // the store has atomic put-if-absent
   bool writable = true;     // fenced, or the user opted out of fencing
+  WriterIdentity identity;  // who this manager is in ownership records
 
   mutable std::mutex mu;
   std::map<std::string, std::shared_ptr<Volume>> volumes;
   std::set<std::string> busy;  // being created or deleted
+  std::map<std::string, OwnerRecord> claims;  // ownership records this manager wrote, by volume
   bool shut_down = false;
 
   std::thread ticker;
@@ -75,6 +79,12 @@ struct VolumeManager::Impl {
     return Volume::Services{store, pool.get(), cache.get(), options};
   }
   Status OpenOne(const std::string& name, std::shared_ptr<Volume>* out);
+  // Read-only: the refusal a writable open of `name` would meet, or Ok.
+  Status CheckOwner(const std::string& name);
+  // Write this manager's ownership record of a volume it is about to open for writing.
+  Status Claim(const std::string& name, const Uuid& uuid);
+  // Mark the record released if it is still this manager's claim (after a clean close).
+  void Release(const std::string& name, const Uuid& uuid);
   Status DeleteObjects(const std::string& name);
   void TickLoop();
 };
@@ -93,6 +103,7 @@ VolumeManager::VolumeManager(std::shared_ptr<ObjectStore> store, CodecFactory* c
   m.cache = std::make_unique<UnitCache>(m.options.cache_memory);
   m.fenced_puts = (m.store->Capabilities() & BP_BACKEND_CAP_PUT_IF_ABSENT) != 0;
   m.writable = m.fenced_puts || m.options.allow_unfenced;
+  m.identity = WriterIdentity::ForThisProcess(m.options.writer_id);
   if (!m.fenced_puts) {
     if (m.options.allow_unfenced) {
       spdlog::warn("backend {} has no atomic put-if-absent; volumes are writable without "
@@ -146,7 +157,51 @@ Status VolumeManager::Impl::OpenOne(const std::string& name, std::shared_ptr<Vol
   std::unique_ptr<CodecChain> chain;
   BP_RETURN_IF_ERROR(codecs->OpenChain(meta.uuid.data(), name, meta.codecs, &chain)
                          .WithContext("volume " + name));
-  return Volume::Open(Services(), std::move(meta), std::move(chain), writable, fenced_puts, out);
+  // Claimed before recovery, which may already write (quarantine moves): a refused opener
+  // writes nothing.
+  const Uuid uuid = meta.uuid;
+  if (writable) BP_RETURN_IF_ERROR(Claim(name, uuid));
+  s = Volume::Open(Services(), std::move(meta), std::move(chain), writable, fenced_puts, out);
+  if (!s.ok() && writable) Release(name, uuid);
+  return s;
+}
+
+Status VolumeManager::Impl::CheckOwner(const std::string& name) {
+  if (!writable) return Status::Ok();
+  Bytes object;
+  VolumeMeta meta;
+  Status s = store->Get(MetaKey(name), &object);
+  if (s.IsNotFound()) return Status::Ok();  // gone meanwhile: OpenOne reports it
+  BP_RETURN_IF_ERROR(s.WithContext("volume " + name + ": reading metadata"));
+  // Undecodable metadata is OpenOne's to report, with its own message.
+  if (!DecodeVolumeMetaObject(object.data(), object.size(), &meta).ok()) return Status::Ok();
+  return CheckOwnership(*store, name, meta.uuid, identity,
+                        TakeOverCovers(options.take_over, name));
+}
+
+Status VolumeManager::Impl::Claim(const std::string& name, const Uuid& uuid) {
+  OwnerRecord claimed;
+  BP_RETURN_IF_ERROR(ClaimOwnership(*store, name, uuid, identity,
+                                    TakeOverCovers(options.take_over, name), fenced_puts, &claimed));
+  std::lock_guard<std::mutex> lock(mu);
+  claims[name] = std::move(claimed);
+  return Status::Ok();
+}
+
+void VolumeManager::Impl::Release(const std::string& name, const Uuid& uuid) {
+  OwnerRecord claimed;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = claims.find(name);
+    if (it == claims.end()) return;
+    claimed = std::move(it->second);
+    claims.erase(it);
+  }
+  Status s = ReleaseOwnership(*store, name, uuid, claimed);
+  if (!s.ok()) {
+    spdlog::warn("volume {}: {} (the next opener from another data dir needs --take-over)", name,
+                 s.ToString());
+  }
 }
 
 Status VolumeManager::OpenAll() {
@@ -165,6 +220,16 @@ Status VolumeManager::OpenAll() {
   }
   std::string failures;
   Status first_failure;
+  // Ownership first, for every volume: a daemon that is refused one volume must not claim (and
+  // then release) the others on its way out.
+  for (const auto& name : names) {
+    Status s = m.CheckOwner(name);
+    if (s.ok()) continue;
+    spdlog::error("{}", s.ToString());
+    if (first_failure.ok()) first_failure = s;
+    failures += (failures.empty() ? "" : "; ") + s.message();
+  }
+  if (!first_failure.ok()) return Status::FromCode(first_failure.raw_code(), failures);
   for (const auto& name : names) {
     {
       std::lock_guard<std::mutex> lock(m.mu);
@@ -230,13 +295,17 @@ Status VolumeManager::Create(const std::string& name, uint64_t size) {
   if (!m.fenced_puts) {
     Bytes existing;
     if (m.store->Get(MetaKey(name), &existing).ok()) {
-      return finish(Status::Precondition("volume " + name + " already exists"), nullptr);
+      return finish(Status::Precondition("volume " + name + " already exists in the store" +
+                                         OwnerNote(*m.store, name)),
+                    nullptr);
     }
   }
   Bytes object = EncodeVolumeMetaObject(meta);
   s = m.store->Put(MetaKey(name), object.data(), object.size(), m.fenced_puts);
   if (s.IsPrecondition()) {
-    return finish(Status::Precondition("volume " + name + " already exists in the store"), nullptr);
+    return finish(Status::Precondition("volume " + name + " already exists in the store" +
+                                       OwnerNote(*m.store, name)),
+                  nullptr);
   }
   if (!s.ok()) return finish(s.WithContext("creating volume " + name), nullptr);
   // Leftovers of an earlier volume of this name whose deletion was interrupted (its meta goes
@@ -250,8 +319,13 @@ Status VolumeManager::Create(const std::string& name, uint64_t size) {
     s = m.store->Delete(o.key);
   }
   if (!s.ok()) return finish(s.WithContext("creating volume " + name), nullptr);
+  // The leftovers included any ownership record of an earlier volume: this claim finds none.
+  const Uuid uuid = meta.uuid;
+  s = m.Claim(name, uuid);
+  if (!s.ok()) return finish(s.WithContext("creating volume " + name), nullptr);
   std::shared_ptr<Volume> v;
   s = Volume::Open(m.Services(), std::move(meta), std::move(chain), m.writable, m.fenced_puts, &v);
+  if (!s.ok()) m.Release(name, uuid);
   if (s.ok()) {
     spdlog::info("volume {}: created ({} bytes, codecs {})", name, size, v->chain().Describe());
   }
@@ -292,14 +366,24 @@ Status VolumeManager::Delete(const std::string& name) {
     Bytes meta;
     s = m.store->Get(MetaKey(name), &meta);
     if (s.IsNotFound()) s = Status::NotFound("volume " + name + " does not exist");
+    // Not open here: it may be another daemon's (created after this one started).
+    VolumeMeta decoded;
+    if (s.ok() && m.writable && DecodeVolumeMetaObject(meta.data(), meta.size(), &decoded).ok()) {
+      s = CheckOwnership(*m.store, name, decoded.uuid, m.identity, /*take_over=*/false);
+      if (!s.ok()) s = s.WithContext("cannot delete it");
+    }
   } else if (!m.writable) {
     s = Status::Unsupported("cannot delete volume " + name + ": the store is read-only here");
+  } else if (v->read_only()) {
+    s = Status::Precondition("cannot delete volume " + name + ": another writer took it over, so "
+                             "it is read-only here" + OwnerNote(*m.store, name));
   }
   if (s.ok() && v) v->Close(/*clean=*/false);
   if (s.ok()) s = m.DeleteObjects(name);
   if (s.ok() && v) m.cache->EraseVolume(v->meta().uuid);
   std::lock_guard<std::mutex> lock(m.mu);
   m.busy.erase(name);
+  if (s.ok()) m.claims.erase(name);  // the record went with the volume's other objects
   // Once closing started the volume cannot serve again, even if some objects remain.
   if (v && (s.ok() || !s.IsNotFound())) m.volumes.erase(name);
   if (s.ok()) spdlog::info("volume {}: deleted", name);
@@ -370,7 +454,9 @@ Status VolumeManager::Shutdown() {
     if (!s.ok()) {
       spdlog::error("volume {}: {}", v->name(), s.ToString());
       if (result.ok()) result = s;
+      continue;  // a volume that did not close cleanly stays claimed: its data dir takes it back
     }
+    m.Release(v->name(), v->meta().uuid);
   }
   m.pool->Stop();
   return result;

@@ -82,9 +82,12 @@ TEST(Fencing, SecondWriterIsFencedByPutIfAbsent) {
   auto ref = h.Ref();
   ASSERT_EQ(test::Write(*ref, 0, Pattern(4096, 1)), 0);
   ASSERT_EQ(test::Flush(*ref), 0);
-  // A second host opens the same store and writes segment 2 first.
+  // A second host (another data dir) takes the volume over and writes segment 2 first.
   test::TestCodecFactory codecs2;
-  VolumeManager other(h.store, &codecs2, test::SmallOptions());
+  EngineOptions other_options = test::SmallOptions();
+  other_options.writer_id = "ffeeddccbbaa99887766554433221100";
+  other_options.take_over = {"v"};
+  VolumeManager other(h.store, &codecs2, other_options);
   ASSERT_TRUE(other.OpenAll().ok());
   std::unique_ptr<VolumeRef> ref2;
   ASSERT_TRUE(other.OpenRef("v", false, &ref2).ok());

@@ -210,6 +210,8 @@ inline EngineOptions SmallOptions() {
   o.cache_memory = 1u << 20;
   o.io_threads = 4;
   o.retry_deadline_ms = 2000;
+  // One data dir's writer: a harness that crashes and reopens takes its volumes back.
+  o.writer_id = "00112233445566778899aabbccddeeff";
   return o;
 }
 

@@ -1,0 +1,107 @@
+// Volume ownership: the advisory record `volumes/<name>/owner` that lets the daemon which opened
+// a volume for writing keep it. A writable open reads the record and takes the volume when there
+// is none, when it was released at a clean close, or when it names this writer's own data dir
+// (a restart after a crash, kill -9 included); an active record of another writer refuses the
+// open with a message naming that writer, unless the operator asked to take the volume over.
+// Like ZFS's hostid check on pool import it costs a GET and a PUT per open and close, never a
+// heartbeat. It is advisory: two openers at the same instant may both take the volume, and the
+// put-if-absent of segments (volume_commit.cpp) still decides which one may write. The byte
+// layout is in docs/format.md ("Volume ownership").
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/object_format.h"
+#include "pipeline/object_store.h"
+#include "util/status.h"
+
+namespace bp {
+
+// The writer opening volumes: the stable id of its data dir, plus where it runs (for messages).
+struct WriterIdentity {
+  std::string writer_id;  // 32 hex digits
+  std::string hostname;
+  uint32_t pid = 0;
+
+  // This process: hostname and pid filled in; a random writer id when `writer_id` is empty.
+  static WriterIdentity ForThisProcess(const std::string& writer_id);
+};
+
+enum class OwnerState : uint32_t {
+  kActive = 1,    // a daemon has the volume open for writing
+  kReleased = 2,  // its last writer closed it cleanly; anyone may take it
+};
+
+struct OwnerRecord {
+  OwnerState state = OwnerState::kActive;
+  std::string writer_id;
+  // Random per claim: tells this open's record from one an earlier run of the same data dir
+  // left, so a close releases only a record that is still its own.
+  uint64_t claim_id = 0;
+  std::string hostname;
+  uint32_t pid = 0;
+  uint64_t since_unix_ms = 0;  // active: when it was claimed; released: when it was released
+  std::vector<Extension> extensions;
+};
+
+std::string OwnerKey(const std::string& name);  // "volumes/<name>/owner"
+
+// The whole object (header + plain body); the header carries the volume's uuid.
+Bytes EncodeOwnerObject(const Uuid& uuid, const OwnerRecord& record);
+// Corrupt/Unsupported with a reason.
+Status DecodeOwnerObject(const uint8_t* p, size_t n, Uuid* uuid, OwnerRecord* out);
+
+// What the store holds for a volume, as a writable open sees it.
+struct OwnerFinding {
+  bool present = false;
+  Status unreadable;         // present, but the record does not decode (damage, newer format)
+  bool foreign = false;      // a readable record of another volume of that name (a leftover)
+  OwnerRecord record;        // when present and readable
+};
+
+enum class OwnerDecision {
+  kTake,      // no record, released, a leftover, or this writer's own data dir
+  kTakeOver,  // another writer's active (or unreadable) record, overridden on purpose
+  kRefuse,    // another writer's active (or unreadable) record
+};
+
+// The rule, without I/O.
+OwnerDecision DecideOwnership(const OwnerFinding& found, const std::string& writer_id,
+                              bool take_over);
+
+// True when `take_over` (volume names or "all") covers volume `name`.
+bool TakeOverCovers(const std::vector<std::string>& take_over, const std::string& name);
+
+// "host db1, data dir id 3f…, pid 4242, since 2024-05-01 12:00:00 UTC (3 min ago)"
+std::string DescribeOwner(const OwnerRecord& record);
+
+// Read the record of volume `name` (uuid: the volume's). Only store errors other than a missing
+// object fail; a damaged record is reported in the finding.
+Status ReadOwner(ObjectStore& store, const std::string& name, const Uuid& uuid,
+                 OwnerFinding* found);
+
+// The refusal for a writable open, or Ok when DecideOwnership would let `me` take the volume.
+// Reads only.
+Status CheckOwnership(ObjectStore& store, const std::string& name, const Uuid& uuid,
+                      const WriterIdentity& me, bool take_over);
+
+// Take the volume for a writable open: decide, then write an active record for `me` (put-if-
+// absent when there was none and the store has it; a plain put otherwise). Precondition with
+// the refusal message when another writer holds it. *claimed receives the record written.
+Status ClaimOwnership(ObjectStore& store, const std::string& name, const Uuid& uuid,
+                      const WriterIdentity& me, bool take_over, bool store_has_put_if_absent,
+                      OwnerRecord* claimed);
+
+// At a clean close: mark the record released if it is still exactly our claim (a writer that
+// took the volume over since, or a newer run of this data dir, is left alone). Logs the
+// outcome; errors are returned for the log, and are not fatal: the record is advisory.
+Status ReleaseOwnership(ObjectStore& store, const std::string& name, const Uuid& uuid,
+                        const OwnerRecord& claimed);
+
+// For messages about an existing volume: "; in use by host … since …" / "; released by …" or
+// "" (no record, unreadable, or a store error). Reads only.
+std::string OwnerNote(ObjectStore& store, const std::string& name);
+
+}  // namespace bp
