@@ -16,6 +16,7 @@
 #include "engine/checkpoint_format.h"
 #include "engine/object_format.h"
 #include "engine/segment_format.h"
+#include "engine/volume_owner.h"
 #include "engine/volume_state.h"
 
 namespace bp {
@@ -117,6 +118,11 @@ class Checker {
         segments_[seq] = o.size;
       } else if (o.key == MetaKey(name_)) {
         continue;
+      } else if (o.key == OwnerKey(name_)) {
+        std::string who = OwnerNote(store_, name_);  // "; in use by …" or ""
+        if (who.size() > 2) who = " (" + who.substr(2) + ")";
+        report_->notes.push_back(o.key + ": the volume's ownership record" + who +
+                                 "; advisory, not checked");
       } else if (o.key.compare(0, quarantine.size(), quarantine) == 0) {
         report_->notes.push_back(o.key + " was moved aside by an earlier open (damaged or past "
                                  "the valid prefix); it is not part of the volume");
