@@ -31,8 +31,13 @@ void DropOneTrailingNewline(std::string* text) {
   }
 }
 
+// Room reserved up front so that growing the string never leaves an unwiped copy of a
+// password behind in freed memory (any real password fits).
+constexpr size_t kReservedPasswordBytes = 4096;
+
 // Read all of fd (up to the limit) into *out.
 Status ReadAll(int fd, const std::string& what, std::string* out) {
+  out->reserve(kReservedPasswordBytes);
   char chunk[4096];
   for (;;) {
     const ssize_t n = ::read(fd, chunk, sizeof chunk);
@@ -66,6 +71,7 @@ void RestoreAndReraise(int sig) {
 // and only then does the prompt appear, so what is typed after the prompt is never lost; the
 // settings come back without discarding input, so a fast typist's next answer survives too.
 Status ReadHiddenLine(const char* prompt, std::string* out) {
+  out->reserve(kReservedPasswordBytes);
   struct termios hidden;
   if (::tcgetattr(STDIN_FILENO, &g_saved_termios) != 0) {
     return Status::Invalid(std::string("cannot read the terminal settings: ") + std::strerror(errno));
