@@ -10,9 +10,11 @@
 // interrupted is finished by running the same command again. Unencrypted volumes are skipped.
 //
 // The command refuses to run while a daemon of this config is running (it takes the data
-// dir's lock, which `blockpipe run` holds, and checks the control socket): a daemon reads the
-// metadata only when it opens a volume, and must not keep serving with a header the store no
-// longer has, nor start in the middle of the change.
+// dir's lock, which `blockpipe run` holds, and checks the control socket), and skips, as
+// failed, any volume whose ownership record says another data dir's daemon has it open for
+// writing — on this host or another: a daemon reads the metadata only when it opens a volume,
+// and must not keep serving with a header the store no longer has, nor start in the middle of
+// the change. The ownership check is the same rule a writable open applies.
 #include <iostream>
 
 #include "cli/cli.h"
@@ -20,6 +22,8 @@
 #include "cli/password_input.h"
 #include "engine/object_format.h"
 #include "engine/volume_meta.h"
+#include "engine/volume_owner.h"
+#include "engine/writer_identity.h"
 
 namespace bp::cli {
 namespace {
@@ -32,9 +36,23 @@ struct Options {
 
 enum class VolumeResult { kChanged, kAlreadyDone, kNotEncrypted };
 
+// Refused while a daemon of another data dir holds the volume open for writing (its ownership
+// record is active). A record of this data dir's own writer is a daemon that crashed: the data
+// dir lock, which this command holds, proves it is not running.
+Status CheckNotServed(ObjectStore& store, const std::string& name, const Uuid& uuid,
+                      const std::string& writer_id) {
+  OwnerFinding owner;
+  BP_RETURN_IF_ERROR(ReadOwner(store, name, uuid, &owner).WithContext("volume " + name + ": reading " + OwnerKey(name)));
+  if (DecideOwnership(owner, writer_id, /*take_over=*/false) != OwnerDecision::kRefuse) return Status::Ok();
+  const std::string who = owner.unreadable.ok() ? DescribeOwner(owner.record)
+                                                : "an unreadable ownership record: " + owner.unreadable.message();
+  return Status::Precondition("volume " + name + " is open for writing by another daemon (" + who +
+                              "); stop that daemon first — its clean shutdown releases the volume");
+}
+
 // Rekey one volume and replace its metadata object.
-Status ChangeOne(OfflineStore& offline, const std::string& name, const std::string& new_password,
-                 VolumeResult* result) {
+Status ChangeOne(OfflineStore& offline, const std::string& writer_id, const std::string& name,
+                 const std::string& new_password, VolumeResult* result) {
   ObjectStore& store = *offline.store;
   const std::string key = MetaKey(name);
   Bytes before;
@@ -45,6 +63,7 @@ Status ChangeOne(OfflineStore& offline, const std::string& name, const std::stri
   BP_RETURN_IF_ERROR(DecodeVolumeMetaObject(before.data(), before.size(), &meta)
                          .WithContext("volume " + name + ": " + key));
   if (meta.name != name) return Status::Corrupt("volume " + name + ": " + key + " names volume " + meta.name);
+  BP_RETURN_IF_ERROR(CheckNotServed(store, name, meta.uuid, writer_id));
 
   std::vector<CodecRecord> rekeyed;
   RekeyOutcome outcome = RekeyOutcome::kNoSecret;
@@ -97,6 +116,12 @@ int Run(const Options& options) {
         offline.config.host.control_socket.string() + "; stop it first"));
   }
 
+  // This data dir's identity as a writer, to recognise ownership records it left itself.
+  std::string writer_id;
+  if (Status st = LoadOrCreateWriterId(offline.config.host.data_dir, &writer_id); !st.ok()) {
+    return ReportError(st);
+  }
+
   SecretText new_password;
   Status st = options.new_password_file.empty()
                   ? ReadPasswordFromStdin(&new_password)
@@ -115,7 +140,7 @@ int Run(const Options& options) {
   size_t changed = 0, already = 0, plain = 0, failed = 0;
   for (const auto& name : names) {
     VolumeResult result = VolumeResult::kChanged;
-    Status one = ChangeOne(offline, name, new_password.value(), &result);
+    Status one = ChangeOne(offline, writer_id, name, new_password.value(), &result);
     if (!one.ok()) {
       ++failed;
       std::cerr << "blockpipe: " << one.message() << "\n";

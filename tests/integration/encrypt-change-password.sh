@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # `blockpipe change-password` on four encrypted volumes:
-#  1. refused while the daemon runs (it holds the data dir's lock), the store untouched;
+#  1. refused while the daemon runs (it holds the data dir's lock), and from a config with
+#     another data dir too (the volumes' ownership records name the running daemon), the
+#     store untouched;
 #  2. with the daemon stopped, every volume gets the new password; only the `meta` objects
 #     change (no segment or checkpoint is rewritten); the old password then stops `blockpipe
 #     run` like any wrong password, the new one serves every byte that was written;
@@ -47,6 +49,20 @@ change_password "$P2" >"$BP_TMP/busy.out" 2>&1 || rc=$?
 grep -q 'stop it first' "$BP_TMP/busy.out" || fail "the refusal does not say why: $(cat "$BP_TMP/busy.out")"
 [[ $(snapshot) == "$before" ]] || fail "the store changed during a refused change-password"
 log "refused while the daemon runs: $(head -n 1 "$BP_TMP/busy.out")"
+# A config with another data dir and control socket on the same store stands for a daemon
+# elsewhere: no lock or socket to see, but the volumes' ownership records name the running one.
+mkdir -p "$BP_TMP/elsewhere"
+sed -e "s|^data_dir = .*|data_dir = \"$BP_TMP/elsewhere\"|" \
+  -e "s|^control_socket = .*|control_socket = \"$BP_TMP/elsewhere/control.sock\"|" "$BP_CONFIG" >"$BP_TMP/elsewhere.toml"
+grep -q "^data_dir = \"$BP_TMP/elsewhere\"" "$BP_TMP/elsewhere.toml" || fail "could not write the second config"
+rc=0
+printf '%s' "$P2" | timeout 120 "$BLOCKPIPE" change-password --config "$BP_TMP/elsewhere.toml" >"$BP_TMP/owned.out" 2>&1 || rc=$?
+((rc != 0)) || fail "change-password from another data dir ran while the daemon was serving"
+grep -q 'volume default is open for writing by another daemon (host ' "$BP_TMP/owned.out" ||
+  fail "the refusal does not name the owning daemon: $(cat "$BP_TMP/owned.out")"
+grep -q '^0 changed' "$BP_TMP/owned.out" || fail "some volume changed: $(cat "$BP_TMP/owned.out")"
+[[ $(snapshot) == "$before" ]] || fail "the store changed during a refused change-password"
+log "refused from another data dir too: $(grep -m1 'open for writing' "$BP_TMP/owned.out" | cut -c1-200)"
 stop_blockpipe
 
 # ---- 2. change every volume -------------------------------------------------------------------
