@@ -26,18 +26,27 @@
 # snapshots, store log excerpts and listings under OUT. Method and results: docs/benchmarks.md,
 # "Remote backends".
 #
-# usage: bench/remote.sh [--backends "file s3 azure"] [--runtime SECONDS]
-#                        [--economy-size MiB] [--copy-size MiB] [--out DIR]
+# usage: bench/remote.sh [--backends "file s3 azure"] [--phases "economy throughput"]
+#                        [--runtime SECONDS] [--economy-size MiB] [--economy-rate IOPS]
+#                        [--copy-size MiB] [--engine KEY=VALUE]... [--out DIR]
 #   --backends LIST     which backends, in this order (default: file s3 azure)
+#   --phases LIST       which measurements (default: economy throughput)
 #   --runtime SECONDS   measured time of each fio throughput job, after a 2 s ramp (default 20)
 #   --economy-size MiB  amount of 4 KiB random writes in the request-economy phase (default 256,
 #                       at most 1024: the volume is 1 GiB and no block is written twice)
+#   --economy-rate IOPS pace the economy phase's writer to this many 4 KiB writes per second
+#                       (default: as fast as qd32 goes), to see what a slow writer costs
 #   --copy-size MiB     size of the throughput volume and of the nbdcopy input (default 512)
+#   --engine KEY=VALUE  change one [engine] key of the init config (e.g. flush_interval_ms=4000,
+#                       io_threads=32); repeatable, printed in the table's header
 #   --out DIR           results directory (default BUILD_DIR/bench-remote-<date>)
 # Build first (Release): cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release && ninja -C build
 source "$(dirname "$0")/../tests/lib/common.sh"
 
 backends="file s3 azure"
+phases="economy throughput"
+economy_rate=
+engine_changes=()
 runtime=20
 economy_mib=256
 copy_mib=512
@@ -45,6 +54,9 @@ out=$BUILD_DIR/bench-remote-$(date +%Y%m%d-%H%M%S)
 while (($#)); do
   case $1 in
     --backends) backends=$2; shift 2 ;;
+    --phases) phases=$2; shift 2 ;;
+    --economy-rate) economy_rate=$2; shift 2 ;;
+    --engine) engine_changes+=("$2"); shift 2 ;;
     --runtime) runtime=$2; shift 2 ;;
     --economy-size) economy_mib=$2; shift 2 ;;
     --copy-size) copy_mib=$2; shift 2 ;;
@@ -59,6 +71,16 @@ done
   fail "--economy-size takes a number of MiB from 4 to 1024"
 [[ $copy_mib =~ ^[0-9]+$ ]] && ((copy_mib >= 16 && copy_mib <= 4096)) ||
   fail "--copy-size takes a number of MiB from 16 to 4096"
+[[ -z $economy_rate || ($economy_rate =~ ^[0-9]+$ && $economy_rate -gt 0) ]] ||
+  fail "--economy-rate takes a positive number of writes per second"
+for change in "${engine_changes[@]}"; do
+  [[ $change =~ ^[a-z_]+=[A-Za-z0-9\"]+$ ]] || fail "--engine takes KEY=VALUE (e.g. flush_interval_ms=4000), got '$change'"
+done
+read -r -a phase_list <<<"$phases"
+((${#phase_list[@]})) || fail "--phases names no phase"
+for phase in "${phase_list[@]}"; do
+  [[ $phase == economy || $phase == throughput ]] || fail "unknown phase '$phase' (economy, throughput)"
+done
 read -r -a backend_list <<<"$backends"
 ((${#backend_list[@]})) || fail "--backends names no backend"
 for backend in "${backend_list[@]}"; do
@@ -136,6 +158,12 @@ bench_config() {
     bp_config_sed "s|^url = \"file://.*\"|url = \"file://$FILE_OBJECTS\"|"
   fi
   bp_config_sed "s|^size = \"1GiB\"|size = \"${VOLUME_MIB}MiB\"|"
+  local change key
+  for change in "${engine_changes[@]}"; do
+    key=${change%%=*}
+    grep -q "^$key = " "$BP_CONFIG" || fail "--engine $change: the init config has no key $key"
+    sed -i "s|^$key = .*|$key = ${change#*=}|" "$BP_CONFIG"
+  done
 }
 
 # start_session BACKEND PHASE MiB: a fresh data dir and a fresh place in the store, one volume.
@@ -195,14 +223,16 @@ economy() {
   local backend=$1 dir=$out/$1 t0 t1
   [[ $backend == azure ]] && start_azurite debug
   start_session "$backend" economy 1024
-  log "$backend: request economy, ${economy_mib} MiB of 4 KiB random writes at qd32, then FLUSH (load $(load))"
+  local pace=()
+  [[ -n $economy_rate ]] && pace=(--rate_iops="$economy_rate")
+  log "$backend: request economy, ${economy_mib} MiB of 4 KiB random writes at qd32${economy_rate:+ paced to $economy_rate/s}, then FLUSH (load $(load))"
   echo "$(load)" >"$dir/economy-load.txt"
   list_store >"$dir/economy-objects-before.txt" || fail "$backend: listing the store failed"
   store_log_lines >"$dir/economy-log-start.txt"
   metrics_snapshot "$dir/economy-metrics-before.prom"
   t0=$EPOCHREALTIME
   timeout $((ECONOMY_TIMEOUT + 60)) fio --name=economy --ioengine=nbd --uri="$URI" --rw=randwrite --bs=4k \
-    --iodepth=32 --size=1g --io_size="${economy_mib}m" --randseed=1234 --runtime="$ECONOMY_TIMEOUT" \
+    --iodepth=32 --size=1g --io_size="${economy_mib}m" --randseed=1234 --runtime="$ECONOMY_TIMEOUT" "${pace[@]}" \
     --output-format=json --output="$dir/economy.json" >"$dir/economy.log" 2>&1 ||
     fail "$backend: fio economy failed: $(tail -n 5 "$dir/economy.log")"
   t1=$EPOCHREALTIME
@@ -241,6 +271,8 @@ throughput() {
   start_session "$backend" throughput "$copy_mib"
   echo "$(load)" >"$dir/throughput-load.txt"
   metrics_snapshot "$dir/throughput-metrics-before.prom"
+  local log_start log_file
+  log_start=$(store_log_lines)
   log "$backend: nbdcopy ${copy_mib} MiB in (load $(load))"
   timed_copy "$dir/nbdcopy-in.txt" "$input" "$URI"
   settle
@@ -255,6 +287,11 @@ throughput() {
   timed_copy "$dir/nbdcopy-out.txt" "$URI" "null:"
   metrics_snapshot "$dir/throughput-metrics-after.prom"
   "$BLOCKPIPE" stats --config "$BP_CONFIG" >"$dir/throughput-stats.txt" 2>&1 || true
+  log_file=$(store_log)
+  if [[ -n $log_file ]]; then
+    sleep 1
+    sed -n "$((log_start + 1)),$(store_log_lines)p" "$log_file" | gzip -1 >"$dir/throughput-store.log.gz"
+  fi
   echo "$(load)" >>"$dir/throughput-load.txt"
   stop_blockpipe
   [[ $backend == azure ]] && stop_azurite
@@ -263,31 +300,38 @@ throughput() {
 
 load_before=$(load)
 input=$shm/input.bin
-log "generating ${copy_mib} MiB of random input on tmpfs"
-head -c "$((copy_mib << 20))" /dev/urandom >"$input"
+if [[ " ${phase_list[*]} " == *" throughput "* ]]; then
+  log "generating ${copy_mib} MiB of random input on tmpfs"
+  head -c "$((copy_mib << 20))" /dev/urandom >"$input"
+fi
 [[ " ${backend_list[*]} " == *" s3 "* ]] && start_rgw
 for backend in "${backend_list[@]}"; do
   mkdir -p "$out/$backend"
-  economy "$backend"
-  throughput "$backend"
+  for phase in "${phase_list[@]}"; do
+    "$phase" "$backend"
+  done
 done
 
 {
   echo "Machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo) RAM, kernel $(uname -r); fio $(fio --version)"
-  echo "blockpipe $(git -C "$SOURCE_DIR" rev-parse --short HEAD 2>/dev/null || echo unknown), default init config (lz4, 16 MiB segments, 64 KiB units, flush_interval_ms 1000, cache 256 MiB); fio runtime ${runtime}s per job after 2s ramp"
+  echo "blockpipe $(git -C "$SOURCE_DIR" rev-parse --short HEAD 2>/dev/null || echo unknown), init config (lz4, 16 MiB segments, 64 KiB units, flush_interval_ms 1000, cache 256 MiB, io_threads 8)${engine_changes[*]:+ with ${engine_changes[*]}}"
+  [[ " ${phase_list[*]} " == *" throughput "* ]] && echo "fio runtime ${runtime}s per throughput job after 2s ramp"
   [[ -n $RGW_STATE ]] && echo "s3: $(radosgw --version 2>/dev/null | head -n 1) with a memstore OSD"
   [[ " ${backend_list[*]} " == *" azure "* ]] &&
     echo "azure: azurite $(node -p "require('$SOURCE_DIR/tests/servers/azurite/node_modules/azurite/package.json').version" 2>/dev/null), state on tmpfs"
   echo "load average before: $load_before, after: $(load)"
   echo
-  "$PY" - "$out" "$economy_mib" "$copy_mib" "${backend_list[@]}" <<'PYEOF'
+  "$PY" - "$out" "$economy_mib" "${economy_rate:-0}" "$copy_mib" "${backend_list[@]}" <<'PYEOF'
 """The two tables: throughput per backend, and the request economy of 4 KiB random writes."""
+import gzip
 import json
 import os
+import statistics
 import re
 import sys
 
-out, economy_mib, copy_mib, backends = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
+out, economy_mib, economy_rate, copy_mib = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+backends = sys.argv[5:]
 MIB, GIB = 1 << 20, 1 << 30
 TITLES = {"file": "file (tmpfs)", "s3": "s3 (Ceph RGW)", "azure": "azure (azurite)"}
 
@@ -333,10 +377,24 @@ RGW_LINE = re.compile(r'beast: \S+: \S+ - \S+ \[[^]]*\] "(\w+) (\S+) HTTP/[\d.]+
 AZURITE_LINE = re.compile(r"RequestMethod=(\w+) RequestURL=(\S+)")
 
 
-def store_requests(backend, path):
-    """Requests by kind from the store's own log window: put, get, list, delete, other."""
+def store_lines(path):
+    if path.endswith(".gz"):
+        try:
+            with gzip.open(path, "rt", errors="replace") as f:
+                return f.read().splitlines()
+        except OSError:
+            return []
+    return (read(path) or "").splitlines()
+
+
+RGW_LATENCY = re.compile(r"latency=([\d.]+)s")
+
+
+def store_requests(backend, path, latencies=None):
+    """Requests by kind from the store's own log window: put, get, list, delete, other. RGW's
+    lines also carry each request's latency, collected by kind into latencies if given."""
     counts = {}
-    for line in (read(path) or "").splitlines():
+    for line in store_lines(path):
         if backend == "s3":
             m = RGW_LINE.search(line)
             if not m:
@@ -353,6 +411,9 @@ def store_requests(backend, path):
                 kind = "delete"
             else:
                 kind = "other"
+            lat = RGW_LATENCY.search(line)
+            if latencies is not None and lat:
+                latencies.setdefault(kind, []).append(float(lat.group(1)))
         else:
             m = AZURITE_LINE.search(line)
             if not m:
@@ -477,11 +538,42 @@ for job, title, direction, unit in (
             cells.append(mibs(side["bw_bytes"] / MIB))
     rows.append(cells)
 rows.append([f"nbdcopy {copy_mib} MiB out"] + [mibs(copy_rate(os.path.join(out, b, "nbdcopy-out.txt"))) for b in backends])
-print(f"Throughput ({copy_mib} MiB volume filled by the copy in):\n")
-table(["workload"] + [TITLES[b] for b in backends], rows)
+
+
+def session_cell(b):
+    """What the throughput session cost the backend, from the daemon's metrics."""
+    d = os.path.join(out, b)
+    before = metrics(os.path.join(d, "throughput-metrics-before.prom"))
+    after = metrics(os.path.join(d, "throughput-metrics-after.prom"))
+    if not after:
+        return "n/a", "n/a", "n/a"
+    delta = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+    cache = (f"{delta.get('blockpipe_unit_cache_hits_total', 0):,} / "
+             f"{delta.get('blockpipe_unit_cache_misses_total', 0):,}")
+    requests = kinds(daemon_requests(b, before, after)) if b == "s3" else (
+        f"{delta.get('blockpipe_azure_requests', 0):,} in all" if b == "azure" else "n/a (no metrics)")
+    latency = "n/a"
+    if b == "s3":
+        lat = {}
+        store_requests(b, os.path.join(d, "throughput-store.log.gz"), lat)
+        if lat.get("get") and lat.get("put"):
+            latency = (f"{statistics.median(lat['get']) * 1000:.1f} / "
+                       f"{statistics.median(lat['put']) * 1000:.0f} ms")
+    return cache, requests, latency
+
+
+sessions = {b: session_cell(b) for b in backends}
+rows.append(["unit cache hits / misses"] + [sessions[b][0] for b in backends])
+rows.append(["backend PUT / GET / LIST / DELETE"] + [sessions[b][1] for b in backends])
+rows.append(["median GET / PUT latency, store's log"] + [sessions[b][2] for b in backends])
+if any(cell != "n/a" for row in rows[:6] for cell in row[1:]):
+    print(f"Throughput ({copy_mib} MiB volume filled by the copy in):\n")
+    table(["workload"] + [TITLES[b] for b in backends], rows)
 
 # Request economy.
 results = {b: economy(b) for b in backends}
+if all(r is None for r in results.values()):
+    sys.exit(0)
 
 
 def cell(b, fn):
@@ -492,7 +584,8 @@ def cell(b, fn):
     return "n/a" if v is None else v
 
 
-print(f"Request economy ({economy_mib} MiB of 4 KiB random writes at qd32 into a fresh 1 GiB volume, then FLUSH):\n")
+pace = f", paced to {economy_rate:,} writes/s" if economy_rate else ""
+print(f"Request economy ({economy_mib} MiB of 4 KiB random writes at qd32{pace} into a fresh 1 GiB volume, then FLUSH):\n")
 spec = [
     ("written, IOPS", lambda b, r: f"{r['written'] / MIB:,.0f} MiB, {r['iops']:,.0f} IOPS"),
     ("writes / final FLUSH (s)", lambda b, r: f"{r['write_s']:.1f} / {r['flush_s']:.2f}"),
