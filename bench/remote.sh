@@ -246,7 +246,7 @@ economy() {
   log_file=$(store_log)
   start=$(cat "$dir/economy-log-start.txt")
   end=$(store_log_lines)
-  if [[ -n $log_file ]]; then
+  if [[ -n $log_file && -f $log_file ]]; then
     sed -n "$((start + 1)),${end}p" "$log_file" >"$dir/economy-store.log"
   fi
   list_store >"$dir/economy-objects-after.txt" || fail "$backend: listing the store failed"
@@ -288,7 +288,7 @@ throughput() {
   metrics_snapshot "$dir/throughput-metrics-after.prom"
   "$BLOCKPIPE" stats --config "$BP_CONFIG" >"$dir/throughput-stats.txt" 2>&1 || true
   log_file=$(store_log)
-  if [[ -n $log_file ]]; then
+  if [[ -n $log_file && -f $log_file ]]; then
     sleep 1
     sed -n "$((log_start + 1)),$(store_log_lines)p" "$log_file" | gzip -1 >"$dir/throughput-store.log.gz"
   fi
