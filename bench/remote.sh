@@ -161,8 +161,9 @@ bench_config() {
   local change key
   for change in "${engine_changes[@]}"; do
     key=${change%%=*}
-    grep -q "^$key = " "$BP_CONFIG" || fail "--engine $change: the init config has no key $key"
-    sed -i "s|^$key = .*|$key = ${change#*=}|" "$BP_CONFIG"
+    sed -n '/^\[engine\]/,/^\[/p' "$BP_CONFIG" | grep -q "^$key = " ||
+      fail "--engine $change: the init config's [engine] has no key $key"
+    sed -i "/^\[engine\]/,/^\[/s|^$key = .*|$key = ${change#*=}|" "$BP_CONFIG"
   done
 }
 
