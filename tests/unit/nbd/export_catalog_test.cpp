@@ -32,7 +32,9 @@ TEST_F(ExportCatalogTest, ListsEveryVolumeWithItsSize) {
   ASSERT_TRUE(catalog.List(&entries));
   EXPECT_EQ(Names(entries), (std::vector<std::string>{"alpha", "beta", "default"}));
   for (const auto& e : entries) {
-    if (e.name == "beta") EXPECT_EQ(e.size, 8u << 20);
+    if (e.name == "beta") {
+      EXPECT_EQ(e.size, 8u << 20);
+    }
   }
 }
 
