@@ -38,6 +38,20 @@ void EncodeObjectHeader(const ObjectHeader& h, Bytes* out) {
   w.U32(Crc32c(out->data() + start, kObjectHeaderLength - 4));
 }
 
+Bytes EncodePlainObject(ObjectType type, const Uuid& uuid, const Bytes& body) {
+  ObjectHeader h;
+  h.type = type;
+  h.uuid = uuid;
+  h.body_length = body.size();
+  h.body_logical_length = body.size();
+  h.body_crc = Crc32c(body.data(), body.size());
+  Bytes object;
+  object.reserve(kObjectHeaderLength + body.size());
+  EncodeObjectHeader(h, &object);
+  object.insert(object.end(), body.begin(), body.end());
+  return object;
+}
+
 Status DecodeObjectHeader(const uint8_t* p, size_t n, ObjectType expected, ObjectHeader* out) {
   if (n < kObjectHeaderLength) {
     return Status::Corrupt("object shorter than its header (" + std::to_string(n) + " bytes)");

@@ -46,6 +46,9 @@ struct ObjectHeader {
 
 // Append the 80-byte header to out.
 void EncodeObjectHeader(const ObjectHeader& header, Bytes* out);
+// A whole object whose body is stored as is (no codec, no unit data): the header for `type` and
+// `uuid` with the body's length and crc32c, then the body.
+Bytes EncodePlainObject(ObjectType type, const Uuid& uuid, const Bytes& body);
 // Parse and check magic, version and header checksum. Corrupt on any mismatch, Unsupported for
 // a newer format version.
 Status DecodeObjectHeader(const uint8_t* p, size_t n, ObjectType expected, ObjectHeader* out);

@@ -25,18 +25,7 @@ Bytes EncodeVolumeMetaObject(const VolumeMeta& meta) {
     w.Blob(c.header);
   }
   WriteExtensions(w, meta.extensions);
-
-  ObjectHeader h;
-  h.type = ObjectType::kVolumeMeta;
-  h.uuid = meta.uuid;
-  h.body_length = body.size();
-  h.body_logical_length = body.size();
-  h.body_crc = Crc32c(body.data(), body.size());
-  Bytes object;
-  object.reserve(kObjectHeaderLength + body.size());
-  EncodeObjectHeader(h, &object);
-  object.insert(object.end(), body.begin(), body.end());
-  return object;
+  return EncodePlainObject(ObjectType::kVolumeMeta, meta.uuid, body);
 }
 
 Status DecodeVolumeMetaObject(const uint8_t* p, size_t n, VolumeMeta* out) {

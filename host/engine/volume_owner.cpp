@@ -101,18 +101,7 @@ Bytes EncodeOwnerObject(const Uuid& uuid, const OwnerRecord& record) {
   w.U32(record.pid);
   w.U64(record.since_unix_ms);
   WriteExtensions(w, record.extensions);
-
-  ObjectHeader h;
-  h.type = ObjectType::kVolumeOwner;
-  h.uuid = uuid;
-  h.body_length = body.size();
-  h.body_logical_length = body.size();
-  h.body_crc = Crc32c(body.data(), body.size());
-  Bytes object;
-  object.reserve(kObjectHeaderLength + body.size());
-  EncodeObjectHeader(h, &object);
-  object.insert(object.end(), body.begin(), body.end());
-  return object;
+  return EncodePlainObject(ObjectType::kVolumeOwner, uuid, body);
 }
 
 Status DecodeOwnerObject(const uint8_t* p, size_t n, Uuid* uuid, OwnerRecord* out) {

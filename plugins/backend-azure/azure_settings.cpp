@@ -15,27 +15,15 @@
 #include <optional>
 
 #include "crypto.h"
+#include "text.h"
 
 namespace azurebackend {
 namespace {
 
-std::string Lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
-
-std::string Trim(const std::string& text) {
-  size_t begin = text.find_first_not_of(" \t\r\n");
-  if (begin == std::string::npos) return std::string();
-  size_t end = text.find_last_not_of(" \t\r\n");
-  return text.substr(begin, end - begin + 1);
-}
-
 class ConnectionString {
  public:
   std::string Get(const char* name) const {
-    auto it = parts_.find(Lower(name));
+    auto it = parts_.find(bphttp::AsciiLower(name));
     return it != parts_.end() ? it->second : std::string();
   }
   bool Load(const std::string& text, const std::string& source, std::string* error) {
@@ -44,7 +32,7 @@ class ConnectionString {
       *error = "the connection string from " + source + " is malformed: " + *error;
       return false;
     }
-    for (auto& [name, value] : raw) parts_[Lower(name)] = value;
+    for (auto& [name, value] : raw) parts_[bphttp::AsciiLower(name)] = value;
     source_ = source;
     return true;
   }
@@ -60,21 +48,21 @@ class ConnectionString {
 std::string ConnectionStringEndpoint(const ConnectionString& cs) {
   std::string blob = cs.Get("BlobEndpoint");
   if (!blob.empty()) return blob;
-  if (Lower(cs.Get("UseDevelopmentStorage")) == "true") {
+  if (bphttp::AsciiLower(cs.Get("UseDevelopmentStorage")) == "true") {
     return std::string("http://127.0.0.1:10000/") + kDevelopmentAccount;
   }
   std::string account = cs.Get("AccountName");
   if (account.empty()) return std::string();
   std::string protocol = cs.Get("DefaultEndpointsProtocol");
   std::string suffix = cs.Get("EndpointSuffix");
-  return (protocol.empty() ? std::string("https") : Lower(protocol)) + "://" + account +
+  return (protocol.empty() ? std::string("https") : bphttp::AsciiLower(protocol)) + "://" + account +
          ".blob." + (suffix.empty() ? std::string("core.windows.net") : suffix);
 }
 
 bool AcceptKey(const std::string& key_text, const std::string& source, ResolvedSettings* out,
                std::string* error) {
   std::string decoded;
-  if (!bphttp::Base64Decode(Trim(key_text), &decoded) || decoded.empty()) {
+  if (!bphttp::Base64Decode(bphttp::TrimSpace(key_text), &decoded) || decoded.empty()) {
     *error = "the account key from " + source + " is not valid base64";
     return false;
   }
@@ -86,7 +74,7 @@ bool AcceptKey(const std::string& key_text, const std::string& source, ResolvedS
 
 bool AcceptSas(const std::string& token_text, const std::string& source, ResolvedSettings* out,
                std::string* error) {
-  std::string token = Trim(token_text);
+  std::string token = bphttp::TrimSpace(token_text);
   if (!token.empty() && token.front() == '?') token.erase(0, 1);
   for (unsigned char c : token) {
     if (c <= ' ' || c == '#' || c >= 0x7f) {
@@ -114,7 +102,7 @@ bool ParseConnectionString(const std::string& text, std::map<std::string, std::s
   size_t start = 0;
   while (start <= text.size()) {
     size_t semi = text.find(';', start);
-    std::string part = Trim(text.substr(start, semi == std::string::npos ? std::string::npos : semi - start));
+    std::string part = bphttp::TrimSpace(text.substr(start, semi == std::string::npos ? std::string::npos : semi - start));
     if (!part.empty()) {
       size_t eq = part.find('=');
       if (eq == std::string::npos || eq == 0) {
@@ -122,7 +110,7 @@ bool ParseConnectionString(const std::string& text, std::map<std::string, std::s
         *error = "a part is not Name=value";
         return false;
       }
-      (*out)[Trim(part.substr(0, eq))] = Trim(part.substr(eq + 1));
+      (*out)[bphttp::TrimSpace(part.substr(0, eq))] = bphttp::TrimSpace(part.substr(eq + 1));
     }
     if (semi == std::string::npos) break;
     start = semi + 1;
@@ -168,7 +156,7 @@ bool ResolveSettings(const SettingsInput& input, ResolvedSettings* out, std::str
     r.account = a;
   } else if (std::string a = cs.Get("AccountName"); !a.empty()) {
     r.account = a;
-  } else if (Lower(cs.Get("UseDevelopmentStorage")) == "true") {
+  } else if (bphttp::AsciiLower(cs.Get("UseDevelopmentStorage")) == "true") {
     r.account = kDevelopmentAccount;
   }
   if (r.account.empty()) {
@@ -209,7 +197,7 @@ bool ResolveSettings(const SettingsInput& input, ResolvedSettings* out, std::str
     if (!AcceptKey(k, "the connection string in " + cs.source(), &r, error)) return false;
   } else if (std::string s = cs.Get("SharedAccessSignature"); !s.empty()) {
     if (!AcceptSas(s, "the connection string in " + cs.source(), &r, error)) return false;
-  } else if (Lower(cs.Get("UseDevelopmentStorage")) == "true") {
+  } else if (bphttp::AsciiLower(cs.Get("UseDevelopmentStorage")) == "true") {
     if (!AcceptKey(kDevelopmentKey, "the development storage account", &r, error)) return false;
   } else {
     *error = "no credentials for account `" + r.account + "`: set account_key or sas_token in "

@@ -10,24 +10,21 @@
 #include <memory>
 #include <new>
 #include <string>
+#include <utility>
 
 #include "azure_settings.h"
 #include "azure_store.h"
+#include "plugin_support.h"
 
 namespace azurebackend {
 namespace {
 
+using bpplugin::ConfigBool;
+using bpplugin::ConfigString;
+
 template <typename Fn>
 int Guard(const char* operation, Fn&& fn) noexcept {
-  try {
-    return fn();
-  } catch (const std::bad_alloc&) {
-    return Fail(BP_ERR_PERMANENT, std::string("out of memory in ") + operation);
-  } catch (const std::exception& e) {
-    return Fail(BP_ERR_PERMANENT, std::string(operation) + ": " + e.what());
-  } catch (...) {
-    return Fail(BP_ERR_PERMANENT, std::string("unexpected error in ") + operation);
-  }
+  return bpplugin::Guard("", operation, std::forward<Fn>(fn));
 }
 
 AzureStore* StoreOf(void* handle) { return static_cast<AzureStore*>(handle); }
@@ -66,24 +63,13 @@ const struct bp_config_key kConfigKeys[] = {
     {nullptr, 0, nullptr, 0, nullptr},
 };
 
-std::string ConfigString(const struct bp_config* config, const char* key) {
-  if (config == nullptr || !bp_host->config_has(config, key)) return std::string();
-  const char* value = bp_host->config_string(config, key);
-  return value != nullptr ? value : std::string();
-}
-
 // An integer key within [low, high]; false after Fail() otherwise.
 bool ConfigRange(const struct bp_config* config, const char* key, int64_t low, int64_t high,
                  int64_t* out, int* rc) {
-  if (config == nullptr || !bp_host->config_has(config, key)) return true;
-  int64_t n = bp_host->config_int(config, key);
-  if (n < low || n > high) {
-    *rc = Fail(BP_ERR_INVALID, std::string(key) + " must be between " + std::to_string(low) +
-                                   " and " + std::to_string(high) + ", got " + std::to_string(n));
-    return false;
-  }
-  *out = n;
-  return true;
+  std::string error;
+  if (bpplugin::ConfigIntInRange(config, key, low, high, out, &error)) return true;
+  *rc = Fail(BP_ERR_INVALID, error);
+  return false;
 }
 
 int AzureOpen(const struct bp_config* config, const char* url, void** handle) {
@@ -97,8 +83,7 @@ int AzureOpen(const struct bp_config* config, const char* url, void** handle) {
     input.account_key = ConfigString(config, "account_key");
     input.sas_token = ConfigString(config, "sas_token");
     input.connection_string = ConfigString(config, "connection_string");
-    input.allow_http = config != nullptr && bp_host->config_has(config, "allow_http") &&
-                       bp_host->config_bool(config, "allow_http") != 0;
+    input.allow_http = ConfigBool(config, "allow_http", false);
     input.env = [](const char* name) {
       const char* value = std::getenv(name);
       return value != nullptr ? std::string(value) : std::string();
@@ -108,9 +93,7 @@ int AzureOpen(const struct bp_config* config, const char* url, void** handle) {
     if (!ResolveSettings(input, &settings, &error)) return Fail(BP_ERR_INVALID, error);
 
     TransportOptions transport;
-    if (config != nullptr && bp_host->config_has(config, "verify_tls")) {
-      transport.verify_tls = bp_host->config_bool(config, "verify_tls") != 0;
-    }
+    transport.verify_tls = ConfigBool(config, "verify_tls", transport.verify_tls);
     transport.ca_file = ConfigString(config, "ca_file");
     int rc = BP_OK;
     int64_t connect_ms = transport.connect_timeout_ms, request_ms = transport.request_timeout_ms;

@@ -13,16 +13,10 @@
 #include <map>
 
 #include "crypto.h"
+#include "text.h"
 
 namespace azurebackend {
 namespace {
-
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 // Runs of spaces and tabs become one space; leading and trailing ones go. Quoted strings are
 // not treated specially: blockpipe sends no x-ms- header whose value contains quotes.
@@ -43,7 +37,7 @@ std::string FoldWhitespace(std::string_view value) {
 
 const std::string* FindHeader(const HeaderList& headers, std::string_view lower_name) {
   for (const auto& [name, value] : headers) {
-    if (Lower(name) == lower_name) return &value;
+    if (bphttp::AsciiLower(name) == lower_name) return &value;
   }
   return nullptr;
 }
@@ -53,7 +47,7 @@ const std::string* FindHeader(const HeaderList& headers, std::string_view lower_
 std::string CanonicalizedHeaders(const HeaderList& headers) {
   std::vector<std::pair<std::string, std::string>> ms;
   for (const auto& [name, value] : headers) {
-    std::string lower = Lower(name);
+    std::string lower = bphttp::AsciiLower(name);
     if (lower.rfind("x-ms-", 0) == 0) ms.emplace_back(std::move(lower), FoldWhitespace(value));
   }
   std::sort(ms.begin(), ms.end());
@@ -73,7 +67,7 @@ std::string CanonicalizedResource(std::string_view account, std::string_view enc
   out += account;
   out += encoded_path.empty() ? std::string_view("/") : encoded_path;
   std::map<std::string, std::vector<std::string>> grouped;  // sorted by name
-  for (const auto& [name, value] : query) grouped[Lower(name)].push_back(value);
+  for (const auto& [name, value] : query) grouped[bphttp::AsciiLower(name)].push_back(value);
   for (auto& [name, values] : grouped) {
     std::sort(values.begin(), values.end());
     out += '\n';

@@ -7,9 +7,11 @@
 #include <exception>
 #include <new>
 #include <string>
+#include <utility>
 
 #include "file_store.h"
 #include "object_key.h"
+#include "plugin_support.h"
 #include "posix_io.h"
 
 namespace filebackend {
@@ -17,15 +19,7 @@ namespace {
 
 template <typename Fn>
 int Guard(const char* operation, Fn&& fn) noexcept {
-  try {
-    return fn();
-  } catch (const std::bad_alloc&) {
-    return Fail(BP_ERR_PERMANENT, std::string("file backend: out of memory in ") + operation);
-  } catch (const std::exception& e) {
-    return Fail(BP_ERR_PERMANENT, std::string("file backend: ") + operation + ": " + e.what());
-  } catch (...) {
-    return Fail(BP_ERR_PERMANENT, std::string("file backend: unexpected error in ") + operation);
-  }
+  return bpplugin::Guard("file backend: ", operation, std::forward<Fn>(fn));
 }
 
 FileStore* StoreOf(void* handle) { return static_cast<FileStore*>(handle); }
@@ -51,17 +45,12 @@ int FileOpen(const struct bp_config* config, const char* url, void** handle) {
     StoreOptions options;
     options.root = RootFromUrl(url, dir != nullptr ? dir : "", &error);
     if (options.root.empty()) return Fail(BP_ERR_INVALID, "file backend: " + error);
-    if (config != nullptr && bp_host->config_has(config, "fsync")) {
-      options.fsync = bp_host->config_bool(config, "fsync") != 0;
+    options.fsync = bpplugin::ConfigBool(config, "fsync", options.fsync);
+    int64_t fd_cache = static_cast<int64_t>(options.read_fd_cache);
+    if (!bpplugin::ConfigIntInRange(config, "read_fd_cache", 0, 65536, &fd_cache, &error)) {
+      return Fail(BP_ERR_INVALID, "file backend: " + error);
     }
-    if (config != nullptr && bp_host->config_has(config, "read_fd_cache")) {
-      int64_t n = bp_host->config_int(config, "read_fd_cache");
-      if (n < 0 || n > 65536) {
-        return Fail(BP_ERR_INVALID, "file backend: read_fd_cache must be between 0 and 65536, got " +
-                                        std::to_string(n));
-      }
-      options.read_fd_cache = static_cast<size_t>(n);
-    }
+    options.read_fd_cache = static_cast<size_t>(fd_cache);
     std::unique_ptr<FileStore> store;
     int rc = FileStore::Open(options, &store);
     if (rc != BP_OK) return rc;

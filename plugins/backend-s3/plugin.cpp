@@ -10,7 +10,9 @@
 #include <memory>
 #include <new>
 #include <string>
+#include <utility>
 
+#include "plugin_support.h"
 #include "put_if_absent_probe.h"
 #include "s3_client.h"
 #include "status_class.h"
@@ -20,10 +22,11 @@ namespace {
 
 constexpr const char* kName = "s3";
 
-int Fail(int code, const std::string& message) {
-  bp_host->set_error(message.c_str());
-  return code;
-}
+using bpplugin::ConfigBool;
+using bpplugin::ConfigIntInRange;
+using bpplugin::ConfigString;
+
+int Fail(int code, const std::string& message) { return bpplugin::SetError(code, message); }
 
 void Log(int level, const std::string& message) { bp_host->log(level, kName, message.c_str()); }
 
@@ -33,15 +36,7 @@ void Count(const char* metric, int64_t delta) {
 
 template <typename Fn>
 int Guard(const char* operation, Fn&& fn) noexcept {
-  try {
-    return fn();
-  } catch (const std::bad_alloc&) {
-    return Fail(BP_ERR_PERMANENT, std::string("s3 backend: out of memory in ") + operation);
-  } catch (const std::exception& e) {
-    return Fail(BP_ERR_PERMANENT, std::string("s3 backend: ") + operation + ": " + e.what());
-  } catch (...) {
-    return Fail(BP_ERR_PERMANENT, std::string("s3 backend: unexpected error in ") + operation);
-  }
+  return bpplugin::Guard("s3 backend: ", operation, std::forward<Fn>(fn));
 }
 
 // Run one client call: count it, and pass a failure's message to the host.
@@ -107,29 +102,6 @@ const struct bp_config_key kConfigKeys[] = {
     {nullptr, 0, nullptr, 0, nullptr},
 };
 
-std::string ConfigString(const struct bp_config* cfg, const char* key) {
-  if (cfg == nullptr || !bp_host->config_has(cfg, key)) return "";
-  const char* value = bp_host->config_string(cfg, key);
-  return value != nullptr ? value : "";
-}
-
-bool ConfigBool(const struct bp_config* cfg, const char* key, bool fallback) {
-  if (cfg == nullptr || !bp_host->config_has(cfg, key)) return fallback;
-  return bp_host->config_bool(cfg, key) != 0;
-}
-
-bool ConfigInt(const struct bp_config* cfg, const char* key, int64_t fallback, int64_t min,
-               int64_t max, int64_t* out, std::string* error) {
-  *out = fallback;
-  if (cfg != nullptr && bp_host->config_has(cfg, key)) *out = bp_host->config_int(cfg, key);
-  if (*out < min || *out > max) {
-    *error = std::string("s3 backend: ") + key + " must be between " + std::to_string(min) +
-             " and " + std::to_string(max) + ", got " + std::to_string(*out);
-    return false;
-  }
-  return true;
-}
-
 std::string EnvOr(const char* name, const std::string& fallback) {
   const char* value = std::getenv(name);
   return value != nullptr && *value != '\0' ? std::string(value) : fallback;
@@ -161,12 +133,12 @@ int OpenBackend(const struct bp_config* cfg, const char* url, void** handle) {
     return Fail(rc, "s3 backend: " + options.location.Url() + ": " + error);
   }
 
-  int64_t connect_ms = 0, request_ms = 0, batch = 0, idle = 0;
-  if (!ConfigInt(cfg, "connect_timeout_ms", 5000, 1, 600000, &connect_ms, &error) ||
-      !ConfigInt(cfg, "request_timeout_ms", 60000, 1, 3600000, &request_ms, &error) ||
-      !ConfigInt(cfg, "delete_batch", 1000, 1, 1000, &batch, &error) ||
-      !ConfigInt(cfg, "max_idle_connections", 32, 1, 1024, &idle, &error)) {
-    return Fail(BP_ERR_INVALID, error);
+  int64_t connect_ms = 5000, request_ms = 60000, batch = 1000, idle = 32;
+  if (!ConfigIntInRange(cfg, "connect_timeout_ms", 1, 600000, &connect_ms, &error) ||
+      !ConfigIntInRange(cfg, "request_timeout_ms", 1, 3600000, &request_ms, &error) ||
+      !ConfigIntInRange(cfg, "delete_batch", 1, 1000, &batch, &error) ||
+      !ConfigIntInRange(cfg, "max_idle_connections", 1, 1024, &idle, &error)) {
+    return Fail(BP_ERR_INVALID, "s3 backend: " + error);
   }
   options.http.connect_timeout_ms = connect_ms;
   options.http.request_timeout_ms = request_ms;

@@ -2,6 +2,7 @@
 // key = value, '#' and ';' comments). Only the three keys the backend needs are read; anything
 // else in the file (region, role settings) is ignored.
 #include "s3_credentials.h"
+#include "text.h"
 
 #include <blockpipe/bp_common.h>
 
@@ -13,19 +14,6 @@
 
 namespace s3backend {
 namespace {
-
-std::string Trim(const std::string& text) {
-  size_t b = 0, e = text.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(text[b])) != 0) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(text[e - 1])) != 0) --e;
-  return text.substr(b, e - b);
-}
-
-std::string Lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
 
 std::string Env(const CredentialInputs& inputs, const char* name) {
   if (!inputs.getenv) return "";
@@ -50,15 +38,15 @@ int ReadSharedCredentials(const std::string& path, const std::string& profile, S
   int line_number = 0;
   while (std::getline(file, line)) {
     ++line_number;
-    std::string text = Trim(line);
+    std::string text = bphttp::TrimSpace(line);
     if (text.empty() || text[0] == '#' || text[0] == ';') continue;
     if (text.front() == '[') {
       if (text.back() != ']') {
         *error = path + ":" + std::to_string(line_number) + ": malformed section header";
         return BP_ERR_INVALID;
       }
-      std::string name = Trim(text.substr(1, text.size() - 2));
-      if (name.rfind("profile ", 0) == 0) name = Trim(name.substr(8));
+      std::string name = bphttp::TrimSpace(text.substr(1, text.size() - 2));
+      if (name.rfind("profile ", 0) == 0) name = bphttp::TrimSpace(name.substr(8));
       in_profile = name == profile;
       found_profile = found_profile || in_profile;
       continue;
@@ -66,8 +54,8 @@ int ReadSharedCredentials(const std::string& path, const std::string& profile, S
     if (!in_profile) continue;
     size_t eq = text.find('=');
     if (eq == std::string::npos) continue;
-    std::string key = Lower(Trim(text.substr(0, eq)));
-    std::string value = Trim(text.substr(eq + 1));
+    std::string key = bphttp::AsciiLower(bphttp::TrimSpace(text.substr(0, eq)));
+    std::string value = bphttp::TrimSpace(text.substr(eq + 1));
     if (key == "aws_access_key_id") found.access_key_id = value;
     if (key == "aws_secret_access_key") found.secret_access_key = value;
     if (key == "aws_session_token") found.session_token = value;

@@ -11,17 +11,11 @@
 #include <stdexcept>
 
 #include "crypto.h"
+#include "text.h"
 #include "uri.h"
 
 namespace s3backend {
 namespace {
-
-std::string LowerCase(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 // Trim the ends and collapse runs of spaces into one, as SigV4 requires of header values.
 std::string CanonicalHeaderValue(std::string_view value) {
@@ -102,7 +96,7 @@ SigV4Signature SignV4(const SigV4Request& request, const SigV4Scope& scope,
   // Canonical headers: lower-case names in byte order, values trimmed, repeats joined by ','.
   std::map<std::string, std::string> headers;
   for (const auto& [name, value] : request.headers) {
-    std::string key = LowerCase(CanonicalHeaderValue(name));
+    std::string key = bphttp::AsciiLower(CanonicalHeaderValue(name));
     std::string canonical_value = CanonicalHeaderValue(value);
     auto [it, inserted] = headers.emplace(key, canonical_value);
     if (!inserted) it->second += "," + canonical_value;

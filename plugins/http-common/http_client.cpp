@@ -4,6 +4,7 @@
 // Request bodies go through a read callback (never POSTFIELDS), so libcurl adds no Content-Type
 // of its own that a signer did not see; the response body goes to the caller's sink or a string.
 #include "http_client.h"
+#include "text.h"
 
 #include <curl/curl.h>
 #include <netinet/in.h>
@@ -42,13 +43,6 @@ struct Transfer {
   long status_seen = 0;  // status of the latest status line, parsed by the header callback
 };
 
-std::string Trim(std::string_view text) {
-  size_t b = 0, e = text.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(text[b])) != 0) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(text[e - 1])) != 0) --e;
-  return std::string(text.substr(b, e - b));
-}
-
 // Servers that write the response head and a small body separately with Nagle's algorithm on
 // (Ceph RGW does) hold the body back until the head is acknowledged, and Linux delays that ACK
 // by up to 40 ms: a 4 KiB ranged GET then takes 40 ms instead of 1. Asking for a quick ACK as
@@ -78,10 +72,8 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
   }
   size_t colon = line.find(':');
   if (colon == std::string_view::npos) return line.size();  // the blank line ending the headers
-  std::string name = Trim(line.substr(0, colon));
-  std::transform(name.begin(), name.end(), name.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  t->response->headers.emplace_back(std::move(name), Trim(line.substr(colon + 1)));
+  t->response->headers.emplace_back(AsciiLower(TrimSpace(line.substr(0, colon))),
+                                    TrimSpace(line.substr(colon + 1)));
   return line.size();
 }
 

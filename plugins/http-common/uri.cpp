@@ -2,6 +2,7 @@
 // strict (http/https only, no user info, query or fragment): an endpoint is configuration, and
 // a typo should fail at startup with a sentence, not turn into a request to the wrong place.
 #include "uri.h"
+#include "text.h"
 
 #include <arpa/inet.h>
 
@@ -21,13 +22,6 @@ int HexValue(char c) {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
-}
-
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
 }
 
 bool IsLoopbackHost(const std::string& host, bool* ip_literal) {
@@ -55,7 +49,7 @@ bool ValidHostName(std::string_view host) {
 
 // Query keys whose values are credentials (SigV4 presigned URLs, Azure SAS tokens).
 bool IsSecretQueryKey(std::string_view key) {
-  std::string lower = Lower(key);
+  std::string lower = bphttp::AsciiLower(key);
   static const char* const kSecret[] = {"sig", "signature", "x-amz-signature",
                                         "x-amz-credential", "x-amz-security-token",
                                         "awsaccesskeyid", "skoid", "sktid"};
@@ -118,7 +112,7 @@ bool ParseEndpoint(std::string_view text, Endpoint* endpoint, std::string* error
     *error = "endpoint " + quoted + " is not a URL: expected http://HOST[:PORT] or https://HOST[:PORT]";
     return false;
   }
-  endpoint->scheme = Lower(text.substr(0, sep));
+  endpoint->scheme = bphttp::AsciiLower(text.substr(0, sep));
   if (endpoint->scheme != "http" && endpoint->scheme != "https") {
     *error = "endpoint " + quoted + " must use http or https, not \"" + endpoint->scheme + "\"";
     return false;
@@ -172,7 +166,7 @@ bool ParseEndpoint(std::string_view text, Endpoint* endpoint, std::string* error
       return false;
     }
   }
-  endpoint->host = Lower(host);
+  endpoint->host = bphttp::AsciiLower(host);
   if (endpoint->explicit_port) {
     if (port_text.empty() || port_text.size() > 5 ||
         !std::all_of(port_text.begin(), port_text.end(),
