@@ -181,6 +181,7 @@ struct bp_codec_plugin lz4_codec_plugin = {
     /* close */ Lz4Close,
     /* encode */ Lz4Encode,
     /* decode */ Lz4Decode,
+    /* rekey */ nullptr,  // nothing secret in an lz4 header
 };
 
 }  // namespace

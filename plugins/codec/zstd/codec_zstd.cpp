@@ -149,6 +149,7 @@ struct bp_codec_plugin zstd_codec_plugin = {
     /* close */ ZstdClose,
     /* encode */ ZstdEncode,
     /* decode */ ZstdDecode,
+    /* rekey */ nullptr,  // nothing secret in a zstd header
 };
 
 }  // namespace

@@ -41,7 +41,9 @@ TEST(BlockIndex, AgreesWithAReferenceMapUnderRandomOperations) {
       const uint32_t* found = index.Find(block);
       auto it = model.find(block);
       ASSERT_EQ(found != nullptr, it != model.end()) << "block " << block;
-      if (found) EXPECT_EQ(*found, it->second);
+      if (found) {
+        EXPECT_EQ(*found, it->second);
+      }
     }
     size_t walked = 0;
     index.ForEach([&](uint64_t block, uint32_t value) {
