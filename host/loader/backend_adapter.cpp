@@ -33,6 +33,10 @@ class PluginBackend final : public ObjectStore {
     // A capability whose callback is absent cannot be used, whatever the bits say.
     if (fn_.read == nullptr) caps &= ~uint64_t{BP_BACKEND_CAP_RANGED_GET};
     if (fn_.delete_many == nullptr) caps &= ~uint64_t{BP_BACKEND_CAP_DELETE_MANY};
+    // Slots of ABI 1.2: a plugin built against 1.0/1.1 has a shorter struct and is not capable.
+    if (!BP_BACKEND_HAS(&fn_, get_tagged) || !BP_BACKEND_HAS(&fn_, put_if_match)) {
+      caps &= ~uint64_t{BP_BACKEND_CAP_CONDITIONAL_PUT};
+    }
     caps_ = caps;
   }
 
@@ -85,6 +89,42 @@ class PluginBackend final : public ObjectStore {
     return PluginStatus(rc, Context("put", key));
   }
 
+  Status GetTagged(const std::string& key, Bytes* out, std::string* tag) override {
+    if ((caps_ & BP_BACKEND_CAP_CONDITIONAL_PUT) == 0) return ObjectStore::GetTagged(key, out, tag);
+    out->clear();
+    char buf[BP_VERSION_TAG_MAX] = {};
+    int rc;
+    {
+      BufWriter writer(out);
+      auto lock = gate_.Enter();
+      ClearPluginError();
+      rc = fn_.get_tagged(handle_, key.c_str(), writer.get(), buf);
+    }
+    Status st = PluginStatus(rc, Context("get", key));
+    if (st.ok()) st = CheckedTag(buf, "get", key, /*may_be_empty=*/false, tag);
+    if (!st.ok()) out->clear();
+    return st;
+  }
+
+  Status PutIfMatch(const std::string& key, const void* data, uint64_t length,
+                    const std::string& expected_tag, std::string* new_tag) override {
+    if ((caps_ & BP_BACKEND_CAP_CONDITIONAL_PUT) == 0) {
+      return ObjectStore::PutIfMatch(key, data, length, expected_tag, new_tag);
+    }
+    if (expected_tag.empty() || expected_tag.size() >= BP_VERSION_TAG_MAX) {
+      return Status::Invalid(Context("put-if-match", key) + ": no usable expected version tag");
+    }
+    char buf[BP_VERSION_TAG_MAX] = {};
+    int rc;
+    {
+      auto lock = gate_.Enter();
+      ClearPluginError();
+      rc = fn_.put_if_match(handle_, key.c_str(), data, length, expected_tag.c_str(), buf);
+    }
+    BP_RETURN_IF_ERROR(PluginStatus(rc, Context("put-if-match", key)));
+    return CheckedTag(buf, "put-if-match", key, /*may_be_empty=*/true, new_tag);
+  }
+
   Status Delete(const std::string& key) override {
     int rc;
     {
@@ -134,6 +174,20 @@ class PluginBackend final : public ObjectStore {
  private:
   std::string Context(const char* op, const std::string& key) const {
     return plugin_->name() + ": " + op + " " + key;
+  }
+
+  // A tag from the plugin must be NUL-terminated within its buffer (the buffer's last byte is
+  // never written by a correct plugin) and printable, or later comparisons would be garbage.
+  Status CheckedTag(const char (&buf)[BP_VERSION_TAG_MAX], const char* op, const std::string& key,
+                    bool may_be_empty, std::string* tag) const {
+    const size_t n = strnlen(buf, BP_VERSION_TAG_MAX);
+    bool printable = n < BP_VERSION_TAG_MAX && (may_be_empty || n > 0);
+    for (size_t i = 0; printable && i < n; ++i) printable = buf[i] >= 0x20 && buf[i] < 0x7f;
+    if (!printable) {
+      return Status::Permanent(Context(op, key) + ": plugin returned an invalid version tag");
+    }
+    tag->assign(buf, n);
+    return Status::Ok();
   }
 
   // Without native ranged reads, fetch the object and copy the slice: correct, but every small

@@ -13,6 +13,12 @@ namespace bp {
 namespace {
 // A paused put gives up after this long so a test that forgets ResumePuts cannot hang.
 constexpr auto kPauseTimeout = std::chrono::seconds(20);
+
+std::string Tag(uint64_t version) {
+  std::string tag = std::to_string(version);
+  tag.insert(tag.begin(), 'v');
+  return tag;
+}
 }  // namespace
 
 MemoryStore::MemoryStore() = default;
@@ -40,7 +46,7 @@ Status MemoryStore::Get(const std::string& key, Bytes* out) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = objects_.find(key);
   if (it == objects_.end()) return Status::NotFound(key);
-  *out = it->second;
+  *out = it->second.bytes;
   return Status::Ok();
 }
 
@@ -50,33 +56,36 @@ Status MemoryStore::Read(const std::string& key, uint64_t offset, uint64_t lengt
   std::lock_guard<std::mutex> lock(mu_);
   auto it = objects_.find(key);
   if (it == objects_.end()) return Status::NotFound(key);
-  const Bytes& b = it->second;
+  const Bytes& b = it->second.bytes;
   uint64_t n = offset >= b.size() ? 0 : std::min<uint64_t>(length, b.size() - offset);
   if (n) std::memcpy(buf, b.data() + offset, n);
   *nread = n;
   return Status::Ok();
 }
 
-Status MemoryStore::Put(const std::string& key, const void* data, uint64_t length,
-                        bool if_absent) {
-  BP_RETURN_IF_ERROR(Inject(Op::kPut, key));
-  std::unique_lock<std::mutex> lock(mu_);
-  if (puts_paused_) {
-    paused_puts_++;
-    bool resumed = resume_cv_.wait_for(lock, kPauseTimeout, [&] { return !puts_paused_; });
-    paused_puts_--;
-    if (!resumed) return Status::Transient("memory store: paused put timed out: " + key);
-  }
-  if (if_absent && put_if_absent_ && objects_.count(key)) {
-    return Status::Precondition("object exists: " + key);
-  }
+Status MemoryStore::WaitWhilePaused(std::unique_lock<std::mutex>& lock, const std::string& key) {
+  if (!puts_paused_) return Status::Ok();
+  paused_puts_++;
+  bool resumed = resume_cv_.wait_for(lock, kPauseTimeout, [&] { return !puts_paused_; });
+  paused_puts_--;
+  if (!resumed) return Status::Transient("memory store: paused put timed out: " + key);
+  return Status::Ok();
+}
+
+void MemoryStore::SetLocked(const std::string& key, Bytes bytes) {
+  Object& o = objects_[key];
+  o.bytes = std::move(bytes);
+  o.version = next_version_++;
+}
+
+Status MemoryStore::StoreLocked(const std::string& key, const void* data, uint64_t length) {
   const uint8_t* p = static_cast<const uint8_t*>(data);
   uint64_t keep = length;
   if (truncate_armed_ && key.find(truncate_key_part_) != std::string::npos) {
     truncate_armed_ = false;
     keep = std::min(keep, truncate_keep_);
   }
-  objects_[key] = Bytes(p, p + keep);
+  SetLocked(key, Bytes(p, p + keep));
   for (auto it = after_put_failures_.begin(); it != after_put_failures_.end(); ++it) {
     if (key.find(it->key_part) != std::string::npos) {
       Status s = it->status;
@@ -85,6 +94,54 @@ Status MemoryStore::Put(const std::string& key, const void* data, uint64_t lengt
     }
   }
   return Status::Ok();
+}
+
+Status MemoryStore::Put(const std::string& key, const void* data, uint64_t length,
+                        bool if_absent) {
+  BP_RETURN_IF_ERROR(Inject(Op::kPut, key));
+  std::unique_lock<std::mutex> lock(mu_);
+  BP_RETURN_IF_ERROR(WaitWhilePaused(lock, key));
+  if (if_absent && put_if_absent_ && objects_.count(key)) {
+    return Status::Precondition("object exists: " + key);
+  }
+  return StoreLocked(key, data, length);
+}
+
+Status MemoryStore::GetTagged(const std::string& key, Bytes* out, std::string* tag) {
+  BP_RETURN_IF_ERROR(Inject(Op::kGet, key));
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!conditional_put_) return ObjectStore::GetTagged(key, out, tag);
+  auto it = objects_.find(key);
+  if (it == objects_.end()) return Status::NotFound(key);
+  *out = it->second.bytes;
+  *tag = Tag(it->second.version);
+  return Status::Ok();
+}
+
+Status MemoryStore::PutIfMatch(const std::string& key, const void* data, uint64_t length,
+                               const std::string& expected_tag, std::string* new_tag) {
+  BP_RETURN_IF_ERROR(Inject(Op::kPut, key));
+  std::function<void()> hook;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (before_put_if_match_ && key.find(before_put_if_match_key_part_) != std::string::npos) {
+      hook = std::move(before_put_if_match_);
+      before_put_if_match_ = nullptr;
+    }
+  }
+  if (hook) hook();
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!conditional_put_) return ObjectStore::PutIfMatch(key, data, length, expected_tag, new_tag);
+  BP_RETURN_IF_ERROR(WaitWhilePaused(lock, key));
+  auto it = objects_.find(key);
+  if (it == objects_.end()) return Status::Precondition("object is gone: " + key);
+  if (Tag(it->second.version) != expected_tag) {
+    return Status::Precondition("object " + key + " is at version " + Tag(it->second.version) +
+                                ", not " + expected_tag);
+  }
+  Status st = StoreLocked(key, data, length);
+  *new_tag = Tag(objects_[key].version);
+  return st;
 }
 
 Status MemoryStore::Delete(const std::string& key) {
@@ -100,7 +157,7 @@ Status MemoryStore::List(const std::string& prefix, std::vector<ObjectInfo>* out
   out->clear();
   for (auto it = objects_.lower_bound(prefix);
        it != objects_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
-    out->push_back({it->first, it->second.size()});
+    out->push_back({it->first, it->second.bytes.size()});
   }
   return Status::Ok();
 }
@@ -109,6 +166,7 @@ uint64_t MemoryStore::Capabilities() const {
   std::lock_guard<std::mutex> lock(mu_);
   uint64_t caps = BP_BACKEND_CAP_RANGED_GET | BP_BACKEND_CAP_DURABLE_PUT;
   if (put_if_absent_) caps |= BP_BACKEND_CAP_PUT_IF_ABSENT;
+  if (conditional_put_) caps |= BP_BACKEND_CAP_CONDITIONAL_PUT;
   return caps;
 }
 
@@ -157,6 +215,17 @@ void MemoryStore::SetPutIfAbsentSupported(bool supported) {
   put_if_absent_ = supported;
 }
 
+void MemoryStore::SetConditionalPutSupported(bool supported) {
+  std::lock_guard<std::mutex> lock(mu_);
+  conditional_put_ = supported;
+}
+
+void MemoryStore::BeforeNextPutIfMatch(std::function<void()> hook, const std::string& key_part) {
+  std::lock_guard<std::mutex> lock(mu_);
+  before_put_if_match_ = std::move(hook);
+  before_put_if_match_key_part_ = key_part;
+}
+
 bool MemoryStore::Has(const std::string& key) const {
   std::lock_guard<std::mutex> lock(mu_);
   return objects_.count(key) != 0;
@@ -165,12 +234,12 @@ bool MemoryStore::Has(const std::string& key) const {
 Bytes MemoryStore::Peek(const std::string& key) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = objects_.find(key);
-  return it == objects_.end() ? Bytes() : it->second;
+  return it == objects_.end() ? Bytes() : it->second.bytes;
 }
 
 void MemoryStore::Poke(const std::string& key, Bytes bytes) {
   std::lock_guard<std::mutex> lock(mu_);
-  objects_[key] = std::move(bytes);
+  SetLocked(key, std::move(bytes));
 }
 
 void MemoryStore::Erase(const std::string& key) {

@@ -1,7 +1,8 @@
 // MemoryStore: an ObjectStore held in process memory, for unit tests and fault injection. Beyond
 // the plain store it can fail the next N operations of a kind, delay them, hold puts until
 // released (to line up concurrent flushes), store a truncated object while reporting success
-// (a torn write), and pretend it lacks put-if-absent. Every method is thread-safe.
+// (a torn write), and pretend it lacks put-if-absent or conditional put. Version tags are "v"
+// plus a store-wide counter, new on every write. Every method is thread-safe.
 #pragma once
 
 #include <condition_variable>
@@ -26,6 +27,9 @@ class MemoryStore : public ObjectStore {
   Status Read(const std::string& key, uint64_t offset, uint64_t length, void* buf,
               uint64_t* nread) override;
   Status Put(const std::string& key, const void* data, uint64_t length, bool if_absent) override;
+  Status GetTagged(const std::string& key, Bytes* out, std::string* tag) override;
+  Status PutIfMatch(const std::string& key, const void* data, uint64_t length,
+                    const std::string& expected_tag, std::string* new_tag) override;
   Status Delete(const std::string& key) override;
   Status List(const std::string& prefix, std::vector<ObjectInfo>* out) override;
   uint64_t Capabilities() const override;
@@ -34,8 +38,9 @@ class MemoryStore : public ObjectStore {
   // ---- fault injection ----
   // The next `count` operations of `op` whose key contains `key_part` fail with `status`.
   void FailNext(Op op, Status status, int count = 1, const std::string& key_part = "");
-  // The next put whose key contains key_part stores the object and then reports `status`, as
-  // when a reply is lost after the store committed.
+  // The next put (plain or put-if-match) whose key contains key_part stores the object and then
+  // reports `status`, as when a reply is lost after the store committed. Fault hooks of kPut
+  // and kGet apply to PutIfMatch and GetTagged too.
   void FailNextPutAfterStoring(Status status, const std::string& key_part = "");
   // Every operation of `op` sleeps this long first (0 to stop).
   void SetDelay(Op op, uint32_t milliseconds);
@@ -48,6 +53,11 @@ class MemoryStore : public ObjectStore {
   void TruncateNextPut(uint64_t keep, const std::string& key_part = "");
   // Clear the BP_BACKEND_CAP_PUT_IF_ABSENT bit (puts then ignore if_absent, like a plain store).
   void SetPutIfAbsentSupported(bool supported);
+  // Clear BP_BACKEND_CAP_CONDITIONAL_PUT (GetTagged/PutIfMatch then answer Unsupported).
+  void SetConditionalPutSupported(bool supported);
+  // Run `hook` (once, without the lock) inside the next PutIfMatch of a key containing key_part,
+  // after its fault hooks and before it compares tags: a racing writer's window.
+  void BeforeNextPutIfMatch(std::function<void()> hook, const std::string& key_part = "");
 
   // ---- direct access for tests ----
   bool Has(const std::string& key) const;
@@ -64,12 +74,22 @@ class MemoryStore : public ObjectStore {
     int remaining;
     std::string key_part;
   };
+  struct Object {
+    Bytes bytes;
+    uint64_t version = 0;
+  };
   // Applies delays and scheduled failures; called without the lock held.
   Status Inject(Op op, const std::string& key);
+  // Waits out PausePuts; called with the lock held.
+  Status WaitWhilePaused(std::unique_lock<std::mutex>& lock, const std::string& key);
+  // Store the bytes (honouring TruncateNextPut) and report a scheduled after-put failure.
+  Status StoreLocked(const std::string& key, const void* data, uint64_t length);
+  void SetLocked(const std::string& key, Bytes bytes);
 
   mutable std::mutex mu_;
   std::condition_variable resume_cv_;
-  std::map<std::string, Bytes> objects_;
+  std::map<std::string, Object> objects_;
+  uint64_t next_version_ = 1;
   std::vector<Failure> failures_;
   uint32_t delay_ms_[5] = {0, 0, 0, 0, 0};
   uint64_t op_counts_[5] = {0, 0, 0, 0, 0};
@@ -79,6 +99,9 @@ class MemoryStore : public ObjectStore {
   uint64_t truncate_keep_ = 0;
   std::string truncate_key_part_;
   bool put_if_absent_ = true;
+  bool conditional_put_ = true;
+  std::function<void()> before_put_if_match_;
+  std::string before_put_if_match_key_part_;
   std::vector<Failure> after_put_failures_;
 };
 

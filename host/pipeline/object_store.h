@@ -1,5 +1,6 @@
 // ObjectStore: the host's view of a backend — whole and ranged reads, atomic puts (optionally
-// put-if-absent), deletes and complete listings. Implemented by the backend plugin adapter
+// put-if-absent), compare-and-swap replaces by version tag (BP_BACKEND_CAP_CONDITIONAL_PUT),
+// deletes and complete listings. Implemented by the backend plugin adapter
 // (loader/backend_adapter) and wrapped by RetryingStore for transient errors; unit tests use
 // MemoryStore. All methods are thread-safe.
 #pragma once
@@ -31,6 +32,20 @@ class ObjectStore {
   // Atomic create/replace. if_absent: Precondition when the key exists.
   virtual Status Put(const std::string& key, const void* data, uint64_t length,
                      bool if_absent) = 0;
+  // The whole object and its version tag (opaque, non-empty; changes with every replace).
+  // Unsupported unless Capabilities() has BP_BACKEND_CAP_CONDITIONAL_PUT.
+  virtual Status GetTagged(const std::string& key, Bytes* out, std::string* tag) {
+    (void)key, (void)out, (void)tag;
+    return Status::Unsupported(Describe() + ": no conditional put (version tags)");
+  }
+  // Replace the object only while its tag is still expected_tag: Precondition when it differs
+  // or the object is gone. *new_tag receives the new tag ("" when the store gave none).
+  // Unsupported unless Capabilities() has BP_BACKEND_CAP_CONDITIONAL_PUT.
+  virtual Status PutIfMatch(const std::string& key, const void* data, uint64_t length,
+                            const std::string& expected_tag, std::string* new_tag) {
+    (void)key, (void)data, (void)length, (void)expected_tag, (void)new_tag;
+    return Status::Unsupported(Describe() + ": no conditional put (put-if-match)");
+  }
   // Delete; a missing key is success.
   virtual Status Delete(const std::string& key) = 0;
   // Every key under prefix (all pages), ascending.

@@ -92,15 +92,40 @@ Status RetryingStore::Put(const std::string& key, const void* data, uint64_t len
   Status st = Retry("put " + key, [&] { return inner_->Put(key, data, length, if_absent); },
                     &had_transient);
   if (!st.IsPrecondition() || !had_transient) return st;
-  // The earlier, failed-looking attempt may have created the object. Ours if the bytes match.
+  return ResolveLostResponse(key, data, length, st, nullptr);
+}
+
+Status RetryingStore::GetTagged(const std::string& key, Bytes* out, std::string* tag) {
+  return Retry("get " + key, [&] { return inner_->GetTagged(key, out, tag); });
+}
+
+Status RetryingStore::PutIfMatch(const std::string& key, const void* data, uint64_t length,
+                                 const std::string& expected_tag, std::string* new_tag) {
+  bool had_transient = false;
+  Status st = Retry("put-if-match " + key,
+                    [&] { return inner_->PutIfMatch(key, data, length, expected_tag, new_tag); },
+                    &had_transient);
+  if (!st.IsPrecondition() || !had_transient) return st;
+  return ResolveLostResponse(key, data, length, st, new_tag);
+}
+
+Status RetryingStore::ResolveLostResponse(const std::string& key, const void* data,
+                                          uint64_t length, Status lost, std::string* tag) {
+  // The earlier, failed-looking attempt may have written the object. Ours if the bytes match:
+  // every conditionally written object the engine keeps carries something unique to the writer
+  // (a sequence number, a random claim id), and identical bytes leave the same state anyway.
   Bytes existing;
-  Status read = Retry("get " + key, [&] { return inner_->Get(key, &existing); });
+  std::string existing_tag;
+  Status read = tag != nullptr
+                    ? Retry("get " + key, [&] { return inner_->GetTagged(key, &existing, &existing_tag); })
+                    : Retry("get " + key, [&] { return inner_->Get(key, &existing); });
   if (read.ok() && existing.size() == length &&
       (length == 0 || std::memcmp(existing.data(), data, length) == 0)) {
-    spdlog::debug("put {}: an earlier attempt had succeeded", key);
+    spdlog::debug("put {}: an earlier attempt whose response was lost had succeeded", key);
+    if (tag != nullptr) *tag = existing_tag;
     return Status::Ok();
   }
-  return st;
+  return lost;
 }
 
 Status RetryingStore::Delete(const std::string& key) {

@@ -3,9 +3,11 @@
 // returns the last error. Other error classes (not found, precondition, permanent, corrupt…)
 // pass through at once: retrying them cannot help and could hide a fencing conflict.
 //
-// One ambiguity is resolved here: a put-if-absent whose first attempt timed out may have
-// succeeded, so its retry sees Precondition. When that happens after a transient failure, the
-// existing object is read back and, if it holds exactly our bytes, the put counts as done.
+// One ambiguity is resolved here, for both conditional writes: a put-if-absent or put-if-match
+// whose first attempt timed out may have succeeded, so its retry sees Precondition. When that
+// happens after a transient failure, the stored object is read back and, if it holds exactly
+// our bytes, the put counts as done (a put-if-match then reports the tag it read). This is the
+// only layer that does so; backends report what the store answered and never read back.
 //
 // Thread-safe; Abort() makes every waiting and future retry give up (used at shutdown).
 #pragma once
@@ -38,6 +40,9 @@ class RetryingStore : public ObjectStore {
   Status Read(const std::string& key, uint64_t offset, uint64_t length, void* buf,
               uint64_t* nread) override;
   Status Put(const std::string& key, const void* data, uint64_t length, bool if_absent) override;
+  Status GetTagged(const std::string& key, Bytes* out, std::string* tag) override;
+  Status PutIfMatch(const std::string& key, const void* data, uint64_t length,
+                    const std::string& expected_tag, std::string* new_tag) override;
   Status Delete(const std::string& key) override;
   Status List(const std::string& prefix, std::vector<ObjectInfo>* out) override;
   uint64_t Capabilities() const override { return inner_->Capabilities(); }
@@ -53,6 +58,10 @@ class RetryingStore : public ObjectStore {
   // operation for logs and the final error ("put volumes/a/seg/…").
   Status Retry(const std::string& what, const std::function<Status()>& op,
                bool* had_transient = nullptr);
+  // After a conditional put answered Precondition following a transient failure: Ok (and the
+  // stored tag, when asked for) if the object holds exactly data, else `lost`.
+  Status ResolveLostResponse(const std::string& key, const void* data, uint64_t length,
+                             Status lost, std::string* tag);
   // Sleep for d unless aborted first; false when aborted.
   bool Wait(std::chrono::milliseconds d);
 

@@ -1,5 +1,6 @@
 // FileStore open, reads, writes and deletes; see file_store.h for the protocol of each
-// operation. Listing lives in object_list.cpp and temp-file naming/cleanup in temp_files.cpp.
+// operation. Listing lives in object_list.cpp, temp-file naming/cleanup in temp_files.cpp and
+// compare-and-swap in conditional_put.cpp.
 //
 // The durability argument for put: the data is fsynced before the name exists, the name is
 // created atomically (rename or link), and the directory is fsynced before put returns, so after
@@ -60,7 +61,9 @@ int FileStore::Open(const StoreOptions& options, std::unique_ptr<FileStore>* out
 }
 
 uint64_t FileStore::Capabilities() const {
-  uint64_t caps = BP_BACKEND_CAP_RANGED_GET | BP_BACKEND_CAP_DELETE_MANY | BP_BACKEND_CAP_LIST_PAGES;
+  // Conditional put rests on flock(2) and rename(2), which every local filesystem provides.
+  uint64_t caps = BP_BACKEND_CAP_RANGED_GET | BP_BACKEND_CAP_DELETE_MANY |
+                  BP_BACKEND_CAP_LIST_PAGES | BP_BACKEND_CAP_CONDITIONAL_PUT;
   if (exclusive_mode_ != ExclusiveMode::kNone) caps |= BP_BACKEND_CAP_PUT_IF_ABSENT;
   if (options_.fsync) caps |= BP_BACKEND_CAP_DURABLE_PUT;
   return caps;

@@ -5,6 +5,8 @@
 //                  link (put-if-absent, atomic: a second writer gets EEXIST), then fsync the
 //                  directory. New parent directories are created and their parents fsynced.
 //   get / read     read(2) / pread(2); ranged reads reuse descriptors from a bounded cache.
+//   get_tagged /   compare-and-swap by content hash under an flock of the object file
+//   put_if_match   (conditional_put.cpp).
 //   del            unlink, fsync the directory, remove parent directories left empty.
 //   list           recursive walk, keys in ascending byte order, pages of kListPageSize with
 //                  the last returned key as the cursor.
@@ -46,6 +48,9 @@ class FileStore {
   int Get(const std::string& key, struct bp_buf* out);
   int Read(const std::string& key, uint64_t offset, uint64_t length, void* buf, uint64_t* nread);
   int Put(const std::string& key, const void* data, uint64_t length, uint32_t flags);
+  int GetTagged(const std::string& key, struct bp_buf* out, char* tag);
+  int PutIfMatch(const std::string& key, const void* data, uint64_t length,
+                 const std::string& expected_tag, char* new_tag);
   int Delete(const std::string& key);
   int DeleteMany(const char* const* keys, size_t count, int* results);
   int List(const std::string& prefix, const char* cursor, struct bp_list* out);

@@ -82,6 +82,17 @@ int FilePut(void* handle, const char* key, const void* data, uint64_t length, ui
   return Guard("put", [&] { return StoreOf(handle)->Put(key, data, length, flags); });
 }
 
+int FileGetTagged(void* handle, const char* key, struct bp_buf* out, char* tag) {
+  return Guard("get", [&] { return StoreOf(handle)->GetTagged(key, out, tag); });
+}
+
+int FilePutIfMatch(void* handle, const char* key, const void* data, uint64_t length,
+                   const char* expected_tag, char* new_tag) {
+  return Guard("put-if-match", [&] {
+    return StoreOf(handle)->PutIfMatch(key, data, length, expected_tag, new_tag);
+  });
+}
+
 int FileDelete(void* handle, const char* key) {
   return Guard("delete", [&] { return StoreOf(handle)->Delete(key); });
 }
@@ -98,7 +109,7 @@ int FileDeleteMany(void* handle, const char* const* keys, size_t count, int* res
 }  // namespace filebackend
 
 static struct bp_backend_plugin file_backend_plugin = {
-    /* header */ {0, 0, 0, 0, 0, 0, "file", "1.0", "objects as files under a local directory"},
+    /* header */ {0, 0, 0, 0, 0, 0, "file", "1.1", "objects as files under a local directory"},
     /* url_schemes */ filebackend::kUrlSchemes,
     /* config_keys */ filebackend::kConfigKeys,
     /* open */ filebackend::FileOpen,
@@ -110,6 +121,8 @@ static struct bp_backend_plugin file_backend_plugin = {
     /* del */ filebackend::FileDelete,
     /* list */ filebackend::FileList,
     /* delete_many */ filebackend::FileDeleteMany,
+    /* get_tagged */ filebackend::FileGetTagged,
+    /* put_if_match */ filebackend::FilePutIfMatch,
 };
 
 BP_REGISTER_BACKEND(file_backend_plugin, BP_THREAD_PARALLEL)

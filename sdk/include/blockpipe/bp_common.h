@@ -46,9 +46,11 @@ extern "C" {
 ** against a newer minor loads in an older host as long as it checks BP_HOST_HAS before using
 ** host slots the older host lacks.
 **   1.0  the first stable ABI
-**   1.1  bp_codec_plugin.rekey (change a codec's secret without rewriting data), BP_CODEC_HAS */
+**   1.1  bp_codec_plugin.rekey (change a codec's secret without rewriting data), BP_CODEC_HAS
+**   1.2  bp_backend_plugin.get_tagged / put_if_match (compare-and-swap of an object by version
+**        tag), BP_BACKEND_CAP_CONDITIONAL_PUT, BP_VERSION_TAG_MAX, BP_BACKEND_HAS */
 #define BP_ABI_MAJOR 1
-#define BP_ABI_MINOR 1
+#define BP_ABI_MINOR 2
 
 /* Name of the single exported symbol of every plugin shared object. */
 #define BP_ENTRY_SYMBOL "blockpipe_plugin_entry"
