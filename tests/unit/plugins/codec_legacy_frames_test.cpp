@@ -81,7 +81,8 @@ INSTANTIATE_TEST_SUITE_P(
     Bundled, LegacyFramesTest,
     ::testing::Values(FrameSet{"lz4-acceleration-1", "blockpipe-codec-lz4.so"},
                       FrameSet{"lz4-acceleration-8", "blockpipe-codec-lz4.so"},
-                      FrameSet{"zstd-level-3", "blockpipe-codec-zstd.so"}),
+                      FrameSet{"zstd-level-3", "blockpipe-codec-zstd.so"},
+                      FrameSet{"zstd-level-minus1", "blockpipe-codec-zstd.so"}),
     [](const auto& info) {
       std::string name = info.param.dir;
       for (char& c : name) {
