@@ -17,7 +17,9 @@
 //   the first and the last among them, one per 8 KiB, are compressed alone at full effort, and
 //   only when they shrink by at least 1/16 is the whole unit compressed; otherwise it is stored
 //   raw at the cost of a copy. The last window catches "data, then a zero tail". The probe costs
-//   about 6% of compressing a 64 KiB unit and more than halves the encode time of fio's data. Smaller units
+//   about 6% of compressing a 64 KiB unit (less since it stops at a first window that halves;
+//   the sampling loop is shared with zstd in ../common/compress_probe.h) and more than halves the
+//   encode time of fio's data. Smaller units
 //   (scattered 4 KiB writes) are compressed directly: for them a probe costs as much as it saves.
 //   Either way the decision only chooses between the two frame methods every decoder reads.
 #include <blockpipe/bp_codec.h>
@@ -30,6 +32,7 @@
 #include <memory>
 #include <string>
 
+#include "../common/compress_probe.h"
 #include "../common/unit_codec.h"
 #include "../common/unit_frame.h"
 
@@ -68,26 +71,18 @@ int CompressBlock(LZ4_stream_t* stream, const uint8_t* src, size_t n, uint8_t* d
 #endif
 }
 
-constexpr size_t kProbeWindow = 512;
-constexpr size_t kProbeFrom = 16384;  // smaller units are compressed without a probe
-constexpr size_t kProbeMaxWindows = 8;  // 4 KiB of a 64 KiB unit
+// The probe of ../common/compress_probe.h: 512-byte windows, one per 8 KiB of unit, two to
+// eight of them, from 16 KiB units up (4 KiB of a 64 KiB unit).
+constexpr codecframe::ProbePlan kProbePlan{512, 16384, 8192, 2, 8};
 
-// The probe described at the top: do sample windows of src shrink by at least 1/16?
 bool WorthCompressing(LZ4_stream_t* stream, const uint8_t* src, size_t n) {
-  if (n < kProbeFrom) return true;
-  const size_t windows = std::clamp<size_t>(n / 8192, 2, kProbeMaxWindows);
-  const size_t stride = (n - kProbeWindow) / (windows - 1);
-  uint8_t scratch[kProbeWindow];
-  size_t sampled = 0, compressed = 0;
-  for (size_t i = 0; i < windows; ++i) {
-    const size_t at = i + 1 == windows ? n - kProbeWindow : i * stride;
+  return codecframe::WorthCompressing(src, n, kProbePlan, [stream](const uint8_t* at, size_t len) {
     // At lz4's full search effort whatever the configured speed: a high acceleration skips most
     // of a window this small and would call good text incompressible.
-    const int produced = CompressBlock(stream, src + at, kProbeWindow, scratch, kProbeWindow - 1, 1);
-    sampled += kProbeWindow;
-    compressed += produced > 0 ? static_cast<size_t>(produced) : kProbeWindow;
-  }
-  return compressed <= sampled - sampled / 16;
+    uint8_t scratch[512];
+    const int produced = CompressBlock(stream, at, len, scratch, std::min(len, sizeof scratch) - 1, 1);
+    return produced > 0 ? static_cast<size_t>(produced) : len;
+  });
 }
 
 const struct bp_config_key kConfigKeys[] = {
