@@ -3,12 +3,12 @@
 // volume, wrapped under an Argon2id key derived from the user's password, and kept in the
 // volume metadata as this codec's header (encrypt_format.h); opening a volume unwraps it, so a
 // wrong password fails in open(), before the engine reads or writes anything. Each unit gets a
-// fresh random nonce and binds its identity (volume, kind, object, index, length) as associated
-// data, so a unit replayed anywhere else fails to decode. The data key sits in sodium_malloc
-// memory (guard pages, locked against swap where the system allows, read-only between opens)
-// and is wiped on close. rekey (ABI 1.1, `blockpipe change-password`) wraps the same data key
+// fresh random nonce (nonce_source.h) and binds its identity (volume, kind, object, index,
+// length) as associated data, so a unit replayed anywhere else fails to decode. The data key
+// sits in sodium_malloc memory (guard pages, locked against swap where the system allows,
+// read-only between opens) and is wiped on close. rekey (ABI 1.1, `blockpipe change-password`) wraps the same data key
 // under a new password, so no unit is rewritten. Encode and decode keep no shared mutable
-// state: thread model PARALLEL.
+// state (nonce pools are per thread): thread model PARALLEL.
 #include <blockpipe/bp_codec.h>
 #include <sodium.h>
 
@@ -20,6 +20,7 @@
 #include "../common/unit_frame.h"
 #include "encrypt_format.h"
 #include "encrypt_settings.h"
+#include "nonce_source.h"
 
 namespace {
 
@@ -246,7 +247,7 @@ int EncryptEncode(void* handle, const bp_unit_ctx* unit, const void* in, size_t 
     auto* dest = static_cast<uint8_t*>(bp_host->buf_reserve(out, total));
     if (dest == nullptr) return Fail(BP_ERR_PERMANENT, "out of memory");
     uint8_t nonce[encryptfmt::kNonceBytes];
-    randombytes_buf(nonce, sizeof nonce);
+    encryptnonce::NextNonce(nonce);
     encryptfmt::SealUnit(codec->data_key.data(), nonce, id, static_cast<const uint8_t*>(in), in_len, dest);
     bp_host->buf_commit(out, total);
     return BP_OK;
