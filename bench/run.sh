@@ -28,14 +28,14 @@
 #                       which nbdkit memory holds in RAM too, plus the 128 bytes of bookkeeping
 #                       the cache charges per unit, 3% for 4 KiB units)
 #   --lz4-acceleration N  lz4's `acceleration` key (default: lz4's own default, 1)
-#   --zstd-level N      zstd's `level` in blockpipe-zstd-encrypt (default: what init writes, 3)
+#   --zstd-level N      zstd's `level` in blockpipe-zstd-encrypt (default: what init writes, 1)
 # Build first (Release): cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release && ninja -C build
 source "$(dirname "$0")/../tests/lib/common.sh"
 
 runtime=20
 repeat=1
 lz4_acceleration=
-zstd_level=3
+zstd_level=""
 servers="blockpipe blockpipe-zstd-encrypt nbdkit-memory qemu-nbd"
 objects_parent=/dev/shm
 cache_memory=1152MiB
@@ -58,7 +58,7 @@ done
 [[ $repeat =~ ^[0-9]+$ ]] && ((repeat > 0)) || fail "--repeat takes a positive count"
 [[ -z $lz4_acceleration || $lz4_acceleration =~ ^[0-9]+$ ]] ||
   fail "--lz4-acceleration takes a number (1 to 65537)"
-[[ $zstd_level =~ ^-?[0-9]+$ ]] || fail "--zstd-level takes a number (-7 to 19, not 0)"
+[[ -z $zstd_level || $zstd_level =~ ^-?[0-9]+$ ]] || fail "--zstd-level takes a number (-7 to 19, not 0)"
 [[ -d $objects_parent && -w $objects_parent ]] ||
   fail "--objects-dir $objects_parent is not a writable directory"
 [[ $cache_memory =~ ^[0-9]+([KMG]iB)?$ ]] || fail "--cache-memory takes a size such as 1GiB"
@@ -110,9 +110,11 @@ start_blockpipe_encrypted() {
   "$BLOCKPIPE" init --data-dir "$dir" --port "$port" --encrypt --force >>"$BP_TMP/zstd-encrypt.log" 2>&1 ||
     fail "blockpipe init --encrypt failed"
   sed -i -e "s|^url = \"file://.*\"|url = \"file://$objects-zstd-encrypt\"|" \
-    -e "s|^cache_memory = .*|cache_memory = \"$cache_memory\"|" -e "s|^level = 3$|level = $zstd_level|" "$ENC_CONFIG"
+    -e "s|^cache_memory = .*|cache_memory = \"$cache_memory\"|" "$ENC_CONFIG"
+  [[ -z $zstd_level ]] || sed -i -e "s|^level = -\?[0-9]*$|level = $zstd_level|" "$ENC_CONFIG"
+  zstd_level=$(sed -n 's/^level = \(-\?[0-9]*\)$/\1/p' "$ENC_CONFIG")
   grep -q "^url = \"file://$objects-zstd-encrypt\"" "$ENC_CONFIG" && grep -q "^cache_memory = \"$cache_memory\"" "$ENC_CONFIG" &&
-    grep -q "^level = $zstd_level$" "$ENC_CONFIG" ||
+    [[ -n $zstd_level ]] ||
     fail "could not point $ENC_CONFIG at the bench's object dir and cache size"
   "$BLOCKPIPE" run --config "$ENC_CONFIG" >>"$BP_TMP/zstd-encrypt.log" 2>&1 &
   SERVER_PID=$!
@@ -222,7 +224,7 @@ done
   echo "Machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo) RAM, kernel $(uname -r)"
   echo "fio $(fio --version), nbdkit $(nbdkit --version | cut -d' ' -f2), $(qemu-nbd --version | head -n 1)"
   echo "fio runtime ${runtime}s per job after 2s ramp, median of $repeat run(s); blockpipe $(git -C "$SOURCE_DIR" rev-parse --short HEAD 2>/dev/null || echo unknown)"
-  echo "blockpipe objects in $objects_parent ($objects_fs), cache_memory $cache_memory, lz4 acceleration ${lz4_acceleration:-1 (default)}; blockpipe-zstd-encrypt: zstd level $zstd_level then encrypt; load average before: $load_before"
+  echo "blockpipe objects in $objects_parent ($objects_fs), cache_memory $cache_memory, lz4 acceleration ${lz4_acceleration:-1 (default)}; blockpipe-zstd-encrypt: zstd level ${zstd_level:-(what init writes)} then encrypt; load average before: $load_before"
   echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo
   "$PY" "$SOURCE_DIR/bench/report.py" "$out" "${server_list[@]}"
