@@ -160,10 +160,14 @@ Status EncodeSegmentImage(const WriteBuffer& buffer, uint64_t seq, const Uuid& u
   Bytes& storage = image->storage;
   const size_t meta_bound = PlainMetaBound(meta);
   size_t gap = kObjectHeaderLength + meta_bound + meta_bound / 16 + 4096;
-  storage.clear();
-  storage.reserve(gap + blocks.size() * kBlockSize + blocks.size() * kBlockSize / 64 +
-                  unit_ranges.size() * 64);
-  storage.resize(gap);
+  const size_t estimate = gap + blocks.size() * kBlockSize + blocks.size() * kBlockSize / 64 +
+                          unit_ranges.size() * 64;
+  if (storage.capacity() < estimate) {
+    storage.clear();  // nothing in it is kept: do not let the reallocation copy it
+    storage.reserve(estimate);
+  }
+  if (storage.size() < gap) storage.resize(gap);
+  size_t end = gap;  // storage past `end` is room left from earlier segments, not content
   // Units whose blocks sit back to back in the buffer (the usual case for sequential writes)
   // are encoded from there; others are gathered into `plain` first.
   thread_local Bytes plain;
@@ -182,10 +186,10 @@ Status EncodeSegmentImage(const WriteBuffer& buffer, uint64_t seq, const Uuid& u
       }
     }
     const size_t logical = count * kBlockSize;
-    const size_t at = storage.size();
+    const size_t at = end;
     UnitId id{BP_UNIT_DATA, seq, u, logical};
-    BP_RETURN_IF_ERROR(chain.EncodeAppend(id, src, logical, &storage));
-    const size_t stored = storage.size() - at;
+    BP_RETURN_IF_ERROR(chain.EncodeAt(id, src, logical, &storage, &end));
+    const size_t stored = end - at;
     if (stored == 0 || stored > 0xFFFFFFFFu) {
       return Status::Permanent("codec produced an unusable unit of " + std::to_string(stored) +
                                " bytes");
@@ -197,7 +201,7 @@ Status EncodeSegmentImage(const WriteBuffer& buffer, uint64_t seq, const Uuid& u
     loc.first_block = static_cast<uint32_t>(first);
     loc.crc = Crc32c(storage.data() + at, stored);
   }
-  meta.data_length = storage.size() - gap;
+  meta.data_length = end - gap;
   image->block_data.resize(blocks.size());
   for (size_t i = 0; i < blocks.size(); ++i) image->block_data[i] = blocks[i].second;
 
@@ -218,10 +222,13 @@ Status EncodeSegmentImage(const WriteBuffer& buffer, uint64_t seq, const Uuid& u
   EncodeObjectHeader(h, &header);
   const size_t front = header.size() + encoded_meta.size();
   if (front > gap) {
+    storage.resize(end);  // drop the reusable room so the shift moves only the object
     storage.insert(storage.begin(), front - gap, 0);
+    end += front - gap;
     gap = front;
   }
   image->begin = gap - front;
+  image->end = end;
   std::memcpy(storage.data() + image->begin, header.data(), header.size());
   std::memcpy(storage.data() + image->begin + header.size(), encoded_meta.data(),
               encoded_meta.size());

@@ -27,19 +27,21 @@ struct BuiltSegment {
   SegmentMeta meta;  // unit offsets are absolute in `object`
 };
 
-// A segment object built in place: the object is storage[begin, storage.size()). Units are
-// encoded straight into `storage` behind a gap sized for the header and meta, which are written
-// into the end of that gap afterwards, so the object is never copied as a whole. Reusing one
-// image for the next segment keeps its memory (no allocation, no page faults).
+// A segment object built in place: the object is storage[begin, end). Units are encoded
+// straight into `storage` behind a gap sized for the header and meta, which are written into
+// the end of that gap afterwards, so the object is never copied as a whole. storage.size() is a
+// high-water mark, not the object's end: reusing one image for the next segment keeps its
+// memory initialized, so encoding it again allocates, faults in and zero-fills nothing.
 struct SegmentImage {
   Bytes storage;
   size_t begin = 0;
+  size_t end = 0;
   SegmentMeta meta;  // unit offsets are absolute in the object
   // The plain data of segment block i, in the write buffer it was built from (valid while that
   // buffer is).
   std::vector<const uint8_t*> block_data;
   const uint8_t* data() const { return storage.data() + begin; }
-  uint64_t size() const { return storage.size() - begin; }
+  uint64_t size() const { return end - begin; }
 };
 
 // Encode every unit and the meta of one sealed buffer into *image (its previous contents are

@@ -35,11 +35,28 @@ class PluginCodec final : public Codec {
     return Run(fn_.decode, "decode", uuid, unit, in, n, out);
   }
 
+  // The plugin writes into the room past *length as it is: no trim, no zero-fill.
+  Status EncodeAt(const uint8_t uuid[16], const UnitId& unit, const uint8_t* in, size_t n,
+                  Bytes* out, size_t* length) override {
+    bp_unit_ctx ctx = ContextFor(uuid, unit);
+    int rc;
+    size_t committed;
+    {
+      BufWriter writer(out, *length, BufWriter::ReuseTail{});
+      auto lock = gate_.Enter();
+      ClearPluginError();
+      rc = fn_.encode(handle_, &ctx, in, n, writer.get());
+      committed = writer.committed();
+    }
+    Status st = PluginStatus(rc, plugin_->name() + ": encode");
+    if (st.ok()) *length = committed;
+    return st;
+  }
+
  private:
   using Transform = int (*)(void*, const bp_unit_ctx*, const void*, size_t, bp_buf*);
 
-  Status Run(Transform fn, const char* op, const uint8_t uuid[16], const UnitId& unit,
-             const uint8_t* in, size_t n, Bytes* out) {
+  static bp_unit_ctx ContextFor(const uint8_t uuid[16], const UnitId& unit) {
     bp_unit_ctx ctx{};
     ctx.struct_size = sizeof ctx;
     ctx.kind = unit.kind;
@@ -47,6 +64,12 @@ class PluginCodec final : public Codec {
     ctx.object_seq = unit.object_seq;
     ctx.unit_index = unit.unit_index;
     ctx.logical_length = unit.logical_length;
+    return ctx;
+  }
+
+  Status Run(Transform fn, const char* op, const uint8_t uuid[16], const UnitId& unit,
+             const uint8_t* in, size_t n, Bytes* out) {
+    bp_unit_ctx ctx = ContextFor(uuid, unit);
     const size_t before = out->size();
     int rc;
     {

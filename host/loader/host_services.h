@@ -25,7 +25,8 @@ struct bp_config {
 };
 
 // A host-owned output buffer over a Bytes the caller owns. `length` is the committed size; the
-// vector may be longer while a reservation is outstanding. Construct through bp::BufWriter.
+// vector may be longer while a reservation is outstanding (or, for a reusing BufWriter, for
+// good). Construct through bp::BufWriter.
 struct bp_buf {
   bp::Bytes* bytes = nullptr;
   size_t length = 0;
@@ -59,16 +60,32 @@ Status PluginStatus(int code, const std::string& context);
 
 // RAII view of a Bytes as a bp_buf: appends after the current contents, and on destruction
 // trims the vector to what the plugin committed (dropping unused reservations).
+//
+// The reusing form appends after bytes[0, length) of a vector that may already be longer: the
+// bytes past `length` are room the plugin overwrites in place, and the vector is left at its
+// size afterwards (committed() is the new content length). Growing a std::vector zero-fills the
+// new part, so a caller that keeps one such vector across calls (a segment image, recycled
+// between segments) pays that fill once instead of before every codec call. Reserved bytes
+// never had defined contents under the ABI, so plugins see no difference.
 class BufWriter {
  public:
+  struct ReuseTail {};
   explicit BufWriter(Bytes* bytes) { buf_.bytes = bytes; buf_.length = bytes->size(); }
-  ~BufWriter() { buf_.bytes->resize(buf_.length); }
+  BufWriter(Bytes* bytes, size_t length, ReuseTail) : trim_(false) {
+    buf_.bytes = bytes;
+    buf_.length = length;
+  }
+  ~BufWriter() {
+    if (trim_) buf_.bytes->resize(buf_.length);
+  }
   BufWriter(const BufWriter&) = delete;
   BufWriter& operator=(const BufWriter&) = delete;
   bp_buf* get() { return &buf_; }
+  size_t committed() const { return buf_.length; }
 
  private:
   bp_buf buf_;
+  bool trim_ = true;
 };
 
 }  // namespace bp

@@ -34,25 +34,42 @@ Status CodecChain::Encode(const UnitId& unit, const uint8_t* in, size_t n, Bytes
   return Status::Ok();
 }
 
-Status CodecChain::EncodeAppend(const UnitId& unit, const uint8_t* in, size_t n,
-                                Bytes* out) const {
-  const size_t before = out->size();
+// Makes (*out)[at, at+n) addressable, growing (and so zero-filling) only past the current size.
+static uint8_t* RoomAt(Bytes* out, size_t at, size_t n) {
+  if (out->size() < at + n) out->resize(at + n);
+  return out->data() + at;
+}
+
+// Places `encoded` at (*out)[*length] and advances *length.
+static void PlaceAt(const Bytes& encoded, Bytes* out, size_t* length) {
+  if (!encoded.empty()) std::memcpy(RoomAt(out, *length, encoded.size()), encoded.data(), encoded.size());
+  *length += encoded.size();
+}
+
+Status Codec::EncodeAt(const uint8_t uuid[16], const UnitId& unit, const uint8_t* in, size_t n,
+                       Bytes* out, size_t* length) {
+  thread_local Bytes encoded;
+  encoded.clear();
+  BP_RETURN_IF_ERROR(Encode(uuid, unit, in, n, &encoded));
+  PlaceAt(encoded, out, length);
+  return Status::Ok();
+}
+
+Status CodecChain::EncodeAt(const UnitId& unit, const uint8_t* in, size_t n, Bytes* out,
+                            size_t* length) const {
   if (codecs_.empty()) {
-    out->insert(out->end(), in, in + n);
+    if (n != 0) std::memcpy(RoomAt(out, *length, n), in, n);
+    *length += n;
     return Status::Ok();
   }
   if (codecs_.size() == 1) {
-    // Codec::Encode appends, so the single codec of the usual chain writes in place.
-    Status s = codecs_.front()->Encode(uuid_, unit, in, n, out);
-    if (!s.ok()) {
-      out->resize(before);
-      return s.WithContext("codec " + codecs_.front()->name() + " encode");
-    }
+    Status s = codecs_.front()->EncodeAt(uuid_, unit, in, n, out, length);
+    if (!s.ok()) return s.WithContext("codec " + codecs_.front()->name() + " encode");
     return Status::Ok();
   }
   thread_local Bytes encoded;
   BP_RETURN_IF_ERROR(Encode(unit, in, n, &encoded));
-  out->insert(out->end(), encoded.begin(), encoded.end());
+  PlaceAt(encoded, out, length);
   return Status::Ok();
 }
 

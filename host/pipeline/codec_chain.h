@@ -33,6 +33,12 @@ class Codec {
   // Append the encoding of in to *out.
   virtual Status Encode(const uint8_t uuid[16], const UnitId& unit, const uint8_t* in, size_t n,
                         Bytes* out) = 0;
+  // Append the encoding of in after (*out)[0, *length) and advance *length. The bytes of *out
+  // past *length are room to overwrite, not content: the vector is never shrunk, so a caller
+  // that reuses it pays std::vector's zero-fill only when it grows. *length is unchanged on
+  // failure. The default encodes into a scratch buffer and copies the result into place.
+  virtual Status EncodeAt(const uint8_t uuid[16], const UnitId& unit, const uint8_t* in, size_t n,
+                          Bytes* out, size_t* length);
   // Append the decoding of in to *out; Corrupt when in was not produced by Encode.
   virtual Status Decode(const uint8_t uuid[16], const UnitId& unit, const uint8_t* in, size_t n,
                         Bytes* out) = 0;
@@ -49,9 +55,11 @@ class CodecChain {
   CodecChain(const uint8_t uuid[16], std::vector<std::unique_ptr<Codec>> codecs);
   // Encode through every codec. out is replaced.
   Status Encode(const UnitId& unit, const uint8_t* in, size_t n, Bytes* out) const;
-  // Encode through every codec and append the result to *out (left as it was on failure).
-  // With one codec, the codec writes straight into *out: no intermediate buffer, no copy.
-  Status EncodeAppend(const UnitId& unit, const uint8_t* in, size_t n, Bytes* out) const;
+  // Encode through every codec and place the result at (*out)[*length], advancing *length (see
+  // Codec::EncodeAt: bytes past *length are reusable room; unchanged on failure). A chain of
+  // one plugin codec writes straight into *out: no intermediate buffer, no copy, no zero-fill.
+  Status EncodeAt(const UnitId& unit, const uint8_t* in, size_t n, Bytes* out,
+                  size_t* length) const;
   // Decode through every codec in reverse; Corrupt on any failure. out is replaced.
   Status Decode(const UnitId& unit, const uint8_t* in, size_t n, Bytes* out) const;
   // "lz4", "zstd > encrypt", or "(none)".
