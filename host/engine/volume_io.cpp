@@ -23,6 +23,22 @@ bool IsZeroBlock(const uint8_t* p) {
   return true;
 }
 
+// Copy one block and tell whether it was all zeros, in one pass over the source: the check
+// looks at each 64-byte line as it is copied and stops at the first non-zero one (the usual
+// case, at once), after which the rest is a plain copy.
+bool CopyBlockIsZero(uint8_t* dst, const uint8_t* src) {
+  for (size_t i = 0; i < kBlockSize; i += 64) {
+    uint64_t w[8];
+    std::memcpy(w, src + i, 64);
+    std::memcpy(dst + i, w, 64);
+    if ((w[0] | w[1] | w[2] | w[3] | w[4] | w[5] | w[6] | w[7]) != 0) {
+      std::memcpy(dst + i + 64, src + i + 64, kBlockSize - i - 64);
+      return false;
+    }
+  }
+  return true;
+}
+
 // Copy the part of blocks [block, block+n) that falls in the request [offset, offset+length)
 // from src (the data of `block` onward; nullptr = zeros) into the request buffer.
 void CopyBlocks(uint64_t offset, uint64_t length, uint8_t* buf, uint64_t block, uint64_t n,
@@ -512,8 +528,10 @@ bool Volume::TryModifyLocked(const bp_io* io, const HeldUnits& held, UnitNeed* n
     if (src) {
       const uint8_t* p = src + ((mid_first << kBlockShift) - off);
       uint64_t zero_start = 0, zero_count = 0;
+      // Each block is copied into the buffer while it is checked; an all-zero one is dropped
+      // again when its run of zeros becomes a ZERO range (which erases the buffered blocks).
       for (uint64_t b = mid_first; b < mid_end; ++b, p += kBlockSize) {
-        if (IsZeroBlock(p)) {
+        if (CopyBlockIsZero(active_->PutBlock(b), p)) {
           if (zero_count == 0) zero_start = b;
           ++zero_count;
           continue;
@@ -522,7 +540,6 @@ bool Volume::TryModifyLocked(const bp_io* io, const HeldUnits& held, UnitNeed* n
           active_->SetRange(zero_start, zero_count, ExtentKind::kZero);
           zero_count = 0;
         }
-        std::memcpy(active_->PutBlock(b), p, kBlockSize);
       }
       if (zero_count) active_->SetRange(zero_start, zero_count, ExtentKind::kZero);
     } else {
