@@ -181,6 +181,8 @@ class Volume : public std::enable_shared_from_this<Volume> {
   bool DeleteOldCheckpoints(std::vector<uint64_t>* kept = nullptr);
   void FenceLocked(const std::string& why, Completions* done);
   void BackgroundDoneLocked();
+  // Keep a durable segment's buffer and image memory for the next segments, within the limit.
+  void RecycleLocked(PendingSegment* seg);
 
   // ---- volume_reclaim.cpp ----
   // A unit fetch planned under the lock registers the checkpoint epoch it was planned in.
@@ -209,6 +211,7 @@ class Volume : public std::enable_shared_from_this<Volume> {
   std::deque<std::shared_ptr<PendingSegment>> pending_;
   std::vector<std::unique_ptr<WriteBuffer>> spare_buffers_;
   std::vector<Bytes> spare_images_;  // storage of uploaded segment images, kept for reuse
+  uint64_t spare_bytes_ = 0;         // memory the two spare lists hold
   uint64_t pending_bytes_ = 0;
   uint64_t next_seq_ = 1;
   uint64_t durable_seq_ = 0;

@@ -21,11 +21,8 @@ namespace {
 constexpr uint32_t kFirstRetryMs = 500;
 constexpr uint32_t kMaxRetryMs = 30000;
 constexpr size_t kCheckpointsKept = 2;
-constexpr size_t kSpareBuffers = 2;
 // Map updates applied per lock hold when a segment becomes durable.
 constexpr size_t kApplySlice = 256;
-// Segment images kept for reuse: one encoding while another uploads.
-constexpr size_t kSpareImages = 2;
 }  // namespace
 
 void Volume::Completions::Fire() {
@@ -72,12 +69,14 @@ void Volume::SealLocked() {
   if (!spare_buffers_.empty()) {
     active_ = std::move(spare_buffers_.back());
     spare_buffers_.pop_back();
+    spare_bytes_ -= active_->retained_bytes();
   } else {
     active_ = std::make_unique<WriteBuffer>();
   }
   if (!spare_images_.empty()) {
     seg->image.storage = std::move(spare_images_.back());
     spare_images_.pop_back();
+    spare_bytes_ -= seg->image.storage.capacity();
   }
   active_has_waiters_ = false;
   pending_.push_back(seg);
@@ -163,13 +162,7 @@ void Volume::UploadSegment(std::shared_ptr<PendingSegment> seg) {
     durable_seq_ = seg->seq;
     pending_.pop_front();
     pending_bytes_ -= seg->bytes;
-    if (spare_buffers_.size() < kSpareBuffers) {
-      seg->buffer->Reset();
-      spare_buffers_.push_back(std::move(seg->buffer));
-    }
-    seg->buffer.reset();
-    if (spare_images_.size() < kSpareImages) spare_images_.push_back(std::move(seg->image.storage));
-    seg->image = SegmentImage{};
+    RecycleLocked(seg.get());
     if (retry_backoff_ms_ != 0) {
       spdlog::info("volume {}: segment {} uploaded after retrying", meta_.name, seg->seq);
     }
@@ -197,6 +190,35 @@ void Volume::UploadSegment(std::shared_ptr<PendingSegment> seg) {
     FailWaitersLocked(EIO, &done);
   }
   BackgroundDoneLocked();
+}
+
+// Fresh memory is expensive here: every page of a new segment-sized buffer is faulted in and
+// cleared by the kernel, and freeing it returns the pages. So a durable segment's write buffer
+// (its slabs) and image storage are kept for the next segments: always one encoding's and one
+// upload's worth, and more while they, with the segments still in flight, fit in the
+// write-buffer limit. At full speed every segment then reuses memory that is already there,
+// and an idle volume holds no more than the limit allows.
+void Volume::RecycleLocked(PendingSegment* seg) {
+  constexpr size_t kAlwaysKept = 2;
+  const uint64_t limit = svc_.options.write_buffer_limit;
+  auto keep = [&](size_t spares, uint64_t bytes) {
+    return spares < kAlwaysKept || pending_bytes_ + spare_bytes_ + bytes <= limit;
+  };
+  if (seg->buffer) {
+    seg->buffer->Reset();
+    const uint64_t kept = seg->buffer->retained_bytes();
+    if (keep(spare_buffers_.size(), kept)) {
+      spare_buffers_.push_back(std::move(seg->buffer));
+      spare_bytes_ += kept;
+    }
+    seg->buffer.reset();
+  }
+  const uint64_t image = seg->image.storage.capacity();
+  if (image != 0 && keep(spare_images_.size(), image)) {
+    spare_images_.push_back(std::move(seg->image.storage));
+    spare_bytes_ += image;
+  }
+  seg->image = SegmentImage{};
 }
 
 void Volume::CacheScatteredUnits(const PendingSegment& seg) {

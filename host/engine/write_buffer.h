@@ -40,6 +40,10 @@ class WriteBuffer {
   uint64_t data_blocks() const { return index_.size(); }
   // Memory this buffer holds, for the write-buffer limit and the segment size trigger.
   uint64_t memory_bytes() const;
+  // Memory it keeps allocated for reuse after Reset (its slabs and index table).
+  uint64_t retained_bytes() const {
+    return static_cast<uint64_t>(slabs_.size()) * kBlocksPerSlab * 4096 + index_.memory_bytes();
+  }
 
   // Buffered blocks sorted by block number (for sealing).
   std::vector<std::pair<uint64_t, const uint8_t*>> SortedBlocks() const;
