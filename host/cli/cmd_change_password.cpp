@@ -1,8 +1,11 @@
 // `blockpipe change-password`: give encrypted volumes a new password without rewriting data.
 // For each volume it asks the chain's codecs for a key header that opens with the new password
 // (bp_codec_plugin.rekey: the same data key, wrapped again) and replaces the volume's `meta`
-// object with one atomic put, so a crash leaves either the old or the new header and the
-// volume always opens with exactly one of the two passwords. The old password comes from the
+// object with one atomic put-if-match against the version it read, so a crash leaves either the
+// old or the new header (the volume always opens with exactly one of the two passwords), and a
+// concurrent change-password from another machine is detected instead of silently lost. On a
+// store without conditional put the replace is a re-read, compare and plain put, and only with
+// [engine] allow_unfenced, the same policy that lets a daemon write there. The old password comes from the
 // config, as for `blockpipe run`; the new one from --new-password-file or standard input.
 //
 // Volumes are processed one by one in name order. A volume whose header already opens with
@@ -14,8 +17,12 @@
 // failed, any volume whose ownership record says another data dir's daemon has it open for
 // writing — on this host or another: a daemon reads the metadata only when it opens a volume,
 // and must not keep serving with a header the store no longer has, nor start in the middle of
-// the change. The ownership check is the same rule a writable open applies.
+// the change. The ownership check is the same rule a writable open applies; the record is read
+// again after the replace, so a daemon that claimed the volume meanwhile (a take-over, or a
+// start on another host) is reported: it runs with the previous key header.
 #include <iostream>
+
+#include <blockpipe/bp_backend.h>
 
 #include "cli/cli.h"
 #include "cli/offline_store.h"
@@ -40,8 +47,8 @@ enum class VolumeResult { kChanged, kAlreadyDone, kNotEncrypted };
 // record is active). A record of this data dir's own writer is a daemon that crashed: the data
 // dir lock, which this command holds, proves it is not running.
 Status CheckNotServed(ObjectStore& store, const std::string& name, const Uuid& uuid,
-                      const std::string& writer_id) {
-  OwnerFinding owner;
+                      const std::string& writer_id, OwnerFinding* seen) {
+  OwnerFinding& owner = *seen;
   BP_RETURN_IF_ERROR(ReadOwner(store, name, uuid, &owner).WithContext("volume " + name + ": reading " + OwnerKey(name)));
   if (DecideOwnership(owner, writer_id, /*take_over=*/false) != OwnerDecision::kRefuse) return Status::Ok();
   const std::string who = owner.unreadable.ok() ? DescribeOwner(owner.record)
@@ -50,20 +57,69 @@ Status CheckNotServed(ObjectStore& store, const std::string& name, const Uuid& u
                               "); stop that daemon first — its clean shutdown releases the volume");
 }
 
+// After the replace: a daemon that claimed the volume while the key header was prepared opened
+// it with the previous header. Its data stays readable (the data key is unchanged), but it must
+// be restarted with the new password; say so instead of reporting a clean change.
+Status CheckNoClaimMeanwhile(ObjectStore& store, const std::string& name, const Uuid& uuid,
+                             const std::string& writer_id, const OwnerFinding& before) {
+  OwnerFinding after;
+  BP_RETURN_IF_ERROR(ReadOwner(store, name, uuid, &after).WithContext("volume " + name + ": reading " + OwnerKey(name)));
+  const bool same = after.present == before.present && after.tag == before.tag &&
+                    after.record.claim_id == before.record.claim_id;
+  if (same || DecideOwnership(after, writer_id, /*take_over=*/false) != OwnerDecision::kRefuse) {
+    return Status::Ok();
+  }
+  return Status::Precondition(
+      "volume " + name + ": the password was changed, but another daemon claimed the volume "
+      "meanwhile (" + DescribeOwner(after.record) + ") and opened it with the previous key header; "
+      "restart that daemon with the new password");
+}
+
+// Replace the metadata object `key` (read as `before`, version `tag`) with `object`.
+Status ReplaceMeta(ObjectStore& store, bool allow_unfenced, const std::string& name,
+                   const std::string& key, const Bytes& before, const std::string& tag,
+                   const Bytes& object) {
+  const std::string changed = "volume " + name + ": " + key +
+                              " changed while the new key header was prepared (another "
+                              "change-password or volume tool ran at the same time); nothing "
+                              "was written, run the command again";
+  if ((store.Capabilities() & BP_BACKEND_CAP_CONDITIONAL_PUT) != 0) {
+    std::string new_tag;
+    Status put = store.PutIfMatch(key, object.data(), object.size(), tag, &new_tag);
+    if (put.IsPrecondition()) return Status::Precondition(changed);
+    return put.WithContext("volume " + name + ": writing " + key);
+  }
+  if (!allow_unfenced) {
+    return Status::Unsupported("volume " + name + ": backend " + store.Describe() +
+                               " has no conditional put (put-if-match), so a concurrent change "
+                               "could be lost; set engine.allow_unfenced = true to replace the "
+                               "metadata anyway when nothing else uses the store");
+  }
+  // Without compare-and-swap: narrow the window as far as a plain store allows.
+  Bytes again;
+  BP_RETURN_IF_ERROR(store.Get(key, &again).WithContext("volume " + name + ": re-reading " + key));
+  if (again != before) return Status::Precondition(changed);
+  return store.Put(key, object.data(), object.size(), /*if_absent=*/false)
+      .WithContext("volume " + name + ": writing " + key);
+}
+
 // Rekey one volume and replace its metadata object.
 Status ChangeOne(OfflineStore& offline, const std::string& writer_id, const std::string& name,
                  const std::string& new_password, VolumeResult* result) {
   ObjectStore& store = *offline.store;
   const std::string key = MetaKey(name);
+  const bool conditional = (store.Capabilities() & BP_BACKEND_CAP_CONDITIONAL_PUT) != 0;
   Bytes before;
-  Status st = store.Get(key, &before);
+  std::string tag;
+  Status st = conditional ? store.GetTagged(key, &before, &tag) : store.Get(key, &before);
   if (st.IsNotFound()) return Status::NotFound("volume " + name + " does not exist");
   BP_RETURN_IF_ERROR(st.WithContext("volume " + name + ": reading " + key));
   VolumeMeta meta;
   BP_RETURN_IF_ERROR(DecodeVolumeMetaObject(before.data(), before.size(), &meta)
                          .WithContext("volume " + name + ": " + key));
   if (meta.name != name) return Status::Corrupt("volume " + name + ": " + key + " names volume " + meta.name);
-  BP_RETURN_IF_ERROR(CheckNotServed(store, name, meta.uuid, writer_id));
+  OwnerFinding owner;
+  BP_RETURN_IF_ERROR(CheckNotServed(store, name, meta.uuid, writer_id, &owner));
 
   std::vector<CodecRecord> rekeyed;
   RekeyOutcome outcome = RekeyOutcome::kNoSecret;
@@ -80,25 +136,17 @@ Status ChangeOne(OfflineStore& offline, const std::string& writer_id, const std:
   VolumeMeta updated = meta;
   updated.codecs = std::move(rekeyed);
   const Bytes object = EncodeVolumeMetaObject(updated);
-
-  // The Argon2id work above takes a while; make sure nobody replaced the metadata meanwhile
-  // (the lock keeps this config's daemon out, not every other tool).
-  Bytes again;
-  BP_RETURN_IF_ERROR(store.Get(key, &again).WithContext("volume " + name + ": re-reading " + key));
-  if (again != before) {
-    return Status::Precondition("volume " + name + ": " + key +
-                                " changed while the new key header was prepared; run the command again");
-  }
-  // One put replaces the whole object atomically (every backend's put is all or nothing).
-  BP_RETURN_IF_ERROR(store.Put(key, object.data(), object.size(), /*if_absent=*/false)
-                         .WithContext("volume " + name + ": writing " + key));
+  // The Argon2id work above takes a while; the data dir lock keeps this config's daemon out,
+  // not every other tool or host, so the replace is conditional on the version read.
+  BP_RETURN_IF_ERROR(ReplaceMeta(store, offline.config.engine.allow_unfenced, name, key, before,
+                                 tag, object));
   Bytes written;
   BP_RETURN_IF_ERROR(store.Get(key, &written).WithContext("volume " + name + ": reading back " + key));
   if (written != object) {
     return Status::Permanent("volume " + name + ": " + key + " does not read back as written");
   }
   *result = VolumeResult::kChanged;
-  return Status::Ok();
+  return CheckNoClaimMeanwhile(store, name, meta.uuid, writer_id, owner);
 }
 
 int Run(const Options& options) {

@@ -101,19 +101,28 @@ VolumeManager::VolumeManager(std::shared_ptr<ObjectStore> store, CodecFactory* c
   if (m.options.segment_size < m.options.unit_size) m.options.segment_size = m.options.unit_size;
   m.pool = std::make_unique<ThreadPool>(std::max<uint32_t>(2, m.options.io_threads));
   m.cache = std::make_unique<UnitCache>(m.options.cache_memory);
-  m.fenced_puts = (m.store->Capabilities() & BP_BACKEND_CAP_PUT_IF_ABSENT) != 0;
-  m.writable = m.fenced_puts || m.options.allow_unfenced;
+  const uint64_t caps = m.store->Capabilities();
+  m.fenced_puts = (caps & BP_BACKEND_CAP_PUT_IF_ABSENT) != 0;
+  // Fencing needs both: put-if-absent for segments, compare-and-swap for the ownership record
+  // (and the metadata change-password replaces).
+  const bool conditional_put = (caps & BP_BACKEND_CAP_CONDITIONAL_PUT) != 0;
+  m.writable = (m.fenced_puts && conditional_put) || m.options.allow_unfenced;
   m.identity = WriterIdentity::ForThisProcess(m.options.writer_id);
-  if (!m.fenced_puts) {
+  if (!m.fenced_puts || !conditional_put) {
+    const std::string lacks = !m.fenced_puts && !conditional_put
+                                  ? "atomic put-if-absent nor conditional put (put-if-match)"
+                              : !m.fenced_puts ? "atomic put-if-absent"
+                                               : "conditional put (put-if-match)";
     if (m.options.allow_unfenced) {
-      spdlog::warn("backend {} has no atomic put-if-absent; volumes are writable without "
-                   "fencing (engine.allow_unfenced): only one host may use them at a time",
-                   m.store->Describe());
+      spdlog::warn("backend {} has no {}; volumes are writable without fencing "
+                   "(engine.allow_unfenced): ownership records are replaced with plain puts, so "
+                   "only one host may use them at a time",
+                   m.store->Describe(), lacks);
     } else {
-      spdlog::warn("backend {} has no atomic put-if-absent, so a second writer could not be "
-                   "fenced off: volumes are served read-only. Set engine.allow_unfenced = true "
-                   "to write anyway when only one host uses the store",
-                   m.store->Describe());
+      spdlog::warn("backend {} has no {}, so a second writer could not be fenced off: volumes "
+                   "are served read-only. Set engine.allow_unfenced = true to write anyway when "
+                   "only one host uses the store",
+                   m.store->Describe(), lacks);
     }
   }
   m.ticker = std::thread([this] { impl_->TickLoop(); });
@@ -182,7 +191,7 @@ Status VolumeManager::Impl::CheckOwner(const std::string& name) {
 Status VolumeManager::Impl::Claim(const std::string& name, const Uuid& uuid) {
   OwnerRecord claimed;
   BP_RETURN_IF_ERROR(ClaimOwnership(*store, name, uuid, identity,
-                                    TakeOverCovers(options.take_over, name), fenced_puts, &claimed));
+                                    TakeOverCovers(options.take_over, name), &claimed));
   std::lock_guard<std::mutex> lock(mu);
   claims[name] = std::move(claimed);
   return Status::Ok();
@@ -266,7 +275,8 @@ Status VolumeManager::Create(const std::string& name, uint64_t size) {
   if (!m.writable) {
     return Status::Unsupported("cannot create volume " + name + ": backend " +
                                m.store->Describe() +
-                               " has no atomic put-if-absent (set engine.allow_unfenced = true)");
+                               " has no atomic put-if-absent or conditional put (set "
+                               "engine.allow_unfenced = true)");
   }
   {
     std::lock_guard<std::mutex> lock(m.mu);

@@ -8,6 +8,7 @@
 #include <ctime>
 #include <random>
 
+#include <blockpipe/bp_backend.h>
 #include <spdlog/spdlog.h>
 
 #include "engine/byte_io.h"
@@ -19,9 +20,31 @@ namespace {
 
 constexpr size_t kMaxWriterId = 64;
 constexpr size_t kMaxHostname = 255;
-// A racing writer may replace the record between our read and our put-if-absent; deciding again
-// a few times settles it (each round reads what the other writer wrote).
+// A racing writer may replace the record between our read and our conditional write; deciding
+// again a few times settles it (each round reads what the other writer wrote).
 constexpr int kClaimAttempts = 3;
+
+bool HasConditionalPut(const ObjectStore& store) {
+  return (store.Capabilities() & BP_BACKEND_CAP_CONDITIONAL_PUT) != 0;
+}
+
+// Write `object` over what `found` saw: create it when there was nothing, else replace exactly
+// the version read. Precondition when someone else wrote the record since.
+Status WriteOver(ObjectStore& store, const std::string& key, const OwnerFinding& found,
+                 const Bytes& object) {
+  const uint64_t caps = store.Capabilities();
+  if (!found.present) {
+    return store.Put(key, object.data(), object.size(),
+                     /*if_absent=*/(caps & BP_BACKEND_CAP_PUT_IF_ABSENT) != 0);
+  }
+  if ((caps & BP_BACKEND_CAP_CONDITIONAL_PUT) == 0) {
+    // Only reachable with [engine] allow_unfenced (or offline tools on such a store): the
+    // last writer wins, as documented.
+    return store.Put(key, object.data(), object.size(), /*if_absent=*/false);
+  }
+  std::string new_tag;
+  return store.PutIfMatch(key, object.data(), object.size(), found.tag, &new_tag);
+}
 
 uint64_t NowUnixMs() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -72,6 +95,17 @@ std::string RefusalMessage(const std::string& name, const OwnerFinding& found) {
   return "volume " + name + " is in use by another blockpipe daemon (" +
          DescribeOwner(found.record) + "; " + OwnerKey(name) +
          "), and only one daemon may write a volume." + how;
+}
+
+void NotReleasing(const std::string& name, const OwnerFinding& found) {
+  spdlog::warn("volume {}: not releasing ownership: {} no longer holds this daemon's claim{}",
+               name, OwnerKey(name),
+               found.present && found.unreadable.ok() && !found.foreign
+                   ? " (now " + std::string(found.record.state == OwnerState::kActive
+                                                ? "held by "
+                                                : "released by ") +
+                         DescribeOwner(found.record) + ")"
+                   : "");
 }
 
 }  // namespace
@@ -164,7 +198,8 @@ Status ReadOwner(ObjectStore& store, const std::string& name, const Uuid& uuid,
                  OwnerFinding* found) {
   *found = OwnerFinding{};
   Bytes object;
-  Status s = store.Get(OwnerKey(name), &object);
+  Status s = HasConditionalPut(store) ? store.GetTagged(OwnerKey(name), &object, &found->tag)
+                                      : store.Get(OwnerKey(name), &object);
   if (s.IsNotFound()) return Status::Ok();
   BP_RETURN_IF_ERROR(s.WithContext("volume " + name + ": reading " + OwnerKey(name)));
   found->present = true;
@@ -185,14 +220,23 @@ Status CheckOwnership(ObjectStore& store, const std::string& name, const Uuid& u
 }
 
 Status ClaimOwnership(ObjectStore& store, const std::string& name, const Uuid& uuid,
-                      const WriterIdentity& me, bool take_over, bool store_has_put_if_absent,
-                      OwnerRecord* claimed) {
+                      const WriterIdentity& me, bool take_over, OwnerRecord* claimed) {
   const std::string key = OwnerKey(name);
+  bool lost_race = false;
   for (int attempt = 1;; ++attempt) {
     OwnerFinding found;
     BP_RETURN_IF_ERROR(ReadOwner(store, name, uuid, &found));
-    const OwnerDecision decision = DecideOwnership(found, me.writer_id, take_over);
-    if (decision == OwnerDecision::kRefuse) return Status::Precondition(RefusalMessage(name, found));
+    // After a lost race the record is the winner's, claimed this very moment: --take-over was
+    // meant for the owner seen before, not for a daemon starting beside us.
+    const OwnerDecision decision = DecideOwnership(found, me.writer_id, take_over && !lost_race);
+    if (decision == OwnerDecision::kRefuse) {
+      std::string message = RefusalMessage(name, found);
+      if (lost_race) {
+        message = "volume " + name + ": another blockpipe daemon claimed it at the same moment "
+                  "and won. " + message;
+      }
+      return Status::Precondition(message);
+    }
 
     OwnerRecord mine;
     mine.state = OwnerState::kActive;
@@ -202,11 +246,12 @@ Status ClaimOwnership(ObjectStore& store, const std::string& name, const Uuid& u
     mine.pid = me.pid;
     mine.since_unix_ms = NowUnixMs();
     const Bytes object = EncodeOwnerObject(uuid, mine);
-    const bool if_absent = !found.present && store_has_put_if_absent;
-    Status put = store.Put(key, object.data(), object.size(), if_absent);
-    if (put.IsPrecondition() && attempt < kClaimAttempts) continue;  // someone claimed it just now
+    Status put = WriteOver(store, key, found, object);
+    if (put.IsPrecondition() && attempt < kClaimAttempts) {
+      lost_race = true;  // someone wrote the record since we read it
+      continue;
+    }
     BP_RETURN_IF_ERROR(put.WithContext("volume " + name + ": writing " + key));
-
     if (decision == OwnerDecision::kTakeOver) {
       spdlog::warn("volume {}: taken over from {} as requested (--take-over); if that daemon is "
                    "still running, it is fenced off at its next upload",
@@ -235,22 +280,21 @@ Status ReleaseOwnership(ObjectStore& store, const std::string& name, const Uuid&
   if (!found.present || !found.unreadable.ok() || found.foreign ||
       found.record.state != OwnerState::kActive || found.record.writer_id != claimed.writer_id ||
       found.record.claim_id != claimed.claim_id) {
-    spdlog::warn("volume {}: not releasing ownership: {} no longer holds this daemon's claim{}",
-                 name, OwnerKey(name),
-                 found.present && found.unreadable.ok() && !found.foreign
-                     ? " (now " + std::string(found.record.state == OwnerState::kActive
-                                                  ? "held by "
-                                                  : "released by ") +
-                           DescribeOwner(found.record) + ")"
-                     : "");
+    NotReleasing(name, found);
     return Status::Ok();
   }
   OwnerRecord released = claimed;
   released.state = OwnerState::kReleased;
   released.since_unix_ms = NowUnixMs();
   const Bytes object = EncodeOwnerObject(uuid, released);
-  BP_RETURN_IF_ERROR(store.Put(OwnerKey(name), object.data(), object.size(), /*if_absent=*/false)
-                         .WithContext("volume " + name + ": releasing " + OwnerKey(name)));
+  Status put = WriteOver(store, OwnerKey(name), found, object);
+  if (put.IsPrecondition()) {
+    // Taken over between our read and our write: the new owner's record stays.
+    OwnerFinding now;
+    if (ReadOwner(store, name, uuid, &now).ok()) NotReleasing(name, now);
+    return Status::Ok();
+  }
+  BP_RETURN_IF_ERROR(put.WithContext("volume " + name + ": releasing " + OwnerKey(name)));
   spdlog::info("volume {}: ownership released", name);
   return Status::Ok();
 }

@@ -4,9 +4,13 @@
 // (a restart after a crash, kill -9 included); an active record of another writer refuses the
 // open with a message naming that writer, unless the operator asked to take the volume over.
 // Like ZFS's hostid check on pool import it costs a GET and a PUT per open and close, never a
-// heartbeat. It is advisory: two openers at the same instant may both take the volume, and the
-// put-if-absent of segments (volume_commit.cpp) still decides which one may write. The byte
-// layout is in docs/format.md ("Volume ownership").
+// heartbeat. The record is created with put-if-absent and replaced only with put-if-match
+// against the version read (BP_BACKEND_CAP_CONDITIONAL_PUT), so of two openers racing for it —
+// both claiming, both taking over, or one releasing while another takes over — exactly one
+// wins and the other is refused. On a store without conditional put (allowed only with
+// [engine] allow_unfenced) the replace is a plain put and the race is open again; the
+// put-if-absent of segments (volume_commit.cpp) still fences a second writer where it exists.
+// The byte layout is in docs/format.md ("Volume ownership").
 #pragma once
 
 #include <cstdint>
@@ -59,6 +63,7 @@ struct OwnerFinding {
   Status unreadable;         // present, but the record does not decode (damage, newer format)
   bool foreign = false;      // a readable record of another volume of that name (a leftover)
   OwnerRecord record;        // when present and readable
+  std::string tag;           // its version tag, when present and the store has conditional put
 };
 
 enum class OwnerDecision {
@@ -77,8 +82,9 @@ bool TakeOverCovers(const std::vector<std::string>& take_over, const std::string
 // "host db1, data dir id 3f…, pid 4242, since 2024-05-01 12:00:00 UTC (3 min ago)"
 std::string DescribeOwner(const OwnerRecord& record);
 
-// Read the record of volume `name` (uuid: the volume's). Only store errors other than a missing
-// object fail; a damaged record is reported in the finding.
+// Read the record of volume `name` (uuid: the volume's), with its version tag when the store
+// has conditional put. Only store errors other than a missing object fail; a damaged record is
+// reported in the finding.
 Status ReadOwner(ObjectStore& store, const std::string& name, const Uuid& uuid,
                  OwnerFinding* found);
 
@@ -87,16 +93,20 @@ Status ReadOwner(ObjectStore& store, const std::string& name, const Uuid& uuid,
 Status CheckOwnership(ObjectStore& store, const std::string& name, const Uuid& uuid,
                       const WriterIdentity& me, bool take_over);
 
-// Take the volume for a writable open: decide, then write an active record for `me` (put-if-
-// absent when there was none and the store has it; a plain put otherwise). Precondition with
-// the refusal message when another writer holds it. *claimed receives the record written.
+// Take the volume for a writable open: decide, then write an active record for `me`: put-if-
+// absent when there was none, put-if-match against the version decided on when there was one
+// (plain puts on a store that lacks either). Precondition with the refusal message when another
+// writer holds it — also when another opener won a race for the record between our read and
+// our write: take_over overrides only the owner seen before the race, never the winner.
+// *claimed receives the record written.
 Status ClaimOwnership(ObjectStore& store, const std::string& name, const Uuid& uuid,
-                      const WriterIdentity& me, bool take_over, bool store_has_put_if_absent,
-                      OwnerRecord* claimed);
+                      const WriterIdentity& me, bool take_over, OwnerRecord* claimed);
 
 // At a clean close: mark the record released if it is still exactly our claim (a writer that
-// took the volume over since, or a newer run of this data dir, is left alone). Logs the
-// outcome; errors are returned for the log, and are not fatal: the record is advisory.
+// took the volume over since, or a newer run of this data dir, is left alone). The release is
+// a put-if-match against the version that showed our claim, so a take-over that lands between
+// the read and the write is never undone. Logs the outcome; errors are returned for the log,
+// and are not fatal.
 Status ReleaseOwnership(ObjectStore& store, const std::string& name, const Uuid& uuid,
                         const OwnerRecord& claimed);
 

@@ -1,13 +1,15 @@
 // AzureStore construction and the startup checks: the container listing that proves endpoint,
-// container and credentials before the daemon serves anything, and the put-if-absent probe on
-// both upload paths (Put Blob, and Put Block List for large objects), since fencing of a second
-// writer depends on the store refusing the second create on whichever path a segment takes.
+// container and credentials before the daemon serves anything, and the put-if-absent and
+// put-if-match probes on both upload paths (Put Blob, and Put Block List for large objects),
+// since fencing of a second writer depends on the store refusing the losing write on whichever
+// path it takes.
 // Also the pieces every operation shares: sending with metrics, classifying, failing.
 #include "azure_store.h"
 
 #include <functional>
 
 #include "put_if_absent_probe.h"
+#include "put_if_match_probe.h"
 
 namespace azurebackend {
 
@@ -52,14 +54,21 @@ int AzureStore::Open(const ResolvedSettings& settings, const TransportOptions& t
   }
   bool blocks = single && store->ProbePath(/*force_blocks=*/true, &blocks_detail, &first_put_rc);
   store->put_if_absent_ = single && blocks;
+  std::string match_single, match_blocks;
+  store->put_if_match_ = store->ProbeIfMatch(/*force_blocks=*/false, &match_single) &&
+                         store->ProbeIfMatch(/*force_blocks=*/true, &match_blocks);
   std::string message = store->Describe() + " (account " + settings.account + ", " +
                         (settings.auth == AuthMode::kSharedKey ? "Shared Key" : "SAS token") +
                         " from " + settings.credential_source + ", x-ms-version " + kApiVersion +
                         "): put-if-absent " +
                         (store->put_if_absent_ ? "honoured" : "NOT honoured") + " — Put Blob: " +
-                        single_detail + (blocks_detail.empty() ? "" : "; Put Block List: " + blocks_detail);
+                        single_detail + (blocks_detail.empty() ? "" : "; Put Block List: " + blocks_detail) +
+                        "; put-if-match " + (store->put_if_match_ ? "honoured" : "NOT honoured") +
+                        " — Put Blob: " + match_single +
+                        (match_blocks.empty() ? "" : "; Put Block List: " + match_blocks);
+  const bool fenced = store->put_if_absent_ && store->put_if_match_;
   if (bp_host != nullptr) {
-    bp_host->log(store->put_if_absent_ ? BP_LOG_INFO : BP_LOG_WARN, "azure", message.c_str());
+    bp_host->log(fenced ? BP_LOG_INFO : BP_LOG_WARN, "azure", message.c_str());
   }
   *out = std::move(store);
   return BP_OK;
@@ -104,8 +113,9 @@ bool AzureStore::ProbePath(bool force_blocks, std::string* detail, int* first_pu
   auto put = [&](const std::string& key, bool if_absent) {
     static const char kProbeData[] = "blockpipe put-if-absent probe";
     const uint64_t length = sizeof(kProbeData) - 1;
-    int rc = force_blocks ? PutBlocks(key, kProbeData, length, if_absent)
-                          : PutSingle(key, kProbeData, length, if_absent);
+    Condition condition;
+    if (if_absent) condition = {"If-None-Match", "*"};
+    int rc = Upload(key, kProbeData, length, condition, force_blocks, nullptr);
     if (calls++ == 0) *first_put_rc = rc;
     return rc;
   };
@@ -113,9 +123,27 @@ bool AzureStore::ProbePath(bool force_blocks, std::string* detail, int* first_pu
   return bphttp::ProbePutIfAbsent(put, del, detail);
 }
 
+bool AzureStore::ProbeIfMatch(bool force_blocks, std::string* detail) {
+  bphttp::ConditionalPutOps ops;
+  ops.put = [&](const std::string& key, const std::string& body) {
+    return Upload(key, body.data(), body.size(), {}, force_blocks, nullptr);
+  };
+  ops.get_tagged = [&](const std::string& key, std::string* body, std::string* tag) {
+    return FetchBlob(key, body, tag);
+  };
+  ops.put_if_match = [&](const std::string& key, const std::string& body, const std::string& tag,
+                         std::string* new_tag) {
+    int rc = Upload(key, body.data(), body.size(), {"If-Match", tag}, force_blocks, new_tag);
+    return rc == BP_ERR_NOT_FOUND ? BP_ERR_PRECONDITION : rc;
+  };
+  ops.del = [&](const std::string& key) { return Delete(key); };
+  return bphttp::ProbePutIfMatch(ops, detail);
+}
+
 uint64_t AzureStore::Capabilities() const {
   uint64_t caps = BP_BACKEND_CAP_RANGED_GET | BP_BACKEND_CAP_LIST_PAGES | BP_BACKEND_CAP_DURABLE_PUT;
   if (put_if_absent_) caps |= BP_BACKEND_CAP_PUT_IF_ABSENT;
+  if (put_if_match_) caps |= BP_BACKEND_CAP_CONDITIONAL_PUT;
   return caps;
 }
 

@@ -3,12 +3,15 @@
 //
 //   put     Put Blob for objects up to single_put_limit; above it Put Block (block_size pieces,
 //           ids unique to this upload) + Put Block List. Put-if-absent sends If-None-Match: *
-//           on the request that creates the blob (Put Blob or Put Block List).
-//   get     Get Blob.          read  Get Blob with x-ms-range straight into the caller's buffer.
+//           and put-if-match sends If-Match: ETag on the request that makes the blob visible
+//           (Put Blob or Put Block List).
+//   get     Get Blob (get_tagged also returns its ETag).
+//   read    Get Blob with x-ms-range straight into the caller's buffer.
 //   del     Delete Blob.       list  List Blobs with prefix and marker, keys made relative.
 //
 // open() proves the container and credentials with a one-result listing, then probes whether
-// put-if-absent is honoured on both put paths before declaring BP_BACKEND_CAP_PUT_IF_ABSENT.
+// put-if-absent and put-if-match are honoured on both put paths before declaring
+// BP_BACKEND_CAP_PUT_IF_ABSENT and BP_BACKEND_CAP_CONDITIONAL_PUT.
 // Every method is thread-safe (BP_THREAD_PARALLEL) and returns a BP_* code, recording a message
 // through the host on failure. No method retries: the host's RetryingStore does, by class.
 #pragma once
@@ -16,9 +19,7 @@
 #include <blockpipe/bp_backend.h>
 
 #include <cstdint>
-#include <deque>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "azure_errors.h"
@@ -48,6 +49,9 @@ class AzureStore {
   int Get(const std::string& key, struct bp_buf* out);
   int Read(const std::string& key, uint64_t offset, uint64_t length, void* buf, uint64_t* nread);
   int Put(const std::string& key, const void* data, uint64_t length, uint32_t flags);
+  int GetTagged(const std::string& key, struct bp_buf* out, char* tag);
+  int PutIfMatch(const std::string& key, const void* data, uint64_t length,
+                 const std::string& expected_tag, char* new_tag);
   int Delete(const std::string& key);
   int List(const std::string& prefix, const char* cursor, struct bp_list* out);
 
@@ -73,21 +77,30 @@ class AzureStore {
   // probe's first put, so a store that refuses writes altogether can be told apart.
   bool ProbePath(bool force_blocks, std::string* detail, int* first_put_rc);
 
-  int PutSingle(const std::string& key, const void* data, uint64_t length, bool if_absent);
-  int PutBlocks(const std::string& key, const void* data, uint64_t length, bool if_absent);
-  // After a put-if-absent lost with a precondition failure: if an earlier attempt at the same
-  // key ended without a clear answer and the stored blob holds exactly `data`, that attempt
-  // landed and this put succeeded. Returns BP_OK or BP_ERR_PRECONDITION (or a read error).
-  int ResolveLostResponse(const std::string& key, const void* data, uint64_t length);
-  void NoteAmbiguous(const std::string& key, bool ambiguous);
-  bool WasAmbiguous(const std::string& key);
+  // The condition on the request that makes an upload visible: none, If-None-Match: * or
+  // If-Match: ETag.
+  struct Condition {
+    std::string header;  // empty: unconditional
+    std::string value;
+  };
+  // Upload by the path the size calls for; *etag (if not null) receives the new blob's ETag.
+  int Upload(const std::string& key, const void* data, uint64_t length, const Condition& condition,
+             bool force_blocks, std::string* etag);
+  int PutSingle(const std::string& key, const void* data, uint64_t length,
+                const Condition& condition, std::string* etag);
+  int PutBlocks(const std::string& key, const void* data, uint64_t length,
+                const Condition& condition, std::string* etag);
+  // Get Blob into *body; *etag (if not null) receives the ETag of exactly these bytes.
+  int FetchBlob(const std::string& key, std::string* body, std::string* etag);
+  // FetchBlob, appended to the host's buffer.
+  int GetBlob(const std::string& key, struct bp_buf* out, std::string* etag);
+  // Run the put-if-match probe on one upload path.
+  bool ProbeIfMatch(bool force_blocks, std::string* detail);
 
   BlobClient client_;
   const UploadOptions upload_;
   bool put_if_absent_ = false;
-
-  std::mutex ambiguous_mutex_;
-  std::deque<std::string> ambiguous_keys_;  // bounded, most recent last
+  bool put_if_match_ = false;
 };
 
 }  // namespace azurebackend

@@ -143,6 +143,17 @@ int AzurePut(void* handle, const char* key, const void* data, uint64_t length, u
   return Guard("put", [&] { return StoreOf(handle)->Put(key, data, length, flags); });
 }
 
+int AzureGetTagged(void* handle, const char* key, struct bp_buf* out, char* tag) {
+  return Guard("get", [&] { return StoreOf(handle)->GetTagged(key, out, tag); });
+}
+
+int AzurePutIfMatch(void* handle, const char* key, const void* data, uint64_t length,
+                    const char* expected_tag, char* new_tag) {
+  return Guard("put-if-match", [&] {
+    return StoreOf(handle)->PutIfMatch(key, data, length, expected_tag, new_tag);
+  });
+}
+
 int AzureDelete(void* handle, const char* key) {
   return Guard("delete", [&] { return StoreOf(handle)->Delete(key); });
 }
@@ -169,6 +180,8 @@ static struct bp_backend_plugin azure_backend_plugin = {
     /* del */ azurebackend::AzureDelete,
     /* list */ azurebackend::AzureList,
     /* delete_many: not implemented (no Blob Batch); the capability is not declared */ nullptr,
+    /* get_tagged */ azurebackend::AzureGetTagged,
+    /* put_if_match */ azurebackend::AzurePutIfMatch,
 };
 
 BP_REGISTER_BACKEND(azure_backend_plugin, BP_THREAD_PARALLEL)

@@ -1,17 +1,18 @@
 // AzureStore puts. Both paths make the object appear atomically: a Put Blob replaces the blob
 // in one step, and blocks uploaded by Put Block stay invisible until Put Block List commits
-// them. Put-if-absent puts If-None-Match: * on that creating request; Azure (and azurite)
-// answer an existing blob with 409 BlobAlreadyExists, some versions with 412, both mean the
-// put lost.
+// them. A conditional put carries its condition on that visible request: If-None-Match: * for
+// put-if-absent (Azure and azurite answer an existing blob with 409 BlobAlreadyExists, some
+// versions with 412; both mean the put lost), If-Match: ETag for put-if-match (412
+// ConditionNotMet when the blob changed; a blob that is gone lost too).
 //
 // Block ids carry a random per-upload nonce: two writers racing to create the same segment
 // upload uncommitted blocks to the same blob name, and with ids like "block-000001" the loser's
 // blocks would replace the winner's before the winner commits, so the winner could commit a mix
 // of both uploads. With distinct ids each writer commits exactly its own blocks.
 //
-// A put-if-absent whose response was lost (timeout, reset, 5xx) may still have created the
-// blob; the host retries it and the retry meets its own blob. That is told apart from a second
-// writer by reading the blob back and comparing it with the bytes being put.
+// A conditional put whose response was lost (timeout, reset, 5xx) may still have landed; the
+// host retries it, and its RetryingStore tells the retry's precondition failure apart from a
+// second writer by reading the blob back. Nothing here second-guesses the store's answer.
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -24,8 +25,6 @@
 namespace azurebackend {
 namespace {
 
-constexpr size_t kMaxAmbiguousKeys = 1024;
-
 // Equal-length ids within one blob, as the service requires: "bp" + 16-hex nonce + 6 digits,
 // 24 bytes before base64.
 std::string BlockId(const std::string& nonce, size_t index) {
@@ -34,39 +33,64 @@ std::string BlockId(const std::string& nonce, size_t index) {
   return bphttp::Base64Encode("bp" + nonce + number);
 }
 
+void TakeEtag(const bphttp::HttpResponse& response, std::string* etag) {
+  if (etag == nullptr) return;
+  const std::string* value = response.Header("etag");
+  etag->assign(value != nullptr ? *value : "");
+}
+
 }  // namespace
 
 int AzureStore::Put(const std::string& key, const void* data, uint64_t length, uint32_t flags) {
   if (!ValidKey(key)) return Fail(BP_ERR_INVALID, "put: `" + key + "` is not a valid key");
   if (length > 0 && data == nullptr) return Fail(BP_ERR_INVALID, "put " + key + ": no data");
-  const bool if_absent = (flags & BP_PUT_IF_ABSENT) != 0;
-  int rc = length <= upload_.single_put_limit ? PutSingle(key, data, length, if_absent)
-                                              : PutBlocks(key, data, length, if_absent);
-  if (if_absent) {
-    if (rc == BP_ERR_PRECONDITION && WasAmbiguous(key)) {
-      rc = ResolveLostResponse(key, data, length);
-    }
-    NoteAmbiguous(key, rc == BP_ERR_TRANSIENT);
+  Condition condition;
+  if ((flags & BP_PUT_IF_ABSENT) != 0) condition = {"If-None-Match", "*"};
+  return Upload(key, data, length, condition, /*force_blocks=*/false, nullptr);
+}
+
+int AzureStore::PutIfMatch(const std::string& key, const void* data, uint64_t length,
+                           const std::string& expected_tag, char* new_tag) {
+  if (!ValidKey(key)) return Fail(BP_ERR_INVALID, "put: `" + key + "` is not a valid key");
+  if (length > 0 && data == nullptr) return Fail(BP_ERR_INVALID, "put " + key + ": no data");
+  std::string etag;
+  int rc = Upload(key, data, length, {"If-Match", expected_tag}, /*force_blocks=*/false, &etag);
+  if (rc == BP_ERR_NOT_FOUND) {
+    return Fail(BP_ERR_PRECONDITION, "put-if-match " + BlobName(key) + ": the blob is gone");
   }
-  return rc;
+  if (rc != BP_OK) return rc;
+  // A tag the host could not hold is simply not reported; it reads the blob back instead.
+  if (etag.size() >= BP_VERSION_TAG_MAX) etag.clear();
+  std::memcpy(new_tag, etag.c_str(), etag.size() + 1);
+  return BP_OK;
+}
+
+int AzureStore::Upload(const std::string& key, const void* data, uint64_t length,
+                       const Condition& condition, bool force_blocks, std::string* etag) {
+  return !force_blocks && length <= upload_.single_put_limit
+             ? PutSingle(key, data, length, condition, etag)
+             : PutBlocks(key, data, length, condition, etag);
 }
 
 int AzureStore::PutSingle(const std::string& key, const void* data, uint64_t length,
-                          bool if_absent) {
+                          const Condition& condition, std::string* etag) {
   const std::string blob = BlobName(key);
   BlobRequest request;
   request.method = "PUT";
   request.blob = &blob;
   request.headers = {{"Content-Type", "application/octet-stream"}, {"x-ms-blob-type", "BlockBlob"}};
-  if (if_absent) request.headers.emplace_back("If-None-Match", "*");
+  if (!condition.header.empty()) request.headers.emplace_back(condition.header, condition.value);
   request.body = data;
   request.body_length = length;
-  AzureFailure failure = Classify(Send(request), "put", blob);
-  return failure.code == BP_OK ? BP_OK : FailWith(failure);
+  bphttp::HttpResponse response = Send(request);
+  AzureFailure failure = Classify(response, "put", blob);
+  if (failure.code != BP_OK) return FailWith(failure);
+  TakeEtag(response, etag);
+  return BP_OK;
 }
 
 int AzureStore::PutBlocks(const std::string& key, const void* data, uint64_t length,
-                          bool if_absent) {
+                          const Condition& condition, std::string* etag) {
   const std::string blob = BlobName(key);
   const uint64_t block_size = std::max<uint64_t>(upload_.block_size, 1);
   // An empty object commits an empty block list (the service refuses empty blocks).
@@ -104,57 +128,14 @@ int AzureStore::PutBlocks(const std::string& key, const void* data, uint64_t len
   commit.query = {{"comp", "blocklist"}};
   commit.headers = {{"Content-Type", "application/xml"},
                     {"x-ms-blob-content-type", "application/octet-stream"}};
-  if (if_absent) commit.headers.emplace_back("If-None-Match", "*");
+  if (!condition.header.empty()) commit.headers.emplace_back(condition.header, condition.value);
   commit.body = list.data();
   commit.body_length = list.size();
-  AzureFailure failure = Classify(Send(commit), "put block list of", blob);
-  return failure.code == BP_OK ? BP_OK : FailWith(failure);
-}
-
-int AzureStore::ResolveLostResponse(const std::string& key, const void* data, uint64_t length) {
-  const std::string blob = BlobName(key);
-  // Read one byte more than expected: a longer blob then shows as a length mismatch.
-  std::vector<uint8_t> stored(length + 1);
-  BlobRequest request;
-  request.method = "GET";
-  request.blob = &blob;
-  request.headers.emplace_back("x-ms-range", "bytes=0-" + std::to_string(length));
-  request.sink = stored.data();
-  request.sink_capacity = stored.size();
-  bphttp::HttpResponse response = Send(request);
-  uint64_t got = 0;
-  if (response.status == 416) {
-    got = 0;  // the blob exists and is empty
-  } else {
-    AzureFailure failure = Classify(response, "read back after a lost put response of", blob);
-    if (failure.code != BP_OK) return FailWith(failure);
-    got = response.sink_bytes;
-  }
-  if (got == length && (length == 0 || std::memcmp(stored.data(), data, length) == 0)) {
-    if (bp_host != nullptr) {
-      bp_host->log(BP_LOG_INFO, "azure",
-                   ("put " + blob + ": an earlier attempt whose response was lost had created "
-                    "it; same bytes, so the put succeeded")
-                       .c_str());
-    }
-    return BP_OK;
-  }
-  return Fail(BP_ERR_PRECONDITION,
-              "put " + blob + ": the blob exists with other contents (another writer created it)");
-}
-
-void AzureStore::NoteAmbiguous(const std::string& key, bool ambiguous) {
-  std::lock_guard<std::mutex> lock(ambiguous_mutex_);
-  auto it = std::find(ambiguous_keys_.begin(), ambiguous_keys_.end(), key);
-  if (it != ambiguous_keys_.end()) ambiguous_keys_.erase(it);
-  if (!ambiguous) return;
-  ambiguous_keys_.push_back(key);
-  if (ambiguous_keys_.size() > kMaxAmbiguousKeys) ambiguous_keys_.pop_front();
-}
-
-bool AzureStore::WasAmbiguous(const std::string& key) {
-  std::lock_guard<std::mutex> lock(ambiguous_mutex_);
-  return std::find(ambiguous_keys_.begin(), ambiguous_keys_.end(), key) != ambiguous_keys_.end();
+  bphttp::HttpResponse response = Send(commit);
+  AzureFailure failure = Classify(response, "put block list of", blob);
+  if (failure.code != BP_OK) return FailWith(failure);
+  TakeEtag(response, etag);
+  return BP_OK;
 }
 
 }  // namespace azurebackend

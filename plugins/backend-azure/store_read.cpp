@@ -1,4 +1,5 @@
-// AzureStore reads. get() is one Get Blob into the host's buffer. read() is a ranged Get Blob:
+// AzureStore reads. get() is one Get Blob into the host's buffer; get_tagged() the same, plus
+// the ETag of that response, which describes exactly the bytes it carried. read() is a ranged Get Blob:
 // x-ms-range "bytes=FIRST-LAST" (never a suffix range, which azurite answers with a 500) with
 // the response body written straight into the caller's buffer through the transport's sink, so
 // a 4 KiB random read costs one request and no copy. A range that starts at or past the end
@@ -9,7 +10,20 @@
 
 namespace azurebackend {
 
-int AzureStore::Get(const std::string& key, struct bp_buf* out) {
+int AzureStore::Get(const std::string& key, struct bp_buf* out) { return GetBlob(key, out, nullptr); }
+
+int AzureStore::GetTagged(const std::string& key, struct bp_buf* out, char* tag) {
+  std::string etag;
+  int rc = GetBlob(key, out, &etag);
+  if (rc != BP_OK) return rc;
+  if (etag.empty() || etag.size() >= BP_VERSION_TAG_MAX) {
+    return Fail(BP_ERR_PERMANENT, "get " + BlobName(key) + ": the service returned no usable ETag");
+  }
+  std::memcpy(tag, etag.c_str(), etag.size() + 1);
+  return BP_OK;
+}
+
+int AzureStore::FetchBlob(const std::string& key, std::string* body, std::string* etag) {
   if (!ValidKey(key)) return Fail(BP_ERR_INVALID, "get: `" + key + "` is not a valid key");
   const std::string blob = BlobName(key);
   BlobRequest request;
@@ -18,10 +32,21 @@ int AzureStore::Get(const std::string& key, struct bp_buf* out) {
   bphttp::HttpResponse response = Send(request);
   AzureFailure failure = Classify(response, "get", blob);
   if (failure.code != BP_OK) return FailWith(failure);
-  if (!response.body.empty() &&
-      bp_host->buf_append(out, response.body.data(), response.body.size()) != BP_OK) {
-    return Fail(BP_ERR_PERMANENT, "get " + blob + ": the host refused " +
-                                      std::to_string(response.body.size()) + " bytes");
+  if (etag != nullptr) {
+    const std::string* value = response.Header("etag");
+    etag->assign(value != nullptr ? *value : "");
+  }
+  *body = std::move(response.body);
+  return BP_OK;
+}
+
+int AzureStore::GetBlob(const std::string& key, struct bp_buf* out, std::string* etag) {
+  std::string body;
+  int rc = FetchBlob(key, &body, etag);
+  if (rc != BP_OK) return rc;
+  if (!body.empty() && bp_host->buf_append(out, body.data(), body.size()) != BP_OK) {
+    return Fail(BP_ERR_PERMANENT, "get " + BlobName(key) + ": the host refused " +
+                                      std::to_string(body.size()) + " bytes");
   }
   return BP_OK;
 }

@@ -1,11 +1,12 @@
 // The S3 backend's ABI surface: config keys, the open sequence (validate config, resolve
-// credentials, prove the bucket answers, probe put-if-absent), the bp_backend_plugin table and
+// credentials, prove the bucket answers, probe put-if-absent and put-if-match), the bp_backend_plugin table and
 // the registration. Callbacks convert C arguments, call S3Client inside Guard() — which turns an
 // escaping C++ exception into BP_ERR_PERMANENT, since none may cross into the host — and count
 // requests and errors per operation in the host's metrics.
 #include <blockpipe/bp_backend.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <memory>
 #include <new>
@@ -14,6 +15,7 @@
 
 #include "plugin_support.h"
 #include "put_if_absent_probe.h"
+#include "put_if_match_probe.h"
 #include "s3_client.h"
 #include "status_class.h"
 
@@ -102,6 +104,43 @@ const struct bp_config_key kConfigKeys[] = {
     {nullptr, 0, nullptr, 0, nullptr},
 };
 
+// Probe If-Match with the ETag quoted (AWS), then bare (Ceph RGW); leaves the client on the form
+// the store honours. False when neither works.
+bool ProbeIfMatch(S3Client& client, std::string* detail) {
+  bphttp::ConditionalPutOps ops;
+  ops.put = [&client](const std::string& key, const std::string& body) {
+    std::string ignored;
+    return client.Put(key, body.data(), body.size(), /*if_absent=*/false, &ignored);
+  };
+  ops.get_tagged = [&client](const std::string& key, std::string* body, std::string* tag) {
+    std::string ignored;
+    return client.Get(key, body, &ignored, tag);
+  };
+  ops.put_if_match = [&client](const std::string& key, const std::string& body,
+                               const std::string& tag, std::string* new_tag) {
+    std::string ignored;
+    return client.PutIfMatch(key, body.data(), body.size(), tag, new_tag, &ignored);
+  };
+  ops.del = [&client](const std::string& key) {
+    std::string ignored;
+    return client.Delete(key, &ignored);
+  };
+  std::string quoted, bare;
+  client.SetIfMatchUnquoted(false);
+  if (bphttp::ProbePutIfMatch(ops, &quoted)) {
+    *detail = quoted + ", ETag quoted";
+    return true;
+  }
+  client.SetIfMatchUnquoted(true);
+  if (bphttp::ProbePutIfMatch(ops, &bare)) {
+    *detail = bare + ", ETag unquoted";
+    return true;
+  }
+  client.SetIfMatchUnquoted(false);
+  *detail = "with the ETag quoted: " + quoted + "; unquoted: " + bare;
+  return false;
+}
+
 std::string EnvOr(const char* name, const std::string& fallback) {
   const char* value = std::getenv(name);
   return value != nullptr && *value != '\0' ? std::string(value) : fallback;
@@ -150,7 +189,7 @@ int OpenBackend(const struct bp_config* cfg, const char* url, void** handle) {
   const bool verify_tls = options.http.verify_tls;
   auto backend = std::make_unique<Backend>();
   backend->client = std::make_unique<S3Client>(std::move(options));
-  const S3Client& client = *backend->client;
+  S3Client& client = *backend->client;
   const S3Location& loc = client.location();
   if (!verify_tls) {
     Log(BP_LOG_WARN, "verify_tls = false for " + loc.endpoint.Origin() +
@@ -184,6 +223,15 @@ int OpenBackend(const struct bp_config* cfg, const char* url, void** handle) {
     Log(BP_LOG_WARN, summary + ": put-if-absent is NOT honoured by this store: " + probe_detail +
                          "; a second writer cannot be fenced, so volumes open for writing only "
                          "with [engine] allow_unfenced = true");
+  }
+  std::string match_detail;
+  if (ProbeIfMatch(client, &match_detail)) {
+    backend->capabilities |= BP_BACKEND_CAP_CONDITIONAL_PUT;
+    Log(BP_LOG_INFO, summary + ": put-if-match honoured (" + match_detail + ")");
+  } else {
+    Log(BP_LOG_WARN, summary + ": put-if-match (If-Match) is NOT honoured by this store: " +
+                         match_detail + "; ownership records and metadata could not be replaced "
+                         "safely, so volumes open for writing only with [engine] allow_unfenced = true");
   }
   *handle = backend.release();
   return BP_OK;
@@ -230,6 +278,39 @@ int S3Put(void* handle, const char* key, const void* data, uint64_t length, uint
     int rc = BackendOf(handle)->client->Put(key, data, length, (flags & BP_PUT_IF_ABSENT) != 0, error);
     if (rc == BP_OK) Count("bytes_written", static_cast<int64_t>(length));
     return rc;
+  });
+}
+
+int S3GetTagged(void* handle, const char* key, struct bp_buf* out, char* tag) {
+  return Request("get", "get_requests", "get_errors", [&](std::string* error) {
+    std::string body, etag;
+    int rc = BackendOf(handle)->client->Get(key, &body, error, &etag);
+    if (rc != BP_OK) return rc;
+    if (etag.empty() || etag.size() >= BP_VERSION_TAG_MAX) {
+      *error = "s3 backend: get of " + std::string(key) + ": the store returned no usable ETag";
+      return BP_ERR_PERMANENT;
+    }
+    Count("bytes_read", static_cast<int64_t>(body.size()));
+    if (!body.empty() && bp_host->buf_append(out, body.data(), body.size()) != 0) {
+      *error = "s3 backend: out of memory appending " + std::to_string(body.size()) + " bytes";
+      return BP_ERR_PERMANENT;
+    }
+    std::memcpy(tag, etag.c_str(), etag.size() + 1);
+    return BP_OK;
+  });
+}
+
+int S3PutIfMatch(void* handle, const char* key, const void* data, uint64_t length,
+                 const char* expected_tag, char* new_tag) {
+  return Request("put", "put_requests", "put_errors", [&](std::string* error) {
+    std::string etag;
+    int rc = BackendOf(handle)->client->PutIfMatch(key, data, length, expected_tag, &etag, error);
+    if (rc != BP_OK) return rc;
+    Count("bytes_written", static_cast<int64_t>(length));
+    // A tag the host could not hold is simply not reported; it reads the object back instead.
+    if (etag.size() >= BP_VERSION_TAG_MAX) etag.clear();
+    std::memcpy(new_tag, etag.c_str(), etag.size() + 1);
+    return BP_OK;
   });
 }
 
@@ -280,6 +361,8 @@ static struct bp_backend_plugin s3_backend_plugin = {
     /* del */ s3backend::S3Delete,
     /* list */ s3backend::S3List,
     /* delete_many */ s3backend::S3DeleteMany,
+    /* get_tagged */ s3backend::S3GetTagged,
+    /* put_if_match */ s3backend::S3PutIfMatch,
 };
 
 BP_REGISTER_BACKEND(s3_backend_plugin, BP_THREAD_PARALLEL)

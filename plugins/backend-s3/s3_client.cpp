@@ -142,41 +142,46 @@ int S3Client::CheckBucket(std::string* error) const {
   return failure.code == BP_OK ? BP_ERR_PERMANENT : failure.code;
 }
 
-int S3Client::Put(std::string_view key, const void* data, uint64_t length, bool if_absent,
-                  std::string* error) const {
+S3Client::Call S3Client::PutCall(std::string_view key, const void* data, uint64_t length) const {
   Call call;
   call.method = "PUT";
   call.path = options_.location.ObjectPath(options_.location.prefix + std::string(key));
   call.body = data;
   call.body_length = length;
   // Content-MD5 makes the store verify the body end to end and refuse a damaged one (BadDigest).
-  std::string md5 = bphttp::Md5Raw(data, length);
-  call.headers.emplace_back("Content-MD5", bphttp::Base64Encode(md5));
+  call.headers.emplace_back("Content-MD5", bphttp::Base64Encode(bphttp::Md5Raw(data, length)));
   call.headers.emplace_back("Content-Type", "application/octet-stream");
+  return call;
+}
+
+int S3Client::Put(std::string_view key, const void* data, uint64_t length, bool if_absent,
+                  std::string* error) const {
+  Call call = PutCall(key, data, length);
   if (if_absent) call.headers.emplace_back("If-None-Match", "*");
   bphttp::HttpResponse response = Send(call);
   if (response.status >= 200 && response.status < 300) return BP_OK;
-  std::string what = std::string(if_absent ? "put-if-absent" : "put") + " of " + ObjectUrl(key);
-  int rc = Fail(response, what, error);
-  if (rc == BP_ERR_PRECONDITION && IsOurOwnObject(key, length, md5)) return BP_OK;
-  return rc;
+  return Fail(response, std::string(if_absent ? "put-if-absent" : "put") + " of " + ObjectUrl(key),
+              error);
 }
 
-// A put-if-absent whose response was lost (timeout, reset) is retried by the host, and the
-// retry then finds the object the first attempt created. Without this check that would read
-// as "another writer was first" and needlessly fence the volume. A single-part object's ETag is
-// the MD5 of its bytes (AWS and RGW, without SSE-KMS), so an object with our size and our MD5 is
-// the one we wrote, or byte-identical to it, which leaves the volume consistent either way.
-bool S3Client::IsOurOwnObject(std::string_view key, uint64_t length, const std::string& md5) const {
-  Call call;
-  call.method = "HEAD";
-  call.path = options_.location.ObjectPath(options_.location.prefix + std::string(key));
+int S3Client::PutIfMatch(std::string_view key, const void* data, uint64_t length,
+                         const std::string& etag, std::string* new_etag, std::string* error) const {
+  std::string condition = etag;
+  if (if_match_unquoted_ && condition.size() >= 2 && condition.front() == '"' &&
+      condition.back() == '"') {
+    condition = condition.substr(1, condition.size() - 2);
+  }
+  Call call = PutCall(key, data, length);
+  call.headers.emplace_back("If-Match", condition);
   bphttp::HttpResponse response = Send(call);
-  if (response.status != 200) return false;
-  const std::string* etag = response.Header("etag");
-  const std::string* size = response.Header("content-length");
-  return etag != nullptr && size != nullptr && *etag == "\"" + bphttp::Hex(md5) + "\"" &&
-         *size == std::to_string(length);
+  if (response.status >= 200 && response.status < 300) {
+    const std::string* tag = response.Header("etag");
+    new_etag->assign(tag != nullptr ? *tag : "");
+    return BP_OK;
+  }
+  int rc = Fail(response, "put-if-match of " + ObjectUrl(key), error);
+  // A conditional replace of an object that is gone lost too (S3 answers 404 NoSuchKey).
+  return rc == BP_ERR_NOT_FOUND ? BP_ERR_PRECONDITION : rc;
 }
 
 int S3Client::Head(std::string_view key, uint64_t* size, std::string* error) const {
@@ -192,13 +197,18 @@ int S3Client::Head(std::string_view key, uint64_t* size, std::string* error) con
   return Fail(response, "head of " + ObjectUrl(key), error);
 }
 
-int S3Client::Get(std::string_view key, std::string* out, std::string* error) const {
+int S3Client::Get(std::string_view key, std::string* out, std::string* error,
+                  std::string* etag) const {
   Call call;
   call.method = "GET";
   call.path = options_.location.ObjectPath(options_.location.prefix + std::string(key));
   bphttp::HttpResponse response = Send(call);
   if (response.status >= 200 && response.status < 300) {
     *out = std::move(response.body);
+    if (etag != nullptr) {
+      const std::string* tag = response.Header("etag");
+      etag->assign(tag != nullptr ? *tag : "");
+    }
     return BP_OK;
   }
   return Fail(response, "get of " + ObjectUrl(key), error);

@@ -1,5 +1,5 @@
 // The S3 operations the backend needs, each one signed request (or a few, for batched deletes):
-// PutObject (optionally If-None-Match: *), ranged and whole GetObject, HeadObject, DeleteObject,
+// PutObject (optionally If-None-Match: * or If-Match: ETag), ranged and whole GetObject, HeadObject, DeleteObject,
 // DeleteObjects, ListObjectsV2, and the startup bucket check. Keys passed in are relative to the
 // configured prefix; the client adds it on the way out and strips it from listings.
 //
@@ -44,15 +44,24 @@ class S3Client {
   // exists, the region is right and the credentials are accepted. Tailored messages for each.
   int CheckBucket(std::string* error) const;
 
-  // With if_absent, an existing object is BP_ERR_PRECONDITION — unless it has exactly these
-  // bytes (same size and MD5 ETag): then it is taken to be this put's own earlier attempt whose
-  // response was lost, and the put succeeds.
+  // With if_absent, an existing object is BP_ERR_PRECONDITION. (Whether it is this put's own
+  // earlier attempt whose response was lost is for the host's RetryingStore to find out.)
   int Put(std::string_view key, const void* data, uint64_t length, bool if_absent,
           std::string* error) const;
+  // PutObject with If-Match: the object's ETag must still be `etag` (as GetObject returned it).
+  // 412, and 404 for a missing object, are BP_ERR_PRECONDITION. *new_etag: the response's ETag.
+  int PutIfMatch(std::string_view key, const void* data, uint64_t length, const std::string& etag,
+                 std::string* new_etag, std::string* error) const;
+  // How If-Match carries the ETag: AWS compares the quoted form ("abc…"), Ceph RGW only the bare
+  // one. Chosen by the startup probe, before the client is shared between threads.
+  void SetIfMatchUnquoted(bool unquoted) { if_match_unquoted_ = unquoted; }
+  bool if_match_unquoted() const { return if_match_unquoted_; }
   // Up to `length` bytes at `offset` into buf; *nread < length only at the end of the object.
   int Read(std::string_view key, uint64_t offset, uint64_t length, void* buf, uint64_t* nread,
            std::string* error) const;
-  int Get(std::string_view key, std::string* out, std::string* error) const;
+  // *etag (if not null) receives the ETag of exactly the bytes returned.
+  int Get(std::string_view key, std::string* out, std::string* error,
+          std::string* etag = nullptr) const;
   int Head(std::string_view key, uint64_t* size, std::string* error) const;
   // S3 answers 204 for a missing key too, so this usually reports BP_OK either way.
   int Delete(std::string_view key, std::string* error) const;
@@ -79,11 +88,12 @@ class S3Client {
   int Fail(const bphttp::HttpResponse& response, const std::string& what, std::string* error) const;
   int ReadWithoutRange(std::string_view key, uint64_t offset, uint64_t length, void* buf,
                        uint64_t* nread, std::string* error) const;
-  bool IsOurOwnObject(std::string_view key, uint64_t length, const std::string& md5) const;
+  Call PutCall(std::string_view key, const void* data, uint64_t length) const;
   int DeleteBatch(const char* const* keys, size_t count, int* results, std::string* error) const;
 
   S3ClientOptions options_;
   bphttp::HttpClient http_;
+  bool if_match_unquoted_ = false;
 };
 
 }  // namespace s3backend

@@ -1,8 +1,9 @@
 /*
 ** blockpipe-backend-testmem: an in-memory object store for the loader tests, written in plain
 ** C99 against the SDK headers (which also proves they compile as C). It is a real backend:
-** sorted keys, put-if-absent, ranged reads, paginated listing with a small configurable page,
-** and optional injected transient put failures so retry handling can be observed.
+** sorted keys, put-if-absent, compare-and-swap by version tag (ABI 1.2; can be switched off),
+** ranged reads, paginated listing with a small configurable page, and optional injected
+** transient put failures so retry handling can be observed.
 ** url: testmem://anything. Objects live as long as the instance.
 */
 #include <blockpipe/bp_backend.h>
@@ -16,6 +17,7 @@ struct object {
   char *key;
   unsigned char *data;
   uint64_t length;
+  uint64_t version; /* tag "v<version>", new on every write */
 };
 
 struct store {
@@ -25,6 +27,8 @@ struct store {
   int64_t page_size;
   int ranged;
   int64_t transient_puts; /* remaining injected failures */
+  int conditional;
+  uint64_t next_version;
 };
 
 static void fail(const char *message) { bp_host->set_error(message); }
@@ -58,6 +62,8 @@ static int mem_open(const struct bp_config *cfg, const char *url, void **handle)
   s->page_size = bp_host->config_int(cfg, "page_size");
   s->ranged = bp_host->config_bool(cfg, "ranged");
   s->transient_puts = bp_host->config_int(cfg, "transient_puts");
+  s->conditional = bp_host->config_bool(cfg, "conditional_put");
+  s->next_version = 1;
   if (s->page_size < 1) s->page_size = 1;
   *handle = s;
   return BP_OK;
@@ -79,6 +85,7 @@ static uint64_t mem_capabilities(void *handle) {
   struct store *s = handle;
   uint64_t caps = BP_BACKEND_CAP_PUT_IF_ABSENT | BP_BACKEND_CAP_LIST_PAGES;
   if (s->ranged) caps |= BP_BACKEND_CAP_RANGED_GET;
+  if (s->conditional) caps |= BP_BACKEND_CAP_CONDITIONAL_PUT;
   return caps;
 }
 
@@ -146,6 +153,7 @@ static int mem_put(void *handle, const char *key, const void *data, uint64_t len
     free(s->objects[i].data);
     s->objects[i].data = copy;
     s->objects[i].length = length;
+    s->objects[i].version = s->next_version++;
     copy = NULL;
   } else {
     if (s->count == s->capacity) {
@@ -162,10 +170,62 @@ static int mem_put(void *handle, const char *key, const void *data, uint64_t len
     s->objects[i].key = strdup(key);
     s->objects[i].data = copy;
     s->objects[i].length = length;
+    s->objects[i].version = s->next_version++;
     s->count++;
     copy = NULL;
   }
 out:
+  pthread_mutex_unlock(&s->mu);
+  free(copy);
+  return rc;
+}
+
+static void write_tag(uint64_t version, char *tag) {
+  snprintf(tag, BP_VERSION_TAG_MAX, "v%llu", (unsigned long long)version);
+}
+
+static int mem_get_tagged(void *handle, const char *key, struct bp_buf *out, char *tag) {
+  struct store *s = handle;
+  int found, rc = BP_OK;
+  size_t i;
+  pthread_mutex_lock(&s->mu);
+  i = find(s, key, &found);
+  if (!found) {
+    fail("testmem: no such object");
+    rc = BP_ERR_NOT_FOUND;
+  } else if (s->objects[i].length &&
+             bp_host->buf_append(out, s->objects[i].data, (size_t)s->objects[i].length) != 0) {
+    rc = BP_ERR_PERMANENT;
+  } else {
+    write_tag(s->objects[i].version, tag);
+  }
+  pthread_mutex_unlock(&s->mu);
+  return rc;
+}
+
+static int mem_put_if_match(void *handle, const char *key, const void *data, uint64_t length,
+                            const char *expected_tag, char *new_tag) {
+  struct store *s = handle;
+  int found, rc = BP_OK;
+  size_t i;
+  char current[BP_VERSION_TAG_MAX];
+  unsigned char *copy = malloc(length ? (size_t)length : 1);
+  if (copy == NULL) return BP_ERR_PERMANENT;
+  if (length) memcpy(copy, data, (size_t)length);
+  pthread_mutex_lock(&s->mu);
+  i = find(s, key, &found);
+  if (found) write_tag(s->objects[i].version, current);
+  if (!found || strcmp(current, expected_tag) != 0) {
+    fail("testmem: version tag does not match");
+    rc = BP_ERR_PRECONDITION;
+  } else {
+    free(s->objects[i].data);
+    s->objects[i].data = copy;
+    s->objects[i].length = length;
+    s->objects[i].version = s->next_version++;
+    write_tag(s->objects[i].version, new_tag);
+    copy = NULL;
+  }
   pthread_mutex_unlock(&s->mu);
   free(copy);
   return rc;
@@ -215,6 +275,7 @@ static const struct bp_config_key keys[] = {
     {"ranged", BP_CFG_BOOL, "true", 0, "Declare native ranged reads."},
     {"transient_puts", BP_CFG_INT, "0", 0, "Fail this many puts with a transient error first."},
     {"label", BP_CFG_STRING, NULL, 0, "Free text, unused."},
+    {"conditional_put", BP_CFG_BOOL, "true", 0, "Declare compare-and-swap (get_tagged, put_if_match)."},
     {NULL, 0, NULL, 0, NULL},
 };
 
@@ -230,6 +291,8 @@ static struct bp_backend_plugin plugin = {
     .put = mem_put,
     .del = mem_del,
     .list = mem_list,
+    .get_tagged = mem_get_tagged,
+    .put_if_match = mem_put_if_match,
 };
 
 BP_REGISTER_BACKEND(plugin, BP_THREAD_PARALLEL)

@@ -2,9 +2,12 @@
 // the managers around it — a second data dir is refused without touching the store, the same
 // data dir takes its volumes back after a crash, a clean shutdown releases, a take-over wins
 // the volume and the old writer is fenced at its next upload, and a volume copy leaves the
-// record behind. Also the data dir's writer-id file.
+// record behind. Races for the record (two claims, two take-overs, a release against a
+// take-over) have exactly one winner through put-if-match. Also the data dir's writer-id file.
+#include <gmock/gmock.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +16,7 @@
 #include "engine/volume_meta.h"
 #include "engine/volume_owner.h"
 #include "engine/writer_identity.h"
+#include "pipeline/retrying_store.h"
 #include "engine_test_util.h"
 
 namespace bp {
@@ -382,6 +386,134 @@ TEST(Ownership, ReadOnlyManagerWritesNoRecord) {
   EXPECT_TRUE(h.manager->List()[0].read_only);
   ASSERT_TRUE(h.manager->Shutdown().ok());
   EXPECT_FALSE(h.store->Has(OwnerKey("v")));
+}
+
+// ---- races for the record (compare-and-swap) ----
+
+constexpr char kThirdId[] = "00000000000000000000000000000003";
+
+WriterIdentity Writer(const std::string& id, uint32_t pid) {
+  WriterIdentity w;
+  w.writer_id = id;
+  w.hostname = "host-" + id.substr(0, 4);
+  w.pid = pid;
+  return w;
+}
+
+Uuid RaceUuid() { return SampleUuid(); }
+
+// The store holds an active record of a writer that is gone (A); B and C both start with
+// --take-over at once. C's whole claim runs inside B's window between read and replace.
+TEST(OwnershipRace, TwoTakeOversAtOnceExactlyOneWins) {
+  MemoryStore store;
+  OwnerRecord a = SampleRecord();
+  store.Poke(OwnerKey("v"), EncodeOwnerObject(RaceUuid(), a));
+  OwnerRecord b_claim, c_claim;
+  Status c_status;
+  store.BeforeNextPutIfMatch([&] {
+    c_status = ClaimOwnership(store, "v", RaceUuid(), Writer(kThirdId, 3), true, &c_claim);
+  }, OwnerKey("v"));
+  Status b_status = ClaimOwnership(store, "v", RaceUuid(), Writer(kOtherId, 2), true, &b_claim);
+  ASSERT_TRUE(c_status.ok()) << c_status.ToString();
+  ASSERT_TRUE(b_status.IsPrecondition()) << b_status.ToString();
+  EXPECT_THAT(b_status.message(), ::testing::HasSubstr("claimed it at the same moment"));
+  EXPECT_THAT(b_status.message(), ::testing::HasSubstr(kThirdId)) << "names the winner";
+  const OwnerRecord stored = Decoded(store.Peek(OwnerKey("v")));
+  EXPECT_EQ(stored.writer_id, kThirdId);
+  EXPECT_EQ(stored.claim_id, c_claim.claim_id);
+}
+
+TEST(OwnershipRace, TwoClaimsOfAReleasedVolumeExactlyOneWins) {
+  MemoryStore store;
+  OwnerRecord released = SampleRecord();
+  released.state = OwnerState::kReleased;
+  store.Poke(OwnerKey("v"), EncodeOwnerObject(RaceUuid(), released));
+  OwnerRecord b_claim, c_claim;
+  Status c_status;
+  store.BeforeNextPutIfMatch([&] {
+    c_status = ClaimOwnership(store, "v", RaceUuid(), Writer(kThirdId, 3), false, &c_claim);
+  }, OwnerKey("v"));
+  Status b_status = ClaimOwnership(store, "v", RaceUuid(), Writer(kOtherId, 2), false, &b_claim);
+  EXPECT_TRUE(c_status.ok()) << c_status.ToString();
+  EXPECT_TRUE(b_status.IsPrecondition()) << b_status.ToString();
+  EXPECT_EQ(Decoded(store.Peek(OwnerKey("v"))).writer_id, kThirdId);
+}
+
+TEST(OwnershipRace, ConcurrentClaimsFromThreadsExactlyOneWins) {
+  for (int round = 0; round < 20; ++round) {
+    MemoryStore store;
+    OwnerRecord released = SampleRecord();
+    released.state = OwnerState::kReleased;
+    store.Poke(OwnerKey("v"), EncodeOwnerObject(RaceUuid(), released));
+    store.SetDelay(MemoryStore::Op::kGet, 2);  // widen the read-to-replace window
+    std::atomic<int> wins{0}, refused{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+      threads.emplace_back([&, t] {
+        OwnerRecord claimed;
+        const std::string id = std::string(31, '0') + static_cast<char>('a' + t);
+        // Without --take-over: a claim that came after the winner (not at the same moment) is
+        // refused as well, so whatever the interleaving exactly one claim may succeed.
+        Status st = ClaimOwnership(store, "v", RaceUuid(), Writer(id, 10 + t), false, &claimed);
+        if (st.ok()) wins++;
+        if (st.IsPrecondition()) refused++;
+      });
+    }
+    for (auto& thread : threads) thread.join();
+    ASSERT_EQ(wins.load(), 1) << "round " << round;
+    EXPECT_EQ(refused.load(), 3);
+  }
+}
+
+TEST(OwnershipRace, ReleaseNeverUndoesATakeOverThatLandsMeanwhile) {
+  MemoryStore store;
+  OwnerRecord mine;
+  ASSERT_TRUE(ClaimOwnership(store, "v", RaceUuid(), Writer(kOtherId, 2), false, &mine).ok());
+  OwnerRecord theirs;
+  Status taken;
+  store.BeforeNextPutIfMatch([&] {
+    taken = ClaimOwnership(store, "v", RaceUuid(), Writer(kThirdId, 3), true, &theirs);
+  }, OwnerKey("v"));
+  EXPECT_TRUE(ReleaseOwnership(store, "v", RaceUuid(), mine).ok());
+  ASSERT_TRUE(taken.ok()) << taken.ToString();
+  const OwnerRecord stored = Decoded(store.Peek(OwnerKey("v")));
+  EXPECT_EQ(stored.writer_id, kThirdId);
+  EXPECT_EQ(stored.state, OwnerState::kActive);
+}
+
+TEST(OwnershipRace, ClaimWhoseReplyWasLostStillHolds) {
+  auto memory = std::make_shared<MemoryStore>();
+  OwnerRecord released = SampleRecord();
+  released.state = OwnerState::kReleased;
+  memory->Poke(OwnerKey("v"), EncodeOwnerObject(RaceUuid(), released));
+  RetryPolicy fast;
+  fast.deadline = std::chrono::milliseconds(2000);
+  fast.initial_backoff = std::chrono::milliseconds(1);
+  RetryingStore store(memory, fast);
+  // The replace lands, its reply is lost, and the retry meets our own record: a success.
+  memory->FailNextPutAfterStoring(Status::Transient("connection reset"), OwnerKey("v"));
+  OwnerRecord claimed;
+  Status st = ClaimOwnership(store, "v", RaceUuid(), Writer(kOtherId, 2), false, &claimed);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(Decoded(memory->Peek(OwnerKey("v"))).claim_id, claimed.claim_id);
+}
+
+TEST(Ownership, StoreWithoutConditionalPutIsReadOnlyUnlessUnfenced) {
+  Harness h;
+  h.Start();
+  ASSERT_TRUE(h.manager->Create("v", 1 << 20).ok());
+  ASSERT_TRUE(h.manager->Shutdown().ok());
+  h.manager.reset();
+  h.store->SetConditionalPutSupported(false);
+  ASSERT_TRUE(h.StartAndOpen().ok());
+  EXPECT_TRUE(h.manager->List()[0].read_only) << "the record could not be replaced safely";
+  ASSERT_TRUE(h.manager->Shutdown().ok());
+  h.manager.reset();
+  h.options.allow_unfenced = true;
+  ASSERT_TRUE(h.StartAndOpen().ok());
+  EXPECT_FALSE(h.manager->List()[0].read_only);
+  EXPECT_EQ(Decoded(h.store->Peek(OwnerKey("v"))).state, OwnerState::kActive)
+      << "claimed with a plain put";
 }
 
 TEST(Ownership, UnfencedStoreStillHonoursTheRecord) {

@@ -33,9 +33,9 @@ TEST(PluginLibrary, LoadsARealPlugin) {
   EXPECT_EQ(d.abi_minor, static_cast<uint32_t>(BP_ABI_MINOR)) << "stamped by BP_REGISTER_BACKEND";
   EXPECT_EQ(d.description, "in-memory test backend");
   EXPECT_EQ(d.url_schemes, std::vector<std::string>{"testmem"});
-  ASSERT_EQ(d.keys.size(), 4u);
+  ASSERT_EQ(d.keys.size(), 5u);
   EXPECT_STREQ(d.keys[0].name, "page_size");
-  EXPECT_EQ(p->key_table()[4].name, nullptr) << "key_table is terminated";
+  EXPECT_EQ(p->key_table()[5].name, nullptr) << "key_table is terminated";
 }
 
 TEST(PluginLibrary, WrongAbiMajorIsRefusedWithBothVersions) {

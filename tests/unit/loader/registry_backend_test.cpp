@@ -45,7 +45,8 @@ TEST(OpenBackend, ChosenByUrlSchemeAndWrappedForRetries) {
   EXPECT_NE(dynamic_cast<RetryingStore*>(store.get()), nullptr);
   EXPECT_EQ(store->Describe(), "testmem://bucket");
   EXPECT_EQ(store->Capabilities(), static_cast<uint64_t>(BP_BACKEND_CAP_PUT_IF_ABSENT | BP_BACKEND_CAP_LIST_PAGES |
-                                                        BP_BACKEND_CAP_RANGED_GET));
+                                                        BP_BACKEND_CAP_RANGED_GET |
+                                                        BP_BACKEND_CAP_CONDITIONAL_PUT));
 }
 
 TEST(OpenBackend, ChosenByPluginNameOrPath) {
@@ -58,7 +59,7 @@ TEST(OpenBackend, ChosenByPluginNameOrPath) {
 TEST(OpenBackend, ErrorsNameFileLineAndKey) {
   EXPECT_EQ(OpenError("[backend]\nurl = \"testmem://b\"\ncolour = \"red\"\n").message(),
             "/etc/bp/test.toml:5: [backend] key `colour` is not a key of plugin testmem (known: url, page_size, "
-            "ranged, transient_puts, label)");
+            "ranged, transient_puts, label, conditional_put)");
   EXPECT_EQ(OpenError("[backend]\nurl = \"testmem://b\"\npage_size = \"two\"\n").message(),
             "/etc/bp/test.toml:5: [backend] key `page_size` must be an integer (got string)");
   Status st = OpenError("[backend]\nurl = \"nosuch://b\"\n");
@@ -180,6 +181,57 @@ TEST(BackendAdapter, ParallelCallsOnOneInstance) {
   std::vector<ObjectInfo> all;
   ASSERT_TRUE(store->List("", &all).ok());
   EXPECT_EQ(all.size(), 800u);
+}
+
+}  // namespace
+}  // namespace bp
+
+namespace bp {
+namespace {
+
+TEST(BackendAdapter, ConditionalPutThroughTheNewSlots) {
+  auto store = Open("[backend]\nurl = \"testmem://b\"\n");
+  ASSERT_NE(store, nullptr);
+  const std::string a = "first", b = "second", c = "third";
+  std::string tag, new_tag, stale_tag;
+  Bytes got;
+  EXPECT_TRUE(store->GetTagged("k", &got, &tag).IsNotFound());
+  EXPECT_TRUE(store->PutIfMatch("k", a.data(), a.size(), "v1", &new_tag).IsPrecondition())
+      << "absent object: precondition";
+  ASSERT_TRUE(store->Put("k", a.data(), a.size(), false).ok());
+  ASSERT_TRUE(store->GetTagged("k", &got, &tag).ok());
+  EXPECT_EQ(std::string(got.begin(), got.end()), a);
+  EXPECT_FALSE(tag.empty());
+  ASSERT_TRUE(store->PutIfMatch("k", b.data(), b.size(), tag, &new_tag).ok());
+  EXPECT_NE(new_tag, tag);
+  stale_tag = tag;
+  EXPECT_TRUE(store->PutIfMatch("k", c.data(), c.size(), stale_tag, &tag).IsPrecondition());
+  ASSERT_TRUE(store->GetTagged("k", &got, &tag).ok());
+  EXPECT_EQ(std::string(got.begin(), got.end()), b);
+  EXPECT_EQ(tag, new_tag) << "the tag put_if_match reported is the stored one";
+}
+
+TEST(BackendAdapter, ConditionalPutSwitchedOffIsNotCapable) {
+  auto store = Open("[backend]\nurl = \"testmem://b\"\nconditional_put = false\n");
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->Capabilities() & BP_BACKEND_CAP_CONDITIONAL_PUT, 0u);
+}
+
+TEST(BackendAdapter, Abi11BackendLoadsWithoutConditionalPut) {
+  // testv11 declares the 1.1 struct size but claims the capability and carries slots that
+  // abort(): the host must drop the bit and answer Unsupported without calling them.
+  auto store = Open("[backend]\nurl = \"testv11://b\"\n");
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->Capabilities() & BP_BACKEND_CAP_CONDITIONAL_PUT, 0u);
+  EXPECT_NE(store->Capabilities() & BP_BACKEND_CAP_PUT_IF_ABSENT, 0u);
+  const std::string a = "old plugin";
+  ASSERT_TRUE(store->Put("k", a.data(), a.size(), true).ok());
+  Bytes got;
+  ASSERT_TRUE(store->Get("k", &got).ok());
+  EXPECT_EQ(std::string(got.begin(), got.end()), a);
+  std::string tag;
+  EXPECT_EQ(store->GetTagged("k", &got, &tag).code(), Status::Code::kUnsupported);
+  EXPECT_EQ(store->PutIfMatch("k", a.data(), a.size(), "x", &tag).code(), Status::Code::kUnsupported);
 }
 
 }  // namespace

@@ -1,8 +1,10 @@
 // Unit tests of the built file backend plugin (blockpipe-backend-file.so), loaded through the
-// fake host: put/get/read/delete semantics, put-if-absent under concurrent writers, key
-// validation, listing order and pagination, temp-file handling and open() errors.
+// fake host: put/get/read/delete semantics, put-if-absent under concurrent writers, compare-and-
+// swap (get_tagged/put_if_match) under racing threads and processes, key validation, listing
+// order and pagination, temp-file handling and open() errors.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -351,6 +353,135 @@ TEST_F(FileBackendTest, ConcurrentReadersAndWritersStayConsistent) {
   }
   for (auto& thread : threads) thread.join();
   EXPECT_FALSE(failed.load());
+}
+
+// ---- compare-and-swap (ABI 1.2) ----
+
+std::string GetTag(const bp_backend_plugin* api, void* h, const std::string& key, int* rc,
+                   std::string* body = nullptr) {
+  Buffer out;
+  char tag[BP_VERSION_TAG_MAX] = {};
+  *rc = api->get_tagged(h, key.c_str(), out.get(), tag);
+  if (body != nullptr) *body = out.text();
+  return tag;
+}
+
+int PutIfMatch(const bp_backend_plugin* api, void* h, const std::string& key,
+               const std::string& data, const std::string& tag, std::string* new_tag = nullptr) {
+  char out[BP_VERSION_TAG_MAX] = {};
+  int rc = api->put_if_match(h, key.c_str(), data.data(), data.size(), tag.c_str(), out);
+  if (new_tag != nullptr) *new_tag = out;
+  return rc;
+}
+
+TEST_F(FileBackendTest, ConditionalReplaceByContentTag) {
+  void* h = Open();
+  ASSERT_NE(h, nullptr);
+  ASSERT_TRUE(BP_BACKEND_HAS(api(), get_tagged) && BP_BACKEND_HAS(api(), put_if_match));
+  EXPECT_NE(api()->capabilities(h) & BP_BACKEND_CAP_CONDITIONAL_PUT, 0u);
+  int rc = 0;
+  EXPECT_EQ(PutIfMatch(api(), h, "v/owner", "x", "sha256:00"), BP_ERR_PRECONDITION)
+      << "an absent object never matches";
+  GetTag(api(), h, "v/owner", &rc);
+  EXPECT_EQ(rc, BP_ERR_NOT_FOUND);
+
+  ASSERT_EQ(Put(h, "v/owner", "one"), BP_OK);
+  std::string body;
+  const std::string tag1 = GetTag(api(), h, "v/owner", &rc, &body);
+  ASSERT_EQ(rc, BP_OK);
+  EXPECT_EQ(body, "one");
+  EXPECT_EQ(tag1.rfind("sha256:", 0), 0u) << tag1;
+  EXPECT_EQ(tag1.size(), 7u + 64u);
+
+  std::string tag2;
+  ASSERT_EQ(PutIfMatch(api(), h, "v/owner", "two", tag1, &tag2), BP_OK);
+  EXPECT_NE(tag2, tag1);
+  EXPECT_EQ(GetTag(api(), h, "v/owner", &rc, &body), tag2) << "the reported tag is the stored one";
+  EXPECT_EQ(body, "two");
+
+  EXPECT_EQ(PutIfMatch(api(), h, "v/owner", "three", tag1), BP_ERR_PRECONDITION) << "stale tag";
+  EXPECT_NE(TakeError().find("changed since it was read"), std::string::npos);
+  EXPECT_EQ(Get(h, "v/owner", &rc), "two");
+
+  // The tag is the content's: writing the same bytes back gives the same tag, from any handle.
+  ASSERT_EQ(Put(h, "v/owner", "one"), BP_OK);
+  void* other = Open();
+  EXPECT_EQ(GetTag(api(), other, "v/owner", &rc), tag1);
+  ASSERT_EQ(api()->del(h, "v/owner"), BP_OK);
+  EXPECT_EQ(PutIfMatch(api(), h, "v/owner", "four", tag1), BP_ERR_PRECONDITION) << "deleted";
+}
+
+TEST_F(FileBackendTest, RacingReplacesFromThreadsExactlyOneWins) {
+  void* h = Open("", /*fsync=*/false);
+  for (int round = 0; round < 20; ++round) {
+    const std::string key = "v/r" + std::to_string(round);
+    ASSERT_EQ(Put(h, key, "start"), BP_OK);
+    int rc = 0;
+    const std::string tag = GetTag(api(), h, key, &rc);
+    ASSERT_EQ(rc, BP_OK);
+    std::atomic<int> wins{0}, losses{0}, others{0};
+    std::atomic<int> winner{-1};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 6; ++t) {
+      threads.emplace_back([&, t] {
+        int r = PutIfMatch(api(), h, key, "writer " + std::to_string(t), tag);
+        if (r == BP_OK) {
+          wins++;
+          winner = t;
+        } else if (r == BP_ERR_PRECONDITION) {
+          losses++;
+        } else {
+          others++;
+        }
+      });
+    }
+    for (auto& thread : threads) thread.join();
+    ASSERT_EQ(wins.load(), 1) << "round " << round;
+    EXPECT_EQ(losses.load(), 5);
+    EXPECT_EQ(others.load(), 0);
+    EXPECT_EQ(Get(h, key, &rc), "writer " + std::to_string(winner.load()));
+  }
+}
+
+TEST_F(FileBackendTest, RacingReplacesFromProcessesExactlyOneWins) {
+  void* h = Open();
+  ASSERT_EQ(Put(h, "v/owner", "start"), BP_OK);
+  int rc = 0;
+  const std::string tag = GetTag(api(), h, "v/owner", &rc);
+  ASSERT_EQ(rc, BP_OK);
+  int gate[2];
+  ASSERT_EQ(::pipe(gate), 0);
+  constexpr int kChildren = 4;
+  std::vector<pid_t> children;
+  for (int c = 0; c < kChildren; ++c) {
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      // Each process opens its own instance, as a second daemon would, and waits at the gate.
+      ::close(gate[1]);
+      char byte;
+      (void)!::read(gate[0], &byte, 1);
+      void* mine = nullptr;
+      if (api()->open(config_.get(), ("file://" + root_).c_str(), &mine) != BP_OK) ::_exit(3);
+      int r = PutIfMatch(api(), mine, "v/owner", "process " + std::to_string(c), tag);
+      ::_exit(r == BP_OK ? 0 : r == BP_ERR_PRECONDITION ? 1 : 2);
+    }
+    children.push_back(pid);
+  }
+  ::close(gate[0]);
+  ::close(gate[1]);  // opens the gate for every child at once
+  int wins = 0, losses = 0;
+  for (pid_t pid : children) {
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status));
+    if (WEXITSTATUS(status) == 0) wins++;
+    if (WEXITSTATUS(status) == 1) losses++;
+  }
+  EXPECT_EQ(wins, 1);
+  EXPECT_EQ(losses, kChildren - 1);
+  const std::string stored = Get(h, "v/owner", &rc);
+  EXPECT_EQ(stored.rfind("process ", 0), 0u) << stored;
 }
 
 }  // namespace
