@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstring>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
@@ -284,6 +285,7 @@ TEST_F(AzureBackendTest, OpenProbesAndDeclaresCapabilities) {
   EXPECT_TRUE(caps & BP_BACKEND_CAP_RANGED_GET);
   EXPECT_TRUE(caps & BP_BACKEND_CAP_LIST_PAGES);
   EXPECT_TRUE(caps & BP_BACKEND_CAP_DURABLE_PUT);
+  EXPECT_TRUE(caps & BP_BACKEND_CAP_CONDITIONAL_PUT) << "azurite honours If-Match";
   EXPECT_FALSE(caps & BP_BACKEND_CAP_DELETE_MANY);
   // The probe cleaned up after itself.
   EXPECT_EQ(Admin("list " + container), "");
@@ -385,6 +387,70 @@ TEST_F(AzureBackendTest, ConcurrentCreatorsOfOneKeyExactlyOneWins) {
   ASSERT_EQ(winners, 1);
   int rc = 0;
   EXPECT_EQ(Get(h, "seg/race", &rc), payloads[winner]) << "the blob must be exactly the winner's";
+}
+
+TEST_F(AzureBackendTest, PutIfMatchOnBothUploadPaths) {
+  REQUIRE_AZURITE();
+  std::string container = NewContainer();
+  void* h = Open("azure://" + container,
+                 Emulator({{"single_put_limit", "102400"}, {"block_size", "16384"}}));
+  ASSERT_NE(h, nullptr) << last_error_;
+  ASSERT_TRUE(BP_BACKEND_HAS(api(), get_tagged) && BP_BACKEND_HAS(api(), put_if_match));
+  for (size_t size : {size_t{1000}, size_t{300001}}) {
+    const std::string key = "v/owner" + std::to_string(size);
+    char tag[BP_VERSION_TAG_MAX] = {}, new_tag[BP_VERSION_TAG_MAX] = {}, read_tag[BP_VERSION_TAG_MAX] = {};
+    const std::string first = RandomBytes(size, 5), second = RandomBytes(size, 6);
+    EXPECT_EQ(api()->put_if_match(h, key.c_str(), first.data(), first.size(), "\"0x8D0\"", new_tag),
+              BP_ERR_PRECONDITION) << "an absent blob never matches";
+    ASSERT_EQ(Put(h, key, first), BP_OK) << TakeError();
+    Buffer out;
+    ASSERT_EQ(api()->get_tagged(h, key.c_str(), out.get(), tag), BP_OK) << TakeError();
+    EXPECT_EQ(out.text(), first);
+    ASSERT_GT(std::strlen(tag), 0u);
+    ASSERT_EQ(api()->put_if_match(h, key.c_str(), second.data(), second.size(), tag, new_tag), BP_OK)
+        << size << ": " << TakeError();
+    EXPECT_STRNE(new_tag, tag);
+    EXPECT_EQ(api()->put_if_match(h, key.c_str(), first.data(), first.size(), tag, read_tag),
+              BP_ERR_PRECONDITION) << size << ": a stale ETag";
+    Buffer again;
+    ASSERT_EQ(api()->get_tagged(h, key.c_str(), again.get(), read_tag), BP_OK);
+    EXPECT_EQ(again.text(), second);
+    EXPECT_STREQ(read_tag, new_tag) << "the ETag the replace returned is the stored one";
+  }
+}
+
+TEST_F(AzureBackendTest, RacingPutIfMatchExactlyOneWins) {
+  REQUIRE_AZURITE();
+  std::string container = NewContainer();
+  void* h = Open("azure://" + container, Emulator());
+  ASSERT_NE(h, nullptr) << last_error_;
+  ASSERT_EQ(Put(h, "v/owner", "start"), BP_OK);
+  char tag[BP_VERSION_TAG_MAX] = {};
+  Buffer out;
+  ASSERT_EQ(api()->get_tagged(h, "v/owner", out.get(), tag), BP_OK);
+  constexpr int kWriters = 4;
+  std::vector<int> results(kWriters);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kWriters; ++i) {
+    threads.emplace_back([&, i] {
+      char new_tag[BP_VERSION_TAG_MAX] = {};
+      const std::string data = "writer " + std::to_string(i);
+      results[i] = api()->put_if_match(h, "v/owner", data.data(), data.size(), tag, new_tag);
+    });
+  }
+  for (auto& t : threads) t.join();
+  int winners = 0, winner = -1;
+  for (int i = 0; i < kWriters; ++i) {
+    if (results[i] == BP_OK) {
+      ++winners;
+      winner = i;
+    } else {
+      EXPECT_EQ(results[i], BP_ERR_PRECONDITION);
+    }
+  }
+  ASSERT_EQ(winners, 1);
+  int rc = 0;
+  EXPECT_EQ(Get(h, "v/owner", &rc), "writer " + std::to_string(winner));
 }
 
 TEST_F(AzureBackendTest, ListPagesRelativeKeysAndForeignBlobs) {
