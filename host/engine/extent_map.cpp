@@ -20,19 +20,19 @@ void ExtentMap::Account(const Extent& e, int64_t sign, uint64_t blocks) {
   }
 }
 
-ExtentMap::Map::iterator ExtentMap::SplitAt(uint64_t at) {
+void ExtentMap::SplitAt(uint64_t at) {
   auto it = map_.lower_bound(at);
-  if (it != map_.end() && it->first == at) return it;
-  if (it == map_.begin()) return it;
+  if (it != map_.end() && it->first == at) return;
+  if (it == map_.begin()) return;
   auto prev = std::prev(it);
   uint64_t prev_end = prev->first + prev->second.blocks;
-  if (prev_end <= at) return it;
+  if (prev_end <= at) return;
   Extent tail = prev->second;
   uint64_t head_blocks = at - prev->first;
   tail.blocks = prev_end - at;
   if (tail.kind == ExtentKind::kData) tail.index += head_blocks;
   prev->second.blocks = head_blocks;
-  return map_.emplace_hint(it, at, tail);
+  map_.insert(it, at, tail);
 }
 
 bool ExtentMap::Continues(uint64_t prev_lba, const Extent& prev, uint64_t lba,
@@ -42,12 +42,30 @@ bool ExtentMap::Continues(uint64_t prev_lba, const Extent& prev, uint64_t lba,
   return prev.seq == next.seq && prev.index + prev.blocks == next.index;
 }
 
+void ExtentMap::MergeAround(uint64_t at) {
+  // Positions are looked up again after each erase: the map's iterators do not survive changes.
+  auto it = map_.lower_bound(at);
+  auto next = std::next(it);
+  if (next != map_.end() && Continues(it->first, it->second, next->first, next->second)) {
+    it->second.blocks += next->second.blocks;
+    map_.erase(next);
+    it = map_.lower_bound(at);
+  }
+  if (it == map_.begin()) return;
+  auto prev = std::prev(it);
+  if (Continues(prev->first, prev->second, it->first, it->second)) {
+    prev->second.blocks += it->second.blocks;
+    map_.erase(it);
+  }
+}
+
 void ExtentMap::Erase(uint64_t lba, uint64_t blocks) {
   if (blocks == 0) return;
   const uint64_t end = lba + blocks;
-  // std::map iterators survive insertions, so `first` stays valid across the second split.
-  auto first = SplitAt(lba);
-  auto last = SplitAt(end);
+  SplitAt(lba);
+  SplitAt(end);
+  auto first = map_.lower_bound(lba);
+  auto last = map_.lower_bound(end);
   for (auto it = first; it != last; ++it) Account(it->second, -1, it->second.blocks);
   map_.erase(first, last);
 }
@@ -59,28 +77,16 @@ void ExtentMap::Assign(uint64_t lba, uint64_t blocks, ExtentKind kind, uint64_t 
            kind == ExtentKind::kData ? index : 0};
   // Overwriting exactly one existing extent (random rewrites of a fragmented map) replaces it
   // in place: one lookup instead of two splits, an erase and an insert.
-  Map::iterator it = map_.lower_bound(lba);
+  auto it = map_.lower_bound(lba);
   if (it != map_.end() && it->first == lba && it->second.blocks == blocks) {
     Account(it->second, -1, blocks);
     it->second = e;
   } else {
     Erase(lba, blocks);
-    it = map_.emplace_hint(SplitAt(lba), lba, e);
+    map_.insert(map_.lower_bound(lba), lba, e);
   }
   Account(e, +1, blocks);
-  if (it != map_.begin()) {
-    auto prev = std::prev(it);
-    if (Continues(prev->first, prev->second, it->first, it->second)) {
-      prev->second.blocks += it->second.blocks;
-      map_.erase(it);
-      it = prev;
-    }
-  }
-  auto next = std::next(it);
-  if (next != map_.end() && Continues(it->first, it->second, next->first, next->second)) {
-    it->second.blocks += next->second.blocks;
-    map_.erase(next);
-  }
+  MergeAround(lba);
 }
 
 void ExtentMap::Clear() {

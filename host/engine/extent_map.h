@@ -2,19 +2,21 @@
 // block granularity. It is the volume's map (DATA and ZERO extents; absence is a hole) and also
 // the write buffer's range overlay (ZERO and explicit HOLE ranges that hide older layers).
 //
-// Extents are kept in a std::map keyed by first block, never overlapping, and adjacent
-// extents that continue each other are merged, so a sequential write of any length is one
-// entry. Every operation costs O(log n + extents touched): trimming a whole 1 EiB volume is as
-// cheap as the extents it actually removes. The map also keeps the number of live DATA blocks
+// Extents are kept in a ChunkedMap keyed by first block (sorted chunks: a lookup is two binary
+// searches over contiguous memory, an insert allocates nothing), never overlapping, and
+// adjacent extents that continue each other are merged, so a sequential write of any length is
+// one entry. Every operation costs O(log n + extents touched): trimming a whole 1 EiB volume is
+// as cheap as the extents it actually removes. The map also keeps the number of live DATA blocks
 // per segment, which is what garbage collection will need. Not thread-safe: the owner locks.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
 #include <iterator>
-#include <map>
 #include <unordered_map>
 #include <vector>
+
+#include "engine/chunked_map.h"
 
 namespace bp {
 
@@ -43,7 +45,7 @@ struct MapPiece {
 
 class ExtentMap {
  public:
-  using Map = std::map<uint64_t, Extent>;
+  using Map = ChunkedMap<Extent>;
 
   // Map [lba, lba+blocks) to one extent, replacing whatever was there.
   void Assign(uint64_t lba, uint64_t blocks, ExtentKind kind, uint64_t seq = 0,
@@ -97,8 +99,10 @@ class ExtentMap {
   const Map& extents() const { return map_; }
 
  private:
-  // Cut extents so that no extent straddles `at`; returns the first extent at or after `at`.
-  Map::iterator SplitAt(uint64_t at);
+  // Cut extents so that no extent straddles `at`.
+  void SplitAt(uint64_t at);
+  // Join the extent starting at `at` with neighbours that continue it.
+  void MergeAround(uint64_t at);
   void Account(const Extent& e, int64_t sign, uint64_t blocks);
   static bool Continues(uint64_t prev_lba, const Extent& prev, uint64_t lba, const Extent& next);
 

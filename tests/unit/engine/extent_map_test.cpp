@@ -1,5 +1,6 @@
 // ExtentMap: splitting, merging, live-block accounting, trims over many extents and huge
-// sparse volumes.
+// sparse volumes, and random operations against a block-array model (small and large maps, so
+// the chunks the map keeps its extents in split, merge and empty).
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -109,15 +110,30 @@ TEST(ExtentMap, HugeSparseVolumeCostsNothingUntilWritten) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(50));
 }
 
-TEST(ExtentMap, RandomOperationsMatchABlockArray) {
-  std::mt19937_64 rng(42);
-  constexpr uint64_t kBlocks = 512;
+struct RandomCase {
+  uint64_t blocks;     // volume size
+  uint64_t max_run;    // longest single operation
+  int ops;
+  uint64_t seed;
+};
+
+class ExtentMapRandom : public ::testing::TestWithParam<RandomCase> {};
+
+INSTANTIATE_TEST_SUITE_P(Sizes, ExtentMapRandom,
+                         ::testing::Values(RandomCase{512, 40, 5000, 42},
+                                           RandomCase{20000, 6, 60000, 43},
+                                           RandomCase{20000, 3000, 20000, 44}));
+
+TEST_P(ExtentMapRandom, RandomOperationsMatchABlockArray) {
+  const RandomCase rc = GetParam();
+  std::mt19937_64 rng(rc.seed);
+  const uint64_t kBlocks = rc.blocks;
   struct Cell { int kind; uint64_t seq, index; };  // kind 0 = hole
   std::vector<Cell> model(kBlocks, Cell{0, 0, 0});
   ExtentMap m;
-  for (int op = 0; op < 5000; ++op) {
+  for (int op = 0; op < rc.ops; ++op) {
     uint64_t lba = rng() % kBlocks;
-    uint64_t n = 1 + rng() % std::min<uint64_t>(40, kBlocks - lba);
+    uint64_t n = 1 + rng() % std::min<uint64_t>(rc.max_run, kBlocks - lba);
     int what = static_cast<int>(rng() % 3);
     uint64_t seq = 1 + rng() % 3, index = rng() % 1000;
     if (what == 0) {
@@ -133,6 +149,9 @@ TEST(ExtentMap, RandomOperationsMatchABlockArray) {
   }
   uint64_t data = 0;
   uint64_t pos = 0;
+  uint64_t live_total = 0;
+  for (const auto& [seq, live] : m.live_blocks()) live_total += live;
+  EXPECT_EQ(live_total, m.data_blocks());
   m.Visit(0, kBlocks, [&](const MapPiece& p) {
     ASSERT_EQ(p.lba, pos);
     for (uint64_t i = 0; i < p.blocks; ++i) {
@@ -161,6 +180,52 @@ TEST(ExtentMap, RandomOperationsMatchABlockArray) {
                       (it->second.seq == nx->second.seq &&
                        it->second.index + it->second.blocks == nx->second.index));
     EXPECT_FALSE(continues) << "unmerged extents at " << it->first;
+  }
+}
+
+// A one-block overwrite at every offset of a long DATA extent, and a two-block one straddling
+// each boundary between two extents, against what the block array says.
+TEST(ExtentMap, OverwriteAtEveryAlignment) {
+  for (uint64_t at = 0; at < 300; ++at) {
+    ExtentMap m;
+    m.Assign(0, 300, ExtentKind::kData, 1, 1000);
+    m.Assign(at, 1, ExtentKind::kData, 2, at);
+    const uint64_t expect_extents = 1 + (at > 0) + (at < 299);
+    ASSERT_EQ(m.extent_count(), expect_extents) << "at " << at;
+    MapPiece p = m.Lookup(at, 1);
+    ASSERT_TRUE(p.mapped);
+    EXPECT_EQ(p.seq, 2u);
+    if (at > 0) EXPECT_EQ(m.Lookup(at - 1, 1).index, 1000 + at - 1);
+    if (at < 299) EXPECT_EQ(m.Lookup(at + 1, 1).index, 1000 + at + 1);
+    EXPECT_EQ(m.LiveBlocks(1), 299u);
+    // Writing the old contents back merges everything into one extent again.
+    m.Assign(at, 1, ExtentKind::kData, 1, 1000 + at);
+    ASSERT_EQ(m.extent_count(), 1u) << "at " << at;
+    EXPECT_EQ(m.LiveBlocks(2), 0u);
+    EXPECT_EQ(m.TakeEmptiedSegments(), std::vector<uint64_t>{2});
+  }
+  // Many small extents; a write straddling each boundary cuts both neighbours.
+  for (uint64_t at = 1; at < 400; ++at) {
+    ExtentMap m;
+    for (uint64_t e = 0; e < 100; ++e) m.Assign(e * 4, 4, ExtentKind::kData, e + 1, 0);
+    ASSERT_EQ(m.extent_count(), 100u);
+    m.Assign(at, 2, ExtentKind::kZero);
+    uint64_t covered = 0;
+    m.Visit(0, 400, [&](const MapPiece& p) {
+      ASSERT_TRUE(p.mapped);
+      for (uint64_t b = p.lba; b < p.lba + p.blocks; ++b) {
+        if (b >= at && b < at + 2) {
+          ASSERT_EQ(p.kind, ExtentKind::kZero) << "block " << b;
+        } else {
+          ASSERT_EQ(p.kind, ExtentKind::kData) << "block " << b;
+          ASSERT_EQ(p.seq, b / 4 + 1);
+          ASSERT_EQ(p.index + (b - p.lba), b % 4);
+        }
+      }
+      covered += p.blocks;
+    });
+    EXPECT_EQ(covered, 400u);
+    EXPECT_EQ(m.data_blocks(), at + 2 <= 400 ? 398u : 400u - (400 - at));
   }
 }
 

@@ -1,0 +1,118 @@
+// ChunkedMap against std::map: the same random inserts and range erases (enough entries for
+// chunks to split, merge and empty), compared after every step through iteration in both
+// directions and through lower_bound/upper_bound at every key around the entries.
+#include <gtest/gtest.h>
+
+#include <iterator>
+#include <map>
+#include <random>
+
+#include "engine/chunked_map.h"
+
+namespace bp {
+namespace {
+
+void ExpectSame(const ChunkedMap<uint64_t>& m, const std::map<uint64_t, uint64_t>& model) {
+  ASSERT_EQ(m.size(), model.size());
+  ASSERT_EQ(m.empty(), model.empty());
+  auto it = m.begin();
+  for (const auto& [key, value] : model) {
+    ASSERT_NE(it, m.end());
+    ASSERT_EQ(it->first, key);
+    ASSERT_EQ(it->second, value);
+    ++it;
+  }
+  ASSERT_EQ(it, m.end());
+  // Backwards from the end reaches the first entry.
+  size_t steps = 0;
+  for (auto back = m.end(); back != m.begin(); --back) ++steps;
+  ASSERT_EQ(steps, model.size());
+}
+
+void ExpectBounds(const ChunkedMap<uint64_t>& m, const std::map<uint64_t, uint64_t>& model,
+                  uint64_t key) {
+  auto lo = m.lower_bound(key);
+  auto model_lo = model.lower_bound(key);
+  if (model_lo == model.end()) {
+    ASSERT_EQ(lo, m.end()) << "lower_bound " << key;
+  } else {
+    ASSERT_NE(lo, m.end()) << "lower_bound " << key;
+    ASSERT_EQ(lo->first, model_lo->first) << "lower_bound " << key;
+  }
+  auto hi = m.upper_bound(key);
+  auto model_hi = model.upper_bound(key);
+  if (model_hi == model.end()) {
+    ASSERT_EQ(hi, m.end()) << "upper_bound " << key;
+  } else {
+    ASSERT_NE(hi, m.end()) << "upper_bound " << key;
+    ASSERT_EQ(hi->first, model_hi->first) << "upper_bound " << key;
+  }
+}
+
+TEST(ChunkedMap, RandomInsertsAndErasesMatchStdMap) {
+  std::mt19937_64 rng(7);
+  ChunkedMap<uint64_t> m;
+  std::map<uint64_t, uint64_t> model;
+  constexpr uint64_t kKeys = 4000;  // about 30 full chunks when dense
+  for (int op = 0; op < 20000; ++op) {
+    const uint64_t key = rng() % kKeys;
+    if (rng() % 3 != 0) {
+      if (model.count(key)) continue;
+      const uint64_t value = rng();
+      auto at = m.insert(m.lower_bound(key), key, value);
+      ASSERT_EQ(at->first, key);
+      ASSERT_EQ(at->second, value);
+      model.emplace(key, value);
+    } else {
+      const uint64_t end = key + rng() % (op % 50 == 0 ? kKeys : 64);  // now and then a long range
+      auto next = m.erase(m.lower_bound(key), m.lower_bound(end));
+      model.erase(model.lower_bound(key), model.lower_bound(end));
+      auto model_next = model.lower_bound(end);
+      if (model_next == model.end()) {
+        ASSERT_EQ(next, m.end());
+      } else {
+        ASSERT_NE(next, m.end());
+        ASSERT_EQ(next->first, model_next->first) << "erase returns what followed the range";
+      }
+    }
+    if (op % 500 == 0) {
+      ExpectSame(m, model);
+      for (uint64_t k = 0; k <= kKeys; k += 7) ExpectBounds(m, model, k);
+    }
+  }
+  ExpectSame(m, model);
+  for (uint64_t k = 0; k <= kKeys; ++k) ExpectBounds(m, model, k);
+  // Single-entry erase, value updates through the iterator, and clear.
+  while (!model.empty()) {
+    auto victim = model.begin();
+    std::advance(victim, static_cast<long>(rng() % model.size()));
+    auto it = m.lower_bound(victim->first);
+    it->second += 1;
+    ASSERT_EQ(m.lower_bound(victim->first)->second, victim->second + 1);
+    m.erase(it);
+    model.erase(victim);
+    if (model.size() % 97 == 0) ExpectSame(m, model);
+  }
+  ExpectSame(m, model);
+  m.insert(m.end(), 5, 6);
+  m.clear();
+  EXPECT_TRUE(m.empty());
+  EXPECT_EQ(m.begin(), m.end());
+}
+
+TEST(ChunkedMap, AscendingAndDescendingFills) {
+  for (bool ascending : {true, false}) {
+    ChunkedMap<uint64_t> m;
+    std::map<uint64_t, uint64_t> model;
+    for (uint64_t i = 0; i < 1000; ++i) {
+      const uint64_t key = ascending ? i * 3 : (1000 - i) * 3;
+      m.insert(m.lower_bound(key), key, i);
+      model.emplace(key, i);
+    }
+    ExpectSame(m, model);
+    for (uint64_t k = 0; k < 3010; ++k) ExpectBounds(m, model, k);
+  }
+}
+
+}  // namespace
+}  // namespace bp
