@@ -13,6 +13,8 @@
 //
 // Writing: one gather write at a time carries every queued reply (header plus READ payload), so
 // replies never interleave and the system-call count falls as the queue depth rises.
+#include <algorithm>
+
 #include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
@@ -33,6 +35,10 @@ namespace {
 // it on every batch.
 // Host metrics are pushed every this many replies (and at close) rather than per batch.
 constexpr uint64_t kMetricFlushEvery = 1024;
+// In-flight requests averaging at least this payload count as streaming; then each read of
+// the socket into rbuf_ takes at most kStreamingReadBytes (still room for 140 headers).
+constexpr uint64_t kLargePayloadBytes = 128u << 10;
+constexpr size_t kStreamingReadBytes = 4096;
 
 struct BufferView {
   using value_type = asio::const_buffer;
@@ -81,8 +87,16 @@ void Connection::ReadMore() {
     rend_ -= rpos_;
     rpos_ = 0;
   }
+  // While the requests in flight carry large payloads (streaming writes), read little ahead:
+  // whatever of the next payload arrives in rbuf_ has to be copied out again, while a payload
+  // read after its header goes straight into the request's own buffer. Small requests keep the
+  // whole buffer, so dozens of them arrive per system call.
+  size_t want = kReadBufferBytes - rend_;
+  if (pool_.in_use() > 0 && inflight_bytes_ / pool_.in_use() >= kLargePayloadBytes) {
+    want = std::min(want, kStreamingReadBytes);
+  }
   reading_ = true;
-  socket_.async_read_some(asio::buffer(rbuf_.get() + rend_, kReadBufferBytes - rend_),
+  socket_.async_read_some(asio::buffer(rbuf_.get() + rend_, want),
                           [self = shared_from_this()](const error_code& ec, size_t n) {
                             self->reading_ = false;
                             if (ec) return self->OnReadEnded(ec);
