@@ -53,6 +53,7 @@ std::string BackendCapabilities(uint64_t caps) {
   add(BP_BACKEND_CAP_DELETE_MANY, "delete-many");
   add(BP_BACKEND_CAP_LIST_PAGES, "list-pages");
   add(BP_BACKEND_CAP_DURABLE_PUT, "durable-put");
+  add(BP_BACKEND_CAP_CONDITIONAL_PUT, "conditional-put");
   return out.empty() ? "(none)" : out;
 }
 

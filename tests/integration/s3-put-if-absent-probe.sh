@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Fencing rests on put-if-absent (`If-None-Match: *`), and some S3-compatible stores accept the
-# header and silently ignore it, so the S3 backend probes the store at startup instead of trusting
-# it. Both outcomes against real stores:
+# Fencing rests on put-if-absent (`If-None-Match: *`) and on put-if-match (`If-Match: ETag`, for
+# the ownership record), and some S3-compatible stores accept the headers and silently ignore
+# them, so the S3 backend probes the store at startup instead of trusting it. Both outcomes
+# against real stores (RGW honours both; s3rver ignores both):
 #   - Ceph RGW honours it (checked first with our own client: a second conditional PUT gets 412):
 #     the probe says so, the volume is writable, no warning, and no probe object is left behind.
 #   - npm's s3rver ignores it (checked the same way: the second PUT succeeds): blockpipe refuses
@@ -27,7 +28,8 @@ echo second | s3_admin put --if-none-match "$RGW_BUCKET" "$probe_key" - 2>/dev/n
 log "RGW: the daemon's probe finds put-if-absent honoured and the volume writable"
 start_blockpipe
 grep -q "put-if-absent honoured" "$BP_LOG" || fail "the S3 backend did not log a positive probe"
-grep -qiE "NOT honoured|no atomic put-if-absent" "$BP_LOG" && fail "a fencing warning on RGW"
+grep -q "put-if-match honoured" "$BP_LOG" || fail "the S3 backend did not log a positive If-Match probe"
+grep -qiE "NOT honoured|no atomic put-if-absent|no conditional put" "$BP_LOG" && fail "a fencing warning on RGW"
 nbdinfo --can write "$(bp_uri_unix)" || fail "the volume is not writable on RGW"
 timeout 60 qemu-io -f raw -t writeback -c 'write -P 0x71 0 64k' -c 'flush' "$(bp_uri_unix)" >/dev/null ||
   fail "write+flush on RGW failed"
@@ -58,7 +60,11 @@ bp_config_sed 's|^# access_key_id = .*|access_key_id = "${S3RVER_ACCESS_KEY_ID}"
 bp_config_sed 's|^# secret_access_key = .*|secret_access_key = "${S3RVER_SECRET_ACCESS_KEY}"|'
 export S3RVER_ACCESS_KEY_ID S3RVER_SECRET_ACCESS_KEY
 bp_run_must_fail 30
-grep -q "NOT honoured" "$BP_RUN_OUT" || fail "no warning that s3rver ignores put-if-absent: $(cat "$BP_RUN_OUT")"
+grep -q "put-if-absent is NOT honoured" "$BP_RUN_OUT" || fail "no warning that s3rver ignores put-if-absent: $(cat "$BP_RUN_OUT")"
+grep -q "put-if-match (If-Match) is NOT honoured" "$BP_RUN_OUT" ||
+  fail "no warning that s3rver ignores If-Match: $(cat "$BP_RUN_OUT")"
+grep -q "with a made-up version tag succeeded" "$BP_RUN_OUT" ||
+  fail "the If-Match probe does not say what s3rver did: $(cat "$BP_RUN_OUT")"
 grep -q "allow_unfenced" "$BP_RUN_OUT" || fail "the error does not name allow_unfenced: $(cat "$BP_RUN_OUT")"
 [[ $(s3rver_admin count unfenced vol/ | cut -d' ' -f1) == 0 ]] ||
   fail "objects were written to a store that cannot fence: $(s3rver_admin list unfenced vol/)"
