@@ -76,13 +76,9 @@ int FileStore::GetTagged(const std::string& key, struct bp_buf* out, char* tag) 
   int rc = CheckedKey(key);
   if (rc != BP_OK) return rc;
   const std::string path = PathOf(key);
-  UniqueFd fd(OpenRetry(path, O_RDONLY));
-  if (!fd.valid()) return FailErrno(errno, "cannot open object", path);
-  struct stat st;
-  if (::fstat(fd.get(), &st) != 0) return FailErrno(errno, "cannot stat object", path);
-  if (!S_ISREG(st.st_mode)) {
-    return Fail(BP_ERR_NOT_FOUND, "file backend: " + path + " is not an object (not a file)");
-  }
+  UniqueFd fd;
+  rc = OpenObject(path, &fd);
+  if (rc != BP_OK) return rc;
   // One descriptor for bytes and hash: a concurrent replace renames a new inode into place and
   // leaves this one intact, so the tag always describes exactly the bytes returned.
   std::vector<unsigned char> bytes;

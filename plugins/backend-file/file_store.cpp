@@ -75,17 +75,26 @@ int FileStore::CheckedKey(const std::string& key) const {
   return Fail(BP_ERR_INVALID, "file backend: key `" + key + "` " + problem);
 }
 
+int FileStore::OpenObject(const std::string& path, UniqueFd* fd) const {
+  *fd = UniqueFd(OpenRetry(path, O_RDONLY));
+  if (!fd->valid()) return FailErrno(errno, "cannot open object", path);
+  struct stat st;
+  if (::fstat(fd->get(), &st) != 0) return FailErrno(errno, "cannot stat object", path);
+  if (!S_ISREG(st.st_mode)) {
+    return Fail(BP_ERR_NOT_FOUND, "file backend: " + path + " is not an object (not a file)");
+  }
+  return BP_OK;
+}
+
 int FileStore::Get(const std::string& key, struct bp_buf* out) {
   int rc = CheckedKey(key);
   if (rc != BP_OK) return rc;
   std::string path = PathOf(key);
-  UniqueFd fd(OpenRetry(path, O_RDONLY));
-  if (!fd.valid()) return FailErrno(errno, "cannot open object", path);
+  UniqueFd fd;
+  rc = OpenObject(path, &fd);
+  if (rc != BP_OK) return rc;
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) return FailErrno(errno, "cannot stat object", path);
-  if (!S_ISREG(st.st_mode)) {
-    return Fail(BP_ERR_NOT_FOUND, "file backend: " + path + " is not an object (not a file)");
-  }
   uint64_t size = static_cast<uint64_t>(st.st_size);
   if (size == 0) return BP_OK;
   void* dest = bp_host->buf_reserve(out, size);

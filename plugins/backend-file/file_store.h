@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "fd_cache.h"
+#include "posix_io.h"
 
 namespace filebackend {
 
@@ -60,6 +61,8 @@ class FileStore {
 
   std::string PathOf(const std::string& key) const { return options_.root + "/" + key; }
   int CheckedKey(const std::string& key) const;
+  // Open the object file at path for reading: NOT_FOUND when missing or not a regular file.
+  int OpenObject(const std::string& path, UniqueFd* fd) const;
   // mkdir -p of ROOT/<relative_dir>, fsyncing the parent of every directory it creates.
   int EnsureDirectories(const std::string& relative_dir);
   // Write data to a new temp file in ROOT/<relative_dir>; *temp_path receives its path.

@@ -89,8 +89,8 @@ static uint64_t mem_capabilities(void *handle) {
   return caps;
 }
 
-static int mem_get(void *handle, const char *key, struct bp_buf *out) {
-  struct store *s = handle;
+/* Copy object `key` (and its tag, when tag is not NULL) out under one lock. */
+static int get_object(struct store *s, const char *key, struct bp_buf *out, char *tag) {
   int found, rc = BP_OK;
   size_t i;
   pthread_mutex_lock(&s->mu);
@@ -106,10 +106,15 @@ static int mem_get(void *handle, const char *key, struct bp_buf *out) {
     } else {
       if (s->objects[i].length) memcpy(dst, s->objects[i].data, (size_t)s->objects[i].length);
       bp_host->buf_commit(out, (size_t)s->objects[i].length);
+      if (tag != NULL) snprintf(tag, BP_VERSION_TAG_MAX, "v%llu", (unsigned long long)s->objects[i].version);
     }
   }
   pthread_mutex_unlock(&s->mu);
   return rc;
+}
+
+static int mem_get(void *handle, const char *key, struct bp_buf *out) {
+  return get_object(handle, key, out, NULL);
 }
 
 static int mem_read(void *handle, const char *key, uint64_t offset, uint64_t length, void *buf,
@@ -185,22 +190,7 @@ static void write_tag(uint64_t version, char *tag) {
 }
 
 static int mem_get_tagged(void *handle, const char *key, struct bp_buf *out, char *tag) {
-  struct store *s = handle;
-  int found, rc = BP_OK;
-  size_t i;
-  pthread_mutex_lock(&s->mu);
-  i = find(s, key, &found);
-  if (!found) {
-    fail("testmem: no such object");
-    rc = BP_ERR_NOT_FOUND;
-  } else if (s->objects[i].length &&
-             bp_host->buf_append(out, s->objects[i].data, (size_t)s->objects[i].length) != 0) {
-    rc = BP_ERR_PERMANENT;
-  } else {
-    write_tag(s->objects[i].version, tag);
-  }
-  pthread_mutex_unlock(&s->mu);
-  return rc;
+  return get_object(handle, key, out, tag);
 }
 
 static int mem_put_if_match(void *handle, const char *key, const void *data, uint64_t length,
