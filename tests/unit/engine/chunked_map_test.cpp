@@ -6,6 +6,7 @@
 #include <iterator>
 #include <map>
 #include <random>
+#include <string>
 
 #include "engine/chunked_map.h"
 
@@ -29,24 +30,24 @@ void ExpectSame(const ChunkedMap<uint64_t>& m, const std::map<uint64_t, uint64_t
   ASSERT_EQ(steps, model.size());
 }
 
+// The position `got` names the same entry as `want` does in the model (or both are the end).
+void ExpectSameEntry(const ChunkedMap<uint64_t>& m, ChunkedMap<uint64_t>::const_iterator got,
+                     const std::map<uint64_t, uint64_t>& model,
+                     std::map<uint64_t, uint64_t>::const_iterator want, const std::string& what) {
+  if (want == model.end()) {
+    ASSERT_EQ(got, m.end()) << what;
+  } else {
+    ASSERT_NE(got, m.end()) << what;
+    ASSERT_EQ(got->first, want->first) << what;
+  }
+}
+
 void ExpectBounds(const ChunkedMap<uint64_t>& m, const std::map<uint64_t, uint64_t>& model,
                   uint64_t key) {
-  auto lo = m.lower_bound(key);
-  auto model_lo = model.lower_bound(key);
-  if (model_lo == model.end()) {
-    ASSERT_EQ(lo, m.end()) << "lower_bound " << key;
-  } else {
-    ASSERT_NE(lo, m.end()) << "lower_bound " << key;
-    ASSERT_EQ(lo->first, model_lo->first) << "lower_bound " << key;
-  }
-  auto hi = m.upper_bound(key);
-  auto model_hi = model.upper_bound(key);
-  if (model_hi == model.end()) {
-    ASSERT_EQ(hi, m.end()) << "upper_bound " << key;
-  } else {
-    ASSERT_NE(hi, m.end()) << "upper_bound " << key;
-    ASSERT_EQ(hi->first, model_hi->first) << "upper_bound " << key;
-  }
+  ExpectSameEntry(m, m.lower_bound(key), model, model.lower_bound(key),
+                  "lower_bound " + std::to_string(key));
+  ExpectSameEntry(m, m.upper_bound(key), model, model.upper_bound(key),
+                  "upper_bound " + std::to_string(key));
 }
 
 TEST(ChunkedMap, RandomInsertsAndErasesMatchStdMap) {
@@ -67,13 +68,7 @@ TEST(ChunkedMap, RandomInsertsAndErasesMatchStdMap) {
       const uint64_t end = key + rng() % (op % 50 == 0 ? kKeys : 64);  // now and then a long range
       auto next = m.erase(m.lower_bound(key), m.lower_bound(end));
       model.erase(model.lower_bound(key), model.lower_bound(end));
-      auto model_next = model.lower_bound(end);
-      if (model_next == model.end()) {
-        ASSERT_EQ(next, m.end());
-      } else {
-        ASSERT_NE(next, m.end());
-        ASSERT_EQ(next->first, model_next->first) << "erase returns what followed the range";
-      }
+      ExpectSameEntry(m, next, model, model.lower_bound(end), "erase returns what followed the range");
     }
     if (op % 500 == 0) {
       ExpectSame(m, model);
