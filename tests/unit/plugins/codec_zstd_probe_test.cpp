@@ -1,4 +1,4 @@
-// The zstd codec's compressibility probe (plugins/codec/common/compress_probe.h): units of 4 KiB
+// The zstd codec's compressibility probe (plugins/codec/common/compress_probe.h): units of 16 KiB
 // and more that would barely shrink are stored raw without running zstd, units that compress
 // still do, both decode, and damaged frames of either method are refused. The size estimate the
 // probe relies on is checked directly on data whose compressibility is known.
@@ -79,7 +79,7 @@ class ZstdProbeTest : public ::testing::Test {
 };
 
 TEST_F(ZstdProbeTest, BarelyCompressibleUnitsAreStoredRaw) {
-  for (size_t n : {4096, 16384, 65536}) {
+  for (size_t n : {16384, 32768, 65536}) {
     Bytes input = SectorStamped(n, static_cast<uint32_t>(n));
     Bytes frame = RoundTrip(input);
     EXPECT_EQ(frame[1], 0) << n << ": stored raw";
@@ -88,7 +88,7 @@ TEST_F(ZstdProbeTest, BarelyCompressibleUnitsAreStoredRaw) {
 }
 
 TEST_F(ZstdProbeTest, CompressibleUnitsAreStillCompressed) {
-  EXPECT_EQ(RoundTrip(FixtureText(4096))[1], 1);
+  EXPECT_EQ(RoundTrip(FixtureText(16384))[1], 1);
   Bytes pages = DatabasePages(65536);
   Bytes frame = RoundTrip(pages);
   EXPECT_EQ(frame[1], 1);
@@ -108,9 +108,9 @@ TEST_F(ZstdProbeTest, CompressibleUnitsAreStillCompressed) {
   EXPECT_LT(frame.size(), 40000u);
 }
 
-TEST_F(ZstdProbeTest, UnitsBelowFourKibAreNotProbed) {
-  // zstd itself decides: a 2 KiB unit that saves a little is still compressed.
-  Bytes input = FixtureBarelyCompressible(2048, 256, 23);
+TEST_F(ZstdProbeTest, UnitsBelowSixteenKibAreNotProbed) {
+  // zstd itself decides: a 4 KiB unit that saves a little is still compressed.
+  Bytes input = FixtureBarelyCompressible(4096, 256, 23);
   Bytes frame = RoundTrip(input);
   EXPECT_EQ(frame[1], 1);
   EXPECT_LT(frame.size(), input.size());
