@@ -3,7 +3,8 @@
 // the shared encode/decode steps are in unit_codec.h).
 // Compression and decompression contexts are expensive to create, so each thread keeps one of
 // each for the life of the thread and reuses it for every unit and every volume; the level is
-// passed per call, so instances with different levels share them safely.
+// passed per call, so instances with different levels share them safely. Units of 16 KiB and
+// more are probed first (kProbePlan below) and stored raw when they would barely shrink.
 #include <blockpipe/bp_codec.h>
 #include <zstd.h>
 #include <zstd_errors.h>
