@@ -6,9 +6,13 @@
 // passed per call, so instances with different levels share them safely. Units of 16 KiB and
 // more are probed first (kProbePlan below) and stored raw when they would barely shrink.
 #include <blockpipe/bp_codec.h>
+// For ZSTD_c_literalCompressionMode (an "experimental" parameter of libzstd's stable
+// ZSTD_CCtx_setParameter; where a libzstd refuses it, units are compressed without it).
+#define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
 #include <zstd_errors.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 
@@ -54,10 +58,52 @@ ZSTD_CCtx* ThreadCCtx() {
 // profile, where nearly every unit compresses.
 constexpr codecframe::ProbePlan kProbePlan{1024, 16384, 16384, 1, 4};
 
-bool WorthCompressing(const uint8_t* src, size_t n) {
-  return codecframe::WorthCompressing(src, n, kProbePlan, [](const uint8_t* at, size_t len) {
-    return codecframe::EstimateCompressedSize(at, len);
+// What the probe and the literal check decide for one unit.
+struct UnitPlan {
+  bool compress = true;         // false: store raw without running zstd
+  bool entropy_literals = true; // false: zstd leaves literals uncompressed (no Huffman tables)
+};
+
+UnitPlan PlanUnit(const uint8_t* src, size_t n) {
+  UnitPlan plan;
+  if (n < kProbePlan.from) {
+    // Not probed: a byte histogram of the unit (at most 4 KiB) decides the literals alone.
+    plan.entropy_literals = codecframe::HistogramWorthEntropyCoding(src, n);
+    return plan;
+  }
+  size_t literals = 0, literal_bytes = 0, symbols = 0;
+  plan.compress = codecframe::WorthCompressing(src, n, kProbePlan, [&](const uint8_t* at, size_t len) {
+    const codecframe::WindowEstimate estimate = codecframe::EstimateWindow(at, len);
+    literals += estimate.literals;
+    literal_bytes += estimate.literal_bytes;
+    symbols = std::max(symbols, estimate.literal_symbols);
+    return estimate.size;
   });
+  plan.entropy_literals =
+      codecframe::LiteralsWorthEntropyCoding(literals, literal_bytes, symbols);
+  return plan;
+}
+
+// Level and literal mode for the next ZSTD_compress2 on this thread's context. Parameters stay
+// set on the context between calls, so only changes are passed on.
+bool ConfigureCCtx(ZSTD_CCtx* cctx, int level, bool entropy_literals) {
+  struct Applied {
+    int level = 0;  // 0: nothing applied yet (0 is no valid setting here)
+    int literal_mode = -1;
+  };
+  thread_local Applied applied;
+  if (applied.level != level) {
+    if (ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level))) return false;
+    applied.level = level;
+  }
+  const int mode = entropy_literals ? ZSTD_ps_auto : ZSTD_ps_disable;
+  if (applied.literal_mode != mode) {
+    // A libzstd without the parameter keeps compressing literals as it sees fit.
+    if (!ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_literalCompressionMode, mode))) {
+      applied.literal_mode = mode;
+    }
+  }
+  return true;
 }
 
 ZSTD_DCtx* ThreadDCtx() {
@@ -108,10 +154,16 @@ int ZstdEncode(void* handle, const struct bp_unit_ctx* /*unit*/, const void* in,
             codecframe::Fail(BP_ERR_PERMANENT, "zstd encode: out of memory");
             return codecframe::SqueezeResult{};
           }
-          if (!WorthCompressing(src, n)) {
+          const UnitPlan plan = PlanUnit(src, n);
+          if (!plan.compress) {
             return codecframe::SqueezeResult{codecframe::Squeeze::kDidNotShrink, 0};
           }
-          const size_t produced = ZSTD_compressCCtx(cctx, dest, capacity, src, n, level);
+          if (!ConfigureCCtx(cctx, level, plan.entropy_literals)) {
+            codecframe::Fail(BP_ERR_PERMANENT, "zstd encode: cannot set level " + std::to_string(level));
+            return codecframe::SqueezeResult{};
+          }
+          // ZSTD_compress2 sizes zstd's window and tables to the unit (its length is known).
+          const size_t produced = ZSTD_compress2(cctx, dest, capacity, src, n);
           if (!ZSTD_isError(produced)) {
             return codecframe::SqueezeResult{codecframe::Squeeze::kCompressed, produced};
           }

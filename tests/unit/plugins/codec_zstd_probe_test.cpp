@@ -145,6 +145,55 @@ TEST_F(ZstdProbeTest, DamagedFramesOfBothMethodsAreRefused) {
   EXPECT_FALSE(TakeError().empty());
 }
 
+// Literals are entropy coded only where that saves at least 1/16 of them (compress_probe.h): not
+// for random-looking bytes, whatever the sample size, but for text and database pages.
+TEST(LiteralEntropyCheckTest, SkipsFlatHistogramsOnly) {
+  using codecframe::HistogramWorthEntropyCoding;
+  for (size_t n : {512, 1024, 4096, 16384}) {
+    Bytes random = FixtureRandom(n, static_cast<uint32_t>(40 + n));
+    EXPECT_FALSE(HistogramWorthEntropyCoding(random.data(), random.size())) << n;
+    Bytes stamped = SectorStamped(n, static_cast<uint32_t>(41 + n));
+    EXPECT_FALSE(HistogramWorthEntropyCoding(stamped.data(), stamped.size())) << n;
+    Bytes text = FixtureText(n);
+    EXPECT_TRUE(HistogramWorthEntropyCoding(text.data(), text.size())) << n;
+  }
+  Bytes pages = DatabasePages(4096);
+  EXPECT_TRUE(HistogramWorthEntropyCoding(pages.data(), pages.size()));
+  // Random bytes with text in the second half: the windows there see it. (A quarter of text is
+  // not enough: Huffman codes one table for all literals of a block, and three quarters of
+  // random bytes leave it under 1/16 to gain.)
+  Bytes mixed = FixtureRandom(4096, 42);
+  Bytes text = FixtureText(2048);
+  std::copy(text.begin(), text.end(), mixed.end() - 2048);
+  EXPECT_TRUE(HistogramWorthEntropyCoding(mixed.data(), mixed.size()));
+  std::copy(text.begin(), text.begin() + 1024, mixed.end() - 1024);
+  std::copy_n(FixtureRandom(1024, 44).begin(), 1024, mixed.end() - 2048);
+  EXPECT_FALSE(HistogramWorthEntropyCoding(mixed.data(), mixed.size()));
+  // The probe's windows: 1 KiB of random bytes measures a little under 8 bits per byte, which
+  // the sample-size correction takes back.
+  Bytes window = FixtureRandom(1024, 43);
+  const codecframe::WindowEstimate estimate = codecframe::EstimateWindow(window.data(), window.size());
+  EXPECT_LT(estimate.literal_bytes, estimate.literals);
+  EXPECT_FALSE(codecframe::LiteralsWorthEntropyCoding(estimate.literals, estimate.literal_bytes,
+                                                      estimate.literal_symbols));
+  const Bytes hex_like = FixtureText(1024);
+  const codecframe::WindowEstimate text_estimate = codecframe::EstimateWindow(hex_like.data(), hex_like.size());
+  EXPECT_TRUE(codecframe::LiteralsWorthEntropyCoding(text_estimate.literals, text_estimate.literal_bytes,
+                                                     text_estimate.literal_symbols));
+}
+
+// Units whose literals zstd leaves uncompressed are ordinary zstd frames: they decode, and the
+// ratio on data whose gain is its repeats is what it was.
+TEST_F(ZstdProbeTest, UnitsWithRawLiteralsRoundTrip) {
+  for (size_t n : {4096, 65536}) {
+    Bytes input = FixtureBarelyCompressible(n, 256, static_cast<uint32_t>(n));
+    Bytes frame = RoundTrip(input);
+    EXPECT_LE(frame.size(), input.size() + 12) << n;
+  }
+  Bytes text = FixtureText(4096);
+  EXPECT_LT(RoundTrip(text).size(), text.size() / 2);
+}
+
 TEST(CompressionEstimateTest, TracksWhatCompressorsFind) {
   using codecframe::EstimateCompressedSize;
   // 1 KiB of random bytes is too short to show all 256 values evenly, so the entropy comes out a
