@@ -20,7 +20,7 @@
 # usage: bench/run.sh [--runtime SECONDS] [--repeat N]
 #                     [--servers "blockpipe blockpipe-zstd-encrypt nbdkit-memory qemu-nbd"]
 #                     [--objects-dir DIR] [--cache-memory SIZE] [--lz4-acceleration N]
-#                     [--zstd-level N] [--out DIR]
+#                     [--zstd-level N] [--cipher NAME] [--out DIR]
 #   --repeat N          run every fio job N times per server (interleaved); the table shows the
 #                       median
 #   --objects-dir DIR   parent of blockpipe's temp object directory (default: /dev/shm)
@@ -29,6 +29,8 @@
 #                       the cache charges per unit, 3% for 4 KiB units)
 #   --lz4-acceleration N  lz4's `acceleration` key (default: lz4's own default, 1)
 #   --zstd-level N      zstd's `level` in blockpipe-zstd-encrypt (default: what init writes, 1)
+#   --cipher NAME       the encrypt codec's `cipher` in blockpipe-zstd-encrypt: xaes-256-gcm or
+#                       xchacha20-poly1305 (default: what init writes, xaes-256-gcm)
 # Build first (Release): cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release && ninja -C build
 source "$(dirname "$0")/../tests/lib/common.sh"
 
@@ -36,6 +38,7 @@ runtime=20
 repeat=1
 lz4_acceleration=
 zstd_level=""
+cipher=""
 servers="blockpipe blockpipe-zstd-encrypt nbdkit-memory qemu-nbd"
 objects_parent=/dev/shm
 cache_memory=1152MiB
@@ -46,6 +49,7 @@ while (($#)); do
     --repeat) repeat=$2; shift 2 ;;
     --lz4-acceleration) lz4_acceleration=$2; shift 2 ;;
     --zstd-level) zstd_level=$2; shift 2 ;;
+    --cipher) cipher=$2; shift 2 ;;
     --servers) servers=$2; shift 2 ;;
     --objects-dir) objects_parent=$2; shift 2 ;;
     --cache-memory) cache_memory=$2; shift 2 ;;
@@ -59,6 +63,8 @@ done
 [[ -z $lz4_acceleration || $lz4_acceleration =~ ^[0-9]+$ ]] ||
   fail "--lz4-acceleration takes a number (1 to 65537)"
 [[ -z $zstd_level || $zstd_level =~ ^-?[0-9]+$ ]] || fail "--zstd-level takes a number (-7 to 19, not 0)"
+[[ -z $cipher || $cipher == xaes-256-gcm || $cipher == xchacha20-poly1305 ]] ||
+  fail "--cipher takes xaes-256-gcm or xchacha20-poly1305"
 [[ -d $objects_parent && -w $objects_parent ]] ||
   fail "--objects-dir $objects_parent is not a writable directory"
 [[ $cache_memory =~ ^[0-9]+([KMG]iB)?$ ]] || fail "--cache-memory takes a size such as 1GiB"
@@ -113,6 +119,8 @@ start_blockpipe_encrypted() {
     -e "s|^cache_memory = .*|cache_memory = \"$cache_memory\"|" "$ENC_CONFIG"
   [[ -z $zstd_level ]] || sed -i -e "s|^level = -\?[0-9]*$|level = $zstd_level|" "$ENC_CONFIG"
   zstd_level=$(sed -n 's/^level = \(-\?[0-9]*\)$/\1/p' "$ENC_CONFIG")
+  [[ -z $cipher ]] || sed -i -e "s|^cipher = \".*\"$|cipher = \"$cipher\"|" "$ENC_CONFIG"
+  cipher=$(sed -n 's/^cipher = "\(.*\)"$/\1/p' "$ENC_CONFIG")
   grep -q "^url = \"file://$objects-zstd-encrypt\"" "$ENC_CONFIG" && grep -q "^cache_memory = \"$cache_memory\"" "$ENC_CONFIG" &&
     [[ -n $zstd_level ]] ||
     fail "could not point $ENC_CONFIG at the bench's object dir and cache size"
@@ -224,7 +232,7 @@ done
   echo "Machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo) RAM, kernel $(uname -r)"
   echo "fio $(fio --version), nbdkit $(nbdkit --version | cut -d' ' -f2), $(qemu-nbd --version | head -n 1)"
   echo "fio runtime ${runtime}s per job after 2s ramp, median of $repeat run(s); blockpipe $(git -C "$SOURCE_DIR" rev-parse --short HEAD 2>/dev/null || echo unknown)"
-  echo "blockpipe objects in $objects_parent ($objects_fs), cache_memory $cache_memory, lz4 acceleration ${lz4_acceleration:-1 (default)}; blockpipe-zstd-encrypt: zstd level ${zstd_level:-(what init writes)} then encrypt; load average before: $load_before"
+  echo "blockpipe objects in $objects_parent ($objects_fs), cache_memory $cache_memory, lz4 acceleration ${lz4_acceleration:-1 (default)}; blockpipe-zstd-encrypt: zstd level ${zstd_level:-(what init writes)} then encrypt (${cipher:-cipher: what init writes}); load average before: $load_before"
   echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo
   "$PY" "$SOURCE_DIR/bench/report.py" "$out" "${server_list[@]}"

@@ -1,14 +1,16 @@
-// The encrypt codec: authenticated encryption of every stored unit with libsodium's
-// XChaCha20-Poly1305-IETF under a random per-volume data key. The data key is created with the
-// volume, wrapped under an Argon2id key derived from the user's password, and kept in the
-// volume metadata as this codec's header (encrypt_format.h); opening a volume unwraps it, so a
-// wrong password fails in open(), before the engine reads or writes anything. Each unit gets a
-// fresh random nonce (nonce_source.h) and binds its identity (volume, kind, object, index,
-// length) as associated data, so a unit replayed anywhere else fails to decode. The data key
-// sits in sodium_malloc memory (guard pages, locked against swap where the system allows,
-// read-only between opens) and is wiped on close. rekey (ABI 1.1, `blockpipe change-password`) wraps the same data key
-// under a new password, so no unit is rewritten. Encode and decode keep no shared mutable
-// state (nonce pools are per thread): thread model PARALLEL.
+// The encrypt codec: authenticated encryption of every stored unit under a random per-volume
+// data key, with the cipher chosen when the volume is created and recorded in its key header:
+// XAES-256-GCM (OpenSSL, xaes_gcm.h; the default) or libsodium's XChaCha20-Poly1305-IETF.
+// The data key is created with the volume, wrapped under an Argon2id key derived from the
+// user's password, and kept in the volume metadata as this codec's header (encrypt_format.h);
+// opening a volume unwraps it, so a wrong password fails in open(), before the engine reads or
+// writes anything. Each unit gets a fresh random nonce (nonce_source.h) and binds its identity
+// (volume, kind, object, index, length) as associated data, so a unit replayed anywhere else
+// fails to decode. The data key sits in sodium_malloc memory (guard pages, locked against swap
+// where the system allows, read-only between opens) and is wiped on close. rekey (ABI 1.1,
+// `blockpipe change-password`) wraps the same data key under a new password and keeps the
+// cipher, so no unit is rewritten. Encode and decode keep no shared mutable state (nonce pools
+// and OpenSSL contexts are per thread): thread model PARALLEL.
 #include <blockpipe/bp_codec.h>
 #include <sodium.h>
 
@@ -52,6 +54,7 @@ class SecretKey {
 
 struct EncryptCodec {
   SecretKey data_key;
+  encryptfmt::Cipher cipher = encryptfmt::Cipher::kXChaCha20Poly1305;  // the volume's, from its header
 };
 
 bool UnitIdentityFrom(const bp_unit_ctx* unit, encryptfmt::UnitIdentity* out) {
@@ -84,6 +87,8 @@ int CreateKey(const encryptcfg::Settings& settings, const bp_codec_volume* volum
   }
   encryptfmt::KeyHeader header;
   header.kdf = settings.kdf;
+  header.cipher = settings.cipher;
+  codec->cipher = settings.cipher;
   randombytes_buf(header.salt, sizeof header.salt);
   randombytes_buf(header.wrap_nonce, sizeof header.wrap_nonce);
   randombytes_buf(codec->data_key.data(), encryptfmt::kKeyBytes);
@@ -125,6 +130,7 @@ int UnlockKey(const encryptcfg::Settings& settings, const bp_codec_volume* volum
                     " (the data key did not unwrap; if the password is right, the volume's key "
                     "header was altered)");
   }
+  codec->cipher = header.cipher;
   return BP_OK;
 }
 
@@ -248,7 +254,11 @@ int EncryptEncode(void* handle, const bp_unit_ctx* unit, const void* in, size_t 
     if (dest == nullptr) return Fail(BP_ERR_PERMANENT, "out of memory");
     uint8_t nonce[encryptfmt::kNonceBytes];
     encryptnonce::NextNonce(nonce);
-    encryptfmt::SealUnit(codec->data_key.data(), nonce, id, static_cast<const uint8_t*>(in), in_len, dest);
+    if (!encryptfmt::SealUnit(codec->data_key.data(), nonce, id, static_cast<const uint8_t*>(in),
+                              in_len, dest, codec->cipher)) {
+      return Fail(BP_ERR_PERMANENT, std::string("sealing with ") +
+                                        encryptfmt::CipherName(codec->cipher) + " failed");
+    }
     bp_host->buf_commit(out, total);
     return BP_OK;
   });
@@ -267,14 +277,16 @@ int EncryptDecode(void* handle, const bp_unit_ctx* unit, const void* in, size_t 
                                       std::to_string(encryptfmt::kFrameOverhead) + "-byte frame");
     }
     const auto* bytes = static_cast<const uint8_t*>(in);
-    if (bytes[0] != encryptfmt::kFrameVersion1) {
-      return Fail(BP_ERR_CORRUPT, "unknown frame version byte (not a unit this codec wrote)");
+    if (bytes[0] != encryptfmt::FrameByte(codec->cipher)) {
+      return Fail(BP_ERR_CORRUPT, std::string("frame byte is not this volume's cipher (") +
+                                      encryptfmt::CipherName(codec->cipher) +
+                                      "): not a unit this codec wrote for this volume");
     }
     const size_t plain_len = in_len - encryptfmt::kFrameOverhead;
     // Reserve at least one byte so an empty unit still gets a valid pointer to write to.
     auto* dest = static_cast<uint8_t*>(bp_host->buf_reserve(out, plain_len > 0 ? plain_len : 1));
     if (dest == nullptr) return Fail(BP_ERR_PERMANENT, "out of memory");
-    if (!encryptfmt::OpenUnit(codec->data_key.data(), id, bytes, in_len, dest)) {
+    if (!encryptfmt::OpenUnit(codec->data_key.data(), id, bytes, in_len, dest, codec->cipher)) {
       sodium_memzero(dest, plain_len);
       return Fail(BP_ERR_CORRUPT,
                   "authentication failed (unit altered, moved from another "
@@ -287,7 +299,8 @@ int EncryptDecode(void* handle, const bp_unit_ctx* unit, const void* in, size_t 
 
 struct bp_codec_plugin encrypt_codec_plugin = {
     /* header */ {0, 0, 0, 0, 0, 0, "encrypt", "1.0",
-                  "XChaCha20-Poly1305 encryption of each unit; Argon2id password-wrapped data key"},
+                  "XAES-256-GCM or XChaCha20-Poly1305 encryption of each unit; Argon2id "
+                  "password-wrapped data key"},
     /* flags */ BP_CODEC_ENCRYPTS | BP_CODEC_AUTHENTICATES,
     /* reserved */ 0,
     /* config_keys */ encryptcfg::kConfigKeys,

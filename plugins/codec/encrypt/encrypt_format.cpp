@@ -6,6 +6,8 @@
 
 #include <cstring>
 
+#include "xaes_gcm.h"
+
 namespace encryptfmt {
 namespace {
 
@@ -21,12 +23,17 @@ uint64_t GetU64(const uint8_t* p) {
   return v;
 }
 
-// Bytes 0..kHeaderAuthenticatedBytes of the serialized header.
+uint8_t HeaderVersionFor(Cipher cipher) {
+  return cipher == Cipher::kXChaCha20Poly1305 ? kHeaderVersion1 : kHeaderVersion2;
+}
+
+// Bytes 0..kHeaderAuthenticatedBytes of the serialized header. The version follows from the
+// cipher, so what is wrapped (WrapDataKey) and what is serialized always agree.
 void WriteAuthenticatedPart(const KeyHeader& h, uint8_t* p) {
   std::memcpy(p, kHeaderMagic, 4);
-  p[4] = h.version;
+  p[4] = HeaderVersionFor(h.cipher);
   p[5] = h.kdf.algorithm;
-  p[6] = 0;
+  p[6] = p[4] == kHeaderVersion1 ? 0 : static_cast<uint8_t>(h.cipher);
   p[7] = 0;
   PutU64(p + 8, h.kdf.opslimit);
   PutU64(p + 16, h.kdf.memlimit);
@@ -44,8 +51,27 @@ void BuildWrapAd(const KeyHeader& h, const uint8_t uuid[kUuidBytes], uint8_t ad[
 
 }  // namespace
 
-void BuildUnitAd(const UnitIdentity& unit, uint8_t ad[kUnitAdBytes]) {
-  ad[0] = kFrameVersion1;
+const char* CipherName(Cipher cipher) {
+  return cipher == Cipher::kXAes256Gcm ? "xaes-256-gcm" : "xchacha20-poly1305";
+}
+
+bool CipherFromName(const std::string& name, Cipher* out) {
+  if (name == "xchacha20-poly1305") {
+    *out = Cipher::kXChaCha20Poly1305;
+  } else if (name == "xaes-256-gcm") {
+    *out = Cipher::kXAes256Gcm;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+uint8_t FrameByte(Cipher cipher) {
+  return cipher == Cipher::kXAes256Gcm ? kFrameXAes256Gcm : kFrameVersion1;
+}
+
+void BuildUnitAd(const UnitIdentity& unit, uint8_t ad[kUnitAdBytes], Cipher cipher) {
+  ad[0] = FrameByte(cipher);
   std::memcpy(ad + 1, unit.volume_uuid, kUuidBytes);
   PutU32(ad + 17, unit.kind);
   PutU64(ad + 21, unit.object_seq);
@@ -53,26 +79,35 @@ void BuildUnitAd(const UnitIdentity& unit, uint8_t ad[kUnitAdBytes]) {
   PutU64(ad + 37, unit.logical_length);
 }
 
-void SealUnit(const uint8_t key[kKeyBytes], const uint8_t nonce[kNonceBytes],
-              const UnitIdentity& unit, const uint8_t* in, size_t n, uint8_t* out) {
+bool SealUnit(const uint8_t key[kKeyBytes], const uint8_t nonce[kNonceBytes],
+              const UnitIdentity& unit, const uint8_t* in, size_t n, uint8_t* out, Cipher cipher) {
   uint8_t ad[kUnitAdBytes];
-  BuildUnitAd(unit, ad);
-  out[0] = kFrameVersion1;
+  BuildUnitAd(unit, ad, cipher);
+  out[0] = FrameByte(cipher);
   std::memcpy(out + 1, nonce, kNonceBytes);
+  uint8_t* sealed = out + 1 + kNonceBytes;
+  if (cipher == Cipher::kXAes256Gcm) {
+    return xaes::Seal(key, nonce, ad, sizeof ad, in, n, sealed, sealed + n);
+  }
   unsigned long long produced = 0;
-  crypto_aead_xchacha20poly1305_ietf_encrypt(out + 1 + kNonceBytes, &produced, in, n, ad,
-                                             sizeof ad, nullptr, nonce, key);
+  crypto_aead_xchacha20poly1305_ietf_encrypt(sealed, &produced, in, n, ad, sizeof ad, nullptr,
+                                             nonce, key);
+  return true;
 }
 
 bool OpenUnit(const uint8_t key[kKeyBytes], const UnitIdentity& unit, const uint8_t* in, size_t n,
-              uint8_t* out) {
-  if (n < kFrameOverhead || in[0] != kFrameVersion1) return false;
+              uint8_t* out, Cipher cipher) {
+  if (n < kFrameOverhead || in[0] != FrameByte(cipher)) return false;
   uint8_t ad[kUnitAdBytes];
-  BuildUnitAd(unit, ad);
-  unsigned long long produced = 0;
+  BuildUnitAd(unit, ad, cipher);
   const uint8_t* nonce = in + 1;
   const uint8_t* sealed = in + 1 + kNonceBytes;
   const size_t sealed_len = n - 1 - kNonceBytes;
+  if (cipher == Cipher::kXAes256Gcm) {
+    const size_t plain_len = sealed_len - kTagBytes;
+    return xaes::Open(key, nonce, ad, sizeof ad, sealed, plain_len, sealed + plain_len, out);
+  }
+  unsigned long long produced = 0;
   if (crypto_aead_xchacha20poly1305_ietf_decrypt(out, &produced, nullptr, sealed, sealed_len, ad,
                                                  sizeof ad, nonce, key) != 0) {
     return false;
@@ -82,6 +117,7 @@ bool OpenUnit(const uint8_t key[kKeyBytes], const UnitIdentity& unit, const uint
 
 std::vector<uint8_t> SerializeHeader(const KeyHeader& header) {
   std::vector<uint8_t> out(kHeaderBytes);
+  // (The version byte comes from the cipher; header.version is what a parse found.)
   WriteAuthenticatedPart(header, out.data());
   std::memcpy(out.data() + kHeaderAuthenticatedBytes, header.wrap_nonce, kNonceBytes);
   std::memcpy(out.data() + kHeaderAuthenticatedBytes + kNonceBytes, header.wrapped_key,
@@ -98,20 +134,33 @@ bool ParseHeader(const uint8_t* p, size_t n, KeyHeader* out, std::string* error)
     *error = "key header has a bad magic (not written by this codec)";
     return false;
   }
-  if (p[4] != kHeaderVersion1) {
-    *error = "key header version " + std::to_string(p[4]) + " is not supported (this build reads 1)";
+  if (p[4] != kHeaderVersion1 && p[4] != kHeaderVersion2) {
+    *error = "key header version " + std::to_string(p[4]) + " is not supported (this build reads 1 and 2)";
     return false;
   }
   if (p[5] != kKdfArgon2id13) {
     *error = "key header names unknown key-derivation algorithm " + std::to_string(p[5]);
     return false;
   }
-  if (p[6] != 0 || p[7] != 0) {
+  Cipher cipher = Cipher::kXChaCha20Poly1305;
+  if (p[4] == kHeaderVersion2) {
+    // Version 2 exists to name a cipher other than version 1's.
+    if (p[6] != static_cast<uint8_t>(Cipher::kXAes256Gcm)) {
+      *error = "key header version 2 names unknown cipher " + std::to_string(p[6]);
+      return false;
+    }
+    cipher = static_cast<Cipher>(p[6]);
+  } else if (p[6] != 0) {
+    *error = "key header has non-zero reserved bytes";
+    return false;
+  }
+  if (p[7] != 0) {
     *error = "key header has non-zero reserved bytes";
     return false;
   }
   KeyHeader h;
   h.version = p[4];
+  h.cipher = cipher;
   h.kdf.algorithm = p[5];
   h.kdf.opslimit = GetU64(p + 8);
   h.kdf.memlimit = GetU64(p + 16);
@@ -165,7 +214,12 @@ bool RewrapDataKey(const uint8_t old_password_key[kKeyBytes],
                    const KeyHeader& old, KeyHeader* fresh) {
   uint8_t data_key[kKeyBytes];
   const bool unwrapped = UnwrapDataKey(old_password_key, volume_uuid, old, data_key);
-  if (unwrapped) WrapDataKey(new_password_key, volume_uuid, data_key, fresh);
+  if (unwrapped) {
+    // The units were sealed with the old header's cipher; a new password changes nothing there.
+    fresh->cipher = old.cipher;
+    fresh->version = HeaderVersionFor(old.cipher);
+    WrapDataKey(new_password_key, volume_uuid, data_key, fresh);
+  }
   sodium_memzero(data_key, sizeof data_key);
   return unwrapped;
 }

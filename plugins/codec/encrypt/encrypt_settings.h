@@ -1,6 +1,6 @@
 // What the encrypt codec reads from its [[codec]] section: the password (inline, usually
-// "${BLOCKPIPE_PASSWORD}", or from password_file) and the Argon2id costs used when a volume is
-// created. Kept apart from the codec callbacks so the rules for these keys — exactly one
+// "${BLOCKPIPE_PASSWORD}", or from password_file), and the Argon2id costs and unit cipher used
+// when a volume is created. Kept apart from the codec callbacks so the rules for these keys — exactly one
 // password source, presets versus explicit costs, their bounds — read in one place.
 #pragma once
 
@@ -23,6 +23,7 @@ struct Settings {
 
   std::string password;
   encryptfmt::KdfParams kdf;  // for new volumes; existing ones use their recorded costs
+  encryptfmt::Cipher cipher = encryptfmt::Cipher::kXAes256Gcm;  // for new volumes, likewise
   bool weak_kdf = false;      // below libsodium's "interactive" costs
 };
 

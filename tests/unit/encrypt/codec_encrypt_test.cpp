@@ -162,6 +162,46 @@ TEST_F(EncryptCodecTest, CreateWritesAHeaderThatReopensWithThePasswordOnly) {
   EXPECT_EQ(last_rc_, BP_ERR_PERMANENT);
 }
 
+// New volumes get XAES-256-GCM unless the config asks for XChaCha20-Poly1305; either way the
+// cipher is recorded in the key header (XChaCha20-Poly1305 volumes keep the version 1 header
+// older builds read) and the recorded one is used on reopening, whatever the config says now.
+TEST_F(EncryptCodecTest, CipherIsChosenAtCreationAndRecorded) {
+  struct Case {
+    const char* configured;  // nullptr: the default
+    uint8_t header_version, header_cipher, frame_byte;
+  };
+  const Case cases[] = {{nullptr, 2, 2, 0xE2},
+                        {"xaes-256-gcm", 2, 2, 0xE2},
+                        {"xchacha20-poly1305", 1, 0, 0xE1}};
+  for (const Case& c : cases) {
+    auto config = FastConfig();
+    if (c.configured != nullptr) config["cipher"] = c.configured;
+    Bytes header;
+    void* writer = Open(config, nullptr, &header);
+    ASSERT_NE(writer, nullptr) << last_error_;
+    EXPECT_EQ(header[4], c.header_version);
+    EXPECT_EQ(header[6], c.header_cipher);
+    const Bytes plain(65536, 0x3c);
+    const Bytes sealed = Encode(writer, DefaultUnit(plain.size()), plain);
+    EXPECT_EQ(sealed[0], c.frame_byte);
+    for (const char* now : {"xaes-256-gcm", "xchacha20-poly1305"}) {
+      void* reader = Open({{"password", kPassword}, {"cipher", now}}, &header);
+      ASSERT_NE(reader, nullptr) << last_error_;
+      Bytes back;
+      ASSERT_EQ(Decode(reader, DefaultUnit(plain.size()), sealed, &back), BP_OK) << TakeError();
+      EXPECT_EQ(back, plain);
+      // A frame of the other cipher is refused before any decryption is tried.
+      Bytes relabelled = sealed;
+      relabelled[0] = c.frame_byte == 0xE1 ? 0xE2 : 0xE1;
+      EXPECT_EQ(Decode(reader, DefaultUnit(plain.size()), relabelled, &back), BP_ERR_CORRUPT);
+      EXPECT_NE(TakeError().find("cipher"), std::string::npos);
+    }
+  }
+  EXPECT_EQ(Open({{"password", "a"}, {"cipher", "aes-128-cbc"}}, nullptr), nullptr);
+  EXPECT_EQ(last_rc_, BP_ERR_INVALID);
+  EXPECT_NE(last_error_.find("cipher must be"), std::string::npos) << last_error_;
+}
+
 TEST_F(EncryptCodecTest, TwoVolumesGetDifferentKeysAndSalts) {
   Bytes a, b;
   ASSERT_NE(Open(FastConfig(), nullptr, &a), nullptr);

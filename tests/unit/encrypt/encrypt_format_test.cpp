@@ -110,9 +110,11 @@ TEST_F(EncryptFormatTest, ParseRefusesMalformedHeaders) {
     EXPECT_NE(message.find(why), std::string::npos) << message;
   };
   refused_with(0, 'X', "magic");
-  refused_with(4, 2, "version 2");
+  refused_with(4, 3, "version 3");
+  refused_with(4, 2, "unknown cipher 0");  // version 2 must name its cipher
   refused_with(5, 9, "algorithm 9");
   refused_with(6, 1, "reserved");
+  refused_with(7, 1, "reserved");
   refused_with(8, 0, "out of bounds");      // zero passes
   refused_with(15, 1, "out of bounds");     // 2^56 passes
   refused_with(17, 0, "out of bounds");     // 0 bytes of memory
@@ -172,6 +174,77 @@ TEST_F(EncryptFormatTest, RewrapRefusesAWrongOldPasswordKeyAndLeavesTheOutputAlo
   wrong[0] ^= 1;
   EXPECT_FALSE(encryptfmt::RewrapDataKey(wrong.data(), kNewPasswordKey.data(), kVolumeUuid.data(), old, &fresh));
   EXPECT_EQ(encryptfmt::SerializeHeader(fresh), before);
+}
+
+TEST_F(EncryptFormatTest, XaesFramesCarryTheirCipherAndBindTheUnit) {
+  using encryptfmt::Cipher;
+  encryptfmt::UnitIdentity moved = VectorIdentity();
+  moved.unit_index += 1;
+  const Bytes plain(kUnitPlaintext.begin(), kUnitPlaintext.end());
+  Bytes frame(plain.size() + encryptfmt::kFrameOverhead);
+  ASSERT_TRUE(encryptfmt::SealUnit(kDataKey.data(), kUnitNonce.data(), VectorIdentity(), plain.data(),
+                                   plain.size(), frame.data(), Cipher::kXAes256Gcm));
+  EXPECT_EQ(frame[0], encryptfmt::kFrameXAes256Gcm);
+  EXPECT_EQ(Bytes(frame.begin() + 1, frame.begin() + 25), kUnitNonce);
+  Bytes out(plain.size());
+  ASSERT_TRUE(encryptfmt::OpenUnit(kDataKey.data(), VectorIdentity(), frame.data(), frame.size(), out.data(),
+                                   Cipher::kXAes256Gcm));
+  EXPECT_EQ(out, plain);
+  // Moved to another index, or read as the other cipher, it does not open.
+  EXPECT_FALSE(encryptfmt::OpenUnit(kDataKey.data(), moved, frame.data(), frame.size(),
+                                    out.data(), Cipher::kXAes256Gcm));
+  EXPECT_FALSE(encryptfmt::OpenUnit(kDataKey.data(), VectorIdentity(), frame.data(), frame.size(),
+                                    out.data(), Cipher::kXChaCha20Poly1305));
+  Bytes relabelled = frame;
+  relabelled[0] = encryptfmt::kFrameVersion1;
+  EXPECT_FALSE(encryptfmt::OpenUnit(kDataKey.data(), VectorIdentity(), relabelled.data(), relabelled.size(),
+                                    out.data(), Cipher::kXChaCha20Poly1305));
+  EXPECT_FALSE(encryptfmt::OpenUnit(kDataKey.data(), VectorIdentity(), kUnitFrame.data(), kUnitFrame.size(),
+                                    out.data(), Cipher::kXAes256Gcm));
+  for (size_t i = 0; i < frame.size(); ++i) {
+    Bytes flipped = frame;
+    flipped[i] ^= 0x01;
+    EXPECT_FALSE(encryptfmt::OpenUnit(kDataKey.data(), VectorIdentity(), flipped.data(), flipped.size(),
+                                      out.data(), Cipher::kXAes256Gcm)) << i;
+  }
+}
+
+TEST_F(EncryptFormatTest, XaesHeaderRecordsTheCipherUnderTheWrap) {
+  encryptfmt::KeyHeader header = VectorHeader();
+  header.cipher = encryptfmt::Cipher::kXAes256Gcm;
+  encryptfmt::WrapDataKey(kPasswordKey.data(), kVolumeUuid.data(), kDataKey.data(), &header);
+  const Bytes bytes = encryptfmt::SerializeHeader(header);
+  ASSERT_EQ(bytes.size(), encryptfmt::kHeaderBytes);
+  EXPECT_EQ(bytes[4], encryptfmt::kHeaderVersion2);
+  EXPECT_EQ(bytes[6], 2);
+  encryptfmt::KeyHeader parsed;
+  std::string error;
+  ASSERT_TRUE(encryptfmt::ParseHeader(bytes.data(), bytes.size(), &parsed, &error)) << error;
+  EXPECT_EQ(parsed.cipher, encryptfmt::Cipher::kXAes256Gcm);
+  uint8_t key[32];
+  ASSERT_TRUE(encryptfmt::UnwrapDataKey(kPasswordKey.data(), kVolumeUuid.data(), parsed, key));
+  EXPECT_EQ(Bytes(key, key + 32), kDataKey);
+  // Relabelled as an XChaCha20-Poly1305 volume (version 1, cipher byte zero) it no longer
+  // unwraps: the cipher cannot be switched without the password.
+  Bytes relabelled = bytes;
+  relabelled[4] = encryptfmt::kHeaderVersion1;
+  relabelled[6] = 0;
+  ASSERT_TRUE(encryptfmt::ParseHeader(relabelled.data(), relabelled.size(), &parsed, &error)) << error;
+  EXPECT_EQ(parsed.cipher, encryptfmt::Cipher::kXChaCha20Poly1305);
+  EXPECT_FALSE(encryptfmt::UnwrapDataKey(kPasswordKey.data(), kVolumeUuid.data(), parsed, key));
+  // Unknown ciphers are refused by name.
+  Bytes unknown = bytes;
+  unknown[6] = 7;
+  EXPECT_FALSE(encryptfmt::ParseHeader(unknown.data(), unknown.size(), &parsed, &error));
+  EXPECT_NE(error.find("unknown cipher 7"), std::string::npos) << error;
+  // A rewrap for a new password keeps the cipher.
+  encryptfmt::KeyHeader fresh = VectorHeader();  // cipher left at its default: the rewrap sets it
+  Bytes other_password_key(32, 0x77);
+  ASSERT_TRUE(encryptfmt::RewrapDataKey(kPasswordKey.data(), other_password_key.data(),
+                                        kVolumeUuid.data(), header, &fresh));
+  EXPECT_EQ(encryptfmt::SerializeHeader(fresh)[6], 2);
+  ASSERT_TRUE(encryptfmt::UnwrapDataKey(other_password_key.data(), kVolumeUuid.data(), fresh, key));
+  EXPECT_EQ(Bytes(key, key + 32), kDataKey);
 }
 
 }  // namespace
