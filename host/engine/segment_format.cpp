@@ -122,7 +122,8 @@ static size_t PlainMetaBound(const SegmentMeta& meta) {
 }
 
 Status EncodeSegmentImage(const WriteBuffer& buffer, uint64_t seq, const Uuid& uuid,
-                          const CodecChain& chain, uint32_t unit_size, SegmentImage* image) {
+                          const CodecChain& chain, uint32_t unit_size, SegmentImage* image,
+                          bool keep_in_buffer) {
   const uint32_t unit_blocks = std::max<uint32_t>(1, unit_size / kBlockSize);
   auto blocks = buffer.SortedBlocks();
   SegmentMeta& meta = image->meta;
@@ -168,6 +169,8 @@ Status EncodeSegmentImage(const WriteBuffer& buffer, uint64_t seq, const Uuid& u
   }
   if (storage.size() < gap) storage.resize(gap);
   size_t end = gap;  // storage past `end` is room left from earlier segments, not content
+  image->kept.clear();
+  image->kept_bytes = 0;
   // Units whose blocks sit back to back in the buffer (the usual case for sequential writes)
   // are encoded from there; others are gathered into `plain` first.
   thread_local Bytes plain;
@@ -187,21 +190,38 @@ Status EncodeSegmentImage(const WriteBuffer& buffer, uint64_t seq, const Uuid& u
     }
     const size_t logical = count * kBlockSize;
     const size_t at = end;
+    const size_t kept_before = image->kept.size();
     UnitId id{BP_UNIT_DATA, seq, u, logical};
-    BP_RETURN_IF_ERROR(chain.EncodeAt(id, src, logical, &storage, &end));
-    const size_t stored = end - at;
+    // Blocks in the sealed buffer stay put until the segment is durable, so what the codec
+    // stores unchanged may be written from there; the gather scratch is reused at once.
+    const bool stays = keep_in_buffer && src != plain.data();
+    BP_RETURN_IF_ERROR(chain.EncodeAt(id, src, logical, &storage, &end, stays ? &image->kept : nullptr));
+    // The stored unit is storage[at, end) with the kept parts inserted: checksum it in order.
+    uint32_t crc = 0;
+    size_t pos = at;
+    uint64_t kept = 0;
+    for (size_t k = kept_before; k < image->kept.size(); ++k) {
+      const KeptInput& part = image->kept[k];
+      crc = Crc32c(storage.data() + pos, part.at - pos, crc);
+      crc = Crc32c(part.part.data, part.part.length, crc);
+      pos = part.at;
+      kept += part.part.length;
+    }
+    crc = Crc32c(storage.data() + pos, end - pos, crc);
+    const uint64_t stored = end - at + kept;
     if (stored == 0 || stored > 0xFFFFFFFFu) {
       return Status::Permanent("codec produced an unusable unit of " + std::to_string(stored) +
                                " bytes");
     }
     UnitLoc& loc = meta.units[u];
-    loc.offset = at - gap;  // relative for now
+    loc.offset = at - gap + image->kept_bytes;  // relative to the first unit for now
     loc.stored_length = static_cast<uint32_t>(stored);
     loc.logical_length = static_cast<uint32_t>(logical);
     loc.first_block = static_cast<uint32_t>(first);
-    loc.crc = Crc32c(storage.data() + at, stored);
+    loc.crc = crc;
+    image->kept_bytes += kept;
   }
-  meta.data_length = end - gap;
+  meta.data_length = end - gap + image->kept_bytes;
   image->block_data.resize(blocks.size());
   for (size_t i = 0; i < blocks.size(); ++i) image->block_data[i] = blocks[i].second;
 
@@ -225,6 +245,7 @@ Status EncodeSegmentImage(const WriteBuffer& buffer, uint64_t seq, const Uuid& u
     storage.resize(end);  // drop the reusable room so the shift moves only the object
     storage.insert(storage.begin(), front - gap, 0);
     end += front - gap;
+    for (KeptInput& part : image->kept) part.at += front - gap;
     gap = front;
   }
   image->begin = gap - front;
@@ -236,11 +257,24 @@ Status EncodeSegmentImage(const WriteBuffer& buffer, uint64_t seq, const Uuid& u
   return Status::Ok();
 }
 
+ObjectParts SegmentImage::Parts() const {
+  ObjectParts parts;
+  parts.reserve(2 * kept.size() + 1);
+  size_t pos = begin;
+  for (const KeptInput& part : kept) {
+    if (part.at > pos) parts.push_back(ObjectPart{storage.data() + pos, part.at - pos});
+    parts.push_back(part.part);
+    pos = part.at;
+  }
+  if (end > pos) parts.push_back(ObjectPart{storage.data() + pos, end - pos});
+  return parts;
+}
+
 Status BuildSegment(const WriteBuffer& buffer, uint64_t seq, const Uuid& uuid,
                     const CodecChain& chain, uint32_t unit_size, BuiltSegment* out) {
   SegmentImage image;
   BP_RETURN_IF_ERROR(EncodeSegmentImage(buffer, seq, uuid, chain, unit_size, &image));
-  out->object.assign(image.data(), image.data() + image.size());
+  JoinParts(image.Parts(), &out->object);
   out->meta = std::move(image.meta);
   return Status::Ok();
 }

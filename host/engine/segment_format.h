@@ -27,28 +27,41 @@ struct BuiltSegment {
   SegmentMeta meta;  // unit offsets are absolute in `object`
 };
 
-// A segment object built in place: the object is storage[begin, end). Units are encoded
-// straight into `storage` behind a gap sized for the header and meta, which are written into
-// the end of that gap afterwards, so the object is never copied as a whole. storage.size() is a
-// high-water mark, not the object's end: reusing one image for the next segment keeps its
-// memory initialized, so encoding it again allocates, faults in and zero-fills nothing.
+// A segment object built in place: storage[begin, end) with the `kept` parts inserted. Units
+// are encoded straight into `storage` behind a gap sized for the header and meta, which are
+// written into the end of that gap afterwards, so the object is never copied as a whole. A unit
+// the codec stores unchanged (lz4's raw frame for data that does not compress) is not copied
+// either: its bytes stay in the sealed write buffer and are a kept part, written from there by
+// the upload (ObjectStore::PutParts). storage.size() is a high-water mark, not the object's
+// end: reusing one image for the next segment keeps its memory initialized, so encoding it
+// again allocates, faults in and zero-fills nothing.
 struct SegmentImage {
   Bytes storage;
   size_t begin = 0;
   size_t end = 0;
+  // Parts of the object that lie in the write buffer, by storage offset (ascending); valid
+  // while that buffer is.
+  std::vector<KeptInput> kept;
+  uint64_t kept_bytes = 0;
   SegmentMeta meta;  // unit offsets are absolute in the object
   // The plain data of segment block i, in the write buffer it was built from (valid while that
   // buffer is).
   std::vector<const uint8_t*> block_data;
-  const uint8_t* data() const { return storage.data() + begin; }
-  uint64_t size() const { return end - begin; }
+  uint64_t size() const { return end - begin + kept_bytes; }
+  // Memory of the image's own (the kept parts belong to the write buffer).
+  uint64_t owned_size() const { return end - begin; }
+  // The object as contiguous pieces in order (valid while the image and its buffer are).
+  ObjectParts Parts() const;
 };
 
 // Encode every unit and the meta of one sealed buffer into *image (its previous contents are
 // dropped, its capacity kept). Unit encoding runs on the calling thread; the buffer must not
-// change meanwhile.
+// change meanwhile. keep_in_buffer: units the codec stores unchanged become kept parts that
+// point into the buffer (for a store whose PutParts writes pieces); otherwise every byte of the
+// object is in image->storage.
 Status EncodeSegmentImage(const WriteBuffer& buffer, uint64_t seq, const Uuid& uuid,
-                          const CodecChain& chain, uint32_t unit_size, SegmentImage* image);
+                          const CodecChain& chain, uint32_t unit_size, SegmentImage* image,
+                          bool keep_in_buffer = false);
 
 // The same as one contiguous object (a copy of the image; for tests and tools).
 Status BuildSegment(const WriteBuffer& buffer, uint64_t seq, const Uuid& uuid,

@@ -8,7 +8,6 @@
 // next segment instead of producing one small segment each.
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -89,15 +88,16 @@ void Volume::EncodeSegment(std::shared_ptr<PendingSegment> seg) {
   // The sealed buffer is immutable now and the image is this task's alone until `encoded` is
   // set under the lock: encode without the lock.
   Status s = EncodeSegmentImage(*seg->buffer, seg->seq, meta_.uuid, *chain_, meta_.unit_size,
-                                &seg->image);
+                                &seg->image, svc_.store->TakesParts());
   Completions done;
   std::lock_guard<std::mutex> lock(mu_);
   seg->encoded = true;
   seg->encode_status = s;
   if (s.ok()) {
-    // The encoded object waits for its upload too: count it against the buffer limit.
-    seg->bytes += seg->image.size();
-    pending_bytes_ += seg->image.size();
+    // The encoded object waits for its upload too: count the memory it holds of its own (the
+    // parts it keeps in the buffer are counted already) against the buffer limit.
+    seg->bytes += seg->image.owned_size();
+    pending_bytes_ += seg->image.owned_size();
   } else {
     spdlog::error("volume {}: encoding segment {} failed: {}", meta_.name, seg->seq, s.ToString());
     seg->failed = true;
@@ -133,13 +133,14 @@ void Volume::PumpLocked(bool retry_now) {
 void Volume::UploadSegment(std::shared_ptr<PendingSegment> seg) {
   const std::string key = SegmentKey(meta_.name, seg->seq);
   const SegmentImage& object = seg->image;
-  Status s = svc_.store->Put(key, object.data(), object.size(), fenced_puts_);
+  const ObjectParts parts = object.Parts();
+  Status s = svc_.store->PutParts(key, parts, fenced_puts_);
   if (s.IsPrecondition()) {
     // An earlier attempt may have succeeded without us hearing back: the object is ours if it
     // holds exactly our bytes.
     Bytes existing;
-    if (svc_.store->Get(key, &existing).ok() && existing.size() == object.size() &&
-        std::memcmp(existing.data(), object.data(), existing.size()) == 0) {
+    if (svc_.store->Get(key, &existing).ok() &&
+        PartsEqual(parts, existing.data(), existing.size())) {
       s = Status::Ok();
     }
   }

@@ -89,6 +89,23 @@ class PluginBackend final : public ObjectStore {
     return PluginStatus(rc, Context("put", key));
   }
 
+  Status PutParts(const std::string& key, const ObjectParts& parts, bool if_absent) override {
+    if (!BP_BACKEND_HAS(&fn_, put_parts)) return ObjectStore::PutParts(key, parts, if_absent);
+    std::vector<bp_span> spans;
+    spans.reserve(parts.size());
+    for (const ObjectPart& p : parts) spans.push_back(bp_span{p.data, p.length});
+    int rc;
+    {
+      auto lock = gate_.Enter();
+      ClearPluginError();
+      rc = fn_.put_parts(handle_, key.c_str(), spans.data(), spans.size(),
+                         if_absent ? BP_PUT_IF_ABSENT : 0u);
+    }
+    return PluginStatus(rc, Context("put", key));
+  }
+
+  bool TakesParts() const override { return BP_BACKEND_HAS(&fn_, put_parts); }
+
   Status GetTagged(const std::string& key, Bytes* out, std::string* tag) override {
     if ((caps_ & BP_BACKEND_CAP_CONDITIONAL_PUT) == 0) return ObjectStore::GetTagged(key, out, tag);
     out->clear();

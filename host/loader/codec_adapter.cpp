@@ -37,19 +37,25 @@ class PluginCodec final : public Codec {
 
   // The plugin writes into the room past *length as it is: no trim, no zero-fill.
   Status EncodeAt(const uint8_t uuid[16], const UnitId& unit, const uint8_t* in, size_t n,
-                  Bytes* out, size_t* length) override {
+                  Bytes* out, size_t* length, std::vector<KeptInput>* kept) override {
     bp_unit_ctx ctx = ContextFor(uuid, unit);
     int rc;
     size_t committed;
+    const size_t kept_before = kept != nullptr ? kept->size() : 0;
     {
       BufWriter writer(out, *length, BufWriter::ReuseTail{});
+      if (kept != nullptr) writer.KeepInput(in, n, kept);
       auto lock = gate_.Enter();
       ClearPluginError();
       rc = fn_.encode(handle_, &ctx, in, n, writer.get());
       committed = writer.committed();
     }
     Status st = PluginStatus(rc, plugin_->name() + ": encode");
-    if (st.ok()) *length = committed;
+    if (st.ok()) {
+      *length = committed;
+    } else if (kept != nullptr) {
+      kept->resize(kept_before);
+    }
     return st;
   }
 

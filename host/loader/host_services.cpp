@@ -147,7 +147,26 @@ int SvcBufAppend(bp_buf* buf, const void* data, size_t n) {
   }
 }
 
-size_t SvcBufSize(const bp_buf* buf) { return buf != nullptr ? buf->length : 0; }
+int SvcBufAppendInput(bp_buf* buf, const void* data, size_t n) {
+  if (buf == nullptr || buf->bytes == nullptr || (data == nullptr && n != 0)) return BP_ERR_INVALID;
+  const auto* p = static_cast<const uint8_t*>(data);
+  // Only the caller's own input, which it keeps unchanged, can be referenced; the pointer
+  // comparisons are within that one array.
+  const bool inside = buf->kept != nullptr && n != 0 && buf->input != nullptr && p >= buf->input &&
+                      n <= buf->input_length &&
+                      static_cast<size_t>(p - buf->input) <= buf->input_length - n;
+  if (!inside) return SvcBufAppend(buf, data, n);
+  try {
+    // Like buf_append this ends any reservation: the kept bytes follow the committed ones.
+    buf->kept->push_back(KeptInput{buf->length, ObjectPart{p, n}});
+    buf->kept_length += n;
+    return BP_OK;
+  } catch (...) {
+    return BP_ERR_PERMANENT;
+  }
+}
+
+size_t SvcBufSize(const bp_buf* buf) { return buf != nullptr ? buf->length + buf->kept_length : 0; }
 
 int SvcListAdd(bp_list* list, const char* key, uint64_t size) {
   if (list == nullptr || list->items == nullptr || key == nullptr) return BP_ERR_INVALID;
@@ -197,7 +216,7 @@ const bp_host_api kHostApi = {
     SvcConfigHas,        SvcConfigString,  SvcConfigInt,     SvcConfigBool,
     SvcConfigListCount,  SvcConfigListItem, SvcConfigDir,    SvcBufReserve,
     SvcBufCommit,        SvcBufAppend,     SvcBufSize,       SvcListAdd,
-    SvcListSetNext,      SvcMetricAdd,
+    SvcListSetNext,      SvcMetricAdd,     SvcBufAppendInput,
 };
 
 }  // namespace

@@ -30,6 +30,13 @@ struct bp_config {
 struct bp_buf {
   bp::Bytes* bytes = nullptr;
   size_t length = 0;
+  // Set for an encode whose caller keeps its input unchanged until the output is consumed:
+  // buf_append_input then records bytes of [input, input + input_length) in *kept instead of
+  // copying them. kept == nullptr: every append copies.
+  const uint8_t* input = nullptr;
+  size_t input_length = 0;
+  std::vector<bp::KeptInput>* kept = nullptr;
+  size_t kept_length = 0;  // bytes recorded in *kept by this buffer (they count in buf_size)
 };
 
 // One page of a listing: keys are appended to items; next is set when more pages remain.
@@ -80,6 +87,13 @@ class BufWriter {
   }
   BufWriter(const BufWriter&) = delete;
   BufWriter& operator=(const BufWriter&) = delete;
+  // Let buf_append_input reference bytes of in[0, n) (which the caller keeps unchanged until
+  // the output is consumed) by recording them in *kept instead of copying.
+  void KeepInput(const uint8_t* in, size_t n, std::vector<KeptInput>* kept) {
+    buf_.input = in;
+    buf_.input_length = n;
+    buf_.kept = kept;
+  }
   bp_buf* get() { return &buf_; }
   size_t committed() const { return buf_.length; }
 

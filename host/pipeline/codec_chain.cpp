@@ -47,7 +47,7 @@ static void PlaceAt(const Bytes& encoded, Bytes* out, size_t* length) {
 }
 
 Status Codec::EncodeAt(const uint8_t uuid[16], const UnitId& unit, const uint8_t* in, size_t n,
-                       Bytes* out, size_t* length) {
+                       Bytes* out, size_t* length, std::vector<KeptInput>* /*kept*/) {
   thread_local Bytes encoded;
   encoded.clear();
   BP_RETURN_IF_ERROR(Encode(uuid, unit, in, n, &encoded));
@@ -56,14 +56,18 @@ Status Codec::EncodeAt(const uint8_t uuid[16], const UnitId& unit, const uint8_t
 }
 
 Status CodecChain::EncodeAt(const UnitId& unit, const uint8_t* in, size_t n, Bytes* out,
-                            size_t* length) const {
+                            size_t* length, std::vector<KeptInput>* kept) const {
   if (codecs_.empty()) {
-    if (n != 0) std::memcpy(RoomAt(out, *length, n), in, n);
-    *length += n;
+    if (kept != nullptr && n != 0) {
+      kept->push_back(KeptInput{*length, ObjectPart{in, n}});
+    } else if (n != 0) {
+      std::memcpy(RoomAt(out, *length, n), in, n);
+      *length += n;
+    }
     return Status::Ok();
   }
   if (codecs_.size() == 1) {
-    Status s = codecs_.front()->EncodeAt(uuid_, unit, in, n, out, length);
+    Status s = codecs_.front()->EncodeAt(uuid_, unit, in, n, out, length, kept);
     if (!s.ok()) return s.WithContext("codec " + codecs_.front()->name() + " encode");
     return Status::Ok();
   }

@@ -37,8 +37,12 @@ class Codec {
   // past *length are room to overwrite, not content: the vector is never shrunk, so a caller
   // that reuses it pays std::vector's zero-fill only when it grows. *length is unchanged on
   // failure. The default encodes into a scratch buffer and copies the result into place.
+  // kept (may be null): the caller keeps `in` unchanged until the output is consumed, so bytes
+  // the codec stores unchanged may be recorded there (KeptInput, offsets into *out) instead of
+  // being copied; the output is then *out with each kept part inserted at its offset. Entries
+  // added by a failed call are removed again.
   virtual Status EncodeAt(const uint8_t uuid[16], const UnitId& unit, const uint8_t* in, size_t n,
-                          Bytes* out, size_t* length);
+                          Bytes* out, size_t* length, std::vector<KeptInput>* kept = nullptr);
   // Append the decoding of in to *out; Corrupt when in was not produced by Encode.
   virtual Status Decode(const uint8_t uuid[16], const UnitId& unit, const uint8_t* in, size_t n,
                         Bytes* out) = 0;
@@ -58,8 +62,10 @@ class CodecChain {
   // Encode through every codec and place the result at (*out)[*length], advancing *length (see
   // Codec::EncodeAt: bytes past *length are reusable room; unchanged on failure). A chain of
   // one plugin codec writes straight into *out: no intermediate buffer, no copy, no zero-fill.
-  Status EncodeAt(const UnitId& unit, const uint8_t* in, size_t n, Bytes* out,
-                  size_t* length) const;
+  // kept: see Codec::EncodeAt; only a chain of at most one codec sees the caller's own input,
+  // so longer chains copy.
+  Status EncodeAt(const UnitId& unit, const uint8_t* in, size_t n, Bytes* out, size_t* length,
+                  std::vector<KeptInput>* kept = nullptr) const;
   // Decode through every codec in reverse; Corrupt on any failure. out is replaced.
   Status Decode(const UnitId& unit, const uint8_t* in, size_t n, Bytes* out) const;
   // "lz4", "zstd > encrypt", or "(none)".

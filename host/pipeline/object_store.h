@@ -20,6 +20,28 @@ struct ObjectInfo {
   uint64_t size = 0;
 };
 
+// An object given as contiguous pieces (their concatenation), so bytes that already lie in
+// memory somewhere — a unit stored unchanged, in the write buffer it came from — are written
+// from there instead of being copied into one buffer first.
+struct ObjectPart {
+  const uint8_t* data = nullptr;
+  uint64_t length = 0;
+};
+using ObjectParts = std::vector<ObjectPart>;
+
+// Bytes an encoder kept where they lie in its input instead of copying them into its output
+// (bp_host_api.buf_append_input): in the output they come right before the byte at offset `at`.
+struct KeptInput {
+  size_t at = 0;
+  ObjectPart part;
+};
+
+uint64_t PartsSize(const ObjectParts& parts);
+// The concatenation of the parts into *out (replacing its contents).
+void JoinParts(const ObjectParts& parts, Bytes* out);
+// True when the parts hold exactly data[0, length).
+bool PartsEqual(const ObjectParts& parts, const uint8_t* data, uint64_t length);
+
 class ObjectStore {
  public:
   virtual ~ObjectStore() = default;
@@ -32,6 +54,13 @@ class ObjectStore {
   // Atomic create/replace. if_absent: Precondition when the key exists.
   virtual Status Put(const std::string& key, const void* data, uint64_t length,
                      bool if_absent) = 0;
+  // Put of the concatenation of the parts, with Put's semantics. The default joins them into a
+  // new buffer and calls Put; stores that can write pieces (the backend's put_parts) do so
+  // without that copy and say so in TakesParts.
+  virtual Status PutParts(const std::string& key, const ObjectParts& parts, bool if_absent);
+  // True when PutParts costs no more than Put of one buffer (the segment writer then leaves
+  // unchanged units where they lie instead of copying them into its recycled image).
+  virtual bool TakesParts() const { return false; }
   // The whole object and its version tag (opaque, non-empty; changes with every replace).
   // Unsupported unless Capabilities() has BP_BACKEND_CAP_CONDITIONAL_PUT.
   virtual Status GetTagged(const std::string& key, Bytes* out, std::string* tag) {

@@ -3,7 +3,6 @@
 #include "pipeline/retrying_store.h"
 
 #include <algorithm>
-#include <cstring>
 #include <random>
 
 #include <spdlog/spdlog.h>
@@ -92,7 +91,16 @@ Status RetryingStore::Put(const std::string& key, const void* data, uint64_t len
   Status st = Retry("put " + key, [&] { return inner_->Put(key, data, length, if_absent); },
                     &had_transient);
   if (!st.IsPrecondition() || !had_transient) return st;
-  return ResolveLostResponse(key, data, length, st, nullptr);
+  return ResolveLostResponse(key, {ObjectPart{static_cast<const uint8_t*>(data), length}}, st,
+                             nullptr);
+}
+
+Status RetryingStore::PutParts(const std::string& key, const ObjectParts& parts, bool if_absent) {
+  bool had_transient = false;
+  Status st = Retry("put " + key, [&] { return inner_->PutParts(key, parts, if_absent); },
+                    &had_transient);
+  if (!st.IsPrecondition() || !had_transient) return st;
+  return ResolveLostResponse(key, parts, st, nullptr);
 }
 
 Status RetryingStore::GetTagged(const std::string& key, Bytes* out, std::string* tag) {
@@ -106,11 +114,12 @@ Status RetryingStore::PutIfMatch(const std::string& key, const void* data, uint6
                     [&] { return inner_->PutIfMatch(key, data, length, expected_tag, new_tag); },
                     &had_transient);
   if (!st.IsPrecondition() || !had_transient) return st;
-  return ResolveLostResponse(key, data, length, st, new_tag);
+  return ResolveLostResponse(key, {ObjectPart{static_cast<const uint8_t*>(data), length}}, st,
+                             new_tag);
 }
 
-Status RetryingStore::ResolveLostResponse(const std::string& key, const void* data,
-                                          uint64_t length, Status lost, std::string* tag) {
+Status RetryingStore::ResolveLostResponse(const std::string& key, const ObjectParts& parts,
+                                          Status lost, std::string* tag) {
   // The earlier, failed-looking attempt may have written the object. Ours if the bytes match:
   // every conditionally written object the engine keeps carries something unique to the writer
   // (a sequence number, a random claim id), and identical bytes leave the same state anyway.
@@ -119,8 +128,7 @@ Status RetryingStore::ResolveLostResponse(const std::string& key, const void* da
   Status read = tag != nullptr
                     ? Retry("get " + key, [&] { return inner_->GetTagged(key, &existing, &existing_tag); })
                     : Retry("get " + key, [&] { return inner_->Get(key, &existing); });
-  if (read.ok() && existing.size() == length &&
-      (length == 0 || std::memcmp(existing.data(), data, length) == 0)) {
+  if (read.ok() && PartsEqual(parts, existing.data(), existing.size())) {
     spdlog::debug("put {}: an earlier attempt whose response was lost had succeeded", key);
     if (tag != nullptr) *tag = existing_tag;
     return Status::Ok();

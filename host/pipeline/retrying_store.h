@@ -40,12 +40,14 @@ class RetryingStore : public ObjectStore {
   Status Read(const std::string& key, uint64_t offset, uint64_t length, void* buf,
               uint64_t* nread) override;
   Status Put(const std::string& key, const void* data, uint64_t length, bool if_absent) override;
+  Status PutParts(const std::string& key, const ObjectParts& parts, bool if_absent) override;
   Status GetTagged(const std::string& key, Bytes* out, std::string* tag) override;
   Status PutIfMatch(const std::string& key, const void* data, uint64_t length,
                     const std::string& expected_tag, std::string* new_tag) override;
   Status Delete(const std::string& key) override;
   Status List(const std::string& prefix, std::vector<ObjectInfo>* out) override;
   uint64_t Capabilities() const override { return inner_->Capabilities(); }
+  bool TakesParts() const override { return inner_->TakesParts(); }
   std::string Describe() const override { return inner_->Describe(); }
 
   // Stop retrying: waits end now and later transient errors are returned after one attempt.
@@ -59,9 +61,9 @@ class RetryingStore : public ObjectStore {
   Status Retry(const std::string& what, const std::function<Status()>& op,
                bool* had_transient = nullptr);
   // After a conditional put answered Precondition following a transient failure: Ok (and the
-  // stored tag, when asked for) if the object holds exactly data, else `lost`.
-  Status ResolveLostResponse(const std::string& key, const void* data, uint64_t length,
-                             Status lost, std::string* tag);
+  // stored tag, when asked for) if the object holds exactly the parts' bytes, else `lost`.
+  Status ResolveLostResponse(const std::string& key, const ObjectParts& parts, Status lost,
+                             std::string* tag);
   // Sleep for d unless aborted first; false when aborted.
   bool Wait(std::chrono::milliseconds d);
 

@@ -75,6 +75,7 @@ int ReadWhole(int fd, const std::string& path, std::vector<unsigned char>* bytes
 int FileStore::GetTagged(const std::string& key, struct bp_buf* out, char* tag) {
   int rc = CheckedKey(key);
   if (rc != BP_OK) return rc;
+  ReadInFlight reading(&reads_in_flight_);
   const std::string path = PathOf(key);
   UniqueFd fd;
   rc = OpenObject(path, &fd);
@@ -96,6 +97,7 @@ int FileStore::PutIfMatch(const std::string& key, const void* data, uint64_t len
   if (rc != BP_OK) return rc;
   if (length > SIZE_MAX) return Fail(BP_ERR_INVALID, "file backend: object too large");
   const std::string path = PathOf(key);
+  ReadInFlight reading(&reads_in_flight_);
   for (int round = 0; round < kMaxLockRounds; ++round) {
     UniqueFd fd(OpenRetry(path, O_RDONLY));
     if (!fd.valid()) {
@@ -127,7 +129,8 @@ int FileStore::PutIfMatch(const std::string& key, const void* data, uint64_t len
                                            " changed since it was read (version " + tag + ")");
     }
     std::string temp_path;
-    rc = WriteTempFile(ParentOf(key), data, length, &temp_path);
+    const bp_span whole{data, length};
+    rc = WriteTempFile(ParentOf(key), &whole, 1, &temp_path);
     if (rc != BP_OK) return rc;
     rc = Publish(temp_path, path, /*exclusive=*/false);
     if (rc != BP_OK) return rc;

@@ -22,7 +22,7 @@
 namespace filebackend {
 
 FileStore::FileStore(const StoreOptions& options)
-    : options_(options), fd_cache_(options.read_fd_cache) {
+    : options_(options), fd_cache_(options.read_fd_cache), recycled_(options.recycle) {
   char name[256] = {};
   if (gethostname(name, sizeof(name) - 1) != 0) std::strcpy(name, "unknown");
   hostname_ = name;
@@ -89,6 +89,7 @@ int FileStore::OpenObject(const std::string& path, UniqueFd* fd) const {
 int FileStore::Get(const std::string& key, struct bp_buf* out) {
   int rc = CheckedKey(key);
   if (rc != BP_OK) return rc;
+  ReadInFlight reading(&reads_in_flight_);
   std::string path = PathOf(key);
   UniqueFd fd;
   rc = OpenObject(path, &fd);
@@ -114,6 +115,7 @@ int FileStore::Read(const std::string& key, uint64_t offset, uint64_t length, vo
   if (offset > static_cast<uint64_t>(INT64_MAX) || length > static_cast<uint64_t>(INT64_MAX) - offset) {
     return Fail(BP_ERR_INVALID, "file backend: read of `" + key + "` past the largest file offset");
   }
+  ReadInFlight reading(&reads_in_flight_);
   std::shared_ptr<UniqueFd> fd = fd_cache_.Find(key);
   if (!fd) {
     uint64_t epoch = fd_cache_.Epoch();
@@ -160,21 +162,37 @@ int FileStore::EnsureDirectories(const std::string& relative_dir) {
   return BP_OK;
 }
 
-int FileStore::WriteTempFile(const std::string& relative_dir, const void* data, uint64_t length,
+int FileStore::OpenTempFile(const std::string& dir, std::string* temp_path, UniqueFd* fd) {
+  // A recycled file lies in the root; link and rename reach the target directory from there.
+  while (recycled_.Take(temp_path)) {
+    *fd = UniqueFd(OpenRetry(*temp_path, O_WRONLY));
+    if (fd->valid()) return BP_OK;
+    ::unlink(temp_path->c_str());  // removed meanwhile (another process's sweep): use the next
+  }
+  *temp_path = dir + "/" + NewTempName();
+  *fd = UniqueFd(OpenRetry(*temp_path, O_WRONLY | O_CREAT | O_EXCL, 0644));
+  return fd->valid() ? BP_OK : errno;
+}
+
+int FileStore::WriteTempFile(const std::string& relative_dir, const bp_span* parts, size_t count,
                              std::string* temp_path) {
   std::string dir = relative_dir.empty() ? options_.root : options_.root + "/" + relative_dir;
+  uint64_t length = 0;
+  for (size_t i = 0; i < count; ++i) length += parts[i].length;
   // A concurrent delete may remove the (empty) parent between mkdir and create: recreate and
   // retry a few times before calling it a failure.
   for (int attempt = 0;; ++attempt) {
     int rc = EnsureDirectories(relative_dir);
     if (rc != BP_OK) return rc;
-    *temp_path = dir + "/" + NewTempName();
-    UniqueFd fd(OpenRetry(*temp_path, O_WRONLY | O_CREAT | O_EXCL, 0644));
-    if (!fd.valid()) {
-      if (errno == ENOENT && attempt < 5) continue;
-      return FailErrno(errno, "cannot create temp file", *temp_path);
+    UniqueFd fd;
+    int open_err = OpenTempFile(dir, temp_path, &fd);
+    if (open_err != 0) {
+      if (open_err == ENOENT && attempt < 5) continue;
+      return FailErrno(open_err, "cannot create temp file", *temp_path);
     }
-    int err = WriteAll(fd.get(), data, static_cast<size_t>(length));
+    int err = WriteAllParts(fd.get(), parts, count);
+    // A recycled file may be longer than the new object: cut what is left of the old one.
+    if (err == 0 && ::ftruncate(fd.get(), static_cast<off_t>(length)) != 0) err = errno;
     if (err == 0 && options_.fsync) err = FsyncFd(fd.get());
     if (err != 0) {
       ::unlink(temp_path->c_str());
@@ -219,16 +237,27 @@ int FileStore::Publish(const std::string& temp_path, const std::string& final_pa
 }
 
 int FileStore::Put(const std::string& key, const void* data, uint64_t length, uint32_t flags) {
+  const bp_span whole{data, length};
+  return PutParts(key, &whole, 1, flags);
+}
+
+int FileStore::PutParts(const std::string& key, const bp_span* parts, size_t count,
+                        uint32_t flags) {
   int rc = CheckedKey(key);
   if (rc != BP_OK) return rc;
   if ((flags & ~static_cast<uint32_t>(BP_PUT_IF_ABSENT)) != 0) {
     return Fail(BP_ERR_UNSUPPORTED, "file backend: unknown put flags");
   }
-  if (length > SIZE_MAX) return Fail(BP_ERR_INVALID, "file backend: object too large");
+  for (size_t i = 0; i < count; ++i) {
+    if (parts[i].length > SIZE_MAX) return Fail(BP_ERR_INVALID, "file backend: object too large");
+    if (parts[i].data == nullptr && parts[i].length != 0) {
+      return Fail(BP_ERR_INVALID, "file backend: put of a part without data");
+    }
+  }
   const bool exclusive = (flags & BP_PUT_IF_ABSENT) != 0;
   std::string relative_dir = ParentOf(key);
   std::string temp_path;
-  rc = WriteTempFile(relative_dir, data, length, &temp_path);
+  rc = WriteTempFile(relative_dir, parts, count, &temp_path);
   if (rc != BP_OK) return rc;
   rc = Publish(temp_path, PathOf(key), exclusive);
   if (rc != BP_OK) return rc;
@@ -248,17 +277,33 @@ int FileStore::DeleteOne(const std::string& key, bool sync_directory) {
   if (rc != BP_OK) return rc;
   std::string path = PathOf(key);
   struct stat st;
-  if (::lstat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+  const bool exists = ::lstat(path.c_str(), &st) == 0;
+  if (exists && !S_ISREG(st.st_mode)) {
     return Fail(BP_ERR_NOT_FOUND, "file backend: " + path + " is not an object (not a file)");
   }
-  if (::unlink(path.c_str()) != 0) return FailErrno(errno, "cannot delete object", path);
-  fd_cache_.Invalidate(key);
+  if (!exists || !Recycle(key, path, static_cast<uint64_t>(st.st_size))) {
+    if (::unlink(path.c_str()) != 0) return FailErrno(errno, "cannot delete object", path);
+    fd_cache_.Invalidate(key);
+  }
   if (sync_directory && options_.fsync) {
     int err = FsyncDir(ParentOf(path));
     if (err != 0) return FailErrno(err, "cannot fsync directory", ParentOf(path));
   }
   RemoveEmptyParents(key);
   return BP_OK;
+}
+
+bool FileStore::Recycle(const std::string& key, const std::string& path, uint64_t size) {
+  if (!recycled_.enabled() || size < RecycledFiles::kMinBytes) return false;
+  const std::string kept = options_.root + "/" + NewTempName();
+  // The rename is the delete: the key is gone as atomically as with unlink. Failing it (the
+  // object is gone already, or lies on another filesystem) leaves the unlink to the caller.
+  if (::rename(path.c_str(), kept.c_str()) != 0) return false;
+  fd_cache_.Invalidate(key);
+  // From here no new read can open the file. One already in flight may hold a descriptor of it
+  // and must keep reading the old bytes: then it is deleted for real, as unlink would have.
+  if (reads_in_flight_.load() != 0 || !recycled_.Offer(kept, size)) ::unlink(kept.c_str());
+  return true;
 }
 
 void FileStore::RemoveEmptyParents(const std::string& key) {

@@ -7,7 +7,9 @@
 //   get / read     read(2) / pread(2); ranged reads reuse descriptors from a bounded cache.
 //   get_tagged /   compare-and-swap by content hash under an flock of the object file
 //   put_if_match   (conditional_put.cpp).
-//   del            unlink, fsync the directory, remove parent directories left empty.
+//   del            unlink (or, for a large object nobody in this process is reading, rename
+//                  it into the recycled-files pool: recycled_files.h), fsync the directory,
+//                  remove parent directories left empty.
 //   list           recursive walk, keys in ascending byte order, pages of kListPageSize with
 //                  the last returned key as the cursor.
 //
@@ -25,6 +27,7 @@
 
 #include "fd_cache.h"
 #include "posix_io.h"
+#include "recycled_files.h"
 
 namespace filebackend {
 
@@ -32,6 +35,7 @@ struct StoreOptions {
   std::string root;             // absolute directory holding the objects
   bool fsync = true;            // false voids the durability contract (tests, scratch volumes)
   size_t read_fd_cache = 64;    // descriptors kept open for ranged reads; 0 disables
+  uint64_t recycle = 1ull << 30;  // bytes of deleted objects' files kept for reuse; 0 disables
 };
 
 // How put-if-absent is made atomic on this filesystem, probed at open.
@@ -49,6 +53,8 @@ class FileStore {
   int Get(const std::string& key, struct bp_buf* out);
   int Read(const std::string& key, uint64_t offset, uint64_t length, void* buf, uint64_t* nread);
   int Put(const std::string& key, const void* data, uint64_t length, uint32_t flags);
+  // Put of the concatenation of parts[0, count), written with writev from where they lie.
+  int PutParts(const std::string& key, const struct bp_span* parts, size_t count, uint32_t flags);
   int GetTagged(const std::string& key, struct bp_buf* out, char* tag);
   int PutIfMatch(const std::string& key, const void* data, uint64_t length,
                  const std::string& expected_tag, char* new_tag);
@@ -65,12 +71,31 @@ class FileStore {
   int OpenObject(const std::string& path, UniqueFd* fd) const;
   // mkdir -p of ROOT/<relative_dir>, fsyncing the parent of every directory it creates.
   int EnsureDirectories(const std::string& relative_dir);
-  // Write data to a new temp file in ROOT/<relative_dir>; *temp_path receives its path.
-  int WriteTempFile(const std::string& relative_dir, const void* data, uint64_t length,
+  // Write the parts to a new temp file in ROOT/<relative_dir>; *temp_path receives its path.
+  int WriteTempFile(const std::string& relative_dir, const struct bp_span* parts, size_t count,
                     std::string* temp_path);
   // Move the fsynced temp file to its final name. Precondition if exclusive and it exists.
   int Publish(const std::string& temp_path, const std::string& final_path, bool exclusive);
   int DeleteOne(const std::string& key, bool sync_directory);
+  // Delete object `key` (its file at `path`, `size` bytes) by moving the file into the
+  // recycled-files pool. False when it did not move (too small, pool disabled, rename failed):
+  // the caller deletes it with unlink.
+  bool Recycle(const std::string& key, const std::string& path, uint64_t size);
+  // A temp file for a put: a recycled one opened for writing over, else a new one.
+  int OpenTempFile(const std::string& dir, std::string* temp_path, UniqueFd* fd);
+
+  // Counts reads that may hold a descriptor of an object file. A deleted object's file is
+  // recycled (written over later) only while none is in flight: a read that started before the
+  // delete must keep seeing the old bytes, as it would after unlink.
+  class ReadInFlight {
+   public:
+    explicit ReadInFlight(std::atomic<uint32_t>* count) : count_(count) { count_->fetch_add(1); }
+    ~ReadInFlight() { count_->fetch_sub(1); }
+    ReadInFlight(const ReadInFlight&) = delete;
+    ReadInFlight& operator=(const ReadInFlight&) = delete;
+   private:
+    std::atomic<uint32_t>* count_;
+  };
   void RemoveEmptyParents(const std::string& key);
   std::string NewTempName();
   int ProbeExclusiveMode();
@@ -79,6 +104,8 @@ class FileStore {
   const StoreOptions options_;
   ExclusiveMode exclusive_mode_ = ExclusiveMode::kNone;
   FdCache fd_cache_;
+  RecycledFiles recycled_;
+  std::atomic<uint32_t> reads_in_flight_{0};
   std::atomic<uint64_t> temp_counter_{0};
   std::string hostname_;
 };

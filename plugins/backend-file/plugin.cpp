@@ -33,6 +33,9 @@ const struct bp_config_key kConfigKeys[] = {
      "durability contract: a FLUSH may be acknowledged for data a power loss destroys."},
     {"read_fd_cache", BP_CFG_INT, "64", 0,
      "Number of object files kept open for ranged reads (0 disables the cache)."},
+    {"recycle", BP_CFG_SIZE, "1GiB", 0,
+     "Files of deleted objects (1 MiB and larger) kept, up to this many bytes and for at most "
+     "10 s, to be written over by the next puts instead of creating new files (0 disables)."},
     {nullptr, 0, nullptr, 0, nullptr},
 };
 
@@ -51,6 +54,11 @@ int FileOpen(const struct bp_config* config, const char* url, void** handle) {
       return Fail(BP_ERR_INVALID, "file backend: " + error);
     }
     options.read_fd_cache = static_cast<size_t>(fd_cache);
+    if (config != nullptr && bp_host->config_has(config, "recycle")) {
+      const int64_t recycle = bp_host->config_int(config, "recycle");
+      if (recycle < 0) return Fail(BP_ERR_INVALID, "file backend: recycle must not be negative");
+      options.recycle = static_cast<uint64_t>(recycle);
+    }
     std::unique_ptr<FileStore> store;
     int rc = FileStore::Open(options, &store);
     if (rc != BP_OK) return rc;
@@ -82,6 +90,11 @@ int FilePut(void* handle, const char* key, const void* data, uint64_t length, ui
   return Guard("put", [&] { return StoreOf(handle)->Put(key, data, length, flags); });
 }
 
+int FilePutParts(void* handle, const char* key, const struct bp_span* parts, size_t count,
+                 uint32_t flags) {
+  return Guard("put", [&] { return StoreOf(handle)->PutParts(key, parts, count, flags); });
+}
+
 int FileGetTagged(void* handle, const char* key, struct bp_buf* out, char* tag) {
   return Guard("get", [&] { return StoreOf(handle)->GetTagged(key, out, tag); });
 }
@@ -109,7 +122,7 @@ int FileDeleteMany(void* handle, const char* const* keys, size_t count, int* res
 }  // namespace filebackend
 
 static struct bp_backend_plugin file_backend_plugin = {
-    /* header */ {0, 0, 0, 0, 0, 0, "file", "1.1", "objects as files under a local directory"},
+    /* header */ {0, 0, 0, 0, 0, 0, "file", "1.2", "objects as files under a local directory"},
     /* url_schemes */ filebackend::kUrlSchemes,
     /* config_keys */ filebackend::kConfigKeys,
     /* open */ filebackend::FileOpen,
@@ -123,6 +136,7 @@ static struct bp_backend_plugin file_backend_plugin = {
     /* delete_many */ filebackend::FileDeleteMany,
     /* get_tagged */ filebackend::FileGetTagged,
     /* put_if_match */ filebackend::FilePutIfMatch,
+    /* put_parts */ filebackend::FilePutParts,
 };
 
 BP_REGISTER_BACKEND(file_backend_plugin, BP_THREAD_PARALLEL)

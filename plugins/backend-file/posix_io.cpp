@@ -3,8 +3,9 @@
 // one place so the classification is consistent across put, get, list and delete.
 #include "posix_io.h"
 
-#include <blockpipe/bp_common.h>
+#include <blockpipe/bp_backend.h>
 #include <fcntl.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -71,17 +72,35 @@ int OpenRetry(const std::string& path, int flags, mode_t mode) {
   }
 }
 
-int WriteAll(int fd, const void* data, size_t n) {
-  const auto* p = static_cast<const uint8_t*>(data);
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
+int WriteAllParts(int fd, const struct bp_span* parts, size_t count) {
+  constexpr size_t kMaxIov = 1024;  // Linux's IOV_MAX
+  struct iovec iov[kMaxIov];
+  size_t next = 0;  // first part not yet written completely
+  size_t skip = 0;  // bytes of parts[next] already written
+  while (next < count) {
+    size_t n = 0;
+    for (size_t i = next; i < count && n < kMaxIov; ++i) {
+      const size_t offset = i == next ? skip : 0;
+      if (parts[i].length == offset) continue;
+      iov[n].iov_base = const_cast<uint8_t*>(static_cast<const uint8_t*>(parts[i].data) + offset);
+      iov[n].iov_len = static_cast<size_t>(parts[i].length - offset);
+      ++n;
+    }
+    if (n == 0) return 0;
+    ssize_t w = ::writev(fd, iov, static_cast<int>(n));
     if (w < 0) {
       if (errno == EINTR) continue;
       return errno;
     }
     if (w == 0) return EIO;  // a regular file that accepts nothing is out of space or broken
-    p += w;
-    n -= static_cast<size_t>(w);
+    // Advance past what the kernel took, which may end inside a part.
+    auto left = static_cast<uint64_t>(w);
+    while (next < count && left >= parts[next].length - skip) {
+      left -= parts[next].length - skip;
+      skip = 0;
+      ++next;
+    }
+    skip += static_cast<size_t>(left);
   }
   return 0;
 }

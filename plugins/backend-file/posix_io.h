@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <string>
 
+struct bp_span;
+
 namespace filebackend {
 
 // Record `message` with the host and return `code`.
@@ -43,8 +45,9 @@ class UniqueFd {
 // open(2) with O_CLOEXEC, retried on EINTR. Returns -1 with errno set on failure.
 int OpenRetry(const std::string& path, int flags, mode_t mode = 0);
 
-// Write all n bytes at the current position. 0 or an errno value.
-int WriteAll(int fd, const void* data, size_t n);
+// Write the pieces one after another at the current position, with as few writev(2) calls as
+// the kernel allows. 0 or an errno value.
+int WriteAllParts(int fd, const struct bp_span* parts, size_t count);
 
 // pread until `length` bytes or end of file. 0 or an errno value; *got receives the count.
 int PreadFull(int fd, void* buf, uint64_t length, uint64_t offset, uint64_t* got);

@@ -12,7 +12,7 @@ readonly MAX_OBJECTS=48
 start_blockpipe
 objects_dir=$BP_DIR/objects
 [[ -d $objects_dir ]] || fail "file backend directory $objects_dir does not exist"
-before=$(find "$objects_dir" -type f | wc -l)
+before=$(find "$objects_dir" -type f ! -name '.bp-tmp-*' | wc -l)
 
 timeout 300 fio --name=economy --ioengine=nbd --uri="$(bp_uri_unix)" --rw=randwrite --bs=4k --size=64m \
   --iodepth=32 --verify=crc32c --do_verify=1 --randseed=4242 \
@@ -28,7 +28,7 @@ if written < 64 << 20:
 
 nbdsh -u "$(bp_uri_unix)" -c 'h.flush()' || fail "FLUSH failed"
 
-after=$(find "$objects_dir" -type f | wc -l)
+after=$(find "$objects_dir" -type f ! -name '.bp-tmp-*' | wc -l)
 log "objects before: $before, after 64 MiB of 4 KiB random writes + FLUSH: $after"
 find "$objects_dir" -type f -printf '%s %P\n' | sort -k2 | head -n 60 >&2
 ((after > before)) || fail "no object was written by 64 MiB of writes"

@@ -115,7 +115,7 @@ require_file_backend() {
 # remote_object_count: how many objects the current data dir's volume store holds right now.
 remote_object_count() {
   case $BP_TEST_BACKEND in
-    file) find "$BP_DIR/objects" -type f | wc -l ;;
+    file) find "$BP_DIR/objects" -type f ! -name '.bp-tmp-*' | wc -l ;;
     s3) s3_admin count "$BP_REMOTE_BUCKET" "$BP_REMOTE_PREFIX" | cut -d' ' -f1 ;;
     azure) azure_admin list "$BP_REMOTE_CONTAINER" | wc -l ;;
   esac

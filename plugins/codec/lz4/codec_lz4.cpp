@@ -22,6 +22,9 @@
 //   encode time of fio's data. Smaller units
 //   (scattered 4 KiB writes) are compressed directly: for them a probe costs as much as it saves.
 //   Either way the decision only chooses between the two frame methods every decoder reads.
+// - A unit the probe turns down is appended with the host's buf_append_input (ABI 1.3): the
+//   frame header is written and the raw bytes are left where they lie, so a host that writes
+//   the segment from its write buffer pays no copy at all for them (older hosts copy).
 #include <blockpipe/bp_codec.h>
 #if BLOCKPIPE_LZ4_FAST_RESET
 #define LZ4_STATIC_LINKING_ONLY
@@ -114,22 +117,33 @@ int Lz4Open(const struct bp_config* config, const struct bp_codec_volume* /*volu
 
 void Lz4Close(void* handle) { delete static_cast<Lz4Codec*>(handle); }
 
+// The raw frame of a unit the probe turned down, with the unit's bytes referenced where the
+// host keeps them (the same bytes codecframe::AppendRaw writes).
+int AppendRawInPlace(const void* in, size_t in_len, struct bp_buf* out) {
+  if (!BP_HOST_HAS(bp_host, buf_append_input)) return codecframe::AppendRaw(kMagic, in, in_len, out);
+  auto* header = static_cast<uint8_t*>(bp_host->buf_reserve(out, codecframe::kMaxHeaderSize));
+  if (header == nullptr) return codecframe::Fail(BP_ERR_PERMANENT, "lz4 encode: out of memory");
+  bp_host->buf_commit(out, codecframe::WriteHeader(header, kMagic, codecframe::kMethodRaw, in_len));
+  if (bp_host->buf_append_input(out, in, in_len) != BP_OK) {
+    return codecframe::Fail(BP_ERR_PERMANENT, "lz4 encode: out of memory");
+  }
+  return BP_OK;
+}
+
 int Lz4Encode(void* handle, const struct bp_unit_ctx* /*unit*/, const void* in, size_t in_len,
               struct bp_buf* out) {
   return codecframe::Guard(kName, "encode", [&] {
     const int acceleration = static_cast<const Lz4Codec*>(handle)->acceleration;
+    LZ4_stream_t* stream = ThreadStream();
+    if (stream == nullptr) return codecframe::Fail(BP_ERR_PERMANENT, "lz4 encode: out of memory");
+    if (in_len <= static_cast<size_t>(LZ4_MAX_INPUT_SIZE) &&
+        !WorthCompressing(stream, static_cast<const uint8_t*>(in), in_len)) {
+      return AppendRawInPlace(in, in_len, out);
+    }
     // lz4 compresses at most LZ4_MAX_INPUT_SIZE (~2 GiB) per block; anything larger is stored.
     return codecframe::EncodeUnit(
         kName, kMagic, LZ4_MAX_INPUT_SIZE, in, in_len, out,
         [&](const uint8_t* src, size_t n, uint8_t* dest, size_t capacity) {
-          LZ4_stream_t* stream = ThreadStream();
-          if (stream == nullptr) {
-            codecframe::Fail(BP_ERR_PERMANENT, "lz4 encode: out of memory");
-            return codecframe::SqueezeResult{};
-          }
-          if (!WorthCompressing(stream, src, n)) {
-            return codecframe::SqueezeResult{codecframe::Squeeze::kDidNotShrink, 0};
-          }
           const int produced = CompressBlock(stream, src, n, dest, capacity, acceleration);
           if (produced <= 0) return codecframe::SqueezeResult{codecframe::Squeeze::kDidNotShrink, 0};
           return codecframe::SqueezeResult{codecframe::Squeeze::kCompressed,

@@ -69,6 +69,12 @@ extern "C" {
 ** BP_VERSION_TAG_MAX - 1 bytes of printable ASCII, NUL-terminated. */
 #define BP_VERSION_TAG_MAX 256
 
+/* Since 1.3: one piece of an object given to put_parts(), `length` bytes at `data`. */
+struct bp_span {
+  const void *data;
+  uint64_t length;
+};
+
 /* Flags for put(). */
 #define BP_PUT_IF_ABSENT (1u << 0) /* fail with BP_ERR_PRECONDITION if the key exists */
 
@@ -158,6 +164,17 @@ struct bp_backend_plugin {
                       const char *expected_tag, char *new_tag);
 
   /* ---- end of ABI 1.2 ---- */
+
+  /* Since ABI 1.3; optional (NULL, or absent in a plugin built against an older minor).
+  ** put_parts: put() of the object that is the concatenation of parts[0..count), in order, with
+  ** the same flags, atomicity, durability and return codes. The parts and their bytes are the
+  ** caller's and valid only during the call. The host uses it for objects it assembles from
+  ** several buffers (a segment whose units were stored unchanged is written from the host's
+  ** write buffer where they lie); without it the host joins the parts and calls put(). */
+  int (*put_parts)(void *handle, const char *key, const struct bp_span *parts, size_t count,
+                   uint32_t flags);
+
+  /* ---- end of ABI 1.3 ---- */
 };
 
 /* True when `plugin` (a bp_backend_plugin as the host copied it) has the slot, i.e. was built

@@ -48,9 +48,11 @@ extern "C" {
 **   1.0  the first stable ABI
 **   1.1  bp_codec_plugin.rekey (change a codec's secret without rewriting data), BP_CODEC_HAS
 **   1.2  bp_backend_plugin.get_tagged / put_if_match (compare-and-swap of an object by version
-**        tag), BP_BACKEND_CAP_CONDITIONAL_PUT, BP_VERSION_TAG_MAX, BP_BACKEND_HAS */
+**        tag), BP_BACKEND_CAP_CONDITIONAL_PUT, BP_VERSION_TAG_MAX, BP_BACKEND_HAS
+**   1.3  bp_host_api.buf_append_input (an encoder's unchanged input is referenced, not copied),
+**        bp_backend_plugin.put_parts and struct bp_span (an object put from several buffers) */
 #define BP_ABI_MAJOR 1
-#define BP_ABI_MINOR 2
+#define BP_ABI_MINOR 3
 
 /* Name of the single exported symbol of every plugin shared object. */
 #define BP_ENTRY_SYMBOL "blockpipe_plugin_entry"
@@ -210,7 +212,19 @@ struct bp_host_api {
   ** name is [a-z0-9_]+. Cheap enough for the data path. */
   void (*metric_add)(const char *plugin_name, const char *name, int64_t delta);
 
-  /* ---- end of ABI 1.0 ---- */
+  /* ---- end of ABI 1.0 (1.1 and 1.2 added no host services) ---- */
+
+  /* Since 1.3. Append the n bytes at `data` to an encode's output, where `data` lies within the
+  ** `in` buffer of the encode call that received `buf`: the result is exactly that of
+  ** buf_append(buf, data, n), but the host may keep a reference to its own input instead of
+  ** copying it, so a codec that stores (part of) a unit unchanged costs no copy. Like
+  ** buf_append, it ends any outstanding reservation. Bytes outside that input, a call outside
+  ** encode, and a host that cannot keep a reference there all get a copy, so a codec must not
+  ** depend on either outcome. Check BP_HOST_HAS(bp_host, buf_append_input) first and use
+  ** buf_append on an older host. */
+  int (*buf_append_input)(struct bp_buf *buf, const void *data, size_t n);
+
+  /* ---- end of ABI 1.3 ---- */
 };
 
 #define BP_HOST_HAS(host, slot) \

@@ -1,10 +1,13 @@
 // Segment images built into recycled memory: an image reused for the next segment (its storage
 // left longer than the object, full of the previous segment's bytes) must produce exactly the
 // object a fresh image produces, through the chain's one-codec, many-codec and no-codec paths.
+// Units stored unchanged stay in the write buffer as kept parts of the image, and the object
+// put from those parts reads back unit by unit.
 #include <gtest/gtest.h>
 
 #include "engine/segment_format.h"
 #include "engine_test_util.h"
+#include "pipeline/memory_store.h"
 
 namespace bp {
 namespace {
@@ -29,7 +32,12 @@ void Fill(WriteBuffer* b, uint64_t first, uint64_t count, uint64_t scattered, ui
   }
 }
 
-Bytes Object(const SegmentImage& image) { return Bytes(image.data(), image.data() + image.size()); }
+Bytes Object(const SegmentImage& image) {
+  Bytes object;
+  JoinParts(image.Parts(), &object);
+  EXPECT_EQ(object.size(), image.size());
+  return object;
+}
 
 TEST(SegmentReuse, RecycledImageBuildsTheSameObjectAsAFreshOne) {
   const Uuid uuid = RandomUuid();
@@ -48,6 +56,10 @@ TEST(SegmentReuse, RecycledImageBuildsTheSameObjectAsAFreshOne) {
       ASSERT_TRUE(EncodeSegmentImage(buffer, seq, uuid, *chain, 64u << 10, &recycled).ok());
       SegmentImage fresh;
       ASSERT_TRUE(EncodeSegmentImage(buffer, seq, uuid, *chain, 64u << 10, &fresh).ok());
+      SegmentImage in_place;  // unchanged units left in the buffer: the same object
+      ASSERT_TRUE(EncodeSegmentImage(buffer, seq, uuid, *chain, 64u << 10, &in_place, true).ok());
+      EXPECT_EQ(Object(in_place), Object(fresh)) << "segment " << seq;
+      EXPECT_EQ(in_place.kept.empty(), codecs != 0) << "only the no-codec chain keeps XorCodec units";
       EXPECT_EQ(Object(recycled), Object(fresh)) << "segment " << seq;
       EXPECT_GE(recycled.storage.size(), recycled.end);
       ASSERT_EQ(recycled.meta.units.size(), fresh.meta.units.size());
@@ -58,6 +70,58 @@ TEST(SegmentReuse, RecycledImageBuildsTheSameObjectAsAFreshOne) {
       ++seq;
     }
   }
+}
+
+TEST(SegmentReuse, UnchangedUnitsStayInTheBufferAndReadBack) {
+  // With no codec every unit is stored unchanged: a unit whose blocks lie back to back in the
+  // buffer is a kept part (no copy), a unit gathered from scattered slots is copied, since the
+  // gather scratch is reused for the next unit.
+  const Uuid uuid = RandomUuid();
+  auto chain = XorChain(uuid, 0);
+  WriteBuffer buffer;
+  Fill(&buffer, 0, 40, 3, 5);                        // units 0..2 (16+16+8 blocks), scattered
+  std::memcpy(buffer.PutBlock(7), Pattern(4096, 1).data(), 4096);  // an overwrite in place
+  SegmentImage image;
+  ASSERT_TRUE(EncodeSegmentImage(buffer, 9, uuid, *chain, 64u << 10, &image, true).ok());
+  EXPECT_EQ(image.kept.size(), image.meta.units.size());
+  EXPECT_EQ(image.kept_bytes, 43u * 4096);
+  EXPECT_LT(image.owned_size(), 4096u) << "only the header and the meta are the image's own";
+
+  MemoryStore store;
+  const std::string key = "seg/9";
+  const ObjectParts parts = image.Parts();
+  ASSERT_TRUE(store.PutParts(key, parts, true).ok());
+  Bytes stored;
+  ASSERT_TRUE(store.Get(key, &stored).ok());
+  EXPECT_EQ(stored, Object(image));
+  EXPECT_TRUE(PartsEqual(parts, stored.data(), stored.size()));
+  stored.back() ^= 1;
+  EXPECT_FALSE(PartsEqual(parts, stored.data(), stored.size()));
+
+  SegmentMeta meta;
+  uint64_t size = 0;
+  ASSERT_TRUE(ReadSegmentMeta(store, key, 9, uuid, *chain, 1u << 20, image.size(), &meta, &size).ok());
+  EXPECT_EQ(size, image.size());
+  auto blocks = buffer.SortedBlocks();
+  for (uint32_t u = 0; u < meta.units.size(); ++u) {
+    Bytes unit;
+    ASSERT_TRUE(ReadUnit(store, key, 9, u, meta.units[u], *chain, &unit).ok()) << "unit " << u;
+    const UnitLoc& loc = meta.units[u];
+    for (uint32_t k = 0; k < loc.logical_length / 4096; ++k) {
+      EXPECT_EQ(std::memcmp(unit.data() + k * 4096, blocks[loc.first_block + k].second, 4096), 0)
+          << "unit " << u << " block " << k;
+    }
+  }
+
+  // Gathered units: slots recycled out of order leave a window's blocks apart in the buffer.
+  WriteBuffer scattered;
+  for (uint64_t lba : {3, 1, 2, 0}) {
+    std::memcpy(scattered.PutBlock(lba * 2), Pattern(4096, static_cast<uint32_t>(lba)).data(), 4096);
+  }
+  SegmentImage gathered;
+  ASSERT_TRUE(EncodeSegmentImage(scattered, 10, uuid, *chain, 64u << 10, &gathered, true).ok());
+  EXPECT_TRUE(gathered.kept.empty());
+  EXPECT_EQ(gathered.kept_bytes, 0u);
 }
 
 TEST(SegmentReuse, EncodeAtWritesPastLengthAndKeepsTheRoom) {

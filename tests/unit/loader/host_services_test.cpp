@@ -43,6 +43,39 @@ TEST(HostServices, BufferReserveCommitAppend) {
   EXPECT_EQ(h->buf_append(nullptr, "a", 1), BP_ERR_INVALID);
 }
 
+TEST(HostServices, AppendInputKeepsReferencesOnlyToTheCallersInput) {
+  const bp_host_api* h = HostApi();
+  ASSERT_TRUE(BP_HOST_HAS(h, buf_append_input));
+  const Bytes input = {'a', 'b', 'c', 'd', 'e', 'f'};
+  const uint8_t other[3] = {'x', 'y', 'z'};
+  {
+    // Without KeepInput it is buf_append.
+    Bytes out;
+    BufWriter w(&out);
+    EXPECT_EQ(h->buf_append_input(w.get(), input.data(), 3), BP_OK);
+    EXPECT_EQ(h->buf_size(w.get()), 3u);
+    EXPECT_EQ(h->buf_append_input(nullptr, input.data(), 1), BP_ERR_INVALID);
+  }
+  Bytes out = {'#'};
+  std::vector<KeptInput> kept;
+  size_t committed = 0;
+  {
+    BufWriter w(&out, 1, BufWriter::ReuseTail{});
+    w.KeepInput(input.data(), 5, &kept);  // the call's input is "abcde"; 'f' lies beyond it
+    EXPECT_EQ(h->buf_append(w.get(), "H", 1), BP_OK);
+    EXPECT_EQ(h->buf_append_input(w.get(), input.data() + 1, 4), BP_OK);  // "bcde": kept
+    EXPECT_EQ(h->buf_append_input(w.get(), other, 3), BP_OK);             // not the input: copied
+    EXPECT_EQ(h->buf_append_input(w.get(), input.data() + 3, 3), BP_OK);  // runs past it: copied
+    EXPECT_EQ(h->buf_size(w.get()), 1u + 1 + 4 + 3 + 3) << "kept bytes count in the size";
+    committed = w.committed();
+  }
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_EQ(kept[0].at, 2u) << "after '#' and 'H'";
+  EXPECT_EQ(kept[0].part.data, input.data() + 1);
+  EXPECT_EQ(kept[0].part.length, 4u);
+  EXPECT_EQ(std::string(out.begin(), out.begin() + static_cast<long>(committed)), "#Hxyzdef");
+}
+
 TEST(HostServices, BufferTrimsUnusedReservations) {
   const bp_host_api* h = HostApi();
   Bytes bytes;

@@ -184,6 +184,90 @@ TEST_F(FileBackendTest, EmptyObjectRoundTrips) {
   EXPECT_EQ(rc, BP_OK);
 }
 
+TEST_F(FileBackendTest, PutPartsWritesTheConcatenation) {
+  void* h = Open();
+  ASSERT_NE(api()->put_parts, nullptr) << "declared since ABI 1.3";
+  // More parts than one writev takes (1024), empty parts among them, sizes that make the
+  // kernel's partial writes end inside a part.
+  std::string expect;
+  std::vector<std::string> pieces;
+  for (int i = 0; i < 2500; ++i) {
+    pieces.push_back(i % 7 == 3 ? std::string() : std::string(static_cast<size_t>(i % 97 + 1), static_cast<char>('a' + i % 26)));
+  }
+  pieces.push_back(std::string(3u << 20, 'z'));
+  std::vector<bp_span> parts;
+  for (const std::string& p : pieces) {
+    parts.push_back(bp_span{p.data(), p.size()});
+    expect += p;
+  }
+  ASSERT_EQ(api()->put_parts(h, "seg/7", parts.data(), parts.size(), BP_PUT_IF_ABSENT), BP_OK)
+      << TakeError();
+  int rc = -100;
+  EXPECT_EQ(Get(h, "seg/7", &rc), expect);
+  EXPECT_EQ(rc, BP_OK);
+  // Same flags and answers as put: an existing key is refused, no temp file is left.
+  EXPECT_EQ(api()->put_parts(h, "seg/7", parts.data(), 1, BP_PUT_IF_ABSENT), BP_ERR_PRECONDITION);
+  EXPECT_EQ(std::distance(fs::directory_iterator(root_ + "/seg"), fs::directory_iterator()), 1);
+  ASSERT_EQ(api()->put_parts(h, "seg/8", nullptr, 0, 0), BP_OK) << "no parts: an empty object";
+  EXPECT_EQ(Get(h, "seg/8", &rc), "");
+  const bp_span missing{nullptr, 5};
+  EXPECT_EQ(api()->put_parts(h, "seg/9", &missing, 1, 0), BP_ERR_INVALID);
+}
+
+// Names of the temp files (kept recycled files among them) in the root.
+std::vector<std::string> TempFilesIn(const std::string& dir) {
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(".bp-tmp-", 0) == 0) names.push_back(name);
+  }
+  return names;
+}
+
+TEST_F(FileBackendTest, DeletedLargeObjectsAreWrittenOverByLaterPuts) {
+  void* h = Open();
+  const std::string big(3u << 20, 'o');
+  ASSERT_EQ(Put(h, "vol/seg/1", big), BP_OK);
+  ASSERT_EQ(Put(h, "vol/seg/small", "tiny"), BP_OK);
+  ASSERT_EQ(api()->del(h, "vol/seg/1"), BP_OK);
+  ASSERT_EQ(api()->del(h, "vol/seg/small"), BP_OK);
+  // The key is gone at once, listings show nothing, the emptied directories are removed; the
+  // large file waits in the root under a temp name (the small one was simply deleted).
+  int rc = 0;
+  Get(h, "vol/seg/1", &rc);
+  EXPECT_EQ(rc, BP_ERR_NOT_FOUND);
+  EXPECT_TRUE(ListAll(h, "").empty());
+  EXPECT_FALSE(fs::exists(root_ + "/vol"));
+  ASSERT_EQ(TempFilesIn(root_).size(), 1u);
+
+  // The next put writes over it: shorter than the old file, so what remains of it is cut.
+  std::string next(1u << 20, 'n');
+  next += "end";
+  ASSERT_EQ(Put(h, "vol/seg/2", next, BP_PUT_IF_ABSENT), BP_OK);
+  EXPECT_TRUE(TempFilesIn(root_).empty()) << "the kept file became the new object";
+  EXPECT_EQ(Get(h, "vol/seg/2", &rc), next);
+  char tail[8];
+  uint64_t nread = 0;
+  ASSERT_EQ(api()->read(h, "vol/seg/2", next.size() - 3, sizeof(tail), tail, &nread), BP_OK);
+  EXPECT_EQ(std::string(tail, nread), "end");
+  EXPECT_EQ(ListAll(h, ""), (std::vector<std::string>{"vol/seg/2"}));
+
+  // Closing the store deletes what it still keeps.
+  ASSERT_EQ(api()->del(h, "vol/seg/2"), BP_OK);
+  EXPECT_EQ(TempFilesIn(root_).size(), 1u);
+  api()->close(h);
+  handles_.clear();
+  EXPECT_TRUE(TempFilesIn(root_).empty());
+}
+
+TEST_F(FileBackendTest, RecycleZeroDeletesAtOnce) {
+  config_.values["recycle"] = "0";
+  void* h = Open();
+  ASSERT_EQ(Put(h, "seg/1", std::string(2u << 20, 'x')), BP_OK);
+  ASSERT_EQ(api()->del(h, "seg/1"), BP_OK);
+  EXPECT_TRUE(TempFilesIn(root_).empty());
+}
+
 TEST_F(FileBackendTest, ReplaceIsSeenByRangedReadsDespiteDescriptorCache) {
   void* h = Open();
   ASSERT_EQ(Put(h, "meta", "first version"), BP_OK);

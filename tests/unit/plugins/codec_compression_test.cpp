@@ -258,14 +258,16 @@ class Lz4ProbeTest : public ::testing::Test {
   void TearDown() override {
     if (handle_ != nullptr) plugin_->codec()->close(handle_);
   }
-  // Encodes, checks the round trip, returns the frame.
-  Bytes RoundTrip(const Bytes& input) {
+  // Encodes, checks the round trip, returns the frame (and how much of it the codec appended
+  // as its unchanged input, if asked).
+  Bytes RoundTrip(const Bytes& input, size_t* input_bytes = nullptr) {
     bp_unit_ctx unit{sizeof(bp_unit_ctx), BP_UNIT_DATA, uuid_, 1, 0, input.size()};
     Buffer encoded, decoded;
     EXPECT_EQ(plugin_->codec()->encode(handle_, &unit, input.data(), input.size(), encoded.get()), BP_OK);
     EXPECT_EQ(plugin_->codec()->decode(handle_, &unit, encoded.storage.data(), encoded.size,
                                        decoded.get()), BP_OK);
     EXPECT_EQ(decoded.bytes(), input);
+    if (input_bytes != nullptr) *input_bytes = encoded.input_bytes;
     return encoded.bytes();
   }
 
@@ -277,9 +279,15 @@ class Lz4ProbeTest : public ::testing::Test {
 TEST_F(Lz4ProbeTest, BarelyCompressibleUnitIsStoredRawWithoutCompressingIt) {
   // A 48-byte repeat every 4 KiB: lz4 would save about 1%, the probe sees too little to bother.
   Bytes input = FixtureBarelyCompressible(65536, 4096, 11);
-  Bytes frame = RoundTrip(input);
+  size_t appended_as_input = 0;
+  Bytes frame = RoundTrip(input, &appended_as_input);
   EXPECT_EQ(frame[1], 0) << "stored raw";
   EXPECT_LE(frame.size(), input.size() + 12);
+  // The raw bytes go through buf_append_input, so a host may write them from where they lie;
+  // the frame is the one every decoder reads: 'L', method 0, LEB128 length, the bytes.
+  EXPECT_EQ(appended_as_input, input.size());
+  EXPECT_EQ(Bytes(frame.begin(), frame.begin() + 5), (Bytes{'L', 0, 0x80, 0x80, 0x04}));
+  EXPECT_EQ(Bytes(frame.begin() + 5, frame.end()), input);
 }
 
 TEST_F(Lz4ProbeTest, ClearlyCompressibleMultiBlockUnitsAreStillCompressed) {
@@ -302,9 +310,11 @@ TEST_F(Lz4ProbeTest, ClearlyCompressibleMultiBlockUnitsAreStillCompressed) {
 TEST_F(Lz4ProbeTest, SmallUnitsAreNotProbed) {
   // Below 16 KiB lz4 itself decides: a 4 KiB block that saves a little is still compressed.
   Bytes input = FixtureBarelyCompressible(4096, 512, 14);
-  Bytes frame = RoundTrip(input);
+  size_t appended_as_input = 0;
+  Bytes frame = RoundTrip(input, &appended_as_input);
   EXPECT_EQ(frame[1], 1);
   EXPECT_LT(frame.size(), input.size());
+  EXPECT_EQ(appended_as_input, 0u);
 }
 
 TEST(CompressionCodecCrossTest, OneCodecRefusesTheOthersUnits) {

@@ -67,6 +67,12 @@ int BufAppend(bp_buf* buf, const void* data, size_t n) {
   BufCommit(buf, n);
   return BP_OK;
 }
+int BufAppendInput(bp_buf* buf, const void* data, size_t n) {
+  Buffer* b = AsBuffer(buf);
+  b->input_appends++;
+  b->input_bytes += n;
+  return BufAppend(buf, data, n);
+}
 size_t BufSize(const bp_buf* buf) { return reinterpret_cast<const Buffer*>(buf)->size; }
 
 int ListAdd(bp_list* list, const char* key, uint64_t size) {
@@ -83,7 +89,7 @@ void MetricAdd(const char*, const char*, int64_t) {}
 const bp_host_api kHost = {
     sizeof(bp_host_api), BP_ABI_MINOR, Log, SetError, ConfigHas, ConfigString, ConfigInt,
     ConfigBool, ConfigListCount, ConfigListItem, ConfigDir, BufReserve, BufCommit, BufAppend,
-    BufSize, ListAdd, ListSetNext, MetricAdd,
+    BufSize, ListAdd, ListSetNext, MetricAdd, BufAppendInput,
 };
 
 }  // namespace

@@ -35,6 +35,9 @@ class Buffer {
   std::string text() const { return std::string(storage.begin(), storage.begin() + static_cast<long>(size)); }
   std::vector<uint8_t> storage;
   size_t size = 0;
+  // What went through buf_append_input (which this host serves by copying, as a host may).
+  size_t input_appends = 0;
+  size_t input_bytes = 0;
 };
 
 // A list sink, passed to plugins as a bp_list*.
