@@ -116,6 +116,29 @@ Status ParseSegmentMeta(const uint8_t* p, size_t n, uint64_t data_start, uint64_
   return Status::Ok();
 }
 
+// crc extended over a kept part lying within the unit's blocks, which sit back to back from
+// `src` (segment blocks first .. first+count): from the blocks' stored CRCs when the part is
+// whole blocks that all have one, else by reading it.
+static uint32_t KeptPartCrc(const ObjectPart& part, const uint8_t* src, size_t first,
+                            size_t count, const std::vector<const uint32_t*>& block_crcs,
+                            uint32_t crc) {
+  const size_t offset = static_cast<size_t>(part.data - src);
+  const bool whole_blocks = !block_crcs.empty() && offset % kBlockSize == 0 &&
+                            part.length % kBlockSize == 0 &&
+                            offset + part.length <= count * kBlockSize;
+  if (whole_blocks) {
+    const size_t b0 = first + offset / kBlockSize;
+    const size_t n = part.length / kBlockSize;
+    bool known = true;
+    for (size_t b = b0; b < b0 + n && known; ++b) known = block_crcs[b] != nullptr;
+    if (known) {
+      for (size_t b = b0; b < b0 + n; ++b) crc = Crc32cAppendBlock(crc, *block_crcs[b]);
+      return crc;
+    }
+  }
+  return Crc32c(part.data, part.length, crc);
+}
+
 // Upper bound of the serialized meta of `meta` (see SerializeSegmentMeta), before encoding.
 static size_t PlainMetaBound(const SegmentMeta& meta) {
   return 64 + meta.units.size() * 20 + meta.records.size() * 25;
@@ -125,7 +148,8 @@ Status EncodeSegmentImage(const WriteBuffer& buffer, uint64_t seq, const Uuid& u
                           const CodecChain& chain, uint32_t unit_size, SegmentImage* image,
                           bool keep_in_buffer) {
   const uint32_t unit_blocks = std::max<uint32_t>(1, unit_size / kBlockSize);
-  auto blocks = buffer.SortedBlocks();
+  std::vector<const uint32_t*> block_crcs;  // known CRCs of the blocks, else nullptr
+  auto blocks = buffer.SortedBlocks(keep_in_buffer ? &block_crcs : nullptr);
   SegmentMeta& meta = image->meta;
   meta = SegmentMeta{};
   meta.seq = seq;
@@ -197,13 +221,14 @@ Status EncodeSegmentImage(const WriteBuffer& buffer, uint64_t seq, const Uuid& u
     const bool stays = keep_in_buffer && src != plain.data();
     BP_RETURN_IF_ERROR(chain.EncodeAt(id, src, logical, &storage, &end, stays ? &image->kept : nullptr));
     // The stored unit is storage[at, end) with the kept parts inserted: checksum it in order.
+    // A kept part made of whole blocks whose CRCs the write path stored is not read again.
     uint32_t crc = 0;
     size_t pos = at;
     uint64_t kept = 0;
     for (size_t k = kept_before; k < image->kept.size(); ++k) {
       const KeptInput& part = image->kept[k];
       crc = Crc32c(storage.data() + pos, part.at - pos, crc);
-      crc = Crc32c(part.part.data, part.part.length, crc);
+      crc = KeptPartCrc(part.part, src, first, count, block_crcs, crc);
       pos = part.at;
       kept += part.part.length;
     }

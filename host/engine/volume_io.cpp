@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "engine/volume.h"
+#include "util/crc32c.h"
 
 namespace bp {
 namespace {
@@ -528,14 +529,22 @@ bool Volume::TryModifyLocked(const bp_io* io, const HeldUnits& held, UnitNeed* n
     if (src) {
       const uint8_t* p = src + ((mid_first << kBlockShift) - off);
       uint64_t zero_start = 0, zero_count = 0;
+      // A write of a unit or more fills whole units, which the codec may store unchanged (lz4's
+      // raw frame): their blocks are checksummed here, while they are in the cache from the
+      // copy, so the segment encoder need not read them again. Smaller writes are mostly
+      // compressed, and their checksum is taken over the codec's output.
+      const bool checksum_blocks = io->length >= meta_.unit_size;
+      uint32_t* crc = nullptr;
       // Each block is copied into the buffer while it is checked; an all-zero one is dropped
       // again when its run of zeros becomes a ZERO range (which erases the buffered blocks).
       for (uint64_t b = mid_first; b < mid_end; ++b, p += kBlockSize) {
-        if (CopyBlockIsZero(active_->PutBlock(b), p)) {
+        uint8_t* block = active_->PutBlock(b, checksum_blocks ? &crc : nullptr);
+        if (CopyBlockIsZero(block, p)) {
           if (zero_count == 0) zero_start = b;
           ++zero_count;
           continue;
         }
+        if (checksum_blocks) *crc = Crc32c(block, kBlockSize);
         if (zero_count) {
           active_->SetRange(zero_start, zero_count, ExtentKind::kZero);
           zero_count = 0;

@@ -9,10 +9,14 @@ namespace bp {
 
 WriteBuffer::WriteBuffer() = default;
 
-uint8_t* WriteBuffer::PutBlock(uint64_t lba) {
+uint8_t* WriteBuffer::PutBlock(uint64_t lba, uint32_t** crc) {
   bool inserted = false;
   uint32_t* slot_of = index_.FindOrInsert(lba, &inserted);
-  if (!inserted) return Slot(*slot_of);
+  if (!inserted) {
+    crc_known_[*slot_of] = crc != nullptr;
+    if (crc != nullptr) *crc = &crcs_[*slot_of];
+    return Slot(*slot_of);
+  }
   uint32_t slot;
   if (!free_slots_.empty()) {
     slot = free_slots_.back();
@@ -21,9 +25,13 @@ uint8_t* WriteBuffer::PutBlock(uint64_t lba) {
     slot = next_slot_++;
     if (slot / kBlocksPerSlab >= slabs_.size()) {
       slabs_.emplace_back(new uint8_t[static_cast<size_t>(kBlocksPerSlab) * kBlockSize]);
+      crcs_.resize(slabs_.size() * kBlocksPerSlab);
+      crc_known_.resize(slabs_.size() * kBlocksPerSlab);
     }
   }
   *slot_of = slot;
+  crc_known_[slot] = crc != nullptr;
+  if (crc != nullptr) *crc = &crcs_[slot];
   return Slot(slot);
 }
 
@@ -83,12 +91,22 @@ uint64_t WriteBuffer::memory_bytes() const {
          index_.size() * 32;
 }
 
-std::vector<std::pair<uint64_t, const uint8_t*>> WriteBuffer::SortedBlocks() const {
-  std::vector<std::pair<uint64_t, const uint8_t*>> out;
-  out.reserve(index_.size());
-  index_.ForEach([&](uint64_t block, uint32_t slot) { out.emplace_back(block, Slot(slot)); });
-  std::sort(out.begin(), out.end(),
+std::vector<std::pair<uint64_t, const uint8_t*>> WriteBuffer::SortedBlocks(
+    std::vector<const uint32_t*>* crcs) const {
+  std::vector<std::pair<uint64_t, uint32_t>> slots;  // block, slot
+  slots.reserve(index_.size());
+  index_.ForEach([&](uint64_t block, uint32_t slot) { slots.emplace_back(block, slot); });
+  std::sort(slots.begin(), slots.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<std::pair<uint64_t, const uint8_t*>> out;
+  out.reserve(slots.size());
+  for (const auto& [block, slot] : slots) out.emplace_back(block, Slot(slot));
+  if (crcs != nullptr) {
+    crcs->assign(slots.size(), nullptr);
+    for (size_t i = 0; i < slots.size(); ++i) {
+      if (crc_known_[slots[i].second]) (*crcs)[i] = &crcs_[slots[i].second];
+    }
+  }
   return out;
 }
 

@@ -24,8 +24,11 @@ class WriteBuffer {
   WriteBuffer(const WriteBuffer&) = delete;
   WriteBuffer& operator=(const WriteBuffer&) = delete;
 
-  // Storage for block `lba` (existing or new); the caller fills all 4096 bytes.
-  uint8_t* PutBlock(uint64_t lba);
+  // Storage for block `lba` (existing or new); the caller fills all 4096 bytes. With `crc`, the
+  // caller also stores the block's Crc32c through *crc (the segment encoder then checksums a
+  // unit stored unchanged from these instead of reading its bytes again); without, the block's
+  // CRC is unknown.
+  uint8_t* PutBlock(uint64_t lba, uint32_t** crc = nullptr);
   // Make [lba, lba+blocks) a ZERO or HOLE range, dropping buffered blocks in it. Cost is bounded
   // by the number of buffered blocks, not by the range length.
   void SetRange(uint64_t lba, uint64_t blocks, ExtentKind kind);
@@ -45,8 +48,10 @@ class WriteBuffer {
     return static_cast<uint64_t>(slabs_.size()) * kBlocksPerSlab * 4096 + index_.memory_bytes();
   }
 
-  // Buffered blocks sorted by block number (for sealing).
-  std::vector<std::pair<uint64_t, const uint8_t*>> SortedBlocks() const;
+  // Buffered blocks sorted by block number (for sealing). crcs (optional) receives, in the same
+  // order, each block's CRC-32C or nullptr where it is unknown (valid while the buffer is).
+  std::vector<std::pair<uint64_t, const uint8_t*>> SortedBlocks(
+      std::vector<const uint32_t*>* crcs = nullptr) const;
   const ExtentMap& ranges() const { return ranges_; }
 
   // Forget everything but keep the slabs for reuse.
@@ -62,6 +67,8 @@ class WriteBuffer {
   BlockIndex index_;  // block → slot
   std::vector<std::unique_ptr<uint8_t[]>> slabs_;
   std::vector<uint32_t> free_slots_;
+  std::vector<uint32_t> crcs_;       // by slot
+  std::vector<uint8_t> crc_known_;   // by slot
   uint32_t next_slot_ = 0;  // slots below this have been handed out at least once
   ExtentMap ranges_;
 };

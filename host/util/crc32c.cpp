@@ -154,6 +154,30 @@ bool UseHardware() {
 
 }  // namespace
 
+uint32_t Crc32cAppendBlock(uint32_t crc, uint32_t block_crc) {
+  // With the register's pre- and post-inversion, crc(A B) = zeros(crc(A), |B|) ^ crc(B), where
+  // zeros(x, n) is the bare register x after n zero bytes: a linear map, tabulated per byte.
+  static const struct ZeroBlock {
+    uint32_t t[4][256];
+    ZeroBlock() {
+      static const uint8_t kZeros[4096] = {};
+      uint32_t basis[32];
+      for (int bit = 0; bit < 32; ++bit) basis[bit] = PortableRaw(1u << bit, kZeros, sizeof kZeros);
+      for (int byte = 0; byte < 4; ++byte) {
+        for (uint32_t v = 0; v < 256; ++v) {
+          uint32_t out = 0;
+          for (int bit = 0; bit < 8; ++bit) {
+            if (v & (1u << bit)) out ^= basis[byte * 8 + bit];
+          }
+          t[byte][v] = out;
+        }
+      }
+    }
+  } zeros;
+  return zeros.t[0][crc & 0xFF] ^ zeros.t[1][(crc >> 8) & 0xFF] ^ zeros.t[2][(crc >> 16) & 0xFF] ^
+         zeros.t[3][crc >> 24] ^ block_crc;
+}
+
 uint32_t Crc32cPortable(const void* data, size_t n, uint32_t crc) {
   return ~PortableRaw(~crc, static_cast<const uint8_t*>(data), n);
 }

@@ -12,6 +12,11 @@ namespace bp {
 // Crc32c(b, nb, Crc32c(a, na)) == Crc32c(a followed by b).
 uint32_t Crc32c(const void* data, size_t n, uint32_t crc = 0);
 
+// The CRC-32C of some data followed by a 4 KiB block, from the data's CRC and the block's own
+// CRC-32C: Crc32cAppendBlock(Crc32c(a, na), Crc32c(b, 4096)) == Crc32c(a followed by b). Lets a
+// checksum over blocks whose CRCs are known already skip reading them again.
+uint32_t Crc32cAppendBlock(uint32_t crc, uint32_t block_crc);
+
 // The portable table implementation, exposed so tests can compare it with the hardware one.
 uint32_t Crc32cPortable(const void* data, size_t n, uint32_t crc = 0);
 

@@ -54,5 +54,19 @@ TEST(Crc32c, ExtendsAcrossPieces) {
             whole);
 }
 
+TEST(Crc32c, AppendsBlocksFromTheirOwnChecksums) {
+  // Prefixes of every length class (empty, short, unaligned, several blocks) followed by blocks
+  // given only as their CRCs: the same as checksumming the concatenation.
+  const Bytes blocks = test::Pattern(3 * 4096, 7);
+  for (size_t prefix : {0, 1, 5, 4095, 4096, 10000}) {
+    const Bytes head = test::Pattern(prefix, static_cast<uint32_t>(prefix) + 1);
+    Bytes all = head;
+    all.insert(all.end(), blocks.begin(), blocks.end());
+    uint32_t crc = Crc32c(head.data(), head.size());
+    for (size_t b = 0; b < 3; ++b) crc = Crc32cAppendBlock(crc, Crc32c(blocks.data() + b * 4096, 4096));
+    EXPECT_EQ(crc, Crc32c(all.data(), all.size())) << "prefix " << prefix;
+  }
+}
+
 }  // namespace
 }  // namespace bp
