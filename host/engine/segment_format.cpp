@@ -219,7 +219,8 @@ Status EncodeSegmentImage(const WriteBuffer& buffer, uint64_t seq, const Uuid& u
     // Blocks in the sealed buffer stay put until the segment is durable, so what the codec
     // stores unchanged may be written from there; the gather scratch is reused at once.
     const bool stays = keep_in_buffer && src != plain.data();
-    BP_RETURN_IF_ERROR(chain.EncodeAt(id, src, logical, &storage, &end, stays ? &image->kept : nullptr));
+    BP_RETURN_IF_ERROR(
+        chain.EncodeAt(id, src, logical, &storage, &end, stays ? &image->kept : nullptr));
     // The stored unit is storage[at, end) with the kept parts inserted: checksum it in order.
     // A kept part made of whole blocks whose CRCs the write path stored is not read again.
     uint32_t crc = 0;
