@@ -182,6 +182,7 @@ static struct bp_backend_plugin azure_backend_plugin = {
     /* delete_many: not implemented (no Blob Batch); the capability is not declared */ nullptr,
     /* get_tagged */ azurebackend::AzureGetTagged,
     /* put_if_match */ azurebackend::AzurePutIfMatch,
+    /* put_parts: the host joins the parts; an HTTP body of parts would gain little */ nullptr,
 };
 
 BP_REGISTER_BACKEND(azure_backend_plugin, BP_THREAD_PARALLEL)

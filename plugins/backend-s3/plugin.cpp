@@ -363,6 +363,7 @@ static struct bp_backend_plugin s3_backend_plugin = {
     /* delete_many */ s3backend::S3DeleteMany,
     /* get_tagged */ s3backend::S3GetTagged,
     /* put_if_match */ s3backend::S3PutIfMatch,
+    /* put_parts: the host joins the parts; an HTTP body of parts would gain little */ nullptr,
 };
 
 BP_REGISTER_BACKEND(s3_backend_plugin, BP_THREAD_PARALLEL)
