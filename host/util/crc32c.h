@@ -1,6 +1,7 @@
 // CRC-32C (Castagnoli), the checksum of every stored object header, segment body and unit. It
-// uses the SSE4.2 crc32 instruction when the CPU has it (checked once at startup) and a
-// slicing-by-8 table otherwise; both give identical results, which the unit tests check.
+// folds with AVX-512 carry-less multiplication (VPCLMULQDQ) when the CPU has it, else uses the
+// SSE4.2 crc32 instruction, else a slicing-by-8 table (checked once at startup); all give
+// identical results, which the unit tests check.
 #pragma once
 
 #include <cstddef>
@@ -22,5 +23,12 @@ uint32_t Crc32cPortable(const void* data, size_t n, uint32_t crc = 0);
 
 // True when Crc32c uses the CPU instruction.
 bool Crc32cIsHardware();
+
+// The implementations one by one, so tests can compare them on a CPU that has them all.
+enum class Crc32cPath { kPortable, kLanes, kFolding };
+// Whether this CPU runs `path` (kPortable always).
+bool Crc32cHas(Crc32cPath path);
+// CRC-32C through `path` (a path the CPU lacks falls back as Crc32c would).
+uint32_t Crc32cVia(Crc32cPath path, const void* data, size_t n, uint32_t crc = 0);
 
 }  // namespace bp

@@ -45,6 +45,25 @@ TEST(Crc32c, LongInputsMatchPortable) {
   EXPECT_EQ(Crc32c(data.data() + 12345, 50000 - 12345, Crc32c(data.data(), 12345)), whole);
 }
 
+// Every implementation the CPU has, against the table, around the folding path's 256-byte steps
+// and the lanes' 3 KiB chunks, with a carried-in register.
+TEST(Crc32c, EveryPathMatchesPortable) {
+  Bytes data = test::Pattern((64u << 10) + 8192, 13);
+  for (Crc32cPath path : {Crc32cPath::kLanes, Crc32cPath::kFolding}) {
+    if (!Crc32cHas(path)) continue;
+    for (size_t offset : {0u, 3u, 64u}) {
+      for (size_t n : {0u, 1u, 255u, 256u, 257u, 511u, 512u, 1000u, 3072u, 4096u, 4097u,
+                       16384u + 100u, 65536u}) {
+        for (uint32_t seed : {0u, 0x1234ABCDu}) {
+          ASSERT_EQ(Crc32cVia(path, data.data() + offset, n, seed),
+                    Crc32cPortable(data.data() + offset, n, seed))
+              << "path " << static_cast<int>(path) << " offset " << offset << " length " << n;
+        }
+      }
+    }
+  }
+}
+
 TEST(Crc32c, ExtendsAcrossPieces) {
   Bytes data = test::Pattern(1000, 3);
   uint32_t whole = Crc32c(data.data(), data.size());
