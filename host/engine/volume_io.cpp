@@ -539,12 +539,16 @@ bool Volume::TryModifyLocked(const bp_io* io, const HeldUnits& held, UnitNeed* n
       // again when its run of zeros becomes a ZERO range (which erases the buffered blocks).
       for (uint64_t b = mid_first; b < mid_end; ++b, p += kBlockSize) {
         uint8_t* block = active_->PutBlock(b, checksum_blocks ? &crc : nullptr);
-        if (CopyBlockIsZero(block, p)) {
+        const bool zero = checksum_blocks ? IsZeroBlock(p) : CopyBlockIsZero(block, p);
+        if (zero) {
+          // Dropped with its run below; until then the buffer holds what was written.
+          if (checksum_blocks) std::memset(block, 0, kBlockSize);
           if (zero_count == 0) zero_start = b;
           ++zero_count;
           continue;
         }
-        if (checksum_blocks) *crc = Crc32c(block, kBlockSize);
+        // One pass copies and checksums (the zero check stopped at the first non-zero line).
+        if (checksum_blocks) *crc = Crc32cCopy(block, p, kBlockSize);
         if (zero_count) {
           active_->SetRange(zero_start, zero_count, ExtentKind::kZero);
           zero_count = 0;

@@ -200,23 +200,33 @@ __attribute__((target("avx512f,vpclmulqdq"))) inline __m512i FoldInto(__m512i pi
   return _mm512_ternarylogic_epi64(high, low, next, 0x96);        // three-way XOR
 }
 
-// The bare register after n bytes, n a multiple of kFoldBlock (at least one).
-__attribute__((target("avx512f,vpclmulqdq,sse4.2"))) uint32_t FoldRaw(uint32_t c,
-                                                                     const uint8_t* p,
-                                                                     size_t n) {
+// Load 64 bytes at p + at, and store them at copy + at when copying (copy may be nullptr).
+__attribute__((target("avx512f"))) inline __m512i LoadLine(const uint8_t* p, uint8_t* copy,
+                                                           size_t at) {
+  const __m512i line = _mm512_loadu_si512(p + at);
+  if (copy != nullptr) _mm512_storeu_si512(copy + at, line);
+  return line;
+}
+
+// The bare register after n bytes, n a multiple of kFoldBlock (at least one); with `copy`, the
+// bytes are also stored there. Inlined into its two callers, where `copy` is a constant.
+__attribute__((target("avx512f,vpclmulqdq,sse4.2"))) inline uint32_t FoldRaw(uint32_t c,
+                                                                            const uint8_t* p,
+                                                                            size_t n,
+                                                                            uint8_t* copy) {
   static const FoldConstants by256(256), by192(192), by128(128), by64(64);
   const __m512i step = Broadcast(by256);
   // A register carried in equals that many bits XORed into the front of the message.
-  __m512i a = _mm512_xor_si512(_mm512_loadu_si512(p),
+  __m512i a = _mm512_xor_si512(LoadLine(p, copy, 0),
                                _mm512_zextsi128_si512(_mm_cvtsi32_si128(static_cast<int>(c))));
-  __m512i b = _mm512_loadu_si512(p + 64);
-  __m512i d = _mm512_loadu_si512(p + 128);
-  __m512i e = _mm512_loadu_si512(p + 192);
+  __m512i b = LoadLine(p, copy, 64);
+  __m512i d = LoadLine(p, copy, 128);
+  __m512i e = LoadLine(p, copy, 192);
   for (size_t at = kFoldBlock; at < n; at += kFoldBlock) {
-    a = FoldInto(a, step, _mm512_loadu_si512(p + at));
-    b = FoldInto(b, step, _mm512_loadu_si512(p + at + 64));
-    d = FoldInto(d, step, _mm512_loadu_si512(p + at + 128));
-    e = FoldInto(e, step, _mm512_loadu_si512(p + at + 192));
+    a = FoldInto(a, step, LoadLine(p, copy, at));
+    b = FoldInto(b, step, LoadLine(p, copy, at + 64));
+    d = FoldInto(d, step, LoadLine(p, copy, at + 128));
+    e = FoldInto(e, step, LoadLine(p, copy, at + 192));
   }
   e = FoldInto(a, Broadcast(by192), e);
   e = FoldInto(b, Broadcast(by128), e);
@@ -255,15 +265,31 @@ uint32_t LanesRaw(uint32_t c, const uint8_t* p, size_t n) {
 #endif
 }
 
-uint32_t FoldingRaw(uint32_t c, const uint8_t* p, size_t n) {
 #ifdef BP_CRC32C_FOLD
+__attribute__((target("avx512f,vpclmulqdq,sse4.2"))) uint32_t FoldingRaw(uint32_t c,
+                                                                        const uint8_t* p,
+                                                                        size_t n) {
   const size_t bulk = n - n % kFoldBlock;
-  if (bulk > 0) c = FoldRaw(c, p, bulk);
+  if (bulk > 0) c = FoldRaw(c, p, bulk, nullptr);
   return HardwareLane(c, p + bulk, n - bulk);
-#else
-  return LanesRaw(c, p, n);
-#endif
 }
+
+__attribute__((target("avx512f,vpclmulqdq,sse4.2"))) uint32_t FoldingCopyRaw(uint32_t c,
+                                                                            uint8_t* dst,
+                                                                            const uint8_t* p,
+                                                                            size_t n) {
+  const size_t bulk = n - n % kFoldBlock;
+  if (bulk > 0) c = FoldRaw(c, p, bulk, dst);
+  std::memcpy(dst + bulk, p + bulk, n - bulk);
+  return HardwareLane(c, p + bulk, n - bulk);
+}
+#else
+uint32_t FoldingRaw(uint32_t c, const uint8_t* p, size_t n) { return LanesRaw(c, p, n); }
+uint32_t FoldingCopyRaw(uint32_t c, uint8_t* dst, const uint8_t* p, size_t n) {
+  std::memcpy(dst, p, n);
+  return LanesRaw(c, p, n);
+}
+#endif
 
 }  // namespace
 
@@ -300,6 +326,14 @@ uint32_t Crc32c(const void* data, size_t n, uint32_t crc) {
   if (n >= kFoldBlock && UseFolding()) return ~FoldingRaw(~crc, p, n);
   if (UseHardware()) return ~LanesRaw(~crc, p, n);
   return Crc32cPortable(data, n, crc);
+}
+
+uint32_t Crc32cCopy(void* dst, const void* src, size_t n, uint32_t crc) {
+  const auto* p = static_cast<const uint8_t*>(src);
+  auto* out = static_cast<uint8_t*>(dst);
+  if (n >= kFoldBlock && UseFolding()) return ~FoldingCopyRaw(~crc, out, p, n);
+  if (n != 0) std::memcpy(out, p, n);
+  return Crc32c(out, n, crc);
 }
 
 bool Crc32cIsHardware() { return UseHardware(); }

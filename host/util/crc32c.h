@@ -21,6 +21,11 @@ uint32_t Crc32cAppendBlock(uint32_t crc, uint32_t block_crc);
 // The portable table implementation, exposed so tests can compare it with the hardware one.
 uint32_t Crc32cPortable(const void* data, size_t n, uint32_t crc = 0);
 
+// Copy n bytes from src to dst (not overlapping) and return their CRC-32C, extending `crc` as
+// Crc32c does. Where the CPU folds, one pass does both: the bytes are checksummed from the
+// registers they were copied through, instead of being read again after the copy.
+uint32_t Crc32cCopy(void* dst, const void* src, size_t n, uint32_t crc = 0);
+
 // True when Crc32c uses the CPU instruction.
 bool Crc32cIsHardware();
 

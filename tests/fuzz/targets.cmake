@@ -27,7 +27,8 @@ function(blockpipe_fuzz_setup exe target support)
   elseif(target STREQUAL "codec_zstd")
     target_sources(${exe} PRIVATE ${_fuzz_dir}/fuzz_codec.cpp
       ${PROJECT_SOURCE_DIR}/plugins/codec/zstd/codec_zstd.cpp)
-    target_link_libraries(${exe} PRIVATE PkgConfig::ZSTD)
+    # zstd's scout probe sizes its windows with lz4 (plugins/codec/common/lz4_block.h).
+    target_link_libraries(${exe} PRIVATE PkgConfig::ZSTD PkgConfig::LZ4)
   else()
     target_sources(${exe} PRIVATE ${_fuzz_dir}/fuzz_${target}.cpp)
   endif()

@@ -1,13 +1,14 @@
 // The compressibility probe the bundled compression codecs run before compressing a unit: a few
 // sample windows spread over the unit are sized up alone, and only when together they shrink by
-// at least 1/16 is the whole unit worth the compressor's full search; otherwise the codec stores
-// it raw (the frame's method 0, which every decoder reads). Data that barely compresses is where
-// lz4 and zstd are slowest — every short match found restarts their search — so the probe turns
-// the most expensive units into a copy, for a small fraction of a full compression on data that
-// does compress. With two or more windows the first and the last bytes of the unit are among
-// them, so "data, then a zero tail" is seen. lz4 sizes windows with lz4 itself; zstd with
-// EstimateCompressedSize below, because zstd's own fixed cost per call is too high for a sample.
-// Header-only: each plugin compiles its own copy.
+// at least 1/8 (kept in compressed form at all, see SavesEnough) is the whole unit worth the
+// compressor's full search; otherwise the codec stores it raw (the frame's method 0, which every
+// decoder reads). Data that barely compresses is where lz4 and zstd are slowest — every short
+// match found restarts their search — so the probe turns the most expensive units into a copy,
+// for a small fraction of a full compression on data that does compress. With two or more
+// windows the first and the last bytes of the unit are among them, so "data, then a zero tail"
+// is seen. lz4 sizes windows with lz4 itself; zstd with EstimateCompressedSize below, because
+// zstd's own fixed cost per call is too high for a sample. EffortTracker decides, per thread,
+// when a cheaper scout probe is enough. Header-only: each plugin compiles its own copy.
 #pragma once
 
 #include <algorithm>
@@ -18,6 +19,45 @@
 #include <cstring>
 
 namespace codecframe {
+
+// A unit is kept compressed only when that saves at least 1/8 of it, ZFS's rule for the same
+// trade: a unit that saves less costs a decompression on every read and, when it was close to
+// incompressible, the compressor's slowest search on every write, for a few percent of space.
+inline size_t MinSaving(size_t n) { return std::max<size_t>(1, n >> 3); }
+inline bool SavesEnough(size_t compressed, size_t n) { return compressed + MinSaving(n) <= n; }
+
+// Effort follows reward: a thread that has just met kStreakAfter units in a row that did not
+// save 1/8 (a stream of encrypted, already compressed or random-looking data) judges the next
+// units by a scout probe — two small windows, the unit's first and last bytes, also for units
+// below the normal probe's size — instead of the normal probe or a full compression. A unit
+// the scout finds worth compressing is compressed as usual and ends the streak; so does every
+// kFullEvery-th unit of a streak, which gets the normal treatment whatever the scout would say,
+// so data that only a fuller look recognises ends a streak within that many units. Per thread,
+// because the codecs are called in parallel; units of one segment are encoded on one thread.
+class EffortTracker {
+ public:
+  static constexpr uint32_t kStreakAfter = 4;
+  static constexpr uint32_t kFullEvery = 16;
+
+  // Whether the next unit is judged by the scout probe.
+  bool Scouting() {
+    if (misses_ < kStreakAfter) return false;
+    return ++scouted_ % kFullEvery != 0;
+  }
+  // How the unit just encoded fared.
+  void Record(bool saved_enough) {
+    if (saved_enough) {
+      misses_ = 0;
+      scouted_ = 0;
+    } else if (misses_ < kStreakAfter) {
+      ++misses_;
+    }
+  }
+
+ private:
+  uint32_t misses_ = 0;   // units in a row that did not save 1/8, up to kStreakAfter
+  uint32_t scouted_ = 0;  // units since the streak began
+};
 
 // Where a codec samples. Units shorter than `from` are not probed (compressed directly).
 struct ProbePlan {
@@ -48,7 +88,7 @@ bool WorthCompressing(const uint8_t* src, size_t n, const ProbePlan& plan,
     // on data that compresses well the probe then costs one window.
     if (compressed <= sampled / 2) return true;
   }
-  return compressed <= sampled - sampled / 16;
+  return SavesEnough(compressed, sampled);
 }
 
 // A compressor's-eye estimate of what `n` bytes would shrink to (at most the first 4 KiB are

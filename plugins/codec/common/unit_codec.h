@@ -1,5 +1,6 @@
 // The encode and decode steps the bundled compression codecs share around their compressor: the
-// unit frame of unit_frame.h, the "store raw when it does not shrink" rule, the plausibility
+// unit frame of unit_frame.h, the "store raw unless it saves 1/8" rule (compress_probe.h), the
+// plausibility
 // checks that run before anything is allocated for a decode, and exact-length verification.
 // A codec supplies only its compressor and decompressor as callables, so lz4 and zstd cannot
 // drift apart in how they frame, size-check or fail. Header-only, like unit_frame.h: each plugin
@@ -10,9 +11,25 @@
 #include <cstring>
 #include <string>
 
+#include "compress_probe.h"
 #include "unit_frame.h"
 
 namespace codecframe {
+
+// The raw frame of a unit with the unit's bytes referenced where the host keeps them (host ABI
+// 1.3 buf_append_input; a host that writes segments from its write buffer then copies nothing),
+// or copied where the host is older. The same bytes AppendRaw writes.
+inline int AppendRawInPlace(const char* codec, uint8_t magic, const void* in, size_t in_len,
+                            struct bp_buf* out) {
+  if (!BP_HOST_HAS(bp_host, buf_append_input)) return AppendRaw(magic, in, in_len, out);
+  auto* header = static_cast<uint8_t*>(bp_host->buf_reserve(out, kMaxHeaderSize));
+  if (header == nullptr) return Fail(BP_ERR_PERMANENT, std::string(codec) + " encode: out of memory");
+  bp_host->buf_commit(out, WriteHeader(header, magic, kMethodRaw, in_len));
+  if (bp_host->buf_append_input(out, in, in_len) != BP_OK) {
+    return Fail(BP_ERR_PERMANENT, std::string(codec) + " encode: out of memory");
+  }
+  return BP_OK;
+}
 
 // What a compressor callback reports. `produced` is meaningful only for kCompressed.
 enum class Squeeze { kCompressed, kDidNotShrink, kFailed };
@@ -24,36 +41,36 @@ struct SqueezeResult {
 // Encode in[0..in_len) as one unit appended to `out`.
 //
 // compress(const uint8_t* in, size_t in_len, uint8_t* dest, size_t capacity) -> SqueezeResult
-// writes at most `capacity` (= in_len - 1) bytes; "did not fit" is how a compressor says the input
-// does not shrink. On kFailed it has already set the error message.
+// writes at most `capacity` (= in_len - MinSaving(in_len)) bytes; "did not fit" is how a
+// compressor says the input does not shrink enough. On kFailed it has already set the error
+// message. *compressed (optional) tells which frame method was written.
 //
-// One reservation serves both outcomes (header + in_len bytes): a unit that does not shrink is
-// copied raw into the same room and only the method byte changes, so an incompressible unit costs
-// one scan and one copy. Inputs shorter than 2 bytes or longer than max_compressible skip the
-// compressor altogether.
+// The compressor writes into room reserved after the output; a unit that does not fit is
+// appended raw instead (AppendRawInPlace), leaving that room uncommitted. Inputs shorter than 2
+// bytes or longer than max_compressible skip the compressor altogether.
 template <typename Compress>
 int EncodeUnit(const char* codec, uint8_t magic, uint64_t max_compressible, const void* in,
-               size_t in_len, struct bp_buf* out, Compress&& compress) {
-  if (in_len < 2 || in_len > max_compressible) return AppendRaw(magic, in, in_len, out);
-  auto* dest = static_cast<uint8_t*>(bp_host->buf_reserve(out, kMaxHeaderSize + in_len));
+               size_t in_len, struct bp_buf* out, Compress&& compress, bool* compressed = nullptr) {
+  if (compressed != nullptr) *compressed = false;
+  if (in_len < 2 || in_len > max_compressible) return AppendRawInPlace(codec, magic, in, in_len, out);
+  const size_t capacity = in_len - MinSaving(in_len);
+  auto* dest = static_cast<uint8_t*>(bp_host->buf_reserve(out, kMaxHeaderSize + capacity));
   if (dest == nullptr) return Fail(BP_ERR_PERMANENT, std::string(codec) + " encode: out of memory");
   const size_t header = WriteHeader(dest, magic, kMethodCompressed, in_len);
   const auto* src = static_cast<const uint8_t*>(in);
-  const SqueezeResult result = compress(src, in_len, dest + header, in_len - 1);
+  const SqueezeResult result = compress(src, in_len, dest + header, capacity);
   switch (result.outcome) {
     case Squeeze::kCompressed:
-      if (result.produced == 0 || result.produced >= in_len) {
+      if (result.produced == 0 || result.produced > capacity) {
         return Fail(BP_ERR_PERMANENT, std::string(codec) + " encode: compressor reported " +
                                           std::to_string(result.produced) + " bytes for " +
                                           std::to_string(in_len));
       }
       bp_host->buf_commit(out, header + result.produced);
+      if (compressed != nullptr) *compressed = true;
       return BP_OK;
     case Squeeze::kDidNotShrink:
-      dest[1] = kMethodRaw;
-      std::memcpy(dest + header, src, in_len);
-      bp_host->buf_commit(out, header + in_len);
-      return BP_OK;
+      return AppendRawInPlace(codec, magic, in, in_len, out);
     case Squeeze::kFailed:
       break;
   }

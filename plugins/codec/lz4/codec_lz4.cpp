@@ -15,27 +15,27 @@
 //   for about three times the work of random data at acceleration 8, ten times at 1). Units of
 //   16 KiB and more (sequential writes) are first probed: 512-byte windows spread over the unit,
 //   the first and the last among them, one per 8 KiB, are compressed alone at full effort, and
-//   only when they shrink by at least 1/16 is the whole unit compressed; otherwise it is stored
-//   raw at the cost of a copy. The last window catches "data, then a zero tail". The probe costs
-//   about 6% of compressing a 64 KiB unit (less since it stops at a first window that halves;
-//   the sampling loop is shared with zstd in ../common/compress_probe.h) and more than halves the
-//   encode time of fio's data. Smaller units
-//   (scattered 4 KiB writes) are compressed directly: for them a probe costs as much as it saves.
-//   Either way the decision only chooses between the two frame methods every decoder reads.
-// - A unit the probe turns down is appended with the host's buf_append_input (ABI 1.3): the
-//   frame header is written and the raw bytes are left where they lie, so a host that writes
-//   the segment from its write buffer pays no copy at all for them (older hosts copy).
+//   only when they shrink by at least 1/8 is the whole unit compressed; otherwise it is stored
+//   raw. The last window catches "data, then a zero tail". The probe costs about 6% of
+//   compressing a 64 KiB unit (less since it stops at a first window that halves; the sampling
+//   loop is shared with zstd in ../common/compress_probe.h) and more than halves the encode time
+//   of fio's data. Smaller units (scattered 4 KiB writes) are compressed directly, except in a
+//   streak of units that did not save 1/8 (EffortTracker in ../common/compress_probe.h): then
+//   two windows, the unit's first and last 512 bytes, decide for every unit size, which on
+//   fio's 4 KiB buffers costs a quarter of compressing them. Compression that saves less than
+//   1/8 is not kept (../common/unit_codec.h). Either way the decision only chooses between the
+//   two frame methods every decoder reads.
+// - A raw unit is appended with the host's buf_append_input (ABI 1.3): the frame header is
+//   written and the raw bytes are left where they lie, so a host that writes the segment from
+//   its write buffer pays no copy at all for them (older hosts copy).
 #include <blockpipe/bp_codec.h>
-#if BLOCKPIPE_LZ4_FAST_RESET
-#define LZ4_STATIC_LINKING_ONLY
-#endif
-#include <lz4.h>
 
 #include <algorithm>
 #include <memory>
 #include <string>
 
 #include "../common/compress_probe.h"
+#include "../common/lz4_block.h"
 #include "../common/unit_codec.h"
 #include "../common/unit_frame.h"
 
@@ -48,43 +48,21 @@ struct Lz4Codec {
   int acceleration = 1;
 };
 
-struct StreamFree {
-  void operator()(LZ4_stream_t* stream) const { LZ4_freeStream(stream); }
-};
-
-// This thread's compression state, shared by every volume (the acceleration is per call).
-LZ4_stream_t* ThreadStream() {
-  thread_local std::unique_ptr<LZ4_stream_t, StreamFree> stream(LZ4_createStream());
-  return stream.get();
-}
-
-// Compress src as one independent lz4 block into at most `capacity` bytes; <= 0 when it does
-// not fit.
-int CompressBlock(LZ4_stream_t* stream, const uint8_t* src, size_t n, uint8_t* dest,
-                  size_t capacity, int acceleration) {
-#if BLOCKPIPE_LZ4_FAST_RESET
-  return LZ4_compress_fast_extState_fastReset(stream, reinterpret_cast<const char*>(src),
-                                              reinterpret_cast<char*>(dest), static_cast<int>(n),
-                                              static_cast<int>(capacity), acceleration);
-#else
-  LZ4_resetStream_fast(stream);
-  return LZ4_compress_fast_continue(stream, reinterpret_cast<const char*>(src),
-                                    reinterpret_cast<char*>(dest), static_cast<int>(n),
-                                    static_cast<int>(capacity), acceleration);
-#endif
-}
-
 // The probe of ../common/compress_probe.h: 512-byte windows, one per 8 KiB of unit, two to
-// eight of them, from 16 KiB units up (4 KiB of a 64 KiB unit).
+// eight of them, from 16 KiB units up (4 KiB of a 64 KiB unit). In a streak of units that did not
+// shrink, the scout: the first and the last 512 bytes, from 4 KiB units up.
 constexpr codecframe::ProbePlan kProbePlan{512, 16384, 8192, 2, 8};
+constexpr codecframe::ProbePlan kScoutPlan{512, 4096, size_t{1} << 30, 2, 2};
 
-bool WorthCompressing(LZ4_stream_t* stream, const uint8_t* src, size_t n) {
-  return codecframe::WorthCompressing(src, n, kProbePlan, [stream](const uint8_t* at, size_t len) {
-    // At lz4's full search effort whatever the configured speed: a high acceleration skips most
-    // of a window this small and would call good text incompressible.
-    uint8_t scratch[512];
-    const int produced = CompressBlock(stream, at, len, scratch, std::min(len, sizeof scratch) - 1, 1);
-    return produced > 0 ? static_cast<size_t>(produced) : len;
+codecframe::EffortTracker& ThreadEffort() {
+  thread_local codecframe::EffortTracker effort;
+  return effort;
+}
+
+bool WorthCompressing(LZ4_stream_t* stream, const uint8_t* src, size_t n,
+                      const codecframe::ProbePlan& plan) {
+  return codecframe::WorthCompressing(src, n, plan, [stream](const uint8_t* at, size_t len) {
+    return codecframe::Lz4WindowSize(stream, at, len);
   });
 }
 
@@ -117,38 +95,32 @@ int Lz4Open(const struct bp_config* config, const struct bp_codec_volume* /*volu
 
 void Lz4Close(void* handle) { delete static_cast<Lz4Codec*>(handle); }
 
-// The raw frame of a unit the probe turned down, with the unit's bytes referenced where the
-// host keeps them (the same bytes codecframe::AppendRaw writes).
-int AppendRawInPlace(const void* in, size_t in_len, struct bp_buf* out) {
-  if (!BP_HOST_HAS(bp_host, buf_append_input)) return codecframe::AppendRaw(kMagic, in, in_len, out);
-  auto* header = static_cast<uint8_t*>(bp_host->buf_reserve(out, codecframe::kMaxHeaderSize));
-  if (header == nullptr) return codecframe::Fail(BP_ERR_PERMANENT, "lz4 encode: out of memory");
-  bp_host->buf_commit(out, codecframe::WriteHeader(header, kMagic, codecframe::kMethodRaw, in_len));
-  if (bp_host->buf_append_input(out, in, in_len) != BP_OK) {
-    return codecframe::Fail(BP_ERR_PERMANENT, "lz4 encode: out of memory");
-  }
-  return BP_OK;
-}
-
 int Lz4Encode(void* handle, const struct bp_unit_ctx* /*unit*/, const void* in, size_t in_len,
               struct bp_buf* out) {
   return codecframe::Guard(kName, "encode", [&] {
     const int acceleration = static_cast<const Lz4Codec*>(handle)->acceleration;
-    LZ4_stream_t* stream = ThreadStream();
+    LZ4_stream_t* stream = codecframe::ThreadLz4Stream();
     if (stream == nullptr) return codecframe::Fail(BP_ERR_PERMANENT, "lz4 encode: out of memory");
+    codecframe::EffortTracker& effort = ThreadEffort();
+    const codecframe::ProbePlan& plan = effort.Scouting() ? kScoutPlan : kProbePlan;
     if (in_len <= static_cast<size_t>(LZ4_MAX_INPUT_SIZE) &&
-        !WorthCompressing(stream, static_cast<const uint8_t*>(in), in_len)) {
-      return AppendRawInPlace(in, in_len, out);
+        !WorthCompressing(stream, static_cast<const uint8_t*>(in), in_len, plan)) {
+      effort.Record(false);
+      return codecframe::AppendRawInPlace(kName, kMagic, in, in_len, out);
     }
     // lz4 compresses at most LZ4_MAX_INPUT_SIZE (~2 GiB) per block; anything larger is stored.
-    return codecframe::EncodeUnit(
+    bool compressed = false;
+    const int rc = codecframe::EncodeUnit(
         kName, kMagic, LZ4_MAX_INPUT_SIZE, in, in_len, out,
         [&](const uint8_t* src, size_t n, uint8_t* dest, size_t capacity) {
-          const int produced = CompressBlock(stream, src, n, dest, capacity, acceleration);
+          const int produced = codecframe::Lz4CompressBlock(stream, src, n, dest, capacity, acceleration);
           if (produced <= 0) return codecframe::SqueezeResult{codecframe::Squeeze::kDidNotShrink, 0};
           return codecframe::SqueezeResult{codecframe::Squeeze::kCompressed,
                                            static_cast<size_t>(produced)};
-        });
+        },
+        &compressed);
+    if (rc == BP_OK) effort.Record(compressed);
+    return rc;
   });
 }
 

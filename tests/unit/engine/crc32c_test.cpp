@@ -1,6 +1,7 @@
 // CRC-32C: known vectors, hardware and table implementations agree, and extension works.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -60,6 +61,22 @@ TEST(Crc32c, EveryPathMatchesPortable) {
               << "path " << static_cast<int>(path) << " offset " << offset << " length " << n;
         }
       }
+    }
+  }
+}
+
+TEST(Crc32c, CopyChecksumsWhatItCopies) {
+  const Bytes data = test::Pattern(8192 + 64, 17);
+  for (size_t offset : {0u, 1u, 64u}) {
+    for (size_t n : {0u, 5u, 255u, 256u, 300u, 4096u, 8192u}) {
+      Bytes copy(n + 2, 0xEE);
+      const uint32_t crc = Crc32cCopy(copy.data() + 1, data.data() + offset, n, 0x77u);
+      EXPECT_EQ(crc, Crc32cPortable(data.data() + offset, n, 0x77u)) << offset << " " << n;
+      EXPECT_TRUE(std::equal(data.begin() + static_cast<long>(offset),
+                             data.begin() + static_cast<long>(offset + n), copy.begin() + 1))
+          << offset << " " << n;
+      EXPECT_EQ(copy.front(), 0xEE);
+      EXPECT_EQ(copy.back(), 0xEE) << "nothing written past the copy";
     }
   }
 }

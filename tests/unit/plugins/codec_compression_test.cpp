@@ -291,12 +291,12 @@ TEST_F(Lz4ProbeTest, BarelyCompressibleUnitIsStoredRawWithoutCompressingIt) {
 }
 
 TEST_F(Lz4ProbeTest, ClearlyCompressibleMultiBlockUnitsAreStillCompressed) {
-  // Random data with a zero tail: only the probe's last window sees the zeros.
+  // Random data with a zero tail of a quarter: only the probe's last two windows see the zeros.
   Bytes tail = FixtureRandom(65536, 12);
-  std::fill(tail.end() - 8192, tail.end(), 0);
+  std::fill(tail.end() - 16384, tail.end(), 0);
   Bytes frame = RoundTrip(tail);
   EXPECT_EQ(frame[1], 1);
-  EXPECT_LT(frame.size(), 65536u - 7800);
+  EXPECT_LT(frame.size(), 65536u - 16000);
   // Text in every window, and a unit that is half text, half random.
   EXPECT_EQ(RoundTrip(FixtureText(16384))[1], 1);
   Bytes mixed = FixtureText(32768);
@@ -307,14 +307,49 @@ TEST_F(Lz4ProbeTest, ClearlyCompressibleMultiBlockUnitsAreStillCompressed) {
   EXPECT_LT(frame.size(), 40000u);
 }
 
-TEST_F(Lz4ProbeTest, SmallUnitsAreNotProbed) {
-  // Below 16 KiB lz4 itself decides: a 4 KiB block that saves a little is still compressed.
+TEST_F(Lz4ProbeTest, SmallUnitsAreKeptCompressedOnlyWhenThatSavesAnEighth) {
+  // Below 16 KiB lz4 itself decides (outside a streak; text first ends any): a 4 KiB block that
+  // saves under 1/8 is stored raw, by reference, like a unit the probe turned down.
+  Bytes text = FixtureText(4096);
+  Bytes frame = RoundTrip(text);
+  EXPECT_EQ(frame[1], 1);
+  EXPECT_LT(frame.size(), text.size() - text.size() / 8);
   Bytes input = FixtureBarelyCompressible(4096, 512, 14);
   size_t appended_as_input = 0;
-  Bytes frame = RoundTrip(input, &appended_as_input);
-  EXPECT_EQ(frame[1], 1);
-  EXPECT_LT(frame.size(), input.size());
-  EXPECT_EQ(appended_as_input, 0u);
+  frame = RoundTrip(input, &appended_as_input);
+  EXPECT_EQ(frame[1], 0);
+  EXPECT_EQ(appended_as_input, input.size());
+}
+
+// A streak of units that do not save 1/8 is judged by the cheap scout (the first and the last
+// bytes of each unit, codecframe::EffortTracker); text ends the streak at once, and data only a
+// fuller look recognises (here: random edges around a run of zeros, which the scout's windows
+// miss) ends it within EffortTracker::kFullEvery units, after which every such unit is
+// compressed again. Units of one thread, as the host encodes a segment.
+TEST_P(CompressionCodecTest, AStreakOfIncompressibleUnitsIsScoutedAndEnds) {
+  auto method = [&](const Bytes& in) {
+    Bytes encoded = Encode(in);
+    Bytes decoded;
+    EXPECT_EQ(Decode(encoded, &decoded), BP_OK);
+    EXPECT_EQ(decoded, in);
+    return encoded[1];
+  };
+  auto start_streak = [&] {
+    for (uint32_t i = 0; i < 8; ++i) EXPECT_EQ(method(FixtureRandom(4096, 100 + i)), 0);
+  };
+  start_streak();
+  EXPECT_EQ(method(FixtureText(4096)), 1) << "text is seen by the scout and ends the streak";
+  start_streak();
+  Bytes hidden = FixtureRandom(4096, 200);
+  std::fill(hidden.begin() + 1024, hidden.end() - 1024, 0);
+  int first_compressed = -1;
+  for (int i = 0; i < 40; ++i) {
+    const uint8_t m = method(hidden);
+    if (first_compressed < 0 && m == 1) first_compressed = i;
+    if (first_compressed >= 0) EXPECT_EQ(m, 1) << "unit " << i << " after the streak ended";
+  }
+  EXPECT_GE(first_compressed, 0);
+  EXPECT_LT(first_compressed, 16) << "the streak lasted past the periodic full look";
 }
 
 TEST(CompressionCodecCrossTest, OneCodecRefusesTheOthersUnits) {

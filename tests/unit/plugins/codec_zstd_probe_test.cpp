@@ -93,12 +93,12 @@ TEST_F(ZstdProbeTest, CompressibleUnitsAreStillCompressed) {
   Bytes frame = RoundTrip(pages);
   EXPECT_EQ(frame[1], 1);
   EXPECT_LT(frame.size(), pages.size() / 2);
-  // Random data with a zero tail: only the probe's last window sees the zeros.
+  // Random data with a zero tail of a quarter: only the probe's last window sees the zeros.
   Bytes tail = FixtureRandom(65536, 21);
-  std::fill(tail.end() - 8192, tail.end(), 0);
+  std::fill(tail.end() - 16384, tail.end(), 0);
   frame = RoundTrip(tail);
   EXPECT_EQ(frame[1], 1);
-  EXPECT_LT(frame.size(), 65536u - 7800);
+  EXPECT_LT(frame.size(), 65536u - 16000);
   // Half text, half random: the text windows carry it.
   Bytes mixed = FixtureText(32768);
   Bytes noise = FixtureRandom(32768, 22);
@@ -109,7 +109,10 @@ TEST_F(ZstdProbeTest, CompressibleUnitsAreStillCompressed) {
 }
 
 TEST_F(ZstdProbeTest, UnitsBelowSixteenKibAreNotProbed) {
-  // zstd itself decides: a 4 KiB unit that saves a little is still compressed.
+  // Outside a streak of incompressible units (text first ends any), zstd itself decides: a
+  // 4 KiB unit that saves 1/8 and a little more is compressed, although the probe's 512-byte
+  // windows would see too little of its repeats.
+  ASSERT_EQ(RoundTrip(FixtureText(4096))[1], 1);
   Bytes input = FixtureBarelyCompressible(4096, 256, 23);
   Bytes frame = RoundTrip(input);
   EXPECT_EQ(frame[1], 1);
