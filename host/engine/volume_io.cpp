@@ -529,11 +529,12 @@ bool Volume::TryModifyLocked(const bp_io* io, const HeldUnits& held, UnitNeed* n
     if (src) {
       const uint8_t* p = src + ((mid_first << kBlockShift) - off);
       uint64_t zero_start = 0, zero_count = 0;
-      // A write of a unit or more fills whole units, which the codec may store unchanged (lz4's
-      // raw frame): their blocks are checksummed here, while they are in the cache from the
-      // copy, so the segment encoder need not read them again. Smaller writes are mostly
-      // compressed, and their checksum is taken over the codec's output.
-      const bool checksum_blocks = io->length >= meta_.unit_size;
+      // A write of a unit or more fills whole units, which a lone codec may store unchanged
+      // (lz4's raw frame; never one behind another codec, such as encrypt): their blocks are
+      // checksummed here, in the copy's pass, so the segment encoder need not read them again.
+      // Smaller writes are mostly compressed, and their checksum is taken over the codec's
+      // output.
+      const bool checksum_blocks = io->length >= meta_.unit_size && chain_->MayKeepInput();
       uint32_t* crc = nullptr;
       // Each block is copied into the buffer while it is checked; an all-zero one is dropped
       // again when its run of zeros becomes a ZERO range (which erases the buffered blocks).

@@ -71,9 +71,22 @@ Status CodecChain::EncodeAt(const UnitId& unit, const uint8_t* in, size_t n, Byt
     if (!s.ok()) return s.WithContext("codec " + codecs_.front()->name() + " encode");
     return Status::Ok();
   }
-  thread_local Bytes encoded;
-  BP_RETURN_IF_ERROR(Encode(unit, in, n, &encoded));
-  PlaceAt(encoded, out, length);
+  // Longer chains: each codec but the last writes into one of this thread's two stage buffers
+  // in turn (kept between units, so no allocation or zero-fill per unit), and the last one
+  // straight into *out, so the encoded unit is not copied into place afterwards.
+  thread_local Bytes stages[2];
+  const uint8_t* src = in;
+  size_t src_len = n;
+  for (size_t i = 0; i + 1 < codecs_.size(); ++i) {
+    Bytes& stage = stages[i % 2];
+    size_t produced = 0;
+    Status s = codecs_[i]->EncodeAt(uuid_, unit, src, src_len, &stage, &produced);
+    if (!s.ok()) return s.WithContext("codec " + codecs_[i]->name() + " encode");
+    src = stage.data();
+    src_len = produced;
+  }
+  Status s = codecs_.back()->EncodeAt(uuid_, unit, src, src_len, out, length);
+  if (!s.ok()) return s.WithContext("codec " + codecs_.back()->name() + " encode");
   return Status::Ok();
 }
 

@@ -61,9 +61,10 @@ class CodecChain {
   Status Encode(const UnitId& unit, const uint8_t* in, size_t n, Bytes* out) const;
   // Encode through every codec and place the result at (*out)[*length], advancing *length (see
   // Codec::EncodeAt: bytes past *length are reusable room; unchanged on failure). A chain of
-  // one plugin codec writes straight into *out: no intermediate buffer, no copy, no zero-fill.
-  // kept: see Codec::EncodeAt; only a chain of at most one codec sees the caller's own input,
-  // so longer chains copy.
+  // one plugin codec writes straight into *out: no intermediate buffer, no copy, no zero-fill;
+  // longer chains pass through per-thread stage buffers and their last codec writes into *out.
+  // kept: see Codec::EncodeAt; only a chain of at most one codec sees the caller's own input
+  // (MayKeepInput), so longer chains copy.
   Status EncodeAt(const UnitId& unit, const uint8_t* in, size_t n, Bytes* out, size_t* length,
                   std::vector<KeptInput>* kept = nullptr) const;
   // Decode through every codec in reverse; Corrupt on any failure. out is replaced.
@@ -71,6 +72,8 @@ class CodecChain {
   // "lz4", "zstd > encrypt", or "(none)".
   std::string Describe() const;
   size_t size() const { return codecs_.size(); }
+  // Whether EncodeAt may record parts of its input as kept rather than encode them.
+  bool MayKeepInput() const { return codecs_.size() <= 1; }
 
  private:
   uint8_t uuid_[16];

@@ -62,12 +62,12 @@ ZSTD_CCtx* ThreadCCtx() {
 // profile, where nearly every unit compresses.
 constexpr codecframe::ProbePlan kProbePlan{1024, 16384, 16384, 1, 4};
 // In a streak of units that did not save 1/8 (codecframe::EffortTracker): the first and the last
-// 512 bytes, sized by lz4 (../common/lz4_block.h), from 4 KiB units up, so scattered writes of
+// 256 bytes, sized by lz4 (../common/lz4_block.h), from 4 KiB units up, so scattered writes of
 // such data skip zstd too. The estimate above looks at every byte and costs about 3.5 ns per
 // byte; lz4 skips ahead through bytes that do not repeat and costs a fifth of that here. Data
-// whose repeats lie 512 bytes apart or more (fio's buffers) looks incompressible to these
+// whose repeats lie 256 bytes apart or more (fio's buffers) looks incompressible to these
 // windows, which under the 1/8 rule it is: zstd level 1 saves 10-11% of it.
-constexpr codecframe::ProbePlan kScoutPlan{512, 4096, size_t{1} << 30, 2, 2};
+constexpr codecframe::ProbePlan kScoutPlan{256, 4096, size_t{1} << 30, 2, 2};
 
 codecframe::EffortTracker& ThreadEffort() {
   thread_local codecframe::EffortTracker effort;
