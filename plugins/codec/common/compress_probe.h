@@ -32,31 +32,50 @@ inline bool SavesEnough(size_t compressed, size_t n) { return compressed + MinSa
 // below the normal probe's size — instead of the normal probe or a full compression. A unit
 // the scout finds worth compressing is compressed as usual and ends the streak; so does every
 // kFullEvery-th unit of a streak, which gets the normal treatment whatever the scout would say,
-// so data that only a fuller look recognises ends a streak within that many units. Per thread,
-// because the codecs are called in parallel; units of one segment are encoded on one thread.
+// so data that only a fuller look recognises ends a streak within that many units. Once a
+// streak is kLongStreak units long, only every kScoutEvery-th unit is scouted and the others
+// are stored raw unseen, and the full look comes every kLongFullEvery-th unit: a change to
+// compressible data is then noticed within kScoutEvery units, one the scout cannot see within
+// kLongFullEvery. (btrfs goes further: one incompressible write turns compression off for the
+// file.)
+// Per thread, because the codecs are called in parallel; the units of one segment are encoded
+// on one thread.
 class EffortTracker {
  public:
   static constexpr uint32_t kStreakAfter = 4;
-  static constexpr uint32_t kFullEvery = 16;
+  static constexpr uint64_t kFullEvery = 16;
+  static constexpr uint64_t kLongStreak = 64;
+  static constexpr uint64_t kScoutEvery = 4;
+  static constexpr uint64_t kLongFullEvery = 64;
 
-  // Whether the next unit is judged by the scout probe.
-  bool Scouting() {
-    if (misses_ < kStreakAfter) return false;
-    return ++scouted_ % kFullEvery != 0;
+  enum class Effort {
+    kNormal,  // the codec's usual probe (large units) or compression (small ones)
+    kScout,   // the scout decides whether the unit gets the usual treatment
+    kSkip,    // store raw without looking
+  };
+
+  // How much to spend on the next unit.
+  Effort Next() {
+    if (misses_ < kStreakAfter) return Effort::kNormal;
+    ++streak_units_;
+    const bool long_streak = streak_units_ > kLongStreak;
+    if (streak_units_ % (long_streak ? kLongFullEvery : kFullEvery) == 0) return Effort::kNormal;
+    if (long_streak && streak_units_ % kScoutEvery != 0) return Effort::kSkip;
+    return Effort::kScout;
   }
   // How the unit just encoded fared.
   void Record(bool saved_enough) {
     if (saved_enough) {
       misses_ = 0;
-      scouted_ = 0;
+      streak_units_ = 0;
     } else if (misses_ < kStreakAfter) {
       ++misses_;
     }
   }
 
  private:
-  uint32_t misses_ = 0;   // units in a row that did not save 1/8, up to kStreakAfter
-  uint32_t scouted_ = 0;  // units since the streak began
+  uint32_t misses_ = 0;        // units in a row that did not save 1/8, up to kStreakAfter
+  uint64_t streak_units_ = 0;  // units since the streak began
 };
 
 // Where a codec samples. Units shorter than `from` are not probed (compressed directly).

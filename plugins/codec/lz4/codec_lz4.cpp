@@ -1,15 +1,12 @@
 // The lz4 codec: fast block compression of each unit with liblz4, framed by unit_frame.h so a
 // decode knows the exact output size and refuses anything it did not write (the shared steps are
-// in unit_codec.h). Input that lz4 cannot shrink is stored raw (one flag byte plus the length), so
-// an incompressible unit costs at most a few bytes more than its size. Persists no header.
+// in unit_codec.h). Input that lz4 cannot shrink by 1/8 is stored raw (one flag byte plus the
+// length), so an incompressible unit costs at most a few bytes more than its size. Persists no
+// header.
 //
 // Speed, measured on the write path:
-// - A one-shot LZ4_compress_fast clears a 16 KiB hash table on every call, more work than
-//   compressing a 4 KiB unit. Each thread keeps one state instead and compresses with
-//   LZ4_compress_fast_extState_fastReset, which invalidates the table cheaply and produces the
-//   same bytes as the one-shot call. That entry point is only in liblz4's static API; without
-//   the static archive the build uses LZ4_resetStream_fast + LZ4_compress_fast_continue, the
-//   exported equivalent (independent blocks too, slightly different table, same frame format).
+// - Each thread keeps one lz4 state and resets it cheaply per unit (../common/lz4_block.h): a
+//   one-shot call clears a 16 KiB hash table, more work than compressing a 4 KiB unit.
 // - Data that barely compresses is lz4's slowest case: every short match it finds resets its
 //   skip-ahead, so it searches nearly every byte to save a few percent (fio's buffers: 3% saved
 //   for about three times the work of random data at acceleration 8, ten times at 1). Units of
@@ -22,7 +19,8 @@
 //   of fio's data. Smaller units (scattered 4 KiB writes) are compressed directly, except in a
 //   streak of units that did not save 1/8 (EffortTracker in ../common/compress_probe.h): then
 //   two windows, the unit's first and last 256 bytes, decide for every unit size, which on
-//   fio's 4 KiB buffers costs a quarter of compressing them. Compression that saves less than
+//   fio's 4 KiB buffers costs a quarter of compressing them (and in a long streak only every
+//   fourth unit is looked at). Compression that saves less than
 //   1/8 is not kept (../common/unit_codec.h). Either way the decision only chooses between the
 //   two frame methods every decoder reads.
 // - A raw unit is appended with the host's buf_append_input (ABI 1.3): the frame header is
@@ -103,9 +101,12 @@ int Lz4Encode(void* handle, const struct bp_unit_ctx* /*unit*/, const void* in, 
     LZ4_stream_t* stream = codecframe::ThreadLz4Stream();
     if (stream == nullptr) return codecframe::Fail(BP_ERR_PERMANENT, "lz4 encode: out of memory");
     codecframe::EffortTracker& effort = ThreadEffort();
-    const codecframe::ProbePlan& plan = effort.Scouting() ? kScoutPlan : kProbePlan;
-    if (in_len <= static_cast<size_t>(LZ4_MAX_INPUT_SIZE) &&
-        !WorthCompressing(stream, static_cast<const uint8_t*>(in), in_len, plan)) {
+    const codecframe::EffortTracker::Effort spend = effort.Next();
+    const codecframe::ProbePlan& plan =
+        spend == codecframe::EffortTracker::Effort::kNormal ? kProbePlan : kScoutPlan;
+    if (spend == codecframe::EffortTracker::Effort::kSkip ||
+        (in_len <= static_cast<size_t>(LZ4_MAX_INPUT_SIZE) &&
+         !WorthCompressing(stream, static_cast<const uint8_t*>(in), in_len, plan))) {
       effort.Record(false);
       return codecframe::AppendRawInPlace(kName, kMagic, in, in_len, out);
     }

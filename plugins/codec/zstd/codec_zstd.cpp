@@ -175,7 +175,12 @@ int ZstdEncode(void* handle, const struct bp_unit_ctx* /*unit*/, const void* in,
   return codecframe::Guard(kName, "encode", [&] {
     const int level = static_cast<const ZstdCodec*>(handle)->level;
     codecframe::EffortTracker& effort = ThreadEffort();
-    const bool scouting = effort.Scouting();
+    const codecframe::EffortTracker::Effort spend = effort.Next();
+    if (spend == codecframe::EffortTracker::Effort::kSkip) {
+      effort.Record(false);
+      return codecframe::AppendRawInPlace(kName, kMagic, in, in_len, out);
+    }
+    const bool scouting = spend == codecframe::EffortTracker::Effort::kScout;
     bool compressed = false;
     const int rc = codecframe::EncodeUnit(
         kName, kMagic, kMaxCompressedUnit, in, in_len, out,

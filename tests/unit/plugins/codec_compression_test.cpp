@@ -325,7 +325,8 @@ TEST_F(Lz4ProbeTest, SmallUnitsAreKeptCompressedOnlyWhenThatSavesAnEighth) {
 // bytes of each unit, codecframe::EffortTracker); text ends the streak at once, and data only a
 // fuller look recognises (here: random edges around a run of zeros, which the scout's windows
 // miss) ends it within EffortTracker::kFullEvery units, after which every such unit is
-// compressed again. Units of one thread, as the host encodes a segment.
+// compressed again; in a long streak, where only every kScoutEvery-th unit is looked at, text
+// ends it within that many units. Units of one thread, as the host encodes a segment.
 TEST_P(CompressionCodecTest, AStreakOfIncompressibleUnitsIsScoutedAndEnds) {
   auto method = [&](const Bytes& in) {
     Bytes encoded = Encode(in);
@@ -350,6 +351,16 @@ TEST_P(CompressionCodecTest, AStreakOfIncompressibleUnitsIsScoutedAndEnds) {
   }
   EXPECT_GE(first_compressed, 0);
   EXPECT_LT(first_compressed, 16) << "the streak lasted past the periodic full look";
+  // A long streak looks at every fourth unit only, and the scout still sees text at once then.
+  for (uint32_t i = 0; i < 100; ++i) EXPECT_EQ(method(FixtureRandom(4096, 300 + i)), 0);
+  Bytes text = FixtureText(4096);
+  int text_compressed = -1;
+  for (int i = 0; i < 8 && text_compressed < 0; ++i) {
+    if (method(text) == 1) text_compressed = i;
+  }
+  EXPECT_GE(text_compressed, 0);
+  EXPECT_LT(text_compressed, 4) << "text went unseen for more than one scouting interval";
+  EXPECT_EQ(method(text), 1) << "and the streak is over";
 }
 
 TEST(CompressionCodecCrossTest, OneCodecRefusesTheOthersUnits) {
