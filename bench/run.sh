@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark (not a test): the same workloads against blockpipe (file backend, lz4, the default
 # config with a unit cache that holds the whole export), blockpipe-zstd-encrypt (the chain
-# `blockpipe init --encrypt` writes: zstd then XChaCha20-Poly1305, otherwise the same settings),
+# `blockpipe init --encrypt` writes: zstd then XAES-256-GCM, otherwise the same settings),
 # `nbdkit memory` (the in-RAM ceiling) and `qemu-nbd` serving a file on tmpfs, all over Unix
 # sockets. blockpipe's objects go to a temp dir
 # on tmpfs by default, which compares the engines; --objects-dir puts them on a disk instead,
