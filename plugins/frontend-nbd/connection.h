@@ -72,6 +72,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   static void OnHostDone(bp_io* io, int error);
   void PushCompletion(Request* r);  // any thread
   void DrainCompletions();
+  // Queue the reply of one request the host has completed (on this connection's thread).
+  void FinishRequest(Request* r);
   void StartWrite();
   void OnWritten(const boost::system::error_code& ec);
   bool HasCapacity(uint64_t charge) const;
@@ -120,6 +122,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::vector<Request*> batch_;     // replies in the current gather write
   std::vector<boost::asio::const_buffer> iov_;
   std::atomic<Request*> done_head_{nullptr};
+  // Requests the host completed inline, inside Submit on this connection's thread.
+  std::vector<Request*> inline_done_;
 
   // Counters flushed to host metrics per write batch (cheap on the data path).
   uint64_t metric_requests_ = 0, metric_read_bytes_ = 0, metric_write_bytes_ = 0,
