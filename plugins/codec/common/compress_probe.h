@@ -78,6 +78,12 @@ class EffortTracker {
   uint64_t streak_units_ = 0;  // units since the streak began
 };
 
+// This thread's tracker (one per plugin, which compiles its own copy of this header).
+inline EffortTracker& ThreadEffortTracker() {
+  thread_local EffortTracker effort;
+  return effort;
+}
+
 // Where a codec samples. Units shorter than `from` are not probed (compressed directly).
 struct ProbePlan {
   size_t window = 512;             // bytes per sample window

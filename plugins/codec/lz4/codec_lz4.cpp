@@ -48,19 +48,21 @@ struct Lz4Codec {
 
 // The probe of ../common/compress_probe.h: 512-byte windows, one per 8 KiB of unit, two to
 // eight of them, from 16 KiB units up (4 KiB of a 64 KiB unit). In a streak of units that did not
-// shrink, the scout: the first and the last 256 bytes, from 4 KiB units up (2 x 512 cost half
-// again as much on fio's 4 KiB buffers and judged this repository's text the same).
+// shrink, the scout of ../common/lz4_block.h decides instead.
 constexpr codecframe::ProbePlan kProbePlan{512, 16384, 8192, 2, 8};
-constexpr codecframe::ProbePlan kScoutPlan{256, 4096, size_t{1} << 30, 2, 2};
 
-codecframe::EffortTracker& ThreadEffort() {
-  thread_local codecframe::EffortTracker effort;
-  return effort;
-}
-
+// Whether the unit gets lz4's full compression, after the probe or the scout `spend` asks for.
 bool WorthCompressing(LZ4_stream_t* stream, const uint8_t* src, size_t n,
-                      const codecframe::ProbePlan& plan) {
-  return codecframe::WorthCompressing(src, n, plan, [stream](const uint8_t* at, size_t len) {
+                      codecframe::EffortTracker::Effort spend) {
+  switch (spend) {
+    case codecframe::EffortTracker::Effort::kSkip:
+      return false;
+    case codecframe::EffortTracker::Effort::kScout:
+      return codecframe::ScoutWorthCompressing(stream, src, n);
+    case codecframe::EffortTracker::Effort::kNormal:
+      break;
+  }
+  return codecframe::WorthCompressing(src, n, kProbePlan, [stream](const uint8_t* at, size_t len) {
     return codecframe::Lz4WindowSize(stream, at, len);
   });
 }
@@ -100,13 +102,11 @@ int Lz4Encode(void* handle, const struct bp_unit_ctx* /*unit*/, const void* in, 
     const int acceleration = static_cast<const Lz4Codec*>(handle)->acceleration;
     LZ4_stream_t* stream = codecframe::ThreadLz4Stream();
     if (stream == nullptr) return codecframe::Fail(BP_ERR_PERMANENT, "lz4 encode: out of memory");
-    codecframe::EffortTracker& effort = ThreadEffort();
+    codecframe::EffortTracker& effort = codecframe::ThreadEffortTracker();
     const codecframe::EffortTracker::Effort spend = effort.Next();
-    const codecframe::ProbePlan& plan =
-        spend == codecframe::EffortTracker::Effort::kNormal ? kProbePlan : kScoutPlan;
     if (spend == codecframe::EffortTracker::Effort::kSkip ||
         (in_len <= static_cast<size_t>(LZ4_MAX_INPUT_SIZE) &&
-         !WorthCompressing(stream, static_cast<const uint8_t*>(in), in_len, plan))) {
+         !WorthCompressing(stream, static_cast<const uint8_t*>(in), in_len, spend))) {
       effort.Record(false);
       return codecframe::AppendRawInPlace(kName, kMagic, in, in_len, out);
     }

@@ -6,7 +6,7 @@
 // passed per call, so instances with different levels share them safely. Units of 16 KiB and
 // more are probed first (kProbePlan below) and stored raw when they would save under 1/8; so
 // is any unit whose compression saves less (../common/unit_codec.h). In a streak of such units
-// a cheaper scout probe decides, for 4 KiB units too (kScoutPlan). Raw units are appended by
+// a cheaper scout probe decides, for 4 KiB units too (../common/lz4_block.h). Raw units are appended by
 // reference (buf_append_input), as lz4 does.
 #include <blockpipe/bp_codec.h>
 // For ZSTD_c_literalCompressionMode (an "experimental" parameter of libzstd's stable
@@ -61,19 +61,6 @@ ZSTD_CCtx* ThreadCCtx() {
 // directly: probing them cost a quarter of zstd's own time in the daemon's 4 KiB random-write
 // profile, where nearly every unit compresses.
 constexpr codecframe::ProbePlan kProbePlan{1024, 16384, 16384, 1, 4};
-// In a streak of units that did not save 1/8 (codecframe::EffortTracker): the first and the last
-// 256 bytes, sized by lz4 (../common/lz4_block.h), from 4 KiB units up, so scattered writes of
-// such data skip zstd too. The estimate above looks at every byte and costs about 3.5 ns per
-// byte; lz4 skips ahead through bytes that do not repeat and costs a fifth of that here. Data
-// whose repeats lie 256 bytes apart or more (fio's buffers) looks incompressible to these
-// windows, which under the 1/8 rule it is: zstd level 1 saves 10-11% of it.
-constexpr codecframe::ProbePlan kScoutPlan{256, 4096, size_t{1} << 30, 2, 2};
-
-codecframe::EffortTracker& ThreadEffort() {
-  thread_local codecframe::EffortTracker effort;
-  return effort;
-}
-
 // What the probe and the literal check decide for one unit.
 struct UnitPlan {
   bool compress = true;         // false: store raw without running zstd
@@ -82,25 +69,22 @@ struct UnitPlan {
 
 UnitPlan PlanUnit(const uint8_t* src, size_t n, bool scouting) {
   UnitPlan plan;
-  if (scouting && n >= kScoutPlan.from) {
+  if (scouting) {
+    // In a streak: the lz4-sized scout of ../common/lz4_block.h first. Worth it: the normal
+    // plan decides the rest (literals, and the probe proper).
     LZ4_stream_t* stream = codecframe::ThreadLz4Stream();
-    if (stream != nullptr &&
-        !codecframe::WorthCompressing(src, n, kScoutPlan, [stream](const uint8_t* at, size_t len) {
-          return codecframe::Lz4WindowSize(stream, at, len);
-        })) {
+    if (stream != nullptr && !codecframe::ScoutWorthCompressing(stream, src, n)) {
       plan.compress = false;
       return plan;
     }
-    // Worth it: the normal plan decides the rest (literals, and the probe proper).
   }
-  const codecframe::ProbePlan& probe = kProbePlan;
-  if (n < probe.from) {
+  if (n < kProbePlan.from) {
     // Not probed: a byte histogram of the unit (at most 4 KiB) decides the literals alone.
     plan.entropy_literals = codecframe::HistogramWorthEntropyCoding(src, n);
     return plan;
   }
   size_t literals = 0, literal_bytes = 0, symbols = 0;
-  plan.compress = codecframe::WorthCompressing(src, n, probe, [&](const uint8_t* at, size_t len) {
+  plan.compress = codecframe::WorthCompressing(src, n, kProbePlan, [&](const uint8_t* at, size_t len) {
     const codecframe::WindowEstimate estimate = codecframe::EstimateWindow(at, len);
     literals += estimate.literals;
     literal_bytes += estimate.literal_bytes;
@@ -174,7 +158,7 @@ int ZstdEncode(void* handle, const struct bp_unit_ctx* /*unit*/, const void* in,
                struct bp_buf* out) {
   return codecframe::Guard(kName, "encode", [&] {
     const int level = static_cast<const ZstdCodec*>(handle)->level;
-    codecframe::EffortTracker& effort = ThreadEffort();
+    codecframe::EffortTracker& effort = codecframe::ThreadEffortTracker();
     const codecframe::EffortTracker::Effort spend = effort.Next();
     if (spend == codecframe::EffortTracker::Effort::kSkip) {
       effort.Record(false);
