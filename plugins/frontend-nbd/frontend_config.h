@@ -37,6 +37,7 @@ struct FrontendSettings {
   std::vector<std::string> exports;  // empty: every volume
   uint32_t max_connections = 1024;   // 0: unlimited
   uint32_t threads = 2;
+  uint32_t busy_poll_us = 100;  // 0: event-loop threads sleep at once (poll_window.h)
   bool read_only = false;
   uint32_t max_inflight = 128;                 // requests per connection
   uint64_t max_inflight_bytes = 64ull << 20;   // READ/WRITE payload bytes per connection

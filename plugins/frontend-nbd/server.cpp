@@ -10,6 +10,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include "event_loop.h"
 #include "listener.h"
 #include "plugin_log.h"
 
@@ -48,13 +49,14 @@ bool Server::Start(std::string* error) {
     for (size_t i = 0; i < contexts_.size(); ++i) {
       asio::io_context* context = contexts_[i].get();
       work_guards_.push_back(asio::make_work_guard(*context));
-      threads_.emplace_back([context, i] {
+      const std::chrono::microseconds poll_max(settings_.busy_poll_us);
+      threads_.emplace_back([context, i, poll_max] {
         std::string name = "bp-nbd-" + std::to_string(i);
         pthread_setname_np(pthread_self(), name.c_str());
         // Handlers do not throw by design; if one does, log it and keep serving the others.
         for (;;) {
           try {
-            context->run();
+            RunEventLoop(*context, poll_max);
             return;
           } catch (const std::exception& e) {
             Log(BP_LOG_ERROR, std::string("event loop handler failed: ") + e.what());

@@ -97,6 +97,7 @@ TEST(LoadSettings, DefaultsMatchTheDeclaredKeys) {
   EXPECT_TRUE(s.exports.empty());
   EXPECT_EQ(s.max_connections, 1024u);
   EXPECT_EQ(s.threads, 2u);
+  EXPECT_EQ(s.busy_poll_us, 100u);
   EXPECT_FALSE(s.read_only);
   EXPECT_EQ(s.max_inflight, 128u);
   EXPECT_EQ(s.max_inflight_bytes, 64ull << 20);
@@ -109,7 +110,7 @@ TEST(LoadSettings, EveryKeyIsRead) {
   std::string error;
   ASSERT_TRUE(Load("listen = [\"[::1]:10810\", \"unix:nbd.sock\"]\nsocket_mode = \"0600\"\n"
                    "exports = [\"default\", \"other\"]\nmax_connections = 0\nthreads = 4\n"
-                   "read_only = true\nmax_inflight = 16\nmax_inflight_bytes = \"1MiB\"\n"
+                   "busy_poll_us = 0\nread_only = true\nmax_inflight = 16\nmax_inflight_bytes = \"1MiB\"\n"
                    "handshake_timeout = 5\nshutdown_timeout = 7\n",
                    &s, &error))
       << error;
@@ -120,6 +121,7 @@ TEST(LoadSettings, EveryKeyIsRead) {
   EXPECT_EQ(s.exports, (std::vector<std::string>{"default", "other"}));
   EXPECT_EQ(s.max_connections, 0u);
   EXPECT_EQ(s.threads, 4u);
+  EXPECT_EQ(s.busy_poll_us, 0u);
   EXPECT_TRUE(s.read_only);
   EXPECT_EQ(s.max_inflight, 16u);
   EXPECT_EQ(s.max_inflight_bytes, 1u << 20);
@@ -134,6 +136,8 @@ TEST(LoadSettings, OutOfRangeValuesAreRefusedNamingTheKey) {
   } cases[] = {
       {"threads = 0\n", "`threads` must be between 1 and 64"},
       {"threads = 65\n", "`threads`"},
+      {"busy_poll_us = -1\n", "`busy_poll_us` must be between 0 and 10000"},
+      {"busy_poll_us = 10001\n", "`busy_poll_us`"},
       {"max_inflight = 5000\n", "`max_inflight`"},
       {"max_inflight_bytes = \"1KiB\"\n", "`max_inflight_bytes`"},
       {"handshake_timeout = 0\n", "`handshake_timeout`"},
