@@ -1,4 +1,5 @@
-// UnitCache implementation: an LRU list plus a hash index, and a table of loads in progress.
+// UnitCache implementation: a hash index whose nodes carry the recency list, spare nodes and
+// buffers for reuse, and a table of loads in progress.
 #include "cache/unit_cache.h"
 
 #include <algorithm>
@@ -33,17 +34,42 @@ size_t UnitKeyHash::operator()(const UnitKey& k) const {
   return static_cast<size_t>(h * 0xBF58476D1CE4E5B9ull);
 }
 
-UnitCache::UnitCache(uint64_t capacity_bytes) : capacity_(capacity_bytes) {}
+namespace {
+// Spare buffers are bounded by this share of the budget, and by kSpareMax: enough to recycle
+// one segment's worth of scattered units between two segments.
+constexpr uint64_t kSpareShare = 16;
+constexpr uint64_t kSpareMax = 32u << 20;
+constexpr size_t kSpareNodesMax = 8192;
+constexpr size_t kBlock = 4096;
+}  // namespace
+
+UnitCache::UnitCache(uint64_t capacity_bytes)
+    : capacity_(capacity_bytes), spare_limit_(std::min(capacity_bytes / kSpareShare, kSpareMax)) {}
 UnitCache::~UnitCache() = default;
+
+void UnitCache::LinkNewestLocked(Entry* e) {
+  e->older = newest_;
+  e->newer = nullptr;
+  if (newest_ != nullptr) newest_->newer = e;
+  newest_ = e;
+  if (oldest_ == nullptr) oldest_ = e;
+}
+
+void UnitCache::UnlinkLocked(Entry* e) {
+  (e->newer ? e->newer->older : newest_) = e->older;
+  (e->older ? e->older->newer : oldest_) = e->newer;
+  e->newer = e->older = nullptr;
+}
 
 UnitData UnitCache::Lookup(const UnitKey& key) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = index_.find(key);
   if (it == index_.end()) return nullptr;
-  lru_.splice(lru_.begin(), lru_, it->second);
+  UnlinkLocked(&it->second);
+  LinkNewestLocked(&it->second);
   hits_++;
   HitCounter().fetch_add(1, std::memory_order_relaxed);
-  return it->second->data;
+  return it->second.data;
 }
 
 bool UnitCache::ContainsOrLoading(const UnitKey& key) {
@@ -58,9 +84,10 @@ Status UnitCache::GetOrLoad(const UnitKey& key, const std::function<Status(Bytes
     std::unique_lock<std::mutex> lock(mu_);
     auto it = index_.find(key);
     if (it != index_.end()) {
-      lru_.splice(lru_.begin(), lru_, it->second);
+      UnlinkLocked(&it->second);
+      LinkNewestLocked(&it->second);
       hits_++;
-      *out = it->second->data;
+      *out = it->second.data;
       return Status::Ok();
     }
     auto pending = loading_.find(key);
@@ -94,6 +121,30 @@ Status UnitCache::GetOrLoad(const UnitKey& key, const std::function<Status(Bytes
   return s;
 }
 
+void UnitCache::TakeBuffers(const std::vector<size_t>& sizes,
+                            std::vector<std::shared_ptr<Bytes>>* out) {
+  out->clear();
+  out->reserve(sizes.size());
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (size_t size : sizes) {
+      const size_t blocks = size / kBlock;
+      if (size % kBlock != 0 || blocks == 0 || blocks > kSpareClasses ||
+          spare_buffers_[blocks - 1].empty()) {
+        out->emplace_back();
+        continue;
+      }
+      out->push_back(std::move(spare_buffers_[blocks - 1].back()));
+      spare_buffers_[blocks - 1].pop_back();
+      spare_bytes_ -= size;
+      used_ -= size;  // back with the caller until it is inserted again
+    }
+  }
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    if (!(*out)[i]) (*out)[i] = std::make_shared<Bytes>(sizes[i]);
+  }
+}
+
 void UnitCache::InsertMany(std::vector<std::pair<UnitKey, UnitData>>* units) {
   // Slices bound how long readers wait for the lock behind a large segment.
   constexpr size_t kSlice = 256;
@@ -102,15 +153,10 @@ void UnitCache::InsertMany(std::vector<std::pair<UnitKey, UnitData>>* units) {
     std::lock_guard<std::mutex> lock(mu_);
     for (size_t i = first; i < last; ++i) {
       auto& [key, data] = (*units)[i];
-      const uint64_t charge = data->size() + kEntryOverhead;
-      if (charge > capacity_) continue;
+      if (data->size() + kEntryOverhead > capacity_) continue;
       if (!loading_.empty() && loading_.count(key) != 0) continue;
-      auto [it, inserted] = index_.try_emplace(key, lru_.end());
-      if (!inserted) continue;
-      lru_.push_front(Entry{key, std::move(data), charge});
-      it->second = lru_.begin();
-      used_ += charge;
-      EvictLocked();
+      if (index_.count(key) != 0) continue;
+      InsertLocked(key, std::move(data));
     }
   }
 }
@@ -119,36 +165,66 @@ void UnitCache::InsertLocked(const UnitKey& key, UnitData data) {
   const uint64_t charge = data->size() + kEntryOverhead;
   if (charge > capacity_) return;  // would evict everything for one unit; just hand it out
   auto it = index_.find(key);
-  if (it != index_.end()) {
-    used_ -= it->second->charge;
-    lru_.erase(it->second);
-    index_.erase(it);
+  if (it != index_.end()) RemoveLocked(&it->second, false);
+  Index::iterator pos;
+  if (!spare_nodes_.empty()) {
+    Index::node_type node = std::move(spare_nodes_.back());
+    spare_nodes_.pop_back();
+    node.key() = key;
+    pos = index_.insert(std::move(node)).position;
+  } else {
+    pos = index_.try_emplace(key).first;
   }
-  lru_.push_front(Entry{key, std::move(data), charge});
-  index_.emplace(key, lru_.begin());
+  Entry* e = &pos->second;
+  e->data = std::move(data);
+  e->charge = charge;
+  e->key = &pos->first;
+  LinkNewestLocked(e);
   used_ += charge;
   EvictLocked();
 }
 
+void UnitCache::RemoveLocked(Entry* e, bool recycle) {
+  UnlinkLocked(e);
+  used_ -= e->charge;
+  UnitData data = std::move(e->data);
+  Index::node_type node = index_.extract(*e->key);
+  if (spare_nodes_.size() < kSpareNodesMax) spare_nodes_.push_back(std::move(node));
+  // Only a buffer no reader holds any more can be written again.
+  const size_t size = data->size();
+  const size_t blocks = size / kBlock;
+  if (recycle && data.use_count() == 1 && size % kBlock == 0 && blocks >= 1 &&
+      blocks <= kSpareClasses && spare_bytes_ + size <= spare_limit_) {
+    spare_buffers_[blocks - 1].push_back(std::const_pointer_cast<Bytes>(std::move(data)));
+    spare_bytes_ += size;
+    used_ += size;
+  }
+}
+
 void UnitCache::EvictLocked() {
-  while (used_ > capacity_ && !lru_.empty()) {
-    Entry& victim = lru_.back();
-    used_ -= victim.charge;
-    index_.erase(victim.key);
-    lru_.pop_back();
+  while (used_ > capacity_) {
+    if (oldest_ != nullptr) {
+      RemoveLocked(oldest_, true);
+      continue;
+    }
+    // Only spare buffers left (a budget smaller than the spares after a shrink): drop them.
+    for (auto& spares : spare_buffers_) {
+      for (auto& b : spares) {
+        used_ -= b->size();
+        spare_bytes_ -= b->size();
+      }
+      spares.clear();
+    }
+    break;
   }
 }
 
 void UnitCache::EraseVolume(const std::array<uint8_t, 16>& volume) {
   std::lock_guard<std::mutex> lock(mu_);
-  for (auto it = lru_.begin(); it != lru_.end();) {
-    if (it->key.volume == volume) {
-      used_ -= it->charge;
-      index_.erase(it->key);
-      it = lru_.erase(it);
-    } else {
-      ++it;
-    }
+  for (Entry* e = oldest_; e != nullptr;) {
+    Entry* newer = e->newer;
+    if (e->key->volume == volume) RemoveLocked(e, false);
+    e = newer;
   }
 }
 
@@ -163,6 +239,10 @@ uint64_t UnitCache::hits() const {
 uint64_t UnitCache::misses() const {
   std::lock_guard<std::mutex> lock(mu_);
   return misses_;
+}
+uint64_t UnitCache::spare_bytes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return spare_bytes_;
 }
 
 }  // namespace bp

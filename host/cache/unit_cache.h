@@ -3,13 +3,19 @@
 // a unit never changes once written and a new write always lands in a new segment, so a cached
 // unit can never be stale. Concurrent misses on the same unit are coalesced: one caller loads,
 // the others wait for its result. Thread-safe.
+//
+// Scattered writes insert hundreds of thousands of small units per second and evict as many.
+// So the cache recycles what it evicts: map nodes go to a spare list that later inserts reuse,
+// and the buffer of an evicted unit that nobody else holds goes, up to a bound, to spare
+// buffers by size, handed out by TakeBuffers to the next units. In a steady stream nothing is
+// allocated or freed, and no memory is returned to the system only to be faulted in again.
+// Spare buffers count against the budget like cached units.
 #pragma once
 
 #include <array>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <list>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -51,6 +57,9 @@ class UnitCache {
   // already cached or being loaded is left alone; it holds the same bytes. Takes the lock once
   // per slice of units, not per unit.
   void InsertMany(std::vector<std::pair<UnitKey, UnitData>>* units);
+  // Buffers for units about to be inserted: out[i] is an unshared buffer of sizes[i] bytes,
+  // recycled from an evicted unit where one of that size is spare, else new.
+  void TakeBuffers(const std::vector<size_t>& sizes, std::vector<std::shared_ptr<Bytes>>* out);
   // True when the unit is cached or being loaded (read-ahead skips those).
   bool ContainsOrLoading(const UnitKey& key);
   // Drop every unit of one volume (after it is deleted).
@@ -60,26 +69,43 @@ class UnitCache {
   uint64_t used_bytes() const;
   uint64_t hits() const;
   uint64_t misses() const;
+  // Bytes of spare buffers held for reuse (part of used_bytes()).
+  uint64_t spare_bytes() const;
 
  private:
+  // Lives in its map node, linked into the recency list.
   struct Entry {
-    UnitKey key;
     UnitData data;
-    uint64_t charge;
+    uint64_t charge = 0;
+    const UnitKey* key = nullptr;  // the node's own key
+    Entry* newer = nullptr;
+    Entry* older = nullptr;
   };
+  using Index = std::unordered_map<UnitKey, Entry, UnitKeyHash>;
+  // Buffers are recycled by size in blocks (1 .. kSpareClasses blocks of 4 KiB).
+  static constexpr size_t kSpareClasses = 16;
   struct Loading {
     bool done = false;
     Status status;
     UnitData data;
   };
   void InsertLocked(const UnitKey& key, UnitData data);
+  void LinkNewestLocked(Entry* e);
+  void UnlinkLocked(Entry* e);
+  // Remove a cached unit; its node and (when unshared) its buffer are kept for reuse.
+  void RemoveLocked(Entry* e, bool recycle);
   void EvictLocked();
 
   const uint64_t capacity_;
   mutable std::mutex mu_;
   std::condition_variable loaded_cv_;
-  std::list<Entry> lru_;  // front = most recent
-  std::unordered_map<UnitKey, std::list<Entry>::iterator, UnitKeyHash> index_;
+  const uint64_t spare_limit_;  // most bytes kept in spare buffers
+  Index index_;
+  Entry* newest_ = nullptr;
+  Entry* oldest_ = nullptr;
+  std::vector<Index::node_type> spare_nodes_;
+  std::vector<std::shared_ptr<Bytes>> spare_buffers_[kSpareClasses];
+  uint64_t spare_bytes_ = 0;
   std::unordered_map<UnitKey, std::shared_ptr<Loading>, UnitKeyHash> loading_;
   uint64_t used_ = 0;
   uint64_t hits_ = 0;

@@ -8,6 +8,7 @@
 // next segment instead of producing one small segment each.
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -229,18 +230,26 @@ void Volume::CacheScatteredUnits(const PendingSegment& seg) {
   // immutable and stays alive until this task returns). Full units, from sequential writes, are
   // left to read-ahead: copying every written byte would tax streaming writes for little gain.
   const SegmentImage& image = seg.image;
-  std::vector<std::pair<UnitKey, UnitData>> units;
+  std::vector<size_t> sizes;
+  std::vector<uint32_t> unit_of;
   for (size_t u = 0; u < image.meta.units.size(); ++u) {
-    const UnitLoc& loc = image.meta.units[u];
-    if (loc.logical_length >= meta_.unit_size) continue;
-    auto bytes = std::make_shared<Bytes>();
-    bytes->reserve(loc.logical_length);
-    const uint32_t count = loc.logical_length / kBlockSize;
-    for (uint32_t k = 0; k < count; ++k) {
-      const uint8_t* block = image.block_data[loc.first_block + k];
-      bytes->insert(bytes->end(), block, block + kBlockSize);
+    const uint32_t logical = image.meta.units[u].logical_length;
+    if (logical >= meta_.unit_size) continue;
+    sizes.push_back(logical);
+    unit_of.push_back(static_cast<uint32_t>(u));
+  }
+  if (sizes.empty()) return;
+  std::vector<std::shared_ptr<Bytes>> buffers;
+  svc_.cache->TakeBuffers(sizes, &buffers);
+  std::vector<std::pair<UnitKey, UnitData>> units;
+  units.reserve(sizes.size());
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    const UnitLoc& loc = image.meta.units[unit_of[i]];
+    uint8_t* out = buffers[i]->data();
+    for (uint32_t k = 0; k < loc.logical_length / kBlockSize; ++k) {
+      std::memcpy(out + size_t{k} * kBlockSize, image.block_data[loc.first_block + k], kBlockSize);
     }
-    units.emplace_back(KeyFor(seg.seq, static_cast<uint32_t>(u)), std::move(bytes));
+    units.emplace_back(KeyFor(seg.seq, unit_of[i]), std::move(buffers[i]));
   }
   svc_.cache->InsertMany(&units);
 }

@@ -529,12 +529,13 @@ bool Volume::TryModifyLocked(const bp_io* io, const HeldUnits& held, UnitNeed* n
     if (src) {
       const uint8_t* p = src + ((mid_first << kBlockShift) - off);
       uint64_t zero_start = 0, zero_count = 0;
-      // A write of a unit or more fills whole units, which a lone codec may store unchanged
-      // (lz4's raw frame; never one behind another codec, such as encrypt): their blocks are
-      // checksummed here, in the copy's pass, so the segment encoder need not read them again.
-      // Smaller writes are mostly compressed, and their checksum is taken over the codec's
-      // output.
-      const bool checksum_blocks = io->length >= meta_.unit_size && chain_->MayKeepInput();
+      // A lone codec may store a unit unchanged (lz4's or zstd's raw frame for data that does
+      // not compress; never one behind another codec, such as encrypt): then the stored unit's
+      // checksum is made of its blocks' CRCs, taken here in the copy's pass while the bytes are
+      // in the CPU cache. Left to the segment encoder, it would read them back from memory
+      // long after. Where the codec compresses instead, the CRC was a wasted pass over hot
+      // data: a few percent of what compressing the block costs.
+      const bool checksum_blocks = chain_->MayKeepInput();
       uint32_t* crc = nullptr;
       // Each block is copied into the buffer while it is checked; an all-zero one is dropped
       // again when its run of zeros becomes a ZERO range (which erases the buffered blocks).

@@ -1,4 +1,5 @@
-// UnitCache: LRU bound, coalescing of concurrent misses, failures not cached.
+// UnitCache: LRU bound, coalescing of concurrent misses, failures not cached, recycling of
+// evicted buffers within the budget.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -81,6 +82,93 @@ TEST(UnitCache, ZeroBudgetStillServesLoads) {
   ASSERT_TRUE(cache.GetOrLoad(Key(1, 1), [](Bytes* b) { return LoadBytes(b, 10, 1); }, &d).ok());
   EXPECT_EQ(d->size(), 10u);
   EXPECT_EQ(cache.Lookup(Key(1, 1)), nullptr);
+}
+
+
+std::vector<std::pair<UnitKey, UnitData>> Units(
+    uint64_t seq, const std::vector<std::shared_ptr<Bytes>>& buffers) {
+  std::vector<std::pair<UnitKey, UnitData>> units;
+  for (size_t i = 0; i < buffers.size(); ++i) units.emplace_back(Key(seq, i), buffers[i]);
+  return units;
+}
+
+TEST(UnitCache, EvictedUnsharedBuffersAreHandedOutAgain) {
+  // Room for 16 units of 4 KiB; spares may take 1/16 of the budget: one buffer.
+  const uint64_t capacity = 16 * (4096 + 128);
+  UnitCache cache(capacity);
+  std::vector<std::shared_ptr<Bytes>> buffers;
+  cache.TakeBuffers(std::vector<size_t>(16, 4096), &buffers);
+  ASSERT_EQ(buffers.size(), 16u);
+  for (auto& b : buffers) ASSERT_EQ(b->size(), 4096u);
+  const Bytes* first = buffers[0].get();
+  auto units = Units(1, buffers);
+  buffers.clear();
+  cache.InsertMany(&units);
+  EXPECT_EQ(cache.spare_bytes(), 0u);
+
+  // One more unit evicts the oldest, unit (1, 0), whose buffer nobody holds: it becomes spare.
+  UnitData held = cache.Lookup(Key(1, 1));  // a reader holds unit (1, 1)
+  ASSERT_NE(held, nullptr);
+  cache.TakeBuffers({4096}, &buffers);
+  auto more = Units(2, buffers);
+  cache.InsertMany(&more);
+  EXPECT_EQ(cache.Lookup(Key(1, 0)), nullptr);
+  EXPECT_EQ(cache.spare_bytes(), 4096u);
+  EXPECT_LE(cache.used_bytes(), cache.capacity()) << "spares count against the budget";
+
+  cache.TakeBuffers({4096, 8192}, &buffers);
+  EXPECT_EQ(buffers[0].get(), first) << "the evicted unit's buffer is reused";
+  EXPECT_EQ(buffers[1]->size(), 8192u);
+  EXPECT_EQ(cache.spare_bytes(), 0u);
+  EXPECT_EQ(buffers[0].use_count(), 1);
+}
+
+TEST(UnitCache, BuffersStillReadAreNeverRecycled) {
+  const uint64_t capacity = 16 * (4096 + 128);
+  UnitCache cache(capacity);
+  std::vector<std::shared_ptr<Bytes>> buffers;
+  cache.TakeBuffers(std::vector<size_t>(16, 4096), &buffers);
+  auto units = Units(1, buffers);
+  buffers.clear();
+  cache.InsertMany(&units);
+  UnitData held = cache.Lookup(Key(1, 0));  // the oldest is now the most recent...
+  for (uint64_t i = 1; i < 16; ++i) ASSERT_NE(cache.Lookup(Key(1, i)), nullptr);  // ...not any more
+  cache.TakeBuffers({4096}, &buffers);
+  auto more = Units(2, buffers);
+  cache.InsertMany(&more);
+  EXPECT_EQ(cache.Lookup(Key(1, 0)), nullptr) << "evicted";
+  EXPECT_EQ(cache.spare_bytes(), 0u) << "a reader still holds it";
+  cache.TakeBuffers({4096}, &buffers);
+  EXPECT_NE(buffers[0].get(), held.get());
+}
+
+TEST(UnitCache, SteadyStreamStaysWithinBudget) {
+  const uint64_t capacity = 64 * (4096 + 128);
+  UnitCache cache(capacity);
+  std::vector<std::shared_ptr<Bytes>> buffers;
+  for (uint64_t seq = 1; seq <= 50; ++seq) {
+    std::vector<size_t> sizes;
+    for (size_t i = 0; i < 20; ++i) sizes.push_back(4096 * (1 + (seq + i) % 3));
+    cache.TakeBuffers(sizes, &buffers);
+    for (size_t i = 0; i < buffers.size(); ++i) {
+      ASSERT_EQ(buffers[i]->size(), sizes[i]);
+      ASSERT_EQ(buffers[i].use_count(), 1);
+      std::fill(buffers[i]->begin(), buffers[i]->end(), static_cast<uint8_t>(seq + i));
+    }
+    auto units = Units(seq, buffers);
+    buffers.clear();
+    cache.InsertMany(&units);
+    EXPECT_LE(cache.used_bytes(), cache.capacity());
+  }
+  // The newest units kept their own contents: a recycled buffer was never shared.
+  for (size_t i = 0; i < 20; ++i) {
+    UnitData d = cache.Lookup(Key(50, i));
+    ASSERT_NE(d, nullptr);
+    EXPECT_EQ((*d)[0], static_cast<uint8_t>(50 + i));
+    EXPECT_EQ(d->back(), static_cast<uint8_t>(50 + i));
+  }
+  cache.EraseVolume(Key(1, 0).volume);
+  EXPECT_EQ(cache.used_bytes(), cache.spare_bytes());
 }
 
 }  // namespace
