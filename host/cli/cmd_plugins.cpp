@@ -54,6 +54,7 @@ std::string BackendCapabilities(uint64_t caps) {
   add(BP_BACKEND_CAP_LIST_PAGES, "list-pages");
   add(BP_BACKEND_CAP_DURABLE_PUT, "durable-put");
   add(BP_BACKEND_CAP_CONDITIONAL_PUT, "conditional-put");
+  add(BP_BACKEND_CAP_LOCAL_READS, "local-reads");
   return out.empty() ? "(none)" : out;
 }
 

@@ -201,6 +201,9 @@ class Volume : public std::enable_shared_from_this<Volume> {
   const uint64_t volume_blocks_;
   const bool writable_;
   const bool fenced_puts_;
+  // Scattered units enter the unit cache as they become durable, unless the backend reads
+  // locally (BP_BACKEND_CAP_LOCAL_READS): then the page cache already holds them.
+  const bool cache_written_units_;
 
   mutable std::mutex mu_;
   std::condition_variable idle_cv_;  // background_ reached 0, or a checkpoint finished

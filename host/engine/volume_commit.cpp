@@ -145,7 +145,7 @@ void Volume::UploadSegment(std::shared_ptr<PendingSegment> seg) {
       s = Status::Ok();
     }
   }
-  if (s.ok()) CacheScatteredUnits(*seg);
+  if (s.ok() && cache_written_units_) CacheScatteredUnits(*seg);
   Completions done;
   std::unique_lock<std::mutex> lock(mu_);
   if (s.ok()) {
@@ -229,6 +229,9 @@ void Volume::CacheScatteredUnits(const PendingSegment& seg) {
   // cache as they become durable (the sealed buffer still holds their plain data; the buffer is
   // immutable and stays alive until this task returns). Full units, from sequential writes, are
   // left to read-ahead: copying every written byte would tax streaming writes for little gain.
+  // Not called for backends that read locally: there a miss is a read from the page cache,
+  // which holds the segment just written, and the copy would cost random writes about a tenth
+  // of their rate (docs/benchmarks.md).
   const SegmentImage& image = seg.image;
   std::vector<size_t> sizes;
   std::vector<uint32_t> unit_of;

@@ -8,6 +8,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <blockpipe/bp_backend.h>
+
 #include "engine/checkpoint_format.h"
 #include "engine/volume.h"
 
@@ -21,6 +23,7 @@ Volume::Volume(const Services& services, VolumeMeta meta, std::unique_ptr<CodecC
       volume_blocks_(meta_.size / kBlockSize),
       writable_(writable),
       fenced_puts_(fenced_puts),
+      cache_written_units_((services.store->Capabilities() & BP_BACKEND_CAP_LOCAL_READS) == 0),
       active_(std::make_unique<WriteBuffer>()) {}
 
 Volume::~Volume() = default;

@@ -167,6 +167,7 @@ uint64_t MemoryStore::Capabilities() const {
   uint64_t caps = BP_BACKEND_CAP_RANGED_GET | BP_BACKEND_CAP_DURABLE_PUT;
   if (put_if_absent_) caps |= BP_BACKEND_CAP_PUT_IF_ABSENT;
   if (conditional_put_) caps |= BP_BACKEND_CAP_CONDITIONAL_PUT;
+  if (local_reads_) caps |= BP_BACKEND_CAP_LOCAL_READS;
   return caps;
 }
 
@@ -218,6 +219,11 @@ void MemoryStore::SetPutIfAbsentSupported(bool supported) {
 void MemoryStore::SetConditionalPutSupported(bool supported) {
   std::lock_guard<std::mutex> lock(mu_);
   conditional_put_ = supported;
+}
+
+void MemoryStore::SetLocalReads(bool local) {
+  std::lock_guard<std::mutex> lock(mu_);
+  local_reads_ = local;
 }
 
 void MemoryStore::BeforeNextPutIfMatch(std::function<void()> hook, const std::string& key_part) {

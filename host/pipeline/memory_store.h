@@ -57,6 +57,8 @@ class MemoryStore : public ObjectStore {
   void SetPutIfAbsentSupported(bool supported);
   // Clear BP_BACKEND_CAP_CONDITIONAL_PUT (GetTagged/PutIfMatch then answer Unsupported).
   void SetConditionalPutSupported(bool supported);
+  // Declare BP_BACKEND_CAP_LOCAL_READS (off by default: a stand-in for a remote store).
+  void SetLocalReads(bool local);
   // Run `hook` (once, without the lock) inside the next PutIfMatch of a key containing key_part,
   // after its fault hooks and before it compares tags: a racing writer's window.
   void BeforeNextPutIfMatch(std::function<void()> hook, const std::string& key_part = "");
@@ -102,6 +104,7 @@ class MemoryStore : public ObjectStore {
   std::string truncate_key_part_;
   bool put_if_absent_ = true;
   bool conditional_put_ = true;
+  bool local_reads_ = false;
   std::function<void()> before_put_if_match_;
   std::string before_put_if_match_key_part_;
   std::vector<Failure> after_put_failures_;

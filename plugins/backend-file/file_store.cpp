@@ -62,8 +62,10 @@ int FileStore::Open(const StoreOptions& options, std::unique_ptr<FileStore>* out
 
 uint64_t FileStore::Capabilities() const {
   // Conditional put rests on flock(2) and rename(2), which every local filesystem provides.
+  // Reads are local: what was just written is still in the kernel's page cache.
   uint64_t caps = BP_BACKEND_CAP_RANGED_GET | BP_BACKEND_CAP_DELETE_MANY |
-                  BP_BACKEND_CAP_LIST_PAGES | BP_BACKEND_CAP_CONDITIONAL_PUT;
+                  BP_BACKEND_CAP_LIST_PAGES | BP_BACKEND_CAP_CONDITIONAL_PUT |
+                  BP_BACKEND_CAP_LOCAL_READS;
   if (exclusive_mode_ != ExclusiveMode::kNone) caps |= BP_BACKEND_CAP_PUT_IF_ABSENT;
   if (options_.fsync) caps |= BP_BACKEND_CAP_DURABLE_PUT;
   return caps;

@@ -64,6 +64,14 @@ extern "C" {
                                                   without it the host replaces shared records
                                                   with plain puts only when the user opts out of
                                                   fencing */
+#define BP_BACKEND_CAP_LOCAL_READS (1u << 6) /* since 1.4: reads are served on this machine
+                                                  (its disks, and the kernel's page cache, which
+                                                  still holds what was just written), so a miss
+                                                  in the host's unit cache costs microseconds,
+                                                  not a network round trip. The host then does
+                                                  not copy every newly written unit into its
+                                                  memory cache: that would cache the same bytes
+                                                  twice. Purely a hint; an older host ignores it */
 
 /* Size of the caller-owned buffers that receive a version tag (since 1.2): a tag is 1 to
 ** BP_VERSION_TAG_MAX - 1 bytes of printable ASCII, NUL-terminated. */

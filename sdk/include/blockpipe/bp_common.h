@@ -50,9 +50,11 @@ extern "C" {
 **   1.2  bp_backend_plugin.get_tagged / put_if_match (compare-and-swap of an object by version
 **        tag), BP_BACKEND_CAP_CONDITIONAL_PUT, BP_VERSION_TAG_MAX, BP_BACKEND_HAS
 **   1.3  bp_host_api.buf_append_input (an encoder's unchanged input is referenced, not copied),
-**        bp_backend_plugin.put_parts and struct bp_span (an object put from several buffers) */
+**        bp_backend_plugin.put_parts and struct bp_span (an object put from several buffers)
+**   1.4  BP_BACKEND_CAP_LOCAL_READS (the host leaves recently written data to the machine's
+**        page cache instead of copying it into its own) */
 #define BP_ABI_MAJOR 1
-#define BP_ABI_MINOR 3
+#define BP_ABI_MINOR 4
 
 /* Name of the single exported symbol of every plugin shared object. */
 #define BP_ENTRY_SYMBOL "blockpipe_plugin_entry"

@@ -1,6 +1,8 @@
 // Units from scattered writes enter the decoded-unit cache when their segment becomes durable,
 // so reading them back needs no backend read; full units from sequential writes do not (they
 // are read and decoded on first use), and what the cache serves is the data that was written.
+// A backend that reads locally (BP_BACKEND_CAP_LOCAL_READS) gets no such copies: its reads
+// load and cache units on first use, with the same data.
 #include <gtest/gtest.h>
 
 #include "engine_test_util.h"
@@ -45,6 +47,28 @@ TEST(WriteCache, ScatteredUnitsAreCachedWhenDurableFullUnitsAreNot) {
   ASSERT_EQ(test::Read(*ref, 5 * 4096, 4096, &out), 0);
   EXPECT_EQ(out, Pattern(4096, 5));
   EXPECT_EQ(Misses(), before + 2);
+}
+
+TEST(WriteCache, LocalReadsBackendsGetNoCopiesOfWrittenUnits) {
+  Harness h;
+  h.store->SetLocalReads(true);
+  h.Start();
+  ASSERT_TRUE(h.manager->Create("v", 16u << 20).ok());
+  auto ref = h.Ref();
+  ASSERT_EQ(test::Write(*ref, 5 * 4096, Pattern(4096, 5)), 0);
+  ASSERT_EQ(test::Write(*ref, 1001 * 4096, Pattern(4096, 1001)), 0);
+  ASSERT_EQ(test::Flush(*ref), 0);
+
+  const int64_t before = Misses();
+  Bytes out;
+  ASSERT_EQ(test::Read(*ref, 5 * 4096, 4096, &out), 0);
+  EXPECT_EQ(out, Pattern(4096, 5));
+  ASSERT_EQ(test::Read(*ref, 1001 * 4096, 4096, &out), 0);
+  EXPECT_EQ(out, Pattern(4096, 1001));
+  EXPECT_EQ(Misses(), before + 2) << "each unit is loaded from the store on first use";
+  ASSERT_EQ(test::Read(*ref, 5 * 4096, 4096, &out), 0);
+  EXPECT_EQ(out, Pattern(4096, 5));
+  EXPECT_EQ(Misses(), before + 2) << "and cached from then on";
 }
 
 }  // namespace

@@ -108,6 +108,7 @@ TEST_F(FileBackendTest, OpenCreatesRootAndDeclaresCapabilities) {
   EXPECT_TRUE(caps & BP_BACKEND_CAP_PUT_IF_ABSENT);
   EXPECT_TRUE(caps & BP_BACKEND_CAP_DELETE_MANY);
   EXPECT_TRUE(caps & BP_BACKEND_CAP_LIST_PAGES);
+  EXPECT_TRUE(caps & BP_BACKEND_CAP_LOCAL_READS);
   EXPECT_TRUE(caps & BP_BACKEND_CAP_DURABLE_PUT);
   void* unsynced = Open("file://" + temp_ + "/other", /*fsync=*/false);
   ASSERT_NE(unsynced, nullptr);
