@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The NBD frontend's adaptive busy polling (busy_poll_us, plugins/frontend-nbd/poll_window.h):
 # under a queue-depth-1 client the event-loop threads poll for the next request instead of
-# sleeping — they go to sleep far less often than once per request, and with busy_poll_us = 0
-# (same client) they do sleep about once per request — and once the client stops, polling stops:
-# the idle daemon uses almost no CPU.
+# sleeping — they go to sleep far less often than once per request — and once the client stops,
+# polling stops: the idle daemon uses almost no CPU. The same client against busy_poll_us = 0 is
+# only logged for comparison: how often a thread that never polls sleeps depends on what else
+# keeps the machine's CPUs awake (alone, about once per request; beside another test, a tenth
+# of that), so it cannot be asserted.
 source "$(dirname "$0")/../lib/common.sh"
 require_cmd fio
 
@@ -53,7 +55,5 @@ stop_blockpipe
 bp_config_sed 's/^plugin = "nbd"$/plugin = "nbd"\nbusy_poll_us = 0/'
 bp_run
 read -r requests_off sleeps_off < <(qd1_reads)
-log "busy_poll_us = 0: $requests_off requests, $sleeps_off event-loop sleeps"
-((sleeps_off * 10 >= requests_off * 8)) ||
-  fail "without busy polling the event-loop threads slept only $sleeps_off times for $requests_off requests"
-log "busy polling replaces sleeps under a queue-depth-1 client and stops when it goes"
+log "busy_poll_us = 0 (for comparison): $requests_off requests, $sleeps_off event-loop sleeps"
+log "busy polling replaces sleeps under a queue-depth-1 client and stops when the client goes"
