@@ -40,7 +40,6 @@ namespace {
 constexpr uint64_t kSpareShare = 16;
 constexpr uint64_t kSpareMax = 32u << 20;
 constexpr size_t kSpareNodesMax = 8192;
-constexpr size_t kBlock = 4096;
 }  // namespace
 
 UnitCache::UnitCache(uint64_t capacity_bytes)
@@ -128,14 +127,13 @@ void UnitCache::TakeBuffers(const std::vector<size_t>& sizes,
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (size_t size : sizes) {
-      const size_t blocks = size / kBlock;
-      if (size % kBlock != 0 || blocks == 0 || blocks > kSpareClasses ||
-          spare_buffers_[blocks - 1].empty()) {
+      const int c = SpareClass(size);
+      if (c < 0 || spare_buffers_[c].empty()) {
         out->emplace_back();
         continue;
       }
-      out->push_back(std::move(spare_buffers_[blocks - 1].back()));
-      spare_buffers_[blocks - 1].pop_back();
+      out->push_back(std::move(spare_buffers_[c].back()));
+      spare_buffers_[c].pop_back();
       spare_bytes_ -= size;
       used_ -= size;  // back with the caller until it is inserted again
     }
@@ -153,19 +151,22 @@ void UnitCache::InsertMany(std::vector<std::pair<UnitKey, UnitData>>* units) {
     std::lock_guard<std::mutex> lock(mu_);
     for (size_t i = first; i < last; ++i) {
       auto& [key, data] = (*units)[i];
-      if (data->size() + kEntryOverhead > capacity_) continue;
       if (!loading_.empty() && loading_.count(key) != 0) continue;
       if (index_.count(key) != 0) continue;
-      InsertLocked(key, std::move(data));
+      AddLocked(key, std::move(data));
     }
   }
 }
 
 void UnitCache::InsertLocked(const UnitKey& key, UnitData data) {
-  const uint64_t charge = data->size() + kEntryOverhead;
-  if (charge > capacity_) return;  // would evict everything for one unit; just hand it out
   auto it = index_.find(key);
   if (it != index_.end()) RemoveLocked(&it->second, false);
+  AddLocked(key, std::move(data));
+}
+
+void UnitCache::AddLocked(const UnitKey& key, UnitData data) {
+  const uint64_t charge = data->size() + kEntryOverhead;
+  if (charge > capacity_) return;  // would evict everything for one unit; just hand it out
   Index::iterator pos;
   if (!spare_nodes_.empty()) {
     Index::node_type node = std::move(spare_nodes_.back());
@@ -192,10 +193,9 @@ void UnitCache::RemoveLocked(Entry* e, bool recycle) {
   if (spare_nodes_.size() < kSpareNodesMax) spare_nodes_.push_back(std::move(node));
   // Only a buffer no reader holds any more can be written again.
   const size_t size = data->size();
-  const size_t blocks = size / kBlock;
-  if (recycle && data.use_count() == 1 && size % kBlock == 0 && blocks >= 1 &&
-      blocks <= kSpareClasses && spare_bytes_ + size <= spare_limit_) {
-    spare_buffers_[blocks - 1].push_back(std::const_pointer_cast<Bytes>(std::move(data)));
+  const int c = SpareClass(size);
+  if (recycle && c >= 0 && data.use_count() == 1 && spare_bytes_ + size <= spare_limit_) {
+    spare_buffers_[c].push_back(std::const_pointer_cast<Bytes>(std::move(data)));
     spare_bytes_ += size;
     used_ += size;
   }

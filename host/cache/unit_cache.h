@@ -82,14 +82,25 @@ class UnitCache {
     Entry* older = nullptr;
   };
   using Index = std::unordered_map<UnitKey, Entry, UnitKeyHash>;
-  // Buffers are recycled by size in blocks (1 .. kSpareClasses blocks of 4 KiB).
+  // Buffers are recycled by size: class c holds buffers of exactly (c + 1) x 4 KiB, the sizes
+  // of units of 1 .. kSpareClasses blocks.
   static constexpr size_t kSpareClasses = 16;
+  static constexpr size_t kSpareGranule = 4096;
+  // The spare class of a buffer of `size` bytes, or -1 when such buffers are not recycled.
+  static int SpareClass(size_t size) {
+    const size_t blocks = size / kSpareGranule;
+    if (size % kSpareGranule != 0 || blocks == 0 || blocks > kSpareClasses) return -1;
+    return static_cast<int>(blocks - 1);
+  }
   struct Loading {
     bool done = false;
     Status status;
     UnitData data;
   };
+  // Cache `data` under `key`, replacing what is there.
   void InsertLocked(const UnitKey& key, UnitData data);
+  // Cache `data` under `key`, which is not cached.
+  void AddLocked(const UnitKey& key, UnitData data);
   void LinkNewestLocked(Entry* e);
   void UnlinkLocked(Entry* e);
   // Remove a cached unit; its node and (when unshared) its buffer are kept for reuse.

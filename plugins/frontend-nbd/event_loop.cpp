@@ -14,19 +14,16 @@ void RunEventLoop(boost::asio::io_context& context, std::chrono::microseconds po
   using Clock = std::chrono::steady_clock;
   PollWindow window(poll_max);
   for (;;) {
-    if (context.poll() > 0) continue;
-    if (context.stopped()) return;
+    // Run what is ready; with nothing ready, keep checking for the current window (one check
+    // when it is 0) before sleeping.
     const Clock::time_point idle_since = Clock::now();
-    if (window.current().count() > 0) {
-      const Clock::time_point deadline = idle_since + window.current();
-      size_t ran = 0;
-      do {
-        ran = context.poll();
-      } while (ran == 0 && !context.stopped() && Clock::now() < deadline);
-      if (ran > 0) continue;
-      if (context.stopped()) return;
-    }
-    if (context.run_one() == 0) return;
+    const Clock::time_point deadline = idle_since + window.current();
+    size_t ran = 0;
+    do {
+      ran = context.poll();
+    } while (ran == 0 && !context.stopped() && Clock::now() < deadline);
+    if (ran > 0) continue;
+    if (context.stopped() || context.run_one() == 0) return;
     window.AfterSleep(Clock::now() - idle_since);
   }
 }

@@ -104,9 +104,8 @@ int Lz4Encode(void* handle, const struct bp_unit_ctx* /*unit*/, const void* in, 
     if (stream == nullptr) return codecframe::Fail(BP_ERR_PERMANENT, "lz4 encode: out of memory");
     codecframe::EffortTracker& effort = codecframe::ThreadEffortTracker();
     const codecframe::EffortTracker::Effort spend = effort.Next();
-    if (spend == codecframe::EffortTracker::Effort::kSkip ||
-        (in_len <= static_cast<size_t>(LZ4_MAX_INPUT_SIZE) &&
-         !WorthCompressing(stream, static_cast<const uint8_t*>(in), in_len, spend))) {
+    if (in_len <= static_cast<size_t>(LZ4_MAX_INPUT_SIZE) &&
+        !WorthCompressing(stream, static_cast<const uint8_t*>(in), in_len, spend)) {
       effort.Record(false);
       return codecframe::AppendRawInPlace(kName, kMagic, in, in_len, out);
     }

@@ -16,6 +16,16 @@ using test::Pattern;
 
 int64_t Misses() { return Metrics::Global().Value("unit_cache_misses_total"); }
 
+// Reads back the two scattered blocks both tests write (5 and 1001, each alone in its unit)
+// and checks their contents.
+void ReadBackScatteredBlocks(VolumeRef& ref) {
+  Bytes out;
+  ASSERT_EQ(test::Read(ref, 5 * 4096, 4096, &out), 0);
+  EXPECT_EQ(out, Pattern(4096, 5));
+  ASSERT_EQ(test::Read(ref, 1001 * 4096, 4096, &out), 0);
+  EXPECT_EQ(out, Pattern(4096, 1001));
+}
+
 TEST(WriteCache, ScatteredUnitsAreCachedWhenDurableFullUnitsAreNot) {
   Harness h;
   h.Start();
@@ -29,12 +39,9 @@ TEST(WriteCache, ScatteredUnitsAreCachedWhenDurableFullUnitsAreNot) {
   ASSERT_EQ(test::Flush(*ref), 0);
 
   const int64_t before = Misses();
-  Bytes out;
-  ASSERT_EQ(test::Read(*ref, 5 * 4096, 4096, &out), 0);
-  EXPECT_EQ(out, Pattern(4096, 5));
-  ASSERT_EQ(test::Read(*ref, 1001 * 4096, 4096, &out), 0);
-  EXPECT_EQ(out, Pattern(4096, 1001));
+  ReadBackScatteredBlocks(*ref);
   EXPECT_EQ(Misses(), before) << "scattered units should have been cached at upload";
+  Bytes out;
 
   ASSERT_EQ(test::Read(*ref, 64 * 4096, 4 * 4096, &out), 0);
   EXPECT_EQ(out, Pattern(4 * 4096, 64));
@@ -60,12 +67,9 @@ TEST(WriteCache, LocalReadsBackendsGetNoCopiesOfWrittenUnits) {
   ASSERT_EQ(test::Flush(*ref), 0);
 
   const int64_t before = Misses();
-  Bytes out;
-  ASSERT_EQ(test::Read(*ref, 5 * 4096, 4096, &out), 0);
-  EXPECT_EQ(out, Pattern(4096, 5));
-  ASSERT_EQ(test::Read(*ref, 1001 * 4096, 4096, &out), 0);
-  EXPECT_EQ(out, Pattern(4096, 1001));
+  ReadBackScatteredBlocks(*ref);
   EXPECT_EQ(Misses(), before + 2) << "each unit is loaded from the store on first use";
+  Bytes out;
   ASSERT_EQ(test::Read(*ref, 5 * 4096, 4096, &out), 0);
   EXPECT_EQ(out, Pattern(4096, 5));
   EXPECT_EQ(Misses(), before + 2) << "and cached from then on";
