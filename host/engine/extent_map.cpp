@@ -81,12 +81,26 @@ void ExtentMap::Assign(uint64_t lba, uint64_t blocks, ExtentKind kind, uint64_t 
   if (it != map_.end() && it->first == lba && it->second.blocks == blocks) {
     Account(it->second, -1, blocks);
     it->second = e;
+    Account(e, +1, blocks);
+    // Usually neither neighbour continues the new extent: then there is nothing to merge and no
+    // second lookup to pay for.
+    if (!ContinuedByNeighbour(it)) return;
   } else {
     Erase(lba, blocks);
     map_.insert(map_.lower_bound(lba), lba, e);
+    Account(e, +1, blocks);
   }
-  Account(e, +1, blocks);
   MergeAround(lba);
+}
+
+bool ExtentMap::ContinuedByNeighbour(Map::const_iterator it) const {
+  auto next = std::next(it);
+  if (next != map_.end() && Continues(it->first, it->second, next->first, next->second)) {
+    return true;
+  }
+  if (it == map_.begin()) return false;
+  auto prev = std::prev(it);
+  return Continues(prev->first, prev->second, it->first, it->second);
 }
 
 void ExtentMap::Clear() {

@@ -87,6 +87,9 @@ class ExtentMap {
     }
   }
 
+  // A hint that lba will be assigned or looked up soon (see ChunkedMap::Prefetch).
+  void Prefetch(uint64_t lba) const { map_.Prefetch(lba); }
+
   bool empty() const { return map_.empty(); }
   size_t extent_count() const { return map_.size(); }
   uint64_t data_blocks() const { return data_blocks_; }
@@ -103,6 +106,8 @@ class ExtentMap {
   void SplitAt(uint64_t at);
   // Join the extent starting at `at` with neighbours that continue it.
   void MergeAround(uint64_t at);
+  // True when the extent at `it` and a neighbour continue each other (MergeAround would join them).
+  bool ContinuedByNeighbour(Map::const_iterator it) const;
   void Account(const Extent& e, int64_t sign, uint64_t blocks);
   static bool Continues(uint64_t prev_lba, const Extent& prev, uint64_t lba, const Extent& next);
 

@@ -55,8 +55,11 @@ TEST(ChunkedMap, RandomInsertsAndErasesMatchStdMap) {
   ChunkedMap<uint64_t> m;
   std::map<uint64_t, uint64_t> model;
   constexpr uint64_t kKeys = 4000;  // about 30 full chunks when dense
+  m.Prefetch(1);  // a hint, also on an empty map and for keys outside the entries
   for (int op = 0; op < 20000; ++op) {
     const uint64_t key = rng() % kKeys;
+    m.Prefetch(key);
+    m.Prefetch(kKeys + key);
     if (rng() % 3 != 0) {
       if (model.count(key)) continue;
       const uint64_t value = rng();
@@ -90,7 +93,11 @@ TEST(ChunkedMap, RandomInsertsAndErasesMatchStdMap) {
   }
   ExpectSame(m, model);
   m.insert(m.end(), 5, 6);
+  m.Prefetch(0);
+  m.Prefetch(5);
+  EXPECT_EQ(m.size(), 1u);
   m.clear();
+  m.Prefetch(5);
   EXPECT_TRUE(m.empty());
   EXPECT_EQ(m.begin(), m.end());
 }

@@ -56,6 +56,29 @@ TEST(ExtentMap, OverwriteInTheMiddleSplitsAndKeepsIndexes) {
   EXPECT_EQ(emptied[0], 2u);
 }
 
+// Replacing exactly one extent (the usual random overwrite) still merges with whichever
+// neighbour the new extent continues, on either side alone.
+TEST(ExtentMap, ExactOverwriteMergesWithOneNeighbour) {
+  ExtentMap m;
+  m.Assign(0, 4, ExtentKind::kData, 1, 0);
+  m.Assign(4, 4, ExtentKind::kData, 2, 0);
+  m.Assign(8, 4, ExtentKind::kData, 3, 0);
+  m.Assign(4, 4, ExtentKind::kData, 1, 4);  // continues the left extent only
+  EXPECT_EQ(m.extent_count(), 2u);
+  EXPECT_EQ(m.Lookup(0, 12).blocks, 8u);
+  m.Assign(4, 4, ExtentKind::kData, 3, 0);  // splits the merged extent; no neighbour continues
+  EXPECT_EQ(m.extent_count(), 3u);
+  m.Assign(4, 4, ExtentKind::kData, 4, 10);  // exact overwrite, no merge
+  EXPECT_EQ(m.extent_count(), 3u);
+  m.Assign(8, 4, ExtentKind::kData, 4, 14);  // exact overwrite continuing the left extent
+  EXPECT_EQ(m.extent_count(), 2u);
+  m.Assign(0, 4, ExtentKind::kData, 4, 6);  // exact overwrite continued by the right extent
+  EXPECT_EQ(m.extent_count(), 1u);
+  EXPECT_EQ(m.LiveBlocks(4), 12u);
+  EXPECT_EQ(m.LiveBlocks(1) + m.LiveBlocks(2) + m.LiveBlocks(3), 0u);
+  EXPECT_EQ(m.data_blocks(), 12u);
+}
+
 TEST(ExtentMap, EraseCutsEdgesAndReportsGaps) {
   ExtentMap m;
   m.Assign(0, 10, ExtentKind::kData, 1, 0);

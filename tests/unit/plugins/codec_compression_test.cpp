@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "../../../plugins/codec/common/compress_probe.h"
 #include "codec_fixture_inputs.h"
 #include "fake_host.h"
 
@@ -351,15 +352,16 @@ TEST_P(CompressionCodecTest, AStreakOfIncompressibleUnitsIsScoutedAndEnds) {
   }
   EXPECT_GE(first_compressed, 0);
   EXPECT_LT(first_compressed, 16) << "the streak lasted past the periodic full look";
-  // A long streak looks at every fourth unit only, and the scout still sees text at once then.
+  // A long streak looks at one unit in kScoutEvery only, and the scout still sees text then.
+  constexpr int kScoutEvery = static_cast<int>(codecframe::EffortTracker::kScoutEvery);
   for (uint32_t i = 0; i < 100; ++i) EXPECT_EQ(method(FixtureRandom(4096, 300 + i)), 0);
   Bytes text = FixtureText(4096);
   int text_compressed = -1;
-  for (int i = 0; i < 8 && text_compressed < 0; ++i) {
+  for (int i = 0; i < 2 * kScoutEvery && text_compressed < 0; ++i) {
     if (method(text) == 1) text_compressed = i;
   }
   EXPECT_GE(text_compressed, 0);
-  EXPECT_LT(text_compressed, 4) << "text went unseen for more than one scouting interval";
+  EXPECT_LT(text_compressed, kScoutEvery) << "text went unseen for more than one scouting interval";
   EXPECT_EQ(method(text), 1) << "and the streak is over";
 }
 
