@@ -16,8 +16,11 @@ struct EngineOptions {
   // Unflushed acknowledged writes are sealed after at most this long (ms), bounding the data at
   // risk if the host dies without a FLUSH.
   uint32_t flush_interval_ms = 1000;
-  // Write a checkpoint after this many segments since the last one (and at clean shutdown).
-  uint32_t checkpoint_every_segments = 64;
+  // Write a checkpoint after this many segments since the last one (and at clean shutdown),
+  // once they also hold 8 times the previous checkpoint's size (Volume::MaybeCheckpointLocked).
+  // Dead segments are deleted a checkpoint or two later, so this also bounds how far the store
+  // of a volume that is rewritten in place outgrows its live data.
+  uint32_t checkpoint_every_segments = 16;
   // Total bytes of write buffers (active + sealing) per volume before writers wait.
   uint64_t write_buffer_limit = 128ull << 20;
   // Decoded-unit memory cache, shared by all volumes.

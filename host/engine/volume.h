@@ -174,7 +174,8 @@ class Volume : public std::enable_shared_from_this<Volume> {
   void FailWaitersLocked(int error, Completions* done);
   void ResumeDeferredLocked();
   void MaybeCheckpointLocked();
-  void WriteCheckpoint(uint64_t seq, Bytes plain);
+  // covered_bytes: durable_bytes_ when the checkpoint's state was taken.
+  void WriteCheckpoint(uint64_t seq, Bytes plain, uint64_t covered_bytes);
   Status PutCheckpoint(uint64_t seq, const Bytes& plain);
   // Keep the newest kCheckpointsKept checkpoints; *kept (optional) receives the kept seqs.
   // False when the listing failed.
@@ -219,6 +220,10 @@ class Volume : public std::enable_shared_from_this<Volume> {
   uint64_t next_seq_ = 1;
   uint64_t durable_seq_ = 0;
   uint64_t last_checkpoint_seq_ = 0;
+  // Pacing of periodic checkpoints by size (MaybeCheckpointLocked).
+  uint64_t durable_bytes_ = 0;         // bytes of the segments this process made durable
+  uint64_t checkpointed_bytes_ = 0;    // durable_bytes_ when the newest checkpoint was taken
+  uint64_t last_checkpoint_size_ = 0;  // its serialized size; 0 until this process wrote one
   bool uploading_ = false;  // the upload slot: an upload, or a checkpoint being serialized
   bool checkpointing_ = false;
   bool fenced_ = false;

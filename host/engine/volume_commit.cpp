@@ -21,6 +21,10 @@ namespace {
 constexpr uint32_t kFirstRetryMs = 500;
 constexpr uint32_t kMaxRetryMs = 30000;
 constexpr size_t kCheckpointsKept = 2;
+// A periodic checkpoint rewrites the whole map, so on a large fragmented map it can cost more
+// than the segments it follows: it also waits until they hold this many times the previous
+// checkpoint's size, which keeps checkpoints under 1/8 of the bytes a volume writes.
+constexpr uint64_t kCheckpointWriteRatio = 8;
 // Map updates applied per lock hold when a segment becomes durable.
 constexpr size_t kApplySlice = 256;
 }  // namespace
@@ -162,6 +166,7 @@ void Volume::UploadSegment(std::shared_ptr<PendingSegment> seg) {
   uploading_ = false;
   if (s.ok()) {
     durable_seq_ = seg->seq;
+    durable_bytes_ += object.size();
     pending_.pop_front();
     pending_bytes_ -= seg->bytes;
     RecycleLocked(seg.get());
@@ -361,6 +366,7 @@ Status Volume::FlushSync() {
 void Volume::MaybeCheckpointLocked() {
   if (checkpointing_ || fenced_ || closed_) return;
   if (durable_seq_ < last_checkpoint_seq_ + svc_.options.checkpoint_every_segments) return;
+  if (durable_bytes_ - checkpointed_bytes_ < kCheckpointWriteRatio * last_checkpoint_size_) return;
   checkpointing_ = true;
   background_++;
   const uint64_t seq = state_.through_seq;
@@ -371,23 +377,28 @@ void Volume::MaybeCheckpointLocked() {
   // and concurrent readers of the state only read; just the next upload waits.
   uploading_ = true;
   auto self = shared_from_this();
-  svc_.pool->Submit([self, seq] {
+  const uint64_t covered_bytes = durable_bytes_;
+  svc_.pool->Submit([self, seq, covered_bytes] {
     Bytes plain = SerializeCheckpoint(self->state_);
     {
       std::lock_guard<std::mutex> lock(self->mu_);
       self->uploading_ = false;
       self->PumpLocked(false);
     }
-    self->WriteCheckpoint(seq, std::move(plain));
+    self->WriteCheckpoint(seq, std::move(plain), covered_bytes);
   });
 }
 
-void Volume::WriteCheckpoint(uint64_t seq, Bytes plain) {
+void Volume::WriteCheckpoint(uint64_t seq, Bytes plain, uint64_t covered_bytes) {
   Status s = PutCheckpoint(seq, plain);
   std::vector<uint64_t> kept;
   const bool listed = s.ok() && DeleteOldCheckpoints(&kept);
   std::lock_guard<std::mutex> lock(mu_);
   checkpointing_ = false;
+  if (s.ok()) {
+    checkpointed_bytes_ = covered_bytes;
+    last_checkpoint_size_ = plain.size();
+  }
   // With fewer checkpoints than kept, recovery may fall back to replaying from segment 1.
   if (listed && kept.size() >= kCheckpointsKept) ScheduleReclaimLocked(kept.back());
   if (!s.ok() && !fenced_) {

@@ -1,5 +1,6 @@
 // Durability machinery: group commit, FUA, fencing, failed uploads and their retry, write
-// buffer backpressure, the seal timer, and read-only opening without put-if-absent.
+// buffer backpressure, the seal timer, read-only opening without put-if-absent, and the pacing
+// of periodic checkpoints.
 #include <gtest/gtest.h>
 
 #include <cerrno>
@@ -248,6 +249,48 @@ TEST(Unfenced, StoreWithoutPutIfAbsentOpensReadOnlyUnlessAllowed) {
   ref = h.Ref();
   EXPECT_EQ(test::Write(*ref, 0, Pattern(4096, 2)), 0);
   EXPECT_EQ(test::Flush(*ref), 0);
+}
+
+// A periodic checkpoint rewrites the whole map. When the map is much larger than the segments
+// written since the last checkpoint, the next one waits until they hold 8 times its size, so a
+// fragmented map is not rewritten after every few small segments — and it still comes.
+TEST(Checkpoints, AFragmentedMapWaitsForEnoughSegmentBytes) {
+  Harness h;
+  h.options.checkpoint_every_segments = 1;
+  h.Start();
+  ASSERT_TRUE(h.manager->Create("v", 64u << 20).ok());
+  auto ref = h.Ref();
+  // 3000 separate ZERO extents: a map far larger than any one small segment after it.
+  for (uint64_t i = 0; i < 3000; ++i) {
+    ASSERT_EQ(test::DoIo(*ref, BP_IO_WRITE_ZEROES, i * 8192, 4096, nullptr, BP_IO_NO_HOLE), 0);
+  }
+  ASSERT_EQ(test::Flush(*ref), 0);
+  const uint64_t through = h.manager->List().front().last_segment;
+  ASSERT_TRUE(WaitFor([&] { return h.store->Has(CheckpointKey("v", through)); }));
+  const uint64_t checkpoint_size = h.store->Peek(CheckpointKey("v", through)).size();
+  ASSERT_GT(checkpoint_size, 30000u);
+
+  // One 4 KiB block per segment, each far smaller than the checkpoint.
+  uint64_t segment_bytes = 0;
+  uint64_t next_checkpoint = 0;
+  for (uint64_t i = 0; i < 400 && next_checkpoint == 0; ++i) {
+    ASSERT_EQ(test::Write(*ref, (48u << 20) + i * 4096, Pattern(4096, static_cast<uint32_t>(i))), 0);
+    ASSERT_EQ(test::Flush(*ref), 0);
+    const uint64_t seq = through + 1 + i;
+    ASSERT_TRUE(h.store->Has(SegmentKey("v", seq)));
+    segment_bytes += h.store->Peek(SegmentKey("v", seq)).size();
+    // The decision for this segment was taken before its flush completed; give a checkpoint
+    // it started the time to land (one that lands later is seen after the next segment).
+    WaitFor([&] { return test::Seqs(*h.store, CheckpointPrefix("v")).back() > through; }, 20);
+    const uint64_t newest = test::Seqs(*h.store, CheckpointPrefix("v")).back();
+    if (newest > through) next_checkpoint = newest;
+  }
+  ASSERT_NE(next_checkpoint, 0u) << "no checkpoint after " << segment_bytes << " segment bytes";
+  EXPECT_GT(next_checkpoint - through, 20u);
+  // 8 times the plain map; the stored checkpoint carries a header and framing besides.
+  EXPECT_GE(segment_bytes, 7 * checkpoint_size)
+      << "checkpoint of " << checkpoint_size << " bytes after " << next_checkpoint - through
+      << " segments";
 }
 
 }  // namespace
