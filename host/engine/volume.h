@@ -221,9 +221,8 @@ class Volume : public std::enable_shared_from_this<Volume> {
   uint64_t durable_seq_ = 0;
   uint64_t last_checkpoint_seq_ = 0;
   // Pacing of periodic checkpoints by size (MaybeCheckpointLocked).
-  uint64_t durable_bytes_ = 0;         // bytes of the segments this process made durable
-  uint64_t checkpointed_bytes_ = 0;    // durable_bytes_ when the newest checkpoint was taken
-  uint64_t last_checkpoint_size_ = 0;  // its serialized size; 0 until this process wrote one
+  uint64_t durable_bytes_ = 0;  // bytes of the segments this process made durable
+  uint64_t checkpoint_due_bytes_ = 0;  // no periodic checkpoint before durable_bytes_ reaches it
   bool uploading_ = false;  // the upload slot: an upload, or a checkpoint being serialized
   bool checkpointing_ = false;
   bool fenced_ = false;

@@ -366,7 +366,7 @@ Status Volume::FlushSync() {
 void Volume::MaybeCheckpointLocked() {
   if (checkpointing_ || fenced_ || closed_) return;
   if (durable_seq_ < last_checkpoint_seq_ + svc_.options.checkpoint_every_segments) return;
-  if (durable_bytes_ - checkpointed_bytes_ < kCheckpointWriteRatio * last_checkpoint_size_) return;
+  if (durable_bytes_ < checkpoint_due_bytes_) return;
   checkpointing_ = true;
   background_++;
   const uint64_t seq = state_.through_seq;
@@ -395,10 +395,7 @@ void Volume::WriteCheckpoint(uint64_t seq, Bytes plain, uint64_t covered_bytes) 
   const bool listed = s.ok() && DeleteOldCheckpoints(&kept);
   std::lock_guard<std::mutex> lock(mu_);
   checkpointing_ = false;
-  if (s.ok()) {
-    checkpointed_bytes_ = covered_bytes;
-    last_checkpoint_size_ = plain.size();
-  }
+  if (s.ok()) checkpoint_due_bytes_ = covered_bytes + kCheckpointWriteRatio * plain.size();
   // With fewer checkpoints than kept, recovery may fall back to replaying from segment 1.
   if (listed && kept.size() >= kCheckpointsKept) ScheduleReclaimLocked(kept.back());
   if (!s.ok() && !fenced_) {

@@ -41,8 +41,8 @@ inline bool SavesEnough(size_t compressed, size_t n) { return compressed + MinSa
 // miss to memory (about 0.8 us a scouted unit, measured, against 0.13 us in cache); looking at
 // one unit in 16 keeps a stream of random-looking writes from paying that on every fourth, for
 // at most 16 units (64 KiB of scattered 4 KiB writes, 1 MiB of 64 KiB units) stored raw before
-// compressible data is seen again. (btrfs goes
-// further: one incompressible write turns compression off for the file.)
+// compressible data is seen again. (btrfs goes further: one incompressible write turns
+// compression off for the file.)
 // Per thread, because the codecs are called in parallel; the units of one segment are encoded
 // on one thread.
 class EffortTracker {
