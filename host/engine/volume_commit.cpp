@@ -364,7 +364,9 @@ Status Volume::FlushSync() {
 // Checkpoints
 
 void Volume::MaybeCheckpointLocked() {
-  if (checkpointing_ || fenced_ || closed_) return;
+  // The serialization below borrows the upload slot; a segment upload in flight calls back here
+  // when it completes.
+  if (checkpointing_ || uploading_ || fenced_ || closed_) return;
   if (durable_seq_ < last_checkpoint_seq_ + svc_.options.checkpoint_every_segments) return;
   if (durable_bytes_ < checkpoint_due_bytes_) return;
   checkpointing_ = true;
@@ -403,6 +405,10 @@ void Volume::WriteCheckpoint(uint64_t seq, Bytes plain, uint64_t covered_bytes) 
                  meta_.name, seq, s.ToString());
   }
   idle_cv_.notify_all();
+  // Segments that became durable while this checkpoint was written did not start one; if they
+  // made the next one due, take it now rather than at the next segment, which an idle volume
+  // may never write.
+  if (s.ok()) MaybeCheckpointLocked();
   BackgroundDoneLocked();
 }
 

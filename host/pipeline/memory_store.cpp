@@ -64,7 +64,7 @@ Status MemoryStore::Read(const std::string& key, uint64_t offset, uint64_t lengt
 }
 
 Status MemoryStore::WaitWhilePaused(std::unique_lock<std::mutex>& lock, const std::string& key) {
-  if (!puts_paused_) return Status::Ok();
+  if (!puts_paused_ || key.find(pause_key_part_) == std::string::npos) return Status::Ok();
   paused_puts_++;
   bool resumed = resume_cv_.wait_for(lock, kPauseTimeout, [&] { return !puts_paused_; });
   paused_puts_--;
@@ -186,9 +186,10 @@ void MemoryStore::SetDelay(Op op, uint32_t milliseconds) {
   delay_ms_[static_cast<int>(op)] = milliseconds;
 }
 
-void MemoryStore::PausePuts() {
+void MemoryStore::PausePuts(const std::string& key_part) {
   std::lock_guard<std::mutex> lock(mu_);
   puts_paused_ = true;
+  pause_key_part_ = key_part;
 }
 
 void MemoryStore::ResumePuts() {

@@ -46,8 +46,9 @@ class MemoryStore : public ObjectStore {
   void FailNextPutAfterStoring(Status status, const std::string& key_part = "");
   // Every operation of `op` sleeps this long first (0 to stop).
   void SetDelay(Op op, uint32_t milliseconds);
-  // Puts wait (bounded by the timeout, then fail Transient) until ResumePuts.
-  void PausePuts();
+  // Puts whose key contains key_part wait (bounded by the timeout, then fail Transient) until
+  // ResumePuts.
+  void PausePuts(const std::string& key_part = "");
   void ResumePuts();
   // Number of puts currently waiting in PausePuts.
   int PausedPuts() const;
@@ -98,6 +99,7 @@ class MemoryStore : public ObjectStore {
   uint32_t delay_ms_[5] = {0, 0, 0, 0, 0};
   uint64_t op_counts_[5] = {0, 0, 0, 0, 0};
   bool puts_paused_ = false;
+  std::string pause_key_part_;
   int paused_puts_ = 0;
   bool truncate_armed_ = false;
   uint64_t truncate_keep_ = 0;

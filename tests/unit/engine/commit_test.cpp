@@ -293,5 +293,29 @@ TEST(Checkpoints, AFragmentedMapWaitsForEnoughSegmentBytes) {
       << " segments";
 }
 
+TEST(Checkpoints, OneThatCameDueDuringAnotherStartsWhenItFinishes) {
+  Harness h;
+  h.options.checkpoint_every_segments = 2;
+  h.Start();
+  ASSERT_TRUE(h.manager->Create("v", 16u << 20).ok());
+  auto ref = h.Ref();
+  h.store->PausePuts("/ckpt/");
+  for (uint32_t i = 0; i < 2; ++i) {
+    ASSERT_EQ(test::Write(*ref, i * 4096, Pattern(4096, i)), 0);
+    ASSERT_EQ(test::Flush(*ref), 0);
+  }
+  ASSERT_TRUE(WaitFor([&] { return h.store->PausedPuts() == 1; })) << "checkpoint 2 not started";
+  // Segments 3 and 4 make the next checkpoint due while checkpoint 2 is still being written.
+  for (uint32_t i = 2; i < 4; ++i) {
+    ASSERT_EQ(test::Write(*ref, i * 4096, Pattern(4096, i)), 0);
+    ASSERT_EQ(test::Flush(*ref), 0);
+  }
+  EXPECT_FALSE(h.store->Has(CheckpointKey("v", 4)));
+  h.store->ResumePuts();
+  // The volume now stays idle: no further segment comes to start checkpoint 4.
+  EXPECT_TRUE(WaitFor([&] { return h.store->Has(CheckpointKey("v", 4)); }));
+  EXPECT_TRUE(h.store->Has(CheckpointKey("v", 2)));
+}
+
 }  // namespace
 }  // namespace bp

@@ -23,12 +23,13 @@ class Reclaim : public ::testing::Test {
     h.Start();
     ASSERT_TRUE(h.manager->Create("v", 16u << 20).ok());
   }
+  void WriteSegment(VolumeRef& ref, uint64_t block, uint32_t seed) {
+    ASSERT_EQ(test::Write(ref, block * 4096, Pattern(4096, seed)), 0);
+    h.FlushSegment(ref);
+  }
   // Block 0 rewritten once per segment: every segment but the newest is dead.
   void OverwriteBlockZero(VolumeRef& ref, int first, int count) {
-    for (int i = first; i < first + count; ++i) {
-      ASSERT_EQ(test::Write(ref, 0, Pattern(4096, i)), 0);
-      ASSERT_EQ(test::Flush(ref), 0);
-    }
+    for (int i = first; i < first + count; ++i) WriteSegment(ref, 0, i);
   }
   void ExpectBlock(VolumeRef& ref, uint64_t block, uint32_t seed) {
     Bytes out;
@@ -73,11 +74,7 @@ TEST_F(Reclaim, DeadSegmentsGoOnceTheOlderKeptCheckpointCoversThem) {
 
 TEST_F(Reclaim, LiveSegmentsAreKept) {
   auto ref = h.Ref();
-  for (int i = 0; i < 12; ++i) {  // one distinct block per segment: all stay live
-    ASSERT_EQ(test::Write(*ref, i * 4096ull, Pattern(4096, 100 + i)), 0);
-    ASSERT_EQ(test::Flush(*ref), 0);
-  }
-  ASSERT_TRUE(test::WaitFor([&] { return h.store->Has(CheckpointKey("v", 12)); }));
+  for (int i = 0; i < 12; ++i) WriteSegment(*ref, i, 100 + i);  // one block each: all live
   // Give a (wrong) reclaim pass the chance to run before checking.
   OverwriteBlockZero(*ref, 200, 1);  // segment 13: kills segment 1 (block 0)
   ref.reset();

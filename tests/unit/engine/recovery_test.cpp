@@ -12,10 +12,10 @@ using test::Harness;
 using test::Pattern;
 
 // Writes one distinct block per segment: block i holds Pattern(seed + i), segment i+1.
-void WriteSegments(VolumeRef& ref, int first, int count, uint32_t seed = 0) {
+void WriteSegments(Harness& h, VolumeRef& ref, int first, int count, uint32_t seed = 0) {
   for (int i = first; i < first + count; ++i) {
     ASSERT_EQ(test::Write(ref, i * 4096ull, Pattern(4096, seed + i)), 0);
-    ASSERT_EQ(test::Flush(ref), 0);
+    h.FlushSegment(ref);
   }
 }
 
@@ -48,7 +48,7 @@ class Recovery : public ::testing::Test {
 
 TEST_F(Recovery, CheckpointPlusReplayAndOldCheckpointsPruned) {
   auto ref = h.Ref();
-  WriteSegments(*ref, 0, 10);  // checkpoint every 4 segments: ckpt 4 and 8
+  WriteSegments(h, *ref, 0, 10);  // checkpoint every 4 segments: ckpt 4 and 8
   ASSERT_TRUE(test::WaitFor([&] {
     auto c = Seqs(*h.store, CheckpointPrefix("v"));
     return c.size() == 2 && c.back() == 8;
@@ -63,13 +63,13 @@ TEST_F(Recovery, CheckpointPlusReplayAndOldCheckpointsPruned) {
   ExpectBlocks(*ref, 0, 10);
   // Replay only needed segments 9 and 10: reading 8's checkpoint and their fronts.
   EXPECT_EQ(h.manager->List()[0].last_segment, 10u);
-  WriteSegments(*ref, 10, 1);
+  WriteSegments(h, *ref, 10, 1);
   EXPECT_EQ(h.manager->List()[0].last_segment, 11u);
 }
 
 TEST_F(Recovery, CleanShutdownWritesFinalCheckpoint) {
   auto ref = h.Ref();
-  WriteSegments(*ref, 0, 3);
+  WriteSegments(h, *ref, 0, 3);
   ASSERT_EQ(test::Write(*ref, 100 * 4096, Pattern(4096, 100)), 0);  // not flushed by the client
   ref.reset();
   ASSERT_TRUE(h.Restart().ok());
@@ -81,7 +81,7 @@ TEST_F(Recovery, CleanShutdownWritesFinalCheckpoint) {
 
 TEST_F(Recovery, GapStopsReplayAndLaterSegmentsAreDiscarded) {
   auto ref = h.Ref();
-  WriteSegments(*ref, 0, 3);  // segments 1..3, no checkpoint yet
+  WriteSegments(h, *ref, 0, 3);  // segments 1..3, no checkpoint yet
   ref.reset();
   h.store->Erase(SegmentKey("v", 2));
   ASSERT_TRUE(h.Crash().ok());
@@ -105,7 +105,7 @@ TEST_F(Recovery, GapStopsReplayAndLaterSegmentsAreDiscarded) {
 
 TEST_F(Recovery, TornOrCorruptLastSegmentIsIgnored) {
   auto ref = h.Ref();
-  WriteSegments(*ref, 0, 2);
+  WriteSegments(h, *ref, 0, 2);
   h.store->TruncateNextPut(100, "/seg/");  // segment 3 lands torn
   ASSERT_EQ(test::Write(*ref, 2 * 4096, Pattern(4096, 2)), 0);
   ASSERT_EQ(test::Flush(*ref), 0);
@@ -114,7 +114,7 @@ TEST_F(Recovery, TornOrCorruptLastSegmentIsIgnored) {
   ref = h.Ref();
   ExpectBlocks(*ref, 0, 2);
   ExpectZero(*ref, 2, 1);
-  WriteSegments(*ref, 5, 1, 7);  // takes seq 3 again
+  WriteSegments(h, *ref, 5, 1, 7);  // takes seq 3 again
   ref.reset();
   // Now corrupt the meta of the last segment instead.
   Bytes seg = h.store->Peek(SegmentKey("v", 3));
@@ -129,7 +129,7 @@ TEST_F(Recovery, TornOrCorruptLastSegmentIsIgnored) {
 
 TEST_F(Recovery, FallsBackToOlderCheckpoint) {
   auto ref = h.Ref();
-  WriteSegments(*ref, 0, 9);  // checkpoints 4 and 8
+  WriteSegments(h, *ref, 0, 9);  // checkpoints 4 and 8
   ASSERT_TRUE(test::WaitFor([&] { return h.store->Has(CheckpointKey("v", 8)); }));
   ref.reset();
   ASSERT_TRUE(h.Crash().ok());
@@ -154,7 +154,7 @@ TEST_F(Recovery, FallsBackToOlderCheckpoint) {
 
 TEST_F(Recovery, DamagedNewestCheckpointIsQuarantinedNotMistakenForAnotherWriter) {
   auto ref = h.Ref();
-  WriteSegments(*ref, 0, 3);
+  WriteSegments(h, *ref, 0, 3);
   ref.reset();
   ASSERT_TRUE(h.Restart().ok());  // clean shutdown: a final checkpoint of the last segment
   auto ckpts = Seqs(*h.store, CheckpointPrefix("v"));
@@ -209,7 +209,7 @@ TEST_F(Recovery, OverwritesTrimsAndZeroesSurviveReplayInOrder) {
 
 TEST_F(Recovery, TransientListFailureFailsOpenInsteadOfLosingData) {
   auto ref = h.Ref();
-  WriteSegments(*ref, 0, 2);
+  WriteSegments(h, *ref, 0, 2);
   ref.reset();
   ASSERT_TRUE(h.manager->Shutdown().ok());
   h.manager.reset();
