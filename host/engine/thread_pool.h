@@ -11,15 +11,17 @@
 #include <thread>
 #include <vector>
 
+#include "engine/executor.h"
+
 namespace bp {
 
-class ThreadPool {
+class ThreadPool final : public Executor {
  public:
   explicit ThreadPool(uint32_t threads);
   ~ThreadPool();  // runs the queued tasks, then joins
 
   // Queue a task. After Stop, tasks run inline on the caller so nothing is silently dropped.
-  void Submit(std::function<void()> task);
+  void Submit(std::function<void()> task) override;
   // Finish queued tasks and join the workers. Idempotent.
   void Stop();
   size_t size() const { return workers_.size(); }

@@ -28,6 +28,7 @@
 
 #include "cache/unit_cache.h"
 #include "engine/engine_options.h"
+#include "engine/executor.h"
 #include "engine/segment_format.h"
 #include "engine/thread_pool.h"
 #include "engine/volume_manager.h"
@@ -36,6 +37,7 @@
 #include "engine/write_buffer.h"
 #include "pipeline/codec_chain.h"
 #include "pipeline/object_store.h"
+#include "util/clock.h"
 
 namespace bp {
 
@@ -44,14 +46,13 @@ constexpr uint32_t kMaxRequestBytes = 32u << 20;
 
 class Volume : public std::enable_shared_from_this<Volume> {
  public:
-  using Clock = std::chrono::steady_clock;
-
   // What every volume of one manager shares.
   struct Services {
     std::shared_ptr<ObjectStore> store;
-    ThreadPool* pool = nullptr;
+    Executor* pool = nullptr;
     UnitCache* cache = nullptr;
     EngineOptions options;
+    Clock* clock = Clock::Real();
   };
 
   // Open an existing volume: recover its map from the newest valid checkpoint and the segments
@@ -72,7 +73,7 @@ class Volume : public std::enable_shared_from_this<Volume> {
   Status FlushSync();
   // Periodic work from the manager's timer: age-based sealing, upload retries, and expiry of
   // writes waiting for buffer room.
-  void Tick(Clock::time_point now);
+  void Tick(Clock::TimePoint now);
   // Stop serving. clean: refuse new writes, flush, write a final checkpoint. Otherwise drop
   // buffered data (the volume is being deleted). Waits for background work. Idempotent.
   Status Close(bool clean);
@@ -98,7 +99,7 @@ class Volume : public std::enable_shared_from_this<Volume> {
   };
   struct DeferredWrite {
     bp_io* io;
-    Clock::time_point since;
+    Clock::TimePoint since;
   };
   // Completions collected under the lock and delivered after it is released.
   class Completions {
@@ -210,7 +211,7 @@ class Volume : public std::enable_shared_from_this<Volume> {
   std::condition_variable idle_cv_;  // background_ reached 0, or a checkpoint finished
   VolumeState state_;
   std::unique_ptr<WriteBuffer> active_;
-  Clock::time_point active_since_{};
+  Clock::TimePoint active_since_{};
   bool active_has_waiters_ = false;
   std::deque<std::shared_ptr<PendingSegment>> pending_;
   std::vector<std::unique_ptr<WriteBuffer>> spare_buffers_;
@@ -231,7 +232,7 @@ class Volume : public std::enable_shared_from_this<Volume> {
   std::vector<FlushWaiter> waiters_;
   std::deque<DeferredWrite> deferred_;
   int background_ = 0;
-  Clock::time_point retry_at_{};
+  Clock::TimePoint retry_at_{};
   uint32_t retry_backoff_ms_ = 0;
   uint64_t sequential_next_block_ = UINT64_MAX;  // read-ahead detection
 

@@ -106,7 +106,7 @@ void Volume::EncodeSegment(std::shared_ptr<PendingSegment> seg) {
   } else {
     spdlog::error("volume {}: encoding segment {} failed: {}", meta_.name, seg->seq, s.ToString());
     seg->failed = true;
-    retry_at_ = Clock::now() + std::chrono::milliseconds(kMaxRetryMs);
+    retry_at_ = svc_.clock->Now() + std::chrono::milliseconds(kMaxRetryMs);
     FailWaitersLocked(EIO, &done);
   }
   PumpLocked(false);
@@ -118,7 +118,7 @@ void Volume::PumpLocked(bool retry_now) {
   auto head = pending_.front();
   if (!head->encoded) return;  // EncodeSegment pumps when done
   if (head->failed) {
-    if (!retry_now && Clock::now() < retry_at_) return;
+    if (!retry_now && svc_.clock->Now() < retry_at_) return;
     head->failed = false;
     if (!head->encode_status.ok()) {
       head->encoded = false;
@@ -190,7 +190,7 @@ void Volume::UploadSegment(std::shared_ptr<PendingSegment> seg) {
     seg->failed = true;
     retry_backoff_ms_ = retry_backoff_ms_ == 0 ? kFirstRetryMs
                                                : std::min(kMaxRetryMs, retry_backoff_ms_ * 2);
-    retry_at_ = Clock::now() + std::chrono::milliseconds(retry_backoff_ms_);
+    retry_at_ = svc_.clock->Now() + std::chrono::milliseconds(retry_backoff_ms_);
     spdlog::error("volume {}: uploading segment {} failed: {} (data kept in memory; retrying "
                   "in {} ms or at the next flush)",
                   meta_.name, seg->seq, s.ToString(), retry_backoff_ms_);
@@ -296,7 +296,7 @@ void Volume::ResumeDeferredLocked() {
   }
 }
 
-void Volume::Tick(Clock::time_point now) {
+void Volume::Tick(Clock::TimePoint now) {
   Completions done;
   std::lock_guard<std::mutex> lock(mu_);
   if (closed_) return;

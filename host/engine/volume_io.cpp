@@ -387,7 +387,7 @@ bool Volume::HasRoomLocked(uint64_t length) const {
 }
 
 void Volume::DeferLocked(bp_io* io) {
-  deferred_.push_back(DeferredWrite{io, Clock::now()});
+  deferred_.push_back(DeferredWrite{io, svc_.clock->Now()});
   // Room comes back when pending segments upload; if none is pending, make one.
   if (pending_.empty() && !active_->empty()) SealLocked();
 }
@@ -509,7 +509,7 @@ bool Volume::TryModifyLocked(const bp_io* io, const HeldUnits& held, UnitNeed* n
   if (head_partial && !BlockForMergeLocked(first, held, head, need)) return false;
   if (tail_partial && !BlockForMergeLocked(last, held, tail, need)) return false;
 
-  if (active_->empty()) active_since_ = Clock::now();
+  if (active_->empty()) active_since_ = svc_.clock->Now();
   auto overlay = [&](uint64_t block, uint8_t* content) {
     uint64_t start = std::max(off, block << kBlockShift);
     uint64_t stop = std::min(end, (block + 1) << kBlockShift);

@@ -58,6 +58,7 @@ struct VolumeManager::Impl {
   std::shared_ptr<ObjectStore> store;
   CodecFactory* codecs = nullptr;
   EngineOptions options;
+  Clock* clock = nullptr;
   std::unique_ptr<ThreadPool> pool;
   std::unique_ptr<UnitCache> cache;
   bool fenced_puts = true;  // the store has atomic put-if-absent
@@ -71,12 +72,12 @@ struct VolumeManager::Impl {
   bool shut_down = false;
 
   std::thread ticker;
-  std::mutex tick_mu;
-  std::condition_variable tick_cv;
-  bool stopping = false;
+  Mutex tick_mu;
+  CondVar tick_cv{&tick_mu};
+  bool stopping BP_GUARDED_BY(tick_mu) = false;
 
   Volume::Services Services() const {
-    return Volume::Services{store, pool.get(), cache.get(), options};
+    return Volume::Services{store, pool.get(), cache.get(), options, clock};
   }
   Status OpenOne(const std::string& name, std::shared_ptr<Volume>* out);
   // Read-only: the refusal a writable open of `name` would meet, or Ok.
@@ -90,9 +91,10 @@ struct VolumeManager::Impl {
 };
 
 VolumeManager::VolumeManager(std::shared_ptr<ObjectStore> store, CodecFactory* codecs,
-                             EngineOptions options)
+                             EngineOptions options, Clock* clock)
     : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
+  m.clock = clock;
   m.store = std::move(store);
   m.codecs = codecs;
   m.options = options;
@@ -136,19 +138,20 @@ VolumeManager::~VolumeManager() {
 void VolumeManager::Impl::TickLoop() {
   const auto period = std::chrono::milliseconds(
       std::clamp<uint32_t>(options.flush_interval_ms / 4, 5, 100));
-  std::unique_lock<std::mutex> lock(tick_mu);
+  MutexLock lock(&tick_mu);
   while (!stopping) {
-    tick_cv.wait_for(lock, period, [&] { return stopping; });
+    const Clock::TimePoint next = clock->Now() + period;
+    while (!stopping && clock->Now() < next) clock->WaitUntil(&tick_cv, next);
     if (stopping) break;
-    lock.unlock();
+    lock.Unlock();
     std::vector<std::shared_ptr<Volume>> open;
     {
       std::lock_guard<std::mutex> g(mu);
       for (auto& [name, v] : volumes) open.push_back(v);
     }
-    auto now = Volume::Clock::now();
+    auto now = clock->Now();
     for (auto& v : open) v->Tick(now);
-    lock.lock();
+    lock.Lock();
   }
 }
 
@@ -453,10 +456,10 @@ Status VolumeManager::Shutdown() {
     for (auto& [name, v] : m.volumes) open.push_back(v);
   }
   {
-    std::lock_guard<std::mutex> lock(m.tick_mu);
+    MutexLock lock(&m.tick_mu);
     m.stopping = true;
   }
-  m.tick_cv.notify_all();
+  m.tick_cv.SignalAll();
   if (m.ticker.joinable()) m.ticker.join();
   Status result;
   for (auto& v : open) {

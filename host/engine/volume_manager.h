@@ -18,6 +18,7 @@
 #include "engine/engine_options.h"
 #include "pipeline/codec_chain.h"
 #include "pipeline/object_store.h"
+#include "util/clock.h"
 #include "util/status.h"
 
 namespace bp {
@@ -47,7 +48,9 @@ class VolumeRef {
 
 class VolumeManager {
  public:
-  VolumeManager(std::shared_ptr<ObjectStore> store, CodecFactory* codecs, EngineOptions options);
+  // clock: where time comes from (tests and the simulator pass a virtual one).
+  VolumeManager(std::shared_ptr<ObjectStore> store, CodecFactory* codecs, EngineOptions options,
+                Clock* clock = Clock::Real());
   ~VolumeManager();
 
   // Discover and open every volume under volumes/ (recovery: checkpoint + replay).

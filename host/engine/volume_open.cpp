@@ -122,7 +122,7 @@ Status Volume::Recover() {
   //    never leaves such objects: they come from damage, tampering or manual deletion. Move them
   //    aside (copy, then delete) rather than delete them: opening for writing must never destroy
   //    bytes an operator may still want.
-  const uint64_t now = static_cast<uint64_t>(std::time(nullptr));
+  const uint64_t now = svc_.clock->UnixMs() / 1000;
   auto move_aside = [&](const std::string& key, const std::string& aside) -> Status {
     Bytes bytes;
     Status got = store.Get(key, &bytes);

@@ -10,31 +10,32 @@
 #include "util/metrics.h"
 
 namespace bp {
-namespace {
-
-std::chrono::milliseconds Jitter(std::chrono::milliseconds backoff) {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  const auto lo = std::max<int64_t>(backoff.count() / 2, 1);
-  const auto hi = std::max<int64_t>(backoff.count(), lo);
-  return std::chrono::milliseconds(std::uniform_int_distribution<int64_t>(lo, hi)(rng));
-}
-
-}  // namespace
 
 RetryingStore::RetryingStore(std::shared_ptr<ObjectStore> inner, RetryPolicy policy)
-    : inner_(std::move(inner)), policy_(policy) {}
+    : inner_(std::move(inner)),
+      policy_(policy),
+      rng_(policy.jitter_seed != 0 ? policy.jitter_seed : std::random_device{}()) {}
+
+std::chrono::milliseconds RetryingStore::Jitter(std::chrono::milliseconds backoff) {
+  const auto lo = std::max<int64_t>(backoff.count() / 2, 1);
+  const auto hi = std::max<int64_t>(backoff.count(), lo);
+  MutexLock lock(&mu_);
+  return std::chrono::milliseconds(std::uniform_int_distribution<int64_t>(lo, hi)(rng_));
+}
 
 void RetryingStore::Abort() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     aborted_ = true;
   }
-  cv_.notify_all();
+  cv_.SignalAll();
 }
 
 bool RetryingStore::Wait(std::chrono::milliseconds d) {
-  std::unique_lock lock(mu_);
-  return !cv_.wait_for(lock, d, [this] { return aborted_; });
+  MutexLock lock(&mu_);
+  const Clock::TimePoint until = policy_.clock->Now() + d;
+  while (!aborted_ && policy_.clock->Now() < until) policy_.clock->WaitUntil(&cv_, until);
+  return !aborted_;
 }
 
 Status RetryingStore::Retry(const std::string& what, const std::function<Status()>& op,
@@ -44,17 +45,18 @@ Status RetryingStore::Retry(const std::string& what, const std::function<Status(
   static auto& gave_up = Metrics::Global().Counter(
       "backend_retry_exhausted_total", "Backend calls that still failed when the retry deadline passed");
 
-  const auto start = std::chrono::steady_clock::now();
+  Clock& clock = *policy_.clock;
+  const auto start = clock.Now();
   const auto deadline = start + policy_.deadline;
   auto backoff = std::max(policy_.initial_backoff, std::chrono::milliseconds(1));
   for (int attempt = 1;; ++attempt) {
     Status st = op();
     if (!st.IsTransient()) return st;
     if (had_transient != nullptr) *had_transient = true;
-    const auto now = std::chrono::steady_clock::now();
+    const auto now = clock.Now();
     bool aborted;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       aborted = aborted_;
     }
     if (now >= deadline || aborted) {

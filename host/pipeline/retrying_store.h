@@ -13,13 +13,15 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <functional>
 #include <memory>
-#include <mutex>
+#include <random>
 #include <string>
 
+#include <blockpipe/bp_thread_safety.h>
+
 #include "pipeline/object_store.h"
+#include "util/clock.h"
 
 namespace bp {
 
@@ -30,6 +32,11 @@ struct RetryPolicy {
   // [backoff/2, backoff] so many threads hitting the same outage do not retry in lockstep.
   std::chrono::milliseconds initial_backoff{50};
   std::chrono::milliseconds max_backoff{5000};
+  // Where deadlines and backoff waits are measured (the simulator passes a virtual clock).
+  Clock* clock = Clock::Real();
+  // Seed of the backoff jitter; 0 draws one from std::random_device. A fixed seed makes the
+  // waits (and so a simulation) repeat exactly.
+  uint64_t jitter_seed = 0;
 };
 
 class RetryingStore : public ObjectStore {
@@ -65,13 +72,16 @@ class RetryingStore : public ObjectStore {
   Status ResolveLostResponse(const std::string& key, const ObjectParts& parts, Status lost,
                              std::string* tag);
   // Sleep for d unless aborted first; false when aborted.
-  bool Wait(std::chrono::milliseconds d);
+  bool Wait(std::chrono::milliseconds d) BP_EXCLUDES(mu_);
+  // A wait drawn uniformly from [backoff/2, backoff].
+  std::chrono::milliseconds Jitter(std::chrono::milliseconds backoff) BP_EXCLUDES(mu_);
 
   std::shared_ptr<ObjectStore> inner_;
   RetryPolicy policy_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool aborted_ = false;
+  Mutex mu_;
+  CondVar cv_{&mu_};
+  bool aborted_ BP_GUARDED_BY(mu_) = false;
+  std::mt19937_64 rng_ BP_GUARDED_BY(mu_);
 };
 
 }  // namespace bp
