@@ -8,6 +8,22 @@
 
 namespace bp {
 
+// Deliberate bugs for the simulator's test of itself (tests/sim): each breaks one durability
+// rule, so a seed with the matching fault kind must fail. Never set outside that test; no config
+// key reaches them.
+struct Sabotage {
+  // A segment upload that failed counts as durable (caught by transient store errors).
+  static constexpr uint32_t kAckUploadFailure = 1u << 0;
+  // RetryingStore does not read back a conditional put whose reply was lost, so the volume
+  // fences itself (caught by lost replies). Set through RetryPolicy::resolve_lost_replies.
+  static constexpr uint32_t kNoLostReplyResolution = 1u << 1;
+  // Any encoded segment may upload before the ones sealed earlier, and a FLUSH completes when
+  // the newest durable segment covers it (caught by reordered completions plus a crash).
+  static constexpr uint32_t kAckFlushOnNewestDurable = 1u << 2;
+  // A FLUSH or FUA completes once its writes are sealed, before the upload (caught by crashes).
+  static constexpr uint32_t kAckFlushOnSeal = 1u << 3;
+};
+
 struct EngineOptions {
   // A segment is sealed and uploaded when its buffered data reaches this size.
   uint64_t segment_size = 16ull << 20;
@@ -40,6 +56,9 @@ struct EngineOptions {
   // Volumes whose active owner record, held by another writer, may be overridden ("all" for
   // every volume). Anything else held by another writer is refused at a writable open.
   std::vector<std::string> take_over;
+
+  // Sabotage bits (above), for the simulator's self-test only. 0 in every real use.
+  uint32_t sabotage = 0;
 };
 
 }  // namespace bp

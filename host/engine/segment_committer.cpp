@@ -55,6 +55,16 @@ void SegmentCommitter::Encoded(PendingSegment* seg, const Status& s, Clock::Time
 SegmentCommitter::Step SegmentCommitter::Next(Clock::TimePoint now, bool retry_now,
                                               std::shared_ptr<PendingSegment>* seg) {
   if (slot_ != Slot::kFree || pending_.empty()) return Step::kNone;
+  if (options_.sabotage & Sabotage::kAckFlushOnNewestDurable) {
+    // Broken on purpose: upload whichever segment is encoded, not the oldest.
+    for (const auto& any : pending_) {
+      if (any->stage != PendingSegment::Stage::kEncoded) continue;
+      any->stage = PendingSegment::Stage::kUploading;
+      slot_ = Slot::kUploading;
+      *seg = any;
+      return Step::kUpload;
+    }
+  }
   const std::shared_ptr<PendingSegment>& head = pending_.front();
   switch (head->stage) {
     case PendingSegment::Stage::kEncoding:
@@ -79,8 +89,10 @@ SegmentCommitter::Step SegmentCommitter::Next(Clock::TimePoint now, bool retry_n
 
 uint64_t SegmentCommitter::Durable(PendingSegment* seg) {
   slot_ = Slot::kFree;
-  durable_seq_ = seg->seq;
-  pending_.pop_front();
+  durable_seq_ = std::max(durable_seq_, seg->seq);
+  // Always the head, unless the sabotage above uploaded out of order.
+  pending_.erase(std::find_if(pending_.begin(), pending_.end(),
+                              [&](const auto& p) { return p.get() == seg; }));
   pending_bytes_ -= seg->bytes;
   Recycle(seg);
   retry_backoff_ms_ = 0;

@@ -15,6 +15,7 @@
 
 #include "engine/checkpoint_format.h"
 #include "engine/object_format.h"
+#include "engine/recovery_plan.h"
 #include "engine/segment_format.h"
 #include "engine/volume_owner.h"
 #include "engine/volume_state.h"
@@ -141,6 +142,7 @@ class Checker {
       VolumeState state;
       Status st = ReadCheckpoint(store_, key, seq, meta_.uuid, chain_, volume_blocks_, &state);
       report_->checkpoints_checked++;
+      if (!st.ok()) checkpoint_errors_[seq] = st;
       if (!st.ok()) {
         Problem(key, WithoutKey(key, st.message()) +
                          (base_ == 0 ? " (recovery falls back to an older checkpoint or to the segments)" : ""));
@@ -166,6 +168,7 @@ class Checker {
       if (st.ok()) {
         fronts_.emplace(seq, Front{std::move(meta), size});
       } else {
+        front_errors_[seq] = st;
         Problem(key, WithoutKey(key, st.message()));
       }
       if (++done % 256 == 0) {
@@ -213,34 +216,56 @@ class Checker {
     }
   }
 
+  // Rebuild the map by the same plan an open follows (recovery_plan.h), answering its reads
+  // from what the checks above read, and report where it stops.
   void Replay() {
-    if (base_ == 0 && !segments_.empty() && segments_.begin()->first != 1) {
+    RecoveryListing listing{checkpoints_, segments_};
+    RecoveryReaders readers;
+    readers.checkpoint = [&](uint64_t seq, VolumeState* state) {
+      auto failed = checkpoint_errors_.find(seq);
+      if (failed != checkpoint_errors_.end()) return failed->second;
+      if (seq != base_) return Status::Corrupt("checkpoint " + std::to_string(seq) + " unread");
+      *state = std::move(state_);
+      return Status::Ok();
+    };
+    readers.segment = [&](uint64_t seq, uint64_t, SegmentMeta* meta, uint64_t* size) {
+      auto front = fronts_.find(seq);
+      if (front == fronts_.end()) {
+        auto failed = front_errors_.find(seq);
+        return failed != front_errors_.end() ? failed->second
+                                             : Status::NotFound("segment unread");
+      }
+      *meta = front->second.meta;
+      *size = front->second.size;
+      return Status::Ok();
+    };
+    RecoveryPlan plan;
+    Status planned = PlanRecovery(listing, readers, &plan);
+    if (!planned.ok()) {  // the readers above only answer Ok, Corrupt or NotFound
+      Problem(VolumePrefix(name_), "cannot be rebuilt: " + planned.ToString());
+      return;
+    }
+    if (!plan.unrecoverable.ok()) {
       Problem(SegmentKey(name_, 1),
               "is missing, segments 1 to " + std::to_string(segments_.begin()->first - 1) +
                   " are gone and no checkpoint is usable: the volume cannot be opened");
       report_->last_segment = 0;
       next_ = 1;
-    } else {
-      next_ = base_ + 1;
-      for (;; ++next_) {
-        auto front = fronts_.find(next_);
-        if (front == fronts_.end()) break;
-        state_.ApplySegment(front->second.meta, front->second.size);
-      }
-      report_->last_segment = next_ - 1;
+      return;
     }
+    state_ = std::move(plan.state);
+    next_ = state_.through_seq + 1;
+    report_->last_segment = state_.through_seq;
     // Objects after the end of the valid prefix are not part of the volume.
-    auto past = segments_.lower_bound(next_);
-    if (past == segments_.end()) return;
-    const bool stop_missing = segments_.count(next_) == 0;
-    if (stop_missing) {
+    if (plan.past_prefix.empty()) return;
+    if (plan.stop.IsNotFound()) {
       Problem(SegmentKey(name_, next_),
               "is missing while later segments exist: recovery stops at segment " +
                   std::to_string(next_ - 1) + ", so writes stored after it are not part of the volume");
     }
-    for (; past != segments_.end(); ++past) {
-      if (past->first == next_) continue;  // the invalid segment that ends the prefix: reported
-      Problem(SegmentKey(name_, past->first),
+    for (uint64_t seq : plan.past_prefix) {
+      if (seq == next_) continue;  // the invalid segment that ends the prefix: reported
+      Problem(SegmentKey(name_, seq),
               "lies past the valid prefix (through segment " + std::to_string(next_ - 1) +
                   "): its writes are not part of the volume, and a writable open moves it to "
                   "quarantine/");
@@ -351,6 +376,8 @@ class Checker {
   std::map<uint64_t, uint64_t> segments_;     // seq → listed size
   std::map<uint64_t, std::map<uint64_t, SegmentInfo>> checkpoint_segments_;  // valid ones
   std::map<uint64_t, Front> fronts_;          // segments whose header and map validate
+  std::map<uint64_t, Status> front_errors_;   // segments whose header or map does not
+  std::map<uint64_t, Status> checkpoint_errors_;  // checkpoints that do not validate
   uint64_t base_ = 0;                         // newest valid checkpoint
   uint64_t next_ = 1;                         // first seq past the valid prefix
   VolumeState state_;

@@ -136,6 +136,7 @@ Status RetryingStore::SettleConditionalPut(const std::string& key, const ObjectP
     }
   }
   if (!st.IsPrecondition() || !(had_transient || earlier_attempt_lost)) return st;
+  if (!policy_.resolve_lost_replies) return st;
   return ResolveLostResponse(key, parts, st, tag);
 }
 
@@ -149,12 +150,23 @@ Status RetryingStore::ResolveLostResponse(const std::string& key, const ObjectPa
   Status read = tag != nullptr
                     ? Retry("get " + key, [&] { return inner_->GetTagged(key, &existing, &existing_tag); })
                     : Retry("get " + key, [&] { return inner_->Get(key, &existing); });
-  if (read.ok() && PartsEqual(parts, existing.data(), existing.size())) {
+  if (read.ok()) {
+    if (!PartsEqual(parts, existing.data(), existing.size())) return lost;  // another writer's
     spdlog::debug("put {}: an earlier attempt whose response was lost had succeeded", key);
     if (tag != nullptr) *tag = existing_tag;
     return Status::Ok();
   }
-  return lost;
+  // Unknown whose object it is (the store failed the read-back, or the object went away since
+  // it was refused): report what is known — a transient failure — and keep the key uncertain so
+  // the caller's next attempt resolves it. Answering Precondition here would make a writer
+  // whose own put landed fence itself.
+  {
+    MutexLock lock(&mu_);
+    uncertain_.push_back(key);
+    if (uncertain_.size() > kUncertainKeys) uncertain_.pop_front();
+  }
+  return Status::Transient("put " + key + ": refused as already present after a lost reply, and "
+                           "reading it back to tell whose it is failed: " + read.ToString());
 }
 
 Status RetryingStore::Delete(const std::string& key) {

@@ -42,6 +42,9 @@ struct RetryPolicy {
   // Seed of the backoff jitter; 0 draws one from std::random_device. A fixed seed makes the
   // waits (and so a simulation) repeat exactly.
   uint64_t jitter_seed = 0;
+  // False only in the simulator's test of itself (Sabotage::kNoLostReplyResolution): a lost
+  // reply is then never resolved by read-back.
+  bool resolve_lost_replies = true;
 };
 
 class RetryingStore : public ObjectStore {
@@ -80,9 +83,10 @@ class RetryingStore : public ObjectStore {
   Status SettleConditionalPut(const std::string& key, const ObjectParts& parts, Status st,
                               bool had_transient, std::string* tag) BP_EXCLUDES(mu_);
   // After a conditional put answered Precondition following a transient failure: Ok (and the
-  // stored tag, when asked for) if the object holds exactly the parts' bytes, else `lost`.
+  // stored tag, when asked for) if the object holds exactly the parts' bytes, `lost` if it holds
+  // other bytes, Transient (the key stays uncertain) if it could not be read back.
   Status ResolveLostResponse(const std::string& key, const ObjectParts& parts, Status lost,
-                             std::string* tag);
+                             std::string* tag) BP_EXCLUDES(mu_);
   // Sleep for d unless aborted first; false when aborted.
   bool Wait(std::chrono::milliseconds d) BP_EXCLUDES(mu_);
   // A wait drawn uniformly from [backoff/2, backoff].
