@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
 #include <thread>
 #include <vector>
 
@@ -55,6 +56,58 @@ TEST(CallGate, UnknownModelIsTreatedAsStrictest) {
   std::mutex plugin_mutex;
   CallGate a(77, &plugin_mutex), b(77, &plugin_mutex);
   EXPECT_EQ(MaxConcurrency({&a, &b}), 1);
+}
+
+// The same measure for callers that each take their lock through `enter`.
+int MaxConcurrencyOf(std::vector<std::function<std::unique_lock<std::mutex>()>> enters) {
+  std::atomic<int> inside{0}, peak{0};
+  std::vector<std::thread> threads;
+  for (auto& enter : enters) {
+    threads.emplace_back([&, enter] {
+      for (int i = 0; i < 40; ++i) {
+        auto lock = enter();
+        const int now = ++inside;
+        int seen = peak.load();
+        while (now > seen && !peak.compare_exchange_weak(seen, now)) {
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        --inside;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  return peak.load();
+}
+
+std::function<std::unique_lock<std::mutex>()> OutsideHandle(uint32_t model, std::mutex* m) {
+  return [model, m] { return CallGate::EnterOutsideHandle(model, m); };
+}
+
+TEST(CallGate, CallsOutsideAHandleAreSerializedPluginWide) {
+  for (uint32_t model : {uint32_t{BP_THREAD_SERIALIZE_ALL}, uint32_t{BP_THREAD_SERIALIZE_HANDLE},
+                         uint32_t{77}}) {
+    std::mutex plugin_mutex;
+    EXPECT_EQ(MaxConcurrencyOf({OutsideHandle(model, &plugin_mutex),
+                                OutsideHandle(model, &plugin_mutex)}),
+              1)
+        << "thread model " << model;
+  }
+}
+
+TEST(CallGate, CallsOutsideAHandleExcludeSerializeAllHandles) {
+  std::mutex plugin_mutex;
+  CallGate a(BP_THREAD_SERIALIZE_ALL, &plugin_mutex);
+  EXPECT_EQ(MaxConcurrencyOf({OutsideHandle(BP_THREAD_SERIALIZE_ALL, &plugin_mutex),
+                              [&] { return a.Enter(); }}),
+            1);
+}
+
+TEST(CallGate, CallsOutsideAHandleOfAParallelPluginRunTogether) {
+  std::mutex plugin_mutex;
+  EXPECT_GE(MaxConcurrencyOf({OutsideHandle(BP_THREAD_PARALLEL, &plugin_mutex),
+                              OutsideHandle(BP_THREAD_PARALLEL, &plugin_mutex),
+                              OutsideHandle(BP_THREAD_PARALLEL, &plugin_mutex)}),
+            2);
 }
 
 }  // namespace
