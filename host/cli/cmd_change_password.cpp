@@ -28,6 +28,7 @@
 #include "cli/offline_store.h"
 #include "cli/password_input.h"
 #include "engine/object_format.h"
+#include "engine/store_layout.h"
 #include "engine/volume_meta.h"
 #include "engine/volume_owner.h"
 #include "engine/writer_identity.h"

@@ -16,6 +16,7 @@
 #include "cli/cli.h"
 #include "cli/offline_store.h"
 #include "engine/object_format.h"
+#include "engine/store_layout.h"
 #include "engine/volume_fsck.h"
 #include "engine/volume_meta.h"
 

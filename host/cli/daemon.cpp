@@ -13,6 +13,7 @@
 #include "cli/volume_preflight.h"
 #include "config/config.h"
 #include "control/control_server.h"
+#include "engine/store_layout.h"
 #include "engine/volume_manager.h"
 #include "engine/writer_identity.h"
 #include "loader/plugin_registry.h"

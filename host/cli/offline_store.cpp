@@ -12,7 +12,6 @@
 #include <spdlog/spdlog.h>
 
 #include "control/unix_socket.h"
-#include "engine/volume_manager.h"
 #include "util/log.h"
 
 namespace bp::cli {
@@ -63,25 +62,6 @@ bool ControlSocketAnswers(const std::filesystem::path& socket) {
   if (!ConnectUnixSocket(socket, &fd).ok()) return false;
   ::close(fd);
   return true;
-}
-
-Status ListVolumeNames(ObjectStore& store, std::vector<std::string>* names) {
-  std::vector<ObjectInfo> objects;
-  BP_RETURN_IF_ERROR(store.List("volumes/", &objects).WithContext("listing volumes"));
-  const std::string prefix = "volumes/";
-  const std::string suffix = "/meta";
-  names->clear();
-  for (const auto& o : objects) {
-    const std::string& k = o.key;
-    if (k.size() <= prefix.size() + suffix.size() || k.compare(0, prefix.size(), prefix) != 0 ||
-        k.compare(k.size() - suffix.size(), suffix.size(), suffix) != 0) {
-      continue;
-    }
-    std::string name = k.substr(prefix.size(), k.size() - prefix.size() - suffix.size());
-    if (name.find('/') == std::string::npos && IsValidVolumeName(name)) names->push_back(name);
-  }
-  std::sort(names->begin(), names->end());
-  return Status::Ok();
 }
 
 }  // namespace bp::cli

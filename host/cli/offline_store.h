@@ -56,7 +56,4 @@ class DataDirLockGuard {
 // up even if it was started with another data dir.
 bool ControlSocketAnswers(const std::filesystem::path& socket);
 
-// Names of the volumes in the store (volumes/<name>/meta with a valid name), ascending.
-Status ListVolumeNames(ObjectStore& store, std::vector<std::string>* names);
-
 }  // namespace bp::cli

@@ -3,29 +3,11 @@
 
 #include <algorithm>
 
-#include "engine/object_format.h"
-#include "engine/volume_manager.h"
+#include "engine/store_layout.h"
 #include "engine/volume_meta.h"
 
 namespace bp {
 namespace {
-
-// Same discovery rule as VolumeManager::OpenAll: volumes/<valid name>/meta.
-std::vector<std::string> VolumeNames(const std::vector<ObjectInfo>& objects) {
-  const std::string prefix = "volumes/";
-  const std::string suffix = "/meta";
-  std::vector<std::string> names;
-  for (const auto& o : objects) {
-    const std::string& k = o.key;
-    if (k.size() <= prefix.size() + suffix.size() || k.compare(0, prefix.size(), prefix) != 0 ||
-        k.compare(k.size() - suffix.size(), suffix.size(), suffix) != 0) {
-      continue;
-    }
-    std::string name = k.substr(prefix.size(), k.size() - prefix.size() - suffix.size());
-    if (name.find('/') == std::string::npos && IsValidVolumeName(name)) names.push_back(name);
-  }
-  return names;
-}
 
 bool SameRecords(const std::vector<CodecRecord>& a, const std::vector<CodecRecord>& b) {
   if (a.size() != b.size()) return false;
@@ -38,11 +20,12 @@ bool SameRecords(const std::vector<CodecRecord>& a, const std::vector<CodecRecor
 }  // namespace
 
 Status PreopenedCodecs::OpenEveryVolume(ObjectStore& store) {
-  std::vector<ObjectInfo> objects;
-  BP_RETURN_IF_ERROR(store.List("volumes/", &objects).WithContext("listing volumes"));
+  // Same discovery rule as VolumeManager::OpenAll.
+  std::vector<std::string> names;
+  BP_RETURN_IF_ERROR(ListVolumeNames(store, &names));
   std::string failures;
   Status first_failure;
-  for (const auto& name : VolumeNames(objects)) {
+  for (const auto& name : names) {
     Bytes object;
     VolumeMeta meta;
     const std::string where = "volume " + name + ": " + MetaKey(name);

@@ -12,7 +12,7 @@
 #include <sstream>
 
 #include "config/toml_reader.h"
-#include "engine/volume_manager.h"
+#include "engine/store_layout.h"
 #include "util/log.h"
 
 namespace bp {

@@ -10,6 +10,7 @@
 
 #include "control/unix_socket.h"
 #include "config/config.h"
+#include "engine/store_layout.h"
 
 namespace bp {
 

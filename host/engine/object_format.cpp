@@ -1,7 +1,6 @@
-// Object header encoding/decoding and key naming.
+// Object header encoding/decoding (keys: store_layout.cpp).
 #include "engine/object_format.h"
 
-#include <cstdio>
 #include <cstring>
 #include <random>
 
@@ -92,46 +91,6 @@ Status DecodeObjectHeader(const uint8_t* p, size_t n, ObjectType expected, Objec
     return Status::Corrupt("implausible lengths in header");
   }
   return Status::Ok();
-}
-
-std::string VolumePrefix(const std::string& name) { return "volumes/" + name + "/"; }
-std::string MetaKey(const std::string& name) { return VolumePrefix(name) + "meta"; }
-std::string SegmentPrefix(const std::string& name) { return VolumePrefix(name) + "seg/"; }
-std::string CheckpointPrefix(const std::string& name) { return VolumePrefix(name) + "ckpt/"; }
-
-static std::string Hex16(uint64_t v) {
-  char buf[17];
-  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-
-std::string SegmentKey(const std::string& name, uint64_t seq) {
-  return SegmentPrefix(name) + Hex16(seq);
-}
-std::string CheckpointKey(const std::string& name, uint64_t seq) {
-  return CheckpointPrefix(name) + Hex16(seq);
-}
-std::string QuarantineKey(const std::string& name, const std::string& kind, uint64_t seq,
-                          uint64_t unix_seconds) {
-  return VolumePrefix(name) + "quarantine/" + kind + "-" + Hex16(seq) + "." +
-         std::to_string(unix_seconds);
-}
-
-bool ParseSeqKey(const std::string& key, const std::string& prefix, uint64_t* seq) {
-  if (key.size() != prefix.size() + 16 || key.compare(0, prefix.size(), prefix) != 0) {
-    return false;
-  }
-  uint64_t v = 0;
-  for (size_t i = prefix.size(); i < key.size(); ++i) {
-    char c = key[i];
-    int d;
-    if (c >= '0' && c <= '9') d = c - '0';
-    else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-    else return false;
-    v = (v << 4) | static_cast<uint64_t>(d);
-  }
-  *seq = v;
-  return true;
 }
 
 std::string UuidToHex(const Uuid& uuid) {

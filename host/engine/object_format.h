@@ -1,6 +1,7 @@
-// The plain header every stored object starts with, the object keys of a volume, and the
-// extension records that let later versions add fields (snapshots, clones, GC) without a new
-// format version. docs/format.md is the reference for every byte described here.
+// The plain header every stored object starts with and the extension records that let later
+// versions add fields (snapshots, clones, GC) without a new format version. docs/format.md is the
+// reference for every byte described here. The objects' keys are store_layout.h's, included here
+// for the code that reaches them through this header.
 #pragma once
 
 #include <array>
@@ -8,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/store_layout.h"
 #include "pipeline/object_store.h"
 #include "util/status.h"
 
@@ -61,22 +63,6 @@ struct Extension {
   uint16_t flags = 0;
   Bytes value;
 };
-
-// Keys. Sequence numbers are 16 lower-case hex digits so listings sort numerically.
-std::string VolumePrefix(const std::string& name);  // "volumes/<name>/"
-std::string MetaKey(const std::string& name);
-std::string SegmentPrefix(const std::string& name);
-std::string SegmentKey(const std::string& name, uint64_t seq);
-std::string CheckpointPrefix(const std::string& name);
-std::string CheckpointKey(const std::string& name, uint64_t seq);
-// Where a writer moves segments past the valid prefix and checkpoints that fail validation, so
-// that opening for writing never destroys bytes an operator may want to inspect or recover, and
-// its own put-if-absent of those names cannot collide with them:
-// "volumes/<name>/quarantine/<kind>-<seq:016x>.<unix seconds>", kind "seg" or "ckpt".
-std::string QuarantineKey(const std::string& name, const std::string& kind, uint64_t seq,
-                          uint64_t unix_seconds);
-// Parse "<prefix><16 hex digits>"; false for anything else.
-bool ParseSeqKey(const std::string& key, const std::string& prefix, uint64_t* seq);
 
 std::string UuidToHex(const Uuid& uuid);
 Uuid RandomUuid();

@@ -13,7 +13,7 @@
 #include <blockpipe/bp_backend.h>
 
 #include "engine/object_format.h"
-#include "engine/volume_manager.h"
+#include "engine/store_layout.h"
 #include "engine/volume_meta.h"
 
 namespace bp {
@@ -50,10 +50,6 @@ class WritePacer {
   std::chrono::steady_clock::time_point next_{};
 };
 
-bool StartsWith(const std::string& s, const std::string& prefix) {
-  return s.size() >= prefix.size() && s.compare(0, prefix.size(), prefix) == 0;
-}
-
 // "a, b, c and 4 more"
 std::string SomeNames(const std::vector<std::string>& names) {
   std::string out;
@@ -68,22 +64,26 @@ std::string SomeNames(const std::vector<std::string>& names) {
 
 // The ownership record says which daemon writes the volume in *that* store: a copy must not
 // arrive owned by the source's writer, and a destination's own record is not part of the copy.
-bool IsOwnerRecord(const std::string& key, const std::string& prefix) {
-  return key.size() == prefix.size() + 5 && StartsWith(key, prefix) &&
-         key.compare(prefix.size(), 5, "owner") == 0;
+bool IsOwnerRecord(const std::string& name, const std::string& key) {
+  return ClassifyVolumeKey(name, key) == VolumeKeyKind::kOwner;
 }
 
-// The objects of one volume that a copy carries, ascending by key; meta included, the
+bool IsQuarantined(const std::string& name, const std::string& key) {
+  return ClassifyVolumeKey(name, key) == VolumeKeyKind::kQuarantined;
+}
+
+// The objects of volume `name` that a copy carries, ascending by key; meta included, the
 // ownership record left out.
-Status ListVolumeObjects(ObjectStore& store, const std::string& prefix, bool include_quarantine,
+Status ListVolumeObjects(ObjectStore& store, const std::string& name, bool include_quarantine,
                          std::vector<ObjectInfo>* out, uint64_t* quarantined) {
+  const std::string prefix = VolumePrefix(name);
   std::vector<ObjectInfo> all;
   BP_RETURN_IF_ERROR(store.List(prefix, &all).WithContext("listing " + prefix + " in " + store.Describe()));
   out->clear();
   if (quarantined != nullptr) *quarantined = 0;
   for (auto& object : all) {
-    if (IsOwnerRecord(object.key, prefix)) continue;
-    if (!include_quarantine && StartsWith(object.key, prefix + "quarantine/")) {
+    if (IsOwnerRecord(name, object.key)) continue;
+    if (!include_quarantine && IsQuarantined(name, object.key)) {
       if (quarantined != nullptr) ++*quarantined;
       continue;
     }
@@ -211,7 +211,7 @@ Status VolumeCopier::MakePlan(Plan* plan, VolumeCopyReport* report) {
   plan->destination_prefix = VolumePrefix(new_name);
 
   // --- the source: its objects and metadata ---
-  BP_RETURN_IF_ERROR(ListVolumeObjects(source_, plan->source_prefix, options_.include_quarantine,
+  BP_RETURN_IF_ERROR(ListVolumeObjects(source_, name, options_.include_quarantine,
                                        &plan->source_objects, &report->quarantine_left_out));
   const std::string meta_key = MetaKey(name);
   const bool has_meta = std::any_of(plan->source_objects.begin(), plan->source_objects.end(),
@@ -250,17 +250,13 @@ Status VolumeCopier::MakePlan(Plan* plan, VolumeCopyReport* report) {
 
   // --- the destination ---
   std::vector<ObjectInfo> destination_all;
-  BP_RETURN_IF_ERROR(destination_.List("volumes/", &destination_all)
-                         .WithContext("listing volumes/ in " + destination_.Describe()));
+  BP_RETURN_IF_ERROR(destination_.List(VolumesPrefix(), &destination_all)
+                         .WithContext("listing " + VolumesPrefix() + " in " + destination_.Describe()));
   // One uuid, one volume per store: the engine keys its caches by uuid.
   for (const auto& object : destination_all) {
     const std::string& key = object.key;
-    if (StartsWith(key, plan->destination_prefix) || key.size() < 13 ||
-        key.compare(key.size() - 5, 5, "/meta") != 0) {
-      continue;
-    }
-    const std::string other = key.substr(8, key.size() - 13);
-    if (other.find('/') != std::string::npos) continue;
+    std::string other;
+    if (!ParseMetaKey(key, &other) || other == new_name) continue;
     Uuid uuid{};
     Status st = ReadObjectUuid(destination_, key, &uuid);
     if (!st.ok() && !st.IsCorrupt() && !st.IsNotFound()) {
@@ -276,21 +272,18 @@ Status VolumeCopier::MakePlan(Plan* plan, VolumeCopyReport* report) {
 
   std::map<std::string, uint64_t> at_destination;  // this volume's objects there, by key
   for (const auto& object : destination_all) {
-    if (StartsWith(object.key, plan->destination_prefix) &&
-        !IsOwnerRecord(object.key, plan->destination_prefix)) {
+    const VolumeKeyKind kind = ClassifyVolumeKey(new_name, object.key);
+    if (kind != VolumeKeyKind::kOutside && kind != VolumeKeyKind::kOwner) {
       at_destination[object.key] = object.size;
     }
   }
   const std::string destination_meta_key = MetaKey(new_name);
-  auto key_at_destination = [&](const std::string& source_key) {
-    return plan->destination_prefix + source_key.substr(plan->source_prefix.size());
-  };
-
   for (const auto& object : plan->source_objects) {
     if (object.key == meta_key) continue;
     CopyItem item;
     item.source_key = object.key;
-    item.destination_key = key_at_destination(object.key);
+    // Listed under the source's prefix, so always rebased.
+    RebaseVolumeKey(object.key, name, new_name, &item.destination_key);
     item.size = object.size;
     plan->items.push_back(std::move(item));
   }
@@ -316,7 +309,7 @@ Status VolumeCopier::MakePlan(Plan* plan, VolumeCopyReport* report) {
     for (const auto& item : plan->items) expected[item.destination_key] = item.size;
     expected[destination_meta_key] = plan->destination_meta.size();
     for (const auto& [key, size] : at_destination) {
-      if (!options_.include_quarantine && StartsWith(key, plan->destination_prefix + "quarantine/")) continue;
+      if (!options_.include_quarantine && IsQuarantined(new_name, key)) continue;
       auto it = expected.find(key);
       if (it == expected.end() || it->second != size) differences.push_back(key);
     }
@@ -462,7 +455,7 @@ Status VolumeCopier::CopyObjects(const Plan& plan, VolumeCopyReport* report) {
 
 Status VolumeCopier::RecheckSource(const Plan& plan) {
   std::vector<ObjectInfo> now;
-  BP_RETURN_IF_ERROR(ListVolumeObjects(source_, plan.source_prefix, options_.include_quarantine, &now, nullptr));
+  BP_RETURN_IF_ERROR(ListVolumeObjects(source_, options_.name, options_.include_quarantine, &now, nullptr));
   std::map<std::string, uint64_t> before, after;
   for (const auto& o : plan.source_objects) before[o.key] = o.size;
   for (const auto& o : now) after[o.key] = o.size;
@@ -533,7 +526,7 @@ Status VolumeCopier::WriteMeta(const Plan& plan, VolumeCopyReport* report) {
 
 Status VolumeCopier::Verify(const Plan& plan) {
   std::vector<ObjectInfo> there;
-  BP_RETURN_IF_ERROR(ListVolumeObjects(destination_, plan.destination_prefix, options_.include_quarantine,
+  BP_RETURN_IF_ERROR(ListVolumeObjects(destination_, options_.destination_name, options_.include_quarantine,
                                        &there, nullptr));
   std::map<std::string, uint64_t> expected, found;
   for (const auto& item : plan.items) expected[item.destination_key] = item.size;

@@ -17,6 +17,7 @@
 #include "engine/object_format.h"
 #include "engine/recovery_plan.h"
 #include "engine/segment_format.h"
+#include "engine/store_layout.h"
 #include "engine/volume_owner.h"
 #include "engine/volume_state.h"
 
@@ -110,25 +111,32 @@ class Checker {
     std::vector<ObjectInfo> objects;
     BP_RETURN_IF_ERROR(store_.List(VolumePrefix(name_), &objects)
                            .WithContext("volume " + name_ + ": listing its objects"));
-    const std::string quarantine = VolumePrefix(name_) + "quarantine/";
     for (const auto& o : objects) {
       uint64_t seq = 0;
-      if (ParseSeqKey(o.key, CheckpointPrefix(name_), &seq)) {
-        checkpoints_[seq] = o.size;
-      } else if (ParseSeqKey(o.key, SegmentPrefix(name_), &seq)) {
-        segments_[seq] = o.size;
-      } else if (o.key == MetaKey(name_)) {
-        continue;
-      } else if (o.key == OwnerKey(name_)) {
-        std::string who = OwnerNote(store_, name_);  // "; in use by …" or ""
-        if (who.size() > 2) who = " (" + who.substr(2) + ")";
-        report_->notes.push_back(o.key + ": the volume's ownership record" + who +
-                                 "; advisory, not checked");
-      } else if (o.key.compare(0, quarantine.size(), quarantine) == 0) {
-        report_->notes.push_back(o.key + " was moved aside by an earlier open (damaged or past "
-                                 "the valid prefix); it is not part of the volume");
-      } else {
-        report_->notes.push_back(o.key + " is not an object of the volume format; ignored");
+      switch (ClassifyVolumeKey(name_, o.key, &seq)) {
+        case VolumeKeyKind::kCheckpoint:
+          checkpoints_[seq] = o.size;
+          break;
+        case VolumeKeyKind::kSegment:
+          segments_[seq] = o.size;
+          break;
+        case VolumeKeyKind::kMeta:
+          break;
+        case VolumeKeyKind::kOwner: {
+          std::string who = OwnerNote(store_, name_);  // "; in use by …" or ""
+          if (who.size() > 2) who = " (" + who.substr(2) + ")";
+          report_->notes.push_back(o.key + ": the volume's ownership record" + who +
+                                   "; advisory, not checked");
+          break;
+        }
+        case VolumeKeyKind::kQuarantined:
+          report_->notes.push_back(o.key + " was moved aside by an earlier open (damaged or past "
+                                   "the valid prefix); it is not part of the volume");
+          break;
+        case VolumeKeyKind::kUnknown:
+        case VolumeKeyKind::kOutside:  // a store that lists more than the prefix asked for
+          report_->notes.push_back(o.key + " is not an object of the volume format; ignored");
+          break;
       }
     }
     return Status::Ok();

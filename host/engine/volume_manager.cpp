@@ -14,6 +14,7 @@
 #include <blockpipe/bp_backend.h>
 #include <spdlog/spdlog.h>
 
+#include "engine/store_layout.h"
 #include "engine/volume.h"
 #include "engine/thread_pool.h"
 #include "engine/volume_owner.h"
@@ -44,16 +45,6 @@ uint64_t NowUnixMs() {
 }
 
 }  // namespace
-
-bool IsValidVolumeName(const std::string& name) {
-  if (name.empty() || name.size() > 64 || name[0] == '.' || name[0] == '-') return false;
-  for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
 
 struct VolumeManager::Impl {
   std::shared_ptr<ObjectStore> store;
@@ -219,18 +210,8 @@ void VolumeManager::Impl::Release(const std::string& name, const Uuid& uuid) {
 
 Status VolumeManager::OpenAll() {
   Impl& m = *impl_;
-  std::vector<ObjectInfo> objects;
-  BP_RETURN_IF_ERROR(m.store->List("volumes/", &objects).WithContext("listing volumes"));
   std::vector<std::string> names;
-  for (const auto& o : objects) {
-    const std::string& k = o.key;
-    const std::string suffix = "/meta";
-    if (k.size() <= 8 + suffix.size() || k.compare(k.size() - suffix.size(), suffix.size(), suffix)) {
-      continue;
-    }
-    std::string name = k.substr(8, k.size() - 8 - suffix.size());
-    if (name.find('/') == std::string::npos && IsValidVolumeName(name)) names.push_back(name);
-  }
+  BP_RETURN_IF_ERROR(ListVolumeNames(*m.store, &names));
   std::string failures;
   Status first_failure;
   // Ownership first, for every volume: a daemon that is refused one volume must not claim (and

@@ -1,11 +1,8 @@
 // VolumeManager: every volume in one object store — discovery at startup, create, delete,
 // references held by frontends, and clean shutdown. The daemon owns one; the control server
 // and the frontend adapter call it. Thread-safe.
-//
-// Object layout in the store (see docs/format.md):
-//   volumes/<name>/meta                 volume metadata (put-if-absent at creation)
-//   volumes/<name>/seg/<seq:016x>        segments, strictly increasing seq, put-if-absent
-//   volumes/<name>/ckpt/<seq:016x>       checkpoints of the map through segment <seq>
+// The keys of a volume's objects and the rule for valid volume names (IsValidVolumeName) are
+// store_layout.h's; docs/format.md describes the objects.
 #pragma once
 
 #include <cstdint>
@@ -16,6 +13,7 @@
 #include <blockpipe/bp_frontend.h>
 
 #include "engine/engine_options.h"
+#include "engine/store_layout.h"
 #include "pipeline/codec_chain.h"
 #include "pipeline/object_store.h"
 #include "util/clock.h"
@@ -75,8 +73,5 @@ class VolumeManager {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
-
-// Valid volume names: 1-64 chars of [A-Za-z0-9._-], not starting with '.' or '-'.
-bool IsValidVolumeName(const std::string& name);
 
 }  // namespace bp

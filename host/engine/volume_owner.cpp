@@ -123,8 +123,6 @@ WriterIdentity WriterIdentity::ForThisProcess(const std::string& writer_id) {
   return me;
 }
 
-std::string OwnerKey(const std::string& name) { return VolumePrefix(name) + "owner"; }
-
 Bytes EncodeOwnerObject(const Uuid& uuid, const OwnerRecord& record) {
   Bytes body;
   ByteWriter w(&body);

@@ -10,7 +10,7 @@
 // wins and the other is refused. On a store without conditional put (allowed only with
 // [engine] allow_unfenced) the replace is a plain put and the race is open again; the
 // put-if-absent of segments (volume_commit.cpp) still fences a second writer where it exists.
-// The byte layout is in docs/format.md ("Volume ownership").
+// The byte layout is in docs/format.md ("Volume ownership"); the key is OwnerKey (store_layout.h).
 #pragma once
 
 #include <cstdint>
@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "engine/object_format.h"
+#include "engine/store_layout.h"
 #include "pipeline/object_store.h"
 #include "util/status.h"
 
@@ -49,8 +50,6 @@ struct OwnerRecord {
   uint64_t since_unix_ms = 0;  // active: when it was claimed; released: when it was released
   std::vector<Extension> extensions;
 };
-
-std::string OwnerKey(const std::string& name);  // "volumes/<name>/owner"
 
 // The whole object (header + plain body); the header carries the volume's uuid.
 Bytes EncodeOwnerObject(const Uuid& uuid, const OwnerRecord& record);

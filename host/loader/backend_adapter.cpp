@@ -245,25 +245,11 @@ Status OpenPluginBackend(std::shared_ptr<LoadedPlugin> plugin, ResolvedConfig co
                          const std::string& url, std::shared_ptr<ObjectStore>* out) {
   auto cfg = std::make_unique<bp_config>(MakePluginConfig(std::move(config)));
   void* handle = nullptr;
-  int rc;
-  {
-    // open() has no handle yet; serialize it like a plugin-wide call unless fully parallel.
-    std::unique_lock<std::mutex> lock;
-    if (plugin->thread_model() != BP_THREAD_PARALLEL) lock = std::unique_lock(plugin->plugin_mutex());
-    ClearPluginError();
-    rc = plugin->backend().open(cfg.get(), url.c_str(), &handle);
-  }
-  Status st = PluginStatus(rc, plugin->name() + ": cannot open " + RedactUrl(url));
-  if (!st.ok()) {
-    if (handle != nullptr) {
-      spdlog::warn("backend plugin {} returned a handle from a failed open; closing it", plugin->name());
-      plugin->backend().close(handle);
-    }
-    return st;
-  }
-  if (handle == nullptr) {
-    return Status::Permanent(plugin->name() + ": open of " + RedactUrl(url) + " returned no handle");
-  }
+  BP_RETURN_IF_ERROR(OpenPluginInstance(
+      *plugin, plugin->name() + ": cannot open " + RedactUrl(url),
+      plugin->name() + ": open of " + RedactUrl(url),
+      [&](void** h) { return plugin->backend().open(cfg.get(), url.c_str(), h); },
+      plugin->backend().close, &handle));
   *out = std::make_shared<PluginBackend>(std::move(plugin), std::move(cfg), url, handle);
   return Status::Ok();
 }

@@ -120,26 +120,22 @@ Status OpenPluginCodec(std::shared_ptr<LoadedPlugin> plugin, std::shared_ptr<con
   Bytes* header_out = new_header != nullptr ? new_header : &scratch;
   header_out->clear();
   void* handle = nullptr;
-  int rc;
+  Status st;
   {
     BufWriter writer(header_out);
-    std::unique_lock<std::mutex> lock;
-    if (plugin->thread_model() != BP_THREAD_PARALLEL) lock = std::unique_lock(plugin->plugin_mutex());
-    ClearPluginError();
-    rc = plugin->codec().open(config.get(), &volume, stored, stored_len, writer.get(), &handle);
+    st = OpenPluginInstance(
+        *plugin, plugin->name() + ": open", plugin->name() + ": open",
+        [&](void** h) {
+          return plugin->codec().open(config.get(), &volume, stored, stored_len, writer.get(), h);
+        },
+        plugin->codec().close, &handle);
   }
-  Status st = PluginStatus(rc, plugin->name() + ": open");
   if (!st.ok()) {
     header_out->clear();
-    if (handle != nullptr) {
-      spdlog::warn("codec plugin {} returned a handle from a failed open; closing it", plugin->name());
-      plugin->codec().close(handle);
-    }
     return st;
   }
-  if (handle == nullptr) return Status::Permanent(plugin->name() + ": open returned no handle");
   if (header_out->size() > (64u << 10)) {
-    plugin->codec().close(handle);
+    CallOutsideHandle(*plugin, [&] { plugin->codec().close(handle); });
     return Status::Permanent(plugin->name() + ": open produced a " + std::to_string(header_out->size()) +
                              "-byte header; the limit is 64KiB");
   }
@@ -176,11 +172,10 @@ Status RekeyPluginCodec(const std::shared_ptr<LoadedPlugin>& plugin, const bp_co
   int rc;
   {
     BufWriter writer(new_header);
-    std::unique_lock<std::mutex> lock;
-    if (plugin->thread_model() != BP_THREAD_PARALLEL) lock = std::unique_lock(plugin->plugin_mutex());
-    ClearPluginError();
-    rc = plugin->codec().rekey(config, &volume, stored, stored_header.size(), new_secret.data(),
-                               new_secret.size(), writer.get());
+    rc = CallOutsideHandle(*plugin, [&] {
+      return plugin->codec().rekey(config, &volume, stored, stored_header.size(), new_secret.data(),
+                                   new_secret.size(), writer.get());
+    });
   }
   Status st = PluginStatus(rc, plugin->name() + ": rekey");
   if (st.IsPrecondition()) {

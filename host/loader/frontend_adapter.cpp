@@ -157,19 +157,10 @@ Status OpenPluginFrontend(std::shared_ptr<LoadedPlugin> plugin, ResolvedConfig c
   auto cfg = std::make_unique<bp_config>(MakePluginConfig(std::move(config)));
   auto api = std::make_unique<bp_volume_api>(MakeVolumeApi(volumes));
   void* handle = nullptr;
-  int rc;
-  {
-    std::unique_lock<std::mutex> lock;
-    if (plugin->thread_model() != BP_THREAD_PARALLEL) lock = std::unique_lock(plugin->plugin_mutex());
-    ClearPluginError();
-    rc = plugin->frontend().open(cfg.get(), api.get(), &handle);
-  }
-  Status st = PluginStatus(rc, label);
-  if (!st.ok()) {
-    if (handle != nullptr) plugin->frontend().close(handle);
-    return st;
-  }
-  if (handle == nullptr) return Status::Permanent(label + ": open returned no handle");
+  BP_RETURN_IF_ERROR(OpenPluginInstance(
+      *plugin, label, label + ": open",
+      [&](void** h) { return plugin->frontend().open(cfg.get(), api.get(), h); },
+      plugin->frontend().close, &handle));
   *out = std::make_unique<PluginFrontend>(std::move(plugin), std::move(cfg), std::move(api), handle, label);
   return Status::Ok();
 }
