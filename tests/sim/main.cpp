@@ -10,6 +10,8 @@
 // not in this engine (a skip).
 #include <chrono>
 #include <cstdio>
+#include <ctime>
+#include <set>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -29,7 +31,7 @@ int Usage(const char* why) {
                "usage: blockpipe-sim --seed N [--count N] [--faults LIST] [--codec NAME] "
                "[--ops N]\n"
                "         [--mutate LIST] [--sabotage LIST] [--verbose] [--trace FILE] [--log]\n"
-               "         [--repeat-check] [--expect-failure] [--time-limit SECONDS]\n"
+               "         [--repeat-check] [--expect-failure] [--time-limit SECONDS] [--skip S1,S2]\n"
                "  faults: all, none, or a comma list of transient,lost,slow,crash\n"
                "  codec: none, xor (default), lz4, zstd, encrypt (zstd then encrypt)\n"
                "  mutate (store bugs, to test the checker): swallow-put-error,\n"
@@ -49,6 +51,7 @@ int main(int argc, char** argv) {
   bool verbose = false, repeat_check = false, expect_failure = false, log = false;
   double time_limit = 0;
   std::string trace_file;
+  std::set<uint64_t> skip;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     auto value = [&](const char* name) -> const char* {
@@ -72,6 +75,15 @@ int main(int argc, char** argv) {
       if (!ParseMutations(value("--mutate"), &config.mutations)) return Usage("unknown mutation");
     } else if (arg == "--sabotage") {
       if (!ParseSabotage(value("--sabotage"), &config.sabotage)) return Usage("unknown sabotage");
+    } else if (arg == "--skip") {
+      // Seeds that find a known, reported bug, kept out of CI until it is fixed.
+      const std::string list = value("--skip");
+      for (size_t at = 0; at < list.size();) {
+        size_t comma = list.find(',', at);
+        if (comma == std::string::npos) comma = list.size();
+        skip.insert(std::strtoull(list.substr(at, comma - at).c_str(), nullptr, 10));
+        at = comma + 1;
+      }
     } else if (arg == "--verbose") {
       verbose = true;
     } else if (arg == "--log") {
@@ -103,6 +115,7 @@ int main(int argc, char** argv) {
   config.keep_trace = verbose || !trace_file.empty();
 
   const auto start = std::chrono::steady_clock::now();
+  const std::clock_t cpu_start = std::clock();
   uint64_t ran = 0, failed = 0, requests = 0, crashes = 0, tasks = 0;
   std::string trace_text;
   for (uint64_t k = 0; k < count; ++k) {
@@ -112,6 +125,7 @@ int main(int argc, char** argv) {
     }
     SimConfig one = config;
     one.seed = config.seed + k;
+    if (skip.count(one.seed) != 0) continue;
     SimResult r = RunSimulation(one);
     ++ran;
     requests += r.requests;
@@ -151,16 +165,19 @@ int main(int argc, char** argv) {
   }
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double cpu = static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
   if (count > 1) {
     std::printf("%llu seeds from %llu (faults %s, codec %s%s%s): %llu failed; %llu requests, "
-                "%llu crashes, %llu tasks; %.1f s, %.1f seeds/s\n",
+                "%llu crashes, %llu tasks; %.1f s, %.1f seeds/s; %.1f s CPU, %.1f seeds per "
+                "CPU second\n",
                 static_cast<unsigned long long>(ran), static_cast<unsigned long long>(config.seed),
                 FaultsName(config.faults).c_str(), config.codec.c_str(),
                 config.mutations ? (", mutate " + MutationsName(config.mutations)).c_str() : "",
                 config.sabotage ? (", sabotage " + SabotageName(config.sabotage)).c_str() : "",
                 static_cast<unsigned long long>(failed), static_cast<unsigned long long>(requests),
                 static_cast<unsigned long long>(crashes), static_cast<unsigned long long>(tasks),
-                secs, secs > 0 ? static_cast<double>(ran) / secs : 0.0);
+                secs, secs > 0 ? static_cast<double>(ran) / secs : 0.0, cpu,
+                cpu > 0 ? static_cast<double>(ran) / cpu : 0.0);
   }
   if (expect_failure) {
     if (failed == 0) {

@@ -232,7 +232,10 @@ std::string Model::CheckRecovery(const std::vector<uint8_t>& image) {
                                        " was submitted, which is visible because " + Short(why[w]));
           }
         }
-      } else if (st[w] < 0) {
+      } else if (st[w] < 0 && x.state != State::kFailed) {
+        // An absent write hides every later write to its sectors only when those are ordered
+        // after it: always for one that completed OK (and one still in flight is the last).
+        // A failed write may simply never have been applied while later ones were.
         for (uint64_t i = 0; i < x.count; ++i) {
           const uint64_t s = x.first + i;
           const int32_t p = static_cast<int32_t>(x.pos[i]);

@@ -33,11 +33,7 @@ class XorCodec final : public Codec {
     const size_t base = out->size();
     out->resize(base + n + 4);
     uint8_t* dst = out->data() + base;
-    Rng ks(Key(uuid, unit));
-    for (size_t i = 0; i < n; i += 8) {
-      const uint64_t k = ks.Next();
-      for (size_t j = i; j < n && j < i + 8; ++j) dst[j] = in[j] ^ static_cast<uint8_t>(k >> (8 * (j - i)));
-    }
+    Scramble(Key(uuid, unit), in, n, dst);
     const uint32_t crc = Crc32c(in, n);
     std::memcpy(dst + n, &crc, 4);
     return Status::Ok();
@@ -48,11 +44,7 @@ class XorCodec final : public Codec {
     const size_t base = out->size();
     out->resize(base + n - 4);
     uint8_t* dst = out->data() + base;
-    Rng ks(Key(uuid, unit));
-    for (size_t i = 0; i < n - 4; i += 8) {
-      const uint64_t k = ks.Next();
-      for (size_t j = i; j < n - 4 && j < i + 8; ++j) dst[j] = in[j] ^ static_cast<uint8_t>(k >> (8 * (j - i)));
-    }
+    Scramble(Key(uuid, unit), in, n - 4, dst);
     uint32_t crc;
     std::memcpy(&crc, in + n - 4, 4);
     if (crc != Crc32c(dst, n - 4)) {
@@ -63,6 +55,19 @@ class XorCodec final : public Codec {
   }
 
  private:
+  // dst = src xor a key stream (little-endian words of the generator).
+  static void Scramble(uint64_t key, const uint8_t* src, size_t n, uint8_t* dst) {
+    uint64_t state = key;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      uint64_t w;
+      std::memcpy(&w, src + i, 8);
+      w ^= SplitMix64(&state);
+      std::memcpy(dst + i, &w, 8);
+    }
+    const uint64_t k = SplitMix64(&state);
+    for (; i < n; ++i) dst[i] = src[i] ^ static_cast<uint8_t>(k >> (8 * (i % 8)));
+  }
   static uint64_t Key(const uint8_t uuid[16], const UnitId& unit) {
     uint64_t a, b;
     std::memcpy(&a, uuid, 8);
