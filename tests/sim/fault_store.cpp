@@ -108,7 +108,8 @@ Status FaultStore::Get(const std::string& key, Bytes* out) {
   if (unreadable_.count(key) != 0) return Status::Transient("mutation: " + key + " unreadable");
   if (not_yet_applied_.count(key) != 0) return Status::NotFound(key);
   Status s = inner_->Get(key, out);
-  trace_->Line("get %s -> %d %zu", key.c_str(), s.raw_code(), out->size());
+  trace_->Line("get %s -> %d %zu", key.c_str(), s.raw_code(),
+               config_.trace_sizes ? out->size() : size_t{0});
   return s;
 }
 
@@ -117,8 +118,12 @@ Status FaultStore::Read(const std::string& key, uint64_t offset, uint64_t length
   BP_RETURN_IF_ERROR(Before(Kind::kRead, key));
   if (not_yet_applied_.count(key) != 0) return Status::NotFound(key);
   Status s = inner_->Read(key, offset, length, buf, nread);
-  trace_->Line("read %s %llu+%llu -> %d", key.c_str(), static_cast<unsigned long long>(offset),
-               static_cast<unsigned long long>(length), s.raw_code());
+  if (config_.trace_sizes) {
+    trace_->Line("read %s %llu+%llu -> %d", key.c_str(), static_cast<unsigned long long>(offset),
+                 static_cast<unsigned long long>(length), s.raw_code());
+  } else {
+    trace_->Line("read %s -> %d", key.c_str(), s.raw_code());
+  }
   return s;
 }
 
@@ -156,7 +161,8 @@ Status FaultStore::DoPut(const std::string& key, Bytes bytes, bool if_absent) {
     return Status::Ok();
   }
   Status s = inner_->Put(key, bytes.data(), bytes.size(), if_absent);
-  trace_->Line("put %s %llu%s -> %d", key.c_str(), static_cast<unsigned long long>(size),
+  trace_->Line("put %s %llu%s -> %d", key.c_str(),
+               static_cast<unsigned long long>(config_.trace_sizes ? size : 0),
                if_absent ? " if-absent" : "", s.raw_code());
   if (s.ok() && IsSegment(key)) last_acked_segment_ = key;
   s = After(Kind::kWrite, key, s);

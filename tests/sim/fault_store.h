@@ -65,6 +65,10 @@ struct FaultConfig {
   double p_lost_reply = 0;
   double p_slow = 0;
   double p_outage = 0;  // chance per call that an outage starts
+  // Object sizes go into the trace unless the chain draws randomness of its own (encrypt's
+  // nonces come from the OS by design, and zstd of the metadata around them varies by a byte
+  // or two).
+  bool trace_sizes = true;
 };
 
 class FaultStore final : public ObjectStore {

@@ -174,6 +174,7 @@ class Simulation {
   uint64_t event_ = 0;
   uint64_t engine_error_event_ = 0;  // event at the last error the engine was told of
   bool engine_error_seen_ = false;
+  std::string last_engine_error_;
   uint64_t healthy_event_ = 0;  // a FLUSH/FUA after the last engine error succeeded here
   uint64_t next_request_ = 0;
   uint64_t next_write_ = 0;
@@ -225,6 +226,7 @@ void Simulation::DrawParameters() {
 
   fault_config_.kinds = cfg_.faults;
   fault_config_.mutations = cfg_.mutations;
+  fault_config_.trace_sizes = cfg_.codec != "encrypt";
   fault_config_.p_transient = 0.01 * static_cast<double>(r.Range(1, 8));
   fault_config_.p_lost_reply = 0.02 * static_cast<double>(r.Range(1, 10));
   fault_config_.p_slow = 0.01 * static_cast<double>(r.Range(1, 5));
@@ -294,6 +296,7 @@ bool Simulation::OpenIncarnation() {
     if (crash_.crashed) return;
     engine_error_seen_ = true;
     engine_error_event_ = event_;
+    last_engine_error_ = what + ": " + s.ToString();
     trace_.Line("%.3f engine sees error: %s: %s", clock_.Ms(), what.c_str(), s.ToString().c_str());
   });
   cache_ = std::make_unique<UnitCache>(options_.cache_memory);
@@ -591,12 +594,16 @@ bool Simulation::AfterAction() {
     return false;
   }
   if (volume_ && volume_->read_only()) {
-    Fail("the volume fenced itself (read-only), but it has the only writer");
+    Fail("the volume fenced itself (read-only), but it has the only writer" +
+         (engine_error_seen_ ? "; the last store error the engine saw: " + last_engine_error_
+                             : std::string()));
   }
-  // Drop finished requests now and then; their memory is the driver's.
+  // Drop finished client requests now and then (the driver's own it still watches).
   if (live_.size() > 64) {
     live_.erase(std::remove_if(live_.begin(), live_.end(),
-                               [](const std::unique_ptr<Request>& r) { return r->done && !r->verify; }),
+                               [](const std::unique_ptr<Request>& r) {
+                                 return r->done && r->client >= 0;
+                               }),
                 live_.end());
   }
   return true;
