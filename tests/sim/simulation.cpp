@@ -96,6 +96,29 @@ class EngineView final : public ObjectStore {
   std::function<void(const std::string&, const Status&)> on_error_;
 };
 
+// The engine's deliberate-bug switches, EngineOptions::sabotage (simulator-only), when this
+// engine has them. Detected at compile time, so the simulator builds before and after they
+// exist; main() skips sabotage runs (exit 77) on an engine without them.
+template <class Options>
+constexpr bool kHasSabotage = requires(Options o) {
+  o.sabotage = Options::kAckUploadFailure | Options::kNoLostReplyResolution |
+               Options::kAckFlushOnNewestDurable | Options::kAckFlushOnSeal;
+};
+
+template <class Options>
+void SetSabotage(uint32_t bits, Options* options) {
+  if constexpr (kHasSabotage<Options>) {
+    uint32_t s = 0;
+    if (bits & kSabAckUploadFailure) s |= Options::kAckUploadFailure;
+    if (bits & kSabNoLostReplyResolution) s |= Options::kNoLostReplyResolution;
+    if (bits & kSabAckFlushOnNewestDurable) s |= Options::kAckFlushOnNewestDurable;
+    if (bits & kSabAckFlushOnSeal) s |= Options::kAckFlushOnSeal;
+    options->sabotage = s;
+  } else {
+    (void)bits, (void)options;
+  }
+}
+
 class Simulation {
  public:
   explicit Simulation(const SimConfig& config);
@@ -209,14 +232,7 @@ void Simulation::DrawParameters() {
   options_.retry_deadline_ms = 10000;
   options_.io_threads = 1;
   options_.writer_id = "5151515151515151515151515151515a";
-#ifdef BLOCKPIPE_SIM_HAS_SABOTAGE
-  uint32_t s = 0;
-  if (cfg_.sabotage & kSabAckUploadFailure) s |= EngineOptions::kAckUploadFailure;
-  if (cfg_.sabotage & kSabNoLostReplyResolution) s |= EngineOptions::kNoLostReplyResolution;
-  if (cfg_.sabotage & kSabAckFlushOnNewestDurable) s |= EngineOptions::kAckFlushOnNewestDurable;
-  if (cfg_.sabotage & kSabAckFlushOnSeal) s |= EngineOptions::kAckFlushOnSeal;
-  options_.sabotage = s;
-#endif
+  SetSabotage(cfg_.sabotage, &options_);
   tick_period_ = std::chrono::milliseconds(
       std::clamp<uint32_t>(options_.flush_interval_ms / 4, 5, 100));
 
@@ -744,13 +760,7 @@ std::string NamesOf(uint32_t bits, const Named (&names)[N], uint32_t all) {
 
 }  // namespace
 
-bool EngineHasSabotage() {
-#ifdef BLOCKPIPE_SIM_HAS_SABOTAGE
-  return true;
-#else
-  return false;
-#endif
-}
+bool EngineHasSabotage() { return kHasSabotage<EngineOptions>; }
 
 SimResult RunSimulation(const SimConfig& config) {
   Simulation sim(config);
