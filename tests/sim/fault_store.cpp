@@ -60,7 +60,9 @@ double FaultStore::CrashOdds(Kind kind, const std::string& key) const {
 
 bool FaultStore::MaybeCrash(Kind kind, const std::string& key, const char* when) {
   if (!crash_->enabled || crash_->crashed || crash_->budget <= 0) return false;
-  if (!rng_.Chance(CrashOdds(kind, key))) return false;
+  // A landed put whose reply never arrives is the classic ambiguity: weigh it up too.
+  const double boost = (kind == Kind::kWrite && when[0] == 'a') ? 3 : 1;
+  if (!rng_.Chance(boost * CrashOdds(kind, key))) return false;
   CrashNow(std::string(when) + " " + KindName(static_cast<int>(kind)) + " " + key +
            (crash_->opening ? " (during open)" : ""));
   return true;
