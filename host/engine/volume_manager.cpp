@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "engine/volume.h"
+#include "engine/thread_pool.h"
 #include "engine/volume_owner.h"
 
 namespace bp {
@@ -73,7 +74,7 @@ struct VolumeManager::Impl {
 
   std::thread ticker;
   Mutex tick_mu;
-  CondVar tick_cv{&tick_mu};
+  CondVar tick_cv;
   bool stopping BP_GUARDED_BY(tick_mu) = false;
 
   Volume::Services Services() const {
@@ -141,7 +142,7 @@ void VolumeManager::Impl::TickLoop() {
   MutexLock lock(&tick_mu);
   while (!stopping) {
     const Clock::TimePoint next = clock->Now() + period;
-    while (!stopping && clock->Now() < next) clock->WaitUntil(&tick_cv, next);
+    while (!stopping && clock->Now() < next) clock->WaitUntil(&tick_cv, &tick_mu, next);
     if (stopping) break;
     lock.Unlock();
     std::vector<std::shared_ptr<Volume>> open;

@@ -34,7 +34,7 @@ void RetryingStore::Abort() {
 bool RetryingStore::Wait(std::chrono::milliseconds d) {
   MutexLock lock(&mu_);
   const Clock::TimePoint until = policy_.clock->Now() + d;
-  while (!aborted_ && policy_.clock->Now() < until) policy_.clock->WaitUntil(&cv_, until);
+  while (!aborted_ && policy_.clock->Now() < until) policy_.clock->WaitUntil(&cv_, &mu_, until);
   return !aborted_;
 }
 
@@ -92,17 +92,17 @@ Status RetryingStore::Put(const std::string& key, const void* data, uint64_t len
   bool had_transient = false;
   Status st = Retry("put " + key, [&] { return inner_->Put(key, data, length, if_absent); },
                     &had_transient);
-  if (!st.IsPrecondition() || !had_transient) return st;
-  return ResolveLostResponse(key, {ObjectPart{static_cast<const uint8_t*>(data), length}}, st,
-                             nullptr);
+  if (!if_absent) return st;
+  return SettleConditionalPut(key, {ObjectPart{static_cast<const uint8_t*>(data), length}}, st,
+                              had_transient, nullptr);
 }
 
 Status RetryingStore::PutParts(const std::string& key, const ObjectParts& parts, bool if_absent) {
   bool had_transient = false;
   Status st = Retry("put " + key, [&] { return inner_->PutParts(key, parts, if_absent); },
                     &had_transient);
-  if (!st.IsPrecondition() || !had_transient) return st;
-  return ResolveLostResponse(key, parts, st, nullptr);
+  if (!if_absent) return st;
+  return SettleConditionalPut(key, parts, st, had_transient, nullptr);
 }
 
 Status RetryingStore::GetTagged(const std::string& key, Bytes* out, std::string* tag) {
@@ -115,9 +115,28 @@ Status RetryingStore::PutIfMatch(const std::string& key, const void* data, uint6
   Status st = Retry("put-if-match " + key,
                     [&] { return inner_->PutIfMatch(key, data, length, expected_tag, new_tag); },
                     &had_transient);
-  if (!st.IsPrecondition() || !had_transient) return st;
-  return ResolveLostResponse(key, {ObjectPart{static_cast<const uint8_t*>(data), length}}, st,
-                             new_tag);
+  return SettleConditionalPut(key, {ObjectPart{static_cast<const uint8_t*>(data), length}}, st,
+                              had_transient, new_tag);
+}
+
+Status RetryingStore::SettleConditionalPut(const std::string& key, const ObjectParts& parts,
+                                           Status st, bool had_transient, std::string* tag) {
+  bool earlier_attempt_lost = false;
+  {
+    MutexLock lock(&mu_);
+    auto it = std::find(uncertain_.begin(), uncertain_.end(), key);
+    if (it != uncertain_.end()) {
+      earlier_attempt_lost = true;
+      // Settled below unless this attempt ends uncertain again.
+      uncertain_.erase(it);
+    }
+    if (st.IsTransient()) {
+      uncertain_.push_back(key);
+      if (uncertain_.size() > kUncertainKeys) uncertain_.pop_front();
+    }
+  }
+  if (!st.IsPrecondition() || !(had_transient || earlier_attempt_lost)) return st;
+  return ResolveLostResponse(key, parts, st, tag);
 }
 
 Status RetryingStore::ResolveLostResponse(const std::string& key, const ObjectParts& parts,

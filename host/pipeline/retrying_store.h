@@ -4,15 +4,20 @@
 // pass through at once: retrying them cannot help and could hide a fencing conflict.
 //
 // One ambiguity is resolved here, for both conditional writes: a put-if-absent or put-if-match
-// whose first attempt timed out may have succeeded, so its retry sees Precondition. When that
-// happens after a transient failure, the stored object is read back and, if it holds exactly
-// our bytes, the put counts as done (a put-if-match then reports the tag it read). This is the
-// only layer that does so; backends report what the store answered and never read back.
+// whose attempt timed out may have succeeded, so a later attempt sees Precondition. When that
+// happens after a transient failure — in this call's retries, or in an earlier call for the
+// same key that gave up (the engine retries a failed segment upload later, with a new call) —
+// the stored object is read back and, if it holds exactly our bytes, the put counts as done (a
+// put-if-match then reports the tag it read). This is the only layer that does so: backends
+// report what the store answered and never read back, and the engine treats Precondition as
+// another writer. Keys whose conditional put ended in a transient error are remembered until
+// a later put of the key settles (at most kUncertainKeys, oldest forgotten first).
 //
 // Thread-safe; Abort() makes every waiting and future retry give up (used at shutdown).
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <random>
@@ -60,6 +65,9 @@ class RetryingStore : public ObjectStore {
   // Stop retrying: waits end now and later transient errors are returned after one attempt.
   void Abort();
 
+  // Keys remembered as possibly written by a put whose reply was lost.
+  static constexpr size_t kUncertainKeys = 4096;
+
   const std::shared_ptr<ObjectStore>& inner() const { return inner_; }
 
  private:
@@ -67,6 +75,10 @@ class RetryingStore : public ObjectStore {
   // operation for logs and the final error ("put volumes/a/seg/…").
   Status Retry(const std::string& what, const std::function<Status()>& op,
                bool* had_transient = nullptr);
+  // The outcome of a conditional put of key: resolves a Precondition that may come from our
+  // own earlier attempt (see above) and keeps the set of uncertain keys.
+  Status SettleConditionalPut(const std::string& key, const ObjectParts& parts, Status st,
+                              bool had_transient, std::string* tag) BP_EXCLUDES(mu_);
   // After a conditional put answered Precondition following a transient failure: Ok (and the
   // stored tag, when asked for) if the object holds exactly the parts' bytes, else `lost`.
   Status ResolveLostResponse(const std::string& key, const ObjectParts& parts, Status lost,
@@ -79,9 +91,10 @@ class RetryingStore : public ObjectStore {
   std::shared_ptr<ObjectStore> inner_;
   RetryPolicy policy_;
   Mutex mu_;
-  CondVar cv_{&mu_};
+  CondVar cv_;
   bool aborted_ BP_GUARDED_BY(mu_) = false;
   std::mt19937_64 rng_ BP_GUARDED_BY(mu_);
+  std::deque<std::string> uncertain_ BP_GUARDED_BY(mu_);  // oldest first
 };
 
 }  // namespace bp

@@ -12,9 +12,8 @@ class RealClock final : public Clock {
                                      std::chrono::system_clock::now().time_since_epoch())
                                      .count());
   }
-  // The caller holds cv's mutex (CondVar's contract); the analysis cannot see which one.
-  void WaitUntil(CondVar* cv, TimePoint until) override BP_NO_THREAD_SAFETY_ANALYSIS {
-    cv->WaitUntil(until);
+  void WaitUntil(CondVar* cv, Mutex* mu, TimePoint until) override BP_REQUIRES(mu) {
+    cv->WaitUntil(mu, until);
   }
 };
 

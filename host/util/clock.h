@@ -29,9 +29,10 @@ class Clock {
   // Wall-clock milliseconds since the Unix epoch, for stamps people read (owner records,
   // quarantine keys). Never used to measure an interval.
   virtual uint64_t UnixMs() const = 0;
-  // Wait on cv (whose mutex the caller holds) until it is signalled or `until` passes; the
-  // caller re-checks its condition either way. A virtual clock may move time to `until`.
-  virtual void WaitUntil(CondVar* cv, TimePoint until) = 0;
+  // Wait on cv, releasing mu (which the caller holds) meanwhile, until cv is signalled or
+  // `until` passes; the caller re-checks its condition either way. A virtual clock may move
+  // time to `until`.
+  virtual void WaitUntil(CondVar* cv, Mutex* mu, TimePoint until) BP_REQUIRES(mu) = 0;
 
   // The process-wide real clock.
   static Clock* Real();

@@ -25,11 +25,11 @@
 **   BP_NO_THREAD_SAFETY_ANALYSIS           opt a function out; say why in a comment
 **   bp::Mutex, bp::MutexLock, bp::CondVar  an annotated mutex, its scoped holder (which may be
 **                                          unlocked and relocked inside its scope), and a
-**                                          condition variable bound to one Mutex
+**                                          condition variable whose waits name the Mutex held
 **
 ** THREAD RULES
-**   bp::Mutex is not recursive. CondVar waits release and retake the Mutex it was built with;
-**   the caller must hold it. All of it is as thread-safe as std::mutex.
+**   bp::Mutex is not recursive. A CondVar wait releases and retakes the Mutex it is given,
+**   which the caller holds. All of it is as thread-safe as std::mutex.
 */
 #ifndef BLOCKPIPE_BP_THREAD_SAFETY_H
 #define BLOCKPIPE_BP_THREAD_SAFETY_H
@@ -101,22 +101,25 @@ class BP_SCOPED_CAPABILITY MutexLock {
   bool held_ = true;
 };
 
-/* A condition variable whose waits release and retake one Mutex, which the caller holds. */
+/* A condition variable. Each wait names the Mutex it releases and retakes, which the caller
+** holds (checked by the analysis at the call site); it must be the same Mutex for every wait
+** on one CondVar (as with std::condition_variable). */
 class CondVar {
  public:
-  explicit CondVar(Mutex* mu) : mu_(mu) {}
+  CondVar() = default;
   CondVar(const CondVar&) = delete;
   CondVar& operator=(const CondVar&) = delete;
 
-  void Wait() BP_REQUIRES(mu_) {
-    std::unique_lock<std::mutex> lock(mu_->mu_, std::adopt_lock);
+  void Wait(Mutex* mu) BP_REQUIRES(mu) {
+    std::unique_lock<std::mutex> lock(mu->mu_, std::adopt_lock);
     cv_.wait(lock);
     lock.release();
   }
   /* Waits until `until` at the latest; true if woken before it (maybe spuriously). */
   template <class Clock, class Duration>
-  bool WaitUntil(const std::chrono::time_point<Clock, Duration>& until) BP_REQUIRES(mu_) {
-    std::unique_lock<std::mutex> lock(mu_->mu_, std::adopt_lock);
+  bool WaitUntil(Mutex* mu, const std::chrono::time_point<Clock, Duration>& until)
+      BP_REQUIRES(mu) {
+    std::unique_lock<std::mutex> lock(mu->mu_, std::adopt_lock);
     const bool woken = cv_.wait_until(lock, until) == std::cv_status::no_timeout;
     lock.release();
     return woken;
@@ -125,7 +128,6 @@ class CondVar {
   void SignalAll() { cv_.notify_all(); }
 
  private:
-  Mutex* const mu_;
   std::condition_variable cv_;
 };
 

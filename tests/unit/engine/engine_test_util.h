@@ -21,6 +21,7 @@
 #include "engine/volume_manager.h"
 #include "pipeline/codec_chain.h"
 #include "pipeline/memory_store.h"
+#include "pipeline/retrying_store.h"
 #include "util/crc32c.h"
 
 namespace bp::test {
@@ -221,8 +222,13 @@ struct Harness {
   EngineOptions options = SmallOptions();
   std::unique_ptr<VolumeManager> manager;
 
+  // The engine sees the store as the daemon does, through the layer that resolves lost
+  // replies (RetryingStore), here with one attempt per call so failures reach the engine.
   void Start() {
-    manager = std::make_unique<VolumeManager>(store, &codecs, options);
+    RetryPolicy once;
+    once.deadline = std::chrono::milliseconds(0);
+    manager = std::make_unique<VolumeManager>(std::make_shared<RetryingStore>(store, once),
+                                              &codecs, options);
   }
   Status StartAndOpen() {
     Start();

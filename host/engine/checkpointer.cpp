@@ -1,0 +1,64 @@
+// Checkpointer and CheckpointStore implementation (see checkpointer.h).
+#include "engine/checkpointer.h"
+
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+
+#include "engine/checkpoint_format.h"
+#include "engine/object_format.h"
+
+namespace bp {
+
+bool Checkpointer::Due(uint64_t durable_seq) const {
+  return state_ == State::kIdle && durable_seq >= last_seq_ + every_segments_ &&
+         durable_bytes_ >= due_bytes_;
+}
+
+uint64_t Checkpointer::Begin() {
+  state_ = State::kWriting;
+  return durable_bytes_;
+}
+
+void Checkpointer::Finished(bool stored, uint64_t seq, uint64_t covered_bytes, uint64_t size) {
+  state_ = State::kIdle;
+  if (!stored) return;
+  last_seq_ = std::max(last_seq_, seq);
+  due_bytes_ = covered_bytes + kWriteRatio * size;
+}
+
+void Checkpointer::Stored(uint64_t seq) { last_seq_ = std::max(last_seq_, seq); }
+
+Status CheckpointStore::Put(uint64_t seq, const Bytes& plain) const {
+  Bytes object;
+  BP_RETURN_IF_ERROR(BuildCheckpointObject(plain, seq, meta_->uuid, *chain_, &object));
+  return store_->Put(CheckpointKey(meta_->name, seq), object.data(), object.size(), fenced_puts_);
+}
+
+bool CheckpointStore::PruneOld(std::vector<uint64_t>* kept) const {
+  std::vector<ObjectInfo> objects;
+  const std::string prefix = CheckpointPrefix(meta_->name);
+  if (!store_->List(prefix, &objects).ok()) return false;
+  std::vector<uint64_t> seqs;
+  for (const auto& o : objects) {
+    uint64_t seq;
+    if (ParseSeqKey(o.key, prefix, &seq)) seqs.push_back(seq);
+  }
+  std::sort(seqs.rbegin(), seqs.rend());
+  bool all_deleted = true;
+  for (size_t i = Checkpointer::kKept; i < seqs.size(); ++i) {
+    Status s = store_->Delete(CheckpointKey(meta_->name, seqs[i]));
+    if (!s.ok()) {
+      all_deleted = false;
+      spdlog::warn("volume {}: deleting old checkpoint {}: {}", meta_->name, seqs[i],
+                   s.ToString());
+    }
+  }
+  if (kept) {
+    if (all_deleted && seqs.size() > Checkpointer::kKept) seqs.resize(Checkpointer::kKept);
+    *kept = std::move(seqs);  // newest first
+  }
+  return true;
+}
+
+}  // namespace bp

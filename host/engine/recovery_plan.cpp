@@ -1,0 +1,78 @@
+// RecoveryPlan implementation (see recovery_plan.h).
+#include "engine/recovery_plan.h"
+
+#include <algorithm>
+
+#include "engine/object_format.h"
+
+namespace bp {
+
+Status ListForRecovery(ObjectStore& store, const std::string& name, RecoveryListing* out) {
+  std::vector<ObjectInfo> objects;
+  const std::string ckpt_prefix = CheckpointPrefix(name);
+  BP_RETURN_IF_ERROR(store.List(ckpt_prefix, &objects));
+  for (const auto& o : objects) {
+    uint64_t seq;
+    if (ParseSeqKey(o.key, ckpt_prefix, &seq)) out->checkpoints[seq] = o.size;
+  }
+  const std::string seg_prefix = SegmentPrefix(name);
+  BP_RETURN_IF_ERROR(store.List(seg_prefix, &objects));
+  for (const auto& o : objects) {
+    uint64_t seq;
+    if (ParseSeqKey(o.key, seg_prefix, &seq)) out->segments[seq] = o.size;
+  }
+  return Status::Ok();
+}
+
+Status PlanRecovery(const RecoveryListing& listing, const RecoveryReaders& read,
+                    RecoveryPlan* plan) {
+  // 1. The newest checkpoint that validates.
+  for (auto it = listing.checkpoints.rbegin(); it != listing.checkpoints.rend(); ++it) {
+    VolumeState candidate;
+    Status s = read.checkpoint(it->first, &candidate);
+    if (s.ok()) {
+      plan->state = std::move(candidate);
+      plan->checkpoint_seq = it->first;
+      break;
+    }
+    if (!s.IsCorrupt() && !s.IsNotFound()) return s;
+    plan->skipped_checkpoints.emplace_back(it->first, s);
+  }
+  for (const auto& [segment, info] : plan->state.segments) plan->checkpoint_live.push_back(segment);
+
+  // 2. Replay the segments after it in order; the volume is the longest valid prefix.
+  const auto& segments = listing.segments;
+  if (plan->checkpoint_seq == 0 && !segments.empty() && segments.begin()->first != 1) {
+    plan->unrecoverable = Status::Corrupt(
+        "no usable checkpoint, and segments 1 to " + std::to_string(segments.begin()->first - 1) +
+        " are gone (reclaimed or deleted); refusing to rebuild the volume from a partial log");
+    return Status::Ok();
+  }
+  uint64_t seq = plan->checkpoint_seq + 1;
+  for (;; ++seq) {
+    auto it = segments.find(seq);
+    if (it == segments.end()) {
+      if (segments.upper_bound(seq) != segments.end()) {
+        plan->stop = Status::NotFound("segment " + std::to_string(seq) + " is missing");
+      }
+      break;
+    }
+    SegmentMeta meta;
+    uint64_t object_size = 0;
+    Status s = read.segment(seq, it->second, &meta, &object_size);
+    if (!s.ok()) {
+      if (!s.IsCorrupt() && !s.IsNotFound()) return s;
+      plan->stop = s;
+      break;
+    }
+    plan->state.ApplySegment(meta, object_size);
+    ++plan->replayed;
+  }
+  plan->state.through_seq = std::max(plan->state.through_seq, seq - 1);
+  for (auto it = segments.lower_bound(seq); it != segments.end(); ++it) {
+    plan->past_prefix.push_back(it->first);
+  }
+  return Status::Ok();
+}
+
+}  // namespace bp

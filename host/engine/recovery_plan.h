@@ -1,0 +1,72 @@
+// RecoveryPlan: the one definition of how a volume is rebuilt from its objects, used by
+// Volume's open (volume_open.cpp) and by fsck (volume_fsck.cpp), so the two can never disagree
+// about what the volume is.
+//
+// The rule. Start from the newest checkpoint that validates; one that is corrupt or vanished
+// is skipped for the next older one (always safe: the segments after an older checkpoint are
+// still in the store, and replay reaches the same state), any other error stops the open.
+// Then replay the segments after it in seq order, stopping at the first one that is missing or
+// fails validation: the volume is the longest valid prefix of its log. Segments listed past
+// that point are not part of the volume. With no usable checkpoint, replay starts at segment
+// 1; if segment 1 is gone (reclaimed on the strength of checkpoints that are now all
+// unusable), the volume cannot be rebuilt, and serving a partial replay would present old data
+// as current.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/volume_state.h"
+#include "pipeline/object_store.h"
+#include "util/status.h"
+
+namespace bp {
+
+// What the store lists for one volume: seq -> listed object size.
+struct RecoveryListing {
+  std::map<uint64_t, uint64_t> checkpoints;
+  std::map<uint64_t, uint64_t> segments;
+};
+
+// List the checkpoints and segments of volume `name`.
+Status ListForRecovery(ObjectStore& store, const std::string& name, RecoveryListing* out);
+
+// How the plan reads objects (the open reads the store; fsck answers from what it read).
+struct RecoveryReaders {
+  // Decode checkpoint seq into *state. Corrupt or NotFound: skipped; other errors stop.
+  std::function<Status(uint64_t seq, VolumeState* state)> checkpoint;
+  // Decode the header and map delta of segment seq (listed_size: its size in the listing).
+  // Corrupt or NotFound: replay stops before it; other errors stop the plan.
+  std::function<Status(uint64_t seq, uint64_t listed_size, SegmentMeta* meta,
+                       uint64_t* object_size)>
+      segment;
+};
+
+struct RecoveryPlan {
+  VolumeState state;            // the rebuilt state (through_seq: end of the valid prefix)
+  uint64_t checkpoint_seq = 0;  // where replay started; 0: no usable checkpoint
+  // Checkpoints newer than checkpoint_seq that could not be used, newest first, and why.
+  std::vector<std::pair<uint64_t, Status>> skipped_checkpoints;
+  // The segments checkpoint_seq lists as live (ascending), before replay.
+  std::vector<uint64_t> checkpoint_live;
+  uint64_t replayed = 0;        // segments applied after the checkpoint
+  // Why replay stopped at through_seq + 1 when later segments exist: NotFound (missing) or
+  // the validation error. Ok when the log simply ends there.
+  Status stop;
+  // Listed segments after the valid prefix, ascending (the one that failed validation, if
+  // any, included): not part of the volume.
+  std::vector<uint64_t> past_prefix;
+  // Not Ok when the volume cannot be rebuilt at all (see the rule above).
+  Status unrecoverable;
+};
+
+// Apply the rule. Returns an error only when a reader failed with an error that is not
+// Corrupt or NotFound (the store is unreachable): then the plan is incomplete.
+Status PlanRecovery(const RecoveryListing& listing, const RecoveryReaders& read,
+                    RecoveryPlan* plan);
+
+}  // namespace bp

@@ -1,0 +1,189 @@
+// Volume: construction, requests in (bounds checks and dispatch), the timer's tick, close and
+// summaries. The parts and the lock rule are described in volume.h.
+#include "engine/volume.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include <spdlog/spdlog.h>
+
+#include <blockpipe/bp_backend.h>
+
+#include "engine/checkpoint_format.h"
+
+namespace bp {
+
+Volume::Volume(const Services& services, VolumeMeta meta, std::unique_ptr<CodecChain> chain,
+               bool writable, bool fenced_puts)
+    : svc_(services),
+      meta_(std::move(meta)),
+      chain_(std::move(chain)),
+      opened_writable_(writable),
+      fenced_puts_(fenced_puts),
+      cache_written_units_((services.store->Capabilities() & BP_BACKEND_CAP_LOCAL_READS) == 0),
+      checkpoints_(svc_.store.get(), &meta_, chain_.get(), fenced_puts),
+      loader_(svc_.store.get(), svc_.cache, &meta_, chain_.get()),
+      access_(writable ? Access::kWritable : Access::kReadOnly),
+      write_(chain_.get()),
+      committer_(svc_.options),
+      checkpointer_(svc_.options.checkpoint_every_segments),
+      read_(meta_.name, meta_.uuid, meta_.size / kBlockSize, meta_.unit_size, svc_.cache) {}
+
+Volume::~Volume() = default;
+
+Status Volume::Open(const Services& services, VolumeMeta meta, std::unique_ptr<CodecChain> chain,
+                    bool writable, bool fenced_puts, std::shared_ptr<Volume>* out) {
+  std::shared_ptr<Volume> v(
+      new Volume(services, std::move(meta), std::move(chain), writable, fenced_puts));
+  BP_RETURN_IF_ERROR(v->Recover().WithContext("opening volume " + v->name()));
+  *out = std::move(v);
+  return Status::Ok();
+}
+
+void Volume::RunInBackground(std::function<void()> task) {
+  background_++;
+  svc_.pool->Submit(std::move(task));
+}
+
+void Volume::BackgroundDone() {
+  if (--background_ == 0) idle_cv_.SignalAll();
+}
+
+void Volume::Info(bp_volume_info* info, bool ref_read_only) const {
+  bp_volume_info full{};
+  full.flags = BP_VOLUME_CAN_FLUSH | BP_VOLUME_CAN_FUA | BP_VOLUME_CAN_TRIM |
+               BP_VOLUME_CAN_ZERO | BP_VOLUME_CAN_FAST_ZERO | BP_VOLUME_CAN_CACHE |
+               BP_VOLUME_CAN_MULTI_CONN;
+  if (ref_read_only || read_only()) full.flags |= BP_VOLUME_READ_ONLY;
+  full.size = meta_.size;
+  full.min_block = 1;
+  full.preferred_block = kBlockSize;
+  full.max_request = kMaxRequestBytes;
+  size_t n = info->struct_size == 0 ? sizeof(full)
+                                    : std::min<size_t>(info->struct_size, sizeof(full));
+  full.struct_size = static_cast<uint32_t>(n);
+  std::memcpy(info, &full, n);
+}
+
+void Volume::Submit(bp_io* io, bool ref_read_only) {
+  const uint64_t size = meta_.size;
+  const bool in_bounds = io->offset <= size && io->length <= size - io->offset;
+  switch (io->op) {
+    case BP_IO_READ:
+      if (!in_bounds || io->length > kMaxRequestBytes) return Complete(io, EINVAL);
+      if (io->length == 0) return Complete(io, 0);
+      return SubmitRead(io);
+    case BP_IO_WRITE:
+    case BP_IO_TRIM:
+    case BP_IO_WRITE_ZEROES: {
+      // A fenced volume answers in SubmitModify; one opened read-only refuses here.
+      if (ref_read_only || !opened_writable_) return Complete(io, EROFS);
+      if (!in_bounds) return Complete(io, ENOSPC);
+      if (io->op == BP_IO_WRITE && io->length > kMaxRequestBytes) return Complete(io, EINVAL);
+      if (io->length == 0) {
+        if (io->flags & BP_IO_FUA) return SubmitFlush(io);
+        return Complete(io, 0);
+      }
+      return SubmitModify(io);
+    }
+    case BP_IO_FLUSH:
+      return SubmitFlush(io);
+    case BP_IO_CACHE:
+      if (!in_bounds) return Complete(io, EINVAL);
+      return SubmitCache(io);
+    default:
+      return Complete(io, EINVAL);
+  }
+}
+
+void Volume::Tick(Clock::TimePoint now) {
+  Completions done;
+  MutexLock lock(&mu_);
+  if (phase_ == Phase::kClosed) return;
+  if (!write_.active_empty() &&
+      now - write_.active_since() >= std::chrono::milliseconds(svc_.options.flush_interval_ms)) {
+    Seal();
+  }
+  if (committer_.RetryDue(now)) Pump(/*retry_now=*/true);
+  if (reclaimer_.waiting()) ScheduleReclaim(0);
+  const auto max_wait = std::chrono::milliseconds(svc_.options.retry_deadline_ms);
+  for (bp_io* io : write_.ExpireDeferred(now, max_wait)) {
+    spdlog::error("volume {}: a write waited {} ms for buffer space; failing it", meta_.name,
+                  svc_.options.retry_deadline_ms);
+    done.Add(io, EIO);
+  }
+}
+
+Status Volume::Close(bool clean) {
+  Status result;
+  {
+    MutexLock lock(&mu_);
+    if (phase_ == Phase::kClosed) return Status::Ok();
+    phase_ = Phase::kDraining;
+  }
+  const bool writable = opened_writable_;
+  if (clean && writable) {
+    result = FlushSync();
+    MutexLock lock(&mu_);
+    while (checkpointer_.writing()) idle_cv_.Wait(&mu_);
+    if (result.ok() && access_ == Access::kWritable &&
+        committer_.durable_seq() > checkpointer_.last_seq()) {
+      // Nothing else runs now (no writes, no uploads), so the state is stable without the
+      // upload slot; the checkpointer's state keeps a periodic one from starting meanwhile.
+      const uint64_t covered = checkpointer_.Begin();
+      Bytes plain = SerializeCheckpoint(state_);
+      const uint64_t seq = state_.through_seq;
+      lock.Unlock();
+      Status s = checkpoints_.Put(seq, plain);
+      if (s.ok()) (void)checkpoints_.PruneOld();  // a failed prune is retried at the next one
+      lock.Lock();
+      checkpointer_.Finished(s.ok(), seq, covered, plain.size());
+      if (!s.ok()) {
+        spdlog::warn("volume {}: final checkpoint failed: {} (the next open replays segments)",
+                     meta_.name, s.ToString());
+      }
+    }
+  }
+  Completions done;
+  MutexLock lock(&mu_);
+  phase_ = Phase::kClosed;
+  for (const WritePath::Deferred& d : write_.TakeDeferred()) done.Add(d.io, ESHUTDOWN);
+  write_.FailWaiters(ESHUTDOWN, &done);
+  if ((committer_.has_pending() || !write_.active_empty()) && clean && writable) {
+    spdlog::error("volume {}: closing with unflushed data ({} segment(s) not uploaded)",
+                  meta_.name, committer_.pending_count() + (write_.active_empty() ? 0 : 1));
+  }
+  // Background tasks hold a reference to the volume, so waiting is only for orderly logs and
+  // store calls; it is bounded in case the backend hangs.
+  const Clock::TimePoint limit = svc_.clock->Now() +
+                                 std::chrono::milliseconds(svc_.options.retry_deadline_ms) +
+                                 std::chrono::seconds(30);
+  while (background_ != 0 && svc_.clock->Now() < limit) svc_.clock->WaitUntil(&idle_cv_, &mu_, limit);
+  if (background_ != 0) {
+    spdlog::warn("volume {}: background work still running at close", meta_.name);
+  }
+  return result;
+}
+
+bool Volume::read_only() const {
+  MutexLock lock(&mu_);
+  return access_ != Access::kWritable;
+}
+
+VolumeSummary Volume::Summary() const {
+  MutexLock lock(&mu_);
+  VolumeSummary s;
+  s.name = meta_.name;
+  s.uuid = UuidToHex(meta_.uuid);
+  s.size = meta_.size;
+  s.codecs = chain_->Describe();
+  s.references = references.load();
+  s.mapped_bytes = state_.map.data_blocks() * kBlockSize;
+  s.stored_bytes = state_.StoredBytes();
+  s.last_segment = committer_.durable_seq();
+  s.read_only = access_ != Access::kWritable;
+  return s;
+}
+
+}  // namespace bp

@@ -1,0 +1,77 @@
+// Volume checkpoints and reclaim: starting a periodic checkpoint when the Checkpointer says one
+// is due, serializing the map without the lock while the upload slot is borrowed, storing and
+// pruning checkpoints (CheckpointStore), and running the reclaim passes the Reclaimer allows.
+#include <cerrno>
+
+#include <spdlog/spdlog.h>
+
+#include "engine/checkpoint_format.h"
+#include "engine/object_format.h"
+#include "engine/volume.h"
+
+namespace bp {
+
+void Volume::MaybeCheckpoint() {
+  // The serialization below borrows the upload slot; a segment upload in flight calls back here
+  // when it completes.
+  if (access_ != Access::kWritable || phase_ == Phase::kClosed || !committer_.slot_free()) return;
+  if (!checkpointer_.Due(committer_.durable_seq())) return;
+  const uint64_t covered_bytes = checkpointer_.Begin();
+  const uint64_t seq = state_.through_seq;
+  reclaimer_.RecordCheckpoint(seq, state_);
+  // The state changes only when an uploaded segment is applied, and that needs the upload slot.
+  // Holding the slot while serializing lets the serialization (tens of MB for a fragmented map)
+  // run without the lock and still be exactly the state through `seq`: requests keep flowing
+  // and concurrent readers of the state only read; just the next upload waits.
+  committer_.BorrowSlot();
+  auto self = shared_from_this();
+  RunInBackground([self, seq, covered_bytes] {
+    Bytes plain = SerializeCheckpoint(self->StateWhileSlotBorrowed());
+    {
+      MutexLock lock(&self->mu_);
+      self->committer_.ReturnSlot();
+      self->Pump(/*retry_now=*/false);
+    }
+    self->WriteCheckpoint(seq, std::move(plain), covered_bytes);
+  });
+}
+
+void Volume::WriteCheckpoint(uint64_t seq, Bytes plain, uint64_t covered_bytes) {
+  // A put whose reply was lost is resolved by the store layer (RetryingStore): Precondition
+  // here means another writer stored this checkpoint.
+  const Status s = checkpoints_.Put(seq, plain);
+  std::vector<uint64_t> kept;
+  const bool listed = s.ok() && checkpoints_.PruneOld(&kept);
+  Completions done;
+  MutexLock lock(&mu_);
+  checkpointer_.Finished(s.ok(), seq, covered_bytes, plain.size());
+  if (s.IsPrecondition()) {
+    Fence("checkpoint " + CheckpointKey(meta_.name, seq) + " already exists", &done);
+  } else if (!s.ok() && access_ != Access::kFenced) {
+    spdlog::warn("volume {}: checkpoint {} failed: {} (will retry after the next segment)",
+                 meta_.name, seq, s.ToString());
+  }
+  // With fewer checkpoints than kept, recovery may fall back to replaying from segment 1.
+  if (listed && kept.size() >= Checkpointer::kKept) ScheduleReclaim(kept.back());
+  idle_cv_.SignalAll();
+  // Segments that became durable while this checkpoint was written did not start one; if they
+  // made the next one due, take it now rather than at the next segment, which an idle volume
+  // may never write.
+  if (s.ok()) MaybeCheckpoint();
+  BackgroundDone();
+}
+
+void Volume::ScheduleReclaim(uint64_t reference) {
+  if (phase_ == Phase::kClosed || access_ != Access::kWritable) return;
+  std::optional<ReclaimPass> pass = reclaimer_.Schedule(reference);
+  if (!pass) return;
+  auto self = shared_from_this();
+  RunInBackground([self, pass = std::move(*pass)] {
+    ReclaimDeadSegments(*self->svc_.store, self->meta_.name, pass);
+    MutexLock lock(&self->mu_);
+    self->reclaimer_.PassDone();
+    self->BackgroundDone();
+  });
+}
+
+}  // namespace bp

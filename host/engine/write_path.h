@@ -1,0 +1,99 @@
+// WritePath: the volume's part that takes writes in — the active write buffer (acknowledged
+// writes not yet sealed into a segment), the application of a WRITE, TRIM or WRITE_ZEROES to it
+// (with read-modify-write of partial edge blocks), writes deferred while the buffers are full
+// (backpressure, in arrival order), and the FLUSH/FUA requests waiting for a segment to become
+// durable.
+//
+// It only keeps books: it never does I/O and never blocks. The content of a partial edge block
+// comes from an EdgeSource the volume supplies (sealed buffers, the map, the cache, units it
+// fetched), and when that needs a unit from the store first, TryApply says which and changes
+// nothing, so the volume can fetch it without the lock and try again.
+//
+// Not thread-safe: the Volume holds its mutex around every call (volume.h).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include <blockpipe/bp_frontend.h>
+
+#include "engine/completions.h"
+#include "engine/unit_ref.h"
+#include "engine/write_buffer.h"
+#include "pipeline/codec_chain.h"
+#include "util/clock.h"
+
+namespace bp {
+
+class WritePath {
+ public:
+  // Fill out[0, 4096) with the current content of block lba and return true, or return false
+  // with *need naming the unit to load first (*map_broken when the map points nowhere).
+  using EdgeSource = std::function<bool(uint64_t lba, uint8_t* out, UnitRef* need,
+                                        bool* map_broken)>;
+
+  // chain: the volume's codec chain (whether it may store a unit unchanged decides whether
+  // block CRCs are taken while copying). Must outlive this.
+  explicit WritePath(const CodecChain* chain);
+
+  // ---- the active buffer ----
+  const WriteBuffer& active() const { return *active_; }
+  bool active_empty() const { return active_->empty(); }
+  uint64_t active_bytes() const { return active_->memory_bytes(); }
+  Clock::TimePoint active_since() const { return active_since_; }
+  // Apply a write, trim or write-zeroes to the active buffer if both partial edge blocks are
+  // available from `edges`; otherwise set *need (or *map_broken) and change nothing.
+  bool TryApply(const bp_io* io, Clock::TimePoint now, const EdgeSource& edges, UnitRef* need,
+                bool* map_broken);
+  // Hand the active buffer over for sealing; `fresh` (empty) takes its place. Waiters that
+  // were waiting for the active buffer now wait for the sealed segment.
+  std::unique_ptr<WriteBuffer> TakeActive(std::unique_ptr<WriteBuffer> fresh);
+
+  // ---- backpressure ----
+  struct Deferred {
+    bp_io* io;
+    Clock::TimePoint since;
+  };
+  void Defer(bp_io* io, Clock::TimePoint now) { deferred_.push_back(Deferred{io, now}); }
+  bool has_deferred() const { return !deferred_.empty(); }
+  std::deque<Deferred> TakeDeferred();
+  // Remove and return the deferred writes that have waited `max_wait` or longer, oldest first.
+  std::vector<bp_io*> ExpireDeferred(Clock::TimePoint now, Clock::Duration max_wait);
+
+  // ---- FLUSH/FUA waiters ----
+  // io completes once segment `target` is durable. covers_active: target is the seq the active
+  // buffer will be sealed as (so sealing it is what the waiter needs).
+  void AddWaiter(uint64_t target, bp_io* io, bool covers_active);
+  // Some waiter needs the active buffer sealed (group commit seals it when the upload slot is
+  // free, so every flush arriving meanwhile shares that segment).
+  bool active_has_waiters() const { return active_has_waiters_; }
+  // Complete, successfully, the waiters whose target is at or below durable_seq.
+  void CompleteWaiters(uint64_t durable_seq, Completions* done);
+  // Complete every waiter with error.
+  void FailWaiters(int error, Completions* done);
+  // Forget a waiter (FlushSync's timeout). False if it is not waiting any more.
+  bool RemoveWaiter(const bp_io* io);
+
+ private:
+  struct Waiter {
+    uint64_t target;  // durable once seq >= target
+    bp_io* io;
+  };
+  void StoreBlock(uint64_t lba, const uint8_t* data);
+  void CopyRun(uint64_t first, uint64_t end, const uint8_t* src);
+
+  const CodecChain* const chain_;
+  std::unique_ptr<WriteBuffer> active_;
+  Clock::TimePoint active_since_{};
+  bool active_has_waiters_ = false;
+  std::deque<Deferred> deferred_;
+  std::vector<Waiter> waiters_;
+};
+
+// True when all 4096 bytes at p are zero.
+bool IsZeroBlock(const uint8_t* p);
+
+}  // namespace bp
