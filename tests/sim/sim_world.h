@@ -28,7 +28,9 @@ class SimClock final : public Clock {
     return kUnixBaseMs + static_cast<uint64_t>(
                              std::chrono::duration_cast<std::chrono::milliseconds>(now_).count());
   }
-  void WaitUntil(CondVar*, TimePoint until) override { AdvanceTo(until); }
+  void WaitUntil(CondVar*, Mutex* mu, TimePoint until) override BP_REQUIRES(mu) {
+    AdvanceTo(until);
+  }
 
   void Advance(Duration d) { now_ += d; }
   void AdvanceTo(TimePoint t) {
