@@ -47,7 +47,7 @@ for f in "$logs"/job*.log; do
   n=$(sed -n 's/^\([0-9]*\) seeds from.*/\1/p' "$f" | tail -1)
   seeds=$((seeds + ${n:-0}))
 done
-failures=$(grep -c '^FAIL seed' "$logs"/job*.log | awk -F: '{s += $2} END {print s + 0}')
+failures=$(cat "$logs"/job*.log | grep -c '^FAIL seed' || true)
 echo "campaign: $seeds seeds in ${seconds}s ($((seeds / (seconds > 0 ? seconds : 1))) seeds/s), $failures failed"
 if [ "$failures" -gt 0 ]; then
   grep -h -A1 '^FAIL seed' "$logs"/job*.log | grep -v '^--$'

@@ -74,6 +74,11 @@ Status FaultStore::Before(Kind kind, const std::string& key) {
   uint64_t us = rng_.Range(50, 2000);
   if ((config_.kinds & kFaultSlow) && rng_.Chance(config_.p_slow)) {
     us = rng_.Range(100'000, 4'000'000);
+    // A call of a second or more can make requests queued behind it time out, as an outage
+    // can: record it among the windows that explain errors.
+    if (us >= 1'000'000 && config_.outages) {
+      config_.outages->emplace_back(clock_->Now(), clock_->Now() + std::chrono::microseconds(us));
+    }
     trace_->Line("fault slow %s %s %llu us", KindName(static_cast<int>(kind)), key.c_str(),
                  static_cast<unsigned long long>(us));
   }
