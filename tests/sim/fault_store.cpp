@@ -1,0 +1,208 @@
+// Seeded fault injection between the engine's RetryingStore and the in-memory store (see
+// fault_store.h).
+#include "fault_store.h"
+
+#include "engine/object_format.h"
+#include "sim_volume.h"
+
+namespace bp::sim {
+namespace {
+
+bool IsSegment(const std::string& key) {
+  static const std::string prefix = SegmentPrefix(kVolumeName);
+  return key.compare(0, prefix.size(), prefix) == 0;
+}
+bool IsCheckpoint(const std::string& key) {
+  static const std::string prefix = CheckpointPrefix(kVolumeName);
+  return key.compare(0, prefix.size(), prefix) == 0;
+}
+const char* KindName(int kind) {
+  static const char* names[] = {"read", "write", "delete", "list"};
+  return names[kind];
+}
+
+}  // namespace
+
+FaultStore::FaultStore(std::shared_ptr<MemoryStore> inner, FaultConfig config, Rng rng,
+                       SimClock* clock, SimExecutor* executor, CrashState* crash, Trace* trace)
+    : inner_(std::move(inner)),
+      config_(config),
+      rng_(rng),
+      clock_(clock),
+      executor_(executor),
+      crash_(crash),
+      trace_(trace) {}
+
+Status FaultStore::Crashed() const {
+  return Status::Permanent("simulated crash: the host is down");
+}
+
+void FaultStore::CrashNow(const std::string& where) {
+  if (crash_->crashed) return;
+  crash_->crashed = true;
+  crash_->budget--;
+  crash_->where = where;
+  trace_->Line("%.3f CRASH %s", clock_->Ms(), where.c_str());
+  if ((config_.mutations & kMutLoseAckedPutAtCrash) && !last_acked_segment_.empty()) {
+    trace_->Line("mutation: lose acked %s", last_acked_segment_.c_str());
+    inner_->Erase(last_acked_segment_);
+  }
+}
+
+double FaultStore::CrashOdds(Kind kind, const std::string& key) const {
+  double p = crash_->per_op;
+  // Weigh the moments the brief names: mid-checkpoint, mid-reclaim, mid-recovery.
+  if (kind == Kind::kWrite && IsCheckpoint(key)) p *= 10;
+  if (kind == Kind::kDelete) p *= 6;
+  if (crash_->opening) p *= 8;
+  return p;
+}
+
+bool FaultStore::MaybeCrash(Kind kind, const std::string& key, const char* when) {
+  if (!crash_->enabled || crash_->crashed || crash_->budget <= 0) return false;
+  // A landed put whose reply never arrives is the classic ambiguity: weigh it up too.
+  const double boost = (kind == Kind::kWrite && when[0] == 'a') ? 3 : 1;
+  if (!rng_.Chance(boost * CrashOdds(kind, key))) return false;
+  CrashNow(std::string(when) + " " + KindName(static_cast<int>(kind)) + " " + key +
+           (crash_->opening ? " (during open)" : ""));
+  return true;
+}
+
+Status FaultStore::Before(Kind kind, const std::string& key) {
+  if (crash_->crashed) return Crashed();
+  // Every call takes some virtual time; with slow faults, some take seconds.
+  uint64_t us = rng_.Range(50, 2000);
+  if ((config_.kinds & kFaultSlow) && rng_.Chance(config_.p_slow)) {
+    us = rng_.Range(100'000, 4'000'000);
+    // A call of a second or more can make requests queued behind it time out, as an outage
+    // can: record it among the windows that explain errors.
+    if (us >= 1'000'000 && config_.outages) {
+      config_.outages->emplace_back(clock_->Now(), clock_->Now() + std::chrono::microseconds(us));
+    }
+    trace_->Line("fault slow %s %s %llu us", KindName(static_cast<int>(kind)), key.c_str(),
+                 static_cast<unsigned long long>(us));
+  }
+  clock_->Advance(std::chrono::microseconds(us));
+  if (MaybeCrash(kind, key, "before")) return Crashed();
+  if (config_.kinds & kFaultTransient) {
+    const Clock::TimePoint now = clock_->Now();
+    const bool avoid = config_.avoid_lost_reply_fence &&
+                       last_conditional_lost_reply_ != Clock::TimePoint{} &&
+                       now - last_conditional_lost_reply_ < std::chrono::minutes(1);
+    if (now >= outage_until_ && rng_.Chance(config_.p_outage) && !avoid) {
+      outage_until_ = now + std::chrono::milliseconds(rng_.Range(1000, 40000));
+      if (config_.outages) config_.outages->emplace_back(now, outage_until_);
+      trace_->Line("%.3f fault outage until %.3f", clock_->Ms(),
+                   clock_->Ms() + std::chrono::duration<double, std::milli>(outage_until_ - now).count());
+    }
+    if (now < outage_until_ || rng_.Chance(config_.p_transient)) {
+      ++injected_;
+      trace_->Line("fault transient %s %s", KindName(static_cast<int>(kind)), key.c_str());
+      return Status::Transient("simulated transient error on " + key);
+    }
+  }
+  return Status::Ok();
+}
+
+Status FaultStore::After(Kind kind, const std::string& key, Status applied) {
+  if (MaybeCrash(kind, key, "after")) return Crashed();
+  if (applied.ok() && (config_.kinds & kFaultLostReply) && rng_.Chance(config_.p_lost_reply)) {
+    ++injected_;
+    trace_->Line("fault lost-reply %s %s", KindName(static_cast<int>(kind)), key.c_str());
+    return Status::Transient("simulated lost reply for " + key);
+  }
+  return applied;
+}
+
+Status FaultStore::Get(const std::string& key, Bytes* out) {
+  BP_RETURN_IF_ERROR(Before(Kind::kRead, key));
+  if (unreadable_.count(key) != 0) return Status::Transient("mutation: " + key + " unreadable");
+  if (not_yet_applied_.count(key) != 0) return Status::NotFound(key);
+  Status s = inner_->Get(key, out);
+  trace_->Line("get %s -> %d %zu", key.c_str(), s.raw_code(),
+               config_.trace_sizes ? out->size() : size_t{0});
+  return s;
+}
+
+Status FaultStore::Read(const std::string& key, uint64_t offset, uint64_t length, void* buf,
+                        uint64_t* nread) {
+  BP_RETURN_IF_ERROR(Before(Kind::kRead, key));
+  if (not_yet_applied_.count(key) != 0) return Status::NotFound(key);
+  Status s = inner_->Read(key, offset, length, buf, nread);
+  if (config_.trace_sizes) {
+    trace_->Line("read %s %llu+%llu -> %d", key.c_str(), static_cast<unsigned long long>(offset),
+                 static_cast<unsigned long long>(length), s.raw_code());
+  } else {
+    trace_->Line("read %s -> %d", key.c_str(), s.raw_code());
+  }
+  return s;
+}
+
+Status FaultStore::Put(const std::string& key, const void* data, uint64_t length,
+                       bool if_absent) {
+  const auto* p = static_cast<const uint8_t*>(data);
+  return DoPut(key, Bytes(p, p + length), if_absent);
+}
+
+Status FaultStore::PutParts(const std::string& key, const ObjectParts& parts, bool if_absent) {
+  Bytes joined;
+  JoinParts(parts, &joined);
+  return DoPut(key, std::move(joined), if_absent);
+}
+
+Status FaultStore::DoPut(const std::string& key, Bytes bytes, bool if_absent) {
+  Status before = Before(Kind::kWrite, key);
+  if (before.IsTransient() && (config_.mutations & kMutSwallowPutError) && IsSegment(key)) {
+    trace_->Line("mutation: swallow error of put %s", key.c_str());
+    return Status::Ok();
+  }
+  BP_RETURN_IF_ERROR(before);
+  const uint64_t size = bytes.size();
+  if ((config_.mutations & kMutDeferredApply) && IsSegment(key)) {
+    if (if_absent && (not_yet_applied_.count(key) != 0 || inner_->Has(key))) {
+      return Status::Precondition(key + " exists");
+    }
+    not_yet_applied_.insert(key);
+    trace_->Line("mutation: put %s acked before it is applied", key.c_str());
+    executor_->Submit([this, key, bytes = std::move(bytes)] {
+      if (crash_->crashed) return;
+      inner_->Poke(key, bytes);
+      not_yet_applied_.erase(key);
+    });
+    return Status::Ok();
+  }
+  Status s = inner_->Put(key, bytes.data(), bytes.size(), if_absent);
+  trace_->Line("put %s %llu%s -> %d", key.c_str(),
+               static_cast<unsigned long long>(config_.trace_sizes ? size : 0),
+               if_absent ? " if-absent" : "", s.raw_code());
+  if (s.ok() && IsSegment(key)) last_acked_segment_ = key;
+  s = After(Kind::kWrite, key, s);
+  if (s.IsTransient() && if_absent && !crash_->crashed) {
+    last_conditional_lost_reply_ = clock_->Now();
+    if (config_.mutations & kMutUnresolvedLostReply) unreadable_.insert(key);
+  }
+  return s;
+}
+
+Status FaultStore::Delete(const std::string& key) {
+  BP_RETURN_IF_ERROR(Before(Kind::kDelete, key));
+  Status s = inner_->Delete(key);
+  trace_->Line("delete %s -> %d", key.c_str(), s.raw_code());
+  return After(Kind::kDelete, key, s);
+}
+
+Status FaultStore::List(const std::string& prefix, std::vector<ObjectInfo>* out) {
+  BP_RETURN_IF_ERROR(Before(Kind::kList, prefix));
+  Status s = inner_->List(prefix, out);
+  if (s.ok() && !not_yet_applied_.empty()) {
+    std::vector<ObjectInfo> visible;
+    for (auto& o : *out) {
+      if (not_yet_applied_.count(o.key) == 0) visible.push_back(std::move(o));
+    }
+    out->swap(visible);
+  }
+  trace_->Line("list %s -> %d %zu", prefix.c_str(), s.raw_code(), out->size());
+  return s;
+}
+
+}  // namespace bp::sim
