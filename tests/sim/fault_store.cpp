@@ -86,10 +86,7 @@ Status FaultStore::Before(Kind kind, const std::string& key) {
   if (MaybeCrash(kind, key, "before")) return Crashed();
   if (config_.kinds & kFaultTransient) {
     const Clock::TimePoint now = clock_->Now();
-    const bool avoid = config_.avoid_lost_reply_fence &&
-                       last_conditional_lost_reply_ != Clock::TimePoint{} &&
-                       now - last_conditional_lost_reply_ < std::chrono::minutes(1);
-    if (now >= outage_until_ && rng_.Chance(config_.p_outage) && !avoid) {
+    if (now >= outage_until_ && rng_.Chance(config_.p_outage)) {
       outage_until_ = now + std::chrono::milliseconds(rng_.Range(1000, 40000));
       if (config_.outages) config_.outages->emplace_back(now, outage_until_);
       trace_->Line("%.3f fault outage until %.3f", clock_->Ms(),
@@ -177,9 +174,9 @@ Status FaultStore::DoPut(const std::string& key, Bytes bytes, bool if_absent) {
                if_absent ? " if-absent" : "", s.raw_code());
   if (s.ok() && IsSegment(key)) last_acked_segment_ = key;
   s = After(Kind::kWrite, key, s);
-  if (s.IsTransient() && if_absent && !crash_->crashed) {
-    last_conditional_lost_reply_ = clock_->Now();
-    if (config_.mutations & kMutUnresolvedLostReply) unreadable_.insert(key);
+  if (s.IsTransient() && if_absent && !crash_->crashed &&
+      (config_.mutations & kMutUnresolvedLostReply)) {
+    unreadable_.insert(key);
   }
   return s;
 }

@@ -71,9 +71,6 @@ struct FaultConfig {
   // nonces come from the OS by design, and zstd of the metadata around them varies by a byte
   // or two).
   bool trace_sizes = true;
-  // Known-bug workaround for CI (--avoid-known-bugs, docs/simulation.md "Known bugs"): no outage
-  // starts within a minute after the reply of a conditional put was lost.
-  bool avoid_lost_reply_fence = false;
   // Where outages are recorded (start, end), for explaining errors; may be null.
   std::vector<std::pair<Clock::TimePoint, Clock::TimePoint>>* outages = nullptr;
 };
@@ -119,7 +116,6 @@ class FaultStore final : public ObjectStore {
   CrashState* crash_;
   Trace* trace_;
   Clock::TimePoint outage_until_{};
-  Clock::TimePoint last_conditional_lost_reply_{};
   uint64_t injected_ = 0;
   std::set<std::string> unreadable_;     // kMutUnresolvedLostReply
   std::set<std::string> not_yet_applied_;  // kMutDeferredApply

@@ -32,7 +32,6 @@ int Usage(const char* why) {
                "[--ops N]\n"
                "         [--mutate LIST] [--sabotage LIST] [--verbose] [--trace FILE] [--log]\n"
                "         [--repeat-check] [--expect-failure] [--time-limit SECONDS] [--skip S1,S2]\n"
-               "         [--avoid-known-bugs]\n"
                "  faults: all, none, or a comma list of transient,lost,slow,crash\n"
                "  codec: none, xor (default), lz4, zstd, encrypt (zstd then encrypt)\n"
                "  mutate (store bugs, to test the checker): swallow-put-error,\n"
@@ -85,8 +84,6 @@ int main(int argc, char** argv) {
         skip.insert(std::strtoull(list.substr(at, comma - at).c_str(), nullptr, 10));
         at = comma + 1;
       }
-    } else if (arg == "--avoid-known-bugs") {
-      config.avoid_known_bugs = true;
     } else if (arg == "--verbose") {
       verbose = true;
     } else if (arg == "--log") {

@@ -96,27 +96,14 @@ class EngineView final : public ObjectStore {
   std::function<void(const std::string&, const Status&)> on_error_;
 };
 
-// The engine's deliberate-bug switches, EngineOptions::sabotage (simulator-only), when this
-// engine has them. Detected at compile time, so the simulator builds before and after they
-// exist; main() skips sabotage runs (exit 77) on an engine without them.
-template <class Options>
-constexpr bool kHasSabotage = requires(Options o) {
-  o.sabotage = Options::kAckUploadFailure | Options::kNoLostReplyResolution |
-               Options::kAckFlushOnNewestDurable | Options::kAckFlushOnSeal;
-};
-
-template <class Options>
-void SetSabotage(uint32_t bits, Options* options) {
-  if constexpr (kHasSabotage<Options>) {
-    uint32_t s = 0;
-    if (bits & kSabAckUploadFailure) s |= Options::kAckUploadFailure;
-    if (bits & kSabNoLostReplyResolution) s |= Options::kNoLostReplyResolution;
-    if (bits & kSabAckFlushOnNewestDurable) s |= Options::kAckFlushOnNewestDurable;
-    if (bits & kSabAckFlushOnSeal) s |= Options::kAckFlushOnSeal;
-    options->sabotage = s;
-  } else {
-    (void)bits, (void)options;
-  }
+// The engine's deliberate-bug switches (EngineOptions::sabotage, engine_options.h).
+void SetSabotage(uint32_t bits, EngineOptions* options) {
+  uint32_t s = 0;
+  if (bits & kSabAckUploadFailure) s |= Sabotage::kAckUploadFailure;
+  if (bits & kSabNoLostReplyResolution) s |= Sabotage::kNoLostReplyResolution;
+  if (bits & kSabAckFlushOnNewestDurable) s |= Sabotage::kAckFlushOnNewestDurable;
+  if (bits & kSabAckFlushOnSeal) s |= Sabotage::kAckFlushOnSeal;
+  options->sabotage = s;
 }
 
 class Simulation {
@@ -245,7 +232,6 @@ void Simulation::DrawParameters() {
   fault_config_.kinds = cfg_.faults;
   fault_config_.mutations = cfg_.mutations;
   fault_config_.trace_sizes = cfg_.codec != "encrypt";
-  fault_config_.avoid_lost_reply_fence = cfg_.avoid_known_bugs;
   fault_config_.outages = &outages_;
   fault_config_.p_transient = 0.01 * static_cast<double>(r.Range(1, 8));
   fault_config_.p_lost_reply = 0.02 * static_cast<double>(r.Range(1, 10));
@@ -311,6 +297,7 @@ bool Simulation::OpenIncarnation() {
   policy.deadline = std::chrono::milliseconds(options_.retry_deadline_ms);
   policy.clock = &clock_;
   policy.jitter_seed = Mix(cfg_.seed, static_cast<uint64_t>(incarnation_)) | 1;
+  policy.resolve_lost_replies = (options_.sabotage & Sabotage::kNoLostReplyResolution) == 0;
   retrying_ = std::make_shared<RetryingStore>(faults_, policy);
   auto view = std::make_shared<EngineView>(retrying_, [this](const std::string& what, const Status& s) {
     if (crash_.crashed) return;
@@ -773,7 +760,7 @@ std::string NamesOf(uint32_t bits, const Named (&names)[N], uint32_t all) {
 
 }  // namespace
 
-bool EngineHasSabotage() { return kHasSabotage<EngineOptions>; }
+bool EngineHasSabotage() { return true; }
 
 SimResult RunSimulation(const SimConfig& config) {
   Simulation sim(config);
@@ -799,7 +786,6 @@ std::string ReplayCommand(const SimConfig& config) {
   if (config.ops != 0) cmd += " --ops " + std::to_string(config.ops);
   if (config.mutations != 0) cmd += " --mutate " + MutationsName(config.mutations);
   if (config.sabotage != 0) cmd += " --sabotage " + SabotageName(config.sabotage);
-  if (config.avoid_known_bugs) cmd += " --avoid-known-bugs";
   return cmd + " --verbose";
 }
 

@@ -29,9 +29,6 @@ struct SimConfig {
   uint32_t sabotage = 0;    // Sabotage bits
   uint64_t ops = 0;         // client requests; 0 = drawn from the seed
   bool keep_trace = false;  // keep the trace text (else only its hash)
-  // Steer clear of the known bugs listed in docs/simulation.md (CI sets it until they are
-  // fixed; campaigns run without it to keep finding them).
-  bool avoid_known_bugs = false;
 };
 
 struct SimResult {

@@ -215,6 +215,24 @@ TEST(Backpressure, WaitingWritesFailAfterTheRetryDeadline) {
   EXPECT_GT(eio, 0);
 }
 
+// On virtual time: a write is sealed when the flush interval has passed on the engine's clock,
+// not before, however long the test takes in real time.
+TEST(Timer, SealingFollowsTheInjectedClock) {
+  Harness h;
+  ManualClock clock;
+  h.clock = &clock;
+  h.options.flush_interval_ms = 60000;
+  h.Start();
+  ASSERT_TRUE(h.manager->Create("v", 1 << 20).ok());
+  auto ref = h.Ref();
+  ASSERT_EQ(test::Write(*ref, 0, Pattern(4096, 1)), 0);
+  clock.Advance(std::chrono::seconds(59));
+  // The ticker runs every 100 ms of virtual time; give it real time to look at the clock.
+  EXPECT_FALSE(WaitFor([&] { return !h.store->Keys(SegmentPrefix("v")).empty(); }, 200));
+  clock.Advance(std::chrono::seconds(2));
+  EXPECT_TRUE(WaitFor([&] { return h.store->Keys(SegmentPrefix("v")).size() == 1; }, 3000));
+}
+
 TEST(Timer, UnflushedWritesAreSealedWithinTheInterval) {
   Harness h;
   h.options.flush_interval_ms = 50;

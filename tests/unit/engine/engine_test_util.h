@@ -201,6 +201,32 @@ inline Bytes Pattern(size_t n, uint32_t seed) {
   return b;
 }
 
+// A clock that moves only when the test says so. Waits on it return within a millisecond of
+// real time so the engine's threads notice an Advance; the waiters re-check the virtual time.
+class ManualClock final : public Clock {
+ public:
+  TimePoint Now() const override {
+    MutexLock lock(&mu_);
+    return now_;
+  }
+  uint64_t UnixMs() const override {
+    return 1'800'000'000'000ull +
+           std::chrono::duration_cast<std::chrono::milliseconds>(Now().time_since_epoch()).count();
+  }
+  void WaitUntil(CondVar* cv, Mutex* mu, TimePoint until) override BP_REQUIRES(mu) {
+    (void)until;
+    cv->WaitUntil(mu, std::chrono::steady_clock::now() + std::chrono::milliseconds(1));
+  }
+  void Advance(Duration d) {
+    MutexLock lock(&mu_);
+    now_ += d;
+  }
+
+ private:
+  mutable Mutex mu_;
+  TimePoint now_ BP_GUARDED_BY(mu_){std::chrono::hours(1)};
+};
+
 inline EngineOptions SmallOptions() {
   EngineOptions o;
   o.segment_size = 256u << 10;
@@ -220,6 +246,7 @@ struct Harness {
   std::shared_ptr<MemoryStore> store = std::make_shared<MemoryStore>();
   TestCodecFactory codecs;
   EngineOptions options = SmallOptions();
+  Clock* clock = Clock::Real();  // a test may point it at a ManualClock before Start
   std::unique_ptr<VolumeManager> manager;
 
   // The engine sees the store as the daemon does, through the layer that resolves lost
@@ -227,8 +254,9 @@ struct Harness {
   void Start() {
     RetryPolicy once;
     once.deadline = std::chrono::milliseconds(0);
+    once.clock = clock;
     manager = std::make_unique<VolumeManager>(std::make_shared<RetryingStore>(store, once),
-                                              &codecs, options);
+                                              &codecs, options, clock);
   }
   Status StartAndOpen() {
     Start();
