@@ -82,7 +82,7 @@ struct bp_volume_info {
   uint32_t preferred_block;  /* requests of this size and alignment avoid read-modify-write */
   uint32_t max_request;      /* largest READ/WRITE payload accepted, bytes */
   uint32_t reserved;
-  /* ---- end of ABI 1.0 ---- */
+  /* ---- end of ABI 1.0 (1.1 to 1.5 did not change this struct) ---- */
 };
 
 /* One request. Owned by the frontend, from submit() until the host calls done; the host keeps
@@ -175,7 +175,7 @@ struct bp_frontend_plugin {
   void (*stop)(void *handle);
   void (*close)(void *handle);
 
-  /* ---- end of ABI 1.0 ---- */
+  /* ---- end of ABI 1.0 (1.1 to 1.5 did not change this struct) ---- */
 };
 
 #define BP_REGISTER_FRONTEND(plugin_struct, thread_model) \
