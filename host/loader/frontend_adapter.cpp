@@ -83,6 +83,7 @@ int ApiInfo(bp_volume* volume, bp_volume_info* info) {
 // A frontend built against 1.0 to 1.4 passes the 1.0 layout: nothing after `user` exists, and
 // reading struct_size there would read the frontend's next object.
 constexpr size_t kIoSize10 = offsetof(bp_io, struct_size);
+constexpr uint32_t kIoSizeSinceMinor = 5;  // bp_io.struct_size exists from 1.5 on
 constexpr size_t kIoSize15 = offsetof(bp_io, reserved) + sizeof(bp_io::reserved);
 
 // The engine reads only the 1.0 fields of a request, which every valid bp_io has, so a request
@@ -131,8 +132,8 @@ void ApiSubmit(bp_volume* volume, bp_io* io) {
   if (DeclaredIoSize(io) == 0) {
     static std::atomic<bool> warned{false};
     if (!warned.exchange(true)) {
-      spdlog::warn("a frontend submitted a request with struct_size {} (a bp_io is 0, meaning the "
-                   "1.0 layout, or at least {} bytes); failing such requests with EINVAL",
+      spdlog::warn("a frontend submitted a request with struct_size {}, which must be 0 (the 1.0 "
+                   "layout) or at least {}; such requests fail with EINVAL",
                    io->struct_size, kIoSize15);
     }
     if (io->done != nullptr) io->done(io, EINVAL);
@@ -198,7 +199,7 @@ bp_volume_api MakeVolumeApi(VolumeManager* volumes, uint32_t frontend_minor) {
   api.open = ApiOpen;
   api.close = ApiClose;
   api.info = ApiInfo;
-  api.submit = frontend_minor >= 5 ? ApiSubmit : ApiSubmit10;
+  api.submit = frontend_minor >= kIoSizeSinceMinor ? ApiSubmit : ApiSubmit10;
   return api;
 }
 

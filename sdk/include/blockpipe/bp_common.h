@@ -28,7 +28,10 @@
 **   each minor version ends. The host copies min(sizeof(struct), header.struct_size) bytes of a
 **   plugin struct into a zeroed copy, so an old plugin's missing slots are NULL. Likewise the
 **   host tables passed to plugins start with struct_size: check it before using a slot that was
-**   added after minor 0 (BP_HOST_HAS(host, slot)).
+**   added after minor 0 (BP_HOST_HAS(host, slot), BP_VOLUME_API_HAS(api, slot)). Structs a plugin
+**   hands the host per call carry their own struct_size (struct bp_io since 1.5: see
+**   bp_frontend.h). Size limits are macros (since 1.5; the values are those of 1.0):
+**   BP_PLUGIN_NAME_MAX_LENGTH, BP_KEY_MAX_LENGTH, BP_CODEC_HEADER_MAX_SIZE.
 **
 ** This header compiles as C99 and as C++.
 */
