@@ -9,13 +9,15 @@
 #include <string>
 #include <vector>
 
+#include <blockpipe/bp_codec.h>
+
 #include "engine/store_layout.h"
 #include "pipeline/object_store.h"
 #include "util/status.h"
 
 namespace bp {
 
-using Uuid = std::array<uint8_t, 16>;
+using Uuid = std::array<uint8_t, BP_VOLUME_UUID_SIZE>;
 
 constexpr uint32_t kFormatVersion = 1;
 constexpr uint32_t kBlockSize = 4096;       // logical block: the map's granularity

@@ -70,26 +70,26 @@ void Volume::Submit(bp_io* io, bool ref_read_only) {
   const uint64_t size = meta_.size;
   const bool in_bounds = io->offset <= size && io->length <= size - io->offset;
   switch (io->op) {
-    case BP_IO_READ:
+    case BP_IO_OP_READ:
       if (!in_bounds || io->length > kMaxRequestBytes) return Complete(io, EINVAL);
       if (io->length == 0) return Complete(io, 0);
       return SubmitRead(io);
-    case BP_IO_WRITE:
-    case BP_IO_TRIM:
-    case BP_IO_WRITE_ZEROES: {
+    case BP_IO_OP_WRITE:
+    case BP_IO_OP_TRIM:
+    case BP_IO_OP_WRITE_ZEROES: {
       // A fenced volume answers in SubmitModify; one opened read-only refuses here.
       if (ref_read_only || !opened_writable_) return Complete(io, EROFS);
       if (!in_bounds) return Complete(io, ENOSPC);
-      if (io->op == BP_IO_WRITE && io->length > kMaxRequestBytes) return Complete(io, EINVAL);
+      if (io->op == BP_IO_OP_WRITE && io->length > kMaxRequestBytes) return Complete(io, EINVAL);
       if (io->length == 0) {
-        if (io->flags & BP_IO_FUA) return SubmitFlush(io);
+        if (io->flags & BP_IO_FLAG_FUA) return SubmitFlush(io);
         return Complete(io, 0);
       }
       return SubmitModify(io);
     }
-    case BP_IO_FLUSH:
+    case BP_IO_OP_FLUSH:
       return SubmitFlush(io);
-    case BP_IO_CACHE:
+    case BP_IO_OP_CACHE:
       if (!in_bounds) return Complete(io, EINVAL);
       return SubmitCache(io);
     default:

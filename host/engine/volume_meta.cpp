@@ -1,13 +1,15 @@
 // Volume metadata object encoding.
 #include "engine/volume_meta.h"
 
+#include <blockpipe/bp_codec.h>
+
 #include "engine/byte_io.h"
 #include "util/crc32c.h"
 
 namespace bp {
 namespace {
 constexpr size_t kMaxName = 255;
-constexpr size_t kMaxCodecHeader = 64u << 10;
+constexpr size_t kMaxCodecHeader = BP_CODEC_HEADER_MAX_SIZE;
 constexpr uint32_t kMaxCodecs = 16;
 }  // namespace
 

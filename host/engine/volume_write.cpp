@@ -15,7 +15,7 @@ constexpr int kMaxMergeAttempts = 16;
 
 // Buffer memory a request may add: its data and a block of index and edge overhead.
 uint64_t CostOf(const bp_io* io) {
-  return io->op == BP_IO_WRITE ? io->length + kBlockSize : 2 * kBlockSize;
+  return io->op == BP_IO_OP_WRITE ? io->length + kBlockSize : 2 * kBlockSize;
 }
 }  // namespace
 
@@ -63,7 +63,7 @@ Volume::Applied Volume::TryModify(bp_io* io, const HeldUnits& held, UnitRef* nee
     done->Add(io, EIO);
     return Applied::kDone;
   }
-  if (io->flags & BP_IO_FUA) {
+  if (io->flags & BP_IO_FLAG_FUA) {
     AddWaiter(io, done);  // seals if needed; may complete at once
   } else {
     done->Add(io, 0);
@@ -171,7 +171,7 @@ Status Volume::FlushSync() {
     bool finished BP_GUARDED_BY(mu) = false;
     int error BP_GUARDED_BY(mu) = 0;
   } w;
-  w.io.op = BP_IO_FLUSH;
+  w.io.op = BP_IO_OP_FLUSH;
   w.io.user = &w;
   w.io.done = [](bp_io* io, int error) {
     auto* self = static_cast<Waiter*>(io->user);

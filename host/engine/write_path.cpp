@@ -89,9 +89,9 @@ bool WritePath::TryApply(const bp_io* io, Clock::TimePoint now, const EdgeSource
                          UnitRef* need, bool* map_broken) {
   const uint64_t off = io->offset;
   const uint64_t end = io->offset + io->length;
-  const uint8_t* src = io->op == BP_IO_WRITE ? static_cast<const uint8_t*>(io->buf) : nullptr;
+  const uint8_t* src = io->op == BP_IO_OP_WRITE ? static_cast<const uint8_t*>(io->buf) : nullptr;
   ExtentKind range_kind = ExtentKind::kHole;
-  if (io->op == BP_IO_WRITE_ZEROES && (io->flags & BP_IO_NO_HOLE)) range_kind = ExtentKind::kZero;
+  if (io->op == BP_IO_OP_WRITE_ZEROES && (io->flags & BP_IO_FLAG_NO_HOLE)) range_kind = ExtentKind::kZero;
 
   const uint64_t first = off >> kBlockShift;
   const uint64_t last = (end - 1) >> kBlockShift;

@@ -47,6 +47,7 @@ class PluginBackend final : public ObjectStore {
 
   Status Get(const std::string& key, Bytes* out) override {
     out->clear();
+    BP_RETURN_IF_ERROR(CheckKey("get", key));
     int rc;
     {
       BufWriter writer(out);
@@ -62,6 +63,7 @@ class PluginBackend final : public ObjectStore {
   Status Read(const std::string& key, uint64_t offset, uint64_t length, void* buf,
               uint64_t* nread) override {
     *nread = 0;
+    BP_RETURN_IF_ERROR(CheckKey("read", key));
     if ((caps_ & BP_BACKEND_CAP_RANGED_GET) == 0) return EmulatedRead(key, offset, length, buf, nread);
     uint64_t got = 0;
     int rc;
@@ -80,6 +82,7 @@ class PluginBackend final : public ObjectStore {
   }
 
   Status Put(const std::string& key, const void* data, uint64_t length, bool if_absent) override {
+    BP_RETURN_IF_ERROR(CheckKey("put", key));
     int rc;
     {
       auto lock = gate_.Enter();
@@ -91,6 +94,7 @@ class PluginBackend final : public ObjectStore {
 
   Status PutParts(const std::string& key, const ObjectParts& parts, bool if_absent) override {
     if (!BP_BACKEND_HAS(&fn_, put_parts)) return ObjectStore::PutParts(key, parts, if_absent);
+    BP_RETURN_IF_ERROR(CheckKey("put", key));
     std::vector<bp_span> spans;
     spans.reserve(parts.size());
     for (const ObjectPart& p : parts) spans.push_back(bp_span{p.data, p.length});
@@ -109,6 +113,7 @@ class PluginBackend final : public ObjectStore {
   Status GetTagged(const std::string& key, Bytes* out, std::string* tag) override {
     if ((caps_ & BP_BACKEND_CAP_CONDITIONAL_PUT) == 0) return ObjectStore::GetTagged(key, out, tag);
     out->clear();
+    BP_RETURN_IF_ERROR(CheckKey("get", key));
     char buf[BP_VERSION_TAG_MAX] = {};
     int rc;
     {
@@ -131,6 +136,7 @@ class PluginBackend final : public ObjectStore {
     if (expected_tag.empty() || expected_tag.size() >= BP_VERSION_TAG_MAX) {
       return Status::Invalid(Context("put-if-match", key) + ": no usable expected version tag");
     }
+    BP_RETURN_IF_ERROR(CheckKey("put-if-match", key));
     char buf[BP_VERSION_TAG_MAX] = {};
     int rc;
     {
@@ -143,6 +149,7 @@ class PluginBackend final : public ObjectStore {
   }
 
   Status Delete(const std::string& key) override {
+    BP_RETURN_IF_ERROR(CheckKey("delete", key));
     int rc;
     {
       auto lock = gate_.Enter();
@@ -154,6 +161,7 @@ class PluginBackend final : public ObjectStore {
   }
 
   Status List(const std::string& prefix, std::vector<ObjectInfo>* out) override {
+    BP_RETURN_IF_ERROR(CheckKey("list", prefix));
     std::vector<ObjectInfo> all;
     std::optional<std::string> cursor;
     for (size_t page = 0;; ++page) {
@@ -191,6 +199,15 @@ class PluginBackend final : public ObjectStore {
  private:
   std::string Context(const char* op, const std::string& key) const {
     return plugin_->name() + ": " + op + " " + key;
+  }
+
+  // The SDK promises backends keys of at most BP_KEY_MAX_LENGTH bytes (a plugin may keep them
+  // in fixed buffers), so a longer one, which only a host bug can build, never reaches it.
+  Status CheckKey(const char* op, const std::string& key) const {
+    if (key.size() <= BP_KEY_MAX_LENGTH) return Status::Ok();
+    return Status::Invalid(plugin_->name() + ": " + op + " of a " + std::to_string(key.size()) +
+                           "-byte key (" + key.substr(0, 64) + "…); backends take keys of at most " +
+                           std::to_string(BP_KEY_MAX_LENGTH) + " bytes");
   }
 
   // A tag from the plugin must be NUL-terminated within its buffer (the buffer's last byte is

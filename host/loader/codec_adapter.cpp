@@ -134,10 +134,11 @@ Status OpenPluginCodec(std::shared_ptr<LoadedPlugin> plugin, std::shared_ptr<con
     header_out->clear();
     return st;
   }
-  if (header_out->size() > (64u << 10)) {
+  if (header_out->size() > BP_CODEC_HEADER_MAX_SIZE) {
     CallOutsideHandle(*plugin, [&] { plugin->codec().close(handle); });
     return Status::Permanent(plugin->name() + ": open produced a " + std::to_string(header_out->size()) +
-                             "-byte header; the limit is 64KiB");
+                             "-byte header; the limit is " + std::to_string(BP_CODEC_HEADER_MAX_SIZE) +
+                             " bytes");
   }
   *out = std::make_unique<PluginCodec>(std::move(plugin), std::move(config), handle);
   return Status::Ok();
@@ -187,11 +188,12 @@ Status RekeyPluginCodec(const std::shared_ptr<LoadedPlugin>& plugin, const bp_co
     new_header->clear();
     return st;
   }
-  if (new_header->empty() || new_header->size() > (64u << 10)) {
+  if (new_header->empty() || new_header->size() > BP_CODEC_HEADER_MAX_SIZE) {
     const size_t n = new_header->size();
     new_header->clear();
     return Status::Permanent(plugin->name() + ": rekey produced a " + std::to_string(n) +
-                             "-byte header (must be 1 byte to 64KiB)");
+                             "-byte header (must be 1 to " + std::to_string(BP_CODEC_HEADER_MAX_SIZE) +
+                             " bytes)");
   }
   return Status::Ok();
 }

@@ -1,9 +1,14 @@
 // PluginFrontend and the volume API (see frontend_adapter.h). The volume API functions are
 // called from the frontend's own threads, so they take no plugin lock, never throw into plugin
-// code, and report refusals through the same per-thread error message plugins use.
+// code, and report refusals through the same per-thread error message plugins use. Each
+// frontend gets a table whose submit matches the bp_io layout of the ABI minor it was built
+// against, so an old frontend's requests are never read past their end.
 #include "loader/frontend_adapter.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 
 #include <spdlog/spdlog.h>
@@ -74,9 +79,35 @@ int ApiInfo(bp_volume* volume, bp_volume_info* info) {
   return BP_OK;
 }
 
-void ApiSubmit(bp_volume* volume, bp_io* io) {
-  if (io == nullptr) return;
-  if (volume == nullptr) {
+// How much of a struct bp_io the host may read (see "HOW BIG IS A bp_io" in bp_frontend.h).
+// A frontend built against 1.0 to 1.4 passes the 1.0 layout: nothing after `user` exists, and
+// reading struct_size there would read the frontend's next object.
+constexpr size_t kIoSize10 = offsetof(bp_io, struct_size);
+constexpr uint32_t kIoSizeSinceMinor = 5;  // bp_io.struct_size exists from 1.5 on
+constexpr size_t kIoSize15 = offsetof(bp_io, reserved) + sizeof(bp_io::reserved);
+
+// The engine reads only the 1.0 fields of a request, which every valid bp_io has, so a request
+// reaches it as the frontend's own pointer. A field added after 1.5 changes that: the engine
+// may read it only where the request's size covers it, and a request that lacks it must reach
+// the engine as if it were zero. This assert stops the build until the field is handled here.
+static_assert(sizeof(bp_io) == kIoSize15,
+              "struct bp_io grew: decide here how the engine sees requests from frontends whose "
+              "bp_io ends before the new field");
+
+// Flag bits the engine knows. An unknown bit may change what a request promises (a newer
+// frontend's durability or atomicity flag), so it is refused rather than ignored.
+constexpr uint32_t kKnownIoFlags = BP_IO_FLAG_FUA | BP_IO_FLAG_NO_HOLE | BP_IO_FLAG_FAST_ZERO;
+
+// The size of a request from a frontend built against 1.5 or later: struct_size, where 0 means
+// the 1.0 layout and a value that does not cover struct_size itself is invalid (0 returned).
+size_t DeclaredIoSize(const bp_io* io) {
+  if (io->struct_size == 0) return kIoSize10;
+  if (io->struct_size < kIoSize15) return 0;
+  return std::min<size_t>(io->struct_size, sizeof(bp_io));
+}
+
+void SubmitToVolume(bp_volume* volume, bp_io* io) {
+  if (volume == nullptr || (io->flags & ~kKnownIoFlags) != 0) {
     if (io->done != nullptr) io->done(io, EINVAL);
     return;
   }
@@ -87,6 +118,28 @@ void ApiSubmit(bp_volume* volume, bp_io* io) {
     spdlog::error("volume request failed before it started: {}", e.what());
     if (io->done != nullptr) io->done(io, EIO);
   }
+}
+
+// submit for frontends built against 1.0 to 1.4: their bp_io has the 1.0 layout.
+void ApiSubmit10(bp_volume* volume, bp_io* io) {
+  if (io == nullptr) return;
+  SubmitToVolume(volume, io);
+}
+
+// submit for frontends built against 1.5 or later.
+void ApiSubmit(bp_volume* volume, bp_io* io) {
+  if (io == nullptr) return;
+  if (DeclaredIoSize(io) == 0) {
+    static std::atomic<bool> warned{false};
+    if (!warned.exchange(true)) {
+      spdlog::warn("a frontend submitted a request with struct_size {}, which must be 0 (the 1.0 "
+                   "layout) or at least {}; such requests fail with EINVAL",
+                   io->struct_size, kIoSize15);
+    }
+    if (io->done != nullptr) io->done(io, EINVAL);
+    return;
+  }
+  SubmitToVolume(volume, io);
 }
 
 class PluginFrontend final : public FrontendInstance {
@@ -138,7 +191,7 @@ class PluginFrontend final : public FrontendInstance {
 
 }  // namespace
 
-bp_volume_api MakeVolumeApi(VolumeManager* volumes) {
+bp_volume_api MakeVolumeApi(VolumeManager* volumes, uint32_t frontend_minor) {
   bp_volume_api api{};
   api.struct_size = sizeof api;
   api.ctx = volumes;
@@ -146,7 +199,7 @@ bp_volume_api MakeVolumeApi(VolumeManager* volumes) {
   api.open = ApiOpen;
   api.close = ApiClose;
   api.info = ApiInfo;
-  api.submit = ApiSubmit;
+  api.submit = frontend_minor >= kIoSizeSinceMinor ? ApiSubmit : ApiSubmit10;
   return api;
 }
 
@@ -155,7 +208,7 @@ Status OpenPluginFrontend(std::shared_ptr<LoadedPlugin> plugin, ResolvedConfig c
                           std::unique_ptr<FrontendInstance>* out) {
   if (volumes == nullptr) return Status::Invalid(label + ": no volume manager to serve");
   auto cfg = std::make_unique<bp_config>(MakePluginConfig(std::move(config)));
-  auto api = std::make_unique<bp_volume_api>(MakeVolumeApi(volumes));
+  auto api = std::make_unique<bp_volume_api>(MakeVolumeApi(volumes, plugin->abi_minor()));
   void* handle = nullptr;
   BP_RETURN_IF_ERROR(OpenPluginInstance(
       *plugin, label, label + ": open",

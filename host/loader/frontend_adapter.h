@@ -21,7 +21,9 @@ Status OpenPluginFrontend(std::shared_ptr<LoadedPlugin> plugin, ResolvedConfig c
                           std::unique_ptr<FrontendInstance>* out);
 
 // The volume API table over a VolumeManager, for frontends and their tests. ctx must be the
-// VolumeManager.
-bp_volume_api MakeVolumeApi(VolumeManager* volumes);
+// VolumeManager. frontend_minor is the ABI minor the calling frontend was built against: it
+// decides how the table's submit reads a struct bp_io (a frontend below 1.5 passes the 1.0
+// layout, with no struct_size).
+bp_volume_api MakeVolumeApi(VolumeManager* volumes, uint32_t frontend_minor = BP_ABI_MINOR);
 
 }  // namespace bp

@@ -11,7 +11,7 @@ constexpr const char* kPrefix = "blockpipe-";
 constexpr const char* kSuffix = ".so";
 
 bool IsShortName(const std::string& name) {
-  if (name.empty() || name.size() > 64) return false;
+  if (name.empty() || name.size() > BP_PLUGIN_NAME_MAX_LENGTH) return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
            c == '-' || c == '.';

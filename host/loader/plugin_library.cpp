@@ -122,7 +122,7 @@ Status LoadedPlugin::Check() {
     return Status::Invalid(where + ": plugin declares no name");
   }
   name_ = header_.name;
-  if (name_.size() > 64 || name_.find_first_of("/ \t\n") != std::string::npos) {
+  if (name_.size() > BP_PLUGIN_NAME_MAX_LENGTH || name_.find_first_of("/ \t\n") != std::string::npos) {
     return Status::Invalid(where + ": plugin name `" + name_ + "` is not a short name");
   }
   version_ = header_.version != nullptr ? header_.version : "";

@@ -35,6 +35,8 @@ class LoadedPlugin {
   uint32_t kind() const { return header_.kind; }
   const std::string& name() const { return name_; }
   uint32_t thread_model() const { return header_.thread_model; }
+  // The ABI minor the plugin was built against (BP_ABI_MINOR of its headers).
+  uint32_t abi_minor() const { return header_.abi_minor; }
   // The struct size the plugin declared (may be smaller or larger than the host's).
   uint32_t declared_size() const { return header_.struct_size; }
 

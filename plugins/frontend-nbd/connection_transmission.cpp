@@ -172,6 +172,7 @@ void Connection::Parse() {
     }
     r->charged_bytes = charge;
     inflight_bytes_ += charge;
+    r->io.struct_size = sizeof r->io;
     r->io.op = BpOpForCommand(h.type);
     r->io.flags = BpFlagsForCommand(h.type, h.flags);
     r->io.offset = h.offset;

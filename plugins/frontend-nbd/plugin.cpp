@@ -21,7 +21,7 @@ void SetError(const std::string& message) {
 int NbdOpen(const bp_config* config, const bp_volume_api* volumes, void** handle) {
   *handle = nullptr;
   try {
-    if (!volumes || volumes->struct_size < offsetof(bp_volume_api, submit) + sizeof(volumes->submit)) {
+    if (!BP_VOLUME_API_HAS(volumes, submit)) {
       SetError("nbd: the host's volume API table is too old for this plugin");
       return BP_ERR_INVALID;
     }

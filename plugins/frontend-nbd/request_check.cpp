@@ -55,22 +55,22 @@ uint32_t CheckRequest(const RequestHeader& h, const ExportInfo& info) {
 
 uint32_t BpOpForCommand(uint16_t type) {
   switch (type) {
-    case kCmdRead: return BP_IO_READ;
-    case kCmdWrite: return BP_IO_WRITE;
-    case kCmdFlush: return BP_IO_FLUSH;
-    case kCmdTrim: return BP_IO_TRIM;
-    case kCmdWriteZeroes: return BP_IO_WRITE_ZEROES;
-    case kCmdCache: return BP_IO_CACHE;
+    case kCmdRead: return BP_IO_OP_READ;
+    case kCmdWrite: return BP_IO_OP_WRITE;
+    case kCmdFlush: return BP_IO_OP_FLUSH;
+    case kCmdTrim: return BP_IO_OP_TRIM;
+    case kCmdWriteZeroes: return BP_IO_OP_WRITE_ZEROES;
+    case kCmdCache: return BP_IO_OP_CACHE;
     default: return 0;
   }
 }
 
 uint32_t BpFlagsForCommand(uint16_t type, uint16_t nbd_flags) {
   uint32_t flags = 0;
-  if (nbd_flags & kCmdFlagFua) flags |= BP_IO_FUA;
+  if (nbd_flags & kCmdFlagFua) flags |= BP_IO_FLAG_FUA;
   if (type == kCmdWriteZeroes) {
-    if (nbd_flags & kCmdFlagNoHole) flags |= BP_IO_NO_HOLE;
-    if (nbd_flags & kCmdFlagFastZero) flags |= BP_IO_FAST_ZERO;
+    if (nbd_flags & kCmdFlagNoHole) flags |= BP_IO_FLAG_NO_HOLE;
+    if (nbd_flags & kCmdFlagFastZero) flags |= BP_IO_FLAG_FAST_ZERO;
   }
   return flags;
 }

@@ -191,32 +191,32 @@ bool InRange(const RamVolume* v, const bp_io* io) {
 
 int Execute(bp_volume* ref, bp_io* io) {
   RamVolume* v = ref->volume;
-  bool writes = io->op == BP_IO_WRITE || io->op == BP_IO_TRIM || io->op == BP_IO_WRITE_ZEROES;
+  bool writes = io->op == BP_IO_OP_WRITE || io->op == BP_IO_OP_TRIM || io->op == BP_IO_OP_WRITE_ZEROES;
   if (writes && (ref->read_only || v->read_only)) return EROFS;
   std::lock_guard<std::mutex> lock(v->mutex);
   switch (io->op) {
-    case BP_IO_READ:
+    case BP_IO_OP_READ:
       if (!InRange(v, io)) return EINVAL;
       std::memcpy(io->buf, v->data.data() + io->offset, io->length);
       return 0;
-    case BP_IO_WRITE:
+    case BP_IO_OP_WRITE:
       if (!InRange(v, io)) return ENOSPC;
       std::memcpy(v->data.data() + io->offset, io->buf, io->length);
       return 0;
-    case BP_IO_TRIM:
+    case BP_IO_OP_TRIM:
       if (!InRange(v, io)) return EINVAL;
       std::memset(v->data.data() + io->offset, 0, io->length);
       return 0;
-    case BP_IO_WRITE_ZEROES:
+    case BP_IO_OP_WRITE_ZEROES:
       if (!InRange(v, io)) return ENOSPC;
       // Keeping a range allocated costs real writes here, so that combination is never fast:
       // it exercises the frontend's ENOTSUP path.
-      if ((io->flags & BP_IO_FAST_ZERO) && (io->flags & BP_IO_NO_HOLE)) return ENOTSUP;
+      if ((io->flags & BP_IO_FLAG_FAST_ZERO) && (io->flags & BP_IO_FLAG_NO_HOLE)) return ENOTSUP;
       std::memset(v->data.data() + io->offset, 0, io->length);
       return 0;
-    case BP_IO_FLUSH:
+    case BP_IO_OP_FLUSH:
       return 0;
-    case BP_IO_CACHE:
+    case BP_IO_OP_CACHE:
       return InRange(v, io) ? 0 : EINVAL;
     default:
       return EINVAL;

@@ -38,6 +38,7 @@ void OnDone(bp_io* io, int error) {
 int RunIo(const bp_volume_api* api, bp_volume* v, uint32_t op, uint32_t flags, void* buf, uint64_t len) {
   Waiter w;
   bp_io io{};
+  io.struct_size = sizeof io;
   io.op = op;
   io.flags = flags;
   io.offset = 0;
@@ -67,8 +68,8 @@ bool RoundTrip(const bp_volume_api* api, const std::string& name) {
   bool ok = api->info(v, &info) == BP_OK && info.size >= 4096;
   std::vector<unsigned char> out(4096), in(4096, 0);
   for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<unsigned char>(i * 7 + name.size());
-  ok = ok && RunIo(api, v, BP_IO_WRITE, BP_IO_FUA, out.data(), out.size()) == 0;
-  ok = ok && RunIo(api, v, BP_IO_READ, 0, in.data(), in.size()) == 0;
+  ok = ok && RunIo(api, v, BP_IO_OP_WRITE, BP_IO_FLAG_FUA, out.data(), out.size()) == 0;
+  ok = ok && RunIo(api, v, BP_IO_OP_READ, 0, in.data(), in.size()) == 0;
   ok = ok && std::memcmp(in.data(), out.data(), out.size()) == 0;
   api->close(v);
   return ok;

@@ -35,12 +35,12 @@ constexpr uint64_t kMaxSteps = 20'000'000;
 
 const char* OpName(uint32_t op) {
   switch (op) {
-    case BP_IO_READ: return "READ";
-    case BP_IO_WRITE: return "WRITE";
-    case BP_IO_FLUSH: return "FLUSH";
-    case BP_IO_TRIM: return "TRIM";
-    case BP_IO_WRITE_ZEROES: return "ZEROES";
-    case BP_IO_CACHE: return "CACHE";
+    case BP_IO_OP_READ: return "READ";
+    case BP_IO_OP_WRITE: return "WRITE";
+    case BP_IO_OP_FLUSH: return "FLUSH";
+    case BP_IO_OP_TRIM: return "TRIM";
+    case BP_IO_OP_WRITE_ZEROES: return "ZEROES";
+    case BP_IO_OP_CACHE: return "CACHE";
   }
   return "?";
 }
@@ -367,7 +367,7 @@ bool Simulation::Verify() {
     while (outstanding.size() < 4 && !todo.empty()) {
       const uint64_t first = todo.front();
       todo.pop_front();
-      Request* r = NewRequest(-1, BP_IO_READ, 0, first, std::min(chunk, sectors_ - first));
+      Request* r = NewRequest(-1, BP_IO_OP_READ, 0, first, std::min(chunk, sectors_ - first));
       r->verify = true;
       outstanding.push_back(r);
       Submit(r);
@@ -439,30 +439,30 @@ void Simulation::IssueOne() {
   // Some clients pause between requests: age-based sealing and timers get their turn.
   if (work_rng_.Chance(0.05)) clock_.Advance(std::chrono::milliseconds(work_rng_.Range(1, 400)));
 
-  uint32_t op = BP_IO_READ, flags = 0;
+  uint32_t op = BP_IO_OP_READ, flags = 0;
   const uint64_t pick = work_rng_.Below(100);
   if (pick < 28) {
-    op = BP_IO_READ;
+    op = BP_IO_OP_READ;
   } else if (pick < 62) {
-    op = BP_IO_WRITE;
+    op = BP_IO_OP_WRITE;
   } else if (pick < 68) {
-    op = BP_IO_WRITE;
-    flags = BP_IO_FUA;
+    op = BP_IO_OP_WRITE;
+    flags = BP_IO_FLAG_FUA;
   } else if (pick < 74) {
-    op = BP_IO_TRIM;
-    if (work_rng_.Chance(0.2)) flags |= BP_IO_FUA;
+    op = BP_IO_OP_TRIM;
+    if (work_rng_.Chance(0.2)) flags |= BP_IO_FLAG_FUA;
   } else if (pick < 81) {
-    op = BP_IO_WRITE_ZEROES;
-    if (work_rng_.Chance(0.5)) flags |= BP_IO_NO_HOLE;
-    if (work_rng_.Chance(0.2)) flags |= BP_IO_FUA;
+    op = BP_IO_OP_WRITE_ZEROES;
+    if (work_rng_.Chance(0.5)) flags |= BP_IO_FLAG_NO_HOLE;
+    if (work_rng_.Chance(0.2)) flags |= BP_IO_FLAG_FUA;
   } else if (pick < 95) {
-    op = BP_IO_FLUSH;
+    op = BP_IO_OP_FLUSH;
   } else {
-    op = BP_IO_CACHE;
+    op = BP_IO_OP_CACHE;
   }
   uint64_t first = 0, count = 0;
-  if (op != BP_IO_FLUSH) {
-    const bool modify = op != BP_IO_READ && op != BP_IO_CACHE;
+  if (op != BP_IO_OP_FLUSH) {
+    const bool modify = op != BP_IO_OP_READ && op != BP_IO_OP_CACHE;
     for (int attempt = 0;; ++attempt) {
       const uint64_t size_class = work_rng_.Below(100);
       count = size_class < 60 ? work_rng_.Range(1, 8)
@@ -476,7 +476,7 @@ void Simulation::IssueOne() {
       count = std::min(count, sectors_ - first);
       if (!modify || !OverlapsModification(first, count)) break;
       if (attempt == 8) {
-        op = BP_IO_READ;  // NBD orders no overlapping writes in flight; the workload avoids them
+        op = BP_IO_OP_READ;  // NBD orders no overlapping writes in flight; the workload avoids them
         flags = 0;
         break;
       }
@@ -491,22 +491,22 @@ void Simulation::IssueOne() {
 void Simulation::Submit(Request* r) {
   r->submit_ev = ++event_;
   r->submitted = clock_.Now();
-  if (r->op == BP_IO_READ) {
+  if (r->op == BP_IO_OP_READ) {
     r->buf.assign(r->count * kSector, 0xA5);
     r->floor = model_->ReadFloor(r->first, r->count);
-  } else if (r->op == BP_IO_WRITE) {
+  } else if (r->op == BP_IO_OP_WRITE) {
     r->buf.resize(r->count * kSector);
   }
-  if (r->op == BP_IO_WRITE || r->op == BP_IO_TRIM || r->op == BP_IO_WRITE_ZEROES) {
+  if (r->op == BP_IO_OP_WRITE || r->op == BP_IO_OP_TRIM || r->op == BP_IO_OP_WRITE_ZEROES) {
     const uint64_t id = ++next_write_;
-    if (r->op == BP_IO_WRITE) {
+    if (r->op == BP_IO_OP_WRITE) {
       for (uint64_t i = 0; i < r->count; ++i) FillSector(id, r->first + i, r->buf.data() + i * kSector);
     }
     r->write_index = static_cast<int32_t>(
-        model_->Submit(id, r->first, r->count, r->op != BP_IO_WRITE, r->submit_ev));
+        model_->Submit(id, r->first, r->count, r->op != BP_IO_OP_WRITE, r->submit_ev));
     trace_.Line("%.3f submit #%llu c%d %s%s%s w%llu sectors %llu+%llu", clock_.Ms(),
                 static_cast<unsigned long long>(r->id), r->client, OpName(r->op),
-                (r->flags & BP_IO_FUA) ? " FUA" : "", (r->flags & BP_IO_NO_HOLE) ? " NO_HOLE" : "",
+                (r->flags & BP_IO_FLAG_FUA) ? " FUA" : "", (r->flags & BP_IO_FLAG_NO_HOLE) ? " NO_HOLE" : "",
                 static_cast<unsigned long long>(id), static_cast<unsigned long long>(r->first),
                 static_cast<unsigned long long>(r->count));
   } else {
@@ -536,7 +536,7 @@ void Simulation::Completed(Request* r, int error) {
   const uint64_t ev = ++event_;
   if (r->client >= 0) clients_[static_cast<size_t>(r->client)].inflight--;
   uint64_t hash = 0;
-  if (r->op == BP_IO_READ && error == 0) hash = Fnv(r->buf.data(), r->buf.size());
+  if (r->op == BP_IO_OP_READ && error == 0) hash = Fnv(r->buf.data(), r->buf.size());
   trace_.Line("%.3f done #%llu %s err %d hash %016llx", clock_.Ms(),
               static_cast<unsigned long long>(r->id), OpName(r->op), error,
               static_cast<unsigned long long>(hash));
@@ -556,7 +556,7 @@ void Simulation::Completed(Request* r, int error) {
     return;
   }
   switch (r->op) {
-    case BP_IO_READ:
+    case BP_IO_OP_READ:
       if (r->verify) {
         std::memcpy(image_.data() + r->first * kSector, r->buf.data(), r->buf.size());
       } else {
@@ -564,15 +564,15 @@ void Simulation::Completed(Request* r, int error) {
         if (!e.empty()) Fail(e);
       }
       break;
-    case BP_IO_FLUSH:
+    case BP_IO_OP_FLUSH:
       model_->Flushed(r->submit_ev, r->id);
       NoteHealthy(r, ev);
       break;
     default:
-      if (r->flags & BP_IO_FUA) NoteHealthy(r, ev);
+      if (r->flags & BP_IO_FLAG_FUA) NoteHealthy(r, ev);
       if (modify) {
         model_->Completed(static_cast<uint32_t>(r->write_index), true,
-                          (r->flags & BP_IO_FUA) != 0, ev);
+                          (r->flags & BP_IO_FLAG_FUA) != 0, ev);
       }
       break;
   }
@@ -682,7 +682,7 @@ SimResult Simulation::Run() {
     if (issued_ >= ops_total_ &&
         std::none_of(live_.begin(), live_.end(), [](const auto& r) { return !r->done; })) {
       // The end: a last FLUSH, then a restart that must bring back everything.
-      Request* r = NewRequest(-1, BP_IO_FLUSH, 0, 0, 0);
+      Request* r = NewRequest(-1, BP_IO_OP_FLUSH, 0, 0, 0);
       Submit(r);
       while (result_.ok && volume_ && !r->done) Step(false);
       if (!volume_) continue;  // crashed meanwhile: reopen and finish again

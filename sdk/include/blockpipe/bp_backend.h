@@ -3,8 +3,9 @@
 **
 ** A backend stores objects under string keys: a directory, an S3 bucket, an Azure container.
 ** The host never modifies an object in place; it creates, reads (whole or ranged), lists and
-** deletes, and replaces a few small records whole (see REPLACING AN OBJECT SAFELY). Keys are '/'-separated ASCII paths ([A-Za-z0-9._/-]), at most 512 bytes,
-** relative to the location the user configured (the plugin adds its own prefix).
+** deletes, and replaces a few small records whole (see REPLACING AN OBJECT SAFELY). Keys are
+** '/'-separated ASCII paths ([A-Za-z0-9._/-]) of at most BP_KEY_MAX_LENGTH bytes, relative to
+** the location the user configured (the plugin adds its own prefix).
 **
 ** THREADING
 **   Backends are called synchronously from the host's I/O thread pool. Latency is hidden by
@@ -72,6 +73,11 @@ extern "C" {
                                                   not copy every newly written unit into its
                                                   memory cache: that would cache the same bytes
                                                   twice. Purely a hint; an older host ignores it */
+
+/* Longest key the host passes to a backend (keys, and list() prefixes), in bytes, not counting
+** the terminating NUL: a buffer holding any key needs BP_KEY_MAX_LENGTH + 1 bytes. A macro since
+** 1.5; the limit was 512 from 1.0 on, and the host refuses to pass a longer key. */
+#define BP_KEY_MAX_LENGTH 512
 
 /* Size of the caller-owned buffers that receive a version tag (since 1.2): a tag is 1 to
 ** BP_VERSION_TAG_MAX - 1 bytes of printable ASCII, NUL-terminated. */

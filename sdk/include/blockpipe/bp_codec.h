@@ -12,11 +12,12 @@
 **   host has not loaded is refused.
 **
 ** PERSISTENT HEADER
-**   Each codec instance may keep a small header (<= 64 KiB) in the volume metadata: a salt, a
-**   wrapped key, parameters. When a volume is created, open() receives stored_header == NULL
-**   and may append its new header to `new_header`; when an existing volume is opened, open()
-**   receives the stored bytes and must reject headers it cannot use (BP_ERR_INVALID, or
-**   BP_ERR_PERMANENT with a clear message for e.g. a wrong password).
+**   Each codec instance may keep a small header (at most BP_CODEC_HEADER_MAX_SIZE bytes) in the
+**   volume metadata: a salt, a wrapped key, parameters. When a volume is created, open()
+**   receives stored_header == NULL and may append its new header to `new_header`; when an
+**   existing volume is opened, open() receives the stored bytes and must reject headers it
+**   cannot use (BP_ERR_INVALID, or BP_ERR_PERMANENT with a clear message for e.g. a wrong
+**   password).
 **
 ** CHANGING THE SECRET (since 1.1)
 **   A codec whose header holds a secret (a password-wrapped key) may implement rekey() so the
@@ -47,6 +48,15 @@ extern "C" {
 #define BP_CODEC_ENCRYPTS (1u << 1)
 #define BP_CODEC_AUTHENTICATES (1u << 2) /* decode detects tampering */
 
+/* Largest persistent header one codec instance may keep, in bytes (see PERSISTENT HEADER). The
+** host refuses a larger header from open() or rekey(), and a volume whose metadata records one.
+** A macro since 1.5; the limit was 64 KiB from 1.0 on. */
+#define BP_CODEC_HEADER_MAX_SIZE 65536
+
+/* Size of a volume's uuid in bytes (bp_unit_ctx.volume_uuid, bp_codec_volume.volume_uuid). A
+** macro since 1.5; 16 from 1.0 on. */
+#define BP_VOLUME_UUID_SIZE 16
+
 /* Kinds of stored units (bp_unit_ctx.kind). */
 #define BP_UNIT_DATA 1       /* a data unit inside a segment */
 #define BP_UNIT_SEGMENT_META 2 /* a segment's map delta and unit index */
@@ -57,7 +67,7 @@ extern "C" {
 struct bp_unit_ctx {
   uint32_t struct_size;      /* sizeof(struct bp_unit_ctx) in the host */
   uint32_t kind;             /* BP_UNIT_* */
-  const uint8_t *volume_uuid; /* 16 bytes */
+  const uint8_t *volume_uuid; /* BP_VOLUME_UUID_SIZE bytes */
   uint64_t object_seq;       /* sequence number of the segment/checkpoint holding the unit */
   uint64_t unit_index;       /* index of the unit in its object (0 for meta/checkpoint) */
   uint64_t logical_length;   /* decoded length of the whole chain output for this unit */
@@ -68,7 +78,7 @@ struct bp_unit_ctx {
 struct bp_codec_volume {
   uint32_t struct_size;
   uint32_t reserved;
-  const uint8_t *volume_uuid; /* 16 bytes */
+  const uint8_t *volume_uuid; /* BP_VOLUME_UUID_SIZE bytes */
   const char *volume_name;    /* for messages */
   /* ---- end of ABI 1.0 ---- */
 };

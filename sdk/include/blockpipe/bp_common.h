@@ -28,7 +28,10 @@
 **   each minor version ends. The host copies min(sizeof(struct), header.struct_size) bytes of a
 **   plugin struct into a zeroed copy, so an old plugin's missing slots are NULL. Likewise the
 **   host tables passed to plugins start with struct_size: check it before using a slot that was
-**   added after minor 0 (BP_HOST_HAS(host, slot)).
+**   added after minor 0 (BP_HOST_HAS(host, slot), BP_VOLUME_API_HAS(api, slot)). Structs a plugin
+**   hands the host per call carry their own struct_size (struct bp_io since 1.5: see
+**   bp_frontend.h). Size limits are macros (since 1.5; the values are those of 1.0):
+**   BP_PLUGIN_NAME_MAX_LENGTH, BP_KEY_MAX_LENGTH, BP_CODEC_HEADER_MAX_SIZE.
 **
 ** This header compiles as C99 and as C++.
 */
@@ -52,9 +55,14 @@ extern "C" {
 **   1.3  bp_host_api.buf_append_input (an encoder's unchanged input is referenced, not copied),
 **        bp_backend_plugin.put_parts and struct bp_span (an object put from several buffers)
 **   1.4  BP_BACKEND_CAP_LOCAL_READS (the host leaves recently written data to the machine's
-**        page cache instead of copying it into its own) */
+**        page cache instead of copying it into its own)
+**   1.5  bp_io.struct_size (a request says its size, so struct bp_io can grow);
+**        BP_VOLUME_API_HAS; request types and flags named apart (BP_IO_OP_*, BP_IO_FLAG_*;
+**        the 1.0 names stay as deprecated aliases); the limits the comments stated as macros
+**        (BP_PLUGIN_NAME_MAX_LENGTH, BP_KEY_MAX_LENGTH, BP_CODEC_HEADER_MAX_SIZE,
+**        BP_VOLUME_UUID_SIZE) */
 #define BP_ABI_MAJOR 1
-#define BP_ABI_MINOR 4
+#define BP_ABI_MINOR 5
 
 /* Name of the single exported symbol of every plugin shared object. */
 #define BP_ENTRY_SYMBOL "blockpipe_plugin_entry"
@@ -128,10 +136,16 @@ struct bp_plugin_header {
   uint32_t struct_size;  /* set by the macro: sizeof the full plugin struct */
   uint32_t thread_model; /* set by the macro: BP_THREAD_* */
   uint32_t reserved;     /* zero */
-  const char *name;        /* plugin author: short name used in config ("file", "lz4"); static */
+  const char *name;        /* plugin author: short name used in config ("file", "lz4"); static;
+                              see BP_PLUGIN_NAME_MAX_LENGTH */
   const char *version;     /* plugin author: free-form version string; static, may be NULL */
   const char *description; /* plugin author: one line for `blockpipe plugins`; static, may be NULL */
 };
+
+/* Longest plugin name, in bytes (since 1.5 as a macro; the host always refused longer names).
+** A name is letters, digits, '.', '_' and '-': it is also part of the plugin's file name,
+** blockpipe-<kind>-<name>.so, and codecs are recorded by it in volume metadata. */
+#define BP_PLUGIN_NAME_MAX_LENGTH 64
 
 /* ---------------------------------------------------------------------------------------------
 ** Config keys. Each plugin declares its keys as a static array terminated by an entry whose

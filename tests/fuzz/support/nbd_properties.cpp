@@ -145,8 +145,8 @@ void CheckRequestDecision(const RequestHeader& h, const ExportInfo& info, uint32
     FUZZ_CHECK(h.length <= info.max_payload, "payload above the advertised maximum accepted");
   }
   uint32_t flags = BpFlagsForCommand(h.type, h.flags);
-  FUZZ_CHECK(((flags & BP_IO_FUA) != 0) == ((h.flags & kCmdFlagFua) != 0), "FUA lost");
-  FUZZ_CHECK(((flags & BP_IO_FAST_ZERO) != 0) == ((h.flags & kCmdFlagFastZero) != 0),
+  FUZZ_CHECK(((flags & BP_IO_FLAG_FUA) != 0) == ((h.flags & kCmdFlagFua) != 0), "FUA lost");
+  FUZZ_CHECK(((flags & BP_IO_FLAG_FAST_ZERO) != 0) == ((h.flags & kCmdFlagFastZero) != 0),
              "FAST_ZERO lost");
 }
 

@@ -27,7 +27,7 @@ TEST(GroupCommit, ConcurrentFlushesShareOneUpload) {
   Bytes a = Pattern(4096, 1);
   ASSERT_EQ(test::Write(*ref, 0, a), 0);
   h.store->PausePuts();
-  AsyncIo first(BP_IO_FLUSH, 0, 0, nullptr);
+  AsyncIo first(BP_IO_OP_FLUSH, 0, 0, nullptr);
   ref->Submit(first.io());
   ASSERT_TRUE(WaitFor([&] { return h.store->PausedPuts() == 1; }));
   // While segment 1 is in flight, 8 connections write and flush.
@@ -38,7 +38,7 @@ TEST(GroupCommit, ConcurrentFlushesShareOneUpload) {
     refs.push_back(h.Ref());
     data.push_back(Pattern(4096, 100 + c));
     ASSERT_EQ(test::Write(*refs.back(), (c + 1) * 4096, data.back()), 0);
-    flushes.push_back(std::make_unique<AsyncIo>(BP_IO_FLUSH, 0, 0, nullptr));
+    flushes.push_back(std::make_unique<AsyncIo>(BP_IO_OP_FLUSH, 0, 0, nullptr));
     refs.back()->Submit(flushes.back()->io());
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -63,7 +63,7 @@ TEST(GroupCommit, FuaWriteIsDurableWhenAcknowledged) {
   auto ref = h.Ref();
   Bytes d = Pattern(4096, 5);
   h.store->PausePuts();
-  AsyncIo w(BP_IO_WRITE, 8192, 4096, d.data(), BP_IO_FUA);
+  AsyncIo w(BP_IO_OP_WRITE, 8192, 4096, d.data(), BP_IO_FLAG_FUA);
   ref->Submit(w.io());
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   EXPECT_FALSE(w.Finished());
@@ -171,7 +171,7 @@ TEST(Backpressure, WritesWaitForBufferRoomWithoutBlockingSubmit) {
   for (int i = 0; i < 128; ++i) data.push_back(Pattern(4096, 1000 + i));
   auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < 128; ++i) {
-    writes.push_back(std::make_unique<AsyncIo>(BP_IO_WRITE, i * 4096ull, 4096, data[i].data()));
+    writes.push_back(std::make_unique<AsyncIo>(BP_IO_OP_WRITE, i * 4096ull, 4096, data[i].data()));
     ref->Submit(writes.back()->io());  // must return at once even when the buffer is full
   }
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(500));
@@ -203,7 +203,7 @@ TEST(Backpressure, WaitingWritesFailAfterTheRetryDeadline) {
   Bytes d = Pattern(32 << 10, 1);
   std::vector<std::unique_ptr<AsyncIo>> writes;
   for (int i = 0; i < 6; ++i) {
-    writes.push_back(std::make_unique<AsyncIo>(BP_IO_WRITE, i * d.size(), d.size(), d.data()));
+    writes.push_back(std::make_unique<AsyncIo>(BP_IO_OP_WRITE, i * d.size(), d.size(), d.data()));
     ref->Submit(writes.back()->io());
   }
   int eio = 0;
@@ -280,7 +280,7 @@ TEST(Checkpoints, AFragmentedMapWaitsForEnoughSegmentBytes) {
   auto ref = h.Ref();
   // 3000 separate ZERO extents: a map far larger than any one small segment after it.
   for (uint64_t i = 0; i < 3000; ++i) {
-    ASSERT_EQ(test::DoIo(*ref, BP_IO_WRITE_ZEROES, i * 8192, 4096, nullptr, BP_IO_NO_HOLE), 0);
+    ASSERT_EQ(test::DoIo(*ref, BP_IO_OP_WRITE_ZEROES, i * 8192, 4096, nullptr, BP_IO_FLAG_NO_HOLE), 0);
   }
   ASSERT_EQ(test::Flush(*ref), 0);
   const uint64_t through = h.manager->List().front().last_segment;

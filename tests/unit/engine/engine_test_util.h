@@ -171,13 +171,13 @@ inline int DoIo(VolumeRef& ref, uint32_t op, uint64_t offset, uint64_t length, v
   return e;
 }
 inline int Write(VolumeRef& ref, uint64_t offset, const Bytes& data, uint32_t flags = 0) {
-  return DoIo(ref, BP_IO_WRITE, offset, data.size(), const_cast<uint8_t*>(data.data()), flags);
+  return DoIo(ref, BP_IO_OP_WRITE, offset, data.size(), const_cast<uint8_t*>(data.data()), flags);
 }
 inline int Read(VolumeRef& ref, uint64_t offset, uint64_t length, Bytes* out) {
   out->assign(length, 0xEE);
-  return DoIo(ref, BP_IO_READ, offset, length, out->data());
+  return DoIo(ref, BP_IO_OP_READ, offset, length, out->data());
 }
-inline int Flush(VolumeRef& ref) { return DoIo(ref, BP_IO_FLUSH, 0, 0, nullptr); }
+inline int Flush(VolumeRef& ref) { return DoIo(ref, BP_IO_OP_FLUSH, 0, 0, nullptr); }
 
 // Polls cond for up to ms milliseconds.
 inline bool WaitFor(const std::function<bool()>& cond, int ms = 3000) {

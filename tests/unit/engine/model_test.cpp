@@ -41,14 +41,14 @@ void RunModel(uint64_t seed, bool tiny_cache) {
     if (op < 45) {
       pick_range(40000, &off, &len);
       Bytes data = (rng() % 8 == 0) ? Bytes(len, 0) : test::Pattern(len, static_cast<uint32_t>(rng()));
-      uint32_t flags = rng() % 10 == 0 ? BP_IO_FUA : 0;
+      uint32_t flags = rng() % 10 == 0 ? BP_IO_FLAG_FUA : 0;
       ASSERT_EQ(test::Write(*ref, off, data, flags), 0) << "step " << step;
       std::copy(data.begin(), data.end(), model.begin() + off);
     } else if (op < 55) {
       pick_range(100000, &off, &len);
       uint32_t which = static_cast<uint32_t>(rng() % 3);
-      uint32_t io_op = which == 0 ? BP_IO_TRIM : BP_IO_WRITE_ZEROES;
-      uint32_t flags = which == 2 ? BP_IO_NO_HOLE : 0;
+      uint32_t io_op = which == 0 ? BP_IO_OP_TRIM : BP_IO_OP_WRITE_ZEROES;
+      uint32_t flags = which == 2 ? BP_IO_FLAG_NO_HOLE : 0;
       ASSERT_EQ(test::DoIo(*ref, io_op, off, len, nullptr, flags), 0) << "step " << step;
       std::fill(model.begin() + off, model.begin() + off + len, 0);
     } else if (op < 85) {

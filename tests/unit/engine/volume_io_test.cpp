@@ -108,10 +108,10 @@ TEST_F(VolumeIo, TrimAndZeroesReadAsZerosAndZeroDataStoresNothing) {
   Bytes data = Pattern(16 * 4096, 9);
   ASSERT_EQ(test::Write(*ref, 0, data), 0);
   ASSERT_EQ(test::Flush(*ref), 0);
-  ASSERT_EQ(test::DoIo(*ref, BP_IO_TRIM, 4096, 4096 * 2, nullptr), 0);
-  ASSERT_EQ(test::DoIo(*ref, BP_IO_WRITE_ZEROES, 4096 * 4, 4096, nullptr, BP_IO_NO_HOLE), 0);
-  ASSERT_EQ(test::DoIo(*ref, BP_IO_WRITE_ZEROES, 4096 * 6, 100, nullptr, BP_IO_FAST_ZERO), 0);
-  ASSERT_EQ(test::DoIo(*ref, BP_IO_TRIM, 4096 * 8 + 10, 20, nullptr), 0);  // partial block
+  ASSERT_EQ(test::DoIo(*ref, BP_IO_OP_TRIM, 4096, 4096 * 2, nullptr), 0);
+  ASSERT_EQ(test::DoIo(*ref, BP_IO_OP_WRITE_ZEROES, 4096 * 4, 4096, nullptr, BP_IO_FLAG_NO_HOLE), 0);
+  ASSERT_EQ(test::DoIo(*ref, BP_IO_OP_WRITE_ZEROES, 4096 * 6, 100, nullptr, BP_IO_FLAG_FAST_ZERO), 0);
+  ASSERT_EQ(test::DoIo(*ref, BP_IO_OP_TRIM, 4096 * 8 + 10, 20, nullptr), 0);  // partial block
   Bytes model = data;
   std::fill(model.begin() + 4096, model.begin() + 3 * 4096, 0);
   std::fill(model.begin() + 4 * 4096, model.begin() + 5 * 4096, 0);
@@ -128,7 +128,7 @@ TEST_F(VolumeIo, TrimAndZeroesReadAsZerosAndZeroDataStoresNothing) {
   EXPECT_EQ(after.mapped_bytes, before.mapped_bytes);
   EXPECT_LT(after.stored_bytes - before.stored_bytes, 4096u);
   // Whole-device trim is cheap and empties the map.
-  ASSERT_EQ(test::DoIo(*ref, BP_IO_TRIM, 0, 16u << 20, nullptr), 0);
+  ASSERT_EQ(test::DoIo(*ref, BP_IO_OP_TRIM, 0, 16u << 20, nullptr), 0);
   ASSERT_EQ(test::Flush(*ref), 0);
   EXPECT_EQ(h.manager->List()[0].mapped_bytes, 0u);
   EXPECT_EQ(ReadBack(0, 4096 * 16), Bytes(4096 * 16, 0));
@@ -137,18 +137,18 @@ TEST_F(VolumeIo, TrimAndZeroesReadAsZerosAndZeroDataStoresNothing) {
 TEST_F(VolumeIo, BoundsErrors) {
   Bytes buf(8192);
   const uint64_t size = 16u << 20;
-  EXPECT_EQ(test::DoIo(*ref, BP_IO_READ, size - 4096, 8192, buf.data()), EINVAL);
-  EXPECT_EQ(test::DoIo(*ref, BP_IO_READ, ~0ull - 10, 100, buf.data()), EINVAL);
-  EXPECT_EQ(test::DoIo(*ref, BP_IO_WRITE, size - 4096, 8192, buf.data()), ENOSPC);
-  EXPECT_EQ(test::DoIo(*ref, BP_IO_TRIM, size, 1, nullptr), ENOSPC);
-  EXPECT_EQ(test::DoIo(*ref, BP_IO_WRITE_ZEROES, size + 4096, 4096, nullptr), ENOSPC);
-  EXPECT_EQ(test::DoIo(*ref, BP_IO_CACHE, size, 4096, nullptr), EINVAL);
+  EXPECT_EQ(test::DoIo(*ref, BP_IO_OP_READ, size - 4096, 8192, buf.data()), EINVAL);
+  EXPECT_EQ(test::DoIo(*ref, BP_IO_OP_READ, ~0ull - 10, 100, buf.data()), EINVAL);
+  EXPECT_EQ(test::DoIo(*ref, BP_IO_OP_WRITE, size - 4096, 8192, buf.data()), ENOSPC);
+  EXPECT_EQ(test::DoIo(*ref, BP_IO_OP_TRIM, size, 1, nullptr), ENOSPC);
+  EXPECT_EQ(test::DoIo(*ref, BP_IO_OP_WRITE_ZEROES, size + 4096, 4096, nullptr), ENOSPC);
+  EXPECT_EQ(test::DoIo(*ref, BP_IO_OP_CACHE, size, 4096, nullptr), EINVAL);
   EXPECT_EQ(test::DoIo(*ref, 99, 0, 0, nullptr), EINVAL);
-  EXPECT_EQ(test::DoIo(*ref, BP_IO_READ, size, 0, buf.data()), 0);
-  EXPECT_EQ(test::DoIo(*ref, BP_IO_WRITE, size - 4096, 4096, buf.data()), 0);
+  EXPECT_EQ(test::DoIo(*ref, BP_IO_OP_READ, size, 0, buf.data()), 0);
+  EXPECT_EQ(test::DoIo(*ref, BP_IO_OP_WRITE, size - 4096, 4096, buf.data()), 0);
   auto ro = h.Ref("v", /*read_only=*/true);
-  EXPECT_EQ(test::DoIo(*ro, BP_IO_WRITE, 0, 4096, buf.data()), EROFS);
-  EXPECT_EQ(test::DoIo(*ro, BP_IO_READ, 0, 4096, buf.data()), 0);
+  EXPECT_EQ(test::DoIo(*ro, BP_IO_OP_WRITE, 0, 4096, buf.data()), EROFS);
+  EXPECT_EQ(test::DoIo(*ro, BP_IO_OP_READ, 0, 4096, buf.data()), 0);
 }
 
 TEST_F(VolumeIo, CorruptUnitIsEioNeverGarbage) {
@@ -178,7 +178,7 @@ TEST_F(VolumeIo, CachePrefetchesAndConcurrentReadersAgree) {
   ASSERT_EQ(test::Flush(*ref), 0);
   ASSERT_TRUE(h.Restart().ok());
   ref = h.Ref();
-  ASSERT_EQ(test::DoIo(*ref, BP_IO_CACHE, 0, 256 << 10, nullptr), 0);
+  ASSERT_EQ(test::DoIo(*ref, BP_IO_OP_CACHE, 0, 256 << 10, nullptr), 0);
   uint64_t reads = h.store->CountOps(MemoryStore::Op::kRead);
   EXPECT_EQ(ReadBack(0, 256 << 10), Bytes(data.begin(), data.begin() + (256 << 10)));
   EXPECT_EQ(h.store->CountOps(MemoryStore::Op::kRead), reads) << "served from the cache";
@@ -222,7 +222,7 @@ TEST(VolumeManagerTest, CreateDeleteListAndNames) {
     auto ref = h.Ref("v");
     EXPECT_EQ(h.manager->List()[0].references, 1u);
     EXPECT_EQ(test::Write(*ref, (1ull << 60) - 4096, Pattern(4096, 1)), 0);
-    EXPECT_EQ(test::DoIo(*ref, BP_IO_TRIM, 0, 1ull << 60, nullptr), 0);
+    EXPECT_EQ(test::DoIo(*ref, BP_IO_OP_TRIM, 0, 1ull << 60, nullptr), 0);
     EXPECT_EQ(test::Flush(*ref), 0);
     EXPECT_TRUE(h.manager->Delete("v").IsPrecondition());
   }

@@ -1,8 +1,12 @@
 // PluginRegistry::OpenFrontends and the volume API, end to end through real plugins: the
 // testmem backend and testpack codec under a real VolumeManager, driven by the testfront
-// frontend through bp_volume_api (list, open, info, FUA write, read back).
+// frontend through bp_volume_api (list, open, info, FUA write, read back), and how submit
+// reads a struct bp_io by the frontend's ABI minor.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <mutex>
 
 #include "engine/volume_manager.h"
 #include "loader/frontend_adapter.h"
@@ -115,6 +119,71 @@ TEST(VolumeApi, OpenUnknownVolumeAndInfoOnOlderStruct) {
   EXPECT_EQ(small.info.struct_size, offsetof(bp_volume_info, min_block));
   EXPECT_EQ(small.info.min_block, 0xdeadbeefu) << "nothing written past the caller's struct_size";
   api.close(vol);
+}
+
+// Submits one FLUSH through `api` with the given struct_size and flags and waits for done.
+int Flush(const bp_volume_api& api, bp_volume* vol, uint32_t struct_size, uint32_t flags = 0) {
+  struct Wait {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    int error = 0;
+  } w;
+  bp_io io{};
+  io.op = BP_IO_OP_FLUSH;
+  io.flags = flags;
+  io.struct_size = struct_size;
+  io.user = &w;
+  io.done = [](bp_io* r, int error) {
+    auto* wait = static_cast<Wait*>(r->user);
+    std::lock_guard<std::mutex> lock(wait->mu);
+    wait->done = true;
+    wait->error = error;
+    wait->cv.notify_all();
+  };
+  api.submit(vol, &io);
+  std::unique_lock<std::mutex> lock(w.mu);
+  w.cv.wait(lock, [&] { return w.done; });
+  return w.error;
+}
+
+TEST(VolumeApi, RequestLayoutFollowsTheFrontendsMinor) {
+  Pipeline p("[[frontend]]\nplugin = \"testfront\"\nlisten = [\"a\"]\n");
+  ASSERT_TRUE(p.volumes->Create("v", 1u << 20).ok());
+  const bp_volume_api api14 = MakeVolumeApi(p.volumes.get(), 4);
+  const bp_volume_api api15 = MakeVolumeApi(p.volumes.get(), 5);
+  bp_volume* vol = nullptr;
+  ASSERT_EQ(api15.open(api15.ctx, "v", 0, &vol), BP_OK);
+
+  // Before 1.5 a bp_io ends after `user`: what lies where struct_size is now is not the
+  // frontend's request, and the host must not read it.
+  EXPECT_EQ(Flush(api14, vol, 7), 0);
+  // From 1.5 on, struct_size says it: 0 for the 1.0 layout, else at least the 1.5 layout; a
+  // newer frontend's larger request is fine (its newer fields are ignored).
+  EXPECT_EQ(Flush(api15, vol, 0), 0);
+  EXPECT_EQ(Flush(api15, vol, sizeof(bp_io)), 0);
+  EXPECT_EQ(Flush(api15, vol, 4096), 0);
+  EXPECT_EQ(Flush(api15, vol, 7), EINVAL);
+  EXPECT_EQ(Flush(api15, vol, offsetof(bp_io, struct_size)), EINVAL) << "does not cover itself";
+  // A flag the host does not know is refused, not ignored, whatever the minor.
+  EXPECT_EQ(Flush(api15, vol, sizeof(bp_io), 1u << 9), EINVAL);
+  EXPECT_EQ(Flush(api14, vol, 0, 1u << 9), EINVAL);
+  EXPECT_EQ(Flush(api15, vol, sizeof(bp_io), BP_IO_FLAG_FUA), 0);
+  api15.close(vol);
+}
+
+TEST(VolumeApi, HasMacroChecksSizeAndSlot) {
+  Pipeline p("[[frontend]]\nplugin = \"testfront\"\nlisten = [\"a\"]\n");
+  bp_volume_api api = MakeVolumeApi(p.volumes.get());
+  EXPECT_EQ(api.struct_size, sizeof(bp_volume_api));
+  EXPECT_TRUE(BP_VOLUME_API_HAS(&api, submit));
+  api.struct_size = offsetof(bp_volume_api, submit);
+  EXPECT_FALSE(BP_VOLUME_API_HAS(&api, submit)) << "a table that ends before the slot";
+  api.struct_size = sizeof(bp_volume_api);
+  api.submit = nullptr;
+  EXPECT_FALSE(BP_VOLUME_API_HAS(&api, submit));
+  const bp_volume_api* none = nullptr;
+  EXPECT_FALSE(BP_VOLUME_API_HAS(none, submit));
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // Loading real plugin shared objects: the good one, and each way a plugin file can be wrong
-// (other ABI major, older smaller struct, no entry symbol, missing callback, not an ELF file).
+// (other ABI major, no entry symbol, missing callback, not an ELF file). Plugins built against
+// older minors, with their smaller structs: old_abi_test.cpp.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -44,24 +45,6 @@ TEST(PluginLibrary, WrongAbiMajorIsRefusedWithBothVersions) {
   Status st = LoadedPlugin::Load(path, &p);
   EXPECT_EQ(st.message(), path.string() + ": plugin ABI 2.3, this host supports 1.x");
   EXPECT_EQ(p, nullptr);
-}
-
-TEST(PluginLibrary, OlderSmallerStructLoadsWithMissingSlotsNull) {
-  std::shared_ptr<LoadedPlugin> p;
-  Status st = LoadedPlugin::Load(PluginPath("blockpipe-backend-testold.so"), &p);
-  ASSERT_TRUE(st.ok()) << st.message();
-  EXPECT_EQ(p->declared_size(), offsetof(bp_backend_plugin, delete_many));
-  EXPECT_NE(p->backend().list, nullptr) << "slots inside the declared size are copied";
-  EXPECT_EQ(p->backend().delete_many, nullptr)
-      << "the plugin's static struct has delete_many, but it lies past struct_size";
-  EXPECT_EQ(p->backend().capabilities, nullptr);
-
-  std::shared_ptr<ObjectStore> store;
-  st = OpenPluginBackend(p, ResolvedConfig{}, "testold://x", &store);
-  ASSERT_TRUE(st.ok()) << st.message();
-  EXPECT_EQ(store->Capabilities(), 0u) << "no capabilities() slot: nothing is claimed";
-  Bytes out;
-  EXPECT_EQ(store->Get("k", &out).code(), Status::Code::kUnsupported);
 }
 
 TEST(PluginLibrary, MissingEntrySymbol) {

@@ -217,22 +217,5 @@ TEST(BackendAdapter, ConditionalPutSwitchedOffIsNotCapable) {
   EXPECT_EQ(store->Capabilities() & BP_BACKEND_CAP_CONDITIONAL_PUT, 0u);
 }
 
-TEST(BackendAdapter, Abi11BackendLoadsWithoutConditionalPut) {
-  // testv11 declares the 1.1 struct size but claims the capability and carries slots that
-  // abort(): the host must drop the bit and answer Unsupported without calling them.
-  auto store = Open("[backend]\nurl = \"testv11://b\"\n");
-  ASSERT_NE(store, nullptr);
-  EXPECT_EQ(store->Capabilities() & BP_BACKEND_CAP_CONDITIONAL_PUT, 0u);
-  EXPECT_NE(store->Capabilities() & BP_BACKEND_CAP_PUT_IF_ABSENT, 0u);
-  const std::string a = "old plugin";
-  ASSERT_TRUE(store->Put("k", a.data(), a.size(), true).ok());
-  Bytes got;
-  ASSERT_TRUE(store->Get("k", &got).ok());
-  EXPECT_EQ(std::string(got.begin(), got.end()), a);
-  std::string tag;
-  EXPECT_EQ(store->GetTagged("k", &got, &tag).code(), Status::Code::kUnsupported);
-  EXPECT_EQ(store->PutIfMatch("k", a.data(), a.size(), "x", &tag).code(), Status::Code::kUnsupported);
-}
-
 }  // namespace
 }  // namespace bp

@@ -124,16 +124,16 @@ TEST(CheckRequest, OffsetPlusLengthNeverWraps) {
 }
 
 TEST(RequestMapping, CommandsAndFlagsMapToVolumeOps) {
-  EXPECT_EQ(BpOpForCommand(kCmdRead), BP_IO_READ);
-  EXPECT_EQ(BpOpForCommand(kCmdWrite), BP_IO_WRITE);
-  EXPECT_EQ(BpOpForCommand(kCmdFlush), BP_IO_FLUSH);
-  EXPECT_EQ(BpOpForCommand(kCmdTrim), BP_IO_TRIM);
-  EXPECT_EQ(BpOpForCommand(kCmdWriteZeroes), BP_IO_WRITE_ZEROES);
-  EXPECT_EQ(BpOpForCommand(kCmdCache), BP_IO_CACHE);
+  EXPECT_EQ(BpOpForCommand(kCmdRead), BP_IO_OP_READ);
+  EXPECT_EQ(BpOpForCommand(kCmdWrite), BP_IO_OP_WRITE);
+  EXPECT_EQ(BpOpForCommand(kCmdFlush), BP_IO_OP_FLUSH);
+  EXPECT_EQ(BpOpForCommand(kCmdTrim), BP_IO_OP_TRIM);
+  EXPECT_EQ(BpOpForCommand(kCmdWriteZeroes), BP_IO_OP_WRITE_ZEROES);
+  EXPECT_EQ(BpOpForCommand(kCmdCache), BP_IO_OP_CACHE);
   EXPECT_EQ(BpOpForCommand(kCmdDisc), 0u);
-  EXPECT_EQ(BpFlagsForCommand(kCmdWrite, kCmdFlagFua), BP_IO_FUA);
+  EXPECT_EQ(BpFlagsForCommand(kCmdWrite, kCmdFlagFua), BP_IO_FLAG_FUA);
   EXPECT_EQ(BpFlagsForCommand(kCmdWriteZeroes, kCmdFlagNoHole | kCmdFlagFastZero | kCmdFlagFua),
-            BP_IO_NO_HOLE | BP_IO_FAST_ZERO | BP_IO_FUA);
+            BP_IO_FLAG_NO_HOLE | BP_IO_FLAG_FAST_ZERO | BP_IO_FLAG_FUA);
   // NO_HOLE / FAST_ZERO mean nothing on other commands and must not leak into them.
   EXPECT_EQ(BpFlagsForCommand(kCmdTrim, kCmdFlagNoHole | kCmdFlagFastZero), 0u);
 }
