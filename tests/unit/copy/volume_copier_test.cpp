@@ -13,7 +13,7 @@
 #include "engine/object_format.h"
 #include "engine/volume_copier.h"
 #include "engine/volume_meta.h"
-#include "pipeline/memory_store.h"
+#include "support/memory_store.h"
 
 namespace bp {
 namespace {

@@ -20,7 +20,7 @@
 #include "engine/object_format.h"
 #include "engine/volume_manager.h"
 #include "pipeline/codec_chain.h"
-#include "pipeline/memory_store.h"
+#include "support/memory_store.h"
 #include "util/crc32c.h"
 
 namespace bp::test {

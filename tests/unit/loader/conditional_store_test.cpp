@@ -8,8 +8,8 @@
 
 #include <blockpipe/bp_backend.h>
 
-#include "pipeline/memory_store.h"
 #include "pipeline/retrying_store.h"
+#include "support/memory_store.h"
 
 namespace bp {
 namespace {
