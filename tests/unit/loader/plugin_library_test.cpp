@@ -9,6 +9,7 @@
 #include "loader/backend_adapter.h"
 #include "loader/plugin_catalog.h"
 #include "loader/plugin_library.h"
+#include "support/status_assert.h"
 #include "test_plugins.h"
 
 namespace bp {
@@ -21,7 +22,7 @@ using testing::PluginPath;
 TEST(PluginLibrary, LoadsARealPlugin) {
   std::shared_ptr<LoadedPlugin> p;
   Status st = LoadedPlugin::Load(PluginPath("blockpipe-backend-testmem.so"), &p);
-  ASSERT_TRUE(st.ok()) << st.message();
+  ASSERT_OK(st);
   EXPECT_EQ(p->name(), "testmem");
   EXPECT_EQ(p->kind(), static_cast<uint32_t>(BP_KIND_BACKEND));
   EXPECT_EQ(p->thread_model(), static_cast<uint32_t>(BP_THREAD_PARALLEL));
@@ -49,7 +50,7 @@ TEST(PluginLibrary, WrongAbiMajorIsRefusedWithBothVersions) {
 TEST(PluginLibrary, OlderSmallerStructLoadsWithMissingSlotsNull) {
   std::shared_ptr<LoadedPlugin> p;
   Status st = LoadedPlugin::Load(PluginPath("blockpipe-backend-testold.so"), &p);
-  ASSERT_TRUE(st.ok()) << st.message();
+  ASSERT_OK(st);
   EXPECT_EQ(p->declared_size(), offsetof(bp_backend_plugin, delete_many));
   EXPECT_NE(p->backend().list, nullptr) << "slots inside the declared size are copied";
   EXPECT_EQ(p->backend().delete_many, nullptr)
@@ -58,7 +59,7 @@ TEST(PluginLibrary, OlderSmallerStructLoadsWithMissingSlotsNull) {
 
   std::shared_ptr<ObjectStore> store;
   st = OpenPluginBackend(p, ResolvedConfig{}, "testold://x", &store);
-  ASSERT_TRUE(st.ok()) << st.message();
+  ASSERT_OK(st);
   EXPECT_EQ(store->Capabilities(), 0u) << "no capabilities() slot: nothing is claimed";
   Bytes out;
   EXPECT_EQ(store->Get("k", &out).code(), Status::Code::kUnsupported);
@@ -117,10 +118,10 @@ TEST(PluginCatalog, FileNames) {
 TEST(PluginCatalog, FindByNameAndMissingName) {
   PluginCatalog catalog({PluginDir(), "/nonexistent/bp-plugins"});
   std::shared_ptr<LoadedPlugin> p;
-  ASSERT_TRUE(catalog.FindByName(BP_KIND_CODEC, "testpack", &p).ok());
+  ASSERT_OK(catalog.FindByName(BP_KIND_CODEC, "testpack", &p));
   EXPECT_EQ(p->name(), "testpack");
   std::shared_ptr<LoadedPlugin> again;
-  ASSERT_TRUE(catalog.FindByName(BP_KIND_CODEC, "testpack", &again).ok());
+  ASSERT_OK(catalog.FindByName(BP_KIND_CODEC, "testpack", &again));
   EXPECT_EQ(p, again) << "loaded once, then cached";
 
   Status st = catalog.FindByName(BP_KIND_CODEC, "nope", &p);
