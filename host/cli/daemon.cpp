@@ -23,6 +23,10 @@
 namespace bp {
 namespace {
 
+// Why a failed start ignores the Shutdown that undoes it: Shutdown logs every volume it cannot
+// close, and the error that stopped the start is the one to return.
+constexpr char kStartupErrorFirst[] = "Shutdown logs its own failures; the start error is returned";
+
 // One daemon per data directory: its sockets and caches are not shareable.
 class DataDirLock {
  public:
@@ -103,7 +107,7 @@ Status RunDaemon(const std::filesystem::path& config_file, const RunOptions& opt
 
   VolumeManager volumes(store, &preopened, engine);
   if (Status opened = volumes.OpenAll(); !opened.ok()) {
-    (void)volumes.Shutdown();
+    IgnoreError(volumes.Shutdown(), kStartupErrorFirst);
     return opened.WithContext("not starting: cannot open every volume in " + store->Describe());
   }
   for (const auto& name : options.take_over) {
@@ -115,7 +119,7 @@ Status RunDaemon(const std::filesystem::path& config_file, const RunOptions& opt
     if (volumes.Exists(spec.name)) continue;
     Status st = volumes.Create(spec.name, spec.size);
     if (!st.ok()) {
-      (void)volumes.Shutdown();
+      IgnoreError(volumes.Shutdown(), kStartupErrorFirst);
       return st.WithContext(config.file.string() + ":" + std::to_string(spec.line) +
                             ": creating volume `" + spec.name + "`");
     }
@@ -124,7 +128,7 @@ Status RunDaemon(const std::filesystem::path& config_file, const RunOptions& opt
 
   ControlServer control(config.host.control_socket, &volumes, [] { return RenderMetrics(); });
   if (Status st = control.Start(); !st.ok()) {
-    (void)volumes.Shutdown();
+    IgnoreError(volumes.Shutdown(), kStartupErrorFirst);
     return st;
   }
 
@@ -134,7 +138,7 @@ Status RunDaemon(const std::filesystem::path& config_file, const RunOptions& opt
   if (!st.ok()) {
     for (auto& f : frontends) f->Stop();
     control.Stop();
-    (void)volumes.Shutdown();
+    IgnoreError(volumes.Shutdown(), kStartupErrorFirst);
     return st;
   }
   spdlog::info("blockpipe serving {} volume(s); control socket {}", volumes.List().size(),

@@ -90,7 +90,8 @@ void ControlServer::ServeOne(int fd) {
       reply = {{"ok", false}, {"error", std::string("malformed request: ") + e.what()}};
     }
   }
-  (void)WriteAll(fd, reply.dump() + "\n");
+  IgnoreError(WriteAll(fd, reply.dump() + "\n"),
+              "a client that hung up before its reply has nobody to tell");
 }
 
 nlohmann::json ControlServer::Handle(const nlohmann::json& request) {

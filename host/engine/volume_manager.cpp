@@ -373,7 +373,10 @@ Status VolumeManager::Delete(const std::string& name) {
     s = Status::Precondition("cannot delete volume " + name + ": another writer took it over, so "
                              "it is read-only here" + OwnerNote(*m.store, name));
   }
-  if (s.ok() && v) v->Close(/*clean=*/false);
+  if (s.ok() && v) {
+    IgnoreError(v->Close(/*clean=*/false),
+                "an unclean close flushes nothing, so it cannot fail; the objects go next");
+  }
   if (s.ok()) s = m.DeleteObjects(name);
   if (s.ok() && v) m.cache->EraseVolume(v->meta().uuid);
   std::lock_guard<std::mutex> lock(m.mu);

@@ -1,8 +1,8 @@
 // ObjectStore: the host's view of a backend — whole and ranged reads, atomic puts (optionally
 // put-if-absent), compare-and-swap replaces by version tag (BP_BACKEND_CAP_CONDITIONAL_PUT),
 // deletes and complete listings. Implemented by the backend plugin adapter
-// (loader/backend_adapter) and wrapped by RetryingStore for transient errors; unit tests use
-// MemoryStore. All methods are thread-safe.
+// (loader/backend_adapter) and wrapped by RetryingStore for transient errors; tests use
+// MemoryStore (tests/support). All methods are thread-safe.
 #pragma once
 
 #include <cstdint>

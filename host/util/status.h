@@ -1,6 +1,8 @@
 // Status: the result type used inside the host (LevelDB style). A Status is either ok or carries
 // a code (the SDK's error classes) and a human message. It converts to and from the SDK's int
 // codes only at the plugin boundary (loader/ adapters), so engine code never sees raw ints.
+// The class is [[nodiscard]]: a call whose Status is dropped does not compile quietly. Handle it,
+// return it, or, where dropping it is right, say why with IgnoreError below.
 #pragma once
 
 #include <string>
@@ -10,7 +12,7 @@
 
 namespace bp {
 
-class Status {
+class [[nodiscard]] Status {
  public:
   enum class Code {
     kOk = BP_OK,
@@ -60,6 +62,14 @@ class Status {
 };
 
 const char* CodeName(Status::Code code);
+
+// Drops `status` on purpose. `why` is the reason dropping it is right at this call site (best
+// effort cleanup whose failure changes nothing, an error already reported another way ...); it is
+// there for the reader and is not logged. The one sanctioned way to discard a Status.
+inline void IgnoreError(const Status& status, const char* why) {
+  (void)status;
+  (void)why;
+}
 
 }  // namespace bp
 

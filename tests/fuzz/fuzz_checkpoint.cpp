@@ -12,9 +12,9 @@
 #include "engine/checkpoint_format.h"
 #include "engine/object_format.h"
 #include "engine/volume_state.h"
-#include "pipeline/memory_store.h"
 #include "support/fuzz_check.h"
 #include "support/identity_volumes.h"
+#include "support/memory_store.h"
 #include "support/object_fixups.h"
 #include "support/state_properties.h"
 

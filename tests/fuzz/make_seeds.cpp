@@ -9,6 +9,7 @@
 // Regression inputs (regress-*) are committed next to the seeds by hand and never generated.
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -39,6 +40,13 @@ void Write(const std::string& target, const std::string& name, const Bytes& byte
   fs::create_directories(g_out / target);
   std::ofstream(g_out / target / ("seed-" + name), std::ios::binary)
       .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+}
+
+// A seed built from a failed encode would be garbage in the corpus: stop instead.
+void MustSucceed(const bp::Status& status, const char* what) {
+  if (status.ok()) return;
+  std::fprintf(stderr, "fuzz-make-seeds: %s: %s\n", what, status.ToString().c_str());
+  std::exit(1);
 }
 
 void Be(Bytes* b, uint64_t v, int n) {
@@ -207,12 +215,14 @@ void FormatSeeds() {
   state.ApplySegment(two.meta, two.object.size());
   auto chain = bptest::IdentityChain(kUuid.data());
   Bytes plain = bp::SerializeCheckpoint(state), object;
-  (void)bp::BuildCheckpointObject(plain, state.through_seq, kUuid, *chain, &object);
+  MustSucceed(bp::BuildCheckpointObject(plain, state.through_seq, kUuid, *chain, &object),
+              "building the two-segment checkpoint");
   Write("checkpoint", "two-segments", Seed(0, object));
   Write("checkpoint", "body-only", Seed(8, plain));
   bp::VolumeState empty;
   plain = bp::SerializeCheckpoint(empty);
-  (void)bp::BuildCheckpointObject(plain, 0, kUuid, *chain, &object);
+  MustSucceed(bp::BuildCheckpointObject(plain, 0, kUuid, *chain, &object),
+              "building the empty checkpoint");
   Write("checkpoint", "empty", Seed(0, object));
 
   bp::VolumeMeta meta;

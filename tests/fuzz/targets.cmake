@@ -15,8 +15,8 @@ function(blockpipe_fuzz_support_library name)
     ${_fuzz_dir}/support/nbd_properties.cpp ${_fuzz_dir}/support/object_fixups.cpp
     ${_fuzz_dir}/support/state_properties.cpp)
   target_include_directories(${name} PUBLIC ${_fuzz_dir})
-  target_link_libraries(${name} PUBLIC blockpipe_frontend_nbd_core blockpipe_loader
-    blockpipe_config blockpipe_engine blockpipe_util)
+  target_link_libraries(${name} PUBLIC blockpipe_test_support blockpipe_frontend_nbd_core
+    blockpipe_loader blockpipe_config blockpipe_engine blockpipe_util)
 endfunction()
 
 function(blockpipe_fuzz_setup exe target support)

@@ -19,7 +19,7 @@
 #include <utility>
 #include <vector>
 
-#include "pipeline/memory_store.h"
+#include "support/memory_store.h"
 #include "pipeline/object_store.h"
 #include "sim_world.h"
 

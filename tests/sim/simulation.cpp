@@ -19,7 +19,7 @@
 #include "engine/volume_meta.h"
 #include "fault_store.h"
 #include "model.h"
-#include "pipeline/memory_store.h"
+#include "support/memory_store.h"
 #include "pipeline/retrying_store.h"
 #include "sim_volume.h"
 #include "sim_world.h"

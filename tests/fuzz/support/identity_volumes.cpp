@@ -52,7 +52,9 @@ IdentityVolumes::IdentityVolumes(const std::vector<VolumeSpec>& volumes)
   }
 }
 
-IdentityVolumes::~IdentityVolumes() { (void)manager_->Shutdown(); }
+IdentityVolumes::~IdentityVolumes() {
+  bp::IgnoreError(manager_->Shutdown(), "the memory store is dropped with the volumes");
+}
 
 uint32_t IdentityVolumes::References(const std::string& name) const {
   for (const bp::VolumeSummary& summary : manager_->List()) {

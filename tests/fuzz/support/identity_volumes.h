@@ -15,7 +15,7 @@
 #include "engine/engine_options.h"
 #include "engine/volume_manager.h"
 #include "pipeline/codec_chain.h"
-#include "pipeline/memory_store.h"
+#include "support/memory_store.h"
 #include "util/status.h"
 
 namespace bptest {

@@ -10,6 +10,7 @@
 #include <regex>
 
 #include "config/config.h"
+#include "support/status_assert.h"
 
 namespace bp {
 namespace {
@@ -20,7 +21,7 @@ using ::testing::Not;
 Config ParseOk(const std::string& text) {
   Config c;
   Status st = ParseConfig(text, "/data/blockpipe.toml", &c);
-  EXPECT_TRUE(st.ok()) << st.message() << "\n" << text;
+  EXPECT_OK(st) << text;
   return c;
 }
 
@@ -150,11 +151,11 @@ TEST(CheckInitOptions, RefusesWhatCannotWork) {
     init.region = region;
     return CheckInitOptions(init);
   };
-  EXPECT_TRUE(check("file:///x", "").ok());
-  EXPECT_TRUE(check("s3://b/p", "http://127.0.0.1:7480").ok());
-  EXPECT_TRUE(check("s3://b", "", "eu-west-1").ok());
-  EXPECT_TRUE(check("azure://c/p", "https://acct.blob.core.windows.net").ok());
-  EXPECT_TRUE(check("example://third-party", "").ok()) << "third-party schemes pass through";
+  EXPECT_OK(check("file:///x", ""));
+  EXPECT_OK(check("s3://b/p", "http://127.0.0.1:7480"));
+  EXPECT_OK(check("s3://b", "", "eu-west-1"));
+  EXPECT_OK(check("azure://c/p", "https://acct.blob.core.windows.net"));
+  EXPECT_OK(check("example://third-party", "")) << "third-party schemes pass through";
 
   Status st = check("file:///x", "http://127.0.0.1:7480");
   EXPECT_EQ(st.code(), Status::Code::kInvalid);

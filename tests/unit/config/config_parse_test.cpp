@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "config/config.h"
+#include "support/status_assert.h"
 
 namespace bp {
 namespace {
@@ -24,7 +25,7 @@ const std::string kMinimal =
 Config MustParse(const std::string& text) {
   Config c;
   Status st = ParseConfig(text, kFile, &c);
-  EXPECT_TRUE(st.ok()) << st.message();
+  EXPECT_OK(st);
   return c;
 }
 
@@ -94,7 +95,7 @@ TEST(Config, ControlSocketPathMustFitSunPath) {
 
 TEST(Config, RelativeConfigFileIsMadeAbsolute) {
   Config c;
-  ASSERT_TRUE(ParseConfig(kMinimal, "conf/bp.toml", &c).ok());
+  ASSERT_OK(ParseConfig(kMinimal, "conf/bp.toml", &c));
   EXPECT_TRUE(c.file.is_absolute());
   EXPECT_EQ(c.file, (std::filesystem::current_path() / "conf/bp.toml").lexically_normal());
   EXPECT_EQ(c.host.data_dir, c.file.parent_path());
@@ -331,7 +332,7 @@ TEST(Config, LoadConfigReadsFilesAndReportsMissingOnes) {
   std::ofstream(file) << kMinimal << "[host]\ndata_dir = \"state\"\n";
   Config c;
   Status st = LoadConfig(file, &c);
-  ASSERT_TRUE(st.ok()) << st.message();
+  ASSERT_OK(st);
   EXPECT_EQ(c.file, file);
   EXPECT_EQ(c.host.data_dir, dir / "state");
 

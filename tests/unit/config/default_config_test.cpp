@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "config/config.h"
+#include "support/status_assert.h"
 
 namespace bp {
 namespace {
@@ -16,7 +17,7 @@ TEST(DefaultConfig, RoundTripsThroughParseConfig) {
   const std::string text = RenderDefaultConfig(init);
   Config c;
   Status st = ParseConfig(text, "/var/lib/blockpipe/blockpipe.toml", &c);
-  ASSERT_TRUE(st.ok()) << st.message() << "\n" << text;
+  ASSERT_OK(st) << text;
 
   EXPECT_EQ(c.host.data_dir, "/var/lib/blockpipe");
   EXPECT_EQ(c.host.control_socket, "/var/lib/blockpipe/control.sock");
@@ -72,7 +73,7 @@ TEST(DefaultConfig, CustomUrlPortEndpointAndAwkwardPaths) {
   const std::string text = RenderDefaultConfig(init);
   Config c;
   Status st = ParseConfig(text, init.data_dir / "blockpipe.toml", &c);
-  ASSERT_TRUE(st.ok()) << st.message() << "\n" << text;
+  ASSERT_OK(st) << text;
   EXPECT_EQ(c.host.data_dir, "/tmp/we\"ird ${HOME} dir") << "quotes escaped, ${ not expanded";
   EXPECT_EQ(c.backend.values.at("url").text, "s3://bucket/prefix");
   EXPECT_EQ(c.backend.values.at("endpoint").text, "http://127.0.0.1:7480");

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "config/config.h"
+#include "support/status_assert.h"
 
 namespace bp {
 namespace {
@@ -28,7 +29,7 @@ Config ParseWithCodec(const std::string& codec_body) {
       "[[codec]]\nplugin = \"zstd\"\n" +                                    // 5-6
       codec_body;                                                           // 7-
   Status st = ParseConfig(text, "/srv/bp.toml", &c);
-  EXPECT_TRUE(st.ok()) << st.message();
+  EXPECT_OK(st);
   return c;
 }
 
@@ -40,7 +41,7 @@ Status Validate(const std::string& body, ResolvedConfig* out) {
 TEST(PluginSection, TypedValuesAndDefaults) {
   ResolvedConfig r;
   Status st = Validate("password = \"pw\"\nlevel = 19\nwindow = \"8MiB\"\ndictionary = \"dicts/d1\"\n", &r);
-  ASSERT_TRUE(st.ok()) << st.message();
+  ASSERT_OK(st);
   EXPECT_EQ(r.scalars.at("level"), "19");
   EXPECT_EQ(r.scalars.at("fast"), "false") << "default filled in";
   EXPECT_EQ(r.scalars.at("window"), std::to_string(8u << 20));
@@ -91,12 +92,12 @@ TEST(PluginSection, WrongTypesNameExpectedTypeButNeverSecretValues) {
 
 TEST(PluginSection, ImplicitKeysPassThrough) {
   Config c;
-  ASSERT_TRUE(ParseConfig("[backend]\nurl = \"s3://b/p\"\nregion = \"x\"\n[[frontend]]\nplugin = \"nbd\"\n",
-                          "/srv/bp.toml", &c).ok());
+  ASSERT_OK(ParseConfig("[backend]\nurl = \"s3://b/p\"\nregion = \"x\"\n[[frontend]]\nplugin = \"nbd\"\n",
+                        "/srv/bp.toml", &c));
   const bp_config_key keys[] = {{"region", BP_CFG_STRING, nullptr, 1, "Region."}, {nullptr, 0, nullptr, 0, nullptr}};
   ResolvedConfig r;
   Status st = ValidatePluginSection(c, c.backend, "s3", keys, &r, {"url"});
-  ASSERT_TRUE(st.ok()) << st.message();
+  ASSERT_OK(st);
   EXPECT_EQ(r.scalars.at("url"), "s3://b/p");
   EXPECT_EQ(r.scalars.at("region"), "x");
   st = ValidatePluginSection(c, c.backend, "s3", keys, &r);

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "config/config.h"
+#include "support/status_assert.h"
 
 namespace bp {
 namespace {
@@ -9,7 +10,7 @@ namespace {
 uint64_t Size(const std::string& text) {
   uint64_t bytes = 0;
   Status st = ParseSize(text, &bytes);
-  EXPECT_TRUE(st.ok()) << text << ": " << st.message();
+  EXPECT_OK(st) << text;
   return bytes;
 }
 

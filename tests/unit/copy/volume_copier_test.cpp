@@ -13,7 +13,8 @@
 #include "engine/object_format.h"
 #include "engine/volume_copier.h"
 #include "engine/volume_meta.h"
-#include "pipeline/memory_store.h"
+#include "support/memory_store.h"
+#include "support/status_assert.h"
 
 namespace bp {
 namespace {
@@ -142,7 +143,7 @@ class VolumeCopierTest : public ::testing::Test {
 TEST_F(VolumeCopierTest, CopiesEveryObjectAndWritesMetaLast) {
   MakeSourceVolume("vol", 12);
   VolumeCopyReport report;
-  ASSERT_TRUE(Copy(Options("vol", 6), &report).ok());
+  ASSERT_OK(Copy(Options("vol", 6), &report));
   ExpectSameObjects("vol", "vol");
   EXPECT_EQ(destination_.Keys().size(), source_.Keys().size());
   const auto puts = destination_.puts();
@@ -160,7 +161,7 @@ TEST_F(VolumeCopierTest, ProgressReachesTheTotals) {
   MakeSourceVolume("vol", 5);
   VolumeCopier copier(source_, destination_, Options("vol"));
   VolumeCopyReport report;
-  ASSERT_TRUE(copier.Run(&report).ok());
+  ASSERT_OK(copier.Run(&report));
   const VolumeCopyProgress p = copier.Progress();
   EXPECT_EQ(p.phase, CopyPhase::kDone);
   EXPECT_EQ(p.objects_done, p.objects_total);
@@ -181,7 +182,7 @@ TEST_F(VolumeCopierTest, InterruptedCopyLeavesNoVolumeAndARerunCompletesIt) {
   EXPECT_GT(copied_before, 0u);
 
   VolumeCopyReport report;
-  ASSERT_TRUE(Copy(Options("vol", 3), &report).ok());
+  ASSERT_OK(Copy(Options("vol", 3), &report));
   ExpectSameObjects("vol", "vol");
   EXPECT_EQ(report.objects_reused, copied_before);
   EXPECT_EQ(report.objects_written, report.objects - copied_before);
@@ -194,7 +195,7 @@ TEST_F(VolumeCopierTest, AFailedMetaWriteIsFinishedByARerun) {
   ASSERT_FALSE(Copy(Options("vol")).ok());
   EXPECT_FALSE(destination_.Has(MetaKey("vol")));
   VolumeCopyReport report;
-  ASSERT_TRUE(Copy(Options("vol"), &report).ok());
+  ASSERT_OK(Copy(Options("vol"), &report));
   EXPECT_EQ(report.objects_written, 1u);  // only meta
   ExpectSameObjects("vol", "vol");
 }
@@ -217,7 +218,7 @@ TEST_F(VolumeCopierTest, ReusesOnlyObjectsWithIdenticalContent) {
   destination_.Poke(forged, source_.Peek(forged));
   const size_t present = destination_.Keys().size();  // the two above and what the run copied
   VolumeCopyReport report;
-  ASSERT_TRUE(Copy(Options("vol"), &report).ok());
+  ASSERT_OK(Copy(Options("vol"), &report));
   EXPECT_EQ(report.objects_reused, present);
   const auto puts = destination_.puts();
   EXPECT_EQ(std::count(puts.begin(), puts.end(), same), 0);
@@ -238,10 +239,10 @@ TEST_F(VolumeCopierTest, RefusesADifferentVolumeOfTheSameNameWithoutWriting) {
 
 TEST_F(VolumeCopierTest, AnIdenticalCompletedCopyIsAcceptedWithoutWriting) {
   MakeSourceVolume("vol", 5);
-  ASSERT_TRUE(Copy(Options("vol")).ok());
+  ASSERT_OK(Copy(Options("vol")));
   const auto puts = destination_.CountOps(MemoryStore::Op::kPut);
   VolumeCopyReport report;
-  ASSERT_TRUE(Copy(Options("vol"), &report).ok());
+  ASSERT_OK(Copy(Options("vol"), &report));
   EXPECT_TRUE(report.already_complete);
   EXPECT_EQ(report.objects_written, 0u);
   EXPECT_EQ(report.objects_reused, report.objects);
@@ -250,7 +251,7 @@ TEST_F(VolumeCopierTest, AnIdenticalCompletedCopyIsAcceptedWithoutWriting) {
 
 TEST_F(VolumeCopierTest, ACompletedCopyThatWasUsedSinceIsRefused) {
   MakeSourceVolume("vol", 5);
-  ASSERT_TRUE(Copy(Options("vol")).ok());
+  ASSERT_OK(Copy(Options("vol")));
   // The copy was served and written to at the destination: a new segment there.
   destination_.Poke(SegmentKey("vol", 6), DataObject(ObjectType::kSegment, MakeUuid(0xA1), 6, 10, 1));
   Status st = Copy(Options("vol"));
@@ -284,7 +285,7 @@ TEST_F(VolumeCopierTest, ASourceThatChangesDuringTheCopyFailsIt) {
 
   // Once the writer has stopped, a rerun completes with the new segment.
   source_.AfterGet(nullptr);
-  ASSERT_TRUE(Copy(Options("vol")).ok());
+  ASSERT_OK(Copy(Options("vol")));
   ExpectSameObjects("vol", "vol");
 }
 
@@ -301,7 +302,7 @@ TEST_F(VolumeCopierTest, ASourceObjectRemovedDuringTheCopyFailsIt) {
   // The rerun removes the checkpoint copied earlier that the source no longer has.
   source_.AfterGet(nullptr);
   VolumeCopyReport report;
-  ASSERT_TRUE(Copy(Options("vol"), &report).ok());
+  ASSERT_OK(Copy(Options("vol"), &report));
   ExpectSameObjects("vol", "vol");
   EXPECT_EQ(destination_.Keys().size(), source_.Keys().size());
 }
@@ -310,7 +311,7 @@ TEST_F(VolumeCopierTest, LeftoversOfThisVolumeAreRemovedOthersAreRefused) {
   MakeSourceVolume("vol", 3);
   destination_.Poke(CheckpointKey("vol", 1), DataObject(ObjectType::kCheckpoint, MakeUuid(0xA1), 1, 20, 1));
   VolumeCopyReport report;
-  ASSERT_TRUE(Copy(Options("vol"), &report).ok());
+  ASSERT_OK(Copy(Options("vol"), &report));
   EXPECT_EQ(report.leftovers_removed, 1u);
   EXPECT_FALSE(destination_.Has(CheckpointKey("vol", 1)));
 
@@ -331,14 +332,14 @@ TEST_F(VolumeCopierTest, RenameKeepsTheUuidAndRewritesOnlyTheName) {
   VolumeCopyOptions o = Options("vol");
   o.destination_name = "moved";
   VolumeCopyReport report;
-  ASSERT_TRUE(Copy(o, &report).ok());
+  ASSERT_OK(Copy(o, &report));
   ExpectSameObjects("vol", "moved", /*compare_meta=*/false);
   EXPECT_TRUE(destination_.Keys(VolumePrefix("vol")).empty());
   const Bytes meta_bytes = destination_.Peek(MetaKey("moved"));
   VolumeMeta original, moved;
   const Bytes source_meta = source_.Peek(MetaKey("vol"));
-  ASSERT_TRUE(DecodeVolumeMetaObject(source_meta.data(), source_meta.size(), &original).ok());
-  ASSERT_TRUE(DecodeVolumeMetaObject(meta_bytes.data(), meta_bytes.size(), &moved).ok());
+  ASSERT_OK(DecodeVolumeMetaObject(source_meta.data(), source_meta.size(), &original));
+  ASSERT_OK(DecodeVolumeMetaObject(meta_bytes.data(), meta_bytes.size(), &moved));
   EXPECT_EQ(moved.name, "moved");
   EXPECT_EQ(moved.uuid, original.uuid);
   EXPECT_EQ(moved.size, original.size);
@@ -350,7 +351,7 @@ TEST_F(VolumeCopierTest, RenameKeepsTheUuidAndRewritesOnlyTheName) {
 
 TEST_F(VolumeCopierTest, ASecondVolumeWithTheSameUuidIsRefused) {
   MakeSourceVolume("vol", 2);
-  ASSERT_TRUE(Copy(Options("vol")).ok());
+  ASSERT_OK(Copy(Options("vol")));
   VolumeCopyOptions o = Options("vol");
   o.destination_name = "twin";
   const auto puts = destination_.CountOps(MemoryStore::Op::kPut);
@@ -372,7 +373,7 @@ TEST_F(VolumeCopierTest, QuarantineTravelsOnlyOnRequest) {
   const std::string quarantined = QuarantineKey("vol", "seg", 3, 1700000000);
   source_.Poke(quarantined, DataObject(ObjectType::kSegment, MakeUuid(0xA1), 3, 40, 3));
   VolumeCopyReport report;
-  ASSERT_TRUE(Copy(Options("vol"), &report).ok());
+  ASSERT_OK(Copy(Options("vol"), &report));
   EXPECT_EQ(report.quarantine_left_out, 1u);
   EXPECT_FALSE(destination_.Has(quarantined));
 
@@ -380,7 +381,7 @@ TEST_F(VolumeCopierTest, QuarantineTravelsOnlyOnRequest) {
   VolumeCopyOptions o = Options("vol");
   o.include_quarantine = true;
   VolumeCopier copier(source_, full, o);
-  ASSERT_TRUE(copier.Run(&report).ok());
+  ASSERT_OK(copier.Run(&report));
   EXPECT_EQ(full.Peek(quarantined), source_.Peek(quarantined));
   EXPECT_EQ(report.quarantine_left_out, 0u);
 }
@@ -417,7 +418,7 @@ TEST_F(VolumeCopierTest, PacedCopyStillCompletes) {
   MakeSourceVolume("vol", 3);
   VolumeCopyOptions o = Options("vol");
   o.max_bytes_per_second = 1 << 20;  // a few KiB here: a few ms
-  ASSERT_TRUE(Copy(o).ok());
+  ASSERT_OK(Copy(o));
   ExpectSameObjects("vol", "vol");
 }
 

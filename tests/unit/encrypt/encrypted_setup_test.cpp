@@ -10,6 +10,7 @@
 #include "config/config.h"
 #include "fake_host.h"
 #include "loader/plugin_registry.h"
+#include "support/status_assert.h"
 
 namespace bp {
 namespace {
@@ -45,7 +46,7 @@ TEST_F(EncryptedSetupTest, InitEncryptRendersZstdThenEncryptWithThePasswordVaria
   const std::string text = Rendered();
   Config c;
   Status st = ParseConfig(text, "/srv/bp/blockpipe.toml", &c);
-  ASSERT_TRUE(st.ok()) << st.message() << "\n" << text;
+  ASSERT_OK(st) << text;
   ASSERT_EQ(c.codecs.size(), 2u);
   EXPECT_EQ(c.codecs[0].plugin, "zstd");
   EXPECT_EQ(c.codecs[1].plugin, "encrypt");
@@ -79,7 +80,7 @@ TEST_F(EncryptedSetupTest, CompressingAfterEncryptingIsRefusedWithAReason) {
       "[[frontend]]\nplugin = \"nbd\"\nlisten = [\"unix:/srv/bp/nbd.sock\"]\n";
   Config c;
   Status parsed = ParseConfig(text, "/srv/bp/blockpipe.toml", &c);
-  ASSERT_TRUE(parsed.ok()) << parsed.message();
+  ASSERT_OK(parsed);
   PluginRegistry registry({plugintest::PluginDir()});
   std::unique_ptr<CodecFactory> factory;
   Status st = registry.OpenCodecs(c, &factory);

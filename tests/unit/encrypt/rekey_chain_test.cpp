@@ -12,6 +12,7 @@
 #include "loader/codec_adapter.h"
 #include "loader/plugin_library.h"
 #include "loader/plugin_registry.h"
+#include "support/status_assert.h"
 
 namespace bp {
 namespace {
@@ -36,12 +37,12 @@ class RekeyChainTest : public ::testing::Test {
   std::unique_ptr<CodecFactory> Factory(const std::string& codecs) {
     Config config;
     Status parsed = ParseConfig(ConfigText(codecs), "/srv/bp/blockpipe.toml", &config);
-    EXPECT_TRUE(parsed.ok()) << parsed.message();
+    EXPECT_OK(parsed);
     registries_.push_back(std::make_unique<PluginRegistry>(std::vector<std::filesystem::path>{
         plugintest::PluginDir(), BLOCKPIPE_ENCRYPT_TEST_PLUGIN_DIR}));
     std::unique_ptr<CodecFactory> factory;
     Status st = registries_.back()->OpenCodecs(config, &factory);
-    EXPECT_TRUE(st.ok()) << st.message();
+    EXPECT_OK(st);
     return factory;
   }
   std::vector<std::unique_ptr<PluginRegistry>> registries_;
@@ -52,17 +53,17 @@ TEST_F(RekeyChainTest, RekeysOnlyTheEncryptHeaderAndKeepsDataReadable) {
   ASSERT_NE(old_factory, nullptr);
   std::vector<CodecRecord> records;
   std::unique_ptr<CodecChain> chain;
-  ASSERT_TRUE(old_factory->CreateChain(kUuid, "vol", &records, &chain).ok());
+  ASSERT_OK(old_factory->CreateChain(kUuid, "vol", &records, &chain));
   ASSERT_EQ(records.size(), 2u);
   const Bytes plain(8192, 0x42);
   const UnitId unit{BP_UNIT_DATA, 3, 0, plain.size()};
   Bytes stored;
-  ASSERT_TRUE(chain->Encode(unit, plain.data(), plain.size(), &stored).ok());
+  ASSERT_OK(chain->Encode(unit, plain.data(), plain.size(), &stored));
 
   std::vector<CodecRecord> rekeyed;
   RekeyOutcome outcome = RekeyOutcome::kNoSecret;
   Status st = old_factory->RekeyChain(kUuid, "vol", records, "new secret", &rekeyed, &outcome);
-  ASSERT_TRUE(st.ok()) << st.message();
+  ASSERT_OK(st);
   EXPECT_EQ(outcome, RekeyOutcome::kRekeyed);
   ASSERT_EQ(rekeyed.size(), 2u);
   EXPECT_EQ(rekeyed[0].name, "zstd");
@@ -73,9 +74,9 @@ TEST_F(RekeyChainTest, RekeysOnlyTheEncryptHeaderAndKeepsDataReadable) {
   auto new_factory = Factory(EncryptedChain("new secret"));
   std::unique_ptr<CodecChain> reopened;
   st = new_factory->OpenChain(kUuid, "vol", rekeyed, &reopened);
-  ASSERT_TRUE(st.ok()) << st.message();
+  ASSERT_OK(st);
   Bytes back;
-  ASSERT_TRUE(reopened->Decode(unit, stored.data(), stored.size(), &back).ok());
+  ASSERT_OK(reopened->Decode(unit, stored.data(), stored.size(), &back));
   EXPECT_EQ(back, plain);
 
   std::unique_ptr<CodecChain> refused;
@@ -86,7 +87,7 @@ TEST_F(RekeyChainTest, RekeysOnlyTheEncryptHeaderAndKeepsDataReadable) {
   // Running the same change again finds nothing left to do.
   std::vector<CodecRecord> again;
   st = old_factory->RekeyChain(kUuid, "vol", rekeyed, "new secret", &again, &outcome);
-  ASSERT_TRUE(st.ok()) << st.message();
+  ASSERT_OK(st);
   EXPECT_EQ(outcome, RekeyOutcome::kAlreadyDone);
   EXPECT_EQ(again[1].header, rekeyed[1].header);
 
@@ -102,11 +103,11 @@ TEST_F(RekeyChainTest, AnUnencryptedChainHasNoSecret) {
   auto factory = Factory("[[codec]]\nplugin = \"lz4\"\n");
   std::vector<CodecRecord> records;
   std::unique_ptr<CodecChain> chain;
-  ASSERT_TRUE(factory->CreateChain(kUuid, "plain", &records, &chain).ok());
+  ASSERT_OK(factory->CreateChain(kUuid, "plain", &records, &chain));
   std::vector<CodecRecord> rekeyed;
   RekeyOutcome outcome = RekeyOutcome::kRekeyed;
   Status st = factory->RekeyChain(kUuid, "plain", records, "new secret", &rekeyed, &outcome);
-  ASSERT_TRUE(st.ok()) << st.message();
+  ASSERT_OK(st);
   EXPECT_EQ(outcome, RekeyOutcome::kNoSecret);
   EXPECT_EQ(rekeyed[0].header, records[0].header);
 }
@@ -115,7 +116,7 @@ TEST_F(RekeyChainTest, AnAbi10EncryptingCodecLoadsButIsRefusedByName) {
   std::shared_ptr<LoadedPlugin> plugin;
   const std::string path = std::string(BLOCKPIPE_ENCRYPT_TEST_PLUGIN_DIR) + "/blockpipe-codec-oldseal.so";
   Status st = LoadedPlugin::Load(path, &plugin);
-  ASSERT_TRUE(st.ok()) << st.message();
+  ASSERT_OK(st);
   EXPECT_EQ(plugin->Describe().abi_minor, 0u);
   EXPECT_EQ(plugin->declared_size(), offsetof(bp_codec_plugin, rekey));
   EXPECT_EQ(plugin->codec().rekey, nullptr) << "the slot past the declared size must read as absent";
@@ -124,7 +125,7 @@ TEST_F(RekeyChainTest, AnAbi10EncryptingCodecLoadsButIsRefusedByName) {
   auto factory = Factory("[[codec]]\nplugin = \"zstd\"\n[[codec]]\nplugin = \"oldseal\"\n");
   std::vector<CodecRecord> records;
   std::unique_ptr<CodecChain> chain;
-  ASSERT_TRUE(factory->CreateChain(kUuid, "legacy", &records, &chain).ok());
+  ASSERT_OK(factory->CreateChain(kUuid, "legacy", &records, &chain));
   std::vector<CodecRecord> rekeyed;
   RekeyOutcome outcome = RekeyOutcome::kRekeyed;
   st = factory->RekeyChain(kUuid, "legacy", records, "new secret", &rekeyed, &outcome);

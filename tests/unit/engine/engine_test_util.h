@@ -20,8 +20,8 @@
 #include "engine/object_format.h"
 #include "engine/volume_manager.h"
 #include "pipeline/codec_chain.h"
-#include "pipeline/memory_store.h"
 #include "pipeline/retrying_store.h"
+#include "support/memory_store.h"
 #include "util/crc32c.h"
 
 namespace bp::test {

@@ -7,7 +7,7 @@
 
 #include "engine/segment_format.h"
 #include "engine_test_util.h"
-#include "pipeline/memory_store.h"
+#include "support/memory_store.h"
 #include "util/crc32c.h"
 
 namespace bp {

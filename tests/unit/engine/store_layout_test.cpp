@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "engine/store_layout.h"
-#include "pipeline/memory_store.h"
+#include "support/memory_store.h"
 
 namespace bp {
 namespace {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "loader/plugin_registry.h"
+#include "support/status_assert.h"
 #include "test_plugins.h"
 
 namespace bp {
@@ -21,21 +22,21 @@ TEST(PluginEncodeAt, WritesOverStaleRoomWithoutTrimming) {
       "[[codec]]\nplugin = \"testpack\"\n");
   std::unique_ptr<CodecFactory> factory;
   Status st = registry.OpenCodecs(c, &factory);
-  ASSERT_TRUE(st.ok()) << st.message();
+  ASSERT_OK(st);
   std::vector<CodecRecord> records;
   std::unique_ptr<CodecChain> chain;
-  ASSERT_TRUE(factory->CreateChain(kUuid, "v", &records, &chain).ok());
+  ASSERT_OK(factory->CreateChain(kUuid, "v", &records, &chain));
 
   Bytes data(4096, 0);
   for (size_t i = 0; i < 64; ++i) data[i * 61] = static_cast<uint8_t>(i + 1);
   UnitId unit{BP_UNIT_DATA, 5, 2, data.size()};
   Bytes expect;
-  ASSERT_TRUE(chain->Encode(unit, data.data(), data.size(), &expect).ok());
+  ASSERT_OK(chain->Encode(unit, data.data(), data.size(), &expect));
 
   // Room longer than the output and full of bytes the codec must overwrite, not rely on.
   Bytes out(64 << 10, 0xA5);
   size_t length = 100;
-  ASSERT_TRUE(chain->EncodeAt(unit, data.data(), data.size(), &out, &length).ok());
+  ASSERT_OK(chain->EncodeAt(unit, data.data(), data.size(), &out, &length));
   EXPECT_EQ(length, 100 + expect.size());
   EXPECT_EQ(out.size(), 64u << 10) << "the vector keeps its room";
   EXPECT_EQ(Bytes(out.begin() + 100, out.begin() + static_cast<long>(length)), expect);
@@ -43,16 +44,16 @@ TEST(PluginEncodeAt, WritesOverStaleRoomWithoutTrimming) {
 
   // Back to back, as units are encoded into a segment; then decodable from where they sit.
   const size_t second = length;
-  ASSERT_TRUE(chain->EncodeAt(unit, data.data(), data.size(), &out, &length).ok());
+  ASSERT_OK(chain->EncodeAt(unit, data.data(), data.size(), &out, &length));
   EXPECT_EQ(length - second, expect.size());
   Bytes decoded;
-  ASSERT_TRUE(chain->Decode(unit, out.data() + second, length - second, &decoded).ok());
+  ASSERT_OK(chain->Decode(unit, out.data() + second, length - second, &decoded));
   EXPECT_EQ(decoded, data);
 
   // Room too short: the vector grows as far as the output needs.
   Bytes tight(10, 0x5A);
   size_t tight_length = 10;
-  ASSERT_TRUE(chain->EncodeAt(unit, data.data(), data.size(), &tight, &tight_length).ok());
+  ASSERT_OK(chain->EncodeAt(unit, data.data(), data.size(), &tight, &tight_length));
   EXPECT_EQ(tight_length, 10 + expect.size());
   EXPECT_EQ(Bytes(tight.begin() + 10, tight.begin() + static_cast<long>(tight_length)), expect);
 }

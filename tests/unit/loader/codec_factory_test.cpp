@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "loader/plugin_registry.h"
+#include "support/status_assert.h"
 #include "test_plugins.h"
 
 namespace bp {
@@ -24,7 +25,7 @@ std::unique_ptr<CodecFactory> Factory(PluginRegistry* registry, const std::strin
   Config c = MakeConfig(kBase + codecs);
   std::unique_ptr<CodecFactory> f;
   Status st = registry->OpenCodecs(c, &f);
-  EXPECT_TRUE(st.ok()) << st.message();
+  EXPECT_OK(st);
   return f;
 }
 
@@ -72,7 +73,7 @@ TEST(CodecChains, CreateRecordsHeadersAndReopenDecodes) {
   std::vector<CodecRecord> records;
   std::unique_ptr<CodecChain> chain;
   Status st = f->CreateChain(kUuid, "vol1", &records, &chain);
-  ASSERT_TRUE(st.ok()) << st.message();
+  ASSERT_OK(st);
   ASSERT_EQ(records.size(), 2u);
   EXPECT_EQ(records[0].name, "testpack");
   EXPECT_TRUE(records[0].header.empty());
@@ -87,15 +88,15 @@ TEST(CodecChains, CreateRecordsHeadersAndReopenDecodes) {
   unit.unit_index = 3;
   unit.logical_length = data.size();
   Bytes encoded;
-  ASSERT_TRUE(chain->Encode(unit, data.data(), data.size(), &encoded).ok());
+  ASSERT_OK(chain->Encode(unit, data.data(), data.size(), &encoded));
   EXPECT_LT(encoded.size(), data.size() / 10) << "compressed before sealing";
 
   // A later process: the recorded chain, the same config.
   std::unique_ptr<CodecChain> reopened;
   st = f->OpenChain(kUuid, "vol1", records, &reopened);
-  ASSERT_TRUE(st.ok()) << st.message();
+  ASSERT_OK(st);
   Bytes decoded;
-  ASSERT_TRUE(reopened->Decode(unit, encoded.data(), encoded.size(), &decoded).ok());
+  ASSERT_OK(reopened->Decode(unit, encoded.data(), encoded.size(), &decoded));
   EXPECT_EQ(decoded, data);
 
   // Fail closed: a flipped bit, or the unit presented as another one.
@@ -113,7 +114,7 @@ TEST(CodecChains, WrongKeyIsRefusedWhenReopening) {
   auto creator = Factory(&registry, "[[codec]]\nplugin = \"testseal\"\nkey = \"right\"\n");
   std::vector<CodecRecord> records;
   std::unique_ptr<CodecChain> chain;
-  ASSERT_TRUE(creator->CreateChain(kUuid, "vol1", &records, &chain).ok());
+  ASSERT_OK(creator->CreateChain(kUuid, "vol1", &records, &chain));
 
   auto other = Factory(&registry, "[[codec]]\nplugin = \"testseal\"\nkey = \"wrong\"\n");
   std::unique_ptr<CodecChain> reopened;
@@ -130,7 +131,7 @@ TEST(CodecChains, RecordedCodecsLoadByNameEvenIfNotConfigured) {
   std::vector<CodecRecord> records = {{"testpack", {}}};
   std::unique_ptr<CodecChain> chain;
   Status st = f->OpenChain(kUuid, "old", records, &chain);
-  ASSERT_TRUE(st.ok()) << st.message();
+  ASSERT_OK(st);
   EXPECT_EQ(chain->Describe(), "testpack");
 
   records = {{"testpack", {}}, {"foo", {}}};
@@ -150,7 +151,7 @@ TEST(CodecChains, EmptyChain) {
   auto f = Factory(&registry, "");
   std::vector<CodecRecord> records;
   std::unique_ptr<CodecChain> chain;
-  ASSERT_TRUE(f->CreateChain(kUuid, "plain", &records, &chain).ok());
+  ASSERT_OK(f->CreateChain(kUuid, "plain", &records, &chain));
   EXPECT_TRUE(records.empty());
   EXPECT_EQ(chain->size(), 0u);
 }

@@ -8,8 +8,9 @@
 
 #include <blockpipe/bp_backend.h>
 
-#include "pipeline/memory_store.h"
 #include "pipeline/retrying_store.h"
+#include "support/memory_store.h"
+#include "support/status_assert.h"
 
 namespace bp {
 namespace {
@@ -30,9 +31,9 @@ TEST(MemoryStoreCas, MatchingTagReplacesStaleOrAbsentDoesNot) {
   std::string tag, new_tag;
   Bytes got;
   EXPECT_TRUE(store.PutIfMatch("k", "a", 1, "v1", &new_tag).IsPrecondition()) << "absent";
-  ASSERT_TRUE(store.Put("k", "a", 1, false).ok());
-  ASSERT_TRUE(store.GetTagged("k", &got, &tag).ok());
-  ASSERT_TRUE(store.PutIfMatch("k", "b", 1, tag, &new_tag).ok());
+  ASSERT_OK(store.Put("k", "a", 1, false));
+  ASSERT_OK(store.GetTagged("k", &got, &tag));
+  ASSERT_OK(store.PutIfMatch("k", "b", 1, tag, &new_tag));
   EXPECT_NE(new_tag, tag);
   EXPECT_TRUE(store.PutIfMatch("k", "c", 1, tag, &new_tag).IsPrecondition()) << "stale";
   EXPECT_EQ(store.Peek("k"), B("b"));
@@ -43,10 +44,10 @@ TEST(MemoryStoreCas, MatchingTagReplacesStaleOrAbsentDoesNot) {
 
 TEST(MemoryStoreCas, RacingThreadsExactlyOneWins) {
   MemoryStore store;
-  ASSERT_TRUE(store.Put("k", "start", 5, false).ok());
+  ASSERT_OK(store.Put("k", "start", 5, false));
   Bytes got;
   std::string tag;
-  ASSERT_TRUE(store.GetTagged("k", &got, &tag).ok());
+  ASSERT_OK(store.GetTagged("k", &got, &tag));
   std::atomic<int> wins{0}, losses{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 8; ++t) {
@@ -65,25 +66,25 @@ TEST(MemoryStoreCas, RacingThreadsExactlyOneWins) {
 TEST(RetryingStoreCas, PutIfMatchWhoseLostReplyHadSucceeded) {
   auto memory = std::make_shared<MemoryStore>();
   RetryingStore store(memory, Fast());
-  ASSERT_TRUE(memory->Put("k", "old", 3, false).ok());
+  ASSERT_OK(memory->Put("k", "old", 3, false));
   Bytes got;
   std::string tag, new_tag;
-  ASSERT_TRUE(store.GetTagged("k", &got, &tag).ok());
+  ASSERT_OK(store.GetTagged("k", &got, &tag));
   memory->FailNextPutAfterStoring(Status::Transient("reply lost"), "k");
-  ASSERT_TRUE(store.PutIfMatch("k", "new", 3, tag, &new_tag).ok())
+  ASSERT_OK(store.PutIfMatch("k", "new", 3, tag, &new_tag))
       << "the retry's precondition failure is our own earlier replace";
   std::string stored_tag;
-  ASSERT_TRUE(memory->GetTagged("k", &got, &stored_tag).ok());
+  ASSERT_OK(memory->GetTagged("k", &got, &stored_tag));
   EXPECT_EQ(new_tag, stored_tag) << "the tag read back is reported";
 }
 
 TEST(RetryingStoreCas, TimeoutThenAnotherWritersReplaceIsPrecondition) {
   auto memory = std::make_shared<MemoryStore>();
   RetryingStore store(memory, Fast());
-  ASSERT_TRUE(memory->Put("k", "old", 3, false).ok());
+  ASSERT_OK(memory->Put("k", "old", 3, false));
   Bytes got;
   std::string tag, new_tag;
-  ASSERT_TRUE(store.GetTagged("k", &got, &tag).ok());
+  ASSERT_OK(store.GetTagged("k", &got, &tag));
   // Our first attempt times out before reaching the store; meanwhile another writer replaces it.
   memory->FailNext(MemoryStore::Op::kPut, Status::Transient("timeout"), 1, "k");
   memory->BeforeNextPutIfMatch([&] { memory->Poke("k", B("theirs")); }, "k");
@@ -95,7 +96,7 @@ TEST(RetryingStoreCas, TimeoutThenAnotherWritersReplaceIsPrecondition) {
 TEST(RetryingStoreCas, PreconditionWithoutEarlierTransientIsNotReinterpreted) {
   auto memory = std::make_shared<MemoryStore>();
   RetryingStore store(memory, Fast());
-  ASSERT_TRUE(memory->Put("k", "same", 4, false).ok());
+  ASSERT_OK(memory->Put("k", "same", 4, false));
   std::string new_tag;
   EXPECT_TRUE(store.PutIfMatch("k", "same", 4, "v999", &new_tag).IsPrecondition())
       << "identical bytes written by someone else still mean the version moved on";

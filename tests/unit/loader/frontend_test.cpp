@@ -11,6 +11,7 @@
 #include "engine/volume_manager.h"
 #include "loader/frontend_adapter.h"
 #include "loader/plugin_registry.h"
+#include "support/status_assert.h"
 #include "test_plugins.h"
 #include "util/metrics.h"
 
@@ -35,24 +36,24 @@ struct Pipeline {
 
   explicit Pipeline(const std::string& frontends) : config(MakeConfig(kBase + frontends)) {
     Status st = registry.OpenBackend(config, &store);
-    EXPECT_TRUE(st.ok()) << st.message();
+    EXPECT_OK(st);
     st = registry.OpenCodecs(config, &codecs);
-    EXPECT_TRUE(st.ok()) << st.message();
+    EXPECT_OK(st);
     EngineOptions options = config.engine;
     options.io_threads = 2;
     options.cache_memory = 4u << 20;
     options.write_buffer_limit = options.segment_size = 1u << 20;
     volumes = std::make_unique<VolumeManager>(store, codecs.get(), options);
     st = volumes->OpenAll();
-    EXPECT_TRUE(st.ok()) << st.message();
+    EXPECT_OK(st);
   }
-  ~Pipeline() { (void)volumes->Shutdown(); }
+  ~Pipeline() { IgnoreError(volumes->Shutdown(), "a test that cares checks Shutdown itself"); }
 };
 
 TEST(Frontends, VolumeApiRoundTripThroughRealPlugins) {
   Pipeline p("[[frontend]]\nplugin = \"testfront\"\nlisten = [\"127.0.0.1:1\"]\n");
-  ASSERT_TRUE(p.volumes->Create("alpha", 1u << 20).ok());
-  ASSERT_TRUE(p.volumes->Create("beta", 8u << 20).ok());
+  ASSERT_OK(p.volumes->Create("alpha", 1u << 20));
+  ASSERT_OK(p.volumes->Create("beta", 8u << 20));
   auto& m = Metrics::Global();
   const int64_t listed = m.Value("testfront_volumes_listed");
   const int64_t ok = m.Value("testfront_roundtrips_ok");
@@ -60,11 +61,11 @@ TEST(Frontends, VolumeApiRoundTripThroughRealPlugins) {
 
   std::vector<std::unique_ptr<FrontendInstance>> frontends;
   Status st = p.registry.OpenFrontends(p.config, p.volumes.get(), &frontends);
-  ASSERT_TRUE(st.ok()) << st.message();
+  ASSERT_OK(st);
   ASSERT_EQ(frontends.size(), 1u);
   EXPECT_EQ(frontends[0]->name(), "testfront (frontend[0])");
   st = frontends[0]->Start();
-  ASSERT_TRUE(st.ok()) << st.message();
+  ASSERT_OK(st);
   frontends[0]->Stop();
   frontends[0]->Stop();  // idempotent
   EXPECT_EQ(m.Value("testfront_volumes_listed") - listed, 2);
@@ -86,7 +87,7 @@ TEST(Frontends, OpenFailureCarriesPluginMessageAndLine) {
 TEST(Frontends, StartFailureAndKeyValidation) {
   Pipeline p("[[frontend]]\nplugin = \"testfront\"\nlisten = [\"a\"]\nfail_start = true\n");
   std::vector<std::unique_ptr<FrontendInstance>> frontends;
-  ASSERT_TRUE(p.registry.OpenFrontends(p.config, p.volumes.get(), &frontends).ok());
+  ASSERT_OK(p.registry.OpenFrontends(p.config, p.volumes.get(), &frontends));
   EXPECT_EQ(frontends[0]->Start().message(), "testfront (frontend[0]): start: start refused (fail_start = true)");
 
   Pipeline q("[[frontend]]\nplugin = \"testfront\"\n");
@@ -101,7 +102,7 @@ TEST(Frontends, StartFailureAndKeyValidation) {
 
 TEST(VolumeApi, OpenUnknownVolumeAndInfoOnOlderStruct) {
   Pipeline p("[[frontend]]\nplugin = \"testfront\"\nlisten = [\"a\"]\n");
-  ASSERT_TRUE(p.volumes->Create("v", 1u << 20).ok());
+  ASSERT_OK(p.volumes->Create("v", 1u << 20));
   bp_volume_api api = MakeVolumeApi(p.volumes.get());
   bp_volume* vol = reinterpret_cast<bp_volume*>(0x1);
   EXPECT_EQ(api.open(api.ctx, "missing", 0, &vol), BP_ERR_NOT_FOUND);

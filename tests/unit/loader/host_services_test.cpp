@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "loader/host_services.h"
+#include "support/status_assert.h"
 #include "util/metrics.h"
 
 namespace bp {
@@ -152,7 +153,7 @@ TEST(HostServices, ErrorsArePerThreadAndConsumedOnce) {
   EXPECT_EQ(st.message(), "x: op: plugin returned unknown code -42: weird");
   st = PluginStatus(5, "x: op");
   EXPECT_EQ(st.code(), Status::Code::kPermanent);
-  EXPECT_TRUE(PluginStatus(BP_OK, "x").ok());
+  EXPECT_OK(PluginStatus(BP_OK, "x"));
 }
 
 TEST(HostServices, MetricsFromPlugins) {

@@ -10,6 +10,7 @@
 #include "loader/backend_adapter.h"
 #include "loader/plugin_catalog.h"
 #include "loader/plugin_library.h"
+#include "support/status_assert.h"
 #include "test_plugins.h"
 
 namespace bp {
@@ -22,7 +23,7 @@ using testing::PluginPath;
 TEST(PluginLibrary, LoadsARealPlugin) {
   std::shared_ptr<LoadedPlugin> p;
   Status st = LoadedPlugin::Load(PluginPath("blockpipe-backend-testmem.so"), &p);
-  ASSERT_TRUE(st.ok()) << st.message();
+  ASSERT_OK(st);
   EXPECT_EQ(p->name(), "testmem");
   EXPECT_EQ(p->kind(), static_cast<uint32_t>(BP_KIND_BACKEND));
   EXPECT_EQ(p->thread_model(), static_cast<uint32_t>(BP_THREAD_PARALLEL));
@@ -100,10 +101,10 @@ TEST(PluginCatalog, FileNames) {
 TEST(PluginCatalog, FindByNameAndMissingName) {
   PluginCatalog catalog({PluginDir(), "/nonexistent/bp-plugins"});
   std::shared_ptr<LoadedPlugin> p;
-  ASSERT_TRUE(catalog.FindByName(BP_KIND_CODEC, "testpack", &p).ok());
+  ASSERT_OK(catalog.FindByName(BP_KIND_CODEC, "testpack", &p));
   EXPECT_EQ(p->name(), "testpack");
   std::shared_ptr<LoadedPlugin> again;
-  ASSERT_TRUE(catalog.FindByName(BP_KIND_CODEC, "testpack", &again).ok());
+  ASSERT_OK(catalog.FindByName(BP_KIND_CODEC, "testpack", &again));
   EXPECT_EQ(p, again) << "loaded once, then cached";
 
   Status st = catalog.FindByName(BP_KIND_CODEC, "nope", &p);

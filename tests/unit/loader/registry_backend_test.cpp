@@ -8,6 +8,7 @@
 
 #include "loader/plugin_registry.h"
 #include "pipeline/retrying_store.h"
+#include "support/status_assert.h"
 #include "test_plugins.h"
 #include "util/metrics.h"
 
@@ -25,7 +26,7 @@ std::shared_ptr<ObjectStore> Open(const std::string& backend_body) {
   PluginRegistry registry({PluginDir()});
   std::shared_ptr<ObjectStore> store;
   Status st = registry.OpenBackend(c, &store);
-  EXPECT_TRUE(st.ok()) << st.message();
+  EXPECT_OK(st);
   return store;
 }
 
@@ -86,38 +87,38 @@ TEST(BackendAdapter, ObjectSemantics) {
   auto store = Open("[backend]\nurl = \"testmem://b\"\n");
   ASSERT_NE(store, nullptr);
   const std::string data = "hello, object store";
-  ASSERT_TRUE(store->Put("volumes/a/meta", data.data(), data.size(), true).ok());
+  ASSERT_OK(store->Put("volumes/a/meta", data.data(), data.size(), true));
 
   Bytes out = {1, 2, 3};
-  ASSERT_TRUE(store->Get("volumes/a/meta", &out).ok());
+  ASSERT_OK(store->Get("volumes/a/meta", &out));
   EXPECT_EQ(std::string(out.begin(), out.end()), data) << "Get replaces the contents";
 
   Status st = store->Put("volumes/a/meta", "x", 1, true);
   EXPECT_TRUE(st.IsPrecondition());
   EXPECT_EQ(st.message(), "testmem: put volumes/a/meta: testmem: object exists");
-  ASSERT_TRUE(store->Put("volumes/a/meta", "x", 1, false).ok()) << "plain put replaces";
+  ASSERT_OK(store->Put("volumes/a/meta", "x", 1, false)) << "plain put replaces";
 
   st = store->Get("volumes/none", &out);
   EXPECT_TRUE(st.IsNotFound());
   EXPECT_TRUE(out.empty()) << "a failed Get leaves no partial data";
-  EXPECT_TRUE(store->Delete("volumes/none").ok()) << "deleting a missing key is success";
-  EXPECT_TRUE(store->Delete("volumes/a/meta").ok());
+  EXPECT_OK(store->Delete("volumes/none")) << "deleting a missing key is success";
+  EXPECT_OK(store->Delete("volumes/a/meta"));
   EXPECT_TRUE(store->Get("volumes/a/meta", &out).IsNotFound());
 }
 
 void CheckRangedReads(ObjectStore* store) {
   std::string data(1000, '\0');
   for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i % 251);
-  ASSERT_TRUE(store->Put("seg/1", data.data(), data.size(), false).ok());
+  ASSERT_OK(store->Put("seg/1", data.data(), data.size(), false));
   char buf[300];
   uint64_t n = 0;
-  ASSERT_TRUE(store->Read("seg/1", 100, 300, buf, &n).ok());
+  ASSERT_OK(store->Read("seg/1", 100, 300, buf, &n));
   EXPECT_EQ(n, 300u);
   EXPECT_EQ(std::string(buf, 300), data.substr(100, 300));
-  ASSERT_TRUE(store->Read("seg/1", 900, 300, buf, &n).ok());
+  ASSERT_OK(store->Read("seg/1", 900, 300, buf, &n));
   EXPECT_EQ(n, 100u) << "short only at the end of the object";
   EXPECT_EQ(std::string(buf, 100), data.substr(900));
-  ASSERT_TRUE(store->Read("seg/1", 5000, 10, buf, &n).ok());
+  ASSERT_OK(store->Read("seg/1", 5000, 10, buf, &n));
   EXPECT_EQ(n, 0u);
   EXPECT_TRUE(store->Read("seg/none", 0, 10, buf, &n).IsNotFound());
 }
@@ -136,15 +137,15 @@ TEST(BackendAdapter, RangedReadsEmulatedWithoutTheCapability) {
 TEST(BackendAdapter, ListFollowsEveryPageInOrder) {
   auto store = Open("[backend]\nurl = \"testmem://b\"\npage_size = 2\n");
   for (const char* key : {"v/b/3", "v/a/1", "v/b/1", "w/x", "v/a/2", "v/b/2", "u/0", "v/c"}) {
-    ASSERT_TRUE(store->Put(key, key, 3, false).ok());
+    ASSERT_OK(store->Put(key, key, 3, false));
   }
   std::vector<ObjectInfo> all;
-  ASSERT_TRUE(store->List("v/", &all).ok());
+  ASSERT_OK(store->List("v/", &all));
   std::vector<std::string> keys;
   for (const auto& o : all) keys.push_back(o.key);
   EXPECT_EQ(keys, (std::vector<std::string>{"v/a/1", "v/a/2", "v/b/1", "v/b/2", "v/b/3", "v/c"}));
   EXPECT_EQ(all[0].size, 3u);
-  ASSERT_TRUE(store->List("none/", &all).ok());
+  ASSERT_OK(store->List("none/", &all));
   EXPECT_TRUE(all.empty());
 }
 
@@ -155,11 +156,11 @@ TEST(BackendAdapter, TransientPutFailuresAreRetried) {
                         kFrontend);
   PluginRegistry registry({PluginDir()});
   std::shared_ptr<ObjectStore> store;
-  ASSERT_TRUE(registry.OpenBackend(c, &store).ok());
-  ASSERT_TRUE(store->Put("k", "v", 1, true).ok());
+  ASSERT_OK(registry.OpenBackend(c, &store));
+  ASSERT_OK(store->Put("k", "v", 1, true));
   EXPECT_EQ(retries.load() - before, 2);
   Bytes out;
-  ASSERT_TRUE(store->Get("k", &out).ok());
+  ASSERT_OK(store->Get("k", &out));
   EXPECT_EQ(out, Bytes{'v'});
 }
 
@@ -170,16 +171,16 @@ TEST(BackendAdapter, ParallelCallsOnOneInstance) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 200; ++i) {
         const std::string key = "t" + std::to_string(t) + "/" + std::to_string(i);
-        ASSERT_TRUE(store->Put(key, key.data(), key.size(), true).ok());
+        ASSERT_OK(store->Put(key, key.data(), key.size(), true));
         Bytes out;
-        ASSERT_TRUE(store->Get(key, &out).ok());
+        ASSERT_OK(store->Get(key, &out));
         ASSERT_EQ(std::string(out.begin(), out.end()), key);
       }
     });
   }
   for (auto& th : threads) th.join();
   std::vector<ObjectInfo> all;
-  ASSERT_TRUE(store->List("", &all).ok());
+  ASSERT_OK(store->List("", &all));
   EXPECT_EQ(all.size(), 800u);
 }
 
@@ -198,15 +199,15 @@ TEST(BackendAdapter, ConditionalPutThroughTheNewSlots) {
   EXPECT_TRUE(store->GetTagged("k", &got, &tag).IsNotFound());
   EXPECT_TRUE(store->PutIfMatch("k", a.data(), a.size(), "v1", &new_tag).IsPrecondition())
       << "absent object: precondition";
-  ASSERT_TRUE(store->Put("k", a.data(), a.size(), false).ok());
-  ASSERT_TRUE(store->GetTagged("k", &got, &tag).ok());
+  ASSERT_OK(store->Put("k", a.data(), a.size(), false));
+  ASSERT_OK(store->GetTagged("k", &got, &tag));
   EXPECT_EQ(std::string(got.begin(), got.end()), a);
   EXPECT_FALSE(tag.empty());
-  ASSERT_TRUE(store->PutIfMatch("k", b.data(), b.size(), tag, &new_tag).ok());
+  ASSERT_OK(store->PutIfMatch("k", b.data(), b.size(), tag, &new_tag));
   EXPECT_NE(new_tag, tag);
   stale_tag = tag;
   EXPECT_TRUE(store->PutIfMatch("k", c.data(), c.size(), stale_tag, &tag).IsPrecondition());
-  ASSERT_TRUE(store->GetTagged("k", &got, &tag).ok());
+  ASSERT_OK(store->GetTagged("k", &got, &tag));
   EXPECT_EQ(std::string(got.begin(), got.end()), b);
   EXPECT_EQ(tag, new_tag) << "the tag put_if_match reported is the stored one";
 }

@@ -11,6 +11,7 @@
 #include <blockpipe/bp_backend.h>
 
 #include "pipeline/retrying_store.h"
+#include "support/status_assert.h"
 
 namespace bp {
 namespace {
@@ -82,7 +83,7 @@ TEST(RetryingStore, RetriesTransientErrorsUntilSuccess) {
   auto flaky = std::make_shared<FlakyStore>();
   flaky->Script({Status::Transient("503"), Status::Transient("timeout"), Status::Ok()});
   RetryingStore store(flaky, Fast(5000));
-  EXPECT_TRUE(store.Delete("k").ok());
+  EXPECT_OK(store.Delete("k"));
   EXPECT_EQ(flaky->calls(), 3);
 }
 
@@ -151,7 +152,7 @@ TEST(RetryingStore, PutIfAbsentWhoseLostReplyHadSucceeded) {
   auto flaky = std::make_shared<FlakyStore>();
   RetryingStore store(flaky, Fast(5000));
   flaky->LoseNextPutReply();
-  EXPECT_TRUE(store.Put("seg/1", "abc", 3, true).ok()) << "the object holds our bytes: it was our put";
+  EXPECT_OK(store.Put("seg/1", "abc", 3, true)) << "the object holds our bytes: it was our put";
 
   // A timeout, then the key turns out taken by another writer's bytes: a real fencing conflict.
   flaky->objects_["seg/2"] = Bytes{'x'};

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "config/config.h"
+#include "support/status_assert.h"
 
 #ifndef BLOCKPIPE_TEST_PLUGIN_DIR
 #error "BLOCKPIPE_TEST_PLUGIN_DIR must be defined by tests/plugins/CMakeLists.txt"
@@ -28,7 +29,7 @@ inline Config MakeConfig(const std::string& body) {
   Config c;
   const std::string text = "[host]\nplugin_dirs = [\"" + PluginDir().string() + "\"]\n" + body;
   Status st = ParseConfig(text, ConfigFile(), &c);
-  EXPECT_TRUE(st.ok()) << st.message() << "\n" << text;
+  EXPECT_OK(st) << text;
   return c;
 }
 

@@ -8,13 +8,14 @@
 #include "export_catalog.h"
 #include "nbd_protocol.h"
 #include "support/identity_volumes.h"
+#include "support/status_assert.h"
 
 namespace bpnbd::test {
 namespace {
 
 class ExportCatalogTest : public ::testing::Test {
  protected:
-  void SetUp() override { ASSERT_TRUE(volumes_.status().ok()) << volumes_.status().ToString(); }
+  void SetUp() override { ASSERT_OK(volumes_.status()); }
   bptest::IdentityVolumes volumes_{{{"default", 1u << 20}, {"alpha", 64u << 10},
                                     {"beta", 8u << 20}}};
 };
@@ -123,7 +124,7 @@ TEST_F(ExportCatalogTest, HandleHoldsTheReferenceUntilClosedOrMovedAway) {
   EXPECT_EQ(volumes_.References("alpha"), 0u);
 
   bp::Status deleted = volumes_.manager().Delete("alpha");
-  EXPECT_TRUE(deleted.ok()) << deleted.ToString();
+  EXPECT_OK(deleted);
   EXPECT_FALSE(catalog.Open("alpha", &moved, &info, &error));
 }
 

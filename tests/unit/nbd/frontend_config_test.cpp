@@ -7,6 +7,7 @@
 #include "config/config.h"
 #include "frontend_config.h"
 #include "loader/host_services.h"
+#include "support/status_assert.h"
 
 namespace bpnbd::test {
 namespace {
@@ -76,11 +77,11 @@ bool Load(const std::string& body, FrontendSettings* settings, std::string* erro
   bp::Config config;
   const std::string text = "[backend]\nurl = \"file:///x\"\n[[frontend]]\nplugin = \"nbd\"\n" + body;
   bp::Status st = bp::ParseConfig(text, "/srv/bp/blockpipe.toml", &config);
-  EXPECT_TRUE(st.ok()) << st.ToString();
+  EXPECT_OK(st);
   if (!st.ok()) return false;
   bp::ResolvedConfig resolved;
   st = bp::ValidatePluginSection(config, config.frontends.at(0), "nbd", kConfigKeys, &resolved);
-  EXPECT_TRUE(st.ok()) << st.ToString();
+  EXPECT_OK(st);
   if (!st.ok()) return false;
   bp_config instance = bp::MakePluginConfig(std::move(resolved));
   return LoadSettings(bp::HostApi(), &instance, settings, error);

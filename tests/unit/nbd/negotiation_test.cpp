@@ -9,6 +9,7 @@
 #include "nbd_test_util.h"
 #include "negotiation.h"
 #include "support/identity_volumes.h"
+#include "support/status_assert.h"
 
 namespace bpnbd::test {
 namespace {
@@ -17,7 +18,7 @@ constexpr uint32_t kBothFlags = kClientFlagFixedNewstyle | kClientFlagNoZeroes;
 
 class NegotiationTest : public ::testing::Test {
  protected:
-  void SetUp() override { ASSERT_TRUE(volumes_.status().ok()) << volumes_.status().ToString(); }
+  void SetUp() override { ASSERT_OK(volumes_.status()); }
 
   Negotiation::Next Send(Negotiation& n, uint32_t option, const Bytes& data) {
     out_.clear();

@@ -1,6 +1,6 @@
 // MemoryStore implementation: a std::map of byte vectors behind one mutex, with the fault hooks
 // applied before each operation touches the map.
-#include "pipeline/memory_store.h"
+#include "support/memory_store.h"
 
 #include <algorithm>
 #include <chrono>
