@@ -217,8 +217,7 @@ Status UnitLoader::Load(const UnitRef& unit, UnitData* out) const {
 void UnitLoader::Prefetch(const std::vector<UnitRef>& units) const {
   for (const UnitRef& u : units) {
     UnitData ignored;
-    // Failures are logged by Load; the real read reports them to its client.
-    (void)Load(u, &ignored);
+    IgnoreError(Load(u, &ignored), "logged by Load; the real read reports it to its client");
   }
 }
 

@@ -9,6 +9,7 @@
 
 #include "engine/object_format.h"
 #include "engine_test_util.h"
+#include "support/status_assert.h"
 
 namespace bp {
 namespace {
@@ -22,7 +23,7 @@ using test::WaitFor;
 TEST(GroupCommit, ConcurrentFlushesShareOneUpload) {
   Harness h;
   h.Start();
-  ASSERT_TRUE(h.manager->Create("v", 16u << 20).ok());
+  ASSERT_OK(h.manager->Create("v", 16u << 20));
   auto ref = h.Ref();
   Bytes a = Pattern(4096, 1);
   ASSERT_EQ(test::Write(*ref, 0, a), 0);
@@ -59,7 +60,7 @@ TEST(GroupCommit, ConcurrentFlushesShareOneUpload) {
 TEST(GroupCommit, FuaWriteIsDurableWhenAcknowledged) {
   Harness h;
   h.Start();
-  ASSERT_TRUE(h.manager->Create("v", 1 << 20).ok());
+  ASSERT_OK(h.manager->Create("v", 1 << 20));
   auto ref = h.Ref();
   Bytes d = Pattern(4096, 5);
   h.store->PausePuts();
@@ -69,7 +70,7 @@ TEST(GroupCommit, FuaWriteIsDurableWhenAcknowledged) {
   EXPECT_FALSE(w.Finished());
   h.store->ResumePuts();
   ASSERT_EQ(w.Wait(), 0);
-  ASSERT_TRUE(h.Crash().ok());
+  ASSERT_OK(h.Crash());
   auto r = h.Ref();
   Bytes out;
   ASSERT_EQ(test::Read(*r, 8192, 4096, &out), 0);
@@ -79,7 +80,7 @@ TEST(GroupCommit, FuaWriteIsDurableWhenAcknowledged) {
 TEST(Fencing, SecondWriterIsFencedByPutIfAbsent) {
   Harness h;
   h.Start();
-  ASSERT_TRUE(h.manager->Create("v", 1 << 20).ok());
+  ASSERT_OK(h.manager->Create("v", 1 << 20));
   auto ref = h.Ref();
   ASSERT_EQ(test::Write(*ref, 0, Pattern(4096, 1)), 0);
   ASSERT_EQ(test::Flush(*ref), 0);
@@ -89,9 +90,9 @@ TEST(Fencing, SecondWriterIsFencedByPutIfAbsent) {
   other_options.writer_id = "ffeeddccbbaa99887766554433221100";
   other_options.take_over = {"v"};
   VolumeManager other(h.store, &codecs2, other_options);
-  ASSERT_TRUE(other.OpenAll().ok());
+  ASSERT_OK(other.OpenAll());
   std::unique_ptr<VolumeRef> ref2;
-  ASSERT_TRUE(other.OpenRef("v", false, &ref2).ok());
+  ASSERT_OK(other.OpenRef("v", false, &ref2));
   Bytes theirs = Pattern(4096, 2);
   ASSERT_EQ(test::Write(*ref2, 4096, theirs), 0);
   ASSERT_EQ(test::Flush(*ref2), 0);
@@ -107,10 +108,10 @@ TEST(Fencing, SecondWriterIsFencedByPutIfAbsent) {
   EXPECT_TRUE(info.flags & BP_VOLUME_READ_ONLY);
   // The store holds the other writer's data.
   ref2.reset();
-  ASSERT_TRUE(other.Shutdown().ok());
+  ASSERT_OK(other.Shutdown());
   Harness fresh;
   fresh.store = h.store;
-  ASSERT_TRUE(fresh.StartAndOpen().ok());
+  ASSERT_OK(fresh.StartAndOpen());
   Bytes out;
   auto r = fresh.Ref();
   ASSERT_EQ(test::Read(*r, 4096, 4096, &out), 0);
@@ -120,7 +121,7 @@ TEST(Fencing, SecondWriterIsFencedByPutIfAbsent) {
 TEST(FailedUpload, FlushFailsThenSucceedsWithoutLosingData) {
   Harness h;
   h.Start();
-  ASSERT_TRUE(h.manager->Create("v", 1 << 20).ok());
+  ASSERT_OK(h.manager->Create("v", 1 << 20));
   auto ref = h.Ref();
   Bytes a = Pattern(3 * 4096, 1);
   ASSERT_EQ(test::Write(*ref, 0, a), 0);
@@ -134,7 +135,7 @@ TEST(FailedUpload, FlushFailsThenSucceedsWithoutLosingData) {
   ASSERT_EQ(test::Write(*ref, 8 * 4096, b), 0);
   EXPECT_EQ(test::Flush(*ref), EIO);  // second injected failure: still not durable
   EXPECT_EQ(test::Flush(*ref), 0);    // retried: both segments now durable, in order
-  ASSERT_TRUE(h.Crash().ok());
+  ASSERT_OK(h.Crash());
   auto r = h.Ref();
   ASSERT_EQ(test::Read(*r, 0, a.size(), &out), 0);
   EXPECT_EQ(out, a);
@@ -145,7 +146,7 @@ TEST(FailedUpload, FlushFailsThenSucceedsWithoutLosingData) {
 TEST(FailedUpload, PutThatSucceededButReportedFailureIsNotAFence) {
   Harness h;
   h.Start();
-  ASSERT_TRUE(h.manager->Create("v", 1 << 20).ok());
+  ASSERT_OK(h.manager->Create("v", 1 << 20));
   auto ref = h.Ref();
   ASSERT_EQ(test::Write(*ref, 0, Pattern(4096, 1)), 0);
   ASSERT_EQ(test::Flush(*ref), 0);
@@ -163,7 +164,7 @@ TEST(Backpressure, WritesWaitForBufferRoomWithoutBlockingSubmit) {
   h.options.write_buffer_limit = 256u << 10;
   h.options.segment_size = 128u << 10;
   h.Start();
-  ASSERT_TRUE(h.manager->Create("v", 16u << 20).ok());
+  ASSERT_OK(h.manager->Create("v", 16u << 20));
   auto ref = h.Ref();
   h.store->PausePuts();
   std::vector<std::unique_ptr<AsyncIo>> writes;
@@ -197,7 +198,7 @@ TEST(Backpressure, WaitingWritesFailAfterTheRetryDeadline) {
   h.options.retry_deadline_ms = 200;
   h.options.flush_interval_ms = 20;
   h.Start();
-  ASSERT_TRUE(h.manager->Create("v", 16u << 20).ok());
+  ASSERT_OK(h.manager->Create("v", 16u << 20));
   auto ref = h.Ref();
   h.store->FailNext(MemoryStore::Op::kPut, Status::Permanent("disk full"), 1000, "/seg/");
   Bytes d = Pattern(32 << 10, 1);
@@ -223,7 +224,7 @@ TEST(Timer, SealingFollowsTheInjectedClock) {
   h.clock = &clock;
   h.options.flush_interval_ms = 60000;
   h.Start();
-  ASSERT_TRUE(h.manager->Create("v", 1 << 20).ok());
+  ASSERT_OK(h.manager->Create("v", 1 << 20));
   auto ref = h.Ref();
   ASSERT_EQ(test::Write(*ref, 0, Pattern(4096, 1)), 0);
   clock.Advance(std::chrono::seconds(59));
@@ -237,7 +238,7 @@ TEST(Timer, UnflushedWritesAreSealedWithinTheInterval) {
   Harness h;
   h.options.flush_interval_ms = 50;
   h.Start();
-  ASSERT_TRUE(h.manager->Create("v", 1 << 20).ok());
+  ASSERT_OK(h.manager->Create("v", 1 << 20));
   auto ref = h.Ref();
   ASSERT_EQ(test::Write(*ref, 0, Pattern(4096, 1)), 0);
   EXPECT_TRUE(WaitFor([&] { return h.store->Keys(SegmentPrefix("v")).size() == 1; }, 2000));
@@ -246,15 +247,15 @@ TEST(Timer, UnflushedWritesAreSealedWithinTheInterval) {
 TEST(Unfenced, StoreWithoutPutIfAbsentOpensReadOnlyUnlessAllowed) {
   Harness h;
   h.Start();
-  ASSERT_TRUE(h.manager->Create("v", 1 << 20).ok());
+  ASSERT_OK(h.manager->Create("v", 1 << 20));
   {
     auto ref = h.Ref();
     ASSERT_EQ(test::Write(*ref, 0, Pattern(4096, 1)), 0);
   }
-  ASSERT_TRUE(h.manager->Shutdown().ok());
+  ASSERT_OK(h.manager->Shutdown());
   h.manager.reset();
   h.store->SetPutIfAbsentSupported(false);
-  ASSERT_TRUE(h.StartAndOpen().ok());
+  ASSERT_OK(h.StartAndOpen());
   auto ref = h.Ref();
   Bytes out;
   ASSERT_EQ(test::Read(*ref, 0, 4096, &out), 0);
@@ -263,7 +264,7 @@ TEST(Unfenced, StoreWithoutPutIfAbsentOpensReadOnlyUnlessAllowed) {
   EXPECT_EQ(h.manager->Create("w", 1 << 20).code(), Status::Code::kUnsupported);
   ref.reset();
   h.options.allow_unfenced = true;
-  ASSERT_TRUE(h.Restart().ok());
+  ASSERT_OK(h.Restart());
   ref = h.Ref();
   EXPECT_EQ(test::Write(*ref, 0, Pattern(4096, 2)), 0);
   EXPECT_EQ(test::Flush(*ref), 0);
@@ -276,7 +277,7 @@ TEST(Checkpoints, AFragmentedMapWaitsForEnoughSegmentBytes) {
   Harness h;
   h.options.checkpoint_every_segments = 1;
   h.Start();
-  ASSERT_TRUE(h.manager->Create("v", 64u << 20).ok());
+  ASSERT_OK(h.manager->Create("v", 64u << 20));
   auto ref = h.Ref();
   // 3000 separate ZERO extents: a map far larger than any one small segment after it.
   for (uint64_t i = 0; i < 3000; ++i) {
@@ -315,7 +316,7 @@ TEST(Checkpoints, OneThatCameDueDuringAnotherStartsWhenItFinishes) {
   Harness h;
   h.options.checkpoint_every_segments = 2;
   h.Start();
-  ASSERT_TRUE(h.manager->Create("v", 16u << 20).ok());
+  ASSERT_OK(h.manager->Create("v", 16u << 20));
   auto ref = h.Ref();
   h.store->PausePuts("/ckpt/");
   for (uint32_t i = 0; i < 2; ++i) {

@@ -23,6 +23,7 @@
 #include "pipeline/retrying_store.h"
 #include "support/memory_store.h"
 #include "util/crc32c.h"
+#include "support/status_assert.h"
 
 namespace bp::test {
 
@@ -265,7 +266,7 @@ struct Harness {
   std::unique_ptr<VolumeRef> Ref(const std::string& name = "v", bool read_only = false) {
     std::unique_ptr<VolumeRef> ref;
     Status s = manager->OpenRef(name, read_only, &ref);
-    EXPECT_TRUE(s.ok()) << s.ToString();
+    EXPECT_OK(s);
     return ref;
   }
   // Flushes `ref` and, when the segment that flush made durable is due a periodic checkpoint

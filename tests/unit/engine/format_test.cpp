@@ -6,6 +6,7 @@
 #include "engine/segment_format.h"
 #include "engine/volume_meta.h"
 #include "engine_test_util.h"
+#include "support/status_assert.h"
 
 namespace bp {
 namespace {
@@ -23,14 +24,14 @@ TEST(CodecChain, EmptyChainIsIdentityAndChainsRoundTrip) {
   CodecChain empty(uuid.data(), {});
   EXPECT_EQ(empty.Describe(), "(none)");
   Bytes in = Pattern(1000, 1), out, back;
-  ASSERT_TRUE(empty.Encode(UnitId{}, in.data(), in.size(), &out).ok());
+  ASSERT_OK(empty.Encode(UnitId{}, in.data(), in.size(), &out));
   EXPECT_EQ(out, in);
   for (int n : {1, 2, 3}) {
     auto chain = XorChain(uuid, n);
     UnitId id{BP_UNIT_DATA, 5, 2, in.size()};
-    ASSERT_TRUE(chain->Encode(id, in.data(), in.size(), &out).ok());
+    ASSERT_OK(chain->Encode(id, in.data(), in.size(), &out));
     EXPECT_EQ(out.size(), in.size() + 8u * n);
-    ASSERT_TRUE(chain->Decode(id, out.data(), out.size(), &back).ok());
+    ASSERT_OK(chain->Decode(id, out.data(), out.size(), &back));
     EXPECT_EQ(back, in);
     // The unit identity is bound: decoding as another unit fails closed.
     UnitId other = id;
@@ -55,7 +56,7 @@ TEST(ObjectHeader, RoundTripAndEveryByteIsChecked) {
   ASSERT_EQ(b.size(), kObjectHeaderLength);
   EXPECT_EQ(std::string(b.begin(), b.begin() + 4), "BPSG");
   ObjectHeader back;
-  ASSERT_TRUE(DecodeObjectHeader(b.data(), b.size(), ObjectType::kSegment, &back).ok());
+  ASSERT_OK(DecodeObjectHeader(b.data(), b.size(), ObjectType::kSegment, &back));
   EXPECT_EQ(back.seq, h.seq);
   EXPECT_EQ(back.uuid, h.uuid);
   EXPECT_EQ(back.object_length(), kObjectHeaderLength + 400u);  // logical length is not stored
@@ -96,7 +97,7 @@ TEST(VolumeMeta, RoundTripAndCorruption) {
   Bytes obj = EncodeVolumeMetaObject(m);
   EXPECT_EQ(std::string(obj.begin(), obj.begin() + 4), "BPVM");
   VolumeMeta back;
-  ASSERT_TRUE(DecodeVolumeMetaObject(obj.data(), obj.size(), &back).ok());
+  ASSERT_OK(DecodeVolumeMetaObject(obj.data(), obj.size(), &back));
   EXPECT_EQ(back.name, m.name);
   EXPECT_EQ(back.size, m.size);
   EXPECT_EQ(back.uuid, m.uuid);
@@ -132,7 +133,7 @@ TEST(Segment, BuildReadBackAndReadUnits) {
   WriteBuffer buffer;
   FillBuffer(&buffer);
   BuiltSegment built;
-  ASSERT_TRUE(BuildSegment(buffer, 7, uuid, *chain, 16u << 10, &built).ok());
+  ASSERT_OK(BuildSegment(buffer, 7, uuid, *chain, 16u << 10, &built));
   EXPECT_EQ(std::string(built.object.begin(), built.object.begin() + 4), "BPSG");
 
   MemoryStore store;
@@ -141,9 +142,9 @@ TEST(Segment, BuildReadBackAndReadUnits) {
   SegmentMeta meta;
   uint64_t size = 0;
   const uint64_t volume_blocks = 1u << 22;
-  ASSERT_TRUE(
+  ASSERT_OK(
       ReadSegmentMeta(store, key, 7, uuid, *chain, volume_blocks, built.object.size(), &meta, &size)
-          .ok());
+          );
   EXPECT_EQ(size, built.object.size());
   ASSERT_EQ(meta.units.size(), built.meta.units.size());
   EXPECT_EQ(meta.total_blocks(), 46u);
@@ -171,7 +172,7 @@ TEST(Segment, BuildReadBackAndReadUnits) {
     const UnitLoc* loc = state.FindUnit(7, p.index, &unit_index);
     ASSERT_NE(loc, nullptr);
     Bytes unit;
-    ASSERT_TRUE(ReadUnit(store, key, 7, unit_index, *loc, *chain, &unit).ok());
+    ASSERT_OK(ReadUnit(store, key, 7, unit_index, *loc, *chain, &unit));
     Bytes expect = Pattern(4096, static_cast<uint32_t>(lba));
     EXPECT_EQ(0, std::memcmp(unit.data() + (p.index - loc->first_block) * 4096, expect.data(),
                              4096))
@@ -185,7 +186,7 @@ TEST(Segment, FlippedByteOrTruncationIsCorrupt) {
   WriteBuffer buffer;
   FillBuffer(&buffer);
   BuiltSegment built;
-  ASSERT_TRUE(BuildSegment(buffer, 3, uuid, *chain, 16u << 10, &built).ok());
+  ASSERT_OK(BuildSegment(buffer, 3, uuid, *chain, 16u << 10, &built));
   const std::string key = SegmentKey("v", 3);
   SegmentMeta meta;
   uint64_t size;
@@ -206,7 +207,7 @@ TEST(Segment, FlippedByteOrTruncationIsCorrupt) {
     Bytes bad = built.object;
     bad[data_start + 10] ^= 0x01;
     store.Poke(key, bad);
-    ASSERT_TRUE(ReadSegmentMeta(store, key, 3, uuid, *chain, 1u << 22, bad.size(), &meta, &size).ok());
+    ASSERT_OK(ReadSegmentMeta(store, key, 3, uuid, *chain, 1u << 22, bad.size(), &meta, &size));
     Bytes unit;
     Status s = ReadUnit(store, key, 3, 0, meta.units[0], *chain, &unit);
     EXPECT_TRUE(s.IsCorrupt()) << s.ToString();
@@ -258,17 +259,17 @@ TEST(Checkpoint, RoundTripAndCorruption) {
     }
     buffer.SetRange(1000 + seq, 5, ExtentKind::kZero);
     BuiltSegment built;
-    ASSERT_TRUE(BuildSegment(buffer, seq, uuid, *chain, 16u << 10, &built).ok());
+    ASSERT_OK(BuildSegment(buffer, seq, uuid, *chain, 16u << 10, &built));
     state.ApplySegment(built.meta, built.object.size());
   }
   Bytes plain = SerializeCheckpoint(state);
   Bytes object;
-  ASSERT_TRUE(BuildCheckpointObject(plain, 3, uuid, *chain, &object).ok());
+  ASSERT_OK(BuildCheckpointObject(plain, 3, uuid, *chain, &object));
   MemoryStore store;
   const std::string key = CheckpointKey("v", 3);
   store.Poke(key, object);
   VolumeState back;
-  ASSERT_TRUE(ReadCheckpoint(store, key, 3, uuid, *chain, 1u << 20, &back).ok());
+  ASSERT_OK(ReadCheckpoint(store, key, 3, uuid, *chain, 1u << 20, &back));
   EXPECT_EQ(back.through_seq, 3u);
   EXPECT_EQ(back.map.extent_count(), state.map.extent_count());
   EXPECT_EQ(back.map.data_blocks(), state.map.data_blocks());

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "engine_test_util.h"
+#include "support/status_assert.h"
 
 namespace bp {
 namespace {
@@ -21,7 +22,7 @@ void RunModel(uint64_t seed, bool tiny_cache) {
   if (tiny_cache) h.options.cache_memory = 0;
   h.Start();
   constexpr uint64_t kSize = 2u << 20;
-  ASSERT_TRUE(h.manager->Create("v", kSize).ok());
+  ASSERT_OK(h.manager->Create("v", kSize));
   auto ref = h.Ref();
   Bytes model(kSize, 0);
   std::mt19937_64 rng(seed);
@@ -61,12 +62,12 @@ void RunModel(uint64_t seed, bool tiny_cache) {
       ASSERT_EQ(test::Flush(*ref), 0);
     } else if (op < 98) {
       ref.reset();
-      ASSERT_TRUE(h.Restart().ok()) << "step " << step;
+      ASSERT_OK(h.Restart()) << "step " << step;
       ref = h.Ref();
     } else {
       ASSERT_EQ(test::Flush(*ref), 0);
       ref.reset();
-      ASSERT_TRUE(h.Crash().ok()) << "step " << step;
+      ASSERT_OK(h.Crash()) << "step " << step;
       ref = h.Ref();
     }
   }
@@ -74,7 +75,7 @@ void RunModel(uint64_t seed, bool tiny_cache) {
   ASSERT_EQ(test::Read(*ref, 0, kSize, &all), 0);
   EXPECT_TRUE(all == model);
   ref.reset();
-  ASSERT_TRUE(h.Restart().ok());
+  ASSERT_OK(h.Restart());
   ref = h.Ref();
   ASSERT_EQ(test::Read(*ref, 0, kSize, &all), 0);
   EXPECT_TRUE(all == model);
@@ -95,13 +96,13 @@ TEST(Model, UnflushedWritesAreWholeUnitsOrAbsentAfterCrash) {
   h.options.segment_size = 32u << 10;
   h.options.unit_size = 8u << 10;
   h.Start();
-  ASSERT_TRUE(h.manager->Create("v", 1 << 20).ok());
+  ASSERT_OK(h.manager->Create("v", 1 << 20));
   auto ref = h.Ref();
   for (int i = 0; i < 64; ++i) {
     ASSERT_EQ(test::Write(*ref, (i % 16) * 8192ull, test::Pattern(8192, i)), 0);
   }
   ref.reset();
-  ASSERT_TRUE(h.Crash().ok());
+  ASSERT_OK(h.Crash());
   ref = h.Ref();
   for (int slot = 0; slot < 16; ++slot) {
     Bytes out;

@@ -18,6 +18,7 @@
 #include "engine/writer_identity.h"
 #include "pipeline/retrying_store.h"
 #include "engine_test_util.h"
+#include "support/status_assert.h"
 
 namespace bp {
 namespace {
@@ -48,7 +49,7 @@ OwnerRecord Decoded(const Bytes& object, Uuid* uuid = nullptr) {
   Uuid u{};
   OwnerRecord r;
   Status s = DecodeOwnerObject(object.data(), object.size(), &u, &r);
-  EXPECT_TRUE(s.ok()) << s.ToString();
+  EXPECT_OK(s);
   if (uuid != nullptr) *uuid = u;
   return r;
 }
@@ -56,7 +57,7 @@ OwnerRecord Decoded(const Bytes& object, Uuid* uuid = nullptr) {
 Uuid VolumeUuid(MemoryStore& store, const std::string& name) {
   VolumeMeta meta;
   Bytes object = store.Peek(MetaKey(name));
-  EXPECT_TRUE(DecodeVolumeMetaObject(object.data(), object.size(), &meta).ok());
+  EXPECT_OK(DecodeVolumeMetaObject(object.data(), object.size(), &meta));
   return meta.uuid;
 }
 
@@ -185,7 +186,7 @@ TEST(OwnerDecide, TakeOverCoversNamesAndAll) {
 TEST(Ownership, CreateClaimsAndCleanShutdownReleases) {
   Harness h;
   h.Start();
-  ASSERT_TRUE(h.manager->Create("v", 1 << 20).ok());
+  ASSERT_OK(h.manager->Create("v", 1 << 20));
   Uuid uuid{};
   OwnerRecord active = Decoded(h.store->Peek(OwnerKey("v")), &uuid);
   EXPECT_EQ(uuid, VolumeUuid(*h.store, "v"));
@@ -193,22 +194,22 @@ TEST(Ownership, CreateClaimsAndCleanShutdownReleases) {
   EXPECT_EQ(active.writer_id, test::SmallOptions().writer_id);
   EXPECT_EQ(active.pid, static_cast<uint32_t>(::getpid()));
   EXPECT_FALSE(active.hostname.empty());
-  ASSERT_TRUE(h.manager->Shutdown().ok());
+  ASSERT_OK(h.manager->Shutdown());
   OwnerRecord released = Decoded(h.store->Peek(OwnerKey("v")));
   EXPECT_EQ(released.state, OwnerState::kReleased);
   EXPECT_EQ(released.claim_id, active.claim_id);
 
   // Released: another data dir opens it without any override, and owns it now.
   OtherHost other(h.store);
-  ASSERT_TRUE(other.manager->OpenAll().ok());
+  ASSERT_OK(other.manager->OpenAll());
   EXPECT_EQ(Decoded(h.store->Peek(OwnerKey("v"))).writer_id, kOtherId);
 }
 
 TEST(Ownership, AnotherDataDirIsRefusedAndWritesNothing) {
   Harness h;
   h.Start();
-  ASSERT_TRUE(h.manager->Create("v", 1 << 20).ok());
-  ASSERT_TRUE(h.manager->Create("w", 1 << 20).ok());
+  ASSERT_OK(h.manager->Create("v", 1 << 20));
+  ASSERT_OK(h.manager->Create("w", 1 << 20));
   auto ref = h.Ref();
   ASSERT_EQ(test::Write(*ref, 0, Pattern(4096, 1)), 0);
   ASSERT_EQ(test::Flush(*ref), 0);
@@ -228,7 +229,7 @@ TEST(Ownership, AnotherDataDirIsRefusedAndWritesNothing) {
     EXPECT_NE(s.message().find(part), std::string::npos) << part << " not in: " << s.message();
   }
   EXPECT_TRUE(other.manager->List().empty());
-  ASSERT_TRUE(other.manager->Shutdown().ok());
+  ASSERT_OK(other.manager->Shutdown());
   EXPECT_EQ(h.store->CountOps(MemoryStore::Op::kPut), puts_before);
   EXPECT_EQ(h.store->Keys(), keys_before);
   EXPECT_EQ(h.store->Peek(OwnerKey("v")), owner_before);
@@ -241,9 +242,9 @@ TEST(Ownership, AnotherDataDirIsRefusedAndWritesNothing) {
 TEST(Ownership, RefusalOfOneVolumeClaimsNoOther) {
   Harness h;
   h.Start();
-  ASSERT_TRUE(h.manager->Create("a", 1 << 20).ok());
-  ASSERT_TRUE(h.manager->Create("b", 1 << 20).ok());
-  ASSERT_TRUE(h.manager->Shutdown().ok());
+  ASSERT_OK(h.manager->Create("a", 1 << 20));
+  ASSERT_OK(h.manager->Create("b", 1 << 20));
+  ASSERT_OK(h.manager->Shutdown());
   // "a" is still held by a daemon of another data dir; "b" was released.
   OwnerRecord held = Decoded(h.store->Peek(OwnerKey("a")));
   held.state = OwnerState::kActive;
@@ -255,21 +256,21 @@ TEST(Ownership, RefusalOfOneVolumeClaimsNoOther) {
   h.Start();
   Status s = h.manager->OpenAll();
   EXPECT_TRUE(s.IsPrecondition()) << s.ToString();
-  ASSERT_TRUE(h.manager->Shutdown().ok());
+  ASSERT_OK(h.manager->Shutdown());
   EXPECT_EQ(h.store->Peek(OwnerKey("b")), b_before);
 }
 
 TEST(Ownership, SameDataDirTakesBackAfterCrash) {
   Harness h;
   h.Start();
-  ASSERT_TRUE(h.manager->Create("v", 1 << 20).ok());
+  ASSERT_OK(h.manager->Create("v", 1 << 20));
   auto ref = h.Ref();
   const Bytes d = Pattern(8192, 3);
   ASSERT_EQ(test::Write(*ref, 0, d), 0);
   ASSERT_EQ(test::Flush(*ref), 0);
   const OwnerRecord before = Decoded(h.store->Peek(OwnerKey("v")));
   ref.reset();
-  ASSERT_TRUE(h.Crash().ok());  // the record stays active: the crash released nothing
+  ASSERT_OK(h.Crash());  // the record stays active: the crash released nothing
   const OwnerRecord after = Decoded(h.store->Peek(OwnerKey("v")));
   EXPECT_EQ(after.state, OwnerState::kActive);
   EXPECT_EQ(after.writer_id, before.writer_id);
@@ -285,18 +286,18 @@ TEST(Ownership, SameDataDirTakesBackAfterCrash) {
 TEST(Ownership, TakeOverWinsAndTheOldWriterIsFenced) {
   Harness h;
   h.Start();
-  ASSERT_TRUE(h.manager->Create("v", 1 << 20).ok());
+  ASSERT_OK(h.manager->Create("v", 1 << 20));
   auto ref = h.Ref();
   ASSERT_EQ(test::Write(*ref, 0, Pattern(4096, 1)), 0);
   ASSERT_EQ(test::Flush(*ref), 0);
 
   OtherHost other(h.store, {"v"});
-  ASSERT_TRUE(other.manager->OpenAll().ok());
+  ASSERT_OK(other.manager->OpenAll());
   const OwnerRecord taken = Decoded(h.store->Peek(OwnerKey("v")));
   EXPECT_EQ(taken.writer_id, kOtherId);
   EXPECT_EQ(taken.state, OwnerState::kActive);
   std::unique_ptr<VolumeRef> theirs;
-  ASSERT_TRUE(other.manager->OpenRef("v", false, &theirs).ok());
+  ASSERT_OK(other.manager->OpenRef("v", false, &theirs));
   const Bytes new_data = Pattern(4096, 2);
   ASSERT_EQ(test::Write(*theirs, 4096, new_data), 0);
   ASSERT_EQ(test::Flush(*theirs), 0);
@@ -315,10 +316,10 @@ TEST(Ownership, TakeOverWinsAndTheOldWriterIsFenced) {
   EXPECT_EQ(h.store->Peek(OwnerKey("v")), EncodeOwnerObject(VolumeUuid(*h.store, "v"), taken));
 
   theirs.reset();
-  ASSERT_TRUE(other.manager->Shutdown().ok());
+  ASSERT_OK(other.manager->Shutdown());
   Harness fresh;
   fresh.store = h.store;
-  ASSERT_TRUE(fresh.StartAndOpen().ok());
+  ASSERT_OK(fresh.StartAndOpen());
   auto r = fresh.Ref();
   Bytes out;
   ASSERT_EQ(test::Read(*r, 4096, 4096, &out), 0);
@@ -328,8 +329,8 @@ TEST(Ownership, TakeOverWinsAndTheOldWriterIsFenced) {
 TEST(Ownership, UnreadableRecordIsRefusedUnlessTakenOver) {
   Harness h;
   h.Start();
-  ASSERT_TRUE(h.manager->Create("v", 1 << 20).ok());
-  ASSERT_TRUE(h.manager->Shutdown().ok());
+  ASSERT_OK(h.manager->Create("v", 1 << 20));
+  ASSERT_OK(h.manager->Shutdown());
   Bytes damaged = h.store->Peek(OwnerKey("v"));
   damaged.back() ^= 1;
   h.store->Poke(OwnerKey("v"), damaged);
@@ -338,18 +339,18 @@ TEST(Ownership, UnreadableRecordIsRefusedUnlessTakenOver) {
   Status s = h.manager->OpenAll();
   ASSERT_TRUE(s.IsPrecondition()) << s.ToString();
   EXPECT_NE(s.message().find("volumes/v/owner is unreadable"), std::string::npos) << s.message();
-  ASSERT_TRUE(h.manager->Shutdown().ok());
+  ASSERT_OK(h.manager->Shutdown());
   h.manager.reset();
 
   h.options.take_over = {"all"};
-  ASSERT_TRUE(h.StartAndOpen().ok());
+  ASSERT_OK(h.StartAndOpen());
   EXPECT_EQ(Decoded(h.store->Peek(OwnerKey("v"))).state, OwnerState::kActive);
 }
 
 TEST(Ownership, CreateOfAnExistingVolumeNamesItsOwner) {
   Harness h;
   h.Start();
-  ASSERT_TRUE(h.manager->Create("v", 1 << 20).ok());
+  ASSERT_OK(h.manager->Create("v", 1 << 20));
   OtherHost other(h.store);  // started without opening anything, as if before "v" existed
   Status s = other.manager->Create("v", 1 << 20);
   ASSERT_TRUE(s.IsPrecondition()) << s.ToString();
@@ -366,25 +367,25 @@ TEST(Ownership, CreateOfAnExistingVolumeNamesItsOwner) {
 TEST(Ownership, DeleteRemovesTheRecordWithTheVolume) {
   Harness h;
   h.Start();
-  ASSERT_TRUE(h.manager->Create("v", 1 << 20).ok());
-  ASSERT_TRUE(h.manager->Delete("v").ok());
+  ASSERT_OK(h.manager->Create("v", 1 << 20));
+  ASSERT_OK(h.manager->Delete("v"));
   EXPECT_TRUE(h.store->Keys("volumes/v/").empty());
-  ASSERT_TRUE(h.manager->Shutdown().ok());
+  ASSERT_OK(h.manager->Shutdown());
   EXPECT_TRUE(h.store->Keys("volumes/v/").empty());
 }
 
 TEST(Ownership, ReadOnlyManagerWritesNoRecord) {
   Harness h;
   h.Start();
-  ASSERT_TRUE(h.manager->Create("v", 1 << 20).ok());
-  ASSERT_TRUE(h.manager->Shutdown().ok());
+  ASSERT_OK(h.manager->Create("v", 1 << 20));
+  ASSERT_OK(h.manager->Shutdown());
   h.manager.reset();
   h.store->Erase(OwnerKey("v"));
   // No put-if-absent and no opt-out: volumes are served read-only, and nothing is claimed.
   h.store->SetPutIfAbsentSupported(false);
-  ASSERT_TRUE(h.StartAndOpen().ok());
+  ASSERT_OK(h.StartAndOpen());
   EXPECT_TRUE(h.manager->List()[0].read_only);
-  ASSERT_TRUE(h.manager->Shutdown().ok());
+  ASSERT_OK(h.manager->Shutdown());
   EXPECT_FALSE(h.store->Has(OwnerKey("v")));
 }
 
@@ -414,7 +415,7 @@ TEST(OwnershipRace, TwoTakeOversAtOnceExactlyOneWins) {
     c_status = ClaimOwnership(store, "v", RaceUuid(), Writer(kThirdId, 3), true, &c_claim);
   }, OwnerKey("v"));
   Status b_status = ClaimOwnership(store, "v", RaceUuid(), Writer(kOtherId, 2), true, &b_claim);
-  ASSERT_TRUE(c_status.ok()) << c_status.ToString();
+  ASSERT_OK(c_status);
   ASSERT_TRUE(b_status.IsPrecondition()) << b_status.ToString();
   EXPECT_THAT(b_status.message(), ::testing::HasSubstr("claimed it at the same moment"));
   EXPECT_THAT(b_status.message(), ::testing::HasSubstr(kThirdId)) << "names the winner";
@@ -434,7 +435,7 @@ TEST(OwnershipRace, TwoClaimsOfAReleasedVolumeExactlyOneWins) {
     c_status = ClaimOwnership(store, "v", RaceUuid(), Writer(kThirdId, 3), false, &c_claim);
   }, OwnerKey("v"));
   Status b_status = ClaimOwnership(store, "v", RaceUuid(), Writer(kOtherId, 2), false, &b_claim);
-  EXPECT_TRUE(c_status.ok()) << c_status.ToString();
+  EXPECT_OK(c_status);
   EXPECT_TRUE(b_status.IsPrecondition()) << b_status.ToString();
   EXPECT_EQ(Decoded(store.Peek(OwnerKey("v"))).writer_id, kThirdId);
 }
@@ -468,14 +469,14 @@ TEST(OwnershipRace, ConcurrentClaimsFromThreadsExactlyOneWins) {
 TEST(OwnershipRace, ReleaseNeverUndoesATakeOverThatLandsMeanwhile) {
   MemoryStore store;
   OwnerRecord mine;
-  ASSERT_TRUE(ClaimOwnership(store, "v", RaceUuid(), Writer(kOtherId, 2), false, &mine).ok());
+  ASSERT_OK(ClaimOwnership(store, "v", RaceUuid(), Writer(kOtherId, 2), false, &mine));
   OwnerRecord theirs;
   Status taken;
   store.BeforeNextPutIfMatch([&] {
     taken = ClaimOwnership(store, "v", RaceUuid(), Writer(kThirdId, 3), true, &theirs);
   }, OwnerKey("v"));
-  EXPECT_TRUE(ReleaseOwnership(store, "v", RaceUuid(), mine).ok());
-  ASSERT_TRUE(taken.ok()) << taken.ToString();
+  EXPECT_OK(ReleaseOwnership(store, "v", RaceUuid(), mine));
+  ASSERT_OK(taken);
   const OwnerRecord stored = Decoded(store.Peek(OwnerKey("v")));
   EXPECT_EQ(stored.writer_id, kThirdId);
   EXPECT_EQ(stored.state, OwnerState::kActive);
@@ -494,23 +495,23 @@ TEST(OwnershipRace, ClaimWhoseReplyWasLostStillHolds) {
   memory->FailNextPutAfterStoring(Status::Transient("connection reset"), OwnerKey("v"));
   OwnerRecord claimed;
   Status st = ClaimOwnership(store, "v", RaceUuid(), Writer(kOtherId, 2), false, &claimed);
-  ASSERT_TRUE(st.ok()) << st.ToString();
+  ASSERT_OK(st);
   EXPECT_EQ(Decoded(memory->Peek(OwnerKey("v"))).claim_id, claimed.claim_id);
 }
 
 TEST(Ownership, StoreWithoutConditionalPutIsReadOnlyUnlessUnfenced) {
   Harness h;
   h.Start();
-  ASSERT_TRUE(h.manager->Create("v", 1 << 20).ok());
-  ASSERT_TRUE(h.manager->Shutdown().ok());
+  ASSERT_OK(h.manager->Create("v", 1 << 20));
+  ASSERT_OK(h.manager->Shutdown());
   h.manager.reset();
   h.store->SetConditionalPutSupported(false);
-  ASSERT_TRUE(h.StartAndOpen().ok());
+  ASSERT_OK(h.StartAndOpen());
   EXPECT_TRUE(h.manager->List()[0].read_only) << "the record could not be replaced safely";
-  ASSERT_TRUE(h.manager->Shutdown().ok());
+  ASSERT_OK(h.manager->Shutdown());
   h.manager.reset();
   h.options.allow_unfenced = true;
-  ASSERT_TRUE(h.StartAndOpen().ok());
+  ASSERT_OK(h.StartAndOpen());
   EXPECT_FALSE(h.manager->List()[0].read_only);
   EXPECT_EQ(Decoded(h.store->Peek(OwnerKey("v"))).state, OwnerState::kActive)
       << "claimed with a plain put";
@@ -521,7 +522,7 @@ TEST(Ownership, UnfencedStoreStillHonoursTheRecord) {
   h.store->SetPutIfAbsentSupported(false);
   h.options.allow_unfenced = true;
   h.Start();
-  ASSERT_TRUE(h.manager->Create("v", 1 << 20).ok());
+  ASSERT_OK(h.manager->Create("v", 1 << 20));
   EngineOptions o = test::SmallOptions();
   o.writer_id = kOtherId;
   o.allow_unfenced = true;
@@ -533,12 +534,12 @@ TEST(Ownership, UnfencedStoreStillHonoursTheRecord) {
 TEST(Ownership, VolumeCopyLeavesTheRecordBehind) {
   Harness h;
   h.Start();
-  ASSERT_TRUE(h.manager->Create("v", 1 << 20).ok());
+  ASSERT_OK(h.manager->Create("v", 1 << 20));
   auto ref = h.Ref();
   ASSERT_EQ(test::Write(*ref, 0, Pattern(4096, 1)), 0);
   ASSERT_EQ(test::Flush(*ref), 0);
   ref.reset();
-  ASSERT_TRUE(h.manager->Shutdown().ok());
+  ASSERT_OK(h.manager->Shutdown());
   h.manager.reset();
   // The source daemon died holding the volume: its record stays active.
   OwnerRecord held = Decoded(h.store->Peek(OwnerKey("v")));
@@ -553,19 +554,19 @@ TEST(Ownership, VolumeCopyLeavesTheRecordBehind) {
   VolumeCopier copier(*h.store, *destination, options);
   VolumeCopyReport report;
   Status s = copier.Run(&report);
-  ASSERT_TRUE(s.ok()) << s.ToString();
+  ASSERT_OK(s);
   EXPECT_TRUE(destination->Has(MetaKey("c")));
   EXPECT_TRUE(destination->Keys("volumes/c/owner").empty());
 
   // A daemon of any data dir opens the copy without an override, which writes its own record;
   // copying again then still finds the destination complete.
   OtherHost other(destination);
-  ASSERT_TRUE(other.manager->OpenAll().ok());
-  ASSERT_TRUE(other.manager->Shutdown().ok());
+  ASSERT_OK(other.manager->OpenAll());
+  ASSERT_OK(other.manager->Shutdown());
   EXPECT_TRUE(destination->Has(OwnerKey("c")));
   VolumeCopier again(*h.store, *destination, options);
   s = again.Run(&report);
-  ASSERT_TRUE(s.ok()) << s.ToString();
+  ASSERT_OK(s);
   EXPECT_TRUE(report.already_complete);
   EXPECT_EQ(report.objects_written, 0u);
 }
@@ -588,9 +589,9 @@ class WriterIdFile : public ::testing::Test {
 
 TEST_F(WriterIdFile, CreatedOnceThenStable) {
   std::string first, second;
-  ASSERT_TRUE(LoadOrCreateWriterId(dir_, &first).ok());
+  ASSERT_OK(LoadOrCreateWriterId(dir_, &first));
   EXPECT_TRUE(IsValidWriterId(first)) << first;
-  ASSERT_TRUE(LoadOrCreateWriterId(dir_, &second).ok());
+  ASSERT_OK(LoadOrCreateWriterId(dir_, &second));
   EXPECT_EQ(first, second);
   std::ifstream in(dir_ / "writer-id");
   std::string text;
@@ -603,7 +604,7 @@ TEST_F(WriterIdFile, CreatedOnceThenStable) {
   // Another data dir gets another id.
   std::filesystem::create_directory(dir_ / "other");
   std::string other;
-  ASSERT_TRUE(LoadOrCreateWriterId(dir_ / "other", &other).ok());
+  ASSERT_OK(LoadOrCreateWriterId(dir_ / "other", &other));
   EXPECT_NE(other, first);
 }
 

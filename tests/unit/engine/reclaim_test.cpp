@@ -8,6 +8,7 @@
 
 #include "engine/object_format.h"
 #include "engine_test_util.h"
+#include "support/status_assert.h"
 
 namespace bp {
 namespace {
@@ -21,7 +22,7 @@ class Reclaim : public ::testing::Test {
  protected:
   void SetUp() override {
     h.Start();
-    ASSERT_TRUE(h.manager->Create("v", 16u << 20).ok());
+    ASSERT_OK(h.manager->Create("v", 16u << 20));
   }
   void WriteSegment(VolumeRef& ref, uint64_t block, uint32_t seed) {
     ASSERT_EQ(test::Write(ref, block * 4096, Pattern(4096, seed)), 0);
@@ -57,17 +58,17 @@ TEST_F(Reclaim, DeadSegmentsGoOnceTheOlderKeptCheckpointCoversThem) {
 
   // A crash now recovers from checkpoint 12 ...
   ref.reset();
-  ASSERT_TRUE(h.Crash().ok());
+  ASSERT_OK(h.Crash());
   ref = h.Ref();
   ExpectBlock(*ref, 0, 11);
   ref.reset();
-  ASSERT_TRUE(h.manager->Shutdown().ok());  // nothing new: no new checkpoint
+  ASSERT_OK(h.manager->Shutdown());  // nothing new: no new checkpoint
   h.manager.reset();
   // ... and from checkpoint 8 when 12 is damaged: segments 9..12 replay on top of it.
   Bytes ck = h.store->Peek(CheckpointKey("v", 12));
   ck[ck.size() - 5] ^= 0x01;
   h.store->Poke(CheckpointKey("v", 12), ck);
-  ASSERT_TRUE(h.StartAndOpen().ok());
+  ASSERT_OK(h.StartAndOpen());
   ref = h.Ref();
   ExpectBlock(*ref, 0, 11);
 }
@@ -78,7 +79,7 @@ TEST_F(Reclaim, LiveSegmentsAreKept) {
   // Give a (wrong) reclaim pass the chance to run before checking.
   OverwriteBlockZero(*ref, 200, 1);  // segment 13: kills segment 1 (block 0)
   ref.reset();
-  ASSERT_TRUE(h.Restart().ok());
+  ASSERT_OK(h.Restart());
   auto segs = Seqs(*h.store, SegmentPrefix("v"));
   for (uint64_t seq = 2; seq <= 12; ++seq) {
     EXPECT_TRUE(std::count(segs.begin(), segs.end(), seq)) << "live segment " << seq << " deleted";
@@ -92,7 +93,7 @@ TEST_F(Reclaim, AfterARestartTheRecoveredCheckpointIsAReference) {
   auto ref = h.Ref();
   OverwriteBlockZero(*ref, 0, 5);  // checkpoint 4 only: nothing reclaimable yet
   ref.reset();
-  ASSERT_TRUE(h.Crash().ok());     // opens from checkpoint 4 and remembers its live set
+  ASSERT_OK(h.Crash());     // opens from checkpoint 4 and remembers its live set
   EXPECT_EQ(Seqs(*h.store, SegmentPrefix("v")).front(), 1u);
   ref = h.Ref();
   OverwriteBlockZero(*ref, 5, 4);  // segments 6..9, checkpoint 8: kept {4, 8}
@@ -105,7 +106,7 @@ TEST_F(Reclaim, UnusableCheckpointsAfterAReclaimRefuseToOpen) {
   OverwriteBlockZero(*ref, 0, 12);
   ASSERT_TRUE(test::WaitFor([&] { return Seqs(*h.store, SegmentPrefix("v")).front() == 8; }));
   ref.reset();
-  ASSERT_TRUE(h.manager->Shutdown().ok());
+  ASSERT_OK(h.manager->Shutdown());
   h.manager.reset();
   for (const auto& k : h.store->Keys(CheckpointPrefix("v"))) h.store->Poke(k, Bytes{1, 2, 3});
   Status s = h.StartAndOpen();

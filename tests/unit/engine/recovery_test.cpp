@@ -4,6 +4,7 @@
 
 #include "engine/object_format.h"
 #include "engine_test_util.h"
+#include "support/status_assert.h"
 
 namespace bp {
 namespace {
@@ -41,7 +42,7 @@ class Recovery : public ::testing::Test {
  protected:
   void SetUp() override {
     h.Start();
-    ASSERT_TRUE(h.manager->Create("v", 16u << 20).ok());
+    ASSERT_OK(h.manager->Create("v", 16u << 20));
   }
   Harness h;
 };
@@ -54,7 +55,7 @@ TEST_F(Recovery, CheckpointPlusReplayAndOldCheckpointsPruned) {
     return c.size() == 2 && c.back() == 8;
   }));
   ref.reset();
-  ASSERT_TRUE(h.Crash().ok());
+  ASSERT_OK(h.Crash());
   auto ckpts = Seqs(*h.store, CheckpointPrefix("v"));
   ASSERT_FALSE(ckpts.empty());
   EXPECT_LE(ckpts.size(), 2u) << "only the last two checkpoints are kept";
@@ -72,7 +73,7 @@ TEST_F(Recovery, CleanShutdownWritesFinalCheckpoint) {
   WriteSegments(h, *ref, 0, 3);
   ASSERT_EQ(test::Write(*ref, 100 * 4096, Pattern(4096, 100)), 0);  // not flushed by the client
   ref.reset();
-  ASSERT_TRUE(h.Restart().ok());
+  ASSERT_OK(h.Restart());
   EXPECT_EQ(Seqs(*h.store, CheckpointPrefix("v")).back(), 4u);
   ref = h.Ref();
   ExpectBlocks(*ref, 0, 3);
@@ -84,7 +85,7 @@ TEST_F(Recovery, GapStopsReplayAndLaterSegmentsAreDiscarded) {
   WriteSegments(h, *ref, 0, 3);  // segments 1..3, no checkpoint yet
   ref.reset();
   h.store->Erase(SegmentKey("v", 2));
-  ASSERT_TRUE(h.Crash().ok());
+  ASSERT_OK(h.Crash());
   ref = h.Ref();
   ExpectBlocks(*ref, 0, 1);
   ExpectZero(*ref, 1, 2);  // segment 3 lies past the gap: not part of the volume
@@ -98,7 +99,7 @@ TEST_F(Recovery, GapStopsReplayAndLaterSegmentsAreDiscarded) {
   ASSERT_EQ(test::Flush(*ref), 0);
   EXPECT_TRUE(h.store->Has(SegmentKey("v", 2)));
   ref.reset();
-  ASSERT_TRUE(h.Crash().ok());
+  ASSERT_OK(h.Crash());
   ref = h.Ref();
   ExpectBlocks(*ref, 50, 1);
 }
@@ -110,7 +111,7 @@ TEST_F(Recovery, TornOrCorruptLastSegmentIsIgnored) {
   ASSERT_EQ(test::Write(*ref, 2 * 4096, Pattern(4096, 2)), 0);
   ASSERT_EQ(test::Flush(*ref), 0);
   ref.reset();
-  ASSERT_TRUE(h.Crash().ok());
+  ASSERT_OK(h.Crash());
   ref = h.Ref();
   ExpectBlocks(*ref, 0, 2);
   ExpectZero(*ref, 2, 1);
@@ -121,7 +122,7 @@ TEST_F(Recovery, TornOrCorruptLastSegmentIsIgnored) {
   ASSERT_FALSE(seg.empty());
   seg[kObjectHeaderLength + 3] ^= 0x10;
   h.store->Poke(SegmentKey("v", 3), seg);
-  ASSERT_TRUE(h.Crash().ok());
+  ASSERT_OK(h.Crash());
   ref = h.Ref();
   ExpectBlocks(*ref, 0, 2);
   ExpectZero(*ref, 5, 1);
@@ -132,22 +133,22 @@ TEST_F(Recovery, FallsBackToOlderCheckpoint) {
   WriteSegments(h, *ref, 0, 9);  // checkpoints 4 and 8
   ASSERT_TRUE(test::WaitFor([&] { return h.store->Has(CheckpointKey("v", 8)); }));
   ref.reset();
-  ASSERT_TRUE(h.Crash().ok());
+  ASSERT_OK(h.Crash());
   ASSERT_TRUE(h.store->Has(CheckpointKey("v", 8)));
-  ASSERT_TRUE(h.manager->Shutdown().ok());  // no new data: no new checkpoint
+  ASSERT_OK(h.manager->Shutdown());  // no new data: no new checkpoint
   h.manager.reset();
   Bytes ck = h.store->Peek(CheckpointKey("v", 8));
   ck[ck.size() - 5] ^= 0x01;
   h.store->Poke(CheckpointKey("v", 8), ck);
-  ASSERT_TRUE(h.StartAndOpen().ok());
+  ASSERT_OK(h.StartAndOpen());
   ref = h.Ref();
   ExpectBlocks(*ref, 0, 9);
   // With every checkpoint unusable, replay starts from segment 1.
   ref.reset();
-  ASSERT_TRUE(h.manager->Shutdown().ok());
+  ASSERT_OK(h.manager->Shutdown());
   h.manager.reset();
   for (const auto& k : h.store->Keys(CheckpointPrefix("v"))) h.store->Poke(k, Bytes{1, 2, 3});
-  ASSERT_TRUE(h.StartAndOpen().ok());
+  ASSERT_OK(h.StartAndOpen());
   ref = h.Ref();
   ExpectBlocks(*ref, 0, 9);
 }
@@ -156,25 +157,25 @@ TEST_F(Recovery, DamagedNewestCheckpointIsQuarantinedNotMistakenForAnotherWriter
   auto ref = h.Ref();
   WriteSegments(h, *ref, 0, 3);
   ref.reset();
-  ASSERT_TRUE(h.Restart().ok());  // clean shutdown: a final checkpoint of the last segment
+  ASSERT_OK(h.Restart());  // clean shutdown: a final checkpoint of the last segment
   auto ckpts = Seqs(*h.store, CheckpointPrefix("v"));
   ASSERT_FALSE(ckpts.empty());
   const uint64_t newest = ckpts.back();
-  ASSERT_TRUE(h.manager->Shutdown().ok());
+  ASSERT_OK(h.manager->Shutdown());
   h.manager.reset();
   Bytes ck = h.store->Peek(CheckpointKey("v", newest));
   ck[ck.size() - 5] ^= 0x01;
   h.store->Poke(CheckpointKey("v", newest), ck);
   // The writer falls back, moves the damaged checkpoint aside, and its own checkpoint of the
   // same seq at shutdown succeeds instead of fencing the volume.
-  ASSERT_TRUE(h.StartAndOpen().ok());
+  ASSERT_OK(h.StartAndOpen());
   EXPECT_EQ(h.store->Keys(VolumePrefix("v") + "quarantine/ckpt-").size(), 1u);
   ref = h.Ref();
   ExpectBlocks(*ref, 0, 3);
   ASSERT_EQ(test::Write(*ref, 40 * 4096, Pattern(4096, 40)), 0);
   ASSERT_EQ(test::Flush(*ref), 0);
   ref.reset();
-  ASSERT_TRUE(h.Restart().ok());
+  ASSERT_OK(h.Restart());
   ref = h.Ref();
   ExpectBlocks(*ref, 0, 3);
   ExpectBlocks(*ref, 40, 1);
@@ -201,7 +202,7 @@ TEST_F(Recovery, OverwritesTrimsAndZeroesSurviveReplayInOrder) {
   ASSERT_EQ(test::Read(*ref, 0, model.size(), &out), 0);
   EXPECT_EQ(out, model);
   ref.reset();
-  ASSERT_TRUE(h.Crash().ok());
+  ASSERT_OK(h.Crash());
   ref = h.Ref();
   ASSERT_EQ(test::Read(*ref, 0, model.size(), &out), 0);
   EXPECT_EQ(out, model);
@@ -211,7 +212,7 @@ TEST_F(Recovery, TransientListFailureFailsOpenInsteadOfLosingData) {
   auto ref = h.Ref();
   WriteSegments(h, *ref, 0, 2);
   ref.reset();
-  ASSERT_TRUE(h.manager->Shutdown().ok());
+  ASSERT_OK(h.manager->Shutdown());
   h.manager.reset();
   h.store->FailNext(MemoryStore::Op::kRead, Status::Transient("timeout"), 1, "/seg/");
   h.store->Erase(CheckpointKey("v", 2));
@@ -220,7 +221,7 @@ TEST_F(Recovery, TransientListFailureFailsOpenInsteadOfLosingData) {
   EXPECT_FALSE(s.ok());
   EXPECT_FALSE(h.manager->Exists("v"));
   EXPECT_TRUE(h.store->Has(SegmentKey("v", 2))) << "nothing was deleted";
-  ASSERT_TRUE(h.manager->OpenAll().ok());
+  ASSERT_OK(h.manager->OpenAll());
   ref = h.Ref();
   ExpectBlocks(*ref, 0, 2);
 }

@@ -9,6 +9,7 @@
 #include "engine_test_util.h"
 #include "support/memory_store.h"
 #include "util/crc32c.h"
+#include "support/status_assert.h"
 
 namespace bp {
 namespace {
@@ -54,11 +55,11 @@ TEST(SegmentReuse, RecycledImageBuildsTheSameObjectAsAFreshOne) {
     for (const Shape& s : shapes) {
       WriteBuffer buffer;
       Fill(&buffer, s.first, s.count, s.scattered, static_cast<uint32_t>(seq));
-      ASSERT_TRUE(EncodeSegmentImage(buffer, seq, uuid, *chain, 64u << 10, &recycled).ok());
+      ASSERT_OK(EncodeSegmentImage(buffer, seq, uuid, *chain, 64u << 10, &recycled));
       SegmentImage fresh;
-      ASSERT_TRUE(EncodeSegmentImage(buffer, seq, uuid, *chain, 64u << 10, &fresh).ok());
+      ASSERT_OK(EncodeSegmentImage(buffer, seq, uuid, *chain, 64u << 10, &fresh));
       SegmentImage in_place;  // unchanged units left in the buffer: the same object
-      ASSERT_TRUE(EncodeSegmentImage(buffer, seq, uuid, *chain, 64u << 10, &in_place, true).ok());
+      ASSERT_OK(EncodeSegmentImage(buffer, seq, uuid, *chain, 64u << 10, &in_place, true));
       EXPECT_EQ(Object(in_place), Object(fresh)) << "segment " << seq;
       EXPECT_EQ(in_place.kept.empty(), codecs != 0) << "only the no-codec chain keeps XorCodec units";
       EXPECT_EQ(Object(recycled), Object(fresh)) << "segment " << seq;
@@ -83,7 +84,7 @@ TEST(SegmentReuse, UnchangedUnitsStayInTheBufferAndReadBack) {
   Fill(&buffer, 0, 40, 3, 5);                        // units 0..2 (16+16+8 blocks), scattered
   std::memcpy(buffer.PutBlock(7), Pattern(4096, 1).data(), 4096);  // an overwrite in place
   SegmentImage image;
-  ASSERT_TRUE(EncodeSegmentImage(buffer, 9, uuid, *chain, 64u << 10, &image, true).ok());
+  ASSERT_OK(EncodeSegmentImage(buffer, 9, uuid, *chain, 64u << 10, &image, true));
   EXPECT_EQ(image.kept.size(), image.meta.units.size());
   EXPECT_EQ(image.kept_bytes, 43u * 4096);
   EXPECT_LT(image.owned_size(), 4096u) << "only the header and the meta are the image's own";
@@ -91,9 +92,9 @@ TEST(SegmentReuse, UnchangedUnitsStayInTheBufferAndReadBack) {
   MemoryStore store;
   const std::string key = "seg/9";
   const ObjectParts parts = image.Parts();
-  ASSERT_TRUE(store.PutParts(key, parts, true).ok());
+  ASSERT_OK(store.PutParts(key, parts, true));
   Bytes stored;
-  ASSERT_TRUE(store.Get(key, &stored).ok());
+  ASSERT_OK(store.Get(key, &stored));
   EXPECT_EQ(stored, Object(image));
   EXPECT_TRUE(PartsEqual(parts, stored.data(), stored.size()));
   stored.back() ^= 1;
@@ -101,12 +102,12 @@ TEST(SegmentReuse, UnchangedUnitsStayInTheBufferAndReadBack) {
 
   SegmentMeta meta;
   uint64_t size = 0;
-  ASSERT_TRUE(ReadSegmentMeta(store, key, 9, uuid, *chain, 1u << 20, image.size(), &meta, &size).ok());
+  ASSERT_OK(ReadSegmentMeta(store, key, 9, uuid, *chain, 1u << 20, image.size(), &meta, &size));
   EXPECT_EQ(size, image.size());
   auto blocks = buffer.SortedBlocks();
   for (uint32_t u = 0; u < meta.units.size(); ++u) {
     Bytes unit;
-    ASSERT_TRUE(ReadUnit(store, key, 9, u, meta.units[u], *chain, &unit).ok()) << "unit " << u;
+    ASSERT_OK(ReadUnit(store, key, 9, u, meta.units[u], *chain, &unit)) << "unit " << u;
     const UnitLoc& loc = meta.units[u];
     for (uint32_t k = 0; k < loc.logical_length / 4096; ++k) {
       EXPECT_EQ(std::memcmp(unit.data() + k * 4096, blocks[loc.first_block + k].second, 4096), 0)
@@ -126,8 +127,8 @@ TEST(SegmentReuse, UnchangedUnitsStayInTheBufferAndReadBack) {
   WriteBuffer without_crcs;
   Fill(&without_crcs, 0, 40, 0, 5);
   SegmentImage from_crcs, from_bytes;
-  ASSERT_TRUE(EncodeSegmentImage(with_crcs, 11, uuid, *chain, 64u << 10, &from_crcs, true).ok());
-  ASSERT_TRUE(EncodeSegmentImage(without_crcs, 11, uuid, *chain, 64u << 10, &from_bytes, true).ok());
+  ASSERT_OK(EncodeSegmentImage(with_crcs, 11, uuid, *chain, 64u << 10, &from_crcs, true));
+  ASSERT_OK(EncodeSegmentImage(without_crcs, 11, uuid, *chain, 64u << 10, &from_bytes, true));
   EXPECT_EQ(Object(from_crcs), Object(from_bytes));
   ASSERT_EQ(from_crcs.meta.units.size(), 3u);
   for (size_t u = 0; u < 3; ++u) EXPECT_EQ(from_crcs.meta.units[u].crc, from_bytes.meta.units[u].crc);
@@ -138,7 +139,7 @@ TEST(SegmentReuse, UnchangedUnitsStayInTheBufferAndReadBack) {
     std::memcpy(scattered.PutBlock(lba * 2), Pattern(4096, static_cast<uint32_t>(lba)).data(), 4096);
   }
   SegmentImage gathered;
-  ASSERT_TRUE(EncodeSegmentImage(scattered, 10, uuid, *chain, 64u << 10, &gathered, true).ok());
+  ASSERT_OK(EncodeSegmentImage(scattered, 10, uuid, *chain, 64u << 10, &gathered, true));
   EXPECT_TRUE(gathered.kept.empty());
   EXPECT_EQ(gathered.kept_bytes, 0u);
 }
@@ -151,11 +152,11 @@ TEST(SegmentReuse, EncodeAtWritesPastLengthAndKeepsTheRoom) {
     const Bytes in = Pattern(8192, 99);
     const UnitId id{BP_UNIT_DATA, 3, 4, in.size()};
     Bytes expect;
-    ASSERT_TRUE(chain->Encode(id, in.data(), in.size(), &expect).ok());
+    ASSERT_OK(chain->Encode(id, in.data(), in.size(), &expect));
 
     Bytes out(100000, 0xEE);  // stale room past the content
     size_t length = 10;
-    ASSERT_TRUE(chain->EncodeAt(id, in.data(), in.size(), &out, &length).ok());
+    ASSERT_OK(chain->EncodeAt(id, in.data(), in.size(), &out, &length));
     EXPECT_EQ(length, 10 + expect.size());
     EXPECT_EQ(out.size(), 100000u) << "the room is kept, not trimmed";
     EXPECT_EQ(Bytes(out.begin() + 10, out.begin() + static_cast<long>(length)), expect);
@@ -163,7 +164,7 @@ TEST(SegmentReuse, EncodeAtWritesPastLengthAndKeepsTheRoom) {
 
     Bytes small(3, 0x01);  // room too short: the vector grows
     size_t small_length = 3;
-    ASSERT_TRUE(chain->EncodeAt(id, in.data(), in.size(), &small, &small_length).ok());
+    ASSERT_OK(chain->EncodeAt(id, in.data(), in.size(), &small, &small_length));
     EXPECT_EQ(small_length, 3 + expect.size());
     EXPECT_EQ(Bytes(small.begin() + 3, small.begin() + static_cast<long>(small_length)), expect);
   }

@@ -8,6 +8,7 @@
 
 #include "engine/store_layout.h"
 #include "support/memory_store.h"
+#include "support/status_assert.h"
 
 namespace bp {
 namespace {
@@ -200,7 +201,7 @@ TEST(StoreLayout, ListVolumeNamesFindsTheVolumesOnly) {
   }
   std::vector<std::string> names{"stale"};
   const Status st = ListVolumeNames(store, &names);
-  ASSERT_TRUE(st.ok()) << st.ToString();
+  ASSERT_OK(st);
   EXPECT_EQ(names, (std::vector<std::string>{"alpha", "m.1", "zeta"}));
 }
 

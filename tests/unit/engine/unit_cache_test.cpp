@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cache/unit_cache.h"
+#include "support/status_assert.h"
 
 namespace bp {
 namespace {
@@ -29,10 +30,10 @@ TEST(UnitCache, EvictsLeastRecentlyUsedWithinBudget) {
   UnitCache cache(3 * (1000 + 128));
   UnitData d;
   for (uint64_t i = 0; i < 3; ++i) {
-    ASSERT_TRUE(cache.GetOrLoad(Key(1, i), [&](Bytes* b) { return LoadBytes(b, 1000, i); }, &d).ok());
+    ASSERT_OK(cache.GetOrLoad(Key(1, i), [&](Bytes* b) { return LoadBytes(b, 1000, i); }, &d));
   }
   ASSERT_NE(cache.Lookup(Key(1, 0)), nullptr);  // 0 becomes most recent
-  ASSERT_TRUE(cache.GetOrLoad(Key(1, 3), [&](Bytes* b) { return LoadBytes(b, 1000, 3); }, &d).ok());
+  ASSERT_OK(cache.GetOrLoad(Key(1, 3), [&](Bytes* b) { return LoadBytes(b, 1000, 3); }, &d));
   EXPECT_EQ(cache.Lookup(Key(1, 1)), nullptr);  // the least recent went
   EXPECT_NE(cache.Lookup(Key(1, 0)), nullptr);
   EXPECT_NE(cache.Lookup(Key(1, 3)), nullptr);
@@ -72,14 +73,14 @@ TEST(UnitCache, FailedLoadsAreReportedAndNotCached) {
   EXPECT_TRUE(s.IsCorrupt());
   EXPECT_EQ(d, nullptr);
   EXPECT_FALSE(cache.ContainsOrLoading(Key(1, 1)));
-  ASSERT_TRUE(cache.GetOrLoad(Key(1, 1), [](Bytes* b) { return LoadBytes(b, 10, 1); }, &d).ok());
+  ASSERT_OK(cache.GetOrLoad(Key(1, 1), [](Bytes* b) { return LoadBytes(b, 10, 1); }, &d));
   EXPECT_TRUE(cache.ContainsOrLoading(Key(1, 1)));
 }
 
 TEST(UnitCache, ZeroBudgetStillServesLoads) {
   UnitCache cache(0);
   UnitData d;
-  ASSERT_TRUE(cache.GetOrLoad(Key(1, 1), [](Bytes* b) { return LoadBytes(b, 10, 1); }, &d).ok());
+  ASSERT_OK(cache.GetOrLoad(Key(1, 1), [](Bytes* b) { return LoadBytes(b, 10, 1); }, &d));
   EXPECT_EQ(d->size(), 10u);
   EXPECT_EQ(cache.Lookup(Key(1, 1)), nullptr);
 }

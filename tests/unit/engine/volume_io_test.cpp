@@ -9,6 +9,7 @@
 #include "engine/volume_meta.h"
 #include <algorithm>
 #include "engine_test_util.h"
+#include "support/status_assert.h"
 
 namespace bp {
 namespace {
@@ -20,7 +21,7 @@ class VolumeIo : public ::testing::Test {
  protected:
   void SetUp() override {
     h.Start();
-    ASSERT_TRUE(h.manager->Create("v", 16u << 20).ok());
+    ASSERT_OK(h.manager->Create("v", 16u << 20));
     ref = h.Ref();
   }
   Bytes ReadBack(uint64_t off, uint64_t len) {
@@ -82,7 +83,7 @@ TEST_F(VolumeIo, UnalignedWritesMergeWithBufferedAndStoredData) {
   apply(5 * 4096 - 1, Pattern(1, 6));  // last byte
   EXPECT_EQ(ReadBack(0, model.size()), model);
   ASSERT_EQ(test::Flush(*ref), 0);
-  ASSERT_TRUE(h.Restart().ok());
+  ASSERT_OK(h.Restart());
   ref = h.Ref();
   EXPECT_EQ(ReadBack(0, model.size()), model);
   // Partial block read.
@@ -91,7 +92,7 @@ TEST_F(VolumeIo, UnalignedWritesMergeWithBufferedAndStoredData) {
 
 TEST_F(VolumeIo, UnalignedWriteFetchesUnitsWhenCacheIsCold) {
   h.options.cache_memory = 0;  // every stored block must come from the store
-  ASSERT_TRUE(h.Restart().ok());
+  ASSERT_OK(h.Restart());
   ref = h.Ref();
   Bytes base = Pattern(8 * 4096, 7);
   ASSERT_EQ(test::Write(*ref, 0, base), 0);
@@ -156,7 +157,7 @@ TEST_F(VolumeIo, CorruptUnitIsEioNeverGarbage) {
   ASSERT_EQ(test::Write(*ref, 0, data), 0);
   ASSERT_EQ(test::Flush(*ref), 0);
   h.options.cache_memory = 0;
-  ASSERT_TRUE(h.Restart().ok());
+  ASSERT_OK(h.Restart());
   ref = h.Ref();
   auto keys = h.store->Keys(SegmentPrefix("v"));
   ASSERT_EQ(keys.size(), 1u);
@@ -176,7 +177,7 @@ TEST_F(VolumeIo, CachePrefetchesAndConcurrentReadersAgree) {
   Bytes data = Pattern(1 << 20, 12);
   ASSERT_EQ(test::Write(*ref, 0, data), 0);
   ASSERT_EQ(test::Flush(*ref), 0);
-  ASSERT_TRUE(h.Restart().ok());
+  ASSERT_OK(h.Restart());
   ref = h.Ref();
   ASSERT_EQ(test::DoIo(*ref, BP_IO_OP_CACHE, 0, 256 << 10, nullptr), 0);
   uint64_t reads = h.store->CountOps(MemoryStore::Op::kRead);
@@ -211,9 +212,9 @@ TEST(VolumeManagerTest, CreateDeleteListAndNames) {
   EXPECT_FALSE(IsValidVolumeName(std::string(65, 'a')));
   EXPECT_EQ(h.manager->Create("v", 1000).code(), Status::Code::kInvalid);
   EXPECT_EQ(h.manager->Create("v", 0).code(), Status::Code::kInvalid);
-  ASSERT_TRUE(h.manager->Create("v", 1ull << 60).ok());  // 1 EiB, sparse
+  ASSERT_OK(h.manager->Create("v", 1ull << 60));  // 1 EiB, sparse
   EXPECT_TRUE(h.manager->Create("v", 1 << 20).IsPrecondition());
-  ASSERT_TRUE(h.manager->Create("w", 1 << 20).ok());
+  ASSERT_OK(h.manager->Create("w", 1 << 20));
   auto list = h.manager->List();
   ASSERT_EQ(list.size(), 2u);
   EXPECT_EQ(list[0].codecs, "xor");
@@ -226,14 +227,14 @@ TEST(VolumeManagerTest, CreateDeleteListAndNames) {
     EXPECT_EQ(test::Flush(*ref), 0);
     EXPECT_TRUE(h.manager->Delete("v").IsPrecondition());
   }
-  ASSERT_TRUE(h.manager->Delete("v").ok());
+  ASSERT_OK(h.manager->Delete("v"));
   EXPECT_FALSE(h.manager->Exists("v"));
   EXPECT_TRUE(h.store->Keys(VolumePrefix("v")).empty());
   EXPECT_TRUE(h.manager->Delete("v").IsNotFound());
   std::unique_ptr<VolumeRef> ref;
   EXPECT_TRUE(h.manager->OpenRef("v", false, &ref).IsNotFound());
   // Re-creating the name gives a fresh, empty volume.
-  ASSERT_TRUE(h.manager->Create("v", 1 << 20).ok());
+  ASSERT_OK(h.manager->Create("v", 1 << 20));
   Bytes out;
   auto r = h.Ref("v");
   EXPECT_EQ(test::Read(*r, 0, 4096, &out), 0);
@@ -243,14 +244,14 @@ TEST(VolumeManagerTest, CreateDeleteListAndNames) {
 TEST(VolumeManagerTest, MissingCodecFailsNamingPluginAndOtherVolumesStillOpen) {
   Harness h;
   h.Start();
-  ASSERT_TRUE(h.manager->Create("good", 1 << 20).ok());
-  ASSERT_TRUE(h.manager->Create("odd", 1 << 20).ok());
-  ASSERT_TRUE(h.manager->Shutdown().ok());
+  ASSERT_OK(h.manager->Create("good", 1 << 20));
+  ASSERT_OK(h.manager->Create("odd", 1 << 20));
+  ASSERT_OK(h.manager->Shutdown());
   h.manager.reset();
   // Rewrite odd's metadata to name a codec this host lacks.
   Bytes meta = h.store->Peek(MetaKey("odd"));
   VolumeMeta decoded;
-  ASSERT_TRUE(DecodeVolumeMetaObject(meta.data(), meta.size(), &decoded).ok());
+  ASSERT_OK(DecodeVolumeMetaObject(meta.data(), meta.size(), &decoded));
   decoded.codecs[0].name = "zstd";
   h.store->Poke(MetaKey("odd"), EncodeVolumeMetaObject(decoded));
   h.Start();

@@ -7,6 +7,7 @@
 
 #include "engine_test_util.h"
 #include "util/metrics.h"
+#include "support/status_assert.h"
 
 namespace bp {
 namespace {
@@ -29,7 +30,7 @@ void ReadBackScatteredBlocks(VolumeRef& ref) {
 TEST(WriteCache, ScatteredUnitsAreCachedWhenDurableFullUnitsAreNot) {
   Harness h;
   h.Start();
-  ASSERT_TRUE(h.manager->Create("v", 16u << 20).ok());
+  ASSERT_OK(h.manager->Create("v", 16u << 20));
   auto ref = h.Ref();
   // SmallOptions: 16 KiB units, so blocks 5 and 1001 are each alone in their window, while
   // blocks 64..67 fill one whole unit.
@@ -49,7 +50,7 @@ TEST(WriteCache, ScatteredUnitsAreCachedWhenDurableFullUnitsAreNot) {
 
   // After a restart nothing is cached: the same reads go to the store and return the same data.
   ref.reset();
-  ASSERT_TRUE(h.Restart().ok());
+  ASSERT_OK(h.Restart());
   ref = h.Ref();
   ASSERT_EQ(test::Read(*ref, 5 * 4096, 4096, &out), 0);
   EXPECT_EQ(out, Pattern(4096, 5));
@@ -60,7 +61,7 @@ TEST(WriteCache, LocalReadsBackendsGetNoCopiesOfWrittenUnits) {
   Harness h;
   h.store->SetLocalReads(true);
   h.Start();
-  ASSERT_TRUE(h.manager->Create("v", 16u << 20).ok());
+  ASSERT_OK(h.manager->Create("v", 16u << 20));
   auto ref = h.Ref();
   ASSERT_EQ(test::Write(*ref, 5 * 4096, Pattern(4096, 5)), 0);
   ASSERT_EQ(test::Write(*ref, 1001 * 4096, Pattern(4096, 1001)), 0);
