@@ -99,10 +99,10 @@ class EngineView final : public ObjectStore {
 // The engine's deliberate-bug switches (EngineOptions::sabotage, engine_options.h).
 void SetSabotage(uint32_t bits, EngineOptions* options) {
   uint32_t s = 0;
-  if (bits & kSabAckUploadFailure) s |= Sabotage::kAckUploadFailure;
-  if (bits & kSabNoLostReplyResolution) s |= Sabotage::kNoLostReplyResolution;
-  if (bits & kSabAckFlushOnNewestDurable) s |= Sabotage::kAckFlushOnNewestDurable;
-  if (bits & kSabAckFlushOnSeal) s |= Sabotage::kAckFlushOnSeal;
+  if (bits & kSabAckUploadFailure) s |= bp::Sabotage::kAckUploadFailure;
+  if (bits & kSabNoLostReplyResolution) s |= bp::Sabotage::kNoLostReplyResolution;
+  if (bits & kSabAckFlushOnNewestDurable) s |= bp::Sabotage::kAckFlushOnNewestDurable;
+  if (bits & kSabAckFlushOnSeal) s |= bp::Sabotage::kAckFlushOnSeal;
   options->sabotage = s;
 }
 
@@ -297,7 +297,7 @@ bool Simulation::OpenIncarnation() {
   policy.deadline = std::chrono::milliseconds(options_.retry_deadline_ms);
   policy.clock = &clock_;
   policy.jitter_seed = Mix(cfg_.seed, static_cast<uint64_t>(incarnation_)) | 1;
-  policy.resolve_lost_replies = (options_.sabotage & Sabotage::kNoLostReplyResolution) == 0;
+  policy.resolve_lost_replies = (options_.sabotage & bp::Sabotage::kNoLostReplyResolution) == 0;
   retrying_ = std::make_shared<RetryingStore>(faults_, policy);
   auto view = std::make_shared<EngineView>(retrying_, [this](const std::string& what, const Status& s) {
     if (crash_.crashed) return;

@@ -220,7 +220,7 @@ TEST(Backpressure, WaitingWritesFailAfterTheRetryDeadline) {
 // not before, however long the test takes in real time.
 TEST(Timer, SealingFollowsTheInjectedClock) {
   Harness h;
-  ManualClock clock;
+  test::ManualClock clock;
   h.clock = &clock;
   h.options.flush_interval_ms = 60000;
   h.Start();
