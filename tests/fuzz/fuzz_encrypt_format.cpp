@@ -39,18 +39,21 @@ void CheckHeader(const uint8_t* data, size_t size) {
   const std::vector<uint8_t> again = encryptfmt::SerializeHeader(header);
   FUZZ_CHECK(again.size() == size && std::memcmp(again.data(), data, size) == 0,
              "a parsed header does not serialize back to its bytes");
-  FUZZ_CHECK(header.version == (header.cipher == Cipher::kXChaCha20Poly1305
-                                    ? encryptfmt::kHeaderVersion1
-                                    : encryptfmt::kHeaderVersion2),
-             "header version does not match its cipher");
-  FUZZ_CHECK(header.kdf.opslimit >= encryptfmt::kMinOps && header.kdf.opslimit <= encryptfmt::kMaxOps &&
-                 header.kdf.memlimit >= encryptfmt::kMinMem && header.kdf.memlimit <= encryptfmt::kMaxMem,
-             "Argon2id costs out of bounds accepted");
+  FUZZ_CHECK(
+      header.version == (header.cipher == Cipher::kXChaCha20Poly1305 ? encryptfmt::kHeaderVersion1
+                                                                     : encryptfmt::kHeaderVersion2),
+      "header version does not match its cipher");
+  FUZZ_CHECK(
+      header.kdf.opslimit >= encryptfmt::kMinOps && header.kdf.opslimit <= encryptfmt::kMaxOps &&
+          header.kdf.memlimit >= encryptfmt::kMinMem && header.kdf.memlimit <= encryptfmt::kMaxMem,
+      "Argon2id costs out of bounds accepted");
 
-  if (header.kdf.opslimit != fixtures::kSeedOps || header.kdf.memlimit != fixtures::kSeedMem) return;
+  if (header.kdf.opslimit != fixtures::kSeedOps || header.kdf.memlimit != fixtures::kSeedMem)
+    return;
   uint8_t password_key[encryptfmt::kKeyBytes];
-  FUZZ_CHECK(encryptfmt::DerivePasswordKey(fixtures::kPassword, header.salt, header.kdf, password_key),
-             "Argon2id failed at the cheapest costs");
+  FUZZ_CHECK(
+      encryptfmt::DerivePasswordKey(fixtures::kPassword, header.salt, header.kdf, password_key),
+      "Argon2id failed at the cheapest costs");
   uint8_t data_key[encryptfmt::kKeyBytes];
   if (!encryptfmt::UnwrapDataKey(password_key, fixtures::kVolumeUuid, header, data_key)) return;
 
@@ -70,9 +73,10 @@ void CheckHeader(const uint8_t* data, size_t size) {
              "a rewrapped header does not parse: " + error);
   FUZZ_CHECK(reread.cipher == header.cipher, "rewrapping changed the cipher");
   uint8_t unwrapped[encryptfmt::kKeyBytes];
-  FUZZ_CHECK(encryptfmt::UnwrapDataKey(new_password_key, fixtures::kVolumeUuid, reread, unwrapped) &&
-                 std::memcmp(unwrapped, data_key, sizeof data_key) == 0,
-             "a rewrapped header does not unwrap to the same data key");
+  FUZZ_CHECK(
+      encryptfmt::UnwrapDataKey(new_password_key, fixtures::kVolumeUuid, reread, unwrapped) &&
+          std::memcmp(unwrapped, data_key, sizeof data_key) == 0,
+      "a rewrapped header does not unwrap to the same data key");
 }
 
 encryptfmt::UnitIdentity Identity(uint64_t logical_length) {

@@ -26,8 +26,11 @@ namespace {
 bool IsUtf8(std::string_view s) {
   for (size_t i = 0; i < s.size();) {
     const auto b = static_cast<uint8_t>(s[i]);
-    size_t n = b < 0x80 ? 1 : b >= 0xC2 && b <= 0xDF ? 2 : b >= 0xE0 && b <= 0xEF ? 3
-                          : b >= 0xF0 && b <= 0xF4 ? 4 : 0;
+    size_t n = b < 0x80                 ? 1
+               : b >= 0xC2 && b <= 0xDF ? 2
+               : b >= 0xE0 && b <= 0xEF ? 3
+               : b >= 0xF0 && b <= 0xF4 ? 4
+                                        : 0;
     if (n == 0 || i + n > s.size()) return false;
     const auto b1 = static_cast<uint8_t>(n > 1 ? s[i + 1] : 0x80);
     if ((b == 0xE0 && b1 < 0xA0) || (b == 0xED && b1 > 0x9F) || (b == 0xF0 && b1 < 0x90) ||
@@ -77,8 +80,8 @@ void CheckList(std::string_view body) {
   std::vector<std::string> keys;
   for (size_t i = 0; i < page.objects.size(); ++i) {
     const auto& [key, size] = page.objects[i];
-    FUZZ_CHECK(!key.empty() && key.size() <= 1024, "listed key of " + std::to_string(key.size()) +
-                                                       " bytes");
+    FUZZ_CHECK(!key.empty() && key.size() <= 1024,
+               "listed key of " + std::to_string(key.size()) + " bytes");
     FUZZ_CHECK(IsUtf8(key), "listed key is not UTF-8");
     uint64_t expected = 0;
     FUZZ_CHECK(ExpectedSize(size_texts[i], &expected) && size == expected,
@@ -91,10 +94,10 @@ void CheckList(std::string_view body) {
   // The delete request, read back as S3 reads it: whitespace kept, line ends normalized.
   const std::string request = s3backend::BuildDeleteRequest(keys);
   pugi::xml_document sent;
-  FUZZ_CHECK(sent.load_buffer(request.data(), request.size(),
-                              pugi::parse_default | pugi::parse_ws_pcdata_single,
-                              pugi::encoding_utf8),
-             "delete request is not well-formed XML");
+  FUZZ_CHECK(
+      sent.load_buffer(request.data(), request.size(),
+                       pugi::parse_default | pugi::parse_ws_pcdata_single, pugi::encoding_utf8),
+      "delete request is not well-formed XML");
   size_t index = 0;
   for (pugi::xml_node object : sent.child("Delete").children("Object")) {
     FUZZ_CHECK(index < keys.size(), "delete request names more objects than listed");

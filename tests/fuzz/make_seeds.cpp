@@ -317,7 +317,8 @@ void EncryptSeeds(const fs::path& plugin_dir) {
   Bytes text;
   while (text.size() < 700) Append(&text, "blockpipe serves block devices over NBD. ");
   const std::pair<std::string, Bytes> inputs[] = {{"empty", {}}, {"one-byte", {7}}, {"text", text}};
-  for (const auto cipher : {encryptfmt::Cipher::kXChaCha20Poly1305, encryptfmt::Cipher::kXAes256Gcm}) {
+  for (const auto cipher :
+       {encryptfmt::Cipher::kXChaCha20Poly1305, encryptfmt::Cipher::kXAes256Gcm}) {
     for (const auto& [name, data] : inputs) {
       encryptfmt::UnitIdentity unit;
       unit.volume_uuid = fx::kVolumeUuid;

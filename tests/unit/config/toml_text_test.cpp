@@ -3,13 +3,14 @@
 // kept byte for byte, and arrays/inline tables nested only so deep — including the inputs that
 // crashed toml11 3.7.1 (heap overflow on a literal string holding 0xff, stack overflow on deep
 // nesting).
+#include "config/toml_text.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <string>
 
 #include "config/config.h"
-#include "config/toml_text.h"
 
 namespace bp {
 namespace {
@@ -38,9 +39,10 @@ TEST(TomlText, LiteralStringWithInvalidUtf8IsRefusedAtLineAndColumn) {
   EXPECT_EQ(ErrorOf(bad),
             "/etc/bp/blockpipe.toml:1:5: not UTF-8 (byte 0xFF, a byte that never occurs in UTF-8); "
             "a TOML file must be UTF-8 text");
-  EXPECT_EQ(ErrorOf(kMinimal + "note = " + bad + "\n"),
-            "/etc/bp/blockpipe.toml:5:12: not UTF-8 (byte 0xFF, a byte that never occurs in UTF-8); "
-            "a TOML file must be UTF-8 text");
+  EXPECT_EQ(
+      ErrorOf(kMinimal + "note = " + bad + "\n"),
+      "/etc/bp/blockpipe.toml:5:12: not UTF-8 (byte 0xFF, a byte that never occurs in UTF-8); "
+      "a TOML file must be UTF-8 text");
   EXPECT_THAT(ErrorOf(kMinimal + "note = '''x\n" + bad + "'''\n"),
               HasSubstr("blockpipe.toml:6:5: not UTF-8"));
 }
@@ -65,8 +67,9 @@ TEST(TomlText, EveryKindOfMalformedSequenceIsNamed) {
   };
   for (const Case& c : cases) {
     // In a basic string after three two-byte characters: the column counts characters.
-    EXPECT_EQ(ErrorOf(kMinimal + "\nnote = \"\xC3\xA9\xC3\xA9\xC3\xA9" + c.bytes + "\"\n"),
-              "/etc/bp/blockpipe.toml:6:12: not UTF-8 (" + c.why + "); a TOML file must be UTF-8 text");
+    EXPECT_EQ(
+        ErrorOf(kMinimal + "\nnote = \"\xC3\xA9\xC3\xA9\xC3\xA9" + c.bytes + "\"\n"),
+        "/etc/bp/blockpipe.toml:6:12: not UTF-8 (" + c.why + "); a TOML file must be UTF-8 text");
   }
   // At the very end of the text, with nothing after the lead byte.
   EXPECT_EQ(ErrorOf(kMinimal + "# \xE2\x82"),
@@ -78,13 +81,18 @@ TEST(TomlText, ValidMultiByteUtf8IsAcceptedByteForByte) {
   // The first and last code point of every sequence length, those next to the surrogates, and
   // text people write: accents, CJK, an emoji, in comments, keys, strings and an array.
   const std::string edges =
-      "\xC2\x80\xDF\xBF"                           // U+0080 U+07FF
+      "\xC2\x80\xDF\xBF"                                  // U+0080 U+07FF
       "\xE0\xA0\x80\xED\x9F\xBF\xEE\x80\x80\xEF\xBF\xBF"  // U+0800 U+D7FF U+E000 U+FFFF
-      "\xF0\x90\x80\x80\xF4\x8F\xBF\xBF";          // U+10000 U+10FFFF
-  const std::string text = "# donn\xC3\xA9" "es \xE2\x82\xAC \xF0\x9F\x98\x80\n" + kMinimal +
-                           "\"cl\xC3\xA9\" = 'caf\xC3\xA9 \xE6\x97\xA5\xE6\x9C\xAC'\n"
-                           "edges = \"" + edges + "\"\n"
-                           "list = [\"\xCE\xB1\", '''\xCE\xB2\n\xF0\x9F\x98\x80''']\n";
+      "\xF0\x90\x80\x80\xF4\x8F\xBF\xBF";                 // U+10000 U+10FFFF
+  const std::string text =
+      "# donn\xC3\xA9"
+      "es \xE2\x82\xAC \xF0\x9F\x98\x80\n" +
+      kMinimal +
+      "\"cl\xC3\xA9\" = 'caf\xC3\xA9 \xE6\x97\xA5\xE6\x9C\xAC'\n"
+      "edges = \"" +
+      edges +
+      "\"\n"
+      "list = [\"\xCE\xB1\", '''\xCE\xB2\n\xF0\x9F\x98\x80''']\n";
   Config c;
   Status st = ParseConfig(text, kFile, &c);
   ASSERT_TRUE(st.ok()) << st.message();
@@ -109,14 +117,12 @@ TEST(TomlText, Utf8SequenceLengthAgreesWithTheTable) {
   EXPECT_STREQ(why, "a truncated sequence");
 }
 
-std::string Nested(int depth) {
-  return std::string(depth, '[') + "1" + std::string(depth, ']');
-}
+std::string Nested(int depth) { return std::string(depth, '[') + "1" + std::string(depth, ']'); }
 
 TEST(TomlText, NestingIsBounded) {
   Config c;
-  Status st = ParseConfig(kMinimal + "deep = " + Nested(config_detail::kMaxTomlNesting) + "\n",
-                          kFile, &c);
+  Status st =
+      ParseConfig(kMinimal + "deep = " + Nested(config_detail::kMaxTomlNesting) + "\n", kFile, &c);
   EXPECT_TRUE(st.ok()) << st.message();
   // One more, as arrays or as inline tables inside arrays: refused at the bracket that is too
   // deep. toml11 itself overflowed the stack on a few thousand.
