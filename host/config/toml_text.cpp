@@ -1,4 +1,4 @@
-// UTF-8 and nesting checks on config text before it is parsed (see toml_text.h).
+// UTF-8, nesting and binary integer checks on config text before it is parsed (toml_text.h).
 #include "config/toml_text.h"
 
 #include <cstdio>
@@ -41,10 +41,28 @@ Status CheckUtf8(std::string_view text, const std::filesystem::path& file) {
   return Status::Ok();
 }
 
-// Tracks strings and comments only as far as needed to know which brackets and braces are
-// TOML's. Malformed text (an unterminated string) may be tracked loosely; toml11 refuses it
+bool IsBareKeyChar(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '-';
+}
+
+// Digits (underscores not counted) of the binary integer `0b…` at text[pos].
+size_t BinaryDigits(std::string_view text, size_t pos) {
+  size_t digits = 0;
+  for (pos += 2; pos < text.size(); ++pos) {
+    if (text[pos] == '0' || text[pos] == '1') {
+      ++digits;
+    } else if (text[pos] != '_') {
+      break;
+    }
+  }
+  return digits;
+}
+
+// Tracks strings and comments only as far as needed to know which brackets, braces and `0b`
+// are TOML's. Malformed text (an unterminated string) may be tracked loosely; toml11 refuses it
 // afterwards anyway, and a count that is too high only refuses text toml11 would refuse too.
-Status CheckNesting(std::string_view text, const std::filesystem::path& file) {
+Status CheckStructure(std::string_view text, const std::filesystem::path& file) {
   enum class State { kCode, kComment, kBasic, kLiteral, kMultiBasic, kMultiLiteral };
   State state = State::kCode;
   int depth = 0;
@@ -78,6 +96,10 @@ Status CheckNesting(std::string_view text, const std::filesystem::path& file) {
           }
         } else if ((c == ']' || c == '}') && depth > 0) {
           --depth;
+        } else if (c == '0' && starts(pos, "0b") && (pos == 0 || !IsBareKeyChar(text[pos - 1])) &&
+                   BinaryDigits(text, pos) > kMaxTomlBinaryDigits) {
+          return Status::Invalid(WhereInText(text, pos, file) + ": binary integer of more than " +
+                                 std::to_string(kMaxTomlBinaryDigits) + " digits");
         }
         break;
       case State::kComment:
@@ -169,7 +191,7 @@ size_t Utf8SequenceLength(std::string_view text, size_t pos, const char** why) {
 
 Status CheckTomlText(std::string_view text, const std::filesystem::path& file) {
   BP_RETURN_IF_ERROR(CheckUtf8(text, file));
-  return CheckNesting(text, file);
+  return CheckStructure(text, file);
 }
 
 }  // namespace bp::config_detail

@@ -1,9 +1,11 @@
 // The checks config text passes before toml11 sees it. toml11 3.7 (Debian 12's) is not safe on
 // every input: a byte sequence that is not UTF-8 inside a literal string makes it read past its
 // buffer (its error path rewinds one string's iterator into another), and it recurses once per
-// nested array or inline table without a limit, so a few thousand `[` overflow the stack. TOML
-// is UTF-8 by definition and no blockpipe config nests deeper than an array of strings, so such
-// text is refused here with FILE:LINE:COLUMN, and toml11 only ever parses what it handles.
+// nested array or inline table without a limit, so a few thousand `[` overflow the stack; and
+// it overflows a signed 64-bit value (undefined behaviour) reading a binary integer of 63 or
+// more digits, leading zeros included. TOML is UTF-8 by definition, no blockpipe config nests
+// deeper than an array of strings or needs such a number, so that text is refused here with
+// FILE:LINE:COLUMN, and toml11 only ever parses what it handles.
 // ${VAR} values are substituted into the already parsed strings (SubstituteEnvironment) and never
 // reach toml11's parser, so they are not checked here.
 #pragma once
@@ -21,9 +23,14 @@ namespace bp::config_detail {
 // overflows an 8 MiB stack at about 1000.
 inline constexpr int kMaxTomlNesting = 32;
 
+// Binary integers (`0b…`) may have this many digits, underscores not counted: toml11 doubles its
+// place value once per digit, past 2^62 on the 63rd.
+inline constexpr size_t kMaxTomlBinaryDigits = 62;
+
 // Ok when `text` is well-formed UTF-8 (no overlong forms, surrogates, code points above
-// U+10FFFF or truncated sequences) and nests arrays and inline tables at most kMaxTomlNesting
-// deep. Otherwise Invalid: "FILE:LINE:COLUMN: …", the column counted in characters from 1.
+// U+10FFFF or truncated sequences), nests arrays and inline tables at most kMaxTomlNesting deep
+// and has no binary integer longer than kMaxTomlBinaryDigits. Otherwise Invalid:
+// "FILE:LINE:COLUMN: …", the column counted in characters from 1.
 Status CheckTomlText(std::string_view text, const std::filesystem::path& file);
 
 // Length of the well-formed UTF-8 sequence that starts at text[pos] (1 to 4), or 0 with *why

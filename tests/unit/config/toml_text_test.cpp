@@ -135,6 +135,26 @@ TEST(TomlText, NestingIsBounded) {
               HasSubstr("nested more than 32 deep"));
 }
 
+// toml11 doubles a binary integer's place value once per digit, overflowing int64 (undefined
+// behaviour, caught by UBSan in fuzz-config) on the 63rd, leading zeros included.
+TEST(TomlText, BinaryIntegersAreBounded) {
+  // 62 digits pass, underscores aside; so does `0b` inside a bare key. (A bare key that starts
+  // with `0b` and 63 binary digits is refused like a number: no config needs one.)
+  Config c;
+  Status st = ParseConfig(kMinimal + "mask = 0b" + std::string(62, '1') + "\n" + "flags = 0b1_" +
+                              std::string(60, '0') + "_1\n" + "x0b" + std::string(70, '1') +
+                              " = 'a key, not a number'\n",
+                          kFile, &c);
+  ASSERT_TRUE(st.ok()) << st.message();
+  EXPECT_EQ(c.frontends[0].values.at("mask").text, std::to_string((1ull << 62) - 1));
+  EXPECT_EQ(c.frontends[0].values.at("flags").text, std::to_string((1ull << 61) + 1));
+  EXPECT_EQ(ErrorOf(kMinimal + "mask = 0b" + std::string(63, '0') + "\n"),
+            "/etc/bp/blockpipe.toml:5:8: binary integer of more than 62 digits");
+  EXPECT_THAT(ErrorOf(kMinimal + "masks = [1, 0b" + std::string(40, '1') + "_" +
+                      std::string(40, '1') + "]\n"),
+              HasSubstr("blockpipe.toml:5:13: binary integer of more than 62 digits"));
+}
+
 TEST(TomlText, BracketsInStringsAndCommentsDoNotCount) {
   const std::string many(200, '[');
   const std::string text = kMinimal + "# " + many + "\n" + "a = \"" + many + "\\\"" + many +
