@@ -1,8 +1,9 @@
-// LoadConfig / ParseConfig: blockpipe.toml → Config. Order of work: parse (toml11 errors keep
-// their file and line), expand ${VAR} everywhere, refuse unknown top-level tables, then read
-// each host-owned table strictly (unknown keys, wrong types and out-of-range values are errors
-// naming file, line and key) and keep plugin tables raw for the loader to validate against the
-// plugin's own key table. Relative paths resolve against the config file's directory.
+// LoadConfig / ParseConfig: blockpipe.toml → Config. Order of work: check the text is UTF-8 and
+// not nested too deep (toml_text.h), parse (toml11 errors keep their file and line), expand
+// ${VAR} everywhere, refuse unknown top-level tables, then read each host-owned table strictly
+// (unknown keys, wrong types and out-of-range values are errors naming file, line and key) and
+// keep plugin tables raw for the loader to validate against the plugin's own key table.
+// Relative paths resolve against the config file's directory.
 #include "config/config.h"
 
 #include <sys/un.h>
@@ -12,6 +13,7 @@
 #include <sstream>
 
 #include "config/toml_reader.h"
+#include "config/toml_text.h"
 #include "engine/store_layout.h"
 #include "util/log.h"
 
@@ -386,6 +388,8 @@ Status ParseConfig(const std::string& text, const std::filesystem::path& file, C
   cfg.file = MakeAbsolute(ec ? std::filesystem::path("/") : cwd, file);
   cfg.dir = cfg.file.parent_path();
 
+  // Text toml11 cannot parse safely (not UTF-8, nested without bound) never reaches it.
+  BP_RETURN_IF_ERROR(config_detail::CheckTomlText(text, cfg.file));
   toml::value root;
   try {
     std::istringstream in(text);

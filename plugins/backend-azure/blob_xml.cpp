@@ -23,9 +23,11 @@ bool ParseUint64(const char* text, uint64_t* out) {
 }
 
 bool Load(pugi::xml_document* doc, std::string_view xml) {
-  // parse_default keeps entity decoding (names with '&' arrive as &amp;) and drops nothing the
-  // readers need; the buffer is copied, so the caller's view may go away.
-  return static_cast<bool>(doc->load_buffer(xml.data(), xml.size(), pugi::parse_default,
+  // parse_default keeps entity decoding (names with '&' arrive as &amp;); parse_ws_pcdata_single
+  // keeps a name made only of spaces, which pugixml would otherwise drop and turn into an empty
+  // name. The buffer is copied, so the caller's view may go away.
+  return static_cast<bool>(doc->load_buffer(xml.data(), xml.size(),
+                                            pugi::parse_default | pugi::parse_ws_pcdata_single,
                                             pugi::encoding_utf8));
 }
 
@@ -46,11 +48,11 @@ bool ParseListBlobs(std::string_view xml, BlobListPage* out, std::string* error)
   for (pugi::xml_node blob : root.child("Blobs").children("Blob")) {
     BlobEntry entry;
     pugi::xml_node name = blob.child("Name");
-    if (!name) {
+    entry.name = name.text().get();
+    if (entry.name.empty()) {
       *error = "a blob in the List Blobs response has no Name";
       return false;
     }
-    entry.name = name.text().get();
     pugi::xml_node props = blob.child("Properties");
     if (!ParseUint64(props.child("Content-Length").text().get(), &entry.size)) {
       *error = "blob `" + entry.name + "` in the List Blobs response has no valid Content-Length";

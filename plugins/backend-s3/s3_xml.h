@@ -26,9 +26,12 @@ struct ListObjectsPage {
   bool truncated = false;
   std::string next_continuation_token;  // set when truncated
 };
+// A page is refused whole when a Key is not what S3 can hold (1 to 1024 bytes of UTF-8) or a
+// Size is not plain decimal digits.
 bool ParseListObjectsV2(std::string_view body, ListObjectsPage* out, std::string* error);
 
-// <Delete><Quiet>true</Quiet><Object><Key>…</Key></Object>…</Delete>
+// <Delete><Quiet>true</Quiet><Object><Key>…</Key></Object>…</Delete>; every key reads back
+// exactly (a carriage return is written as &#13;, not as a byte XML turns into a line feed).
 std::string BuildDeleteRequest(const std::vector<std::string>& keys);
 
 struct DeleteFailure {

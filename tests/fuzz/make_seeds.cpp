@@ -27,7 +27,9 @@
 #include "loader/plugin_library.h"
 #include "nbd_protocol.h"
 #include "negotiation.h"
+#include "support/encrypt_fixtures.h"
 #include "support/identity_volumes.h"
+#include "encrypt_format.h"
 
 namespace fs = std::filesystem;
 using Bytes = std::vector<uint8_t>;
@@ -295,6 +297,59 @@ void CodecSeeds(const fs::path& plugin_dir, const std::string& codec) {
   }
 }
 
+// ---- Encrypt ---------------------------------------------------------------------------------
+
+// Key headers as the encrypt codec plugin writes them for a new volume (one per cipher), under the
+// fixtures' password and cheapest costs; unit frames sealed by its format layer under the
+// fixtures' data key. Mode byte 0: header; 1: XChaCha20-Poly1305 frame; 3: XAES-256-GCM frame.
+void EncryptSeeds(const fs::path& plugin_dir) {
+  namespace fx = bptest::encrypt;
+  std::shared_ptr<bp::LoadedPlugin> plugin;
+  bp::Status st = bp::LoadedPlugin::Load(plugin_dir / "blockpipe-codec-encrypt.so", &plugin);
+  if (!st.ok()) {
+    std::fprintf(stderr, "%s\n", st.ToString().c_str());
+    return;
+  }
+  for (const std::string cipher : {"xchacha20-poly1305", "xaes-256-gcm"}) {
+    bp::ResolvedConfig resolved;
+    resolved.scalars = {{"password", fx::kPassword}, {"kdf_ops", std::to_string(fx::kSeedOps)},
+                        {"kdf_mem", std::to_string(fx::kSeedMem)}, {"cipher", cipher}};
+    auto config = std::make_shared<const bp_config>(bp::MakePluginConfig(std::move(resolved)));
+    std::unique_ptr<bp::Codec> instance;
+    Bytes header;
+    st = bp::OpenPluginCodec(plugin, config, fx::kVolumeUuid, "seed", nullptr, &header, &instance);
+    if (!st.ok()) {
+      std::fprintf(stderr, "%s\n", st.ToString().c_str());
+      continue;
+    }
+    Write("encrypt_format", "header-" + cipher, Seed(0, header));
+  }
+  Bytes text;
+  while (text.size() < 700) Append(&text, "blockpipe serves block devices over NBD. ");
+  const std::pair<std::string, Bytes> inputs[] = {{"empty", {}}, {"one-byte", {7}}, {"text", text}};
+  for (const auto cipher :
+       {encryptfmt::Cipher::kXChaCha20Poly1305, encryptfmt::Cipher::kXAes256Gcm}) {
+    for (const auto& [name, data] : inputs) {
+      encryptfmt::UnitIdentity unit;
+      unit.volume_uuid = fx::kVolumeUuid;
+      unit.kind = fx::kUnitKind;
+      unit.object_seq = fx::kUnitSeq;
+      unit.unit_index = fx::kUnitIndex;
+      unit.logical_length = data.size();
+      uint8_t nonce[encryptfmt::kNonceBytes];
+      for (size_t i = 0; i < sizeof nonce; ++i) nonce[i] = static_cast<uint8_t>(0x40 + i);
+      Bytes frame(data.size() + encryptfmt::kFrameOverhead);
+      if (!encryptfmt::SealUnit(fx::kDataKey, nonce, unit, data.data(), data.size(), frame.data(),
+                                cipher)) {
+        continue;
+      }
+      const bool xaes = cipher == encryptfmt::Cipher::kXAes256Gcm;
+      Write("encrypt_format", std::string("frame-") + (xaes ? "xaes-" : "xchacha-") + name,
+            Seed(xaes ? 3 : 1, frame));
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -311,5 +366,6 @@ int main(int argc, char** argv) {
   ConfigSeeds();
   CodecSeeds(plugin_dir, "lz4");
   CodecSeeds(plugin_dir, "zstd");
+  EncryptSeeds(plugin_dir);
   return 0;
 }

@@ -13,6 +13,11 @@ foreach(_target ${BLOCKPIPE_FUZZ_TARGETS})
   set_tests_properties(fuzz-corpus-${_target} PROPERTIES LABELS unit TIMEOUT 300)
 endforeach()
 
-# The seed generator (run by hand, see make_seeds.cpp); it loads the codec plugins.
-add_executable(fuzz-make-seeds ${CMAKE_CURRENT_LIST_DIR}/make_seeds.cpp)
-target_link_libraries(fuzz-make-seeds PRIVATE blockpipe_fuzz_support)
+# The seed generator (run by hand, see make_seeds.cpp); it loads the codec plugins and seals
+# encrypt frames with the codec's format layer.
+add_executable(fuzz-make-seeds ${CMAKE_CURRENT_LIST_DIR}/make_seeds.cpp
+  ${PROJECT_SOURCE_DIR}/plugins/codec/encrypt/encrypt_format.cpp
+  ${PROJECT_SOURCE_DIR}/plugins/codec/encrypt/xaes_gcm.cpp)
+target_include_directories(fuzz-make-seeds PRIVATE ${PROJECT_SOURCE_DIR}/plugins/codec/encrypt)
+target_link_libraries(fuzz-make-seeds PRIVATE blockpipe_fuzz_support PkgConfig::SODIUM
+  OpenSSL::Crypto)
