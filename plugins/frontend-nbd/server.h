@@ -76,10 +76,9 @@ class Server {
   // The registry of live connections, shared by the accepting thread (Adopt), every event-loop
   // thread (Remove) and the host's thread in Stop().
   bp::Mutex mutex_;
-  bp::CondVar drained_;  // connections_ became empty (waits on mutex_)
+  bp::CondVar drained_;                          // connections_ became empty (waits on mutex_)
   bool stopping_ BP_GUARDED_BY(mutex_) = false;  // no connection is adopted any more
-  std::unordered_map<Connection*, std::shared_ptr<Connection>> connections_
-      BP_GUARDED_BY(mutex_);
+  std::unordered_map<Connection*, std::shared_ptr<Connection>> connections_ BP_GUARDED_BY(mutex_);
 };
 
 }  // namespace bpnbd

@@ -28,14 +28,12 @@ class MemoryStore : public ObjectStore {
               uint64_t* nread) override BP_EXCLUDES(mu_);
   Status Put(const std::string& key, const void* data, uint64_t length, bool if_absent) override
       BP_EXCLUDES(mu_);
-  Status GetTagged(const std::string& key, Bytes* out, std::string* tag) override
-      BP_EXCLUDES(mu_);
+  Status GetTagged(const std::string& key, Bytes* out, std::string* tag) override BP_EXCLUDES(mu_);
   Status PutIfMatch(const std::string& key, const void* data, uint64_t length,
                     const std::string& expected_tag, std::string* new_tag) override
       BP_EXCLUDES(mu_);
   Status Delete(const std::string& key) override BP_EXCLUDES(mu_);
-  Status List(const std::string& prefix, std::vector<ObjectInfo>* out) override
-      BP_EXCLUDES(mu_);
+  Status List(const std::string& prefix, std::vector<ObjectInfo>* out) override BP_EXCLUDES(mu_);
   uint64_t Capabilities() const override BP_EXCLUDES(mu_);
   // It copies every put into its map anyway, so joining parts first costs nothing extra.
   bool TakesParts() const override { return true; }
@@ -72,7 +70,7 @@ class MemoryStore : public ObjectStore {
 
   // ---- direct access for tests ----
   bool Has(const std::string& key) const BP_EXCLUDES(mu_);
-  Bytes Peek(const std::string& key) const BP_EXCLUDES(mu_);  // empty when absent
+  Bytes Peek(const std::string& key) const BP_EXCLUDES(mu_);        // empty when absent
   void Poke(const std::string& key, Bytes bytes) BP_EXCLUDES(mu_);  // create/replace, no checks
   void Erase(const std::string& key) BP_EXCLUDES(mu_);
   std::vector<std::string> Keys(const std::string& prefix = "") const BP_EXCLUDES(mu_);
@@ -94,8 +92,7 @@ class MemoryStore : public ObjectStore {
   // Waits out PausePuts (releasing the lock while it waits).
   Status WaitWhilePaused(const std::string& key) BP_REQUIRES(mu_);
   // Store the bytes (honouring TruncateNextPut) and report a scheduled after-put failure.
-  Status StoreLocked(const std::string& key, const void* data, uint64_t length)
-      BP_REQUIRES(mu_);
+  Status StoreLocked(const std::string& key, const void* data, uint64_t length) BP_REQUIRES(mu_);
   void SetLocked(const std::string& key, Bytes bytes) BP_REQUIRES(mu_);
 
   mutable Mutex mu_;

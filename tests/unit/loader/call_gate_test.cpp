@@ -87,9 +87,8 @@ int MaxConcurrencyOf(std::vector<std::function<HeldPass()>> enters) {
 }
 
 std::function<HeldPass()> OutsideHandle(uint32_t model, Mutex* m) {
-  return [model, m] {
-    return HeldPass(new CallGate::Pass(CallGate::EnterOutsideHandle(model, m)));
-  };
+  return
+      [model, m] { return HeldPass(new CallGate::Pass(CallGate::EnterOutsideHandle(model, m))); };
 }
 
 TEST(CallGate, CallsOutsideAHandleAreSerializedPluginWide) {
