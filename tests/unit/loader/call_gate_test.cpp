@@ -125,14 +125,14 @@ std::shared_ptr<LoadedPlugin> LoadTestPlugin(const std::string& file) {
   return plugin;
 }
 
-// Whether another thread finds the plugin's lock taken (asked from this thread, try_lock on a
+// Whether another thread finds the plugin's lock taken (asked from this thread, TryLock on a
 // mutex it holds would be undefined).
 bool PluginLockHeld(LoadedPlugin& plugin) {
   bool held = true;
   std::thread([&] {
-    if (plugin.plugin_mutex().try_lock()) {
+    if (plugin.plugin_mutex().TryLock()) {
       held = false;
-      plugin.plugin_mutex().unlock();
+      plugin.plugin_mutex().Unlock();
     }
   }).join();
   return held;
