@@ -35,7 +35,7 @@ class Counter {
   void AddLocked(int n) BP_REQUIRES(mu_) { value_ += n; }
 
   bp::Mutex mu_;
-  bp::CondVar changed_{&mu_};
+  bp::CondVar changed_;  // waits on mu_
   int value_ BP_GUARDED_BY(mu_) = 0;
 };
 
