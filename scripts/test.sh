@@ -2,7 +2,9 @@
 # Builds blockpipe and runs every test: a Release build in build/ with all unit and integration
 # tests (ctest -j2: the integration tests pick their own sockets and ports, and the ones that
 # stream hundreds of MiB hold a shared lock so no two of them compete), then an ASan+UBSan build
-# in build-asan/ that runs the unit tests. Exits non-zero if anything fails. Run
+# in build-asan/ that runs the unit tests, then a clang build in build-tsan/ that checks the lock
+# annotations (-Wthread-safety as errors) and runs the concurrent tests under ThreadSanitizer.
+# Exits non-zero if anything fails. Run
 # scripts/install-deps.sh once first on a fresh machine (the integration tests mount filesystems
 # through nbdfuse and loop devices, so they want root; without it those tests report a skip).
 set -euo pipefail
@@ -39,5 +41,44 @@ if ! (cd build-asan && ctest -L unit --output-on-failure -j2) 2>&1 | tee "$asan_
     exit 1
   fi
 fi
+
+# ---- Lock discipline: clang thread-safety analysis + ThreadSanitizer (build-tsan/) ----------
+# One clang tree serves both checks (the targets the analysis covers are a subset of what the TSan
+# tests need, so a second tree would only compile them twice). The annotated code — the host
+# libraries, the daemon and the NBD frontend — is built first: a lock annotation violated anywhere
+# there is a compile error and stops CI here. thread-safety-* (tests/thread_safety) prove that this
+# tree still rejects an unlocked access. Then only what the TSan tests need is built: the engine,
+# loader and NBD unit tests, and the daemon with the plugins nbd-concurrency starts (pipelined and
+# multi-connection NBD traffic), and nbd_host_harness for nbd-harness-protocol (the frontend with
+# completions delayed and reordered across threads). Every TSan report is written under build-tsan/tsan/ and fails the
+# stage, whichever process (test binary or daemon) it came from; tests/tsan.supp may only hide
+# third-party code.
+stage_start=$SECONDS
+echo "== Clang thread-safety analysis (build-tsan/)"
+CC=clang CXX=clang++ cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DBLOCKPIPE_THREAD_SAFETY=ON -DBLOCKPIPE_TSAN=ON
+cmake --build build-tsan -j "$jobs" --target blockpipe blockpipe-frontend-nbd
+(cd build-tsan && ctest -L thread-safety --output-on-failure -j2)
+echo "== analysis done in $((SECONDS - stage_start)) s"
+
+echo "== ThreadSanitizer build (build-tsan/)"
+cmake --build build-tsan -j "$jobs" --target unit-engine unit-loader unit-nbd nbd_host_harness \
+  blockpipe-backend-file blockpipe-codec-lz4 blockpipe-codec-zstd blockpipe-codec-encrypt
+echo "== Engine, loader and NBD tests under ThreadSanitizer (build-tsan/)"
+tsan_dir=$PWD/build-tsan/tsan tsan_supp=$PWD/tests/tsan.supp
+rm -rf "$tsan_dir" && mkdir -p "$tsan_dir"
+tsan_ok=true
+(cd build-tsan &&
+  TSAN_OPTIONS="log_path=$tsan_dir/report second_deadlock_stack=1 suppressions=$tsan_supp" \
+    ctest -R '^(unit-(engine|loader|nbd)\.|nbd-concurrency$|nbd-harness-protocol$)' \
+      --output-on-failure -j2) ||
+  tsan_ok=false
+if compgen -G "$tsan_dir/report.*" >/dev/null; then
+  echo "== ThreadSanitizer reports:"
+  cat "$tsan_dir"/report.*
+  tsan_ok=false
+fi
+$tsan_ok || exit 1
+echo "== TSan stage done in $((SECONDS - stage_start)) s"
 
 echo "== All tests passed in $(((SECONDS - start) / 60)) min $(((SECONDS - start) % 60)) s"

@@ -111,6 +111,27 @@ foreach(_backend s3 azure)
   endforeach()
 endforeach()
 
+# ThreadSanitizer builds also get nbd-concurrency: nbd-protocol.sh with only the scripts that put
+# many requests and connections in flight at once (pipelining on one connection, four
+# connections writing and flushing together), which is what scripts/test.sh runs under TSan.
+if(BLOCKPIPE_TSAN)
+  add_test(NAME nbd-concurrency COMMAND bash ${_integration_dir}/nbd-protocol.sh)
+  set_tests_properties(nbd-concurrency PROPERTIES
+    LABELS "integration;tsan"
+    SKIP_RETURN_CODE 77
+    TIMEOUT 900
+    WORKING_DIRECTORY ${CMAKE_BINARY_DIR}
+    ENVIRONMENT "${_integration_env};BP_NBD_SCRIPTS=nbd_pipelined nbd_multiconn")
+  # And the protocol scripts against the frontend plugin in nbd_host_harness, once with inline
+  # completions and once with delayed, reordered ones from other threads (tests/nbd).
+  # (nbd_host_harness is defined later, in tests/harness; the generator expressions resolve it.)
+  add_test(NAME nbd-harness-protocol
+    COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/nbd/run_with_harness.py
+            $<TARGET_FILE:nbd_host_harness> $<TARGET_FILE:blockpipe-frontend-nbd>)
+  set_tests_properties(nbd-harness-protocol PROPERTIES
+    LABELS "integration;tsan" TIMEOUT 900 WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
+endif()
+
 # The shared test servers: started before the first test that needs them, stopped after the
 # last. A server that cannot start fails its fixture, and ctest then reports every test that
 # needed it as not run (never as passed).

@@ -61,7 +61,7 @@ void UnitCache::UnlinkLocked(Entry* e) {
 }
 
 UnitData UnitCache::Lookup(const UnitKey& key) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = index_.find(key);
   if (it == index_.end()) return nullptr;
   UnlinkLocked(&it->second);
@@ -72,7 +72,7 @@ UnitData UnitCache::Lookup(const UnitKey& key) {
 }
 
 bool UnitCache::ContainsOrLoading(const UnitKey& key) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return index_.count(key) != 0 || loading_.count(key) != 0;
 }
 
@@ -80,7 +80,7 @@ Status UnitCache::GetOrLoad(const UnitKey& key, const std::function<Status(Bytes
                             UnitData* out) {
   std::shared_ptr<Loading> loading;
   {
-    std::unique_lock<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     auto it = index_.find(key);
     if (it != index_.end()) {
       UnlinkLocked(&it->second);
@@ -94,7 +94,7 @@ Status UnitCache::GetOrLoad(const UnitKey& key, const std::function<Status(Bytes
       // Another thread is loading this unit: wait for its result. The loader is running (not
       // queued), so this wait is bounded by one backend read.
       auto waiting = pending->second;
-      loaded_cv_.wait(lock, [&] { return waiting->done; });
+      while (!waiting->done) loaded_cv_.Wait(&mu_);
       hits_++;
       *out = waiting->data;
       return waiting->status;
@@ -108,14 +108,14 @@ Status UnitCache::GetOrLoad(const UnitKey& key, const std::function<Status(Bytes
   Status s = loader(bytes.get());
   UnitData data = s.ok() ? UnitData(std::move(bytes)) : nullptr;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     loading->done = true;
     loading->status = s;
     loading->data = data;
     loading_.erase(key);
     if (s.ok()) InsertLocked(key, data);
   }
-  loaded_cv_.notify_all();
+  loaded_cv_.SignalAll();
   *out = data;
   return s;
 }
@@ -125,7 +125,7 @@ void UnitCache::TakeBuffers(const std::vector<size_t>& sizes,
   out->clear();
   out->reserve(sizes.size());
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     for (size_t size : sizes) {
       const int c = SpareClass(size);
       if (c < 0 || spare_buffers_[c].empty()) {
@@ -148,7 +148,7 @@ void UnitCache::InsertMany(std::vector<std::pair<UnitKey, UnitData>>* units) {
   constexpr size_t kSlice = 256;
   for (size_t first = 0; first < units->size(); first += kSlice) {
     const size_t last = std::min(units->size(), first + kSlice);
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     for (size_t i = first; i < last; ++i) {
       auto& [key, data] = (*units)[i];
       if (!loading_.empty() && loading_.count(key) != 0) continue;
@@ -220,7 +220,7 @@ void UnitCache::EvictLocked() {
 }
 
 void UnitCache::EraseVolume(const std::array<uint8_t, 16>& volume) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   for (Entry* e = oldest_; e != nullptr;) {
     Entry* newer = e->newer;
     if (e->key->volume == volume) RemoveLocked(e, false);
@@ -229,19 +229,19 @@ void UnitCache::EraseVolume(const std::array<uint8_t, 16>& volume) {
 }
 
 uint64_t UnitCache::used_bytes() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return used_;
 }
 uint64_t UnitCache::hits() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return hits_;
 }
 uint64_t UnitCache::misses() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return misses_;
 }
 uint64_t UnitCache::spare_bytes() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return spare_bytes_;
 }
 

@@ -13,14 +13,14 @@
 #pragma once
 
 #include <array>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <unordered_map>
 #include <utility>
 #include <vector>
+
+#include <blockpipe/bp_thread_safety.h>
 
 #include "pipeline/object_store.h"
 #include "util/status.h"
@@ -48,29 +48,30 @@ class UnitCache {
   ~UnitCache();
 
   // The cached unit, or null. A hit becomes most recently used.
-  UnitData Lookup(const UnitKey& key);
+  UnitData Lookup(const UnitKey& key) BP_EXCLUDES(mu_);
   // The cached unit, or the result of loader() (run on this thread, or awaited when another
   // caller is already loading the same key). Failed loads are not cached.
   Status GetOrLoad(const UnitKey& key, const std::function<Status(Bytes*)>& loader,
-                   UnitData* out);
+                   UnitData* out) BP_EXCLUDES(mu_);
   // Add units the caller already has decoded (a segment that just became durable). A unit
   // already cached or being loaded is left alone; it holds the same bytes. Takes the lock once
   // per slice of units, not per unit.
-  void InsertMany(std::vector<std::pair<UnitKey, UnitData>>* units);
+  void InsertMany(std::vector<std::pair<UnitKey, UnitData>>* units) BP_EXCLUDES(mu_);
   // Buffers for units about to be inserted: out[i] is an unshared buffer of sizes[i] bytes,
   // recycled from an evicted unit where one of that size is spare, else new.
-  void TakeBuffers(const std::vector<size_t>& sizes, std::vector<std::shared_ptr<Bytes>>* out);
+  void TakeBuffers(const std::vector<size_t>& sizes, std::vector<std::shared_ptr<Bytes>>* out)
+      BP_EXCLUDES(mu_);
   // True when the unit is cached or being loaded (read-ahead skips those).
-  bool ContainsOrLoading(const UnitKey& key);
+  bool ContainsOrLoading(const UnitKey& key) BP_EXCLUDES(mu_);
   // Drop every unit of one volume (after it is deleted).
-  void EraseVolume(const std::array<uint8_t, 16>& volume);
+  void EraseVolume(const std::array<uint8_t, 16>& volume) BP_EXCLUDES(mu_);
 
   uint64_t capacity() const { return capacity_; }
-  uint64_t used_bytes() const;
-  uint64_t hits() const;
-  uint64_t misses() const;
+  uint64_t used_bytes() const BP_EXCLUDES(mu_);
+  uint64_t hits() const BP_EXCLUDES(mu_);
+  uint64_t misses() const BP_EXCLUDES(mu_);
   // Bytes of spare buffers held for reuse (part of used_bytes()).
-  uint64_t spare_bytes() const;
+  uint64_t spare_bytes() const BP_EXCLUDES(mu_);
 
  private:
   // Lives in its map node, linked into the recency list.
@@ -92,35 +93,39 @@ class UnitCache {
     if (size % kSpareGranule != 0 || blocks == 0 || blocks > kSpareClasses) return -1;
     return static_cast<int>(blocks - 1);
   }
+  // A load in progress. Its fields are read and written only with mu_ held (the analysis cannot
+  // name the cache's mutex from this struct).
   struct Loading {
     bool done = false;
     Status status;
     UnitData data;
   };
   // Cache `data` under `key`, replacing what is there.
-  void InsertLocked(const UnitKey& key, UnitData data);
+  void InsertLocked(const UnitKey& key, UnitData data) BP_REQUIRES(mu_);
   // Cache `data` under `key`, which is not cached.
-  void AddLocked(const UnitKey& key, UnitData data);
-  void LinkNewestLocked(Entry* e);
-  void UnlinkLocked(Entry* e);
+  void AddLocked(const UnitKey& key, UnitData data) BP_REQUIRES(mu_);
+  void LinkNewestLocked(Entry* e) BP_REQUIRES(mu_);
+  void UnlinkLocked(Entry* e) BP_REQUIRES(mu_);
   // Remove a cached unit; its node and (when unshared) its buffer are kept for reuse.
-  void RemoveLocked(Entry* e, bool recycle);
-  void EvictLocked();
+  void RemoveLocked(Entry* e, bool recycle) BP_REQUIRES(mu_);
+  void EvictLocked() BP_REQUIRES(mu_);
 
   const uint64_t capacity_;
-  mutable std::mutex mu_;
-  std::condition_variable loaded_cv_;
   const uint64_t spare_limit_;  // most bytes kept in spare buffers
-  Index index_;
-  Entry* newest_ = nullptr;
-  Entry* oldest_ = nullptr;
-  std::vector<Index::node_type> spare_nodes_;
-  std::vector<std::shared_ptr<Bytes>> spare_buffers_[kSpareClasses];
-  uint64_t spare_bytes_ = 0;
-  std::unordered_map<UnitKey, std::shared_ptr<Loading>, UnitKeyHash> loading_;
-  uint64_t used_ = 0;
-  uint64_t hits_ = 0;
-  uint64_t misses_ = 0;
+  mutable Mutex mu_;
+  CondVar loaded_cv_;  // a Loading became done (waits on mu_)
+  // Entries point into their own map nodes and at each other (the recency list), so both the
+  // index and every Entry in it are only touched with mu_ held.
+  Index index_ BP_GUARDED_BY(mu_);
+  Entry* newest_ BP_GUARDED_BY(mu_) = nullptr;
+  Entry* oldest_ BP_GUARDED_BY(mu_) = nullptr;
+  std::vector<Index::node_type> spare_nodes_ BP_GUARDED_BY(mu_);
+  std::vector<std::shared_ptr<Bytes>> spare_buffers_[kSpareClasses] BP_GUARDED_BY(mu_);
+  uint64_t spare_bytes_ BP_GUARDED_BY(mu_) = 0;
+  std::unordered_map<UnitKey, std::shared_ptr<Loading>, UnitKeyHash> loading_ BP_GUARDED_BY(mu_);
+  uint64_t used_ BP_GUARDED_BY(mu_) = 0;
+  uint64_t hits_ BP_GUARDED_BY(mu_) = 0;
+  uint64_t misses_ BP_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace bp

@@ -8,12 +8,17 @@
 // handle-less callback such as a codec's rekey, the close of a handle a failed open returned —
 // go through CallOutsideHandle, and every adapter opens its instances with OpenPluginInstance,
 // so the thread model is applied in this one place.
+//
+// Which mutex a call takes (if any) is decided at run time from the thread model, which Clang's
+// thread-safety analysis cannot follow, so Pass (the held gate) is exempt from it. Nothing in the
+// host is BP_GUARDED_BY these mutexes: they guard the plugin's own state, which the host never
+// touches.
 #pragma once
 
-#include <mutex>
 #include <string>
 
 #include <blockpipe/bp_common.h>
+#include <blockpipe/bp_thread_safety.h>
 #include <spdlog/spdlog.h>
 
 #include "loader/host_services.h"
@@ -24,30 +29,45 @@ namespace bp {
 
 class CallGate {
  public:
-  CallGate(uint32_t thread_model, std::mutex* plugin_mutex)
+  // The gate held by one call; released at end of scope.
+  class Pass {
+   public:
+    // mu may be null (a PARALLEL plugin): then nothing is held.
+    explicit Pass(Mutex* mu) BP_NO_THREAD_SAFETY_ANALYSIS : mu_(mu) {
+      if (mu_ != nullptr) mu_->Lock();
+    }
+    ~Pass() BP_NO_THREAD_SAFETY_ANALYSIS {
+      if (mu_ != nullptr) mu_->Unlock();
+    }
+    Pass(const Pass&) = delete;
+    Pass& operator=(const Pass&) = delete;
+
+   private:
+    Mutex* const mu_;
+  };
+
+  CallGate(uint32_t thread_model, Mutex* plugin_mutex)
       : plugin_mutex_(plugin_mutex), model_(thread_model) {}
 
-  // Hold the returned lock for the duration of the callback.
-  std::unique_lock<std::mutex> Enter() {
+  // Hold the returned pass for the duration of the callback.
+  [[nodiscard]] Pass Enter() {
     switch (model_) {
-      case BP_THREAD_PARALLEL: return {};
-      case BP_THREAD_SERIALIZE_HANDLE: return std::unique_lock<std::mutex>(handle_mutex_);
-      default: return std::unique_lock<std::mutex>(*plugin_mutex_);
+      case BP_THREAD_PARALLEL: return Pass(nullptr);
+      case BP_THREAD_SERIALIZE_HANDLE: return Pass(&handle_mutex_);
+      default: return Pass(plugin_mutex_);
     }
   }
 
   // The lock for a call outside any handle's gate. With no handle there is no per-handle lock,
   // so every model but PARALLEL serializes such calls plugin-wide: two opens of a
   // SERIALIZE_HANDLE plugin never run at once.
-  static std::unique_lock<std::mutex> EnterOutsideHandle(uint32_t thread_model,
-                                                         std::mutex* plugin_mutex) {
-    if (thread_model == BP_THREAD_PARALLEL) return {};
-    return std::unique_lock<std::mutex>(*plugin_mutex);
+  [[nodiscard]] static Pass EnterOutsideHandle(uint32_t thread_model, Mutex* plugin_mutex) {
+    return Pass(thread_model == BP_THREAD_PARALLEL ? nullptr : plugin_mutex);
   }
 
  private:
-  std::mutex* plugin_mutex_;
-  std::mutex handle_mutex_;
+  Mutex* plugin_mutex_;
+  Mutex handle_mutex_;
   uint32_t model_;
 };
 

@@ -66,7 +66,7 @@ Status PluginCatalog::LoadPath(const std::filesystem::path& path, std::shared_pt
   std::error_code ec;
   auto key = std::filesystem::weakly_canonical(path, ec);
   if (ec) key = path.lexically_normal();
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto it = loaded_.find(key);
   if (it != loaded_.end()) {
     *out = it->second;

@@ -7,9 +7,10 @@
 #include <filesystem>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
+
+#include <blockpipe/bp_thread_safety.h>
 
 #include "loader/plugin_library.h"
 #include "loader/plugin_registry.h"
@@ -26,7 +27,8 @@ class PluginCatalog {
   std::string DirList() const;
 
   // Load a plugin file (cached by path).
-  Status LoadPath(const std::filesystem::path& path, std::shared_ptr<LoadedPlugin>* out);
+  Status LoadPath(const std::filesystem::path& path, std::shared_ptr<LoadedPlugin>* out)
+      BP_EXCLUDES(mu_);
   // blockpipe-<kind>-<name>.so from the search dirs. NotFound: "no plugin
   // blockpipe-codec-foo.so was found in DIRS (available codecs: lz4, zstd)".
   Status FindByName(uint32_t kind, const std::string& name, std::shared_ptr<LoadedPlugin>* out);
@@ -49,8 +51,8 @@ class PluginCatalog {
   Status CheckKind(const LoadedPlugin& plugin, uint32_t kind) const;
 
   std::vector<std::filesystem::path> dirs_;
-  std::mutex mu_;
-  std::map<std::filesystem::path, std::shared_ptr<LoadedPlugin>> loaded_;
+  Mutex mu_;  // held while a file loads, so two callers never load the same file twice
+  std::map<std::filesystem::path, std::shared_ptr<LoadedPlugin>> loaded_ BP_GUARDED_BY(mu_);
 };
 
 // "blockpipe-codec-lz4.so" → kind BP_KIND_CODEC, name "lz4". False for other file names.

@@ -8,11 +8,11 @@
 
 #include <filesystem>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include <blockpipe/blockpipe.h>
+#include <blockpipe/bp_thread_safety.h>
 
 #include "loader/plugin_registry.h"
 #include "util/status.h"
@@ -52,7 +52,7 @@ class LoadedPlugin {
   PluginDescription Describe() const;
 
   // The lock serializing every call into a SERIALIZE_ALL plugin.
-  std::mutex& plugin_mutex() { return plugin_mutex_; }
+  Mutex& plugin_mutex() { return plugin_mutex_; }
 
  private:
   struct Library;
@@ -69,7 +69,7 @@ class LoadedPlugin {
   std::vector<std::string> url_schemes_;
   std::vector<bp_config_key> keys_;
   std::vector<bp_config_key> key_table_ = {bp_config_key{}};
-  std::mutex plugin_mutex_;
+  Mutex plugin_mutex_;
 };
 
 }  // namespace bp

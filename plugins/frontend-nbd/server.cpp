@@ -86,7 +86,7 @@ asio::io_context& Server::NextContext() {
 }
 
 void Server::Adopt(Connection::Socket socket, std::string peer) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  bp::MutexLock lock(&mutex_);
   boost::system::error_code ignored;
   if (stopping_) {
     socket.close(ignored);
@@ -107,16 +107,16 @@ void Server::Adopt(Connection::Socket socket, std::string peer) {
 }
 
 void Server::Remove(Connection* connection) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  bp::MutexLock lock(&mutex_);
   connections_.erase(connection);
-  if (connections_.empty()) drained_.notify_all();
+  if (connections_.empty()) drained_.SignalAll();
 }
 
 template <typename Fn>
 void Server::ForEachConnection(Fn fn) {
   std::vector<std::shared_ptr<Connection>> snapshot;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    bp::MutexLock lock(&mutex_);
     for (auto& entry : connections_) snapshot.push_back(entry.second);
   }
   for (auto& connection : snapshot) {
@@ -125,9 +125,12 @@ void Server::ForEachConnection(Fn fn) {
 }
 
 bool Server::WaitForConnections(uint32_t timeout_ms) {
-  std::unique_lock<std::mutex> lock(mutex_);
-  return drained_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
-                           [this] { return connections_.empty(); });
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  bp::MutexLock lock(&mutex_);
+  while (!connections_.empty() && std::chrono::steady_clock::now() < until) {
+    drained_.WaitUntil(&mutex_, until);
+  }
+  return connections_.empty();
 }
 
 void Server::CloseListeners() {
@@ -147,7 +150,7 @@ bool Server::Stop() {
   if (stopped_) return clean_stop_;
   stopped_ = true;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    bp::MutexLock lock(&mutex_);
     stopping_ = true;
   }
   CloseListeners();
@@ -156,7 +159,7 @@ bool Server::Stop() {
     if (!WaitForConnections(settings_.shutdown_timeout_ms)) {
       ForEachConnection([](Connection& c) { c.ForceClose(); });
       if (!WaitForConnections(settings_.shutdown_timeout_ms)) {
-        std::lock_guard<std::mutex> lock(mutex_);
+        bp::MutexLock lock(&mutex_);
         Log(BP_LOG_ERROR, std::to_string(connections_.size()) +
                               " connection(s) still wait for the store to complete requests; "
                               "abandoning them");

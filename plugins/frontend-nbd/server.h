@@ -14,14 +14,13 @@
 #include <sys/types.h>
 
 #include <atomic>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
+#include <blockpipe/bp_thread_safety.h>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
@@ -43,21 +42,21 @@ class Server {
   // Starts the threads and begins accepting. Called once.
   bool Start(std::string* error);
   // Drains and stops (idempotent). False if connections had to be abandoned.
-  bool Stop();
+  bool Stop() BP_EXCLUDES(mutex_);
 
   const FrontendSettings& settings() const { return settings_; }
   const ExportCatalog& catalog() const { return catalog_; }
 
   // Called by a connection when it has finished, on its own thread.
-  void Remove(Connection* connection);
+  void Remove(Connection* connection) BP_EXCLUDES(mutex_);
 
  private:
-  void Adopt(Connection::Socket socket, std::string peer);
+  void Adopt(Connection::Socket socket, std::string peer) BP_EXCLUDES(mutex_);
   boost::asio::io_context& NextContext();
   // Runs fn on every live connection's executor.
   template <typename Fn>
-  void ForEachConnection(Fn fn);
-  bool WaitForConnections(uint32_t timeout_ms);
+  void ForEachConnection(Fn fn) BP_EXCLUDES(mutex_);
+  bool WaitForConnections(uint32_t timeout_ms) BP_EXCLUDES(mutex_);
   void CloseListeners();
 
   using WorkGuard = boost::asio::executor_work_guard<boost::asio::io_context::executor_type>;
@@ -69,14 +68,17 @@ class Server {
   std::vector<std::thread> threads_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::atomic<uint32_t> next_context_{0};
-  std::atomic<bool> stopping_{false};
+  // Start() and Stop() run on the host's lifecycle thread, never concurrently (frontend ABI).
   bool started_ = false;
   bool stopped_ = false;
   bool clean_stop_ = true;
 
-  std::mutex mutex_;
-  std::condition_variable drained_;
-  std::unordered_map<Connection*, std::shared_ptr<Connection>> connections_;
+  // The registry of live connections, shared by the accepting thread (Adopt), every event-loop
+  // thread (Remove) and the host's thread in Stop().
+  bp::Mutex mutex_;
+  bp::CondVar drained_;                          // connections_ became empty (waits on mutex_)
+  bool stopping_ BP_GUARDED_BY(mutex_) = false;  // no connection is adopted any more
+  std::unordered_map<Connection*, std::shared_ptr<Connection>> connections_ BP_GUARDED_BY(mutex_);
 };
 
 }  // namespace bpnbd

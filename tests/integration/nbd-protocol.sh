@@ -7,10 +7,19 @@
 # with BP_NBD_UNIX_URI and BP_NBD_TCP_URI also set for scripts that want both transports.
 # A script exits 0 on success, 77 to skip (reported, never counted as a pass) and anything else on
 # failure. All scripts run even after one fails; the test fails if any did.
+# BP_NBD_SCRIPTS="nbd_pipelined nbd_multiconn" runs only the scripts named (the nbd-concurrency
+# test of ThreadSanitizer builds).
 source "$(dirname "$0")/../lib/common.sh"
 
 shopt -s nullglob
 scripts=("$SOURCE_DIR"/tests/nbd/nbd_*.py)
+if [[ -n ${BP_NBD_SCRIPTS:-} ]]; then
+  scripts=()
+  for name in $BP_NBD_SCRIPTS; do
+    [[ -f $SOURCE_DIR/tests/nbd/$name.py ]] || fail "BP_NBD_SCRIPTS: no tests/nbd/$name.py"
+    scripts+=("$SOURCE_DIR/tests/nbd/$name.py")
+  done
+fi
 ((${#scripts[@]} > 0)) || fail "no protocol tests found in $SOURCE_DIR/tests/nbd"
 
 # Arguments a script needs besides the URI.

@@ -26,7 +26,7 @@ MemoryStore::MemoryStore() = default;
 Status MemoryStore::Inject(Op op, const std::string& key) {
   uint32_t delay;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     op_counts_[static_cast<int>(op)]++;
     for (auto it = failures_.begin(); it != failures_.end(); ++it) {
       if (it->op == op && key.find(it->key_part) != std::string::npos) {
@@ -43,7 +43,7 @@ Status MemoryStore::Inject(Op op, const std::string& key) {
 
 Status MemoryStore::Get(const std::string& key, Bytes* out) {
   BP_RETURN_IF_ERROR(Inject(Op::kGet, key));
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = objects_.find(key);
   if (it == objects_.end()) return Status::NotFound(key);
   *out = it->second.bytes;
@@ -53,7 +53,7 @@ Status MemoryStore::Get(const std::string& key, Bytes* out) {
 Status MemoryStore::Read(const std::string& key, uint64_t offset, uint64_t length, void* buf,
                          uint64_t* nread) {
   BP_RETURN_IF_ERROR(Inject(Op::kRead, key));
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = objects_.find(key);
   if (it == objects_.end()) return Status::NotFound(key);
   const Bytes& b = it->second.bytes;
@@ -63,10 +63,14 @@ Status MemoryStore::Read(const std::string& key, uint64_t offset, uint64_t lengt
   return Status::Ok();
 }
 
-Status MemoryStore::WaitWhilePaused(std::unique_lock<std::mutex>& lock, const std::string& key) {
+Status MemoryStore::WaitWhilePaused(const std::string& key) {
   if (!puts_paused_ || key.find(pause_key_part_) == std::string::npos) return Status::Ok();
   paused_puts_++;
-  bool resumed = resume_cv_.wait_for(lock, kPauseTimeout, [&] { return !puts_paused_; });
+  const auto until = std::chrono::steady_clock::now() + kPauseTimeout;
+  while (puts_paused_ && std::chrono::steady_clock::now() < until) {
+    resume_cv_.WaitUntil(&mu_, until);
+  }
+  const bool resumed = !puts_paused_;
   paused_puts_--;
   if (!resumed) return Status::Transient("memory store: paused put timed out: " + key);
   return Status::Ok();
@@ -99,8 +103,8 @@ Status MemoryStore::StoreLocked(const std::string& key, const void* data, uint64
 Status MemoryStore::Put(const std::string& key, const void* data, uint64_t length,
                         bool if_absent) {
   BP_RETURN_IF_ERROR(Inject(Op::kPut, key));
-  std::unique_lock<std::mutex> lock(mu_);
-  BP_RETURN_IF_ERROR(WaitWhilePaused(lock, key));
+  MutexLock lock(&mu_);
+  BP_RETURN_IF_ERROR(WaitWhilePaused(key));
   if (if_absent && put_if_absent_ && objects_.count(key)) {
     return Status::Precondition("object exists: " + key);
   }
@@ -109,7 +113,7 @@ Status MemoryStore::Put(const std::string& key, const void* data, uint64_t lengt
 
 Status MemoryStore::GetTagged(const std::string& key, Bytes* out, std::string* tag) {
   BP_RETURN_IF_ERROR(Inject(Op::kGet, key));
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (!conditional_put_) return ObjectStore::GetTagged(key, out, tag);
   auto it = objects_.find(key);
   if (it == objects_.end()) return Status::NotFound(key);
@@ -123,16 +127,16 @@ Status MemoryStore::PutIfMatch(const std::string& key, const void* data, uint64_
   BP_RETURN_IF_ERROR(Inject(Op::kPut, key));
   std::function<void()> hook;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (before_put_if_match_ && key.find(before_put_if_match_key_part_) != std::string::npos) {
       hook = std::move(before_put_if_match_);
       before_put_if_match_ = nullptr;
     }
   }
   if (hook) hook();
-  std::unique_lock<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (!conditional_put_) return ObjectStore::PutIfMatch(key, data, length, expected_tag, new_tag);
-  BP_RETURN_IF_ERROR(WaitWhilePaused(lock, key));
+  BP_RETURN_IF_ERROR(WaitWhilePaused(key));
   auto it = objects_.find(key);
   if (it == objects_.end()) return Status::Precondition("object is gone: " + key);
   if (Tag(it->second.version) != expected_tag) {
@@ -146,14 +150,14 @@ Status MemoryStore::PutIfMatch(const std::string& key, const void* data, uint64_
 
 Status MemoryStore::Delete(const std::string& key) {
   BP_RETURN_IF_ERROR(Inject(Op::kDelete, key));
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   objects_.erase(key);
   return Status::Ok();
 }
 
 Status MemoryStore::List(const std::string& prefix, std::vector<ObjectInfo>* out) {
   BP_RETURN_IF_ERROR(Inject(Op::kList, prefix));
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   out->clear();
   for (auto it = objects_.lower_bound(prefix);
        it != objects_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
@@ -163,7 +167,7 @@ Status MemoryStore::List(const std::string& prefix, std::vector<ObjectInfo>* out
 }
 
 uint64_t MemoryStore::Capabilities() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   uint64_t caps = BP_BACKEND_CAP_RANGED_GET | BP_BACKEND_CAP_DURABLE_PUT;
   if (put_if_absent_) caps |= BP_BACKEND_CAP_PUT_IF_ABSENT;
   if (conditional_put_) caps |= BP_BACKEND_CAP_CONDITIONAL_PUT;
@@ -172,90 +176,90 @@ uint64_t MemoryStore::Capabilities() const {
 }
 
 void MemoryStore::FailNext(Op op, Status status, int count, const std::string& key_part) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   failures_.push_back({op, std::move(status), count, key_part});
 }
 
 void MemoryStore::FailNextPutAfterStoring(Status status, const std::string& key_part) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   after_put_failures_.push_back({Op::kPut, std::move(status), 1, key_part});
 }
 
 void MemoryStore::SetDelay(Op op, uint32_t milliseconds) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   delay_ms_[static_cast<int>(op)] = milliseconds;
 }
 
 void MemoryStore::PausePuts(const std::string& key_part) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   puts_paused_ = true;
   pause_key_part_ = key_part;
 }
 
 void MemoryStore::ResumePuts() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     puts_paused_ = false;
   }
-  resume_cv_.notify_all();
+  resume_cv_.SignalAll();
 }
 
 int MemoryStore::PausedPuts() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return paused_puts_;
 }
 
 void MemoryStore::TruncateNextPut(uint64_t keep, const std::string& key_part) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   truncate_armed_ = true;
   truncate_keep_ = keep;
   truncate_key_part_ = key_part;
 }
 
 void MemoryStore::SetPutIfAbsentSupported(bool supported) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   put_if_absent_ = supported;
 }
 
 void MemoryStore::SetConditionalPutSupported(bool supported) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   conditional_put_ = supported;
 }
 
 void MemoryStore::SetLocalReads(bool local) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   local_reads_ = local;
 }
 
 void MemoryStore::BeforeNextPutIfMatch(std::function<void()> hook, const std::string& key_part) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   before_put_if_match_ = std::move(hook);
   before_put_if_match_key_part_ = key_part;
 }
 
 bool MemoryStore::Has(const std::string& key) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return objects_.count(key) != 0;
 }
 
 Bytes MemoryStore::Peek(const std::string& key) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = objects_.find(key);
   return it == objects_.end() ? Bytes() : it->second.bytes;
 }
 
 void MemoryStore::Poke(const std::string& key, Bytes bytes) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   SetLocked(key, std::move(bytes));
 }
 
 void MemoryStore::Erase(const std::string& key) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   objects_.erase(key);
 }
 
 std::vector<std::string> MemoryStore::Keys(const std::string& prefix) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   std::vector<std::string> keys;
   for (auto it = objects_.lower_bound(prefix);
        it != objects_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
@@ -265,7 +269,7 @@ std::vector<std::string> MemoryStore::Keys(const std::string& prefix) const {
 }
 
 uint64_t MemoryStore::CountOps(Op op) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return op_counts_[static_cast<int>(op)];
 }
 

@@ -20,6 +20,7 @@
 **   BP_REQUIRES(mu...)                     the caller holds mu
 **   BP_EXCLUDES(mu...)                     the caller must NOT hold mu (the function takes it)
 **   BP_ACQUIRE / BP_RELEASE                the function takes / drops the lock
+**   BP_TRY_ACQUIRE(ok, mu...)              the function takes the lock when it returns ok
 **   BP_ASSERT_HELD(mu)                     tells the analysis mu is held (checked at run time
 **                                          only where the wrapper can)
 **   BP_NO_THREAD_SAFETY_ANALYSIS           opt a function out; say why in a comment
@@ -48,6 +49,7 @@
 #define BP_EXCLUDES(...) BP__TSA(locks_excluded(__VA_ARGS__))
 #define BP_ACQUIRE(...) BP__TSA(acquire_capability(__VA_ARGS__))
 #define BP_RELEASE(...) BP__TSA(release_capability(__VA_ARGS__))
+#define BP_TRY_ACQUIRE(...) BP__TSA(try_acquire_capability(__VA_ARGS__))
 #define BP_ASSERT_HELD(mu) BP__TSA(assert_capability(mu))
 #define BP_RETURN_CAPABILITY(mu) BP__TSA(lock_returned(mu))
 #define BP_NO_THREAD_SAFETY_ANALYSIS BP__TSA(no_thread_safety_analysis)
@@ -67,6 +69,8 @@ class BP_CAPABILITY("mutex") Mutex {
 
   void Lock() BP_ACQUIRE() { mu_.lock(); }
   void Unlock() BP_RELEASE() { mu_.unlock(); }
+  /* Takes the mutex if it is free, without waiting; true if taken. */
+  bool TryLock() BP_TRY_ACQUIRE(true) { return mu_.try_lock(); }
   /* For the analysis only: states that the caller holds this mutex (e.g. in a callback the
   ** analysis cannot follow). No run-time check. */
   void AssertHeld() const BP_ASSERT_HELD(this) {}

@@ -16,6 +16,7 @@ namespace {
 
 using test::AsyncIo;
 using test::Harness;
+using test::ManualClock;
 using test::Pattern;
 
 using test::WaitFor;

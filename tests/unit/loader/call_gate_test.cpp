@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -37,32 +38,35 @@ int MaxConcurrency(std::vector<CallGate*> gates) {
 }
 
 TEST(CallGate, SerializeAllExcludesAcrossHandles) {
-  std::mutex plugin_mutex;
+  Mutex plugin_mutex;
   CallGate a(BP_THREAD_SERIALIZE_ALL, &plugin_mutex), b(BP_THREAD_SERIALIZE_ALL, &plugin_mutex);
   EXPECT_EQ(MaxConcurrency({&a, &b, &a, &b}), 1);
 }
 
 TEST(CallGate, SerializeHandleExcludesPerHandleOnly) {
-  std::mutex plugin_mutex;
+  Mutex plugin_mutex;
   CallGate a(BP_THREAD_SERIALIZE_HANDLE, &plugin_mutex), b(BP_THREAD_SERIALIZE_HANDLE, &plugin_mutex);
   EXPECT_EQ(MaxConcurrency({&a, &a, &a}), 1);
   EXPECT_EQ(MaxConcurrency({&a, &b}), 2);
 }
 
 TEST(CallGate, ParallelAdmitsEveryone) {
-  std::mutex plugin_mutex;
+  Mutex plugin_mutex;
   CallGate a(BP_THREAD_PARALLEL, &plugin_mutex);
   EXPECT_GE(MaxConcurrency({&a, &a, &a}), 2);
 }
 
 TEST(CallGate, UnknownModelIsTreatedAsStrictest) {
-  std::mutex plugin_mutex;
+  Mutex plugin_mutex;
   CallGate a(77, &plugin_mutex), b(77, &plugin_mutex);
   EXPECT_EQ(MaxConcurrency({&a, &b}), 1);
 }
 
+// A pass held on the heap, so `enter` functions can return one (a Pass cannot be moved).
+using HeldPass = std::unique_ptr<CallGate::Pass>;
+
 // The same measure for callers that each take their lock through `enter`.
-int MaxConcurrencyOf(std::vector<std::function<std::unique_lock<std::mutex>()>> enters) {
+int MaxConcurrencyOf(std::vector<std::function<HeldPass()>> enters) {
   std::atomic<int> inside{0}, peak{0};
   std::vector<std::thread> threads;
   for (auto& enter : enters) {
@@ -82,14 +86,15 @@ int MaxConcurrencyOf(std::vector<std::function<std::unique_lock<std::mutex>()>> 
   return peak.load();
 }
 
-std::function<std::unique_lock<std::mutex>()> OutsideHandle(uint32_t model, std::mutex* m) {
-  return [model, m] { return CallGate::EnterOutsideHandle(model, m); };
+std::function<HeldPass()> OutsideHandle(uint32_t model, Mutex* m) {
+  return
+      [model, m] { return HeldPass(new CallGate::Pass(CallGate::EnterOutsideHandle(model, m))); };
 }
 
 TEST(CallGate, CallsOutsideAHandleAreSerializedPluginWide) {
   for (uint32_t model : {uint32_t{BP_THREAD_SERIALIZE_ALL}, uint32_t{BP_THREAD_SERIALIZE_HANDLE},
                          uint32_t{77}}) {
-    std::mutex plugin_mutex;
+    Mutex plugin_mutex;
     EXPECT_EQ(MaxConcurrencyOf({OutsideHandle(model, &plugin_mutex),
                                 OutsideHandle(model, &plugin_mutex)}),
               1)
@@ -98,15 +103,15 @@ TEST(CallGate, CallsOutsideAHandleAreSerializedPluginWide) {
 }
 
 TEST(CallGate, CallsOutsideAHandleExcludeSerializeAllHandles) {
-  std::mutex plugin_mutex;
+  Mutex plugin_mutex;
   CallGate a(BP_THREAD_SERIALIZE_ALL, &plugin_mutex);
   EXPECT_EQ(MaxConcurrencyOf({OutsideHandle(BP_THREAD_SERIALIZE_ALL, &plugin_mutex),
-                              [&] { return a.Enter(); }}),
+                              [&] { return HeldPass(new CallGate::Pass(a.Enter())); }}),
             1);
 }
 
 TEST(CallGate, CallsOutsideAHandleOfAParallelPluginRunTogether) {
-  std::mutex plugin_mutex;
+  Mutex plugin_mutex;
   EXPECT_GE(MaxConcurrencyOf({OutsideHandle(BP_THREAD_PARALLEL, &plugin_mutex),
                               OutsideHandle(BP_THREAD_PARALLEL, &plugin_mutex),
                               OutsideHandle(BP_THREAD_PARALLEL, &plugin_mutex)}),
@@ -120,14 +125,14 @@ std::shared_ptr<LoadedPlugin> LoadTestPlugin(const std::string& file) {
   return plugin;
 }
 
-// Whether another thread finds the plugin's lock taken (asked from this thread, try_lock on a
+// Whether another thread finds the plugin's lock taken (asked from this thread, TryLock on a
 // mutex it holds would be undefined).
 bool PluginLockHeld(LoadedPlugin& plugin) {
   bool held = true;
   std::thread([&] {
-    if (plugin.plugin_mutex().try_lock()) {
+    if (plugin.plugin_mutex().TryLock()) {
       held = false;
-      plugin.plugin_mutex().unlock();
+      plugin.plugin_mutex().Unlock();
     }
   }).join();
   return held;
