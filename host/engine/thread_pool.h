@@ -3,13 +3,13 @@
 // that), so a fixed size cannot deadlock. Thread-safe.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <thread>
 #include <vector>
+
+#include <blockpipe/bp_thread_safety.h>
 
 #include "engine/executor.h"
 
@@ -21,19 +21,19 @@ class ThreadPool final : public Executor {
   ~ThreadPool();  // runs the queued tasks, then joins
 
   // Queue a task. After Stop, tasks run inline on the caller so nothing is silently dropped.
-  void Submit(std::function<void()> task) override;
+  void Submit(std::function<void()> task) override BP_EXCLUDES(mu_);
   // Finish queued tasks and join the workers. Idempotent.
-  void Stop();
+  void Stop() BP_EXCLUDES(mu_);
   size_t size() const { return workers_.size(); }
 
  private:
-  void Run();
+  void Run() BP_EXCLUDES(mu_);
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> tasks_;
-  bool stopping_ = false;
-  std::vector<std::thread> workers_;
+  Mutex mu_;
+  CondVar cv_;  // a task was queued, or Stop began
+  std::deque<std::function<void()>> tasks_ BP_GUARDED_BY(mu_);
+  bool stopping_ BP_GUARDED_BY(mu_) = false;
+  std::vector<std::thread> workers_;  // set in the constructor, joined by Stop
 };
 
 }  // namespace bp
