@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds blockpipe and runs every test: a Release build in build/ with all unit and integration
-# tests (ctest -j2: the integration tests pick their own sockets and ports, and the ones that
+# Checks the layout of every C/C++ file (scripts/check-format.sh), then builds blockpipe and runs
+# every test: a Release build in build/ with all unit and integration tests (ctest -j2: the
+# integration tests pick their own sockets and ports, and the ones that
 # stream hundreds of MiB hold a shared lock so no two of them compete), then an ASan+UBSan build
 # in build-asan/ that runs the unit tests, then a clang build in build-tsan/ that checks the lock
 # annotations (-Wthread-safety as errors) and runs the concurrent tests under ThreadSanitizer.
@@ -12,6 +13,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
 start=$SECONDS
+
+echo "== Format check (scripts/check-format.sh, clang-format 14)"
+scripts/check-format.sh
 
 echo "== Release build (build/)"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
