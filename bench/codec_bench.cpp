@@ -12,9 +12,9 @@
 #include <blockpipe/bp_codec.h>
 
 #include <algorithm>
-#include <ctime>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <iterator>
 #include <memory>
@@ -76,7 +76,7 @@ double ThreadSeconds() {
 // One pass over the file: encode every unit through the chain; on the first pass also decode
 // and compare, so a broken build cannot report a good number. Returns the seconds it took.
 double Pass(std::vector<ChainStage>& chain, const std::vector<uint8_t>& data, size_t unit_size,
-          bool verify, FileResult* result) {
+            bool verify, FileResult* result) {
   uint8_t uuid[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
   std::vector<Buffer> stages(chain.size());
   Buffer back, forth;
@@ -89,7 +89,8 @@ double Pass(std::vector<ChainStage>& chain, const std::vector<uint8_t>& data, si
     size_t in_len = n;
     for (size_t s = 0; s < chain.size(); ++s) {
       stages[s].size = 0;
-      if (chain[s].plugin->codec()->encode(chain[s].handle, &unit, in, in_len, stages[s].get()) != BP_OK) {
+      if (chain[s].plugin->codec()->encode(chain[s].handle, &unit, in, in_len, stages[s].get()) !=
+          BP_OK) {
         throw std::runtime_error("encode failed: " + plugintest::TakeError());
       }
       if (s == 0 && stages[0].size > 1 && stages[0].storage[1] == 0) ++counts.raw_units;
@@ -140,7 +141,9 @@ int Run(int argc, char** argv) {
     }
   }
   if (chain.empty() || files.empty() || unit_size == 0) {
-    std::fprintf(stderr, "usage: codec-bench [--unit BYTES] [--repeat N] --codec NAME[:k=v,...]... FILE...\n");
+    std::fprintf(
+        stderr,
+        "usage: codec-bench [--unit BYTES] [--repeat N] --codec NAME[:k=v,...]... FILE...\n");
     return 2;
   }
   uint8_t uuid[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
@@ -158,11 +161,13 @@ int Run(int argc, char** argv) {
     FileResult result;
     Pass(chain, data, unit_size, true, &result);
     double best = 1e30;
-    for (int r = 0; r < repeat; ++r) best = std::min(best, Pass(chain, data, unit_size, false, &result));
+    for (int r = 0; r < repeat; ++r)
+      best = std::min(best, Pass(chain, data, unit_size, false, &result));
     const std::string name = file.substr(file.rfind('/') + 1);
-    std::printf("%-28s %8zu %8zu %8.1f%% %12.0f\n", name.c_str(), result.units, result.raw_units,
-                100.0 * static_cast<double>(result.stored_bytes) / static_cast<double>(result.input_bytes),
-                best * 1e9 / (static_cast<double>(result.input_bytes) / 1024.0));
+    std::printf(
+        "%-28s %8zu %8zu %8.1f%% %12.0f\n", name.c_str(), result.units, result.raw_units,
+        100.0 * static_cast<double>(result.stored_bytes) / static_cast<double>(result.input_bytes),
+        best * 1e9 / (static_cast<double>(result.input_bytes) / 1024.0));
   }
   for (ChainStage& stage : chain) stage.plugin->codec()->close(stage.handle);
   return 0;

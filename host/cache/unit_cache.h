@@ -51,8 +51,8 @@ class UnitCache {
   UnitData Lookup(const UnitKey& key) BP_EXCLUDES(mu_);
   // The cached unit, or the result of loader() (run on this thread, or awaited when another
   // caller is already loading the same key). Failed loads are not cached.
-  Status GetOrLoad(const UnitKey& key, const std::function<Status(Bytes*)>& loader,
-                   UnitData* out) BP_EXCLUDES(mu_);
+  Status GetOrLoad(const UnitKey& key, const std::function<Status(Bytes*)>& loader, UnitData* out)
+      BP_EXCLUDES(mu_);
   // Add units the caller already has decoded (a segment that just became durable). A unit
   // already cached or being loaded is left alone; it holds the same bytes. Takes the lock once
   // per slice of units, not per unit.

@@ -50,10 +50,13 @@ enum class VolumeResult { kChanged, kAlreadyDone, kNotEncrypted };
 Status CheckNotServed(ObjectStore& store, const std::string& name, const Uuid& uuid,
                       const std::string& writer_id, OwnerFinding* seen) {
   OwnerFinding& owner = *seen;
-  BP_RETURN_IF_ERROR(ReadOwner(store, name, uuid, &owner).WithContext("volume " + name + ": reading " + OwnerKey(name)));
-  if (DecideOwnership(owner, writer_id, /*take_over=*/false) != OwnerDecision::kRefuse) return Status::Ok();
-  const std::string who = owner.unreadable.ok() ? DescribeOwner(owner.record)
-                                                : "an unreadable ownership record: " + owner.unreadable.message();
+  BP_RETURN_IF_ERROR(ReadOwner(store, name, uuid, &owner)
+                         .WithContext("volume " + name + ": reading " + OwnerKey(name)));
+  if (DecideOwnership(owner, writer_id, /*take_over=*/false) != OwnerDecision::kRefuse)
+    return Status::Ok();
+  const std::string who = owner.unreadable.ok()
+                              ? DescribeOwner(owner.record)
+                              : "an unreadable ownership record: " + owner.unreadable.message();
   return Status::Precondition("volume " + name + " is open for writing by another daemon (" + who +
                               "); stop that daemon first — its clean shutdown releases the volume");
 }
@@ -64,16 +67,19 @@ Status CheckNotServed(ObjectStore& store, const std::string& name, const Uuid& u
 Status CheckNoClaimMeanwhile(ObjectStore& store, const std::string& name, const Uuid& uuid,
                              const std::string& writer_id, const OwnerFinding& before) {
   OwnerFinding after;
-  BP_RETURN_IF_ERROR(ReadOwner(store, name, uuid, &after).WithContext("volume " + name + ": reading " + OwnerKey(name)));
+  BP_RETURN_IF_ERROR(ReadOwner(store, name, uuid, &after)
+                         .WithContext("volume " + name + ": reading " + OwnerKey(name)));
   const bool same = after.present == before.present && after.tag == before.tag &&
                     after.record.claim_id == before.record.claim_id;
   if (same || DecideOwnership(after, writer_id, /*take_over=*/false) != OwnerDecision::kRefuse) {
     return Status::Ok();
   }
-  return Status::Precondition(
-      "volume " + name + ": the password was changed, but another daemon claimed the volume "
-      "meanwhile (" + DescribeOwner(after.record) + ") and opened it with the previous key header; "
-      "restart that daemon with the new password");
+  return Status::Precondition("volume " + name +
+                              ": the password was changed, but another daemon claimed the volume "
+                              "meanwhile (" +
+                              DescribeOwner(after.record) +
+                              ") and opened it with the previous key header; "
+                              "restart that daemon with the new password");
 }
 
 // Replace the metadata object `key` (read as `before`, version `tag`) with `object`.
@@ -118,7 +124,8 @@ Status ChangeOne(OfflineStore& offline, const std::string& writer_id, const std:
   VolumeMeta meta;
   BP_RETURN_IF_ERROR(DecodeVolumeMetaObject(before.data(), before.size(), &meta)
                          .WithContext("volume " + name + ": " + key));
-  if (meta.name != name) return Status::Corrupt("volume " + name + ": " + key + " names volume " + meta.name);
+  if (meta.name != name)
+    return Status::Corrupt("volume " + name + ": " + key + " names volume " + meta.name);
   OwnerFinding owner;
   BP_RETURN_IF_ERROR(CheckNotServed(store, name, meta.uuid, writer_id, &owner));
 
@@ -139,10 +146,11 @@ Status ChangeOne(OfflineStore& offline, const std::string& writer_id, const std:
   const Bytes object = EncodeVolumeMetaObject(updated);
   // The Argon2id work above takes a while; the data dir lock keeps this config's daemon out,
   // not every other tool or host, so the replace is conditional on the version read.
-  BP_RETURN_IF_ERROR(ReplaceMeta(store, offline.config.engine.allow_unfenced, name, key, before,
-                                 tag, object));
+  BP_RETURN_IF_ERROR(
+      ReplaceMeta(store, offline.config.engine.allow_unfenced, name, key, before, tag, object));
   Bytes written;
-  BP_RETURN_IF_ERROR(store.Get(key, &written).WithContext("volume " + name + ": reading back " + key));
+  BP_RETURN_IF_ERROR(
+      store.Get(key, &written).WithContext("volume " + name + ": reading back " + key));
   if (written != object) {
     return Status::Permanent("volume " + name + ": " + key + " does not read back as written");
   }
@@ -160,9 +168,9 @@ int Run(const Options& options) {
     return ReportError(st.WithContext("not changing the password"));
   }
   if (ControlSocketAnswers(offline.config.host.control_socket)) {
-    return ReportError(Status::Precondition(
-        "not changing the password: a blockpipe daemon answers on " +
-        offline.config.host.control_socket.string() + "; stop it first"));
+    return ReportError(
+        Status::Precondition("not changing the password: a blockpipe daemon answers on " +
+                             offline.config.host.control_socket.string() + "; stop it first"));
   }
 
   // This data dir's identity as a writer, to recognise ownership records it left itself.
@@ -181,7 +189,8 @@ int Run(const Options& options) {
 
   std::vector<std::string> names;
   if (options.volume.empty()) {
-    if (Status listed = ListVolumeNames(*offline.store, &names); !listed.ok()) return ReportError(listed);
+    if (Status listed = ListVolumeNames(*offline.store, &names); !listed.ok())
+      return ReportError(listed);
   } else {
     names.push_back(options.volume);
   }
@@ -207,7 +216,8 @@ int Run(const Options& options) {
       case VolumeResult::kNotEncrypted:
         if (!options.volume.empty()) {
           ++failed;
-          std::cerr << "blockpipe: volume " << name << " is not encrypted; it has no password to change\n";
+          std::cerr << "blockpipe: volume " << name
+                    << " is not encrypted; it has no password to change\n";
         } else {
           ++plain;
           std::cout << "volume " << name << ": not encrypted, skipped" << std::endl;
@@ -235,10 +245,11 @@ int Run(const Options& options) {
 }  // namespace
 
 void RegisterChangePassword(CLI::App& app, int* exit_code) {
-  auto* cmd = app.add_subcommand(
-      "change-password",
-      "Give encrypted volumes a new password (rewraps each volume's data key; no data is rewritten). "
-      "The current password comes from the config; the daemon must be stopped");
+  auto* cmd =
+      app.add_subcommand("change-password",
+                         "Give encrypted volumes a new password (rewraps each volume's data key; "
+                         "no data is rewritten). "
+                         "The current password comes from the config; the daemon must be stopped");
   auto options = std::make_shared<Options>();
   cmd->add_option("-c,--config", options->config,
                   "Config file (default $BLOCKPIPE_CONFIG or ./blockpipe-data/blockpipe.toml)");

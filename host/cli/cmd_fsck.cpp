@@ -48,7 +48,8 @@ std::string DescribeRanges(const std::vector<std::pair<uint64_t, uint64_t>>& ran
     if (i > 0) text += ", ";
     text += std::to_string(ranges[i].first) + "-" + std::to_string(ranges[i].second);
   }
-  if (ranges.size() > kRangesShown) text += " and " + std::to_string(ranges.size() - kRangesShown) + " more ranges";
+  if (ranges.size() > kRangesShown)
+    text += " and " + std::to_string(ranges.size() - kRangesShown) + " more ranges";
   return text + "]";
 }
 
@@ -96,7 +97,8 @@ void Print(const FsckReport& r) {
             << r.units_checked << " unit(s) (" << Mib(r.stored_bytes_checked) << " stored, "
             << Mib(r.logical_bytes_mapped) << " of data) checked";
   if (r.checkpoints_checked + r.segments_checked > 0) {
-    std::cout << "; opens from checkpoint " << r.newest_checkpoint << " through segment " << r.last_segment;
+    std::cout << "; opens from checkpoint " << r.newest_checkpoint << " through segment "
+              << r.last_segment;
   }
   std::cout << std::endl;
 }
@@ -110,8 +112,9 @@ int Run(const Options& options) {
   DataDirLockGuard lock;
   Status locked = lock.TryAcquire(offline.config.host.data_dir);
   if (locked.IsPrecondition() || ControlSocketAnswers(offline.config.host.control_socket)) {
-    std::cerr << "blockpipe: warning: a daemon is running with this config; objects it writes or "
-                 "reclaims during the check may be reported as problems (stop it for an exact result)\n";
+    std::cerr
+        << "blockpipe: warning: a daemon is running with this config; objects it writes or "
+           "reclaims during the check may be reported as problems (stop it for an exact result)\n";
   } else if (!locked.ok()) {
     ReportError(locked);
     return kExitCannotCheck;
@@ -144,8 +147,8 @@ int Run(const Options& options) {
   }
   std::cout << "fsck: " << names.size() << " volume(s) checked in " << store->Describe() << ", "
             << (problems == 0 ? "no problems"
-                              : std::to_string(problems) + " problem(s) in " + std::to_string(damaged) +
-                                    " volume(s)")
+                              : std::to_string(problems) + " problem(s) in " +
+                                    std::to_string(damaged) + " volume(s)")
             << std::endl;
   return problems == 0 ? 0 : kExitProblems;
 }

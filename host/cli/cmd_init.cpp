@@ -23,7 +23,8 @@ constexpr const char* kPasswordVariable = "BLOCKPIPE_PASSWORD";
 std::string CheckableText(std::string text, bool escape_password) {
   if (!escape_password) return text;
   const std::string reference = std::string("${") + kPasswordVariable + "}";
-  for (size_t at = text.find(reference); at != std::string::npos; at = text.find(reference, at + 2)) {
+  for (size_t at = text.find(reference); at != std::string::npos;
+       at = text.find(reference, at + 2)) {
     text.insert(at, "$");
   }
   return text;
@@ -43,15 +44,17 @@ void RegisterInit(CLI::App& app, int* exit_code) {
     bool encrypt = false;
   };
   auto opts = std::make_shared<Options>();
-  cmd->add_option("--data-dir", opts->data_dir,
-                  "Directory for the config, objects, sockets and caches (default ./blockpipe-data)");
+  cmd->add_option(
+      "--data-dir", opts->data_dir,
+      "Directory for the config, objects, sockets and caches (default ./blockpipe-data)");
   cmd->add_option("--url", opts->url,
                   "Storage URL (default file://DATA_DIR/objects; s3://bucket/prefix and "
                   "azure://container/prefix when those backends are installed)");
   cmd->add_option("--endpoint", opts->endpoint,
                   "Endpoint of an S3-compatible store (http://127.0.0.1:7480) or of an Azure Blob "
                   "service in path style (http://127.0.0.1:10000/ACCOUNT); omit for AWS and Azure");
-  cmd->add_option("--region", opts->region, "S3 region for request signatures (default us-east-1 "
+  cmd->add_option("--region", opts->region,
+                  "S3 region for request signatures (default us-east-1 "
                   "with --endpoint, else $AWS_REGION at run time)");
   cmd->add_option("--port", opts->port, "NBD TCP port on 127.0.0.1 (default 10809)");
   cmd->add_flag("--force", opts->force, "Overwrite an existing config file");
@@ -59,8 +62,9 @@ void RegisterInit(CLI::App& app, int* exit_code) {
                 "Encrypt volumes: codec chain zstd → encrypt, password from $BLOCKPIPE_PASSWORD");
   cmd->callback([opts, exit_code] {
     InitOptions init;
-    init.data_dir = opts->data_dir.empty() ? DefaultDataDir()
-                                           : std::filesystem::absolute(opts->data_dir).lexically_normal();
+    init.data_dir = opts->data_dir.empty()
+                        ? DefaultDataDir()
+                        : std::filesystem::absolute(opts->data_dir).lexically_normal();
     init.url = opts->url.empty() ? "file://" + (init.data_dir / "objects").string() : opts->url;
     init.port = opts->port;
     init.endpoint = opts->endpoint;
@@ -74,17 +78,20 @@ void RegisterInit(CLI::App& app, int* exit_code) {
     std::error_code ec;
     std::filesystem::create_directories(init.data_dir, ec);
     if (ec) {
-      *exit_code = ReportError(Status::Permanent("cannot create " + init.data_dir.string() + ": " + ec.message()));
+      *exit_code = ReportError(
+          Status::Permanent("cannot create " + init.data_dir.string() + ": " + ec.message()));
       return;
     }
     if (std::filesystem::exists(file) && !opts->force) {
-      *exit_code = ReportError(Status::Precondition(file.string() + " already exists (use --force to overwrite)"));
+      *exit_code = ReportError(
+          Status::Precondition(file.string() + " already exists (use --force to overwrite)"));
       return;
     }
     const std::string text = RenderDefaultConfig(init);
     const bool password_set = std::getenv(kPasswordVariable) != nullptr;
     Config check;
-    if (Status st = ParseConfig(CheckableText(text, init.encrypt && !password_set), file, &check); !st.ok()) {
+    if (Status st = ParseConfig(CheckableText(text, init.encrypt && !password_set), file, &check);
+        !st.ok()) {
       *exit_code = ReportError(st.WithContext("the generated config does not parse"));
       return;
     }

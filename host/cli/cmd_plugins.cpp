@@ -107,7 +107,8 @@ void RegisterPlugins(CLI::App& app, int* exit_code) {
   auto* cmd = app.add_subcommand("plugins", "List plugins: kind, ABI, capabilities, config keys");
   auto config_flag = std::make_shared<std::string>();
   auto probe = std::make_shared<bool>(false);
-  cmd->add_option("-c,--config", *config_flag, "Config file (for extra plugin dirs and the backend to probe)");
+  cmd->add_option("-c,--config", *config_flag,
+                  "Config file (for extra plugin dirs and the backend to probe)");
   cmd->add_flag("--probe", *probe, "Open the configured backend and print its capabilities");
   cmd->callback([=] {
     Config config;

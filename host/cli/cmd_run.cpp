@@ -14,7 +14,8 @@ void RegisterRun(CLI::App& app, int* exit_code) {
   auto* cmd = app.add_subcommand("run", "Serve the configured volumes until SIGTERM/SIGINT");
   auto config = std::make_shared<std::string>();
   auto options = std::make_shared<RunOptions>();
-  cmd->add_option("-c,--config", *config, "Config file (default $BLOCKPIPE_CONFIG or ./blockpipe-data/blockpipe.toml)");
+  cmd->add_option("-c,--config", *config,
+                  "Config file (default $BLOCKPIPE_CONFIG or ./blockpipe-data/blockpipe.toml)");
   cmd->add_option("--take-over", options->take_over,
                   "Take VOLUME (or `all`) over from the daemon its ownership record names, when "
                   "that daemon is known to be gone; repeatable or comma-separated")
@@ -31,7 +32,8 @@ void RegisterRun(CLI::App& app, int* exit_code) {
       std::ofstream out(file);
       out << RenderDefaultConfig(init);
       if (!out) {
-        *exit_code = ReportError(Status::Permanent("cannot write the default config to " + file.string()));
+        *exit_code =
+            ReportError(Status::Permanent("cannot write the default config to " + file.string()));
         return;
       }
       std::cerr << "blockpipe: no config given; wrote the default to " << file.string() << "\n";

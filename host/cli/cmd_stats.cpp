@@ -9,10 +9,13 @@
 namespace bp::cli {
 namespace {
 
-int CallDaemon(const std::string& config_flag, const nlohmann::json& request, nlohmann::json* reply) {
+int CallDaemon(const std::string& config_flag, const nlohmann::json& request,
+               nlohmann::json* reply) {
   Config config;
-  if (Status st = LoadConfig(ResolveConfigPath(config_flag), &config); !st.ok()) return ReportError(st);
-  if (Status st = ControlCall(config.host.control_socket, request, reply); !st.ok()) return ReportError(st);
+  if (Status st = LoadConfig(ResolveConfigPath(config_flag), &config); !st.ok())
+    return ReportError(st);
+  if (Status st = ControlCall(config.host.control_socket, request, reply); !st.ok())
+    return ReportError(st);
   return 0;
 }
 
@@ -20,7 +23,8 @@ int CallDaemon(const std::string& config_flag, const nlohmann::json& request, nl
 
 void RegisterStats(CLI::App& app, int* exit_code) {
   auto config = std::make_shared<std::string>();
-  auto* stats = app.add_subcommand("stats", "Print volume statistics and metrics of the running daemon");
+  auto* stats =
+      app.add_subcommand("stats", "Print volume statistics and metrics of the running daemon");
   auto prometheus = std::make_shared<bool>(false);
   stats->add_option("-c,--config", *config, "Config file");
   stats->add_flag("--prometheus", *prometheus, "Print only the metrics, in Prometheus text format");

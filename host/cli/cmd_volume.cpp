@@ -29,7 +29,8 @@ int Call(const std::string& config_flag, const nlohmann::json& request, nlohmann
 }  // namespace
 
 void RegisterVolume(CLI::App& app, int* exit_code) {
-  auto* volume = app.add_subcommand("volume", "Create, list and delete volumes of the running daemon");
+  auto* volume =
+      app.add_subcommand("volume", "Create, list and delete volumes of the running daemon");
   volume->require_subcommand(1);
   auto config = std::make_shared<std::string>();
   RegisterVolumeCopy(*volume, exit_code);
@@ -48,7 +49,8 @@ void RegisterVolume(CLI::App& app, int* exit_code) {
     }
     nlohmann::json reply;
     *exit_code = Call(*config, {{"op", "volume.create"}, {"name", *name}, {"size", bytes}}, &reply);
-    if (*exit_code == 0) std::cout << "created volume " << *name << " (" << FormatBytes(bytes) << ")\n";
+    if (*exit_code == 0)
+      std::cout << "created volume " << *name << " (" << FormatBytes(bytes) << ")\n";
   });
 
   auto* list = volume->add_subcommand("list", "List volumes");
@@ -63,16 +65,19 @@ void RegisterVolume(CLI::App& app, int* exit_code) {
       std::cout << reply["volumes"].dump(2) << "\n";
       return;
     }
-    std::printf("%-24s %10s %10s %10s %-16s %5s\n", "NAME", "SIZE", "MAPPED", "STORED", "CODECS", "CONNS");
+    std::printf("%-24s %10s %10s %10s %-16s %5s\n", "NAME", "SIZE", "MAPPED", "STORED", "CODECS",
+                "CONNS");
     for (const auto& v : reply["volumes"]) {
       std::printf("%-24s %10s %10s %10s %-16s %5u%s\n", v["name"].get<std::string>().c_str(),
                   FormatBytes(v["size"]).c_str(), FormatBytes(v["mapped_bytes"]).c_str(),
                   FormatBytes(v["stored_bytes"]).c_str(), v["codecs"].get<std::string>().c_str(),
-                  v["references"].get<unsigned>(), v["read_only"].get<bool>() ? "  (read-only)" : "");
+                  v["references"].get<unsigned>(),
+                  v["read_only"].get<bool>() ? "  (read-only)" : "");
     }
   });
 
-  auto* del = volume->add_subcommand("delete", "Delete a volume and all its objects (refused while connected)");
+  auto* del = volume->add_subcommand(
+      "delete", "Delete a volume and all its objects (refused while connected)");
   auto del_name = std::make_shared<std::string>();
   del->add_option("name", *del_name, "Volume name")->required();
   del->add_option("-c,--config", *config, "Config file");

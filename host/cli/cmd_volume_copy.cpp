@@ -39,19 +39,24 @@ struct CopyFlags {
 // answers counts: no socket, a refused connection or a timeout mean none is running there.
 bool DaemonServes(const Config& config, const std::string& name) {
   nlohmann::json reply;
-  if (!ControlCall(config.host.control_socket, {{"op", "volume.list"}}, &reply, std::chrono::seconds(3)).ok()) {
+  if (!ControlCall(config.host.control_socket, {{"op", "volume.list"}}, &reply,
+                   std::chrono::seconds(3))
+           .ok()) {
     return false;
   }
   if (!reply.contains("volumes") || !reply["volumes"].is_array()) return false;
   for (const auto& v : reply["volumes"]) {
-    if (v.contains("name") && v["name"].is_string() && v["name"].get<std::string>() == name) return true;
+    if (v.contains("name") && v["name"].is_string() && v["name"].get<std::string>() == name)
+      return true;
   }
   return false;
 }
 
 bool DaemonRunning(const Config& config) {
   nlohmann::json reply;
-  return ControlCall(config.host.control_socket, {{"op", "volume.list"}}, &reply, std::chrono::seconds(3)).ok();
+  return ControlCall(config.host.control_socket, {{"op", "volume.list"}}, &reply,
+                     std::chrono::seconds(3))
+      .ok();
 }
 
 std::string FormatRate(double bytes_per_second) {
@@ -63,7 +68,9 @@ std::string FormatRate(double bytes_per_second) {
 class ProgressPrinter {
  public:
   ProgressPrinter(const VolumeCopier& copier, std::string label)
-      : copier_(copier), label_(std::move(label)), tty_(::isatty(STDERR_FILENO) == 1),
+      : copier_(copier),
+        label_(std::move(label)),
+        tty_(::isatty(STDERR_FILENO) == 1),
         start_(std::chrono::steady_clock::now()) {
     thread_ = std::thread([this] { Loop(); });
   }
@@ -101,12 +108,13 @@ class ProgressPrinter {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     const double rate = seconds > 0 ? static_cast<double>(p.bytes_done) / seconds : 0;
     char line[512];
-    const int percent = p.bytes_total == 0 ? 0 : static_cast<int>(p.bytes_done * 100 / p.bytes_total);
+    const int percent =
+        p.bytes_total == 0 ? 0 : static_cast<int>(p.bytes_done * 100 / p.bytes_total);
     std::snprintf(line, sizeof(line), "%s: %llu/%llu objects, %s/%s (%d%%), %s, %s", label_.c_str(),
                   static_cast<unsigned long long>(p.objects_done),
-                  static_cast<unsigned long long>(p.objects_total), FormatBytes(p.bytes_done).c_str(),
-                  FormatBytes(p.bytes_total).c_str(), percent, FormatRate(rate).c_str(),
-                  CopyPhaseName(p.phase));
+                  static_cast<unsigned long long>(p.objects_total),
+                  FormatBytes(p.bytes_done).c_str(), FormatBytes(p.bytes_total).c_str(), percent,
+                  FormatRate(rate).c_str(), CopyPhaseName(p.phase));
     printed_ = true;
     if (tty_) {
       std::fprintf(stderr, "\r%s\033[K", line);
@@ -130,16 +138,17 @@ class ProgressPrinter {
 void PrintSummary(const VolumeCopyReport& r, double seconds) {
   const std::string as = r.destination_name == r.name ? "" : " as " + r.destination_name;
   if (r.already_complete) {
-    std::cout << "volume " << r.name << " is already in " << r.destination << as
-              << ", identical (" << r.objects << " objects, " << FormatBytes(r.bytes)
+    std::cout << "volume " << r.name << " is already in " << r.destination << as << ", identical ("
+              << r.objects << " objects, " << FormatBytes(r.bytes)
               << " compared); nothing was written\n";
     return;
   }
   std::cout << "copied volume " << r.name << " (uuid " << r.uuid << ") from " << r.source << " to "
             << r.destination << as << "\n"
-            << "  " << r.objects << " objects, " << FormatBytes(r.bytes) << ": " << r.objects_written
-            << " written (" << FormatBytes(r.bytes_written) << "), " << r.objects_reused
-            << " already there and identical (" << FormatBytes(r.bytes_reused) << ")\n";
+            << "  " << r.objects << " objects, " << FormatBytes(r.bytes) << ": "
+            << r.objects_written << " written (" << FormatBytes(r.bytes_written) << "), "
+            << r.objects_reused << " already there and identical (" << FormatBytes(r.bytes_reused)
+            << ")\n";
   if (r.leftovers_removed > 0) {
     std::cout << "  removed " << r.leftovers_removed
               << " leftover objects of an earlier copy that the source no longer has\n";
@@ -150,8 +159,9 @@ void PrintSummary(const VolumeCopyReport& r, double seconds) {
   }
   std::cout << "  verified: both listings match\n";
   char took[96];
-  std::snprintf(took, sizeof(took), "  took %.1f s (%s)\n", seconds,
-                FormatRate(seconds > 0 ? static_cast<double>(r.bytes_written) / seconds : 0).c_str());
+  std::snprintf(
+      took, sizeof(took), "  took %.1f s (%s)\n", seconds,
+      FormatRate(seconds > 0 ? static_cast<double>(r.bytes_written) / seconds : 0).c_str());
   std::cout << took;
 }
 
@@ -169,18 +179,20 @@ int RunCopy(const CopyFlags& flags) {
   options.jobs = flags.jobs;
   options.include_quarantine = flags.include_quarantine;
   if (!flags.max_rate.empty()) {
-    if (Status st = ParseSize(flags.max_rate, &options.max_bytes_per_second); !st.ok() ||
-        options.max_bytes_per_second == 0) {
+    if (Status st = ParseSize(flags.max_rate, &options.max_bytes_per_second);
+        !st.ok() || options.max_bytes_per_second == 0) {
       return ReportError(Status::Invalid("--max-rate: expected bytes per second like 50MiB, got `" +
                                          flags.max_rate + "`"));
     }
   }
 
   if (!flags.allow_running && DaemonServes(source_config, flags.name)) {
-    return ReportError(Status::Precondition(
-        "a blockpipe daemon is serving volume `" + flags.name + "` (control socket " +
-        source_config.host.control_socket.string() + "); stop it first, or pass --allow-running "
-        "if nothing writes to the volume during the copy (a change is detected and fails the copy)"));
+    return ReportError(Status::Precondition("a blockpipe daemon is serving volume `" + flags.name +
+                                            "` (control socket " +
+                                            source_config.host.control_socket.string() +
+                                            "); stop it first, or pass --allow-running "
+                                            "if nothing writes to the volume during the copy (a "
+                                            "change is detected and fails the copy)"));
   }
 
   PluginRegistry source_plugins(source_config.host.plugin_dirs);
@@ -201,7 +213,8 @@ int RunCopy(const CopyFlags& flags) {
     ProgressPrinter progress(copier, "copy " + flags.name);
     st = copier.Run(&report);
   }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (report.destination_lacks_put_if_absent) {
     std::cerr << "blockpipe: warning: " << report.destination
               << " has no atomic put-if-absent; a concurrent writer there would not be detected\n";
@@ -228,9 +241,11 @@ void RegisterVolumeCopy(CLI::App& volume, int* exit_code) {
   copy->add_option("-j,--jobs", flags->jobs, "Objects copied at once (1-64, default 4)");
   copy->add_flag("--include-quarantine", flags->include_quarantine,
                  "Also copy objects the engine moved to quarantine/");
-  copy->add_option("--max-rate", flags->max_rate, "Limit writes to the destination, e.g. 50MiB (per second)");
-  copy->add_flag("--allow-running", flags->allow_running,
-                 "Copy even while a daemon of the source config serves the volume (it must be idle)");
+  copy->add_option("--max-rate", flags->max_rate,
+                   "Limit writes to the destination, e.g. 50MiB (per second)");
+  copy->add_flag(
+      "--allow-running", flags->allow_running,
+      "Copy even while a daemon of the source config serves the volume (it must be idle)");
   copy->callback([flags, exit_code] { *exit_code = RunCopy(*flags); });
 }
 

@@ -36,12 +36,14 @@ class DataDirLock {
   Status Acquire(const std::filesystem::path& dir) {
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
-    if (ec) return Status::Permanent("cannot create data dir " + dir.string() + ": " + ec.message());
+    if (ec)
+      return Status::Permanent("cannot create data dir " + dir.string() + ": " + ec.message());
     const auto path = dir / "blockpipe.lock";
     fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd_ < 0) return Status::Permanent("cannot open " + path.string());
     if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-      return Status::Precondition("another blockpipe daemon is running with data dir " + dir.string());
+      return Status::Precondition("another blockpipe daemon is running with data dir " +
+                                  dir.string());
     }
     std::string pid = std::to_string(::getpid()) + "\n";
     if (::ftruncate(fd_, 0) == 0) {
@@ -112,7 +114,8 @@ Status RunDaemon(const std::filesystem::path& config_file, const RunOptions& opt
   }
   for (const auto& name : options.take_over) {
     if (name != "all" && !volumes.Exists(name)) {
-      spdlog::warn("--take-over {}: there is no volume of that name in {}", name, store->Describe());
+      spdlog::warn("--take-over {}: there is no volume of that name in {}", name,
+                   store->Describe());
     }
   }
   for (const auto& spec : config.volumes) {

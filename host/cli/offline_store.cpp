@@ -38,20 +38,23 @@ DataDirLockGuard::~DataDirLockGuard() {
 Status DataDirLockGuard::TryAcquire(const std::filesystem::path& data_dir) {
   std::error_code ec;
   std::filesystem::create_directories(data_dir, ec);
-  if (ec) return Status::Permanent("cannot create data dir " + data_dir.string() + ": " + ec.message());
+  if (ec)
+    return Status::Permanent("cannot create data dir " + data_dir.string() + ": " + ec.message());
   const auto path = data_dir / "blockpipe.lock";
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::Permanent("cannot open " + path.string() + ": " + std::strerror(errno));
+  if (fd < 0)
+    return Status::Permanent("cannot open " + path.string() + ": " + std::strerror(errno));
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     // The daemon writes its pid into the file after locking it.
     char text[32] = {};
     const ssize_t n = ::pread(fd, text, sizeof text - 1, 0);
     std::string pid = n > 0 ? std::string(text, static_cast<size_t>(n)) : "";
-    pid.erase(std::remove_if(pid.begin(), pid.end(), [](char c) { return c < '0' || c > '9'; }), pid.end());
+    pid.erase(std::remove_if(pid.begin(), pid.end(), [](char c) { return c < '0' || c > '9'; }),
+              pid.end());
     ::close(fd);
     return Status::Precondition("a blockpipe daemon" + (pid.empty() ? "" : " (pid " + pid + ")") +
-                                " is running with data dir " + data_dir.string() +
-                                " (it holds " + path.string() + "); stop it first");
+                                " is running with data dir " + data_dir.string() + " (it holds " +
+                                path.string() + "); stop it first");
   }
   fd_ = fd;
   return Status::Ok();

@@ -74,12 +74,14 @@ Status ReadHiddenLine(const char* prompt, std::string* out) {
   out->reserve(kReservedPasswordBytes);
   struct termios hidden;
   if (::tcgetattr(STDIN_FILENO, &g_saved_termios) != 0) {
-    return Status::Invalid(std::string("cannot read the terminal settings: ") + std::strerror(errno));
+    return Status::Invalid(std::string("cannot read the terminal settings: ") +
+                           std::strerror(errno));
   }
   hidden = g_saved_termios;
   hidden.c_lflag &= ~static_cast<tcflag_t>(ECHO);
   hidden.c_lflag |= ECHONL;
-  struct sigaction action {}, old_int{}, old_term{}, old_hup{};
+  struct sigaction action {
+  }, old_int{}, old_term{}, old_hup{};
   action.sa_handler = RestoreAndReraise;
   sigemptyset(&action.sa_mask);
   ::sigaction(SIGINT, &action, &old_int);
@@ -115,7 +117,8 @@ Status ReadHiddenLine(const char* prompt, std::string* out) {
 
 Status CheckNotEmpty(const std::string& password, const std::string& source) {
   if (password.empty()) {
-    return Status::Invalid("the new password from " + source + " is empty; an empty password protects nothing");
+    return Status::Invalid("the new password from " + source +
+                           " is empty; an empty password protects nothing");
   }
   return Status::Ok();
 }

@@ -30,7 +30,8 @@ Status PreopenedCodecs::OpenEveryVolume(ObjectStore& store) {
     VolumeMeta meta;
     const std::string where = "volume " + name + ": " + MetaKey(name);
     Status st = store.Get(MetaKey(name), &object).WithContext(where);
-    if (st.ok()) st = DecodeVolumeMetaObject(object.data(), object.size(), &meta).WithContext(where);
+    if (st.ok())
+      st = DecodeVolumeMetaObject(object.data(), object.size(), &meta).WithContext(where);
     if (st.ok() && meta.name != name) st = Status::Corrupt(where + " names volume " + meta.name);
     // The factory's messages name the volume themselves.
     std::unique_ptr<CodecChain> chain;
@@ -67,7 +68,8 @@ Status PreopenedCodecs::OpenChain(const uint8_t uuid[16], const std::string& vol
     }
   }
   if (taken.chain != nullptr) {
-    if (std::equal(taken.uuid.begin(), taken.uuid.end(), uuid) && SameRecords(taken.records, records)) {
+    if (std::equal(taken.uuid.begin(), taken.uuid.end(), uuid) &&
+        SameRecords(taken.records, records)) {
       *chain = std::move(taken.chain);
       return Status::Ok();
     }

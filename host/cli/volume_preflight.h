@@ -27,11 +27,13 @@ class PreopenedCodecs final : public CodecFactory {
   Status OpenEveryVolume(ObjectStore& store);
 
   Status CreateChain(const uint8_t uuid[16], const std::string& volume_name,
-                     std::vector<CodecRecord>* records, std::unique_ptr<CodecChain>* chain) override;
+                     std::vector<CodecRecord>* records,
+                     std::unique_ptr<CodecChain>* chain) override;
   // Hands out the chain opened by OpenEveryVolume when the volume and its recorded chain are
   // the same ones; anything else (a volume created since) is opened afresh.
   Status OpenChain(const uint8_t uuid[16], const std::string& volume_name,
-                   const std::vector<CodecRecord>& records, std::unique_ptr<CodecChain>* chain) override;
+                   const std::vector<CodecRecord>& records,
+                   std::unique_ptr<CodecChain>* chain) override;
 
  private:
   struct Opened {

@@ -95,19 +95,23 @@ Status CheckInitOptions(const InitOptions& options) {
   if (options.url.empty()) return Status::Ok();  // the file default
   const std::string scheme = SchemeOf(options.url);
   if (scheme.empty()) {
-    return Status::Invalid("--url " + options.url +
-                           ": expected file:///DIR, s3://BUCKET/PREFIX or azure://CONTAINER/PREFIX");
+    return Status::Invalid(
+        "--url " + options.url +
+        ": expected file:///DIR, s3://BUCKET/PREFIX or azure://CONTAINER/PREFIX");
   }
   if (scheme == "file") {
     if (!options.endpoint.empty()) {
       return Status::Invalid("--endpoint is for s3:// and azure:// URLs; a file:// URL needs none");
     }
   } else if ((scheme == "s3" || scheme == "azure") && FirstElement(options.url).empty()) {
-    return Status::Invalid("--url " + options.url + ": no " +
-                           (scheme == "s3" ? "bucket (s3://BUCKET/PREFIX)" : "container (azure://CONTAINER/PREFIX)"));
+    return Status::Invalid(
+        "--url " + options.url + ": no " +
+        (scheme == "s3" ? "bucket (s3://BUCKET/PREFIX)" : "container (azure://CONTAINER/PREFIX)"));
   }
-  if (!options.endpoint.empty() && SchemeOf(options.endpoint) != "http" && SchemeOf(options.endpoint) != "https") {
-    return Status::Invalid("--endpoint " + options.endpoint + ": expected http://HOST[:PORT] or https://HOST[:PORT]");
+  if (!options.endpoint.empty() && SchemeOf(options.endpoint) != "http" &&
+      SchemeOf(options.endpoint) != "https") {
+    return Status::Invalid("--endpoint " + options.endpoint +
+                           ": expected http://HOST[:PORT] or https://HOST[:PORT]");
   }
   if (!options.region.empty() && scheme != "s3") {
     return Status::Invalid("--region is for s3:// URLs");

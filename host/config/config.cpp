@@ -27,12 +27,13 @@ using config_detail::TableReader;
 using config_detail::TypeName;
 using config_detail::Where;
 
-const std::vector<std::string> kTopLevelTables = {"host", "engine", "backend",
+const std::vector<std::string> kTopLevelTables = {"host",  "engine",   "backend",
                                                   "codec", "frontend", "volume"};
-const std::vector<std::string> kHostKeys = {"data_dir", "control_socket", "plugin_dirs", "log_level"};
+const std::vector<std::string> kHostKeys = {"data_dir", "control_socket", "plugin_dirs",
+                                            "log_level"};
 const std::vector<std::string> kEngineKeys = {
-    "segment_size",     "unit_size",    "flush_interval_ms", "checkpoint_every_segments",
-    "write_buffer_limit", "cache_memory", "io_threads",      "retry_deadline_ms",
+    "segment_size",       "unit_size",    "flush_interval_ms", "checkpoint_every_segments",
+    "write_buffer_limit", "cache_memory", "io_threads",        "retry_deadline_ms",
     "allow_unfenced"};
 const std::vector<std::string> kVolumeKeys = {"name", "size"};
 
@@ -96,7 +97,8 @@ bool HasUrlScheme(const std::string& url) {
   for (size_t i = 0; i < sep; ++i) {
     const char c = url[i];
     const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-    const bool ok = alpha || (i > 0 && ((c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.'));
+    const bool ok =
+        alpha || (i > 0 && ((c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.'));
     if (!ok) return false;
   }
   return true;
@@ -143,8 +145,8 @@ class Parser {
     if (first == nullptr) return Status::Ok();
     const bool is_table = Top(*first)->is_table() || Top(*first)->is_array();
     return ErrorAt(first_line, std::string("unknown ") + (is_table ? "table" : "top-level key") +
-                                   " `" + *first + "` (known tables: " +
-                                   JoinNames(kTopLevelTables) + ")");
+                                   " `" + *first +
+                                   "` (known tables: " + JoinNames(kTopLevelTables) + ")");
   }
 
   // The single-table sections must be written [name].
@@ -169,15 +171,16 @@ class Parser {
       BP_RETURN_IF_ERROR(r.GetString("log_level", &host.log_level));
       spdlog::level::level_enum level;
       if (Status st = ParseLogLevel(host.log_level, &level); !st.ok()) {
-        return r.Error("log_level", "must be one of debug, info, warn, error (got \"" +
-                                        host.log_level + "\")");
+        return r.Error("log_level",
+                       "must be one of debug, info, warn, error (got \"" + host.log_level + "\")");
       }
       if (host.control_socket.string().size() > kMaxSocketPath) {
         return r.Error(r.Has("control_socket") ? "control_socket" : "data_dir",
                        "gives a control socket path of " +
                            std::to_string(host.control_socket.string().size()) +
-                           " bytes; Unix socket paths are limited to " + std::to_string(kMaxSocketPath) +
-                           " (" + host.control_socket.string() + ")");
+                           " bytes; Unix socket paths are limited to " +
+                           std::to_string(kMaxSocketPath) + " (" + host.control_socket.string() +
+                           ")");
       }
     } else {
       host.control_socket = host.data_dir / "control.sock";
@@ -203,8 +206,9 @@ class Parser {
     BP_RETURN_IF_ERROR(r.GetSize("unit_size", &unit_size));
     const bool power_of_two = unit_size != 0 && (unit_size & (unit_size - 1)) == 0;
     if (!power_of_two || unit_size % 4096 != 0 || unit_size > kMiB) {
-      return r.Error("unit_size", "must be a power of two, a multiple of 4096 and at most 1MiB (got " +
-                                      std::to_string(unit_size) + ")");
+      return r.Error("unit_size",
+                     "must be a power of two, a multiple of 4096 and at most 1MiB (got " +
+                         std::to_string(unit_size) + ")");
     }
     e.unit_size = static_cast<uint32_t>(unit_size);
 
@@ -257,9 +261,10 @@ class Parser {
         continue;
       }
       if (!value.is_string() || value.as_string().str.empty()) {
-        return ErrorAt(LineOf(value), "[" + name + "] key `plugin` must be a non-empty string, " +
-                                          "a plugin's short name or a path to its .so (got " +
-                                          (value.is_string() ? "an empty string" : TypeName(value)) + ")");
+        return ErrorAt(LineOf(value),
+                       "[" + name + "] key `plugin` must be a non-empty string, " +
+                           "a plugin's short name or a path to its .so (got " +
+                           (value.is_string() ? "an empty string" : TypeName(value)) + ")");
       }
       out->plugin = value.as_string().str;
       if (out->plugin.find('/') != std::string::npos) {
@@ -290,13 +295,16 @@ class Parser {
                                  TypeName(table->as_table().at("url")) + ")");
     }
     if (!HasUrlScheme(u.text)) {
-      return ErrorAt(u.line, "[backend] key `url` must look like scheme://location, e.g. "
-                             "\"file:///var/lib/blockpipe/objects\" (got \"" + u.text + "\")");
+      return ErrorAt(u.line,
+                     "[backend] key `url` must look like scheme://location, e.g. "
+                     "\"file:///var/lib/blockpipe/objects\" (got \"" +
+                         u.text + "\")");
     }
     // file:// URLs follow the config's rule for paths: relative ones resolve against the
     // config file's directory ("file://./objects" or "file://objects").
     const std::string kFile = "file://";
-    if (u.text.rfind(kFile, 0) == 0 && u.text.size() > kFile.size() && u.text[kFile.size()] != '/') {
+    if (u.text.rfind(kFile, 0) == 0 && u.text.size() > kFile.size() &&
+        u.text[kFile.size()] != '/') {
       u.text = kFile + MakeAbsolute(cfg_.dir, u.text.substr(kFile.size())).string();
     }
     return Status::Ok();
@@ -321,8 +329,8 @@ class Parser {
     for (size_t i = 0; i < items.size(); ++i) {
       const std::string label = name + "[" + std::to_string(i) + "]";
       if (!items[i].is_table()) {
-        return ErrorAt(LineOf(items[i]), "[" + label + "] must be a table (got " +
-                                             TypeName(items[i]) + ")");
+        return ErrorAt(LineOf(items[i]),
+                       "[" + label + "] must be a table (got " + TypeName(items[i]) + ")");
       }
       PluginSection section;
       BP_RETURN_IF_ERROR(ReadPluginTable(label, items[i], &section));
@@ -339,8 +347,9 @@ class Parser {
     const toml::value* array = Top("volume");
     if (array == nullptr) return Status::Ok();
     if (!array->is_array()) {
-      return ErrorAt(LineOf(*array), "`volume` must be written [[volume]] (an array of tables; got " +
-                                         TypeName(*array) + ")");
+      return ErrorAt(
+          LineOf(*array),
+          "`volume` must be written [[volume]] (an array of tables; got " + TypeName(*array) + ")");
     }
     std::map<std::string, int> seen;
     const auto& items = array->as_array();
@@ -354,10 +363,12 @@ class Parser {
       VolumeSpec spec;
       spec.line = r.line();
       if (!r.Has("name")) return ErrorAt(r.line(), "[" + label + "] key `name` is required");
-      if (!r.Has("size")) return ErrorAt(r.line(), "[" + label + "] key `size` is required, e.g. size = \"1GiB\"");
+      if (!r.Has("size"))
+        return ErrorAt(r.line(), "[" + label + "] key `size` is required, e.g. size = \"1GiB\"");
       BP_RETURN_IF_ERROR(r.GetString("name", &spec.name));
       if (!IsValidVolumeName(spec.name)) {
-        return r.Error("name", "\"" + spec.name + "\" is not a valid volume name (1-64 characters " +
+        return r.Error("name", "\"" + spec.name +
+                                   "\" is not a valid volume name (1-64 characters " +
                                    "of A-Z a-z 0-9 . _ -, not starting with . or -)");
       }
       auto [it, inserted] = seen.emplace(spec.name, r.Line("name"));

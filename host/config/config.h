@@ -22,10 +22,17 @@ namespace bp {
 
 // One raw value of a plugin section, after ${VAR} substitution.
 struct RawValue {
-  enum class Kind { kString, kInteger, kBoolean, kFloat, kStringArray, kOther } kind = Kind::kString;
-  std::string text;                 // string form (integers/bools rendered as text)
-  std::vector<std::string> items;   // kStringArray
-  int line = 0;                     // line in the config file
+  enum class Kind {
+    kString,
+    kInteger,
+    kBoolean,
+    kFloat,
+    kStringArray,
+    kOther
+  } kind = Kind::kString;
+  std::string text;                // string form (integers/bools rendered as text)
+  std::vector<std::string> items;  // kStringArray
+  int line = 0;                    // line in the config file
 };
 
 // A [backend], [[codec]] or [[frontend]] section.
@@ -44,10 +51,10 @@ struct VolumeSpec {
 };
 
 struct HostSection {
-  std::filesystem::path data_dir;        // absolute
-  std::filesystem::path control_socket;  // absolute; default <data_dir>/control.sock
+  std::filesystem::path data_dir;                  // absolute
+  std::filesystem::path control_socket;            // absolute; default <data_dir>/control.sock
   std::vector<std::filesystem::path> plugin_dirs;  // extra plugin search dirs, absolute
-  std::string log_level = "info";        // debug|info|warn|error
+  std::string log_level = "info";                  // debug|info|warn|error
 };
 
 struct Config {
@@ -55,10 +62,10 @@ struct Config {
   std::filesystem::path dir;   // its directory
   HostSection host;
   EngineOptions engine;
-  PluginSection backend;       // must contain `url`
-  std::vector<PluginSection> codecs;     // chain order
+  PluginSection backend;              // must contain `url`
+  std::vector<PluginSection> codecs;  // chain order
   std::vector<PluginSection> frontends;
-  std::vector<VolumeSpec> volumes;       // created at startup when missing
+  std::vector<VolumeSpec> volumes;  // created at startup when missing
 };
 
 // Parse and validate the host-owned parts of a config file.
@@ -74,13 +81,14 @@ Status ParseSize(const std::string& text, uint64_t* bytes);
 // zstd (known: level)"); defaults are filled in; PATH values are made absolute. The result is
 // what bp_host_api's config_* services read.
 struct ResolvedConfig {
-  std::map<std::string, std::string> scalars;                // every declared key with a value
-  std::map<std::string, std::vector<std::string>> lists;     // BP_CFG_LIST keys
-  std::filesystem::path dir;                                 // config file directory
+  std::map<std::string, std::string> scalars;             // every declared key with a value
+  std::map<std::string, std::vector<std::string>> lists;  // BP_CFG_LIST keys
+  std::filesystem::path dir;                              // config file directory
 };
 Status ValidatePluginSection(const Config& config, const PluginSection& section,
                              const std::string& plugin_name, const bp_config_key* keys,
-                             ResolvedConfig* out, const std::vector<std::string>& implicit_keys = {});
+                             ResolvedConfig* out,
+                             const std::vector<std::string>& implicit_keys = {});
 
 // The commented default config `blockpipe init` writes. url/port/listen are parameters so init
 // can take --url and --port; encrypt selects the encrypted chain (init --encrypt).
@@ -88,9 +96,9 @@ struct InitOptions {
   std::filesystem::path data_dir;  // absolute
   std::string url;                 // default file://<data_dir>/objects
   uint16_t port = 10809;
-  std::string endpoint;            // for s3/azure URLs
-  bool encrypt = false;            // chain zstd → encrypt, password from ${BLOCKPIPE_PASSWORD}
-  std::string region;              // s3 only; empty: us-east-1 with an endpoint, else the env's
+  std::string endpoint;  // for s3/azure URLs
+  bool encrypt = false;  // chain zstd → encrypt, password from ${BLOCKPIPE_PASSWORD}
+  std::string region;    // s3 only; empty: us-east-1 with an endpoint, else the env's
 };
 std::string RenderDefaultConfig(const InitOptions& options);
 // Refuses init options that cannot make a working config (an endpoint for a file:// URL, an

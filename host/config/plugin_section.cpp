@@ -60,7 +60,8 @@ std::vector<std::string> SplitList(const std::string& text) {
   size_t start = 0;
   while (start <= text.size() && !text.empty()) {
     const size_t comma = text.find(',', start);
-    std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    std::string item =
+        text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     item.erase(0, item.find_first_not_of(' '));
     item.erase(item.find_last_not_of(' ') + 1);
     if (!item.empty()) items.push_back(item);
@@ -85,8 +86,9 @@ class SectionValidator {
   Status Accept(const bp_config_key& key, const RawValue& v) {
     const std::string name = key.name;
     auto wrong = [&] {
-      return KeyError(v.line, name, std::string("must be ") + ExpectedType(key.type) + " (got " +
-                                        RawKindName(v) + ")");
+      return KeyError(
+          v.line, name,
+          std::string("must be ") + ExpectedType(key.type) + " (got " + RawKindName(v) + ")");
     };
     switch (key.type) {
       case BP_CFG_STRING:
@@ -109,7 +111,8 @@ class SectionValidator {
         return Status::Ok();
       case BP_CFG_SIZE: {
         if (v.kind == RawValue::Kind::kInteger) {
-          if (!v.text.empty() && v.text[0] == '-') return KeyError(v.line, name, "must not be negative");
+          if (!v.text.empty() && v.text[0] == '-')
+            return KeyError(v.line, name, "must not be negative");
           out_.scalars[name] = v.text;
           return Status::Ok();
         }
@@ -135,9 +138,7 @@ class SectionValidator {
     const std::string text = key.default_value;
     switch (key.type) {
       case BP_CFG_STRING:
-      case BP_CFG_SECRET:
-        out_.scalars[name] = text;
-        return Status::Ok();
+      case BP_CFG_SECRET: out_.scalars[name] = text; return Status::Ok();
       case BP_CFG_PATH:
         out_.scalars[name] = text.empty() ? text : MakeAbsolute(config_.dir, text).string();
         return Status::Ok();
@@ -148,24 +149,25 @@ class SectionValidator {
         return Status::Ok();
       }
       case BP_CFG_BOOL:
-        if (text != "true" && text != "false") return PluginBug(name, "has a default that is not true/false");
+        if (text != "true" && text != "false")
+          return PluginBug(name, "has a default that is not true/false");
         out_.scalars[name] = text;
         return Status::Ok();
       case BP_CFG_SIZE: {
         uint64_t bytes = 0;
-        if (!ParseSize(text, &bytes).ok()) return PluginBug(name, "has a default that is not a size");
+        if (!ParseSize(text, &bytes).ok())
+          return PluginBug(name, "has a default that is not a size");
         out_.scalars[name] = std::to_string(bytes);
         return Status::Ok();
       }
-      case BP_CFG_LIST:
-        out_.lists[name] = SplitList(text);
-        return Status::Ok();
+      case BP_CFG_LIST: out_.lists[name] = SplitList(text); return Status::Ok();
     }
     return PluginBug(name, "declares an unknown type " + std::to_string(key.type));
   }
 
   Status PluginBug(const std::string& key, const std::string& what) const {
-    return Status::Invalid("plugin " + plugin_ + " is broken: its config key `" + key + "` " + what);
+    return Status::Invalid("plugin " + plugin_ + " is broken: its config key `" + key + "` " +
+                           what);
   }
 
  private:
@@ -205,12 +207,15 @@ Status ValidatePluginSection(const Config& config, const PluginSection& section,
   for (const auto& [name, value] : section.values) given.emplace_back(value.line, name);
   std::sort(given.begin(), given.end());
   for (const auto& [line, name] : given) {
-    const bool implicit = std::find(implicit_keys.begin(), implicit_keys.end(), name) != implicit_keys.end();
+    const bool implicit =
+        std::find(implicit_keys.begin(), implicit_keys.end(), name) != implicit_keys.end();
     if (implicit || find_key(name) != nullptr) continue;
     std::vector<std::string> known = implicit_keys;
     for (const auto* k : declared) known.push_back(k->name);
-    const std::string list = known.empty() ? "it takes no keys besides `plugin`" : "known: " + JoinNames(known);
-    return validator.KeyError(line, name, "is not a key of plugin " + plugin_name + " (" + list + ")");
+    const std::string list =
+        known.empty() ? "it takes no keys besides `plugin`" : "known: " + JoinNames(known);
+    return validator.KeyError(line, name,
+                              "is not a key of plugin " + plugin_name + " (" + list + ")");
   }
 
   for (const auto& [line, name] : given) {

@@ -21,16 +21,16 @@ constexpr Unit kUnits[] = {
     {"b", 1},
     {"k", kKi},
     {"kib", kKi},
-    {"m", kKi * kKi},
-    {"mib", kKi * kKi},
-    {"g", kKi * kKi * kKi},
-    {"gib", kKi * kKi * kKi},
-    {"t", kKi * kKi * kKi * kKi},
-    {"tib", kKi * kKi * kKi * kKi},
-    {"p", kKi * kKi * kKi * kKi * kKi},
-    {"pib", kKi * kKi * kKi * kKi * kKi},
-    {"e", kKi * kKi * kKi * kKi * kKi * kKi},
-    {"eib", kKi * kKi * kKi * kKi * kKi * kKi},
+    {"m", kKi* kKi},
+    {"mib", kKi* kKi},
+    {"g", kKi* kKi* kKi},
+    {"gib", kKi* kKi* kKi},
+    {"t", kKi* kKi* kKi* kKi},
+    {"tib", kKi* kKi* kKi* kKi},
+    {"p", kKi* kKi* kKi* kKi* kKi},
+    {"pib", kKi* kKi* kKi* kKi* kKi},
+    {"e", kKi* kKi* kKi* kKi* kKi* kKi},
+    {"eib", kKi* kKi* kKi* kKi* kKi* kKi},
     {"kb", 1000ull},
     {"mb", 1000ull * 1000},
     {"gb", 1000ull * 1000 * 1000},
@@ -53,7 +53,8 @@ Status ParseSize(const std::string& text, uint64_t* bytes) {
   while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) whole += text[i++];
   if (i < text.size() && text[i] == '.') {
     ++i;
-    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) fraction += text[i++];
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])))
+      fraction += text[i++];
     if (fraction.empty()) return Bad(text, "a digit must follow the decimal point");
   }
   if (whole.empty() && fraction.empty()) return Bad(text, "no number");

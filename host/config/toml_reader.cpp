@@ -39,7 +39,9 @@ std::string Where(const std::filesystem::path& file, int line) {
 
 int LineOf(const toml::value& value) {
   const auto line = value.location().line();
-  return line > static_cast<uint_least32_t>(std::numeric_limits<int>::max()) ? 0 : static_cast<int>(line);
+  return line > static_cast<uint_least32_t>(std::numeric_limits<int>::max())
+             ? 0
+             : static_cast<int>(line);
 }
 
 std::string TypeName(const toml::value& value) {
@@ -83,8 +85,8 @@ Status ExpandVariables(const std::string& text, std::string* out) {
       return Status::Invalid("unterminated `${` (write `$${` for a literal `${`)");
     }
     const std::string name = text.substr(i + 2, close - i - 2);
-    const bool valid = !name.empty() && IsVarStart(name[0]) &&
-                       std::all_of(name.begin(), name.end(), IsVarChar);
+    const bool valid =
+        !name.empty() && IsVarStart(name[0]) && std::all_of(name.begin(), name.end(), IsVarChar);
     if (!valid) {
       return Status::Invalid("`${" + name + "}` is not a valid environment variable reference");
     }
@@ -108,8 +110,12 @@ std::filesystem::path MakeAbsolute(const std::filesystem::path& base,
   return (path.is_absolute() ? path : base / path).lexically_normal();
 }
 
-TableReader::TableReader(std::filesystem::path file, std::string table_name, const toml::value& table)
-    : file_(std::move(file)), table_name_(std::move(table_name)), table_(table), line_(LineOf(table)) {}
+TableReader::TableReader(std::filesystem::path file, std::string table_name,
+                         const toml::value& table)
+    : file_(std::move(file)),
+      table_name_(std::move(table_name)),
+      table_(table),
+      line_(LineOf(table)) {}
 
 const toml::value* TableReader::Find(const std::string& key) const {
   if (!table_.is_table()) return nullptr;
@@ -214,8 +220,8 @@ Status TableReader::GetPathList(const std::string& key, const std::filesystem::p
   std::vector<std::filesystem::path> paths;
   for (const auto& item : v->as_array()) {
     if (!item.is_string() || item.as_string().str.empty()) {
-      return Error(key, "must be an array of non-empty path strings (an item is " +
-                            TypeName(item) + ")");
+      return Error(
+          key, "must be an array of non-empty path strings (an item is " + TypeName(item) + ")");
     }
     paths.push_back(MakeAbsolute(base, item.as_string().str));
   }

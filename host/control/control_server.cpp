@@ -8,8 +8,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include "control/unix_socket.h"
 #include "config/config.h"
+#include "control/unix_socket.h"
 #include "engine/store_layout.h"
 
 namespace bp {
@@ -130,7 +130,8 @@ nlohmann::json ControlServer::Handle(const nlohmann::json& request) {
     } else {
       return fail("\"size\" is required (bytes, or a string like \"10GiB\")");
     }
-    if (size == 0 || size % 512 != 0) return fail("volume size must be a non-zero multiple of 512 bytes");
+    if (size == 0 || size % 512 != 0)
+      return fail("volume size must be a non-zero multiple of 512 bytes");
     Status st = volumes_->Create(name, size);
     if (!st.ok()) {
       if (st.IsPrecondition()) return fail("volume `" + name + "` already exists");

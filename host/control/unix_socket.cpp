@@ -105,7 +105,8 @@ Status ReadLine(int fd, size_t max_bytes, int timeout_ms, std::string* line) {
   char buf[4096];
   for (;;) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    deadline - std::chrono::steady_clock::now()).count();
+                    deadline - std::chrono::steady_clock::now())
+                    .count();
     if (left <= 0) return Status::Transient("timed out waiting on the control socket");
     pollfd p{fd, POLLIN, 0};
     int pr = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 1000)));

@@ -13,7 +13,8 @@ namespace bp {
 
 class BlockIndex {
  public:
-  static constexpr uint64_t kEmpty = UINT64_MAX;  // never a block number (volumes are < 2^52 blocks)
+  static constexpr uint64_t kEmpty =
+      UINT64_MAX;  // never a block number (volumes are < 2^52 blocks)
 
   struct Slot {
     uint64_t block = kEmpty;
@@ -65,7 +66,8 @@ class BlockIndex {
     for (size_t j = Next(hole); slots_[j].block != kEmpty; j = Next(j)) {
       const size_t home = Home(slots_[j].block);
       // Move j into the hole unless its home lies cyclically in (hole, j].
-      const bool home_after_hole = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+      const bool home_after_hole =
+          hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
       if (!home_after_hole) {
         slots_[hole] = slots_[j];
         hole = j;

@@ -99,7 +99,8 @@ Status ParseCheckpoint(const uint8_t* p, size_t n, uint64_t volume_blocks, Volum
       uint64_t seq = r.U64();
       uint64_t index = r.U64();
       auto seg = s.segments.find(seq);
-      if (seg == s.segments.end()) return Status::Corrupt("checkpoint extent names a missing segment");
+      if (seg == s.segments.end())
+        return Status::Corrupt("checkpoint extent names a missing segment");
       const UnitLoc& last = seg->second.units.back();
       uint64_t seg_blocks = last.first_block + last.logical_length / kBlockSize;
       if (index > seg_blocks || blocks > seg_blocks - index) {
@@ -147,7 +148,8 @@ Status ReadCheckpoint(ObjectStore& store, const std::string& key, uint64_t seq, 
   BP_RETURN_IF_ERROR(DecodeObjectHeader(object.data(), object.size(), ObjectType::kCheckpoint, &h)
                          .WithContext(key));
   if (h.uuid != uuid) return Status::Corrupt(key + ": checkpoint belongs to another volume");
-  if (h.seq != seq) return Status::Corrupt(key + ": header names checkpoint " + std::to_string(h.seq));
+  if (h.seq != seq)
+    return Status::Corrupt(key + ": header names checkpoint " + std::to_string(h.seq));
   if (h.object_length() != object.size() || h.data_length != 0) {
     return Status::Corrupt(key + ": checkpoint length mismatch (torn or truncated)");
   }
@@ -162,8 +164,8 @@ Status ReadCheckpoint(ObjectStore& store, const std::string& key, uint64_t seq, 
     return Status::Corrupt(key + ": checkpoint decodes to the wrong length");
   }
   VolumeState state;
-  BP_RETURN_IF_ERROR(ParseCheckpoint(plain.data(), plain.size(), volume_blocks, &state)
-                         .WithContext(key));
+  BP_RETURN_IF_ERROR(
+      ParseCheckpoint(plain.data(), plain.size(), volume_blocks, &state).WithContext(key));
   if (state.through_seq != seq) return Status::Corrupt(key + ": checkpoint body names another seq");
   *out = std::move(state);
   return Status::Ok();

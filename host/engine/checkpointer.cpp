@@ -50,8 +50,7 @@ bool CheckpointStore::PruneOld(std::vector<uint64_t>* kept) const {
     Status s = store_->Delete(CheckpointKey(meta_->name, seqs[i]));
     if (!s.ok()) {
       all_deleted = false;
-      spdlog::warn("volume {}: deleting old checkpoint {}: {}", meta_->name, seqs[i],
-                   s.ToString());
+      spdlog::warn("volume {}: deleting old checkpoint {}: {}", meta_->name, seqs[i], s.ToString());
     }
   }
   if (kept) {

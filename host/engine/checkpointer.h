@@ -56,8 +56,8 @@ class Checkpointer {
   const uint32_t every_segments_;
   State state_ = State::kIdle;
   uint64_t last_seq_ = 0;
-  uint64_t durable_bytes_ = 0;         // bytes of the segments this process made durable
-  uint64_t due_bytes_ = 0;             // no periodic checkpoint before durable_bytes_ reaches it
+  uint64_t durable_bytes_ = 0;  // bytes of the segments this process made durable
+  uint64_t due_bytes_ = 0;      // no periodic checkpoint before durable_bytes_ reaches it
 };
 
 class CheckpointStore {

@@ -140,7 +140,8 @@ class ChunkedMap {
       upper.assign(chunk.begin() + static_cast<std::ptrdiff_t>(half), chunk.end());
       chunk.resize(half);
       const uint64_t upper_first = upper.front().first;
-      chunks_.insert(chunks_.begin() + static_cast<std::ptrdiff_t>(pos.chunk_ + 1), std::move(upper));
+      chunks_.insert(chunks_.begin() + static_cast<std::ptrdiff_t>(pos.chunk_ + 1),
+                     std::move(upper));
       firsts_.insert(firsts_.begin() + static_cast<std::ptrdiff_t>(pos.chunk_ + 1), upper_first);
       if (pos.entry_ >= half) {
         pos.chunk_ += 1;
@@ -164,7 +165,8 @@ class ChunkedMap {
     // The head of the last chunk touched, the chunks wholly inside, then the tail of the first.
     if (last.chunk_ < chunks_.size() && last.entry_ > 0) {
       auto& tail_chunk = chunks_[last.chunk_];
-      tail_chunk.erase(tail_chunk.begin(), tail_chunk.begin() + static_cast<std::ptrdiff_t>(last.entry_));
+      tail_chunk.erase(tail_chunk.begin(),
+                       tail_chunk.begin() + static_cast<std::ptrdiff_t>(last.entry_));
       size_ -= last.entry_;
       firsts_[last.chunk_] = tail_chunk.front().first;  // not empty: `last` pointed into it
     }
@@ -225,7 +227,7 @@ class ChunkedMap {
   }
 
   std::vector<std::vector<value_type>> chunks_;  // never empty ones
-  std::vector<uint64_t> firsts_;                // first key of each chunk
+  std::vector<uint64_t> firsts_;                 // first key of each chunk
   size_t size_ = 0;
 };
 

@@ -35,8 +35,7 @@ void ExtentMap::SplitAt(uint64_t at) {
   map_.insert(it, at, tail);
 }
 
-bool ExtentMap::Continues(uint64_t prev_lba, const Extent& prev, uint64_t lba,
-                          const Extent& next) {
+bool ExtentMap::Continues(uint64_t prev_lba, const Extent& prev, uint64_t lba, const Extent& next) {
   if (prev_lba + prev.blocks != lba || prev.kind != next.kind) return false;
   if (prev.kind != ExtentKind::kData) return true;
   return prev.seq == next.seq && prev.index + prev.blocks == next.index;
@@ -118,8 +117,8 @@ MapPiece ExtentMap::Lookup(uint64_t lba, uint64_t limit) const {
     if (prev_end > lba) {
       const Extent& e = prev->second;
       uint64_t skip = lba - prev->first;
-      return MapPiece{lba, prev_end - lba, true, e.kind, e.seq,
-                      e.kind == ExtentKind::kData ? e.index + skip : 0};
+      return MapPiece{lba,    prev_end - lba, true,
+                      e.kind, e.seq,          e.kind == ExtentKind::kData ? e.index + skip : 0};
     }
   }
   uint64_t gap = (it == map_.end() || it->first > lba + limit) ? limit : it->first - lba;

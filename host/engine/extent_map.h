@@ -48,8 +48,7 @@ class ExtentMap {
   using Map = ChunkedMap<Extent>;
 
   // Map [lba, lba+blocks) to one extent, replacing whatever was there.
-  void Assign(uint64_t lba, uint64_t blocks, ExtentKind kind, uint64_t seq = 0,
-              uint64_t index = 0);
+  void Assign(uint64_t lba, uint64_t blocks, ExtentKind kind, uint64_t seq = 0, uint64_t index = 0);
   // Remove every mapping in [lba, lba+blocks).
   void Erase(uint64_t lba, uint64_t blocks);
   void Clear();

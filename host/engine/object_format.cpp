@@ -63,7 +63,8 @@ Status DecodeObjectHeader(const uint8_t* p, size_t n, ObjectType expected, Objec
   out->type = expected;
   out->version = r.U32();
   const uint32_t stored_crc = static_cast<uint32_t>(p[76]) | static_cast<uint32_t>(p[77]) << 8 |
-                              static_cast<uint32_t>(p[78]) << 16 | static_cast<uint32_t>(p[79]) << 24;
+                              static_cast<uint32_t>(p[78]) << 16 |
+                              static_cast<uint32_t>(p[79]) << 24;
   // Checksum before version: a flipped version byte is corruption, not a newer format.
   if (Crc32c(p, kObjectHeaderLength - 4) != stored_crc) {
     return Status::Corrupt(std::string(ObjectTypeName(expected)) + " header checksum mismatch");

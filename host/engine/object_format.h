@@ -20,17 +20,17 @@ namespace bp {
 using Uuid = std::array<uint8_t, BP_VOLUME_UUID_SIZE>;
 
 constexpr uint32_t kFormatVersion = 1;
-constexpr uint32_t kBlockSize = 4096;       // logical block: the map's granularity
+constexpr uint32_t kBlockSize = 4096;  // logical block: the map's granularity
 constexpr uint32_t kBlockShift = 12;
 constexpr uint32_t kObjectHeaderLength = 80;
 
 // Magic numbers, stored little-endian so the first four bytes read "BPVM", "BPSG", "BPCK",
 // "BPOW".
 enum class ObjectType : uint32_t {
-  kVolumeMeta = 0x4D565042u,  // "BPVM"
-  kSegment = 0x47535042u,     // "BPSG"
-  kCheckpoint = 0x4B435042u,  // "BPCK"
-  kVolumeOwner = 0x574F5042u, // "BPOW": the advisory ownership record (engine/volume_owner.h)
+  kVolumeMeta = 0x4D565042u,   // "BPVM"
+  kSegment = 0x47535042u,      // "BPSG"
+  kCheckpoint = 0x4B435042u,   // "BPCK"
+  kVolumeOwner = 0x574F5042u,  // "BPOW": the advisory ownership record (engine/volume_owner.h)
 };
 const char* ObjectTypeName(ObjectType type);
 

@@ -33,10 +33,13 @@ constexpr size_t kReadAheadMaxUnits = 16;
 
 }  // namespace
 
-ReadPath::ReadPath(std::string name, const Uuid& uuid, uint64_t volume_blocks,
-                   uint32_t unit_size, UnitCache* cache)
+ReadPath::ReadPath(std::string name, const Uuid& uuid, uint64_t volume_blocks, uint32_t unit_size,
+                   UnitCache* cache)
     : name_(std::move(name)),
-      uuid_(uuid), volume_blocks_(volume_blocks), unit_size_(unit_size), cache_(cache) {}
+      uuid_(uuid),
+      volume_blocks_(volume_blocks),
+      unit_size_(unit_size),
+      cache_(cache) {}
 
 UnitKey ReadPath::KeyFor(uint64_t seq, uint32_t unit_index) const {
   UnitKey key;

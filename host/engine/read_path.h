@@ -74,8 +74,8 @@ class ReadPath {
 
  private:
   // Units of [block, block+blocks) not cached nor loading, at most max_units.
-  void UncachedUnits(const VolumeState& state, uint64_t block, uint64_t blocks,
-                     size_t max_units, uint64_t max_bytes, std::vector<UnitRef>* out) const;
+  void UncachedUnits(const VolumeState& state, uint64_t block, uint64_t blocks, size_t max_units,
+                     uint64_t max_bytes, std::vector<UnitRef>* out) const;
 
   const std::string name_;
   const Uuid uuid_;
@@ -88,8 +88,7 @@ class ReadPath {
 class UnitLoader {
  public:
   // All must outlive this.
-  UnitLoader(ObjectStore* store, UnitCache* cache, const VolumeMeta* meta,
-             const CodecChain* chain)
+  UnitLoader(ObjectStore* store, UnitCache* cache, const VolumeMeta* meta, const CodecChain* chain)
       : store_(store), cache_(cache), meta_(meta), chain_(chain) {}
   // The decoded unit, from the cache or the store (concurrent loads of one unit load it once).
   // Errors are logged.

@@ -68,7 +68,7 @@ class Reclaimer {
   };
   enum class State { kIdle, kRunning };
 
-  uint64_t epoch_ = 0;                            // bumped when a checkpoint is serialized
+  uint64_t epoch_ = 0;                             // bumped when a checkpoint is serialized
   std::map<uint64_t, uint32_t> fetches_by_epoch_;  // planned unit fetches still running
   std::map<uint64_t, LiveSet> live_sets_;          // by checkpoint seq
   uint64_t reference_ = 0;                         // a pass waiting to run, 0 = none

@@ -53,7 +53,7 @@ struct RecoveryPlan {
   std::vector<std::pair<uint64_t, Status>> skipped_checkpoints;
   // The segments checkpoint_seq lists as live (ascending), before replay.
   std::vector<uint64_t> checkpoint_live;
-  uint64_t replayed = 0;        // segments applied after the checkpoint
+  uint64_t replayed = 0;  // segments applied after the checkpoint
   // Why replay stopped at through_seq + 1 when later segments exist: NotFound (missing) or
   // the validation error. Ok when the log simply ends there.
   Status stop;

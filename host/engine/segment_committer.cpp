@@ -68,8 +68,7 @@ SegmentCommitter::Step SegmentCommitter::Next(Clock::TimePoint now, bool retry_n
   const std::shared_ptr<PendingSegment>& head = pending_.front();
   switch (head->stage) {
     case PendingSegment::Stage::kEncoding:
-    case PendingSegment::Stage::kUploading:
-      return Step::kNone;  // its task reports back
+    case PendingSegment::Stage::kUploading: return Step::kNone;  // its task reports back
     case PendingSegment::Stage::kEncodeFailed:
       if (!retry_now && now < retry_at_) return Step::kNone;
       head->stage = PendingSegment::Stage::kEncoding;
@@ -78,8 +77,7 @@ SegmentCommitter::Step SegmentCommitter::Next(Clock::TimePoint now, bool retry_n
     case PendingSegment::Stage::kUploadFailed:
       if (!retry_now && now < retry_at_) return Step::kNone;
       break;
-    case PendingSegment::Stage::kEncoded:
-      break;
+    case PendingSegment::Stage::kEncoded: break;
   }
   head->stage = PendingSegment::Stage::kUploading;
   slot_ = Slot::kUploading;

@@ -38,8 +38,9 @@ Bytes SerializeSegmentMeta(const SegmentMeta& meta, uint64_t data_start) {
     w.U32(u.crc);
   }
   for (const DeltaRecord& r : meta.records) {
-    w.U8(r.kind == ExtentKind::kData ? kRecordData
-                                     : r.kind == ExtentKind::kZero ? kRecordZero : kRecordHole);
+    w.U8(r.kind == ExtentKind::kData   ? kRecordData
+         : r.kind == ExtentKind::kZero ? kRecordZero
+                                       : kRecordHole);
     w.U64(r.lba);
     w.U64(r.blocks);
     if (r.kind == ExtentKind::kData) w.U64(r.index);
@@ -119,9 +120,8 @@ Status ParseSegmentMeta(const uint8_t* p, size_t n, uint64_t data_start, uint64_
 // crc extended over a kept part lying within the unit's blocks, which sit back to back from
 // `src` (segment blocks first .. first+count): from the blocks' stored CRCs when the part is
 // whole blocks that all have one, else by reading it.
-static uint32_t KeptPartCrc(const ObjectPart& part, const uint8_t* src, size_t first,
-                            size_t count, const std::vector<const uint32_t*>& block_crcs,
-                            uint32_t crc) {
+static uint32_t KeptPartCrc(const ObjectPart& part, const uint8_t* src, size_t first, size_t count,
+                            const std::vector<const uint32_t*>& block_crcs, uint32_t crc) {
   const size_t offset = static_cast<size_t>(part.data - src);
   const bool whole_blocks = !block_crcs.empty() && offset % kBlockSize == 0 &&
                             part.length % kBlockSize == 0 &&
@@ -185,8 +185,8 @@ Status EncodeSegmentImage(const WriteBuffer& buffer, uint64_t seq, const Uuid& u
   Bytes& storage = image->storage;
   const size_t meta_bound = PlainMetaBound(meta);
   size_t gap = kObjectHeaderLength + meta_bound + meta_bound / 16 + 4096;
-  const size_t estimate = gap + blocks.size() * kBlockSize + blocks.size() * kBlockSize / 64 +
-                          unit_ranges.size() * 64;
+  const size_t estimate =
+      gap + blocks.size() * kBlockSize + blocks.size() * kBlockSize / 64 + unit_ranges.size() * 64;
   if (storage.capacity() < estimate) {
     storage.clear();  // nothing in it is kept: do not let the reallocation copy it
     storage.reserve(estimate);
@@ -305,16 +305,16 @@ Status BuildSegment(const WriteBuffer& buffer, uint64_t seq, const Uuid& uuid,
   return Status::Ok();
 }
 
-Status ReadSegmentMeta(ObjectStore& store, const std::string& key, uint64_t seq,
-                       const Uuid& uuid, const CodecChain& chain, uint64_t volume_blocks,
-                       uint64_t listed_size, SegmentMeta* out, uint64_t* object_size) {
+Status ReadSegmentMeta(ObjectStore& store, const std::string& key, uint64_t seq, const Uuid& uuid,
+                       const CodecChain& chain, uint64_t volume_blocks, uint64_t listed_size,
+                       SegmentMeta* out, uint64_t* object_size) {
   Bytes front(kFrontRead);
   uint64_t got = 0;
   BP_RETURN_IF_ERROR(store.Read(key, 0, front.size(), front.data(), &got));
   front.resize(got);
   ObjectHeader h;
-  BP_RETURN_IF_ERROR(DecodeObjectHeader(front.data(), front.size(), ObjectType::kSegment, &h)
-                         .WithContext(key));
+  BP_RETURN_IF_ERROR(
+      DecodeObjectHeader(front.data(), front.size(), ObjectType::kSegment, &h).WithContext(key));
   if (h.uuid != uuid) return Status::Corrupt(key + ": segment belongs to another volume");
   if (h.seq != seq) return Status::Corrupt(key + ": header names segment " + std::to_string(h.seq));
   if (listed_size != 0 && listed_size != h.object_length()) {
@@ -323,7 +323,8 @@ Status ReadSegmentMeta(ObjectStore& store, const std::string& key, uint64_t seq,
                            " (torn or truncated)");
   }
   if (h.body_length > kMaxMetaLength) {
-    return Status::Corrupt(key + ": segment meta claims " + std::to_string(h.body_length) + " bytes");
+    return Status::Corrupt(key + ": segment meta claims " + std::to_string(h.body_length) +
+                           " bytes");
   }
   const uint64_t body_end = kObjectHeaderLength + h.body_length;
   if (front.size() < body_end) {

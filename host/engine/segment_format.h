@@ -76,9 +76,9 @@ Status ParseSegmentMeta(const uint8_t* p, size_t n, uint64_t data_start, uint64_
 // Read and validate the front of segment `seq` (header and meta; units are verified when read).
 // listed_size is the object size from the listing (0 = unknown): a mismatch means a torn or
 // foreign object. Errors: Corrupt for anything invalid, the store's error for I/O failures.
-Status ReadSegmentMeta(ObjectStore& store, const std::string& key, uint64_t seq,
-                       const Uuid& uuid, const CodecChain& chain, uint64_t volume_blocks,
-                       uint64_t listed_size, SegmentMeta* out, uint64_t* object_size);
+Status ReadSegmentMeta(ObjectStore& store, const std::string& key, uint64_t seq, const Uuid& uuid,
+                       const CodecChain& chain, uint64_t volume_blocks, uint64_t listed_size,
+                       SegmentMeta* out, uint64_t* object_size);
 
 // Fetch, verify and decode one data unit. Corrupt (naming the key) on checksum, length or
 // decode failure.

@@ -35,13 +35,13 @@ bool IsValidVolumeName(const std::string& name);
 std::string VolumesPrefix();
 // "volumes/<name>/": every object of one volume, and only of that one.
 std::string VolumePrefix(const std::string& name);
-std::string MetaKey(const std::string& name);   // "volumes/<name>/meta"
-std::string OwnerKey(const std::string& name);  // "volumes/<name>/owner"
-std::string SegmentPrefix(const std::string& name);               // "volumes/<name>/seg/"
-std::string SegmentKey(const std::string& name, uint64_t seq);    // "…/seg/<seq:016x>"
-std::string CheckpointPrefix(const std::string& name);            // "volumes/<name>/ckpt/"
-std::string CheckpointKey(const std::string& name, uint64_t seq); // "…/ckpt/<seq:016x>"
-std::string QuarantinePrefix(const std::string& name);            // "volumes/<name>/quarantine/"
+std::string MetaKey(const std::string& name);                      // "volumes/<name>/meta"
+std::string OwnerKey(const std::string& name);                     // "volumes/<name>/owner"
+std::string SegmentPrefix(const std::string& name);                // "volumes/<name>/seg/"
+std::string SegmentKey(const std::string& name, uint64_t seq);     // "…/seg/<seq:016x>"
+std::string CheckpointPrefix(const std::string& name);             // "volumes/<name>/ckpt/"
+std::string CheckpointKey(const std::string& name, uint64_t seq);  // "…/ckpt/<seq:016x>"
+std::string QuarantinePrefix(const std::string& name);             // "volumes/<name>/quarantine/"
 
 // The kinds a quarantine key names.
 inline constexpr const char* kQuarantinedSegment = "seg";

@@ -52,16 +52,15 @@ void Volume::BackgroundDone() {
 
 void Volume::Info(bp_volume_info* info, bool ref_read_only) const {
   bp_volume_info full{};
-  full.flags = BP_VOLUME_CAN_FLUSH | BP_VOLUME_CAN_FUA | BP_VOLUME_CAN_TRIM |
-               BP_VOLUME_CAN_ZERO | BP_VOLUME_CAN_FAST_ZERO | BP_VOLUME_CAN_CACHE |
-               BP_VOLUME_CAN_MULTI_CONN;
+  full.flags = BP_VOLUME_CAN_FLUSH | BP_VOLUME_CAN_FUA | BP_VOLUME_CAN_TRIM | BP_VOLUME_CAN_ZERO |
+               BP_VOLUME_CAN_FAST_ZERO | BP_VOLUME_CAN_CACHE | BP_VOLUME_CAN_MULTI_CONN;
   if (ref_read_only || read_only()) full.flags |= BP_VOLUME_READ_ONLY;
   full.size = meta_.size;
   full.min_block = 1;
   full.preferred_block = kBlockSize;
   full.max_request = kMaxRequestBytes;
-  size_t n = info->struct_size == 0 ? sizeof(full)
-                                    : std::min<size_t>(info->struct_size, sizeof(full));
+  size_t n =
+      info->struct_size == 0 ? sizeof(full) : std::min<size_t>(info->struct_size, sizeof(full));
   full.struct_size = static_cast<uint32_t>(n);
   std::memcpy(info, &full, n);
 }
@@ -87,13 +86,11 @@ void Volume::Submit(bp_io* io, bool ref_read_only) {
       }
       return SubmitModify(io);
     }
-    case BP_IO_OP_FLUSH:
-      return SubmitFlush(io);
+    case BP_IO_OP_FLUSH: return SubmitFlush(io);
     case BP_IO_OP_CACHE:
       if (!in_bounds) return Complete(io, EINVAL);
       return SubmitCache(io);
-    default:
-      return Complete(io, EINVAL);
+    default: return Complete(io, EINVAL);
   }
 }
 
@@ -151,15 +148,16 @@ Status Volume::Close(bool clean) {
   for (const WritePath::Deferred& d : write_.TakeDeferred()) done.Add(d.io, ESHUTDOWN);
   write_.FailWaiters(ESHUTDOWN, &done);
   if ((committer_.has_pending() || !write_.active_empty()) && clean && writable) {
-    spdlog::error("volume {}: closing with unflushed data ({} segment(s) not uploaded)",
-                  meta_.name, committer_.pending_count() + (write_.active_empty() ? 0 : 1));
+    spdlog::error("volume {}: closing with unflushed data ({} segment(s) not uploaded)", meta_.name,
+                  committer_.pending_count() + (write_.active_empty() ? 0 : 1));
   }
   // Background tasks hold a reference to the volume, so waiting is only for orderly logs and
   // store calls; it is bounded in case the backend hangs.
   const Clock::TimePoint limit = svc_.clock->Now() +
                                  std::chrono::milliseconds(svc_.options.retry_deadline_ms) +
                                  std::chrono::seconds(30);
-  while (background_ != 0 && svc_.clock->Now() < limit) svc_.clock->WaitUntil(&idle_cv_, &mu_, limit);
+  while (background_ != 0 && svc_.clock->Now() < limit)
+    svc_.clock->WaitUntil(&idle_cv_, &mu_, limit);
   if (background_ != 0) {
     spdlog::warn("volume {}: background work still running at close", meta_.name);
   }

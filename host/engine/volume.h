@@ -160,9 +160,7 @@ class Volume : public std::enable_shared_from_this<Volume> {
   void WriteCheckpoint(uint64_t seq, Bytes plain, uint64_t covered_bytes) BP_EXCLUDES(mu_);
   // The state, for serializing it without the lock while the upload slot is borrowed (nothing
   // changes state_ without the slot). See MaybeCheckpoint.
-  const VolumeState& StateWhileSlotBorrowed() const BP_NO_THREAD_SAFETY_ANALYSIS {
-    return state_;
-  }
+  const VolumeState& StateWhileSlotBorrowed() const BP_NO_THREAD_SAFETY_ANALYSIS { return state_; }
   void ScheduleReclaim(uint64_t reference) BP_REQUIRES(mu_);
 
   // Immutable after construction; readable without the lock.

@@ -51,8 +51,7 @@ void Volume::Pump(bool retry_now) {
   std::shared_ptr<PendingSegment> seg;
   auto self = shared_from_this();
   switch (committer_.Next(svc_.clock->Now(), retry_now, &seg)) {
-    case SegmentCommitter::Step::kNone:
-      return;
+    case SegmentCommitter::Step::kNone: return;
     case SegmentCommitter::Step::kEncode:
       RunInBackground([self, seg] { self->EncodeSegment(seg); });
       return;
@@ -90,9 +89,10 @@ void Volume::UploadSegment(std::shared_ptr<PendingSegment> seg) {
     Fence("segment " + key + " already exists", &done);
   } else {
     const uint32_t backoff_ms = committer_.UploadFailed(seg.get(), svc_.clock->Now());
-    spdlog::error("volume {}: uploading segment {} failed: {} (data kept in memory; retrying "
-                  "in {} ms or at the next flush)",
-                  meta_.name, seg->seq, s.ToString(), backoff_ms);
+    spdlog::error(
+        "volume {}: uploading segment {} failed: {} (data kept in memory; retrying "
+        "in {} ms or at the next flush)",
+        meta_.name, seg->seq, s.ToString(), backoff_ms);
     write_.FailWaiters(EIO, &done);
   }
   BackgroundDone();
@@ -151,9 +151,10 @@ void Volume::CacheScatteredUnits(const PendingSegment& seg) {
 
 void Volume::Fence(const std::string& why, Completions* done) {
   if (access_ != Access::kFenced) {
-    spdlog::error("volume {}: {}: another writer owns this volume; it is now read-only here "
-                  "(buffered writes that were not flushed are lost)",
-                  meta_.name, why);
+    spdlog::error(
+        "volume {}: {}: another writer owns this volume; it is now read-only here "
+        "(buffered writes that were not flushed are lost)",
+        meta_.name, why);
   }
   access_ = Access::kFenced;
   write_.FailWaiters(EIO, done);

@@ -78,7 +78,8 @@ Status ListVolumeObjects(ObjectStore& store, const std::string& name, bool inclu
                          std::vector<ObjectInfo>* out, uint64_t* quarantined) {
   const std::string prefix = VolumePrefix(name);
   std::vector<ObjectInfo> all;
-  BP_RETURN_IF_ERROR(store.List(prefix, &all).WithContext("listing " + prefix + " in " + store.Describe()));
+  BP_RETURN_IF_ERROR(
+      store.List(prefix, &all).WithContext("listing " + prefix + " in " + store.Describe()));
   out->clear();
   if (quarantined != nullptr) *quarantined = 0;
   for (auto& object : all) {
@@ -102,7 +103,8 @@ Status ReadObjectUuid(ObjectStore& store, const std::string& key, Uuid* uuid) {
   BP_RETURN_IF_ERROR(store.Read(key, 0, sizeof(header), header, &nread));
   if (nread < sizeof(header)) return Status::Corrupt("shorter than a blockpipe object header");
   const uint32_t magic = static_cast<uint32_t>(header[0]) | static_cast<uint32_t>(header[1]) << 8 |
-                         static_cast<uint32_t>(header[2]) << 16 | static_cast<uint32_t>(header[3]) << 24;
+                         static_cast<uint32_t>(header[2]) << 16 |
+                         static_cast<uint32_t>(header[3]) << 24;
   ObjectHeader decoded;
   for (ObjectType type : {ObjectType::kVolumeMeta, ObjectType::kSegment, ObjectType::kCheckpoint}) {
     if (magic == static_cast<uint32_t>(type)) {
@@ -116,7 +118,8 @@ Status ReadObjectUuid(ObjectStore& store, const std::string& key, Uuid* uuid) {
 
 std::string DescribeMeta(const Bytes& object) {
   VolumeMeta meta;
-  if (!DecodeVolumeMetaObject(object.data(), object.size(), &meta).ok()) return "unreadable metadata";
+  if (!DecodeVolumeMetaObject(object.data(), object.size(), &meta).ok())
+    return "unreadable metadata";
   return "uuid " + UuidToHex(meta.uuid) + ", " + std::to_string(meta.size) + " bytes";
 }
 
@@ -219,17 +222,20 @@ Status VolumeCopier::MakePlan(Plan* plan, VolumeCopyReport* report) {
   if (!has_meta) {
     if (!plan->source_objects.empty()) {
       return Status::NotFound(source_.Describe() + " has objects under " + plan->source_prefix +
-                              " but no " + meta_key + ": not a volume (an interrupted copy or deletion?)");
+                              " but no " + meta_key +
+                              ": not a volume (an interrupted copy or deletion?)");
     }
     return Status::NotFound("no volume `" + name + "` in " + source_.Describe());
   }
   BP_RETURN_IF_ERROR(source_.Get(meta_key, &plan->source_meta)
                          .WithContext("reading " + meta_key + " from " + source_.Describe()));
   VolumeMeta meta;
-  BP_RETURN_IF_ERROR(DecodeVolumeMetaObject(plan->source_meta.data(), plan->source_meta.size(), &meta)
-                         .WithContext(source_.Describe() + " " + meta_key));
+  BP_RETURN_IF_ERROR(
+      DecodeVolumeMetaObject(plan->source_meta.data(), plan->source_meta.size(), &meta)
+          .WithContext(source_.Describe() + " " + meta_key));
   if (meta.name != name) {
-    return Status::Corrupt(source_.Describe() + " " + meta_key + " names volume `" + meta.name + "`");
+    return Status::Corrupt(source_.Describe() + " " + meta_key + " names volume `" + meta.name +
+                           "`");
   }
   plan->uuid = meta.uuid;
   report->uuid = UuidToHex(meta.uuid);
@@ -250,8 +256,9 @@ Status VolumeCopier::MakePlan(Plan* plan, VolumeCopyReport* report) {
 
   // --- the destination ---
   std::vector<ObjectInfo> destination_all;
-  BP_RETURN_IF_ERROR(destination_.List(VolumesPrefix(), &destination_all)
-                         .WithContext("listing " + VolumesPrefix() + " in " + destination_.Describe()));
+  BP_RETURN_IF_ERROR(
+      destination_.List(VolumesPrefix(), &destination_all)
+          .WithContext("listing " + VolumesPrefix() + " in " + destination_.Describe()));
   // One uuid, one volume per store: the engine keys its caches by uuid.
   for (const auto& object : destination_all) {
     const std::string& key = object.key;
@@ -264,8 +271,9 @@ Status VolumeCopier::MakePlan(Plan* plan, VolumeCopyReport* report) {
     }
     if (st.ok() && uuid == plan->uuid) {
       return Status::Precondition(
-          destination_.Describe() + " already holds this volume (uuid " + report->uuid +
-          ") as `" + other + "`; a store cannot hold two volumes with one uuid (their cached "
+          destination_.Describe() + " already holds this volume (uuid " + report->uuid + ") as `" +
+          other +
+          "`; a store cannot hold two volumes with one uuid (their cached "
           "data would be confused), so it cannot be copied there again under another name");
     }
   }
@@ -292,16 +300,20 @@ Status VolumeCopier::MakePlan(Plan* plan, VolumeCopyReport* report) {
   if (at_destination.count(destination_meta_key) != 0) {
     // A volume of that name exists there: fine only if it is this very copy, complete.
     Bytes existing;
-    BP_RETURN_IF_ERROR(destination_.Get(destination_meta_key, &existing)
-                           .WithContext("reading " + destination_meta_key + " from " + destination_.Describe()));
+    BP_RETURN_IF_ERROR(
+        destination_.Get(destination_meta_key, &existing)
+            .WithContext("reading " + destination_meta_key + " from " + destination_.Describe()));
     if (existing != plan->destination_meta) {
       VolumeMeta theirs;
       const bool same_volume =
-          DecodeVolumeMetaObject(existing.data(), existing.size(), &theirs).ok() && theirs.uuid == plan->uuid;
+          DecodeVolumeMetaObject(existing.data(), existing.size(), &theirs).ok() &&
+          theirs.uuid == plan->uuid;
       return Status::Precondition(
-          destination_.Describe() + " already has a volume `" + new_name + "` (" + DescribeMeta(existing) +
-          (same_volume ? ") that is this volume with different metadata (changed since it was copied)"
-                       : ") that is a different volume") +
+          destination_.Describe() + " already has a volume `" + new_name + "` (" +
+          DescribeMeta(existing) +
+          (same_volume
+               ? ") that is this volume with different metadata (changed since it was copied)"
+               : ") that is a different volume") +
           "; nothing was written. Copy under another name (--to-name) or delete it there first");
     }
     std::vector<std::string> differences;
@@ -319,7 +331,8 @@ Status VolumeCopier::MakePlan(Plan* plan, VolumeCopyReport* report) {
     if (!differences.empty()) {
       return Status::Precondition(
           destination_.Describe() + " already has volume `" + new_name + "` (uuid " + report->uuid +
-          ", a copy of this one) but its objects differ from the source (" + SomeNames(differences) +
+          ", a copy of this one) but its objects differ from the source (" +
+          SomeNames(differences) +
           "): it has been used since it was copied, or the source has changed. Nothing was "
           "written; delete it there first to copy again");
     }
@@ -352,18 +365,23 @@ Status VolumeCopier::MakePlan(Plan* plan, VolumeCopyReport* report) {
     }
     if (!foreign.empty()) {
       return Status::Precondition(where + " holds objects that are not part of volume `" + name +
-                                  "` (" + SomeNames(foreign) + "); there is no volume there (no meta). "
+                                  "` (" + SomeNames(foreign) +
+                                  "); there is no volume there (no meta). "
                                   "Nothing was written; remove them or copy under another name");
     }
     if (!conflicting.empty()) {
-      return Status::Precondition(where + " holds objects with this volume's names but other sizes (" +
-                                  SomeNames(conflicting) + "), left by an earlier copy of a "
+      return Status::Precondition(where +
+                                  " holds objects with this volume's names but other sizes (" +
+                                  SomeNames(conflicting) +
+                                  "), left by an earlier copy of a "
                                   "different state of it. Nothing was written; remove the "
-                                  "destination's " + plan->destination_prefix + " objects and copy again");
+                                  "destination's " +
+                                  plan->destination_prefix + " objects and copy again");
     }
     for (const auto& key : stale) {
       Status st = destination_.Delete(key);
-      if (!st.ok()) return st.WithContext("removing leftover " + key + " from " + destination_.Describe());
+      if (!st.ok())
+        return st.WithContext("removing leftover " + key + " from " + destination_.Describe());
       ++report->leftovers_removed;
     }
   }
@@ -385,31 +403,36 @@ Status VolumeCopier::CopyObjects(const Plan& plan, VolumeCopyReport* report) {
 
   auto same_at_destination = [&](const CopyItem& item, const Bytes& data) -> Status {
     Bytes there;
-    BP_RETURN_IF_ERROR(destination_.Get(item.destination_key, &there)
-                           .WithContext("reading " + item.destination_key + " from " + destination_.Describe()));
+    BP_RETURN_IF_ERROR(
+        destination_.Get(item.destination_key, &there)
+            .WithContext("reading " + item.destination_key + " from " + destination_.Describe()));
     if (there == data) return Status::Ok();
     return Status::Precondition(
-        destination_.Describe() + " " + item.destination_key + " already exists with different content (" +
-        std::to_string(there.size()) + " bytes there, " + std::to_string(data.size()) +
+        destination_.Describe() + " " + item.destination_key +
+        " already exists with different content (" + std::to_string(there.size()) +
+        " bytes there, " + std::to_string(data.size()) +
         " in the source); nothing was overwritten and no volume was created there. Remove the "
-        "destination's " + plan.destination_prefix + " objects and copy again");
+        "destination's " +
+        plan.destination_prefix + " objects and copy again");
   };
 
   auto copy_one = [&](const CopyItem& item) -> Status {
     Bytes data;
-    BP_RETURN_IF_ERROR(source_.Get(item.source_key, &data)
-                           .WithContext("reading " + item.source_key + " from " + source_.Describe()));
+    BP_RETURN_IF_ERROR(
+        source_.Get(item.source_key, &data)
+            .WithContext("reading " + item.source_key + " from " + source_.Describe()));
     if (data.size() != item.size) {
-      return Status::Precondition("the source changed during the copy: " + item.source_key + " was listed with " +
-                                  std::to_string(item.size) + " bytes and read with " +
-                                  std::to_string(data.size()));
+      return Status::Precondition("the source changed during the copy: " + item.source_key +
+                                  " was listed with " + std::to_string(item.size) +
+                                  " bytes and read with " + std::to_string(data.size()));
     }
     bool written = false;
     if (item.at_destination) {
       BP_RETURN_IF_ERROR(same_at_destination(item, data));
     } else {
       pacer.Wait(data.size());
-      Status st = destination_.Put(item.destination_key, data.data(), data.size(), /*if_absent=*/true);
+      Status st =
+          destination_.Put(item.destination_key, data.data(), data.size(), /*if_absent=*/true);
       if (st.IsPrecondition()) {
         BP_RETURN_IF_ERROR(same_at_destination(item, data));
       } else if (!st.ok()) {
@@ -455,7 +478,8 @@ Status VolumeCopier::CopyObjects(const Plan& plan, VolumeCopyReport* report) {
 
 Status VolumeCopier::RecheckSource(const Plan& plan) {
   std::vector<ObjectInfo> now;
-  BP_RETURN_IF_ERROR(ListVolumeObjects(source_, options_.name, options_.include_quarantine, &now, nullptr));
+  BP_RETURN_IF_ERROR(
+      ListVolumeObjects(source_, options_.name, options_.include_quarantine, &now, nullptr));
   std::map<std::string, uint64_t> before, after;
   for (const auto& o : plan.source_objects) before[o.key] = o.size;
   for (const auto& o : now) after[o.key] = o.size;
@@ -489,7 +513,9 @@ Status VolumeCopier::RecheckSource(const Plan& plan) {
   return Status::Precondition(
       "the source volume `" + options_.name + "` changed during the copy (" + what +
       "): something is still writing to it. Copy a stopped or idle volume; the destination has "
-      "no volume `" + options_.destination_name + "` (meta was not written), and a rerun reuses "
+      "no volume `" +
+      options_.destination_name +
+      "` (meta was not written), and a rerun reuses "
       "what was copied");
 }
 
@@ -505,8 +531,9 @@ Status VolumeCopier::WriteMeta(const Plan& plan, VolumeCopyReport* report) {
       Bytes there;
       BP_RETURN_IF_ERROR(destination_.Get(key, &there).WithContext("reading " + key));
       if (there != plan.destination_meta) {
-        return Status::Precondition("a different volume `" + options_.destination_name + "` appeared in " +
-                                    destination_.Describe() + " during the copy (" + DescribeMeta(there) +
+        return Status::Precondition("a different volume `" + options_.destination_name +
+                                    "` appeared in " + destination_.Describe() +
+                                    " during the copy (" + DescribeMeta(there) +
                                     "); its objects were not touched");
       }
       report->objects_reused += 1;
@@ -526,8 +553,8 @@ Status VolumeCopier::WriteMeta(const Plan& plan, VolumeCopyReport* report) {
 
 Status VolumeCopier::Verify(const Plan& plan) {
   std::vector<ObjectInfo> there;
-  BP_RETURN_IF_ERROR(ListVolumeObjects(destination_, options_.destination_name, options_.include_quarantine,
-                                       &there, nullptr));
+  BP_RETURN_IF_ERROR(ListVolumeObjects(destination_, options_.destination_name,
+                                       options_.include_quarantine, &there, nullptr));
   std::map<std::string, uint64_t> expected, found;
   for (const auto& item : plan.items) expected[item.destination_key] = item.size;
   expected[MetaKey(options_.destination_name)] = plan.destination_meta.size();
@@ -547,10 +574,13 @@ Status VolumeCopier::Verify(const Plan& plan) {
   if (missing.empty() && extra.empty() && wrong_size.empty()) return Status::Ok();
   std::string what;
   if (!missing.empty()) what += "missing " + SomeNames(missing);
-  if (!wrong_size.empty()) what += (what.empty() ? "" : "; ") + std::string("wrong size ") + SomeNames(wrong_size);
-  if (!extra.empty()) what += (what.empty() ? "" : "; ") + std::string("unexpected ") + SomeNames(extra);
-  return Status::Corrupt("verification failed: the destination listing of " + plan.destination_prefix +
-                         " in " + destination_.Describe() + " does not match the source (" + what + ")");
+  if (!wrong_size.empty())
+    what += (what.empty() ? "" : "; ") + std::string("wrong size ") + SomeNames(wrong_size);
+  if (!extra.empty())
+    what += (what.empty() ? "" : "; ") + std::string("unexpected ") + SomeNames(extra);
+  return Status::Corrupt("verification failed: the destination listing of " +
+                         plan.destination_prefix + " in " + destination_.Describe() +
+                         " does not match the source (" + what + ")");
 }
 
 }  // namespace bp

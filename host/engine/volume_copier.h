@@ -33,9 +33,9 @@
 namespace bp {
 
 struct VolumeCopyOptions {
-  std::string name;              // the volume in the source store
-  std::string destination_name;  // its name at the destination; empty: the same name
-  uint32_t jobs = 4;             // objects in flight at once, 1–64
+  std::string name;                   // the volume in the source store
+  std::string destination_name;       // its name at the destination; empty: the same name
+  uint32_t jobs = 4;                  // objects in flight at once, 1–64
   bool include_quarantine = false;    // also copy volumes/<name>/quarantine/*
   uint64_t max_bytes_per_second = 0;  // pace writes to the destination; 0: unlimited
 };
@@ -45,7 +45,7 @@ enum class CopyPhase {
   kCopying,           // segments and checkpoints
   kRecheckingSource,  // listing the source again
   kWritingMeta,
-  kVerifying,         // listing both sides again
+  kVerifying,  // listing both sides again
   kDone,
 };
 const char* CopyPhaseName(CopyPhase phase);
@@ -57,14 +57,14 @@ struct VolumeCopyProgress {
 };
 
 struct VolumeCopyReport {
-  std::string source, destination;            // store descriptions
-  std::string name, destination_name, uuid;   // uuid in hex
-  uint64_t objects = 0, bytes = 0;            // the copied volume, meta included
+  std::string source, destination;           // store descriptions
+  std::string name, destination_name, uuid;  // uuid in hex
+  uint64_t objects = 0, bytes = 0;           // the copied volume, meta included
   uint64_t objects_written = 0, bytes_written = 0;
   uint64_t objects_reused = 0, bytes_reused = 0;  // already there with identical content
-  uint64_t leftovers_removed = 0;   // stale objects of an earlier interrupted copy
-  uint64_t quarantine_left_out = 0; // quarantined objects not copied (include_quarantine off)
-  bool already_complete = false;    // the destination already held this exact copy
+  uint64_t leftovers_removed = 0;                 // stale objects of an earlier interrupted copy
+  uint64_t quarantine_left_out = 0;  // quarantined objects not copied (include_quarantine off)
+  bool already_complete = false;     // the destination already held this exact copy
   bool destination_lacks_put_if_absent = false;
 };
 

@@ -85,8 +85,13 @@ class Checker {
  public:
   Checker(ObjectStore& store, const VolumeMeta& meta, const CodecChain& chain,
           const FsckOptions& options, FsckReport* report)
-      : store_(store), meta_(meta), chain_(chain), options_(options), report_(report),
-        name_(meta.name), volume_blocks_(meta.size / kBlockSize) {}
+      : store_(store),
+        meta_(meta),
+        chain_(chain),
+        options_(options),
+        report_(report),
+        name_(meta.name),
+        volume_blocks_(meta.size / kBlockSize) {}
 
   Status Run() {
     report_->volume = name_;
@@ -114,14 +119,9 @@ class Checker {
     for (const auto& o : objects) {
       uint64_t seq = 0;
       switch (ClassifyVolumeKey(name_, o.key, &seq)) {
-        case VolumeKeyKind::kCheckpoint:
-          checkpoints_[seq] = o.size;
-          break;
-        case VolumeKeyKind::kSegment:
-          segments_[seq] = o.size;
-          break;
-        case VolumeKeyKind::kMeta:
-          break;
+        case VolumeKeyKind::kCheckpoint: checkpoints_[seq] = o.size; break;
+        case VolumeKeyKind::kSegment: segments_[seq] = o.size; break;
+        case VolumeKeyKind::kMeta: break;
         case VolumeKeyKind::kOwner: {
           std::string who = OwnerNote(store_, name_);  // "; in use by …" or ""
           if (who.size() > 2) who = " (" + who.substr(2) + ")";
@@ -130,7 +130,8 @@ class Checker {
           break;
         }
         case VolumeKeyKind::kQuarantined:
-          report_->notes.push_back(o.key + " was moved aside by an earlier open (damaged or past "
+          report_->notes.push_back(o.key +
+                                   " was moved aside by an earlier open (damaged or past "
                                    "the valid prefix); it is not part of the volume");
           break;
         case VolumeKeyKind::kUnknown:
@@ -152,8 +153,10 @@ class Checker {
       report_->checkpoints_checked++;
       if (!st.ok()) checkpoint_errors_[seq] = st;
       if (!st.ok()) {
-        Problem(key, WithoutKey(key, st.message()) +
-                         (base_ == 0 ? " (recovery falls back to an older checkpoint or to the segments)" : ""));
+        Problem(key,
+                WithoutKey(key, st.message()) +
+                    (base_ == 0 ? " (recovery falls back to an older checkpoint or to the segments)"
+                                : ""));
         continue;
       }
       checkpoint_segments_[seq] = state.segments;
@@ -171,7 +174,8 @@ class Checker {
       const std::string key = SegmentKey(name_, seq);
       SegmentMeta meta;
       uint64_t size = 0;
-      Status st = ReadSegmentMeta(store_, key, seq, meta_.uuid, chain_, volume_blocks_, listed, &meta, &size);
+      Status st = ReadSegmentMeta(store_, key, seq, meta_.uuid, chain_, volume_blocks_, listed,
+                                  &meta, &size);
       report_->segments_checked++;
       if (st.ok()) {
         fronts_.emplace(seq, Front{std::move(meta), size});
@@ -214,7 +218,8 @@ class Checker {
           const UnitLoc& a = units[i];
           const UnitLoc& b = info.units[i];
           same = a.offset == b.offset && a.stored_length == b.stored_length &&
-                 a.logical_length == b.logical_length && a.crc == b.crc && a.first_block == b.first_block;
+                 a.logical_length == b.logical_length && a.crc == b.crc &&
+                 a.first_block == b.first_block;
         }
         if (!same) {
           Problem(key, "its unit table differs from the one checkpoint " + std::to_string(ckpt) +
@@ -240,8 +245,7 @@ class Checker {
       auto front = fronts_.find(seq);
       if (front == fronts_.end()) {
         auto failed = front_errors_.find(seq);
-        return failed != front_errors_.end() ? failed->second
-                                             : Status::NotFound("segment unread");
+        return failed != front_errors_.end() ? failed->second : Status::NotFound("segment unread");
       }
       *meta = front->second.meta;
       *size = front->second.size;
@@ -269,7 +273,8 @@ class Checker {
     if (plan.stop.IsNotFound()) {
       Problem(SegmentKey(name_, next_),
               "is missing while later segments exist: recovery stops at segment " +
-                  std::to_string(next_ - 1) + ", so writes stored after it are not part of the volume");
+                  std::to_string(next_ - 1) +
+                  ", so writes stored after it are not part of the volume");
     }
     for (uint64_t seq : plan.past_prefix) {
       if (seq == next_) continue;  // the invalid segment that ends the prefix: reported
@@ -292,7 +297,8 @@ class Checker {
         continue;
       }
       auto seg = state_.segments.find(e.seq);
-      const std::vector<UnitLoc>* table = seg != state_.segments.end() ? &seg->second.units : nullptr;
+      const std::vector<UnitLoc>* table =
+          seg != state_.segments.end() ? &seg->second.units : nullptr;
       uint64_t index = e.index;
       const uint64_t end = e.index + e.blocks;
       while (index < end) {
@@ -302,7 +308,8 @@ class Checker {
           AddBlocks(&unlisted[e.seq], lba + (index - e.index), end - index);
           break;
         }
-        const uint64_t unit_end = std::min<uint64_t>(end, loc->first_block + loc->logical_length / kBlockSize);
+        const uint64_t unit_end =
+            std::min<uint64_t>(end, loc->first_block + loc->logical_length / kBlockSize);
         UnitCheck& check = (*units)[{e.seq, unit_index}];
         check.seq = e.seq;
         check.index = unit_index;
@@ -312,11 +319,12 @@ class Checker {
       }
     }
     for (auto& [seq, ranges] : missing) {
-      Problem(SegmentKey(name_, seq), "is missing, but the volume's map stores data in it", std::move(ranges));
+      Problem(SegmentKey(name_, seq), "is missing, but the volume's map stores data in it",
+              std::move(ranges));
     }
     for (auto& [seq, ranges] : unlisted) {
-      Problem(SegmentKey(name_, seq), "the volume's map points to blocks no unit of this segment holds",
-              std::move(ranges));
+      Problem(SegmentKey(name_, seq),
+              "the volume's map points to blocks no unit of this segment holds", std::move(ranges));
     }
   }
 
@@ -326,7 +334,8 @@ class Checker {
     std::vector<UnitCheck*> work;
     work.reserve(units.size());
     for (auto& [id, check] : units) work.push_back(&check);
-    Progress("volume " + name_ + ": reading and decoding " + std::to_string(work.size()) + " units");
+    Progress("volume " + name_ + ": reading and decoding " + std::to_string(work.size()) +
+             " units");
 
     std::atomic<size_t> next{0};
     std::atomic<uint64_t> bytes{0};
@@ -336,7 +345,8 @@ class Checker {
       Bytes decoded;
       for (size_t i = next++; i < work.size(); i = next++) {
         UnitCheck& c = *work[i];
-        c.result = ReadUnit(store_, SegmentKey(name_, c.seq), c.seq, c.index, c.loc, chain_, &decoded);
+        c.result =
+            ReadUnit(store_, SegmentKey(name_, c.seq), c.seq, c.index, c.loc, chain_, &decoded);
         bytes += c.loc.stored_length;
         std::lock_guard<std::mutex> lock(progress_mu);
         const auto now = std::chrono::steady_clock::now();
@@ -347,7 +357,8 @@ class Checker {
         }
       }
     };
-    const size_t threads = std::clamp<size_t>(options_.threads, 1, std::max<size_t>(1, work.size()));
+    const size_t threads =
+        std::clamp<size_t>(options_.threads, 1, std::max<size_t>(1, work.size()));
     std::vector<std::thread> pool;
     for (size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
     worker();
@@ -380,14 +391,14 @@ class Checker {
   const std::string name_;
   const uint64_t volume_blocks_;
 
-  std::map<uint64_t, uint64_t> checkpoints_;  // seq → listed size
-  std::map<uint64_t, uint64_t> segments_;     // seq → listed size
+  std::map<uint64_t, uint64_t> checkpoints_;                                 // seq → listed size
+  std::map<uint64_t, uint64_t> segments_;                                    // seq → listed size
   std::map<uint64_t, std::map<uint64_t, SegmentInfo>> checkpoint_segments_;  // valid ones
-  std::map<uint64_t, Front> fronts_;          // segments whose header and map validate
-  std::map<uint64_t, Status> front_errors_;   // segments whose header or map does not
+  std::map<uint64_t, Front> fronts_;              // segments whose header and map validate
+  std::map<uint64_t, Status> front_errors_;       // segments whose header or map does not
   std::map<uint64_t, Status> checkpoint_errors_;  // checkpoints that do not validate
-  uint64_t base_ = 0;                         // newest valid checkpoint
-  uint64_t next_ = 1;                         // first seq past the valid prefix
+  uint64_t base_ = 0;                             // newest valid checkpoint
+  uint64_t next_ = 1;                             // first seq past the valid prefix
   VolumeState state_;
 };
 

@@ -15,8 +15,8 @@
 #include <spdlog/spdlog.h>
 
 #include "engine/store_layout.h"
-#include "engine/volume.h"
 #include "engine/thread_pool.h"
+#include "engine/volume.h"
 #include "engine/volume_owner.h"
 
 namespace bp {
@@ -59,7 +59,7 @@ struct VolumeManager::Impl {
 
   mutable std::mutex mu;
   std::map<std::string, std::shared_ptr<Volume>> volumes;
-  std::set<std::string> busy;  // being created or deleted
+  std::set<std::string> busy;                 // being created or deleted
   std::map<std::string, OwnerRecord> claims;  // ownership records this manager wrote, by volume
   bool shut_down = false;
 
@@ -108,15 +108,17 @@ VolumeManager::VolumeManager(std::shared_ptr<ObjectStore> store, CodecFactory* c
                               : !m.fenced_puts ? "atomic put-if-absent"
                                                : "conditional put (put-if-match)";
     if (m.options.allow_unfenced) {
-      spdlog::warn("backend {} has no {}; volumes are writable without fencing "
-                   "(engine.allow_unfenced): ownership records are replaced with plain puts, so "
-                   "only one host may use them at a time",
-                   m.store->Describe(), lacks);
+      spdlog::warn(
+          "backend {} has no {}; volumes are writable without fencing "
+          "(engine.allow_unfenced): ownership records are replaced with plain puts, so "
+          "only one host may use them at a time",
+          m.store->Describe(), lacks);
     } else {
-      spdlog::warn("backend {} has no {}, so a second writer could not be fenced off: volumes "
-                   "are served read-only. Set engine.allow_unfenced = true to write anyway when "
-                   "only one host uses the store",
-                   m.store->Describe(), lacks);
+      spdlog::warn(
+          "backend {} has no {}, so a second writer could not be fenced off: volumes "
+          "are served read-only. Set engine.allow_unfenced = true to write anyway when "
+          "only one host uses the store",
+          m.store->Describe(), lacks);
     }
   }
   m.ticker = std::thread([this] { impl_->TickLoop(); });
@@ -128,8 +130,8 @@ VolumeManager::~VolumeManager() {
 }
 
 void VolumeManager::Impl::TickLoop() {
-  const auto period = std::chrono::milliseconds(
-      std::clamp<uint32_t>(options.flush_interval_ms / 4, 5, 100));
+  const auto period =
+      std::chrono::milliseconds(std::clamp<uint32_t>(options.flush_interval_ms / 4, 5, 100));
   MutexLock lock(&tick_mu);
   while (!stopping) {
     const Clock::TimePoint next = clock->Now() + period;
@@ -159,8 +161,8 @@ Status VolumeManager::Impl::OpenOne(const std::string& name, std::shared_ptr<Vol
     return Status::Corrupt("volume " + name + ": metadata names volume " + meta.name);
   }
   std::unique_ptr<CodecChain> chain;
-  BP_RETURN_IF_ERROR(codecs->OpenChain(meta.uuid.data(), name, meta.codecs, &chain)
-                         .WithContext("volume " + name));
+  BP_RETURN_IF_ERROR(
+      codecs->OpenChain(meta.uuid.data(), name, meta.codecs, &chain).WithContext("volume " + name));
   // Claimed before recovery, which may already write (quarantine moves): a refused opener
   // writes nothing.
   const Uuid uuid = meta.uuid;
@@ -179,8 +181,7 @@ Status VolumeManager::Impl::CheckOwner(const std::string& name) {
   BP_RETURN_IF_ERROR(s.WithContext("volume " + name + ": reading metadata"));
   // Undecodable metadata is OpenOne's to report, with its own message.
   if (!DecodeVolumeMetaObject(object.data(), object.size(), &meta).ok()) return Status::Ok();
-  return CheckOwnership(*store, name, meta.uuid, identity,
-                        TakeOverCovers(options.take_over, name));
+  return CheckOwnership(*store, name, meta.uuid, identity, TakeOverCovers(options.take_over, name));
 }
 
 Status VolumeManager::Impl::Claim(const std::string& name, const Uuid& uuid) {
@@ -258,8 +259,7 @@ Status VolumeManager::Create(const std::string& name, uint64_t size) {
                            ": must be a positive multiple of 4096 bytes up to 4 EiB");
   }
   if (!m.writable) {
-    return Status::Unsupported("cannot create volume " + name + ": backend " +
-                               m.store->Describe() +
+    return Status::Unsupported("cannot create volume " + name + ": backend " + m.store->Describe() +
                                " has no atomic put-if-absent or conditional put (set "
                                "engine.allow_unfenced = true)");
   }
@@ -331,7 +331,8 @@ Status VolumeManager::Impl::DeleteObjects(const std::string& name) {
   // Meta first: a half-deleted volume is then never rediscovered, and Create cleans the rest.
   BP_RETURN_IF_ERROR(store->Delete(MetaKey(name)).WithContext("deleting volume " + name));
   std::vector<ObjectInfo> objects;
-  BP_RETURN_IF_ERROR(store->List(VolumePrefix(name), &objects).WithContext("deleting volume " + name));
+  BP_RETURN_IF_ERROR(
+      store->List(VolumePrefix(name), &objects).WithContext("deleting volume " + name));
   for (const auto& o : objects) {
     BP_RETURN_IF_ERROR(store->Delete(o.key).WithContext("deleting volume " + name));
   }
@@ -370,8 +371,10 @@ Status VolumeManager::Delete(const std::string& name) {
   } else if (!m.writable) {
     s = Status::Unsupported("cannot delete volume " + name + ": the store is read-only here");
   } else if (v->read_only()) {
-    s = Status::Precondition("cannot delete volume " + name + ": another writer took it over, so "
-                             "it is read-only here" + OwnerNote(*m.store, name));
+    s = Status::Precondition("cannot delete volume " + name +
+                             ": another writer took it over, so "
+                             "it is read-only here" +
+                             OwnerNote(*m.store, name));
   }
   if (s.ok() && v) {
     IgnoreError(v->Close(/*clean=*/false),

@@ -25,10 +25,10 @@ class Volume;  // engine/volume.h
 
 struct VolumeSummary {
   std::string name;
-  std::string uuid;     // hex
-  uint64_t size = 0;    // bytes
-  std::string codecs;   // "lz4"
-  uint32_t references = 0;  // open frontend references (connections)
+  std::string uuid;           // hex
+  uint64_t size = 0;          // bytes
+  std::string codecs;         // "lz4"
+  uint32_t references = 0;    // open frontend references (connections)
   uint64_t mapped_bytes = 0;  // bytes of the volume that hold data
   uint64_t stored_bytes = 0;  // bytes of segment objects the volume references
   uint64_t last_segment = 0;  // highest durable segment seq

@@ -16,7 +16,7 @@ namespace bp {
 struct VolumeMeta {
   Uuid uuid{};
   std::string name;
-  uint64_t size = 0;          // bytes, a multiple of block_size
+  uint64_t size = 0;  // bytes, a multiple of block_size
   uint32_t block_size = kBlockSize;
   uint32_t unit_size = 64u << 10;  // largest logical size of a unit in this volume's segments
   uint64_t created_unix_ms = 0;

@@ -20,8 +20,8 @@ Status Volume::Recover() {
   BP_RETURN_IF_ERROR(ListForRecovery(store, name, &listing));
   RecoveryReaders readers;
   readers.checkpoint = [&](uint64_t seq, VolumeState* state) {
-    return ReadCheckpoint(store, CheckpointKey(name, seq), seq, meta_.uuid, *chain_,
-                          volume_blocks, state);
+    return ReadCheckpoint(store, CheckpointKey(name, seq), seq, meta_.uuid, *chain_, volume_blocks,
+                          state);
   };
   readers.segment = [&](uint64_t seq, uint64_t listed, SegmentMeta* meta, uint64_t* size) {
     return ReadSegmentMeta(store, SegmentKey(name, seq), seq, meta_.uuid, *chain_, volume_blocks,
@@ -84,10 +84,11 @@ Status Volume::Recover() {
   if (plan.checkpoint_seq != 0) {
     reclaimer_.RecordOpened(plan.checkpoint_seq, std::move(plan.checkpoint_live));
   }
-  spdlog::info("volume {}: opened{} (checkpoint {}, {} segment(s) replayed, next segment {}, "
-               "codecs {})",
-               name, opened_writable_ ? "" : " read-only", plan.checkpoint_seq, plan.replayed,
-               committer_.next_seq(), chain_->Describe());
+  spdlog::info(
+      "volume {}: opened{} (checkpoint {}, {} segment(s) replayed, next segment {}, "
+      "codecs {})",
+      name, opened_writable_ ? "" : " read-only", plan.checkpoint_seq, plan.replayed,
+      committer_.next_seq(), chain_->Describe());
   return Status::Ok();
 }
 

@@ -61,7 +61,8 @@ std::string FormatTime(uint64_t unix_ms) {
   const std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
   std::tm tm{};
   char buf[40];
-  if (gmtime_r(&t, &tm) == nullptr || std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &tm) == 0) {
+  if (gmtime_r(&t, &tm) == nullptr ||
+      std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &tm) == 0) {
     return std::to_string(unix_ms) + " ms after the epoch";
   }
   std::string text = buf;
@@ -85,7 +86,8 @@ std::string RefusalMessage(const std::string& name, const OwnerFinding& found) {
   const std::string how =
       " If that daemon is really gone (its host is down for good, or its data dir was lost), "
       "take the volume over deliberately by starting this one with `blockpipe run --take-over " +
-      name + "` (or `--take-over all`); should the old daemon still be running, it is fenced off "
+      name +
+      "` (or `--take-over all`); should the old daemon still be running, it is fenced off "
       "at its next upload and its writes fail.";
   if (!found.unreadable.ok()) {
     return "volume " + name + ": its ownership record " + OwnerKey(name) + " is unreadable (" +
@@ -98,12 +100,12 @@ std::string RefusalMessage(const std::string& name, const OwnerFinding& found) {
 }
 
 void NotReleasing(const std::string& name, const OwnerFinding& found) {
-  spdlog::warn("volume {}: not releasing ownership: {} no longer holds this daemon's claim{}",
-               name, OwnerKey(name),
+  spdlog::warn("volume {}: not releasing ownership: {} no longer holds this daemon's claim{}", name,
+               OwnerKey(name),
                found.present && found.unreadable.ok() && !found.foreign
-                   ? " (now " + std::string(found.record.state == OwnerState::kActive
-                                                ? "held by "
-                                                : "released by ") +
+                   ? " (now " +
+                         std::string(found.record.state == OwnerState::kActive ? "held by "
+                                                                               : "released by ") +
                          DescribeOwner(found.record) + ")"
                    : "");
 }
@@ -233,8 +235,10 @@ Status ClaimOwnership(ObjectStore& store, const std::string& name, const Uuid& u
     if (decision == OwnerDecision::kRefuse) {
       std::string message = RefusalMessage(name, found);
       if (lost_race) {
-        message = "volume " + name + ": another blockpipe daemon claimed it at the same moment "
-                  "and won. " + message;
+        message = "volume " + name +
+                  ": another blockpipe daemon claimed it at the same moment "
+                  "and won. " +
+                  message;
       }
       return Status::Precondition(message);
     }
@@ -254,17 +258,23 @@ Status ClaimOwnership(ObjectStore& store, const std::string& name, const Uuid& u
     }
     BP_RETURN_IF_ERROR(put.WithContext("volume " + name + ": writing " + key));
     if (decision == OwnerDecision::kTakeOver) {
-      spdlog::warn("volume {}: taken over from {} as requested (--take-over); if that daemon is "
-                   "still running, it is fenced off at its next upload",
-                   name, found.unreadable.ok() ? DescribeOwner(found.record)
-                                               : "an unreadable ownership record (" +
-                                                     found.unreadable.message() + ")");
+      spdlog::warn(
+          "volume {}: taken over from {} as requested (--take-over); if that daemon is "
+          "still running, it is fenced off at its next upload",
+          name,
+          found.unreadable.ok()
+              ? DescribeOwner(found.record)
+              : "an unreadable ownership record (" + found.unreadable.message() + ")");
     } else if (found.foreign) {
-      spdlog::warn("volume {}: replaced a leftover ownership record of an earlier volume of "
-                   "this name", name);
+      spdlog::warn(
+          "volume {}: replaced a leftover ownership record of an earlier volume of "
+          "this name",
+          name);
     } else if (found.present && found.record.state == OwnerState::kActive) {
-      spdlog::warn("volume {}: taken back from an earlier run of this data dir that did not stop "
-                   "cleanly ({})", name, DescribeOwner(found.record));
+      spdlog::warn(
+          "volume {}: taken back from an earlier run of this data dir that did not stop "
+          "cleanly ({})",
+          name, DescribeOwner(found.record));
     } else {
       spdlog::info("volume {}: owned by this daemon (host {}, data dir id {}, pid {})", name,
                    me.hostname, me.writer_id, me.pid);

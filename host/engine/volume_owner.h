@@ -59,10 +59,10 @@ Status DecodeOwnerObject(const uint8_t* p, size_t n, Uuid* uuid, OwnerRecord* ou
 // What the store holds for a volume, as a writable open sees it.
 struct OwnerFinding {
   bool present = false;
-  Status unreadable;         // present, but the record does not decode (damage, newer format)
-  bool foreign = false;      // a readable record of another volume of that name (a leftover)
-  OwnerRecord record;        // when present and readable
-  std::string tag;           // its version tag, when present and the store has conditional put
+  Status unreadable;     // present, but the record does not decode (damage, newer format)
+  bool foreign = false;  // a readable record of another volume of that name (a leftover)
+  OwnerRecord record;    // when present and readable
+  std::string tag;       // its version tag, when present and the store has conditional put
 };
 
 enum class OwnerDecision {

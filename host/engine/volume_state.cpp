@@ -14,8 +14,9 @@ void VolumeState::ApplySegment(const SegmentMeta& meta, uint64_t object_size) {
 bool VolumeState::ApplySegmentSlice(const SegmentMeta& meta, uint64_t object_size,
                                     ApplyCursor* cursor, size_t max_records) {
   if (cursor->pass == 0) {
-    const bool has_data = std::any_of(meta.records.begin(), meta.records.end(),
-                                      [](const DeltaRecord& r) { return r.kind == ExtentKind::kData; });
+    const bool has_data =
+        std::any_of(meta.records.begin(), meta.records.end(),
+                    [](const DeltaRecord& r) { return r.kind == ExtentKind::kData; });
     if (has_data) segments[meta.seq] = SegmentInfo{object_size, meta.units};
     cursor->pass = 1;
     cursor->next = 0;

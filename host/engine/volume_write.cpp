@@ -33,14 +33,9 @@ bool Volume::EdgeBlock(const HeldUnits& held, uint64_t lba, uint8_t* out, UnitRe
   WriteBuffer::Hit hit = write_.active().Lookup(lba, &data);
   if (hit == WriteBuffer::Hit::kMiss) hit = committer_.Lookup(lba, &data);
   switch (hit) {
-    case WriteBuffer::Hit::kData:
-      std::memcpy(out, data, kBlockSize);
-      return true;
-    case WriteBuffer::Hit::kZeros:
-      std::memset(out, 0, kBlockSize);
-      return true;
-    case WriteBuffer::Hit::kMiss:
-      break;
+    case WriteBuffer::Hit::kData: std::memcpy(out, data, kBlockSize); return true;
+    case WriteBuffer::Hit::kZeros: std::memset(out, 0, kBlockSize); return true;
+    case WriteBuffer::Hit::kMiss: break;
   }
   return read_.MergeBlock(state_, held, lba, out, need, map_broken);
 }
@@ -54,10 +49,8 @@ Volume::Applied Volume::TryModify(bp_io* io, const HeldUnits& held, UnitRef* nee
   bool map_broken = false;
   // TryApply calls this synchronously, within this function's hold of mu_ (which the analysis
   // cannot follow into a lambda).
-  auto edges = [&](uint64_t lba, uint8_t* out, UnitRef* unit,
-                   bool* broken) BP_NO_THREAD_SAFETY_ANALYSIS {
-    return EdgeBlock(held, lba, out, unit, broken);
-  };
+  auto edges = [&](uint64_t lba, uint8_t* out, UnitRef* unit, bool* broken)
+                   BP_NO_THREAD_SAFETY_ANALYSIS { return EdgeBlock(held, lba, out, unit, broken); };
   if (!write_.TryApply(io, svc_.clock->Now(), edges, need, &map_broken)) {
     if (!map_broken) return Applied::kNeedUnit;
     done->Add(io, EIO);
@@ -209,10 +202,10 @@ Status Volume::FlushSync() {
     MutexLock lock(&mu_);
     fenced = access_ == Access::kFenced;
   }
-  return Status::Permanent("volume " + meta_.name + ": flush failed (" +
-                           (fenced ? std::string("fenced by another writer")
-                                   : std::string("backend error, see log")) +
-                           ")");
+  return Status::Permanent(
+      "volume " + meta_.name + ": flush failed (" +
+      (fenced ? std::string("fenced by another writer") : std::string("backend error, see log")) +
+      ")");
 }
 
 }  // namespace bp

@@ -67,9 +67,9 @@ class WriteBuffer {
   BlockIndex index_;  // block → slot
   std::vector<std::unique_ptr<uint8_t[]>> slabs_;
   std::vector<uint32_t> free_slots_;
-  std::vector<uint32_t> crcs_;       // by slot
-  std::vector<uint8_t> crc_known_;   // by slot
-  uint32_t next_slot_ = 0;  // slots below this have been handed out at least once
+  std::vector<uint32_t> crcs_;      // by slot
+  std::vector<uint8_t> crc_known_;  // by slot
+  uint32_t next_slot_ = 0;          // slots below this have been handed out at least once
   ExtentMap ranges_;
 };
 

@@ -91,7 +91,8 @@ bool WritePath::TryApply(const bp_io* io, Clock::TimePoint now, const EdgeSource
   const uint64_t end = io->offset + io->length;
   const uint8_t* src = io->op == BP_IO_OP_WRITE ? static_cast<const uint8_t*>(io->buf) : nullptr;
   ExtentKind range_kind = ExtentKind::kHole;
-  if (io->op == BP_IO_OP_WRITE_ZEROES && (io->flags & BP_IO_FLAG_NO_HOLE)) range_kind = ExtentKind::kZero;
+  if (io->op == BP_IO_OP_WRITE_ZEROES && (io->flags & BP_IO_FLAG_NO_HOLE))
+    range_kind = ExtentKind::kZero;
 
   const uint64_t first = off >> kBlockShift;
   const uint64_t last = (end - 1) >> kBlockShift;
@@ -173,8 +174,8 @@ void WritePath::FailWaiters(int error, Completions* done) {
 }
 
 bool WritePath::RemoveWaiter(const bp_io* io) {
-  auto it = std::find_if(waiters_.begin(), waiters_.end(),
-                         [&](const Waiter& w) { return w.io == io; });
+  auto it =
+      std::find_if(waiters_.begin(), waiters_.end(), [&](const Waiter& w) { return w.io == io; });
   if (it == waiters_.end()) return false;
   waiters_.erase(it);
   return true;

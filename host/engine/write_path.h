@@ -32,8 +32,8 @@ class WritePath {
  public:
   // Fill out[0, 4096) with the current content of block lba and return true, or return false
   // with *need naming the unit to load first (*map_broken when the map points nowhere).
-  using EdgeSource = std::function<bool(uint64_t lba, uint8_t* out, UnitRef* need,
-                                        bool* map_broken)>;
+  using EdgeSource =
+      std::function<bool(uint64_t lba, uint8_t* out, UnitRef* need, bool* map_broken)>;
 
   // chain: the volume's codec chain (whether it may store a unit unchanged decides whether
   // block CRCs are taken while copying). Must outlive this.

@@ -24,7 +24,8 @@ Status ReadId(const std::filesystem::path& file, std::string* id) {
     value.pop_back();
   }
   if (!IsValidWriterId(value)) {
-    return Status::Corrupt(file.string() + " does not hold a writer id (32 lower-case hex digits). "
+    return Status::Corrupt(file.string() +
+                           " does not hold a writer id (32 lower-case hex digits). "
                            "Restore it, or remove it to make a new one: volumes whose ownership "
                            "record names the old id then need `blockpipe run --take-over`");
   }

@@ -64,7 +64,8 @@ class PluginBackend final : public ObjectStore {
               uint64_t* nread) override {
     *nread = 0;
     BP_RETURN_IF_ERROR(CheckKey("read", key));
-    if ((caps_ & BP_BACKEND_CAP_RANGED_GET) == 0) return EmulatedRead(key, offset, length, buf, nread);
+    if ((caps_ & BP_BACKEND_CAP_RANGED_GET) == 0)
+      return EmulatedRead(key, offset, length, buf, nread);
     uint64_t got = 0;
     int rc;
     {
@@ -180,13 +181,15 @@ class PluginBackend final : public ObjectStore {
       BP_RETURN_IF_ERROR(PluginStatus(rc, Context("list", prefix)));
       if (!sink.next) break;
       if (cursor && *sink.next == *cursor) {
-        return Status::Permanent(Context("list", prefix) +
-                                 ": plugin returned the same cursor twice (the listing would never end)");
+        return Status::Permanent(
+            Context("list", prefix) +
+            ": plugin returned the same cursor twice (the listing would never end)");
       }
       cursor = std::move(sink.next);
     }
     // The engine relies on prefix filtering and ascending order; enforce both rather than trust.
-    std::erase_if(all, [&](const ObjectInfo& o) { return o.key.compare(0, prefix.size(), prefix) != 0; });
+    std::erase_if(
+        all, [&](const ObjectInfo& o) { return o.key.compare(0, prefix.size(), prefix) != 0; });
     auto by_key = [](const ObjectInfo& a, const ObjectInfo& b) { return a.key < b.key; };
     if (!std::is_sorted(all.begin(), all.end(), by_key)) std::sort(all.begin(), all.end(), by_key);
     *out = std::move(all);
@@ -206,7 +209,8 @@ class PluginBackend final : public ObjectStore {
   Status CheckKey(const char* op, const std::string& key) const {
     if (key.size() <= BP_KEY_MAX_LENGTH) return Status::Ok();
     return Status::Invalid(plugin_->name() + ": " + op + " of a " + std::to_string(key.size()) +
-                           "-byte key (" + key.substr(0, 64) + "…); backends take keys of at most " +
+                           "-byte key (" + key.substr(0, 64) +
+                           "…); backends take keys of at most " +
                            std::to_string(BP_KEY_MAX_LENGTH) + " bytes");
   }
 
@@ -253,7 +257,8 @@ std::string RedactUrl(const std::string& url) {
   if (scheme_end == std::string::npos) return url;
   const size_t auth_start = scheme_end + 3;
   const size_t path_start = url.find('/', auth_start);
-  const size_t at = url.rfind('@', path_start == std::string::npos ? std::string::npos : path_start);
+  const size_t at =
+      url.rfind('@', path_start == std::string::npos ? std::string::npos : path_start);
   if (at == std::string::npos || at < auth_start) return url;
   return url.substr(0, auth_start) + "***" + url.substr(at);
 }
@@ -272,4 +277,3 @@ Status OpenPluginBackend(std::shared_ptr<LoadedPlugin> plugin, ResolvedConfig co
 }
 
 }  // namespace bp
-

@@ -10,7 +10,8 @@ namespace {
 
 class PluginCodec final : public Codec {
  public:
-  PluginCodec(std::shared_ptr<LoadedPlugin> plugin, std::shared_ptr<const bp_config> config, void* handle)
+  PluginCodec(std::shared_ptr<LoadedPlugin> plugin, std::shared_ptr<const bp_config> config,
+              void* handle)
       : plugin_(std::move(plugin)),
         fn_(plugin_->codec()),
         config_(std::move(config)),
@@ -98,9 +99,10 @@ class PluginCodec final : public Codec {
 
 }  // namespace
 
-Status OpenPluginCodec(std::shared_ptr<LoadedPlugin> plugin, std::shared_ptr<const bp_config> config,
-                       const uint8_t uuid[16], const std::string& volume_name,
-                       const Bytes* stored_header, Bytes* new_header, std::unique_ptr<Codec>* out) {
+Status OpenPluginCodec(std::shared_ptr<LoadedPlugin> plugin,
+                       std::shared_ptr<const bp_config> config, const uint8_t uuid[16],
+                       const std::string& volume_name, const Bytes* stored_header,
+                       Bytes* new_header, std::unique_ptr<Codec>* out) {
   bp_codec_volume volume{};
   volume.struct_size = sizeof volume;
   volume.volume_uuid = uuid;
@@ -136,9 +138,9 @@ Status OpenPluginCodec(std::shared_ptr<LoadedPlugin> plugin, std::shared_ptr<con
   }
   if (header_out->size() > BP_CODEC_HEADER_MAX_SIZE) {
     CallOutsideHandle(*plugin, [&] { plugin->codec().close(handle); });
-    return Status::Permanent(plugin->name() + ": open produced a " + std::to_string(header_out->size()) +
-                             "-byte header; the limit is " + std::to_string(BP_CODEC_HEADER_MAX_SIZE) +
-                             " bytes");
+    return Status::Permanent(plugin->name() + ": open produced a " +
+                             std::to_string(header_out->size()) + "-byte header; the limit is " +
+                             std::to_string(BP_CODEC_HEADER_MAX_SIZE) + " bytes");
   }
   *out = std::make_unique<PluginCodec>(std::move(plugin), std::move(config), handle);
   return Status::Ok();
@@ -158,10 +160,11 @@ Status RekeyPluginCodec(const std::shared_ptr<LoadedPlugin>& plugin, const bp_co
   // The host's copy of the struct is zero past the plugin's declared size, but the size check
   // is the documented contract (BP_CODEC_HAS), so it is what decides.
   if (!PluginCanRekey(*plugin)) {
-    return Status::Unsupported("codec " + plugin->name() + " does not support changing the password" +
-                               (plugin->declared_size() < offsetof(bp_codec_plugin, rekey) + sizeof(void*)
-                                    ? " (the plugin was built against blockpipe ABI 1.0; it needs 1.1)"
-                                    : ""));
+    return Status::Unsupported(
+        "codec " + plugin->name() + " does not support changing the password" +
+        (plugin->declared_size() < offsetof(bp_codec_plugin, rekey) + sizeof(void*)
+             ? " (the plugin was built against blockpipe ABI 1.0; it needs 1.1)"
+             : ""));
   }
   if (new_secret.empty()) return Status::Invalid("the new password is empty");
   bp_codec_volume volume{};
@@ -192,8 +195,8 @@ Status RekeyPluginCodec(const std::shared_ptr<LoadedPlugin>& plugin, const bp_co
     const size_t n = new_header->size();
     new_header->clear();
     return Status::Permanent(plugin->name() + ": rekey produced a " + std::to_string(n) +
-                             "-byte header (must be 1 to " + std::to_string(BP_CODEC_HEADER_MAX_SIZE) +
-                             " bytes)");
+                             "-byte header (must be 1 to " +
+                             std::to_string(BP_CODEC_HEADER_MAX_SIZE) + " bytes)");
   }
   return Status::Ok();
 }

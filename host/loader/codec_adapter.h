@@ -18,9 +18,10 @@ namespace bp {
 // Open an instance for a volume. stored_header: the bytes recorded at creation, or nullptr
 // when creating a volume (then new_header receives the header to record). The message on
 // failure is the plugin's ("encrypt: open: wrong password").
-Status OpenPluginCodec(std::shared_ptr<LoadedPlugin> plugin, std::shared_ptr<const bp_config> config,
-                       const uint8_t uuid[16], const std::string& volume_name,
-                       const Bytes* stored_header, Bytes* new_header, std::unique_ptr<Codec>* out);
+Status OpenPluginCodec(std::shared_ptr<LoadedPlugin> plugin,
+                       std::shared_ptr<const bp_config> config, const uint8_t uuid[16],
+                       const std::string& volume_name, const Bytes* stored_header,
+                       Bytes* new_header, std::unique_ptr<Codec>* out);
 
 // change-password for one codec: the header that opens with new_secret instead of the
 // configured secret (bp_codec_plugin.rekey, ABI 1.1). Unsupported, naming the codec, when the

@@ -10,10 +10,11 @@ Status CheckCodecOrder(const std::vector<ConfiguredCodec>& chain) {
   for (const auto& c : chain) {
     const uint32_t flags = c.plugin->codec().flags;
     if (encrypting != nullptr && (flags & BP_CODEC_COMPRESSES) != 0) {
-      return Status::Invalid(c.where + " codec " + c.plugin->name() + " compresses, but it comes after " +
-                             encrypting->plugin->name() + ", which encrypts: encrypted bytes look random " +
-                             "and do not compress. Put the [[codec]] sections that compress before " +
-                             "the ones that encrypt.");
+      return Status::Invalid(
+          c.where + " codec " + c.plugin->name() + " compresses, but it comes after " +
+          encrypting->plugin->name() + ", which encrypts: encrypted bytes look random " +
+          "and do not compress. Put the [[codec]] sections that compress before " +
+          "the ones that encrypt.");
     }
     if ((flags & BP_CODEC_ENCRYPTS) != 0 && encrypting == nullptr) encrypting = &c;
   }
@@ -36,7 +37,8 @@ Status PluginCodecFactory::CreateChain(const uint8_t uuid[16], const std::string
     CodecRecord rec;
     rec.name = c.plugin->name();
     std::unique_ptr<Codec> codec;
-    Status st = OpenPluginCodec(c.plugin, c.config, uuid, volume_name, nullptr, &rec.header, &codec);
+    Status st =
+        OpenPluginCodec(c.plugin, c.config, uuid, volume_name, nullptr, &rec.header, &codec);
     if (!st.ok()) return st.WithContext("creating volume " + volume_name + ": " + c.where);
     codecs.push_back(std::move(codec));
     recs.push_back(std::move(rec));
@@ -46,8 +48,9 @@ Status PluginCodecFactory::CreateChain(const uint8_t uuid[16], const std::string
   return Status::Ok();
 }
 
-Status PluginCodecFactory::Resolve(const std::string& volume_name, const std::vector<CodecRecord>& records,
-                                   size_t index, ConfiguredCodec* out) {
+Status PluginCodecFactory::Resolve(const std::string& volume_name,
+                                   const std::vector<CodecRecord>& records, size_t index,
+                                   ConfiguredCodec* out) {
   const std::string& name = records[index].name;
   // The section at the same position wins (a chain may use one codec twice), then any other.
   if (index < configured_.size() && configured_[index].plugin->name() == name) {
@@ -63,7 +66,8 @@ Status PluginCodecFactory::Resolve(const std::string& volume_name, const std::ve
   std::shared_ptr<LoadedPlugin> plugin;
   Status st = lookup_(name, &plugin);
   if (st.IsNotFound()) {
-    return Status::NotFound("volume " + volume_name + " uses codec `" + name + "`, but " + st.message());
+    return Status::NotFound("volume " + volume_name + " uses codec `" + name + "`, but " +
+                            st.message());
   }
   if (!st.ok()) return st.WithContext("volume " + volume_name + " uses codec `" + name + "`");
   // Not configured: its defaults must be enough (a codec with required keys, such as a
@@ -73,9 +77,10 @@ Status PluginCodecFactory::Resolve(const std::string& volume_name, const std::ve
   ResolvedConfig resolved;
   st = ValidatePluginSection(config_, empty, name, plugin->key_table(), &resolved);
   if (!st.ok()) {
-    return Status::Invalid("volume " + volume_name + " uses codec `" + name +
-                           "`, which is not configured and needs settings: add a [[codec]] section with plugin = \"" +
-                           name + "\" (" + st.message() + ")");
+    return Status::Invalid(
+        "volume " + volume_name + " uses codec `" + name +
+        "`, which is not configured and needs settings: add a [[codec]] section with plugin = \"" +
+        name + "\" (" + st.message() + ")");
   }
   out->plugin = std::move(plugin);
   out->config = std::make_shared<const bp_config>(MakePluginConfig(std::move(resolved)));
@@ -91,7 +96,8 @@ Status PluginCodecFactory::OpenChain(const uint8_t uuid[16], const std::string& 
     ConfiguredCodec c;
     BP_RETURN_IF_ERROR(Resolve(volume_name, records, i, &c));
     std::unique_ptr<Codec> codec;
-    Status st = OpenPluginCodec(c.plugin, c.config, uuid, volume_name, &records[i].header, nullptr, &codec);
+    Status st =
+        OpenPluginCodec(c.plugin, c.config, uuid, volume_name, &records[i].header, nullptr, &codec);
     if (!st.ok()) return st.WithContext("opening volume " + volume_name + ": " + c.where);
     codecs.push_back(std::move(codec));
   }
@@ -124,7 +130,7 @@ Status PluginCodecFactory::RekeyChain(const uint8_t uuid[16], const std::string&
       any_rekeyed = true;
     }
   }
-  *outcome = !any_secret ? RekeyOutcome::kNoSecret
+  *outcome = !any_secret   ? RekeyOutcome::kNoSecret
              : any_rekeyed ? RekeyOutcome::kRekeyed
                            : RekeyOutcome::kAlreadyDone;
   *rekeyed = std::move(out);

@@ -35,12 +35,15 @@ Status CheckCodecOrder(const std::vector<ConfiguredCodec>& chain);
 class PluginCodecFactory final : public CodecFactory {
  public:
   // config: for validating the defaults of codecs loaded by name (file and dir only are used).
-  PluginCodecFactory(std::vector<ConfiguredCodec> configured, CodecLookup lookup, const Config& config);
+  PluginCodecFactory(std::vector<ConfiguredCodec> configured, CodecLookup lookup,
+                     const Config& config);
 
   Status CreateChain(const uint8_t uuid[16], const std::string& volume_name,
-                     std::vector<CodecRecord>* records, std::unique_ptr<CodecChain>* chain) override;
+                     std::vector<CodecRecord>* records,
+                     std::unique_ptr<CodecChain>* chain) override;
   Status OpenChain(const uint8_t uuid[16], const std::string& volume_name,
-                   const std::vector<CodecRecord>& records, std::unique_ptr<CodecChain>* chain) override;
+                   const std::vector<CodecRecord>& records,
+                   std::unique_ptr<CodecChain>* chain) override;
   Status RekeyChain(const uint8_t uuid[16], const std::string& volume_name,
                     const std::vector<CodecRecord>& records, const std::string& new_secret,
                     std::vector<CodecRecord>* rekeyed, RekeyOutcome* outcome) override;

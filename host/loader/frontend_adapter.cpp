@@ -132,9 +132,10 @@ void ApiSubmit(bp_volume* volume, bp_io* io) {
   if (DeclaredIoSize(io) == 0) {
     static std::atomic<bool> warned{false};
     if (!warned.exchange(true)) {
-      spdlog::warn("a frontend submitted a request with struct_size {}, which must be 0 (the 1.0 "
-                   "layout) or at least {}; such requests fail with EINVAL",
-                   io->struct_size, kIoSize15);
+      spdlog::warn(
+          "a frontend submitted a request with struct_size {}, which must be 0 (the 1.0 "
+          "layout) or at least {}; such requests fail with EINVAL",
+          io->struct_size, kIoSize15);
     }
     if (io->done != nullptr) io->done(io, EINVAL);
     return;
@@ -180,7 +181,7 @@ class PluginFrontend final : public FrontendInstance {
  private:
   std::shared_ptr<LoadedPlugin> plugin_;
   const bp_frontend_plugin& fn_;
-  std::unique_ptr<bp_config> config_;  // read by the plugin until close
+  std::unique_ptr<bp_config> config_;   // read by the plugin until close
   std::unique_ptr<bp_volume_api> api_;  // valid until close, as the SDK promises
   void* handle_;
   std::string label_;
@@ -214,7 +215,8 @@ Status OpenPluginFrontend(std::shared_ptr<LoadedPlugin> plugin, ResolvedConfig c
       *plugin, label, label + ": open",
       [&](void** h) { return plugin->frontend().open(cfg.get(), api.get(), h); },
       plugin->frontend().close, &handle));
-  *out = std::make_unique<PluginFrontend>(std::move(plugin), std::move(cfg), std::move(api), handle, label);
+  *out = std::make_unique<PluginFrontend>(std::move(plugin), std::move(cfg), std::move(api), handle,
+                                          label);
   return Status::Ok();
 }
 

@@ -107,7 +107,9 @@ const char* SvcConfigListItem(const bp_config* cfg, const char* key, size_t inde
   }
 }
 
-const char* SvcConfigDir(const bp_config* cfg) { return cfg != nullptr ? cfg->dir.c_str() : nullptr; }
+const char* SvcConfigDir(const bp_config* cfg) {
+  return cfg != nullptr ? cfg->dir.c_str() : nullptr;
+}
 
 // Make sure at least `need` bytes exist past the committed length; the vector grows
 // geometrically, so repeated small reservations stay amortized O(1).
@@ -212,11 +214,10 @@ void SvcMetricAdd(const char* plugin_name, const char* name, int64_t delta) {
 }
 
 const bp_host_api kHostApi = {
-    sizeof(bp_host_api), BP_ABI_MINOR,     SvcLog,           SvcSetError,
-    SvcConfigHas,        SvcConfigString,  SvcConfigInt,     SvcConfigBool,
-    SvcConfigListCount,  SvcConfigListItem, SvcConfigDir,    SvcBufReserve,
-    SvcBufCommit,        SvcBufAppend,     SvcBufSize,       SvcListAdd,
-    SvcListSetNext,      SvcMetricAdd,     SvcBufAppendInput,
+    sizeof(bp_host_api), BP_ABI_MINOR,   SvcLog,        SvcSetError,        SvcConfigHas,
+    SvcConfigString,     SvcConfigInt,   SvcConfigBool, SvcConfigListCount, SvcConfigListItem,
+    SvcConfigDir,        SvcBufReserve,  SvcBufCommit,  SvcBufAppend,       SvcBufSize,
+    SvcListAdd,          SvcListSetNext, SvcMetricAdd,  SvcBufAppendInput,
 };
 
 }  // namespace

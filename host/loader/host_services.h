@@ -77,7 +77,10 @@ Status PluginStatus(int code, const std::string& context);
 class BufWriter {
  public:
   struct ReuseTail {};
-  explicit BufWriter(Bytes* bytes) { buf_.bytes = bytes; buf_.length = bytes->size(); }
+  explicit BufWriter(Bytes* bytes) {
+    buf_.bytes = bytes;
+    buf_.length = bytes->size();
+  }
   BufWriter(Bytes* bytes, size_t length, ReuseTail) : trim_(false) {
     buf_.bytes = bytes;
     buf_.length = length;

@@ -33,7 +33,8 @@ bool ParsePluginFileName(const std::string& file_name, uint32_t* kind, std::stri
       file_name.compare(file_name.size() - suffix.size(), suffix.size(), suffix) != 0) {
     return false;
   }
-  const std::string middle = file_name.substr(prefix.size(), file_name.size() - prefix.size() - suffix.size());
+  const std::string middle =
+      file_name.substr(prefix.size(), file_name.size() - prefix.size() - suffix.size());
   for (uint32_t k : {BP_KIND_BACKEND, BP_KIND_CODEC, BP_KIND_FRONTEND}) {
     const std::string kind_prefix = KindName(k) + "-";
     if (middle.rfind(kind_prefix, 0) == 0 && middle.size() > kind_prefix.size()) {
@@ -52,7 +53,8 @@ std::string PluginFileName(uint32_t kind, const std::string& name) {
 PluginCatalog::PluginCatalog(std::vector<std::filesystem::path> dirs) {
   for (auto& d : dirs) {
     auto normal = d.lexically_normal();
-    if (std::find(dirs_.begin(), dirs_.end(), normal) == dirs_.end()) dirs_.push_back(std::move(normal));
+    if (std::find(dirs_.begin(), dirs_.end(), normal) == dirs_.end())
+      dirs_.push_back(std::move(normal));
   }
 }
 
@@ -62,7 +64,8 @@ std::string PluginCatalog::DirList() const {
   return out.empty() ? "(no directories)" : out;
 }
 
-Status PluginCatalog::LoadPath(const std::filesystem::path& path, std::shared_ptr<LoadedPlugin>* out) {
+Status PluginCatalog::LoadPath(const std::filesystem::path& path,
+                               std::shared_ptr<LoadedPlugin>* out) {
   std::error_code ec;
   auto key = std::filesystem::weakly_canonical(path, ec);
   if (ec) key = path.lexically_normal();
@@ -101,8 +104,8 @@ std::vector<PluginCatalog::FileEntry> PluginCatalog::ListFiles() const {
 
 Status PluginCatalog::CheckKind(const LoadedPlugin& plugin, uint32_t kind) const {
   if (plugin.kind() == kind) return Status::Ok();
-  return Status::Invalid(plugin.path().string() + ": is a " + KindName(plugin.kind()) + " plugin (" +
-                         plugin.name() + "), not a " + KindName(kind) + " plugin");
+  return Status::Invalid(plugin.path().string() + ": is a " + KindName(plugin.kind()) +
+                         " plugin (" + plugin.name() + "), not a " + KindName(kind) + " plugin");
 }
 
 Status PluginCatalog::FindByName(uint32_t kind, const std::string& name,
@@ -140,7 +143,8 @@ Status PluginCatalog::Resolve(uint32_t kind, const std::string& plugin_value,
   return Status::Ok();
 }
 
-Status PluginCatalog::FindBackendForScheme(const std::string& scheme, std::shared_ptr<LoadedPlugin>* out) {
+Status PluginCatalog::FindBackendForScheme(const std::string& scheme,
+                                           std::shared_ptr<LoadedPlugin>* out) {
   const std::string wanted = ToLower(scheme);
   std::vector<std::string> served;
   size_t broken = 0;
@@ -164,8 +168,10 @@ Status PluginCatalog::FindBackendForScheme(const std::string& scheme, std::share
   for (const auto& s : served) list += (list.empty() ? "" : ", ") + s;
   return Status::NotFound("no backend plugin serves url scheme `" + scheme + "` in " + DirList() +
                           " (found: " + (list.empty() ? "none" : list) + ")" +
-                          (broken == 0 ? "" : "; " + std::to_string(broken) +
-                                                  " backend file(s) failed to load, see `blockpipe plugins`"));
+                          (broken == 0
+                               ? ""
+                               : "; " + std::to_string(broken) +
+                                     " backend file(s) failed to load, see `blockpipe plugins`"));
 }
 
 std::vector<PluginDescription> PluginCatalog::Discover() {

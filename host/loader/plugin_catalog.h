@@ -33,7 +33,8 @@ class PluginCatalog {
   // blockpipe-codec-foo.so was found in DIRS (available codecs: lz4, zstd)".
   Status FindByName(uint32_t kind, const std::string& name, std::shared_ptr<LoadedPlugin>* out);
   // A config `plugin` value (short name or path), checked to be of `kind`.
-  Status Resolve(uint32_t kind, const std::string& plugin_value, std::shared_ptr<LoadedPlugin>* out);
+  Status Resolve(uint32_t kind, const std::string& plugin_value,
+                 std::shared_ptr<LoadedPlugin>* out);
   // The first loadable backend whose url_schemes include `scheme`.
   Status FindBackendForScheme(const std::string& scheme, std::shared_ptr<LoadedPlugin>* out);
 

@@ -27,7 +27,8 @@ std::string DlError(const std::string& what, const std::string& path) {
   if (at == std::string::npos) return what;
   const size_t start = at + marker.size();
   const size_t close = what.rfind(')');
-  std::string msg = what.substr(start, close == std::string::npos || close < start ? std::string::npos : close - start);
+  std::string msg = what.substr(
+      start, close == std::string::npos || close < start ? std::string::npos : close - start);
   if (msg.rfind(path + ": ", 0) == 0) msg.erase(0, path.size() + 2);
   return msg;
 }
@@ -82,13 +83,14 @@ Status LoadedPlugin::Load(const std::filesystem::path& path, std::shared_ptr<Loa
   }
   if (!p->library_->lib.has(BP_ENTRY_SYMBOL)) {
     return Status::Invalid(where + ": not a blockpipe plugin (no " BP_ENTRY_SYMBOL
-                           " symbol; plugins are declared with a BP_REGISTER_* macro)");
+                                   " symbol; plugins are declared with a BP_REGISTER_* macro)");
   }
   bp_plugin_entry_fn entry = nullptr;
   try {
     entry = &p->library_->lib.get<const bp_plugin_header*(const bp_host_api*)>(BP_ENTRY_SYMBOL);
   } catch (const std::exception& e) {
-    return Status::Invalid(where + ": cannot resolve " BP_ENTRY_SYMBOL ": " + DlError(e.what(), where));
+    return Status::Invalid(where + ": cannot resolve " BP_ENTRY_SYMBOL ": " +
+                           DlError(e.what(), where));
   }
   const bp_plugin_header* header = entry(HostApi());
   if (header == nullptr) return Status::Invalid(where + ": " BP_ENTRY_SYMBOL " returned NULL");
@@ -122,7 +124,8 @@ Status LoadedPlugin::Check() {
     return Status::Invalid(where + ": plugin declares no name");
   }
   name_ = header_.name;
-  if (name_.size() > BP_PLUGIN_NAME_MAX_LENGTH || name_.find_first_of("/ \t\n") != std::string::npos) {
+  if (name_.size() > BP_PLUGIN_NAME_MAX_LENGTH ||
+      name_.find_first_of("/ \t\n") != std::string::npos) {
     return Status::Invalid(where + ": plugin name `" + name_ + "` is not a short name");
   }
   version_ = header_.version != nullptr ? header_.version : "";
@@ -142,8 +145,10 @@ Status LoadedPlugin::Check() {
       need(reinterpret_cast<const void*>(backend_.del), "del");
       need(reinterpret_cast<const void*>(backend_.list), "list");
       keys = backend_.config_keys;
-      for (size_t i = 0; backend_.url_schemes != nullptr && backend_.url_schemes[i] != nullptr; ++i) {
-        if (i == kMaxSchemes) return Status::Invalid(where + ": url_schemes is not NULL-terminated");
+      for (size_t i = 0; backend_.url_schemes != nullptr && backend_.url_schemes[i] != nullptr;
+           ++i) {
+        if (i == kMaxSchemes)
+          return Status::Invalid(where + ": url_schemes is not NULL-terminated");
         url_schemes_.emplace_back(backend_.url_schemes[i]);
       }
       break;

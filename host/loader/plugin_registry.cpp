@@ -34,8 +34,8 @@ struct PluginRegistry::Impl {
     const std::string where = SectionWhere(config, section);
     Status st = catalog->Resolve(kind, section.plugin, plugin);
     if (!st.ok()) return st.WithContext(where + " plugin \"" + section.plugin + "\"");
-    return ValidatePluginSection(config, section, (*plugin)->name(), (*plugin)->key_table(), resolved,
-                                 implicit_keys);
+    return ValidatePluginSection(config, section, (*plugin)->name(), (*plugin)->key_table(),
+                                 resolved, implicit_keys);
   }
 };
 
@@ -71,7 +71,8 @@ Status PluginRegistry::OpenBackend(const Config& config, std::shared_ptr<ObjectS
     BP_RETURN_IF_ERROR(ValidatePluginSection(config, section, plugin->name(), plugin->key_table(),
                                              &resolved, {"url"}));
   } else {
-    BP_RETURN_IF_ERROR(impl_->Prepare(config, section, BP_KIND_BACKEND, &plugin, &resolved, {"url"}));
+    BP_RETURN_IF_ERROR(
+        impl_->Prepare(config, section, BP_KIND_BACKEND, &plugin, &resolved, {"url"}));
   }
 
   std::shared_ptr<ObjectStore> raw;

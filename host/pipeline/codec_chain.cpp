@@ -42,7 +42,8 @@ static uint8_t* RoomAt(Bytes* out, size_t at, size_t n) {
 
 // Places `encoded` at (*out)[*length] and advances *length.
 static void PlaceAt(const Bytes& encoded, Bytes* out, size_t* length) {
-  if (!encoded.empty()) std::memcpy(RoomAt(out, *length, encoded.size()), encoded.data(), encoded.size());
+  if (!encoded.empty())
+    std::memcpy(RoomAt(out, *length, encoded.size()), encoded.data(), encoded.size());
   *length += encoded.size();
 }
 

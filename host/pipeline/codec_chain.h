@@ -110,7 +110,8 @@ class CodecFactory {
                             const std::vector<CodecRecord>& records, const std::string& new_secret,
                             std::vector<CodecRecord>* rekeyed, RekeyOutcome* outcome) {
     (void)uuid, (void)records, (void)new_secret, (void)rekeyed, (void)outcome;
-    return Status::Unsupported("volume " + volume_name + ": changing the password needs codec plugins");
+    return Status::Unsupported("volume " + volume_name +
+                               ": changing the password needs codec plugins");
   }
 };
 

@@ -52,8 +52,7 @@ class ObjectStore {
   virtual Status Read(const std::string& key, uint64_t offset, uint64_t length, void* buf,
                       uint64_t* nread) = 0;
   // Atomic create/replace. if_absent: Precondition when the key exists.
-  virtual Status Put(const std::string& key, const void* data, uint64_t length,
-                     bool if_absent) = 0;
+  virtual Status Put(const std::string& key, const void* data, uint64_t length, bool if_absent) = 0;
   // Put of the concatenation of the parts, with Put's semantics. The default joins them into a
   // new buffer and calls Put; stores that can write pieces (the backend's put_parts) do so
   // without that copy and say so in TakesParts.

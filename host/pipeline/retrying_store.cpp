@@ -40,10 +40,11 @@ bool RetryingStore::Wait(std::chrono::milliseconds d) {
 
 Status RetryingStore::Retry(const std::string& what, const std::function<Status()>& op,
                             bool* had_transient) {
-  static auto& retries = Metrics::Global().Counter(
-      "backend_retries_total", "Backend calls retried after a transient error");
-  static auto& gave_up = Metrics::Global().Counter(
-      "backend_retry_exhausted_total", "Backend calls that still failed when the retry deadline passed");
+  static auto& retries = Metrics::Global().Counter("backend_retries_total",
+                                                   "Backend calls retried after a transient error");
+  static auto& gave_up =
+      Metrics::Global().Counter("backend_retry_exhausted_total",
+                                "Backend calls that still failed when the retry deadline passed");
 
   Clock& clock = *policy_.clock;
   const auto start = clock.Now();
@@ -63,7 +64,8 @@ Status RetryingStore::Retry(const std::string& what, const std::function<Status(
       if (policy_.deadline.count() > 0) gave_up.fetch_add(1, std::memory_order_relaxed);
       const auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(now - start);
       return st.WithContext(what + ": giving up after " + std::to_string(attempt) + " attempt" +
-                            (attempt == 1 ? "" : "s") + " in " + std::to_string(spent.count()) + " ms");
+                            (attempt == 1 ? "" : "s") + " in " + std::to_string(spent.count()) +
+                            " ms");
     }
     const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
     const auto wait = std::min(Jitter(backoff), std::max(remaining, std::chrono::milliseconds(1)));
@@ -88,10 +90,11 @@ Status RetryingStore::Read(const std::string& key, uint64_t offset, uint64_t len
   return Retry("read " + key, [&] { return inner_->Read(key, offset, length, buf, nread); });
 }
 
-Status RetryingStore::Put(const std::string& key, const void* data, uint64_t length, bool if_absent) {
+Status RetryingStore::Put(const std::string& key, const void* data, uint64_t length,
+                          bool if_absent) {
   bool had_transient = false;
-  Status st = Retry("put " + key, [&] { return inner_->Put(key, data, length, if_absent); },
-                    &had_transient);
+  Status st = Retry(
+      "put " + key, [&] { return inner_->Put(key, data, length, if_absent); }, &had_transient);
   if (!if_absent) return st;
   return SettleConditionalPut(key, {ObjectPart{static_cast<const uint8_t*>(data), length}}, st,
                               had_transient, nullptr);
@@ -99,8 +102,8 @@ Status RetryingStore::Put(const std::string& key, const void* data, uint64_t len
 
 Status RetryingStore::PutParts(const std::string& key, const ObjectParts& parts, bool if_absent) {
   bool had_transient = false;
-  Status st = Retry("put " + key, [&] { return inner_->PutParts(key, parts, if_absent); },
-                    &had_transient);
+  Status st = Retry(
+      "put " + key, [&] { return inner_->PutParts(key, parts, if_absent); }, &had_transient);
   if (!if_absent) return st;
   return SettleConditionalPut(key, parts, st, had_transient, nullptr);
 }
@@ -112,9 +115,9 @@ Status RetryingStore::GetTagged(const std::string& key, Bytes* out, std::string*
 Status RetryingStore::PutIfMatch(const std::string& key, const void* data, uint64_t length,
                                  const std::string& expected_tag, std::string* new_tag) {
   bool had_transient = false;
-  Status st = Retry("put-if-match " + key,
-                    [&] { return inner_->PutIfMatch(key, data, length, expected_tag, new_tag); },
-                    &had_transient);
+  Status st = Retry(
+      "put-if-match " + key,
+      [&] { return inner_->PutIfMatch(key, data, length, expected_tag, new_tag); }, &had_transient);
   return SettleConditionalPut(key, {ObjectPart{static_cast<const uint8_t*>(data), length}}, st,
                               had_transient, new_tag);
 }
@@ -147,9 +150,10 @@ Status RetryingStore::ResolveLostResponse(const std::string& key, const ObjectPa
   // (a sequence number, a random claim id), and identical bytes leave the same state anyway.
   Bytes existing;
   std::string existing_tag;
-  Status read = tag != nullptr
-                    ? Retry("get " + key, [&] { return inner_->GetTagged(key, &existing, &existing_tag); })
-                    : Retry("get " + key, [&] { return inner_->Get(key, &existing); });
+  Status read =
+      tag != nullptr
+          ? Retry("get " + key, [&] { return inner_->GetTagged(key, &existing, &existing_tag); })
+          : Retry("get " + key, [&] { return inner_->Get(key, &existing); });
   if (read.ok()) {
     if (!PartsEqual(parts, existing.data(), existing.size())) return lost;  // another writer's
     spdlog::debug("put {}: an earlier attempt whose response was lost had succeeded", key);
@@ -165,8 +169,10 @@ Status RetryingStore::ResolveLostResponse(const std::string& key, const ObjectPa
     uncertain_.push_back(key);
     if (uncertain_.size() > kUncertainKeys) uncertain_.pop_front();
   }
-  return Status::Transient("put " + key + ": refused as already present after a lost reply, and "
-                           "reading it back to tell whose it is failed: " + read.ToString());
+  return Status::Transient("put " + key +
+                           ": refused as already present after a lost reply, and "
+                           "reading it back to tell whose it is failed: " +
+                           read.ToString());
 }
 
 Status RetryingStore::Delete(const std::string& key) {

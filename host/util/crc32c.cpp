@@ -211,9 +211,9 @@ __attribute__((target("avx512f"))) inline __m512i LoadLine(const uint8_t* p, uin
 // The bare register after n bytes, n a multiple of kFoldBlock (at least one); with `copy`, the
 // bytes are also stored there. Inlined into its two callers, where `copy` is a constant.
 __attribute__((target("avx512f,vpclmulqdq,sse4.2"))) inline uint32_t FoldRaw(uint32_t c,
-                                                                            const uint8_t* p,
-                                                                            size_t n,
-                                                                            uint8_t* copy) {
+                                                                             const uint8_t* p,
+                                                                             size_t n,
+                                                                             uint8_t* copy) {
   static const FoldConstants by256(256), by192(192), by128(128), by64(64);
   const __m512i step = Broadcast(by256);
   // A register carried in equals that many bits XORed into the front of the message.
@@ -267,17 +267,17 @@ uint32_t LanesRaw(uint32_t c, const uint8_t* p, size_t n) {
 
 #ifdef BP_CRC32C_FOLD
 __attribute__((target("avx512f,vpclmulqdq,sse4.2"))) uint32_t FoldingRaw(uint32_t c,
-                                                                        const uint8_t* p,
-                                                                        size_t n) {
+                                                                         const uint8_t* p,
+                                                                         size_t n) {
   const size_t bulk = n - n % kFoldBlock;
   if (bulk > 0) c = FoldRaw(c, p, bulk, nullptr);
   return HardwareLane(c, p + bulk, n - bulk);
 }
 
 __attribute__((target("avx512f,vpclmulqdq,sse4.2"))) uint32_t FoldingCopyRaw(uint32_t c,
-                                                                            uint8_t* dst,
-                                                                            const uint8_t* p,
-                                                                            size_t n) {
+                                                                             uint8_t* dst,
+                                                                             const uint8_t* p,
+                                                                             size_t n) {
   const size_t bulk = n - n % kFoldBlock;
   if (bulk > 0) c = FoldRaw(c, p, bulk, dst);
   std::memcpy(dst + bulk, p + bulk, n - bulk);

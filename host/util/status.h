@@ -73,8 +73,8 @@ inline void IgnoreError(const Status& status, const char* why) {
 
 }  // namespace bp
 
-#define BP_RETURN_IF_ERROR(expr)          \
-  do {                                    \
-    ::bp::Status bp_status_ = (expr);     \
+#define BP_RETURN_IF_ERROR(expr)             \
+  do {                                       \
+    ::bp::Status bp_status_ = (expr);        \
     if (!bp_status_.ok()) return bp_status_; \
   } while (0)

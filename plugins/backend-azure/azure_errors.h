@@ -14,10 +14,10 @@
 namespace azurebackend {
 
 struct AzureFailure {
-  int code = 0;             // BP_* class
-  long status = 0;          // HTTP status, 0 when no response arrived
-  std::string error_code;   // the service's code ("BlobNotFound"), "" if none
-  std::string message;      // one line for set_error / the log; no credentials
+  int code = 0;            // BP_* class
+  long status = 0;         // HTTP status, 0 when no response arrived
+  std::string error_code;  // the service's code ("BlobNotFound"), "" if none
+  std::string message;     // one line for set_error / the log; no credentials
 };
 
 // Classify `response` to `operation` ("put", "list" …) on `target` (a blob name or

@@ -40,8 +40,8 @@ bool ValidPrefix(std::string_view prefix, std::string* why) {
   size_t start = 0;
   while (start <= prefix.size()) {
     size_t slash = prefix.find('/', start);
-    std::string_view segment =
-        prefix.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    std::string_view segment = prefix.substr(
+        start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
     if (segment.empty()) {
       *why = "has an empty path segment (\"//\")";
       return false;
@@ -72,7 +72,8 @@ bool ParseAzureUrl(std::string_view url, ContainerLocation* out, std::string* er
   std::string_view rest = url.substr(kScheme.size());
   size_t slash = rest.find('/');
   std::string_view container = rest.substr(0, slash);
-  std::string_view prefix = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+  std::string_view prefix =
+      slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
   std::string why;
   if (container.empty()) {
     *error = "url `" + std::string(url) + "` names no container (azure://CONTAINER/PREFIX)";

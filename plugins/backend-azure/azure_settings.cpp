@@ -55,8 +55,8 @@ std::string ConnectionStringEndpoint(const ConnectionString& cs) {
   if (account.empty()) return std::string();
   std::string protocol = cs.Get("DefaultEndpointsProtocol");
   std::string suffix = cs.Get("EndpointSuffix");
-  return (protocol.empty() ? std::string("https") : bphttp::AsciiLower(protocol)) + "://" + account +
-         ".blob." + (suffix.empty() ? std::string("core.windows.net") : suffix);
+  return (protocol.empty() ? std::string("https") : bphttp::AsciiLower(protocol)) + "://" +
+         account + ".blob." + (suffix.empty() ? std::string("core.windows.net") : suffix);
 }
 
 bool AcceptKey(const std::string& key_text, const std::string& source, ResolvedSettings* out,
@@ -85,7 +85,8 @@ bool AcceptSas(const std::string& token_text, const std::string& source, Resolve
   }
   bool has_sig = token.rfind("sig=", 0) == 0 || token.find("&sig=") != std::string::npos;
   if (!has_sig) {
-    *error = "the SAS token from " + source + " has no sig= parameter; give the query string of "
+    *error = "the SAS token from " + source +
+             " has no sig= parameter; give the query string of "
              "a SAS URL (sv=...&sig=...)";
     return false;
   }
@@ -102,7 +103,8 @@ bool ParseConnectionString(const std::string& text, std::map<std::string, std::s
   size_t start = 0;
   while (start <= text.size()) {
     size_t semi = text.find(';', start);
-    std::string part = bphttp::TrimSpace(text.substr(start, semi == std::string::npos ? std::string::npos : semi - start));
+    std::string part = bphttp::TrimSpace(
+        text.substr(start, semi == std::string::npos ? std::string::npos : semi - start));
     if (!part.empty()) {
       size_t eq = part.find('=');
       if (eq == std::string::npos || eq == 0) {
@@ -145,8 +147,8 @@ bool ResolveSettings(const SettingsInput& input, ResolvedSettings* out, std::str
 
   if (!path_account.empty()) {
     if (!input.account.empty() && input.account != path_account) {
-      *error = "account `" + input.account + "` contradicts the endpoint, whose path names account `" +
-               path_account + "`";
+      *error = "account `" + input.account +
+               "` contradicts the endpoint, whose path names account `" + path_account + "`";
       return false;
     }
     r.account = path_account;
@@ -160,12 +162,14 @@ bool ResolveSettings(const SettingsInput& input, ResolvedSettings* out, std::str
     r.account = kDevelopmentAccount;
   }
   if (r.account.empty()) {
-    *error = "no storage account: set `account` in [backend], AZURE_STORAGE_ACCOUNT, or an "
-             "endpoint of the form http(s)://HOST/ACCOUNT";
+    *error =
+        "no storage account: set `account` in [backend], AZURE_STORAGE_ACCOUNT, or an "
+        "endpoint of the form http(s)://HOST/ACCOUNT";
     return false;
   }
   if (!ValidAccountName(r.account)) {
-    *error = "account `" + r.account + "` is not a storage account name (3-24 lower-case letters "
+    *error = "account `" + r.account +
+             "` is not a storage account name (3-24 lower-case letters "
              "and digits)";
     return false;
   }
@@ -180,7 +184,8 @@ bool ResolveSettings(const SettingsInput& input, ResolvedSettings* out, std::str
   }
   r.endpoint_text = endpoint_text;
   if (r.endpoint.scheme == "http" && !r.endpoint.loopback && !input.allow_http) {
-    *error = "endpoint `" + endpoint_text + "` uses plain http to a host that is not loopback; "
+    *error = "endpoint `" + endpoint_text +
+             "` uses plain http to a host that is not loopback; "
              "use https, or set allow_http = true to accept data and SAS tokens in the clear";
     return false;
   }
@@ -200,7 +205,8 @@ bool ResolveSettings(const SettingsInput& input, ResolvedSettings* out, std::str
   } else if (bphttp::AsciiLower(cs.Get("UseDevelopmentStorage")) == "true") {
     if (!AcceptKey(kDevelopmentKey, "the development storage account", &r, error)) return false;
   } else {
-    *error = "no credentials for account `" + r.account + "`: set account_key or sas_token in "
+    *error = "no credentials for account `" + r.account +
+             "`: set account_key or sas_token in "
              "[backend] (e.g. \"${AZURE_STORAGE_KEY}\"), or AZURE_STORAGE_KEY, "
              "AZURE_STORAGE_SAS_TOKEN or AZURE_STORAGE_CONNECTION_STRING in the environment";
     return false;

@@ -45,8 +45,8 @@ struct ResolvedSettings {
   std::string endpoint_text;  // as configured or derived, for messages (never has credentials)
   std::string account;
   AuthMode auth = AuthMode::kSharedKey;
-  std::string decoded_key;    // Shared Key: the account key, base64-decoded
-  std::string sas_token;      // SAS: the token as a query string, without a leading '?'
+  std::string decoded_key;        // Shared Key: the account key, base64-decoded
+  std::string sas_token;          // SAS: the token as a query string, without a leading '?'
   std::string credential_source;  // e.g. "account_key", "$AZURE_STORAGE_SAS_TOKEN"
 };
 

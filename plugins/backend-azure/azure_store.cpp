@@ -57,15 +57,14 @@ int AzureStore::Open(const ResolvedSettings& settings, const TransportOptions& t
   std::string match_single, match_blocks;
   store->put_if_match_ = store->ProbeIfMatch(/*force_blocks=*/false, &match_single) &&
                          store->ProbeIfMatch(/*force_blocks=*/true, &match_blocks);
-  std::string message = store->Describe() + " (account " + settings.account + ", " +
-                        (settings.auth == AuthMode::kSharedKey ? "Shared Key" : "SAS token") +
-                        " from " + settings.credential_source + ", x-ms-version " + kApiVersion +
-                        "): put-if-absent " +
-                        (store->put_if_absent_ ? "honoured" : "NOT honoured") + " — Put Blob: " +
-                        single_detail + (blocks_detail.empty() ? "" : "; Put Block List: " + blocks_detail) +
-                        "; put-if-match " + (store->put_if_match_ ? "honoured" : "NOT honoured") +
-                        " — Put Blob: " + match_single +
-                        (match_blocks.empty() ? "" : "; Put Block List: " + match_blocks);
+  std::string message =
+      store->Describe() + " (account " + settings.account + ", " +
+      (settings.auth == AuthMode::kSharedKey ? "Shared Key" : "SAS token") + " from " +
+      settings.credential_source + ", x-ms-version " + kApiVersion + "): put-if-absent " +
+      (store->put_if_absent_ ? "honoured" : "NOT honoured") + " — Put Blob: " + single_detail +
+      (blocks_detail.empty() ? "" : "; Put Block List: " + blocks_detail) + "; put-if-match " +
+      (store->put_if_match_ ? "honoured" : "NOT honoured") + " — Put Blob: " + match_single +
+      (match_blocks.empty() ? "" : "; Put Block List: " + match_blocks);
   const bool fenced = store->put_if_absent_ && store->put_if_match_;
   if (bp_host != nullptr) {
     bp_host->log(fenced ? BP_LOG_INFO : BP_LOG_WARN, "azure", message.c_str());
@@ -86,24 +85,23 @@ int AzureStore::CheckContainer() {
   BlobRequest request;
   request.method = "GET";
   request.query = {{"restype", "container"}, {"comp", "list"}, {"maxresults", "1"}};
-  if (!settings().location.prefix.empty()) request.query.emplace_back("prefix", settings().location.prefix);
+  if (!settings().location.prefix.empty())
+    request.query.emplace_back("prefix", settings().location.prefix);
   bphttp::HttpResponse response = Send(request);
   AzureFailure failure = Classify(response, "list", "container " + settings().location.container);
   if (failure.code == BP_OK) return BP_OK;
   std::string where = Describe() + ": ";
   if (failure.error_code == "ContainerNotFound" ||
       (response.status == 404 && failure.error_code.empty())) {
-    return Fail(BP_ERR_PERMANENT,
-                where + "container `" + settings().location.container +
-                    "` does not exist for account " + settings().account +
-                    " (create it first; blockpipe does not create containers)");
+    return Fail(BP_ERR_PERMANENT, where + "container `" + settings().location.container +
+                                      "` does not exist for account " + settings().account +
+                                      " (create it first; blockpipe does not create containers)");
   }
   if (response.status == 401 || response.status == 403) {
-    return Fail(BP_ERR_PERMANENT, where + "account " + settings().account + " with the " +
-                                      (settings().auth == AuthMode::kSharedKey ? "account key"
-                                                                               : "SAS token") +
-                                      " from " + settings().credential_source + ": " +
-                                      failure.message);
+    return Fail(BP_ERR_PERMANENT,
+                where + "account " + settings().account + " with the " +
+                    (settings().auth == AuthMode::kSharedKey ? "account key" : "SAS token") +
+                    " from " + settings().credential_source + ": " + failure.message);
   }
   return Fail(failure.code, where + failure.message);
 }
@@ -141,7 +139,8 @@ bool AzureStore::ProbeIfMatch(bool force_blocks, std::string* detail) {
 }
 
 uint64_t AzureStore::Capabilities() const {
-  uint64_t caps = BP_BACKEND_CAP_RANGED_GET | BP_BACKEND_CAP_LIST_PAGES | BP_BACKEND_CAP_DURABLE_PUT;
+  uint64_t caps =
+      BP_BACKEND_CAP_RANGED_GET | BP_BACKEND_CAP_LIST_PAGES | BP_BACKEND_CAP_DURABLE_PUT;
   if (put_if_absent_) caps |= BP_BACKEND_CAP_PUT_IF_ABSENT;
   if (put_if_match_) caps |= BP_BACKEND_CAP_CONDITIONAL_PUT;
   return caps;
@@ -155,7 +154,8 @@ bphttp::HttpResponse AzureStore::Send(const BlobRequest& request) const {
       bp_host->metric_add("azure", "bytes_sent", static_cast<int64_t>(request.body_length));
     }
     uint64_t received = request.sink != nullptr ? response.sink_bytes : response.body.size();
-    if (received > 0) bp_host->metric_add("azure", "bytes_received", static_cast<int64_t>(received));
+    if (received > 0)
+      bp_host->metric_add("azure", "bytes_received", static_cast<int64_t>(received));
     if (response.status < 200 || response.status >= 300) {
       bp_host->metric_add("azure", "request_errors", 1);
     }
@@ -163,8 +163,8 @@ bphttp::HttpResponse AzureStore::Send(const BlobRequest& request) const {
   return response;
 }
 
-AzureFailure AzureStore::Classify(const bphttp::HttpResponse& response, const std::string& operation,
-                                  const std::string& target) const {
+AzureFailure AzureStore::Classify(const bphttp::HttpResponse& response,
+                                  const std::string& operation, const std::string& target) const {
   return ClassifyResponse(response, operation, target, settings().auth);
 }
 

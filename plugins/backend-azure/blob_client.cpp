@@ -21,11 +21,12 @@ bphttp::HttpResponse BlobClient::Send(const BlobRequest& request) const {
   SignedRequest signed_request;
   signed_request.method = request.method;
   signed_request.account = settings_.account;
-  signed_request.encoded_path = request.blob != nullptr ? addressing_.BlobPath(*request.blob)
-                                                        : addressing_.ContainerPath();
+  signed_request.encoded_path =
+      request.blob != nullptr ? addressing_.BlobPath(*request.blob) : addressing_.ContainerPath();
   signed_request.query = request.query;
   signed_request.headers = request.headers;
-  signed_request.headers.emplace_back("x-ms-date", HttpDate(static_cast<int64_t>(std::time(nullptr))));
+  signed_request.headers.emplace_back("x-ms-date",
+                                      HttpDate(static_cast<int64_t>(std::time(nullptr))));
   signed_request.headers.emplace_back("x-ms-version", kApiVersion);
   signed_request.content_length = request.body_length;
 

@@ -30,7 +30,7 @@ struct BlobRequest {
   HeaderList headers;                 // besides x-ms-date, x-ms-version, Authorization
   const void* body = nullptr;
   uint64_t body_length = 0;
-  void* sink = nullptr;               // see bphttp::HttpRequest
+  void* sink = nullptr;  // see bphttp::HttpRequest
   uint64_t sink_capacity = 0;
 };
 

@@ -159,16 +159,16 @@ int AzureDelete(void* handle, const char* key) {
 }
 
 int AzureList(void* handle, const char* prefix, const char* cursor, struct bp_list* out) {
-  return Guard("list", [&] {
-    return StoreOf(handle)->List(prefix != nullptr ? prefix : "", cursor, out);
-  });
+  return Guard("list",
+               [&] { return StoreOf(handle)->List(prefix != nullptr ? prefix : "", cursor, out); });
 }
 
 }  // namespace
 }  // namespace azurebackend
 
 static struct bp_backend_plugin azure_backend_plugin = {
-    /* header */ {0, 0, 0, 0, 0, 0, "azure", "1.0", "objects as block blobs in an Azure Blob container"},
+    /* header */ {0, 0, 0, 0, 0, 0, "azure", "1.0",
+                  "objects as block blobs in an Azure Blob container"},
     /* url_schemes */ azurebackend::kUrlSchemes,
     /* config_keys */ azurebackend::kConfigKeys,
     /* open */ azurebackend::AzureOpen,

@@ -91,7 +91,8 @@ std::string StringToSign(const SignedRequest& request) {
   out += request.method + '\n';
   out += header("content-encoding") + '\n';
   out += header("content-language") + '\n';
-  out += (request.content_length == 0 ? std::string() : std::to_string(request.content_length)) + '\n';
+  out +=
+      (request.content_length == 0 ? std::string() : std::to_string(request.content_length)) + '\n';
   out += header("content-md5") + '\n';
   out += header("content-type") + '\n';
   out += header("date") + '\n';

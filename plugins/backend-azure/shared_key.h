@@ -19,13 +19,13 @@ using QueryList = std::vector<std::pair<std::string, std::string>>;
 // What the signature covers. The caller builds the request from the same values, so what is
 // signed is what is sent.
 struct SignedRequest {
-  std::string method;        // "GET", "PUT", "DELETE", "HEAD"
-  std::string account;       // storage account name
+  std::string method;   // "GET", "PUT", "DELETE", "HEAD"
+  std::string account;  // storage account name
   // The URL path exactly as sent (percent-encoded), starting with '/'. With a path-style
   // endpoint (emulators) it begins with the account: "/devstoreaccount1/container/blob".
   std::string encoded_path;
-  QueryList query;           // decoded query parameters, any order; repeated names allowed
-  HeaderList headers;        // every header sent except Authorization (names in any case)
+  QueryList query;              // decoded query parameters, any order; repeated names allowed
+  HeaderList headers;           // every header sent except Authorization (names in any case)
   uint64_t content_length = 0;  // body bytes; 0 signs an empty Content-Length line
 };
 

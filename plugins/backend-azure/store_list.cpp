@@ -21,8 +21,8 @@ int AzureStore::List(const std::string& prefix, const char* cursor, struct bp_li
   const std::string& base = settings().location.prefix;
   BlobRequest request;
   request.method = "GET";
-  request.query = {{"restype", "container"}, {"comp", "list"},
-                   {"maxresults", std::to_string(kListPageSize)}};
+  request.query = {
+      {"restype", "container"}, {"comp", "list"}, {"maxresults", std::to_string(kListPageSize)}};
   if (!(base + prefix).empty()) request.query.emplace_back("prefix", base + prefix);
   if (cursor != nullptr && *cursor != '\0') request.query.emplace_back("marker", cursor);
   bphttp::HttpResponse response = Send(request);

@@ -116,9 +116,9 @@ int AzureStore::PutBlocks(const std::string& key, const void* data, uint64_t len
     request.headers = {{"Content-Type", "application/octet-stream"}};
     request.body = piece > 0 ? bytes + offset : nullptr;
     request.body_length = piece;
-    AzureFailure failure = Classify(Send(request), "put block " + std::to_string(i + 1) + "/" +
-                                                       std::to_string(count) + " of",
-                                    blob);
+    AzureFailure failure =
+        Classify(Send(request),
+                 "put block " + std::to_string(i + 1) + "/" + std::to_string(count) + " of", blob);
     if (failure.code != BP_OK) return FailWith(failure);
   }
   const std::string list = BlockListXml(ids);

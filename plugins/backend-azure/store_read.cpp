@@ -10,7 +10,9 @@
 
 namespace azurebackend {
 
-int AzureStore::Get(const std::string& key, struct bp_buf* out) { return GetBlob(key, out, nullptr); }
+int AzureStore::Get(const std::string& key, struct bp_buf* out) {
+  return GetBlob(key, out, nullptr);
+}
 
 int AzureStore::GetTagged(const std::string& key, struct bp_buf* out, char* tag) {
   std::string etag;
@@ -70,8 +72,8 @@ int AzureStore::Read(const std::string& key, uint64_t offset, uint64_t length, v
     return failure.code == BP_OK ? BP_OK : FailWith(failure);
   }
   request.method = "GET";
-  request.headers.emplace_back("x-ms-range", "bytes=" + std::to_string(offset) + "-" +
-                                                 std::to_string(offset + length - 1));
+  request.headers.emplace_back(
+      "x-ms-range", "bytes=" + std::to_string(offset) + "-" + std::to_string(offset + length - 1));
   request.sink = buf;
   request.sink_capacity = length;
   bphttp::HttpResponse response = Send(request);

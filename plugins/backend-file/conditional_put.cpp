@@ -142,8 +142,9 @@ int FileStore::PutIfMatch(const std::string& key, const void* data, uint64_t len
     }
     return CopyTag(TagOf(data, static_cast<size_t>(length)), new_tag);
   }
-  return Fail(BP_ERR_TRANSIENT, "file backend: object " + path + " kept being replaced while "
-                                "waiting for its lock");
+  return Fail(BP_ERR_TRANSIENT, "file backend: object " + path +
+                                    " kept being replaced while "
+                                    "waiting for its lock");
 }
 
 }  // namespace filebackend

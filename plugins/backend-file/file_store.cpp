@@ -114,7 +114,8 @@ int FileStore::Read(const std::string& key, uint64_t offset, uint64_t length, vo
   *nread = 0;
   int rc = CheckedKey(key);
   if (rc != BP_OK) return rc;
-  if (offset > static_cast<uint64_t>(INT64_MAX) || length > static_cast<uint64_t>(INT64_MAX) - offset) {
+  if (offset > static_cast<uint64_t>(INT64_MAX) ||
+      length > static_cast<uint64_t>(INT64_MAX) - offset) {
     return Fail(BP_ERR_INVALID, "file backend: read of `" + key + "` past the largest file offset");
   }
   ReadInFlight reading(&reads_in_flight_);
@@ -156,8 +157,8 @@ int FileStore::EnsureDirectories(const std::string& relative_dir) {
     }
     if (errno == EEXIST) {
       if (::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) continue;
-      return Fail(BP_ERR_PERMANENT, "file backend: " + dir +
-                                        " is an object, so no key can continue below it");
+      return Fail(BP_ERR_PERMANENT,
+                  "file backend: " + dir + " is an object, so no key can continue below it");
     }
     return FailErrno(errno, "cannot create directory", dir);
   }

@@ -32,9 +32,9 @@
 namespace filebackend {
 
 struct StoreOptions {
-  std::string root;             // absolute directory holding the objects
-  bool fsync = true;            // false voids the durability contract (tests, scratch volumes)
-  size_t read_fd_cache = 64;    // descriptors kept open for ranged reads; 0 disables
+  std::string root;               // absolute directory holding the objects
+  bool fsync = true;              // false voids the durability contract (tests, scratch volumes)
+  size_t read_fd_cache = 64;      // descriptors kept open for ranged reads; 0 disables
   uint64_t recycle = 1ull << 30;  // bytes of deleted objects' files kept for reuse; 0 disables
 };
 
@@ -93,6 +93,7 @@ class FileStore {
     ~ReadInFlight() { count_->fetch_sub(1); }
     ReadInFlight(const ReadInFlight&) = delete;
     ReadInFlight& operator=(const ReadInFlight&) = delete;
+
    private:
     std::atomic<uint32_t>* count_;
   };

@@ -106,8 +106,8 @@ std::string RootFromUrl(const std::string& url, const std::string& config_dir, s
   if (rest.compare(0, 2, "//") == 0) {
     // file://host/path: only an empty host or localhost names this machine.
     size_t path_start = rest.find('/', 2);
-    std::string host = rest.substr(2, path_start == std::string::npos ? std::string::npos
-                                                                       : path_start - 2);
+    std::string host =
+        rest.substr(2, path_start == std::string::npos ? std::string::npos : path_start - 2);
     if (!host.empty() && host != "localhost") {
       *error = "url `" + url + "` names host `" + host +
                "`; the file backend only serves local paths (file:///path)";

@@ -32,7 +32,9 @@ struct DirCloser {
 class PageCollector {
  public:
   PageCollector(std::string root, std::string prefix, std::string cursor, size_t limit)
-      : root_(std::move(root)), prefix_(std::move(prefix)), cursor_(std::move(cursor)),
+      : root_(std::move(root)),
+        prefix_(std::move(prefix)),
+        cursor_(std::move(cursor)),
         limit_(limit) {}
 
   // Walk ROOT/<relative_dir> (relative_dir "" is the root). 0 or an errno value.

@@ -111,7 +111,8 @@ int FileDelete(void* handle, const char* key) {
 }
 
 int FileList(void* handle, const char* prefix, const char* cursor, struct bp_list* out) {
-  return Guard("list", [&] { return StoreOf(handle)->List(prefix != nullptr ? prefix : "", cursor, out); });
+  return Guard("list",
+               [&] { return StoreOf(handle)->List(prefix != nullptr ? prefix : "", cursor, out); });
 }
 
 int FileDeleteMany(void* handle, const char* const* keys, size_t count, int* results) {

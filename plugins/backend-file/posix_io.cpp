@@ -22,8 +22,7 @@ int Fail(int code, const std::string& message) {
 int ClassifyErrno(int err) {
   switch (err) {
     case ENOENT:
-    case ENOTDIR:
-      return BP_ERR_NOT_FOUND;
+    case ENOTDIR: return BP_ERR_NOT_FOUND;
     // Resource exhaustion and interruptions can clear without operator action: retry.
     case EAGAIN:
     case EINTR:
@@ -31,14 +30,11 @@ int ClassifyErrno(int err) {
     case ENFILE:
     case ENOMEM:
     case EBUSY:
-    case ETIMEDOUT:
-      return BP_ERR_TRANSIENT;
+    case ETIMEDOUT: return BP_ERR_TRANSIENT;
     case EINVAL:
-    case ENAMETOOLONG:
-      return BP_ERR_INVALID;
+    case ENAMETOOLONG: return BP_ERR_INVALID;
     // EIO, ENOSPC, EDQUOT, EROFS, EACCES, EPERM and anything unexpected need an operator.
-    default:
-      return BP_ERR_PERMANENT;
+    default: return BP_ERR_PERMANENT;
   }
 }
 

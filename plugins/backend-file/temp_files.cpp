@@ -80,8 +80,8 @@ void FileStore::RemoveStaleTempFiles(const std::string& relative_dir, int depth)
     TempName temp;
     if (!S_ISREG(st.st_mode) || !ParseTempName(name, &temp)) continue;
     bool ours = temp.hostname == hostname_;
-    bool writer_gone = ours && temp.pid != ::getpid() && ::kill(static_cast<pid_t>(temp.pid), 0) != 0 &&
-                       errno == ESRCH;
+    bool writer_gone = ours && temp.pid != ::getpid() &&
+                       ::kill(static_cast<pid_t>(temp.pid), 0) != 0 && errno == ESRCH;
     bool old = now - st.st_mtime > kForeignTempMaxAgeSeconds;
     if (writer_gone || old) ::unlink(path.c_str());
   }

@@ -69,7 +69,8 @@ const struct bp_config_key kConfigKeys[] = {
      "S3 endpoint URL, e.g. http://127.0.0.1:7480 for a local Ceph RGW or MinIO. Default: "
      "https://s3.<region>.amazonaws.com."},
     {"region", BP_CFG_STRING, nullptr, 0,
-     "Region used in the signature. Default: $AWS_REGION, then $AWS_DEFAULT_REGION, then us-east-1."},
+     "Region used in the signature. Default: $AWS_REGION, then $AWS_DEFAULT_REGION, then "
+     "us-east-1."},
     {"addressing", BP_CFG_STRING, "auto", 0,
      "\"path\" (https://host/BUCKET/key), \"virtual\" (https://BUCKET.host/key) or \"auto\": "
      "virtual-hosted on AWS endpoints, path-style on custom endpoints and IP addresses."},
@@ -97,8 +98,7 @@ const struct bp_config_key kConfigKeys[] = {
     {"request_timeout_ms", BP_CFG_INT, "60000", 0,
      "Limit for one whole request, in milliseconds. A request that exceeds it fails as transient "
      "and is retried by the host within [engine] retry_deadline_ms."},
-    {"delete_batch", BP_CFG_INT, "1000", 0,
-     "Keys per DeleteObjects request (1 to 1000)."},
+    {"delete_batch", BP_CFG_INT, "1000", 0, "Keys per DeleteObjects request (1 to 1000)."},
     {"max_idle_connections", BP_CFG_INT, "32", 0,
      "Connections kept open for reuse between requests (1 to 1024)."},
     {nullptr, 0, nullptr, 0, nullptr},
@@ -152,7 +152,8 @@ int OpenBackend(const struct bp_config* cfg, const char* url, void** handle) {
   where.url = url;
   where.endpoint = ConfigString(cfg, "endpoint");
   where.region = ConfigString(cfg, "region");
-  if (where.region.empty()) where.region = EnvOr("AWS_REGION", EnvOr("AWS_DEFAULT_REGION", "us-east-1"));
+  if (where.region.empty())
+    where.region = EnvOr("AWS_REGION", EnvOr("AWS_DEFAULT_REGION", "us-east-1"));
   where.addressing = ConfigString(cfg, "addressing");
   where.allow_http = ConfigBool(cfg, "allow_http", false);
 
@@ -203,7 +204,8 @@ int OpenBackend(const struct bp_config* cfg, const char* url, void** handle) {
       // Each attempt writes different bytes, so the second cannot pass as a retry of the first.
       [&client, attempt = 0](const std::string& key, bool if_absent) mutable {
         std::string ignored;
-        std::string body = "blockpipe put-if-absent probe, attempt " + std::to_string(++attempt) + "\n";
+        std::string body =
+            "blockpipe put-if-absent probe, attempt " + std::to_string(++attempt) + "\n";
         return client.Put(key, body.data(), body.size(), if_absent, &ignored);
       },
       [&client](const std::string& key) {
@@ -229,9 +231,10 @@ int OpenBackend(const struct bp_config* cfg, const char* url, void** handle) {
     backend->capabilities |= BP_BACKEND_CAP_CONDITIONAL_PUT;
     Log(BP_LOG_INFO, summary + ": put-if-match honoured (" + match_detail + ")");
   } else {
-    Log(BP_LOG_WARN, summary + ": put-if-match (If-Match) is NOT honoured by this store: " +
-                         match_detail + "; ownership records and metadata could not be replaced "
-                         "safely, so volumes open for writing only with [engine] allow_unfenced = true");
+    Log(BP_LOG_WARN,
+        summary + ": put-if-match (If-Match) is NOT honoured by this store: " + match_detail +
+            "; ownership records and metadata could not be replaced "
+            "safely, so volumes open for writing only with [engine] allow_unfenced = true");
   }
   *handle = backend.release();
   return BP_OK;
@@ -275,7 +278,8 @@ int S3Read(void* handle, const char* key, uint64_t offset, uint64_t length, void
 
 int S3Put(void* handle, const char* key, const void* data, uint64_t length, uint32_t flags) {
   return Request("put", "put_requests", "put_errors", [&](std::string* error) {
-    int rc = BackendOf(handle)->client->Put(key, data, length, (flags & BP_PUT_IF_ABSENT) != 0, error);
+    int rc =
+        BackendOf(handle)->client->Put(key, data, length, (flags & BP_PUT_IF_ABSENT) != 0, error);
     if (rc == BP_OK) Count("bytes_written", static_cast<int64_t>(length));
     return rc;
   });
@@ -315,9 +319,8 @@ int S3PutIfMatch(void* handle, const char* key, const void* data, uint64_t lengt
 }
 
 int S3Delete(void* handle, const char* key) {
-  return Request("delete", "delete_requests", "delete_errors", [&](std::string* error) {
-    return BackendOf(handle)->client->Delete(key, error);
-  });
+  return Request("delete", "delete_requests", "delete_errors",
+                 [&](std::string* error) { return BackendOf(handle)->client->Delete(key, error); });
 }
 
 int S3List(void* handle, const char* prefix, const char* cursor, struct bp_list* out) {

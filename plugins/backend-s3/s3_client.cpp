@@ -25,7 +25,8 @@ const char kEmptySha256[] = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca49
 bool ParseContentRange(const std::string& value, uint64_t* start, uint64_t* end) {
   unsigned long long a = 0, b = 0;
   char slash = 0;
-  if (std::sscanf(value.c_str(), "bytes %llu-%llu%c", &a, &b, &slash) != 3 || slash != '/' || b < a) {
+  if (std::sscanf(value.c_str(), "bytes %llu-%llu%c", &a, &b, &slash) != 3 || slash != '/' ||
+      b < a) {
     return false;
   }
   *start = a;
@@ -35,8 +36,7 @@ bool ParseContentRange(const std::string& value, uint64_t* start, uint64_t* end)
 
 }  // namespace
 
-S3Client::S3Client(S3ClientOptions options)
-    : options_(std::move(options)), http_(options_.http) {}
+S3Client::S3Client(S3ClientOptions options) : options_(std::move(options)), http_(options_.http) {}
 
 std::string S3Client::ObjectUrl(std::string_view key) const {
   return "s3://" + options_.location.bucket + "/" + options_.location.prefix + std::string(key);
@@ -44,9 +44,8 @@ std::string S3Client::ObjectUrl(std::string_view key) const {
 
 bphttp::HttpResponse S3Client::Send(const Call& call) const {
   const S3Location& loc = options_.location;
-  std::string payload_hash = call.body_length == 0
-                                 ? std::string(kEmptySha256)
-                                 : bphttp::Sha256Hex(call.body, call.body_length);
+  std::string payload_hash = call.body_length == 0 ? std::string(kEmptySha256)
+                                                   : bphttp::Sha256Hex(call.body, call.body_length);
   std::string amz_date = AmzDateNow();
   SigV4Request request;
   request.method = call.method;
@@ -121,9 +120,11 @@ int S3Client::CheckBucket(std::string* error) const {
   std::string right_region = bucket_region != nullptr ? *bucket_region : failure.document.region;
   if (code == "AuthorizationHeaderMalformed" || code == "PermanentRedirect" ||
       response.status == 301) {
-    *error = where + " rejected the request for region " + loc.region + " (" + failure.summary + ")";
+    *error =
+        where + " rejected the request for region " + loc.region + " (" + failure.summary + ")";
     if (!right_region.empty() && right_region != loc.region) {
-      *error += "; the bucket is in region " + right_region + ": set region = \"" + right_region + "\"";
+      *error +=
+          "; the bucket is in region " + right_region + ": set region = \"" + right_region + "\"";
     }
     return BP_ERR_PERMANENT;
   }
@@ -228,13 +229,13 @@ int S3Client::Read(std::string_view key, uint64_t offset, uint64_t length, void*
   Call call;
   call.method = "GET";
   call.path = options_.location.ObjectPath(options_.location.prefix + std::string(key));
-  call.headers.emplace_back("Range", "bytes=" + std::to_string(offset) + "-" +
-                                         std::to_string(offset + length - 1));
+  call.headers.emplace_back(
+      "Range", "bytes=" + std::to_string(offset) + "-" + std::to_string(offset + length - 1));
   call.sink = buf;
   call.sink_capacity = length;
   bphttp::HttpResponse response = Send(call);
-  std::string what = "ranged get of " + ObjectUrl(key) + " bytes " + std::to_string(offset) +
-                     "+" + std::to_string(length);
+  std::string what = "ranged get of " + ObjectUrl(key) + " bytes " + std::to_string(offset) + "+" +
+                     std::to_string(length);
   if (response.status == 206 && !response.sink_overflow) {
     const std::string* range = response.Header("content-range");
     uint64_t start = 0, end = 0;
@@ -307,11 +308,12 @@ int S3Client::DeleteBatch(const char* const* keys, size_t count, int* results,
   call.query = {{"delete", ""}};
   call.body = body.data();
   call.body_length = body.size();
-  call.headers.emplace_back("Content-MD5", bphttp::Base64Encode(bphttp::Md5Raw(body.data(), body.size())));
+  call.headers.emplace_back("Content-MD5",
+                            bphttp::Base64Encode(bphttp::Md5Raw(body.data(), body.size())));
   call.headers.emplace_back("Content-Type", "application/xml");
   bphttp::HttpResponse response = Send(call);
-  std::string what = "multi-delete of " + std::to_string(count) + " keys in s3://" +
-                     options_.location.bucket;
+  std::string what =
+      "multi-delete of " + std::to_string(count) + " keys in s3://" + options_.location.bucket;
   if (response.status < 200 || response.status >= 300) return Fail(response, what, error);
   std::vector<DeleteFailure> failures;
   std::string parse_error;
@@ -338,7 +340,8 @@ int S3Client::List(std::string_view prefix, std::string_view cursor, ListObjects
   call.method = "GET";
   call.path = loc.BucketPath();
   call.query = {{"list-type", "2"},
-                {"max-keys", std::to_string(std::max<size_t>(1, std::min<size_t>(options_.list_page_size, 1000)))},
+                {"max-keys", std::to_string(std::max<size_t>(
+                                 1, std::min<size_t>(options_.list_page_size, 1000)))},
                 {"prefix", loc.prefix + std::string(prefix)}};
   if (!cursor.empty()) call.query.emplace_back("continuation-token", std::string(cursor));
   bphttp::HttpResponse response = Send(call);

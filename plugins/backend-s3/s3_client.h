@@ -26,7 +26,7 @@ struct S3ClientOptions {
   S3Location location;
   S3Credentials credentials;
   bphttp::HttpClientOptions http;
-  size_t delete_batch = 1000;  // keys per DeleteObjects request (S3 allows at most 1000)
+  size_t delete_batch = 1000;    // keys per DeleteObjects request (S3 allows at most 1000)
   size_t list_page_size = 1000;  // max-keys of a ListObjectsV2 page (S3 returns at most 1000)
 };
 

@@ -46,7 +46,8 @@ S3Failure ClassifyS3Response(const bphttp::HttpResponse& response) {
   if (response.status == 0) {
     failure.summary = "no response (" +
                       (response.transport_error.empty() ? std::string("connection failed")
-                                                        : response.transport_error) + ")";
+                                                        : response.transport_error) +
+                      ")";
     return failure;
   }
   if (failure.code == BP_OK) return failure;

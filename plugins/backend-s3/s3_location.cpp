@@ -110,9 +110,8 @@ int BuildS3Location(const S3LocationInputs& inputs, S3Location* out, std::string
       return BP_ERR_INVALID;
     }
   }
-  std::string endpoint_text = inputs.endpoint.empty()
-                                  ? "https://s3." + out->region + ".amazonaws.com"
-                                  : inputs.endpoint;
+  std::string endpoint_text =
+      inputs.endpoint.empty() ? "https://s3." + out->region + ".amazonaws.com" : inputs.endpoint;
   if (!bphttp::ParseEndpoint(endpoint_text, &out->endpoint, error)) return BP_ERR_INVALID;
   if (out->endpoint.scheme == "http" && !out->endpoint.loopback && !inputs.allow_http) {
     *error = "endpoint " + endpoint_text +
@@ -140,7 +139,8 @@ int BuildS3Location(const S3LocationInputs& inputs, S3Location* out, std::string
   } else if (inputs.addressing.empty() || inputs.addressing == "auto") {
     out->virtual_hosted = IsAwsEndpoint(out->endpoint) && DnsSafeBucket(out->bucket);
   } else {
-    *error = "addressing must be \"auto\", \"path\" or \"virtual\", not \"" + inputs.addressing + "\"";
+    *error =
+        "addressing must be \"auto\", \"path\" or \"virtual\", not \"" + inputs.addressing + "\"";
     return BP_ERR_INVALID;
   }
   return BP_OK;

@@ -20,8 +20,8 @@ bool Load(pugi::xml_document* doc, std::string_view body, std::string* error) {
                        pugi::encoding_utf8);
   if (!result) {
     if (error != nullptr) {
-      *error = std::string("malformed XML from the store: ") + result.description() +
-               " at byte " + std::to_string(result.offset);
+      *error = std::string("malformed XML from the store: ") + result.description() + " at byte " +
+               std::to_string(result.offset);
     }
     return false;
   }

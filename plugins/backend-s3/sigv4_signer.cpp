@@ -114,9 +114,9 @@ SigV4Signature SignV4(const SigV4Request& request, const SigV4Scope& scope,
 
   std::string date(amz_date.substr(0, 8));
   std::string credential_scope = date + "/" + scope.region + "/" + scope.service + "/aws4_request";
-  out.string_to_sign = "AWS4-HMAC-SHA256\n" + std::string(amz_date) + "\n" + credential_scope +
-                       "\n" +
-                       bphttp::Sha256Hex(out.canonical_request.data(), out.canonical_request.size());
+  out.string_to_sign =
+      "AWS4-HMAC-SHA256\n" + std::string(amz_date) + "\n" + credential_scope + "\n" +
+      bphttp::Sha256Hex(out.canonical_request.data(), out.canonical_request.size());
 
   std::string key = bphttp::HmacSha256("AWS4" + scope.secret_access_key, date);
   key = bphttp::HmacSha256(key, scope.region);

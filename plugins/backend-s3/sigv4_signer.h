@@ -46,9 +46,9 @@ struct SigV4Scope {
 struct SigV4Signature {
   std::string canonical_request;
   std::string string_to_sign;
-  std::string signature;      // hex
-  std::string authorization;  // value of the Authorization header
-  std::string signed_headers; // "host;x-amz-content-sha256;x-amz-date"
+  std::string signature;       // hex
+  std::string authorization;   // value of the Authorization header
+  std::string signed_headers;  // "host;x-amz-content-sha256;x-amz-date"
 };
 
 // Sign `request` at time `amz_date` ("YYYYMMDDTHHMMSSZ", UTC; it must equal the x-amz-date

@@ -110,16 +110,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
   uint64_t discard_remaining_ = 0;  // payload of a refused WRITE still to skip
   Request* discarding_ = nullptr;   // that WRITE, answered once its payload is consumed
   uint64_t inflight_bytes_ = 0;
-  uint32_t host_inflight_ = 0;      // submitted, done not yet drained
-  bool reading_ = false;            // a read is outstanding on the socket
-  bool paused_ = false;             // parsing stopped at the in-flight bound
-  bool read_closed_ = false;        // no more requests will be read
+  uint32_t host_inflight_ = 0;  // submitted, done not yet drained
+  bool reading_ = false;        // a read is outstanding on the socket
+  bool paused_ = false;         // parsing stopped at the in-flight bound
+  bool read_closed_ = false;    // no more requests will be read
   bool writing_ = false;
-  bool write_broken_ = false;       // replies can no longer be delivered
+  bool write_broken_ = false;  // replies can no longer be delivered
   bool stopping_ = false;
   bool finished_ = false;
-  std::vector<Request*> pending_;   // replies waiting for the writer
-  std::vector<Request*> batch_;     // replies in the current gather write
+  std::vector<Request*> pending_;  // replies waiting for the writer
+  std::vector<Request*> batch_;    // replies in the current gather write
   std::vector<boost::asio::const_buffer> iov_;
   std::atomic<Request*> done_head_{nullptr};
   // Requests the host completed inline, inside Submit on this connection's thread.

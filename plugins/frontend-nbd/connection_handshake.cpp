@@ -49,8 +49,7 @@ void Connection::ReadClientFlags() {
                      uint32_t flags = LoadBe32(self->small_buf_);
                      // The spec requires dropping a client that sets flags we did not offer.
                      if (flags & ~(kClientFlagFixedNewstyle | kClientFlagNoZeroes)) {
-                       self->Abort("client sent unknown handshake flags " +
-                                   std::to_string(flags));
+                       self->Abort("client sent unknown handshake flags " + std::to_string(flags));
                        return;
                      }
                      self->negotiation_ =
@@ -76,8 +75,7 @@ void Connection::ReadOptionHeader() {
           return;
         }
         if (length > kMaxSkippedOptionData) {
-          self->Abort(OptionName(option) + " with " + std::to_string(length) +
-                      " bytes of data");
+          self->Abort(OptionName(option) + " with " + std::to_string(length) + " bytes of data");
           return;
         }
         if (length > kMaxBufferedOptionData) {
@@ -94,9 +92,9 @@ void Connection::ReadOptionData(uint32_t option, uint32_t length) {
                    [self = shared_from_this(), option](const error_code& ec, size_t) {
                      if (ec) return self->OnReadEnded(ec);
                      self->handshake_out_.clear();
-                     auto next = self->negotiation_->HandleOption(
-                         option, self->option_data_.data(), self->option_data_.size(),
-                         &self->handshake_out_);
+                     auto next = self->negotiation_->HandleOption(option, self->option_data_.data(),
+                                                                  self->option_data_.size(),
+                                                                  &self->handshake_out_);
                      self->SendNegotiationOutput(next);
                    });
 }
@@ -120,17 +118,12 @@ void Connection::SendNegotiationOutput(Negotiation::Next next) {
   auto after_write = [self = shared_from_this(), next](const error_code& ec, size_t) {
     if (ec) return self->OnReadEnded(ec);
     switch (next) {
-      case Negotiation::Next::kContinue:
-        self->ReadOptionHeader();
-        break;
+      case Negotiation::Next::kContinue: self->ReadOptionHeader(); break;
       case Negotiation::Next::kClose:
-        self->Abort(self->negotiation_->diagnostic().empty()
-                        ? std::string("negotiation ended")
-                        : self->negotiation_->diagnostic());
+        self->Abort(self->negotiation_->diagnostic().empty() ? std::string("negotiation ended")
+                                                             : self->negotiation_->diagnostic());
         break;
-      case Negotiation::Next::kTransmission:
-        self->EnterTransmission();
-        break;
+      case Negotiation::Next::kTransmission: self->EnterTransmission(); break;
     }
   };
   if (handshake_out_.empty()) {

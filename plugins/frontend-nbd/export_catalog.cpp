@@ -49,7 +49,8 @@ bool ExportCatalog::List(std::vector<ExportEntry>* out) const {
   if (api_->list(api_->ctx, CollectEntry, &all) != BP_OK) return false;
   out->clear();
   for (ExportEntry& entry : all) {
-    if (Allowed(entry.name) && entry.name.size() <= kMaxStringLength) out->push_back(std::move(entry));
+    if (Allowed(entry.name) && entry.name.size() <= kMaxStringLength)
+      out->push_back(std::move(entry));
   }
   return true;
 }

@@ -98,7 +98,8 @@ bool ParseListenAddress(const std::string& text, const std::string& base_dir, Li
   } else {
     size_t colon = text.rfind(':');
     if (colon == std::string::npos) {
-      *error = "listen entry \"" + text + "\": expected \"HOST:PORT\", \"[IPV6]:PORT\" or "
+      *error = "listen entry \"" + text +
+               "\": expected \"HOST:PORT\", \"[IPV6]:PORT\" or "
                "\"unix:PATH\"";
       return false;
     }

@@ -39,8 +39,8 @@ struct FrontendSettings {
   uint32_t threads = 2;
   uint32_t busy_poll_us = 100;  // 0: event-loop threads sleep at once (poll_window.h)
   bool read_only = false;
-  uint32_t max_inflight = 128;                 // requests per connection
-  uint64_t max_inflight_bytes = 64ull << 20;   // READ/WRITE payload bytes per connection
+  uint32_t max_inflight = 128;                // requests per connection
+  uint64_t max_inflight_bytes = 64ull << 20;  // READ/WRITE payload bytes per connection
   uint32_t handshake_timeout_ms = 30000;
   uint32_t shutdown_timeout_ms = 30000;
 };

@@ -57,8 +57,7 @@ bool ClearStaleSocket(const std::string& path, const std::string& text, std::str
   int connect_errno = errno;
   close(fd);
   if (rc == 0) {
-    *error = "cannot listen on " + text + ": another running server accepts connections on " +
-             path;
+    *error = "cannot listen on " + text + ": another running server accepts connections on " + path;
     return false;
   }
   if (connect_errno != ECONNREFUSED) {
@@ -86,7 +85,8 @@ std::string UnixPeerName(int fd, const std::string& listener) {
 
 }  // namespace
 
-Listener::Listener(asio::io_context& context) : tcp_(context), unix_(context), retry_timer_(context) {}
+Listener::Listener(asio::io_context& context)
+    : tcp_(context), unix_(context), retry_timer_(context) {}
 
 Listener::~Listener() {
   boost::system::error_code ignored;
@@ -154,8 +154,8 @@ bool Listener::Bind(asio::io_context& context, const ListenAddress& address, mod
     if (!ec) acceptor.bind(ep, ec);
     if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) {
-      std::string message = "cannot listen on " + address.text + " (" + EndpointText(ep) + "): " +
-                            ec.message();
+      std::string message =
+          "cannot listen on " + address.text + " (" + EndpointText(ep) + "): " + ec.message();
       // A busy port is always fatal; an address family the machine lacks (a host name that
       // also resolves to IPv6 on a host without it) is not, if another address worked.
       if (ec == asio::error::address_in_use || ec == asio::error::access_denied) {

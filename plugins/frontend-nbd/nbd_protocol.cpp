@@ -8,25 +8,17 @@ namespace bpnbd {
 
 uint32_t NbdErrorFromErrno(int error, uint16_t command_flags) {
   switch (error) {
-    case 0:
-      return kNbdOk;
+    case 0: return kNbdOk;
     case EPERM:
-    case EROFS:
-      return kNbdEperm;
-    case EIO:
-      return kNbdEio;
-    case ENOMEM:
-      return kNbdEnomem;
-    case EINVAL:
-      return kNbdEinval;
+    case EROFS: return kNbdEperm;
+    case EIO: return kNbdEio;
+    case ENOMEM: return kNbdEnomem;
+    case EINVAL: return kNbdEinval;
     case ENOSPC:
     case EDQUOT:
-    case EFBIG:
-      return kNbdEnospc;
-    case EOVERFLOW:
-      return kNbdEoverflow;
-    case ESHUTDOWN:
-      return kNbdEshutdown;
+    case EFBIG: return kNbdEnospc;
+    case EOVERFLOW: return kNbdEoverflow;
+    case ESHUTDOWN: return kNbdEshutdown;
     case ENOTSUP:
 #if EOPNOTSUPP != ENOTSUP
     case EOPNOTSUPP:
@@ -34,8 +26,7 @@ uint32_t NbdErrorFromErrno(int error, uint16_t command_flags) {
       // Only a FAST_ZERO request may see NBD_ENOTSUP; for anything else the operation was not
       // valid on this export.
       return (command_flags & kCmdFlagFastZero) ? kNbdEnotsup : kNbdEinval;
-    default:
-      return kNbdEio;
+    default: return kNbdEio;
   }
 }
 

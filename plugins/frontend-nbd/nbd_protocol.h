@@ -12,8 +12,8 @@
 namespace bpnbd {
 
 // ---- Handshake -------------------------------------------------------------------------------
-inline constexpr uint64_t kNbdMagic = 0x4e42444d41474943ull;    // "NBDMAGIC"
-inline constexpr uint64_t kOptMagic = 0x49484156454F5054ull;    // "IHAVEOPT"
+inline constexpr uint64_t kNbdMagic = 0x4e42444d41474943ull;  // "NBDMAGIC"
+inline constexpr uint64_t kOptMagic = 0x49484156454F5054ull;  // "IHAVEOPT"
 inline constexpr uint64_t kOptReplyMagic = 0x0003e889045565a9ull;
 
 // Handshake flags (server) and client flags.

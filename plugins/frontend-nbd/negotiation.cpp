@@ -75,18 +75,17 @@ Negotiation::Next Negotiation::HandleOption(uint32_t option, const uint8_t* data
     return Error(option, kRepErrShutdown, "server is shutting down", out);
   }
   switch (option) {
-    case kOptList:
-      return HandleList(option, length, out);
+    case kOptList: return HandleList(option, length, out);
     case kOptInfo:
-    case kOptGo:
-      return HandleInfoOrGo(option, data, length, out);
+    case kOptGo: return HandleInfoOrGo(option, data, length, out);
     case kOptStartTls:
       return Error(option, kRepErrUnsup, "TLS is not configured on this server", out);
     case kOptStructuredReply:
-      return Error(option, kRepErrUnsup, "structured replies are not supported; using simple "
-                   "replies", out);
-    default:
-      return Error(option, kRepErrUnsup, "option not supported", out);
+      return Error(option, kRepErrUnsup,
+                   "structured replies are not supported; using simple "
+                   "replies",
+                   out);
+    default: return Error(option, kRepErrUnsup, "option not supported", out);
   }
 }
 

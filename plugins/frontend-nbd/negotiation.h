@@ -52,8 +52,7 @@ class Negotiation {
   Next HandleList(uint32_t option, size_t length, std::vector<uint8_t>* out);
   Next HandleInfoOrGo(uint32_t option, const uint8_t* data, size_t length,
                       std::vector<uint8_t>* out);
-  Next Error(uint32_t option, uint32_t type, const std::string& message,
-             std::vector<uint8_t>* out);
+  Next Error(uint32_t option, uint32_t type, const std::string& message, std::vector<uint8_t>* out);
 
   const ExportCatalog* catalog_;
   bool fixed_newstyle_;

@@ -39,7 +39,8 @@ class PollWindow {
     if (waited > max_) {
       current_ = Duration::zero();
     } else if (waited > current_) {
-      current_ = current_.count() == 0 ? std::min(kFirstWindow, max_) : std::min(max_, current_ * 2);
+      current_ =
+          current_.count() == 0 ? std::min(kFirstWindow, max_) : std::min(max_, current_ * 2);
     }
   }
 

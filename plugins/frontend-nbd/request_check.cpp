@@ -14,14 +14,9 @@ uint32_t CheckRequest(const RequestHeader& h, const ExportInfo& info) {
   bool writes = false;
   uint16_t required_tx = 0;
   switch (h.type) {
-    case kCmdRead:
-      break;
-    case kCmdWrite:
-      writes = true;
-      break;
-    case kCmdFlush:
-      required_tx = kTxSendFlush;
-      break;
+    case kCmdRead: break;
+    case kCmdWrite: writes = true; break;
+    case kCmdFlush: required_tx = kTxSendFlush; break;
     case kCmdTrim:
       writes = true;
       required_tx = kTxSendTrim;
@@ -32,9 +27,7 @@ uint32_t CheckRequest(const RequestHeader& h, const ExportInfo& info) {
       allowed_flags |= kCmdFlagNoHole;
       if (tx & kTxSendFastZero) allowed_flags |= kCmdFlagFastZero;
       break;
-    case kCmdCache:
-      required_tx = kTxSendCache;
-      break;
+    case kCmdCache: required_tx = kTxSendCache; break;
     default:  // includes BLOCK_STATUS: no metadata context can have been negotiated
       return kNbdEinval;
   }

@@ -93,8 +93,8 @@ bool Base64Decode(std::string_view text, std::string* out) {
       v[j] = Base64Value(c);
       if (v[j] < 0) return false;
     }
-    uint32_t bits = (uint32_t(v[0]) << 18) | (uint32_t(v[1]) << 12) | (uint32_t(v[2]) << 6) |
-                    uint32_t(v[3]);
+    uint32_t bits =
+        (uint32_t(v[0]) << 18) | (uint32_t(v[1]) << 12) | (uint32_t(v[2]) << 6) | uint32_t(v[3]);
     out->push_back(static_cast<char>(bits >> 16));
     if (pad < 2) out->push_back(static_cast<char>((bits >> 8) & 0xff));
     if (pad < 1) out->push_back(static_cast<char>(bits & 0xff));

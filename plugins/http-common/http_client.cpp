@@ -67,7 +67,8 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
     // A new response starts (after a 100 Continue, say): forget the previous one's headers.
     t->response->headers.clear();
     size_t sp = line.find(' ');
-    t->status_seen = sp == std::string_view::npos ? 0 : std::atol(std::string(line.substr(sp + 1, 3)).c_str());
+    t->status_seen =
+        sp == std::string_view::npos ? 0 : std::atol(std::string(line.substr(sp + 1, 3)).c_str());
     return line.size();
   }
   size_t colon = line.find(':');
@@ -260,7 +261,8 @@ HttpResponse HttpClient::Perform(const HttpRequest& request) const {
     curl_easy_setopt(handle, CURLOPT_READDATA, &transfer);
     curl_easy_setopt(handle, CURLOPT_SEEKFUNCTION, OnSeek);
     curl_easy_setopt(handle, CURLOPT_SEEKDATA, &transfer);
-    curl_easy_setopt(handle, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(request.body_length));
+    curl_easy_setopt(handle, CURLOPT_INFILESIZE_LARGE,
+                     static_cast<curl_off_t>(request.body_length));
     if (method != "PUT") curl_easy_setopt(handle, CURLOPT_CUSTOMREQUEST, method.c_str());
   } else {
     curl_easy_setopt(handle, CURLOPT_CUSTOMREQUEST, method.c_str());

@@ -36,9 +36,9 @@ struct HttpRequest {
 struct HttpResponse {
   long status = 0;  // HTTP status; 0 when no HTTP response arrived (network error, timeout)
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased, values trimmed
-  std::string body;          // response body, unless it went to the request's sink
-  uint64_t sink_bytes = 0;   // bytes written to the request's sink
-  bool sink_overflow = false;  // the body did not fit into sink_capacity; transfer aborted
+  std::string body;             // response body, unless it went to the request's sink
+  uint64_t sink_bytes = 0;      // bytes written to the request's sink
+  bool sink_overflow = false;   // the body did not fit into sink_capacity; transfer aborted
   std::string transport_error;  // curl's description when the transfer failed, else empty
 
   // The value of the first header named lower_name, or nullptr.
@@ -46,11 +46,11 @@ struct HttpResponse {
 };
 
 struct HttpClientOptions {
-  long connect_timeout_ms = 5000;    // TCP + TLS handshake
-  long request_timeout_ms = 60000;   // whole request, from start to last byte
-  bool verify_tls = true;            // verify the peer certificate and host name
-  std::string ca_file;               // CA bundle; empty: the system default
-  size_t max_idle_handles = 32;      // easy handles (and their connections) kept for reuse
+  long connect_timeout_ms = 5000;   // TCP + TLS handshake
+  long request_timeout_ms = 60000;  // whole request, from start to last byte
+  bool verify_tls = true;           // verify the peer certificate and host name
+  std::string ca_file;              // CA bundle; empty: the system default
+  size_t max_idle_handles = 32;     // easy handles (and their connections) kept for reuse
 };
 
 // Thread-safe: Perform() may be called from any number of threads at once; each call borrows an

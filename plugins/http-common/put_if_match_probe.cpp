@@ -10,7 +10,9 @@
 namespace bphttp {
 namespace {
 
-std::string Body(int step) { return "blockpipe put-if-match probe, step " + std::to_string(step) + "\n"; }
+std::string Body(int step) {
+  return "blockpipe put-if-match probe, step " + std::to_string(step) + "\n";
+}
 
 std::string Failed(const std::string& what, int rc) {
   return what + " failed (" + ErrorClassName(rc) + ")";
@@ -33,7 +35,8 @@ std::string CheckReplaces(const ConditionalPutOps& ops, const std::string& key) 
 
   rc = ops.put_if_match(key, Body(3), tag, &new_tag);
   if (rc == BP_ERR_PRECONDITION) {
-    return "a replace with the current version tag " + tag + " was refused as a precondition failure";
+    return "a replace with the current version tag " + tag +
+           " was refused as a precondition failure";
   }
   if (rc != BP_OK) return Failed("a replace with the current version tag", rc);
 

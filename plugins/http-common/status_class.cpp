@@ -17,14 +17,10 @@ int ClassifyHttp(const HttpResponse& response) {
     case 500:
     case 502:
     case 503:
-    case 504:
-      return BP_ERR_TRANSIENT;
-    case 404:
-      return BP_ERR_NOT_FOUND;
-    case 412:
-      return BP_ERR_PRECONDITION;
-    default:
-      return BP_ERR_PERMANENT;
+    case 504: return BP_ERR_TRANSIENT;
+    case 404: return BP_ERR_NOT_FOUND;
+    case 412: return BP_ERR_PRECONDITION;
+    default: return BP_ERR_PERMANENT;
   }
 }
 

@@ -50,9 +50,14 @@ bool ValidHostName(std::string_view host) {
 // Query keys whose values are credentials (SigV4 presigned URLs, Azure SAS tokens).
 bool IsSecretQueryKey(std::string_view key) {
   std::string lower = bphttp::AsciiLower(key);
-  static const char* const kSecret[] = {"sig", "signature", "x-amz-signature",
-                                        "x-amz-credential", "x-amz-security-token",
-                                        "awsaccesskeyid", "skoid", "sktid"};
+  static const char* const kSecret[] = {"sig",
+                                        "signature",
+                                        "x-amz-signature",
+                                        "x-amz-credential",
+                                        "x-amz-security-token",
+                                        "awsaccesskeyid",
+                                        "skoid",
+                                        "sktid"};
   for (const char* name : kSecret) {
     if (lower == name) return true;
   }
@@ -109,7 +114,8 @@ bool ParseEndpoint(std::string_view text, Endpoint* endpoint, std::string* error
   std::string quoted = "\"" + std::string(text) + "\"";
   size_t sep = text.find("://");
   if (sep == std::string_view::npos) {
-    *error = "endpoint " + quoted + " is not a URL: expected http://HOST[:PORT] or https://HOST[:PORT]";
+    *error =
+        "endpoint " + quoted + " is not a URL: expected http://HOST[:PORT] or https://HOST[:PORT]";
     return false;
   }
   endpoint->scheme = bphttp::AsciiLower(text.substr(0, sep));
@@ -128,7 +134,8 @@ bool ParseEndpoint(std::string_view text, Endpoint* endpoint, std::string* error
   while (!path.empty() && path.back() == '/') path.remove_suffix(1);
   endpoint->path = std::string(path);
   if (authority.find('@') != std::string_view::npos) {
-    *error = "endpoint " + quoted + " must not contain user info (put credentials in their own keys)";
+    *error =
+        "endpoint " + quoted + " must not contain user info (put credentials in their own keys)";
     return false;
   }
   std::string_view host;

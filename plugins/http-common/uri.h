@@ -18,13 +18,13 @@ bool UriDecode(std::string_view text, std::string* out);
 
 // A parsed endpoint such as "https://s3.eu-west-1.amazonaws.com" or "http://127.0.0.1:7480/base".
 struct Endpoint {
-  std::string scheme;     // "http" or "https", lower-cased
-  std::string host;       // host name (lower-cased) or IP literal (IPv6 without brackets)
-  int port = 0;           // explicit port, or the scheme's default (80 / 443)
+  std::string scheme;          // "http" or "https", lower-cased
+  std::string host;            // host name (lower-cased) or IP literal (IPv6 without brackets)
+  int port = 0;                // explicit port, or the scheme's default (80 / 443)
   bool explicit_port = false;  // the text named a port
-  std::string path;       // base path without a trailing '/', "" when none
-  bool loopback = false;  // host is localhost, 127.0.0.0/8 or ::1
-  bool ip_literal = false;  // host is an IPv4 or IPv6 address rather than a name
+  std::string path;            // base path without a trailing '/', "" when none
+  bool loopback = false;       // host is localhost, 127.0.0.0/8 or ::1
+  bool ip_literal = false;     // host is an IPv4 or IPv6 address rather than a name
 
   // "host" or "host:port" as it belongs in a Host header and a URL authority (IPv6 in brackets;
   // the port only when it is not the scheme's default).

@@ -13,21 +13,21 @@
 #include <memory>
 #include <vector>
 
-#include "support/fuzz_check.h"
-#include "support/identity_volumes.h"
-#include "support/nbd_properties.h"
 #include "export_catalog.h"
 #include "nbd_protocol.h"
 #include "negotiation.h"
 #include "request_check.h"
+#include "support/fuzz_check.h"
+#include "support/identity_volumes.h"
+#include "support/nbd_properties.h"
 
 namespace {
 
 using namespace bpnbd;
 
 struct Server {
-  bptest::IdentityVolumes volumes{{{"default", 1u << 20}, {"alpha", 64u << 10},
-                                   {"beta", 8u << 20}}};
+  bptest::IdentityVolumes volumes{
+      {{"default", 1u << 20}, {"alpha", 64u << 10}, {"beta", 8u << 20}}};
   ExportCatalog everything{volumes.api(), {}, false};
   ExportCatalog allow_alpha{volumes.api(), {"alpha"}, false};
   ExportCatalog read_only{volumes.api(), {}, true};

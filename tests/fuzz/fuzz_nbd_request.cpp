@@ -9,10 +9,10 @@
 #include <cstdint>
 #include <cstring>
 
-#include "support/fuzz_check.h"
-#include "support/nbd_properties.h"
 #include "nbd_protocol.h"
 #include "request_check.h"
+#include "support/fuzz_check.h"
+#include "support/nbd_properties.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace bpnbd;

@@ -30,8 +30,8 @@ constexpr size_t kMaxUnitsRead = 64;
 void CheckRoundTrip(const bp::SegmentMeta& meta, uint64_t data_start) {
   bp::Bytes again = bp::SerializeSegmentMeta(meta, data_start);
   bp::SegmentMeta reparsed;
-  bp::Status st = bp::ParseSegmentMeta(again.data(), again.size(), data_start, kVolumeBlocks,
-                                       &reparsed);
+  bp::Status st =
+      bp::ParseSegmentMeta(again.data(), again.size(), data_start, kVolumeBlocks, &reparsed);
   FUZZ_CHECK(st.ok(), "re-serialized meta does not parse: " + st.ToString());
   FUZZ_CHECK(bp::SerializeSegmentMeta(reparsed, data_start) == again, "round trip changes meta");
 }
@@ -82,15 +82,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   FUZZ_CHECK(object_size == object.size() || listed == 0, "object size disagrees with listing");
-  const uint64_t data_start = meta.units.empty() ? object_size - meta.data_length
-                                                 : meta.units.front().offset;
+  const uint64_t data_start =
+      meta.units.empty() ? object_size - meta.data_length : meta.units.front().offset;
   bptest::CheckSegmentMeta(meta, data_start, object_size, kVolumeBlocks);
   CheckRoundTrip(meta, data_start);
 
   for (size_t i = 0; i < std::min(meta.units.size(), kMaxUnitsRead); ++i) {
     bp::Bytes unit;
-    bp::Status read = bp::ReadUnit(store, key, seq, static_cast<uint32_t>(i), meta.units[i],
-                                   *chain, &unit);
+    bp::Status read =
+        bp::ReadUnit(store, key, seq, static_cast<uint32_t>(i), meta.units[i], *chain, &unit);
     if (read.ok()) {
       FUZZ_CHECK(unit.size() == meta.units[i].logical_length, "unit decoded to the wrong size");
     } else {

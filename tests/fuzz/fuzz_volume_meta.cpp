@@ -43,8 +43,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<uint8_t> object(data + 1, data + size);
   bptest::ApplyObjectFixups(&object, data[0]);
 
-  for (bp::ObjectType type : {bp::ObjectType::kVolumeMeta, bp::ObjectType::kSegment,
-                              bp::ObjectType::kCheckpoint}) {
+  for (bp::ObjectType type :
+       {bp::ObjectType::kVolumeMeta, bp::ObjectType::kSegment, bp::ObjectType::kCheckpoint}) {
     bp::ObjectHeader header;
     bp::Status st = bp::DecodeObjectHeader(object.data(), object.size(), type, &header);
     if (st.ok()) {

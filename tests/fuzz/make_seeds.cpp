@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "encrypt_format.h"
 #include "engine/checkpoint_format.h"
 #include "engine/object_format.h"
 #include "engine/segment_format.h"
@@ -29,7 +30,6 @@
 #include "negotiation.h"
 #include "support/encrypt_fixtures.h"
 #include "support/identity_volumes.h"
-#include "encrypt_format.h"
 
 namespace fs = std::filesystem;
 using Bytes = std::vector<uint8_t>;
@@ -41,7 +41,8 @@ fs::path g_out;
 void Write(const std::string& target, const std::string& name, const Bytes& bytes) {
   fs::create_directories(g_out / target);
   std::ofstream(g_out / target / ("seed-" + name), std::ios::binary)
-      .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+      .write(reinterpret_cast<const char*>(bytes.data()),
+             static_cast<std::streamsize>(bytes.size()));
 }
 
 // A seed built from a failed encode would be garbage in the corpus: stop instead.
@@ -210,7 +211,8 @@ void FormatSeeds() {
   bp::BuiltSegment one = Segment(1, false), two = Segment(7, true);
   Write("segment", "one-block", Seed(0, one.object));
   Write("segment", "three-blocks-two-units", Seed(0, two.object));
-  Write("segment", "meta-only", Seed(8, bp::SerializeSegmentMeta(two.meta, two.meta.units.front().offset)));
+  Write("segment", "meta-only",
+        Seed(8, bp::SerializeSegmentMeta(two.meta, two.meta.units.front().offset)));
 
   bp::VolumeState state;
   state.ApplySegment(one.meta, one.object.size());
@@ -245,25 +247,28 @@ void ConfigSeeds() {
   bp::InitOptions init;
   init.data_dir = "/var/lib/blockpipe";
   Write("config", "init-default", text(bp::RenderDefaultConfig(init)));
-  Write("config", "frontend-keys", text(
-      "[host]\ndata_dir = \"data\"\nlog_level = \"debug\"\n"
-      "[engine]\nsegment_size = \"8MiB\"\nunit_size = \"64KiB\"\nio_threads = 4\n"
-      "[backend]\nurl = \"file:///srv/objects\"\n"
-      "[[codec]]\nplugin = \"zstd\"\nlevel = 3\n"
-      "[[frontend]]\nplugin = \"nbd\"\nlisten = [\"127.0.0.1:10809\", \"[::1]:10810\", \"unix:nbd.sock\"]\n"
-      "socket_mode = \"0600\"\nexports = [\"default\"]\nmax_connections = 8\nthreads = 2\n"
-      "read_only = false\nmax_inflight = 64\nmax_inflight_bytes = \"16MiB\"\nhandshake_timeout = 5\n"
-      "[[volume]]\nname = \"default\"\nsize = \"1GiB\"\n"));
-  Write("config", "env-and-errors", text(
-      "[backend]\nurl = \"${HOME}/objects\"\npassword = \"${BLOCKPIPE_UNSET_FOR_FUZZ}\"\n"
-      "[[volume]]\nname = \"-bad\"\nsize = 4097\n[unknown]\nx = 1\n"));
+  Write("config", "frontend-keys",
+        text("[host]\ndata_dir = \"data\"\nlog_level = \"debug\"\n"
+             "[engine]\nsegment_size = \"8MiB\"\nunit_size = \"64KiB\"\nio_threads = 4\n"
+             "[backend]\nurl = \"file:///srv/objects\"\n"
+             "[[codec]]\nplugin = \"zstd\"\nlevel = 3\n"
+             "[[frontend]]\nplugin = \"nbd\"\nlisten = [\"127.0.0.1:10809\", \"[::1]:10810\", "
+             "\"unix:nbd.sock\"]\n"
+             "socket_mode = \"0600\"\nexports = [\"default\"]\nmax_connections = 8\nthreads = 2\n"
+             "read_only = false\nmax_inflight = 64\nmax_inflight_bytes = "
+             "\"16MiB\"\nhandshake_timeout = 5\n"
+             "[[volume]]\nname = \"default\"\nsize = \"1GiB\"\n"));
+  Write("config", "env-and-errors",
+        text("[backend]\nurl = \"${HOME}/objects\"\npassword = \"${BLOCKPIPE_UNSET_FOR_FUZZ}\"\n"
+             "[[volume]]\nname = \"-bad\"\nsize = 4097\n[unknown]\nx = 1\n"));
 }
 
 // ---- Codecs ------------------------------------------------------------------------------------
 
 void CodecSeeds(const fs::path& plugin_dir, const std::string& codec) {
   std::shared_ptr<bp::LoadedPlugin> plugin;
-  bp::Status st = bp::LoadedPlugin::Load(plugin_dir / ("blockpipe-codec-" + codec + ".so"), &plugin);
+  bp::Status st =
+      bp::LoadedPlugin::Load(plugin_dir / ("blockpipe-codec-" + codec + ".so"), &plugin);
   if (!st.ok()) {
     std::fprintf(stderr, "%s\n", st.ToString().c_str());
     return;
@@ -312,8 +317,10 @@ void EncryptSeeds(const fs::path& plugin_dir) {
   }
   for (const std::string cipher : {"xchacha20-poly1305", "xaes-256-gcm"}) {
     bp::ResolvedConfig resolved;
-    resolved.scalars = {{"password", fx::kPassword}, {"kdf_ops", std::to_string(fx::kSeedOps)},
-                        {"kdf_mem", std::to_string(fx::kSeedMem)}, {"cipher", cipher}};
+    resolved.scalars = {{"password", fx::kPassword},
+                        {"kdf_ops", std::to_string(fx::kSeedOps)},
+                        {"kdf_mem", std::to_string(fx::kSeedMem)},
+                        {"cipher", cipher}};
     auto config = std::make_shared<const bp_config>(bp::MakePluginConfig(std::move(resolved)));
     std::unique_ptr<bp::Codec> instance;
     Bytes header;
@@ -358,8 +365,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   g_out = argv[1];
-  const fs::path plugin_dir = argc > 2 ? fs::path(argv[2])
-                                       : bp::ExecutableDir() / ".." / "lib" / "blockpipe" / "plugins";
+  const fs::path plugin_dir =
+      argc > 2 ? fs::path(argv[2]) : bp::ExecutableDir() / ".." / "lib" / "blockpipe" / "plugins";
   NbdNegotiationSeeds();
   NbdRequestSeeds();
   FormatSeeds();

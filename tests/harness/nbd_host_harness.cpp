@@ -166,8 +166,9 @@ class Delayer {
   }
   void Add(bp_volume* v, bp_io* io) {
     std::lock_guard<std::mutex> lock(mutex_);
-    auto due = std::chrono::steady_clock::now() +
-               std::chrono::microseconds(std::uniform_int_distribution<uint32_t>(0, max_delay_us_)(rng_));
+    auto due =
+        std::chrono::steady_clock::now() +
+        std::chrono::microseconds(std::uniform_int_distribution<uint32_t>(0, max_delay_us_)(rng_));
     queue_.emplace(due, std::make_pair(v, io));
     cv_.notify_all();
   }
@@ -191,7 +192,8 @@ bool InRange(const RamVolume* v, const bp_io* io) {
 
 int Execute(bp_volume* ref, bp_io* io) {
   RamVolume* v = ref->volume;
-  bool writes = io->op == BP_IO_OP_WRITE || io->op == BP_IO_OP_TRIM || io->op == BP_IO_OP_WRITE_ZEROES;
+  bool writes =
+      io->op == BP_IO_OP_WRITE || io->op == BP_IO_OP_TRIM || io->op == BP_IO_OP_WRITE_ZEROES;
   if (writes && (ref->read_only || v->read_only)) return EROFS;
   std::lock_guard<std::mutex> lock(v->mutex);
   switch (io->op) {
@@ -214,12 +216,9 @@ int Execute(bp_volume* ref, bp_io* io) {
       if ((io->flags & BP_IO_FLAG_FAST_ZERO) && (io->flags & BP_IO_FLAG_NO_HOLE)) return ENOTSUP;
       std::memset(v->data.data() + io->offset, 0, io->length);
       return 0;
-    case BP_IO_OP_FLUSH:
-      return 0;
-    case BP_IO_OP_CACHE:
-      return InRange(v, io) ? 0 : EINVAL;
-    default:
-      return EINVAL;
+    case BP_IO_OP_FLUSH: return 0;
+    case BP_IO_OP_CACHE: return InRange(v, io) ? 0 : EINVAL;
+    default: return EINVAL;
   }
 }
 
@@ -295,8 +294,8 @@ int VolInfo(bp_volume* ref, bp_volume_info* info) {
   out.min_block = 1;
   out.preferred_block = 4096;
   out.max_request = 32u << 20;
-  std::memcpy(info, &out, std::min<size_t>(info->struct_size ? info->struct_size : sizeof out,
-                                           sizeof out));
+  std::memcpy(info, &out,
+              std::min<size_t>(info->struct_size ? info->struct_size : sizeof out, sizeof out));
   return BP_OK;
 }
 
@@ -339,8 +338,8 @@ void SetKey(const bp_config_key* keys, HarnessConfig* config, const std::string&
     size_t start = 0;
     while (start <= value.size()) {
       size_t comma = value.find(',', start);
-      std::string item = value.substr(start, comma == std::string::npos ? std::string::npos
-                                                                        : comma - start);
+      std::string item =
+          value.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
       if (!item.empty()) list.push_back(item);
       if (comma == std::string::npos) break;
       start = comma + 1;

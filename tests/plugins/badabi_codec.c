@@ -11,7 +11,8 @@ static struct bp_codec_plugin plugin = {
     .header = {.name = "badabi", .description = "built for ABI 2"},
 };
 
-BP_EXTERN_C BP_EXPORT const struct bp_plugin_header *blockpipe_plugin_entry(const struct bp_host_api *host) {
+BP_EXTERN_C BP_EXPORT const struct bp_plugin_header *blockpipe_plugin_entry(
+    const struct bp_host_api *host) {
   bp_host = host;
   plugin.header.abi_major = 2;
   plugin.header.abi_minor = 3;

@@ -17,19 +17,29 @@ static int fail_open(const struct bp_config *cfg, const char *url, void **handle
 }
 static void fail_close(void *h) { (void)h; }
 static int fail_get(void *h, const char *key, struct bp_buf *out) {
-  (void)h; (void)key; (void)out;
+  (void)h;
+  (void)key;
+  (void)out;
   return BP_ERR_PERMANENT;
 }
 static int fail_put(void *h, const char *key, const void *data, uint64_t length, uint32_t flags) {
-  (void)h; (void)key; (void)data; (void)length; (void)flags;
+  (void)h;
+  (void)key;
+  (void)data;
+  (void)length;
+  (void)flags;
   return BP_ERR_PERMANENT;
 }
 static int fail_del(void *h, const char *key) {
-  (void)h; (void)key;
+  (void)h;
+  (void)key;
   return BP_ERR_PERMANENT;
 }
 static int fail_list(void *h, const char *prefix, const char *cursor, struct bp_list *out) {
-  (void)h; (void)prefix; (void)cursor; (void)out;
+  (void)h;
+  (void)prefix;
+  (void)cursor;
+  (void)out;
   return BP_ERR_PERMANENT;
 }
 

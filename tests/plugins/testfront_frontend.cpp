@@ -35,7 +35,8 @@ void OnDone(bp_io* io, int error) {
   w->cv.notify_all();
 }
 
-int RunIo(const bp_volume_api* api, bp_volume* v, uint32_t op, uint32_t flags, void* buf, uint64_t len) {
+int RunIo(const bp_volume_api* api, bp_volume* v, uint32_t op, uint32_t flags, void* buf,
+          uint64_t len) {
   Waiter w;
   bp_io io{};
   io.struct_size = sizeof io;
@@ -79,7 +80,8 @@ int FrontOpen(const bp_config* cfg, const bp_volume_api* volumes, void** handle)
   *handle = nullptr;
   if (bp_host->config_bool(cfg, "fail_open")) {
     std::string msg = "cannot listen on ";
-    msg += bp_host->config_list_count(cfg, "listen") ? bp_host->config_list_item(cfg, "listen", 0) : "?";
+    msg += bp_host->config_list_count(cfg, "listen") ? bp_host->config_list_item(cfg, "listen", 0)
+                                                     : "?";
     msg += ": address already in use";
     bp_host->set_error(msg.c_str());
     return BP_ERR_PERMANENT;
@@ -95,10 +97,12 @@ int FrontStart(void* handle) {
     return BP_ERR_PERMANENT;
   }
   std::vector<std::string> names;
-  if (inst->volumes->list(inst->volumes->ctx, CollectName, &names) != BP_OK) return BP_ERR_PERMANENT;
+  if (inst->volumes->list(inst->volumes->ctx, CollectName, &names) != BP_OK)
+    return BP_ERR_PERMANENT;
   bp_host->metric_add("testfront", "volumes_listed", static_cast<int64_t>(names.size()));
   for (const auto& n : names) {
-    bp_host->metric_add("testfront", RoundTrip(inst->volumes, n) ? "roundtrips_ok" : "roundtrips_failed", 1);
+    bp_host->metric_add("testfront",
+                        RoundTrip(inst->volumes, n) ? "roundtrips_ok" : "roundtrips_failed", 1);
   }
   return BP_OK;
 }

@@ -43,7 +43,8 @@ static size_t find(const struct store *s, const char *key, int *found) {
       *found = 1;
       return mid;
     }
-    if (c < 0) lo = mid + 1; else hi = mid;
+    if (c < 0) lo = mid + 1;
+    else hi = mid;
   }
   *found = 0;
   return lo;
@@ -106,7 +107,8 @@ static int get_object(struct store *s, const char *key, struct bp_buf *out, char
     } else {
       if (s->objects[i].length) memcpy(dst, s->objects[i].data, (size_t)s->objects[i].length);
       bp_host->buf_commit(out, (size_t)s->objects[i].length);
-      if (tag != NULL) snprintf(tag, BP_VERSION_TAG_MAX, "v%llu", (unsigned long long)s->objects[i].version);
+      if (tag != NULL)
+        snprintf(tag, BP_VERSION_TAG_MAX, "v%llu", (unsigned long long)s->objects[i].version);
     }
   }
   pthread_mutex_unlock(&s->mu);
@@ -138,7 +140,8 @@ static int mem_read(void *handle, const char *key, uint64_t offset, uint64_t len
   return rc;
 }
 
-static int mem_put(void *handle, const char *key, const void *data, uint64_t length, uint32_t flags) {
+static int mem_put(void *handle, const char *key, const void *data, uint64_t length,
+                   uint32_t flags) {
   struct store *s = handle;
   int found, rc = BP_OK;
   size_t i;
@@ -265,7 +268,8 @@ static const struct bp_config_key keys[] = {
     {"ranged", BP_CFG_BOOL, "true", 0, "Declare native ranged reads."},
     {"transient_puts", BP_CFG_INT, "0", 0, "Fail this many puts with a transient error first."},
     {"label", BP_CFG_STRING, NULL, 0, "Free text, unused."},
-    {"conditional_put", BP_CFG_BOOL, "true", 0, "Declare compare-and-swap (get_tagged, put_if_match)."},
+    {"conditional_put", BP_CFG_BOOL, "true", 0,
+     "Declare compare-and-swap (get_tagged, put_if_match)."},
     {NULL, 0, NULL, 0, NULL},
 };
 

@@ -9,9 +9,14 @@
 #include <blockpipe/bp_codec.h>
 
 static int pack_open(const struct bp_config *cfg, const struct bp_codec_volume *volume,
-                     const void *stored, size_t stored_len, struct bp_buf *new_header, void **handle) {
+                     const void *stored, size_t stored_len, struct bp_buf *new_header,
+                     void **handle) {
   static int instance;
-  (void)cfg; (void)volume; (void)stored; (void)stored_len; (void)new_header;
+  (void)cfg;
+  (void)volume;
+  (void)stored;
+  (void)stored_len;
+  (void)new_header;
   *handle = &instance;
   return BP_OK;
 }
@@ -21,11 +26,18 @@ static void pack_close(void *handle) { (void)handle; }
 static int pack_encode(void *handle, const struct bp_unit_ctx *unit, const void *in, size_t n,
                        struct bp_buf *out) {
   const unsigned char *p = in;
-  unsigned char head[8] = {'T', 'P', 'K', '1', (unsigned char)n, (unsigned char)(n >> 8),
-                           (unsigned char)(n >> 16), (unsigned char)(n >> 24)};
+  unsigned char head[8] = {'T',
+                           'P',
+                           'K',
+                           '1',
+                           (unsigned char)n,
+                           (unsigned char)(n >> 8),
+                           (unsigned char)(n >> 16),
+                           (unsigned char)(n >> 24)};
   unsigned char *dst;
   size_t i = 0, w = 0;
-  (void)handle; (void)unit;
+  (void)handle;
+  (void)unit;
   if (n > 0xffffffffu) return BP_ERR_INVALID;
   if (bp_host->buf_append(out, head, sizeof head) != BP_OK) return BP_ERR_PERMANENT;
   dst = bp_host->buf_reserve(out, 2 * n + 2); /* worst case: every byte differs */
@@ -45,7 +57,8 @@ static int pack_decode(void *handle, const struct bp_unit_ctx *unit, const void 
                        struct bp_buf *out) {
   const unsigned char *p = in;
   size_t expect, produced = 0, i;
-  (void)handle; (void)unit;
+  (void)handle;
+  (void)unit;
   if (n < 8 || memcmp(p, "TPK1", 4) != 0 || (n - 8) % 2 != 0) {
     bp_host->set_error("testpack: not a testpack stream");
     return BP_ERR_CORRUPT;

@@ -47,7 +47,8 @@ static uint64_t unit_seed(const struct seal *s, const struct bp_unit_ctx *u) {
 }
 
 static int seal_open(const struct bp_config *cfg, const struct bp_codec_volume *volume,
-                     const void *stored, size_t stored_len, struct bp_buf *new_header, void **handle) {
+                     const void *stored, size_t stored_len, struct bp_buf *new_header,
+                     void **handle) {
   const char *key = bp_host->config_string(cfg, "key");
   struct seal *s;
   unsigned char header[20];

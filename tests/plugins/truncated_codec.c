@@ -9,16 +9,22 @@
 
 BP_HIDDEN const struct bp_host_api *bp_host = NULL;
 
-static int t_open(const struct bp_config *c, const struct bp_codec_volume *v, const void *h, size_t n,
-                  struct bp_buf *nh, void **handle) {
+static int t_open(const struct bp_config *c, const struct bp_codec_volume *v, const void *h,
+                  size_t n, struct bp_buf *nh, void **handle) {
   static int instance;
-  (void)c; (void)v; (void)h; (void)n; (void)nh;
+  (void)c;
+  (void)v;
+  (void)h;
+  (void)n;
+  (void)nh;
   *handle = &instance;
   return BP_OK;
 }
 static void t_close(void *h) { (void)h; }
-static int t_code(void *h, const struct bp_unit_ctx *u, const void *in, size_t n, struct bp_buf *out) {
-  (void)h; (void)u;
+static int t_code(void *h, const struct bp_unit_ctx *u, const void *in, size_t n,
+                  struct bp_buf *out) {
+  (void)h;
+  (void)u;
   return bp_host->buf_append(out, in, n);
 }
 
@@ -30,7 +36,8 @@ static struct bp_codec_plugin plugin = {
     .decode = t_code,
 };
 
-BP_EXTERN_C BP_EXPORT const struct bp_plugin_header *blockpipe_plugin_entry(const struct bp_host_api *host) {
+BP_EXTERN_C BP_EXPORT const struct bp_plugin_header *blockpipe_plugin_entry(
+    const struct bp_host_api *host) {
   bp_host = host;
   plugin.header.abi_major = BP_ABI_MAJOR;
   plugin.header.abi_minor = 0;

@@ -89,8 +89,9 @@ Status FaultStore::Before(Kind kind, const std::string& key) {
     if (now >= outage_until_ && rng_.Chance(config_.p_outage)) {
       outage_until_ = now + std::chrono::milliseconds(rng_.Range(1000, 40000));
       if (config_.outages) config_.outages->emplace_back(now, outage_until_);
-      trace_->Line("%.3f fault outage until %.3f", clock_->Ms(),
-                   clock_->Ms() + std::chrono::duration<double, std::milli>(outage_until_ - now).count());
+      trace_->Line(
+          "%.3f fault outage until %.3f", clock_->Ms(),
+          clock_->Ms() + std::chrono::duration<double, std::milli>(outage_until_ - now).count());
     }
     if (now < outage_until_ || rng_.Chance(config_.p_transient)) {
       ++injected_;
@@ -135,8 +136,7 @@ Status FaultStore::Read(const std::string& key, uint64_t offset, uint64_t length
   return s;
 }
 
-Status FaultStore::Put(const std::string& key, const void* data, uint64_t length,
-                       bool if_absent) {
+Status FaultStore::Put(const std::string& key, const void* data, uint64_t length, bool if_absent) {
   const auto* p = static_cast<const uint8_t*>(data);
   return DoPut(key, Bytes(p, p + length), if_absent);
 }

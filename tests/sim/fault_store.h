@@ -19,9 +19,9 @@
 #include <utility>
 #include <vector>
 
-#include "support/memory_store.h"
 #include "pipeline/object_store.h"
 #include "sim_world.h"
+#include "support/memory_store.h"
 
 namespace bp::sim {
 
@@ -53,11 +53,11 @@ enum Mutation : uint32_t {
 struct CrashState {
   bool enabled = false;
   bool crashed = false;
-  int budget = 0;           // crashes left in this run
-  double per_op = 0;        // chance per store call
-  double per_step = 0;      // chance per driver step
-  bool opening = false;     // the engine is inside Volume::Open (recovery)
-  std::string where;        // what the last crash interrupted
+  int budget = 0;        // crashes left in this run
+  double per_op = 0;     // chance per store call
+  double per_step = 0;   // chance per driver step
+  bool opening = false;  // the engine is inside Volume::Open (recovery)
+  std::string where;     // what the last crash interrupted
 };
 
 struct FaultConfig {
@@ -117,9 +117,9 @@ class FaultStore final : public ObjectStore {
   Trace* trace_;
   Clock::TimePoint outage_until_{};
   uint64_t injected_ = 0;
-  std::set<std::string> unreadable_;     // kMutUnresolvedLostReply
+  std::set<std::string> unreadable_;       // kMutUnresolvedLostReply
   std::set<std::string> not_yet_applied_;  // kMutDeferredApply
-  std::string last_acked_segment_;       // kMutLoseAckedPutAtCrash
+  std::string last_acked_segment_;         // kMutLoseAckedPutAtCrash
 };
 
 }  // namespace bp::sim

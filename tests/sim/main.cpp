@@ -10,11 +10,11 @@
 // not in this engine (a skip).
 #include <chrono>
 #include <cstdio>
-#include <ctime>
-#include <set>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
+#include <set>
 #include <string>
 
 #include <spdlog/spdlog.h>
@@ -26,19 +26,20 @@
 namespace {
 
 int Usage(const char* why) {
-  std::fprintf(stderr,
-               "blockpipe-sim: %s\n"
-               "usage: blockpipe-sim --seed N [--count N] [--faults LIST] [--codec NAME] "
-               "[--ops N]\n"
-               "         [--mutate LIST] [--sabotage LIST] [--verbose] [--trace FILE] [--log]\n"
-               "         [--repeat-check] [--expect-failure] [--time-limit SECONDS] [--skip S1,S2]\n"
-               "  faults: all, none, or a comma list of transient,lost,slow,crash\n"
-               "  codec: none, xor (default), lz4, zstd, encrypt (zstd then encrypt)\n"
-               "  mutate (store bugs, to test the checker): swallow-put-error,\n"
-               "    unresolved-lost-reply, deferred-apply, lose-acked-put-at-crash\n"
-               "  sabotage (EngineOptions::sabotage): ack-upload-failure,\n"
-               "    no-lost-reply-resolution, ack-flush-on-newest-durable, ack-flush-on-seal\n",
-               why);
+  std::fprintf(
+      stderr,
+      "blockpipe-sim: %s\n"
+      "usage: blockpipe-sim --seed N [--count N] [--faults LIST] [--codec NAME] "
+      "[--ops N]\n"
+      "         [--mutate LIST] [--sabotage LIST] [--verbose] [--trace FILE] [--log]\n"
+      "         [--repeat-check] [--expect-failure] [--time-limit SECONDS] [--skip S1,S2]\n"
+      "  faults: all, none, or a comma list of transient,lost,slow,crash\n"
+      "  codec: none, xor (default), lz4, zstd, encrypt (zstd then encrypt)\n"
+      "  mutate (store bugs, to test the checker): swallow-put-error,\n"
+      "    unresolved-lost-reply, deferred-apply, lose-acked-put-at-crash\n"
+      "  sabotage (EngineOptions::sabotage): ack-upload-failure,\n"
+      "    no-lost-reply-resolution, ack-flush-on-newest-durable, ack-flush-on-seal\n",
+      why);
   return 2;
 }
 
@@ -120,7 +121,8 @@ int main(int argc, char** argv) {
   std::string trace_text;
   for (uint64_t k = 0; k < count; ++k) {
     if (time_limit > 0 &&
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() >= time_limit) {
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() >=
+            time_limit) {
       break;
     }
     SimConfig one = config;
@@ -149,14 +151,14 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
       if (expect_failure) break;
     } else if (count == 1) {
-      std::printf("ok seed %llu: %llu requests, %llu crashes, %llu opens, %llu tasks, %.1f s "
-                  "virtual, trace %016llx (%llu lines)\n",
-                  static_cast<unsigned long long>(one.seed),
-                  static_cast<unsigned long long>(r.requests),
-                  static_cast<unsigned long long>(r.crashes),
-                  static_cast<unsigned long long>(r.opens), static_cast<unsigned long long>(r.tasks),
-                  r.virtual_seconds, static_cast<unsigned long long>(r.trace_hash),
-                  static_cast<unsigned long long>(r.trace_lines));
+      std::printf(
+          "ok seed %llu: %llu requests, %llu crashes, %llu opens, %llu tasks, %.1f s "
+          "virtual, trace %016llx (%llu lines)\n",
+          static_cast<unsigned long long>(one.seed), static_cast<unsigned long long>(r.requests),
+          static_cast<unsigned long long>(r.crashes), static_cast<unsigned long long>(r.opens),
+          static_cast<unsigned long long>(r.tasks), r.virtual_seconds,
+          static_cast<unsigned long long>(r.trace_hash),
+          static_cast<unsigned long long>(r.trace_lines));
     }
   }
   if (!trace_file.empty()) {
@@ -167,17 +169,18 @@ int main(int argc, char** argv) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const double cpu = static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
   if (count > 1) {
-    std::printf("%llu seeds from %llu (faults %s, codec %s%s%s): %llu failed; %llu requests, "
-                "%llu crashes, %llu tasks; %.1f s, %.1f seeds/s; %.1f s CPU, %.1f seeds per "
-                "CPU second\n",
-                static_cast<unsigned long long>(ran), static_cast<unsigned long long>(config.seed),
-                FaultsName(config.faults).c_str(), config.codec.c_str(),
-                config.mutations ? (", mutate " + MutationsName(config.mutations)).c_str() : "",
-                config.sabotage ? (", sabotage " + SabotageName(config.sabotage)).c_str() : "",
-                static_cast<unsigned long long>(failed), static_cast<unsigned long long>(requests),
-                static_cast<unsigned long long>(crashes), static_cast<unsigned long long>(tasks),
-                secs, secs > 0 ? static_cast<double>(ran) / secs : 0.0, cpu,
-                cpu > 0 ? static_cast<double>(ran) / cpu : 0.0);
+    std::printf(
+        "%llu seeds from %llu (faults %s, codec %s%s%s): %llu failed; %llu requests, "
+        "%llu crashes, %llu tasks; %.1f s, %.1f seeds/s; %.1f s CPU, %.1f seeds per "
+        "CPU second\n",
+        static_cast<unsigned long long>(ran), static_cast<unsigned long long>(config.seed),
+        FaultsName(config.faults).c_str(), config.codec.c_str(),
+        config.mutations ? (", mutate " + MutationsName(config.mutations)).c_str() : "",
+        config.sabotage ? (", sabotage " + SabotageName(config.sabotage)).c_str() : "",
+        static_cast<unsigned long long>(failed), static_cast<unsigned long long>(requests),
+        static_cast<unsigned long long>(crashes), static_cast<unsigned long long>(tasks), secs,
+        secs > 0 ? static_cast<double>(ran) / secs : 0.0, cpu,
+        cpu > 0 ? static_cast<double>(ran) / cpu : 0.0);
   }
   if (expect_failure) {
     if (failed == 0) {

@@ -187,11 +187,13 @@ std::string Model::CheckRecovery(const std::vector<uint8_t>& image) {
     if (writes_[w].durable) mark(w, +1, "it is durable (" + writes_[w].durable_why + ")");
   }
   auto snap_up = [&](uint64_t s, int32_t v) {
-    for (int32_t c : cand[s]) if (c >= v) return c;
+    for (int32_t c : cand[s])
+      if (c >= v) return c;
     return INT32_MAX;
   };
   auto snap_down = [&](uint64_t s, int32_t v) {
-    for (size_t i = cand[s].size(); i-- > 0;) if (cand[s][i] <= v) return cand[s][i];
+    for (size_t i = cand[s].size(); i-- > 0;)
+      if (cand[s][i] <= v) return cand[s][i];
     return INT32_MIN;
   };
   for (bool changed = true; changed && error.empty();) {
@@ -218,9 +220,9 @@ std::string Model::CheckRecovery(const std::vector<uint8_t>& image) {
             lo[s] = snap_up(s, p);
             changed = true;
             if (lo[s] > hi[s]) {
-              error = "after recovery the volume is not a prefix of the write history: " +
-                      Describe(w) + " is visible (because " + why[w] + ") but " + shown(s) +
-                      ", older than it";
+              error =
+                  "after recovery the volume is not a prefix of the write history: " + Describe(w) +
+                  " is visible (because " + why[w] + ") but " + shown(s) + ", older than it";
               break;
             }
           }
@@ -228,8 +230,9 @@ std::string Model::CheckRecovery(const std::vector<uint8_t>& image) {
         for (uint32_t y = 0; y < writes_.size() && error.empty(); ++y) {
           if (st[y] != +1 && writes_[y].state == State::kOk &&
               writes_[y].complete_ev < x.submit_ev) {
-            changed |= mark(y, +1, "it completed before " + Describe(w) +
-                                       " was submitted, which is visible because " + Short(why[w]));
+            changed |= mark(y, +1,
+                            "it completed before " + Describe(w) +
+                                " was submitted, which is visible because " + Short(why[w]));
           }
         }
       } else if (st[w] < 0 && x.state != State::kFailed) {
@@ -243,9 +246,9 @@ std::string Model::CheckRecovery(const std::vector<uint8_t>& image) {
             hi[s] = snap_down(s, p - 1);
             changed = true;
             if (lo[s] > hi[s]) {
-              error = "after recovery the volume is not a prefix of the write history: " +
-                      Describe(w) + " is absent (because " + why[w] + ") but " + shown(s) +
-                      ", which needs it";
+              error =
+                  "after recovery the volume is not a prefix of the write history: " + Describe(w) +
+                  " is absent (because " + why[w] + ") but " + shown(s) + ", which needs it";
               break;
             }
           }
@@ -253,8 +256,9 @@ std::string Model::CheckRecovery(const std::vector<uint8_t>& image) {
         if (x.state == State::kOk) {
           for (uint32_t z = 0; z < writes_.size() && error.empty(); ++z) {
             if (st[z] != -1 && writes_[z].submit_ev > x.complete_ev) {
-              changed |= mark(z, -1, "it was submitted after " + Describe(w) +
-                                         " completed, which is absent because " + Short(why[w]));
+              changed |= mark(z, -1,
+                              "it was submitted after " + Describe(w) +
+                                  " completed, which is absent because " + Short(why[w]));
             }
           }
         }

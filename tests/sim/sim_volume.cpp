@@ -72,7 +72,8 @@ class XorCodec final : public Codec {
     uint64_t a, b;
     std::memcpy(&a, uuid, 8);
     std::memcpy(&b, uuid + 8, 8);
-    return Mix(Mix(a ^ b, unit.kind), Mix(unit.object_seq, unit.unit_index * 1000003 + unit.logical_length));
+    return Mix(Mix(a ^ b, unit.kind),
+               Mix(unit.object_seq, unit.unit_index * 1000003 + unit.logical_length));
   }
   std::string name_ = "xor";
 };
@@ -102,8 +103,9 @@ std::string ChainConfig(const std::string& codec) {
   if (codec == "encrypt") {
     // kdf_ops/kdf_mem at the lowest bounds the plugin accepts (docs/plugins/codec-encrypt.md):
     // a derivation then costs microseconds, so every reopen may derive again.
-    codecs = "[[codec]]\nplugin = \"zstd\"\n[[codec]]\nplugin = \"encrypt\"\n"
-             "password = \"simulated secret\"\nkdf_ops = 1\nkdf_mem = \"8KiB\"\n";
+    codecs =
+        "[[codec]]\nplugin = \"zstd\"\n[[codec]]\nplugin = \"encrypt\"\n"
+        "password = \"simulated secret\"\nkdf_ops = 1\nkdf_mem = \"8KiB\"\n";
   }
   if (codecs.empty()) return "";
   return "[backend]\nurl = \"file:///nonexistent/sim\"\n" + codecs +
@@ -122,7 +124,8 @@ Status PluginFactory(const std::string& codec, CodecFactory** out) {
   if (text.empty()) return Status::Invalid("unknown codec '" + codec + "'");
   Config config;
   BP_RETURN_IF_ERROR(ParseConfig(text, "sim.toml", &config));
-  if (!p.registry) p.registry = std::make_unique<PluginRegistry>(std::vector<std::filesystem::path>{});
+  if (!p.registry)
+    p.registry = std::make_unique<PluginRegistry>(std::vector<std::filesystem::path>{});
   std::unique_ptr<CodecFactory> factory;
   BP_RETURN_IF_ERROR(p.registry->OpenCodecs(config, &factory));
   *out = factory.get();

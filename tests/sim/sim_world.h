@@ -37,9 +37,7 @@ class SimClock final : public Clock {
     if (t.time_since_epoch() > now_) now_ = t.time_since_epoch();
   }
   // Virtual milliseconds since the run began, for the trace.
-  double Ms() const {
-    return std::chrono::duration<double, std::milli>(now_ - kStart).count();
-  }
+  double Ms() const { return std::chrono::duration<double, std::milli>(now_ - kStart).count(); }
 
  private:
   static constexpr uint64_t kUnixBaseMs = 1767225600000ull;  // 2026-01-01, any fixed value

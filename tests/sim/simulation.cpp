@@ -19,10 +19,10 @@
 #include "engine/volume_meta.h"
 #include "fault_store.h"
 #include "model.h"
-#include "support/memory_store.h"
 #include "pipeline/retrying_store.h"
 #include "sim_volume.h"
 #include "sim_world.h"
+#include "support/memory_store.h"
 
 namespace bp::sim {
 namespace {
@@ -66,9 +66,12 @@ uint64_t Fnv(const uint8_t* p, size_t n) {
 // not failures, and explain nothing.
 class EngineView final : public ObjectStore {
  public:
-  EngineView(std::shared_ptr<ObjectStore> inner, std::function<void(const std::string&, const Status&)> on_error)
+  EngineView(std::shared_ptr<ObjectStore> inner,
+             std::function<void(const std::string&, const Status&)> on_error)
       : inner_(std::move(inner)), on_error_(std::move(on_error)) {}
-  Status Get(const std::string& key, Bytes* out) override { return Note("get " + key, inner_->Get(key, out)); }
+  Status Get(const std::string& key, Bytes* out) override {
+    return Note("get " + key, inner_->Get(key, out));
+  }
   Status Read(const std::string& key, uint64_t offset, uint64_t length, void* buf,
               uint64_t* nread) override {
     return Note("read " + key, inner_->Read(key, offset, length, buf, nread));
@@ -79,7 +82,9 @@ class EngineView final : public ObjectStore {
   Status PutParts(const std::string& key, const ObjectParts& parts, bool if_absent) override {
     return Note("put " + key, inner_->PutParts(key, parts, if_absent));
   }
-  Status Delete(const std::string& key) override { return Note("delete " + key, inner_->Delete(key)); }
+  Status Delete(const std::string& key) override {
+    return Note("delete " + key, inner_->Delete(key));
+  }
   Status List(const std::string& prefix, std::vector<ObjectInfo>* out) override {
     return Note("list " + prefix, inner_->List(prefix, out));
   }
@@ -186,7 +191,7 @@ class Simulation {
   bool engine_error_seen_ = false;
   std::string last_engine_error_;
   std::vector<std::pair<Clock::TimePoint, Clock::TimePoint>> outages_;
-  std::string unexplained_;  // an error completion no fault explains, reported after the step
+  std::string unexplained_;     // an error completion no fault explains, reported after the step
   uint64_t healthy_event_ = 0;  // a FLUSH/FUA after the last engine error succeeded here
   uint64_t next_request_ = 0;
   uint64_t next_write_ = 0;
@@ -222,8 +227,8 @@ void Simulation::DrawParameters() {
   options_.io_threads = 1;
   options_.writer_id = "5151515151515151515151515151515a";
   SetSabotage(cfg_.sabotage, &options_);
-  tick_period_ = std::chrono::milliseconds(
-      std::clamp<uint32_t>(options_.flush_interval_ms / 4, 5, 100));
+  tick_period_ =
+      std::chrono::milliseconds(std::clamp<uint32_t>(options_.flush_interval_ms / 4, 5, 100));
 
   clients_.resize(r.Range(1, 4));
   for (Client& c : clients_) c.depth = static_cast<int>(r.Range(1, 4));
@@ -253,14 +258,14 @@ void Simulation::DrawParameters() {
               static_cast<unsigned long long>(cfg_.seed), FaultsName(cfg_.faults).c_str(),
               cfg_.codec.c_str(), MutationsName(cfg_.mutations).c_str(),
               SabotageName(cfg_.sabotage).c_str());
-  trace_.Line("size %llu unit %u segment %llu buffer %llu flush %u ms ckpt %u cache %llu "
-              "clients %zu ops %llu",
-              static_cast<unsigned long long>(size), options_.unit_size,
-              static_cast<unsigned long long>(options_.segment_size),
-              static_cast<unsigned long long>(options_.write_buffer_limit),
-              options_.flush_interval_ms, options_.checkpoint_every_segments,
-              static_cast<unsigned long long>(options_.cache_memory), clients_.size(),
-              static_cast<unsigned long long>(ops_total_));
+  trace_.Line(
+      "size %llu unit %u segment %llu buffer %llu flush %u ms ckpt %u cache %llu "
+      "clients %zu ops %llu",
+      static_cast<unsigned long long>(size), options_.unit_size,
+      static_cast<unsigned long long>(options_.segment_size),
+      static_cast<unsigned long long>(options_.write_buffer_limit), options_.flush_interval_ms,
+      options_.checkpoint_every_segments, static_cast<unsigned long long>(options_.cache_memory),
+      clients_.size(), static_cast<unsigned long long>(ops_total_));
 }
 
 void Simulation::Fail(const std::string& what) {
@@ -299,7 +304,8 @@ bool Simulation::OpenIncarnation() {
   policy.jitter_seed = Mix(cfg_.seed, static_cast<uint64_t>(incarnation_)) | 1;
   policy.resolve_lost_replies = (options_.sabotage & bp::Sabotage::kNoLostReplyResolution) == 0;
   retrying_ = std::make_shared<RetryingStore>(faults_, policy);
-  auto view = std::make_shared<EngineView>(retrying_, [this](const std::string& what, const Status& s) {
+  auto view = std::make_shared<EngineView>(retrying_, [this](const std::string& what,
+                                                             const Status& s) {
     if (crash_.crashed) return;
     engine_error_seen_ = true;
     engine_error_event_ = event_;
@@ -409,8 +415,8 @@ bool Simulation::CanIssue() const {
   return false;
 }
 
-Simulation::Request* Simulation::NewRequest(int client, uint32_t op, uint32_t flags,
-                                            uint64_t first, uint64_t count) {
+Simulation::Request* Simulation::NewRequest(int client, uint32_t op, uint32_t flags, uint64_t first,
+                                            uint64_t count) {
   auto r = std::make_unique<Request>();
   r->sim = this;
   r->incarnation = incarnation_;
@@ -465,8 +471,9 @@ void Simulation::IssueOne() {
     const bool modify = op != BP_IO_OP_READ && op != BP_IO_OP_CACHE;
     for (int attempt = 0;; ++attempt) {
       const uint64_t size_class = work_rng_.Below(100);
-      count = size_class < 60 ? work_rng_.Range(1, 8)
-              : size_class < 85 ? work_rng_.Range(8, 32) : work_rng_.Range(32, 128);
+      count = size_class < 60   ? work_rng_.Range(1, 8)
+              : size_class < 85 ? work_rng_.Range(8, 32)
+                                : work_rng_.Range(32, 128);
       const bool aligned = work_rng_.Chance(0.5);
       if (aligned) count = std::max<uint64_t>(8, count & ~uint64_t{7});
       // A hot eighth of the volume gets 40% of requests, so writes overlap and rewrite.
@@ -500,19 +507,22 @@ void Simulation::Submit(Request* r) {
   if (r->op == BP_IO_OP_WRITE || r->op == BP_IO_OP_TRIM || r->op == BP_IO_OP_WRITE_ZEROES) {
     const uint64_t id = ++next_write_;
     if (r->op == BP_IO_OP_WRITE) {
-      for (uint64_t i = 0; i < r->count; ++i) FillSector(id, r->first + i, r->buf.data() + i * kSector);
+      for (uint64_t i = 0; i < r->count; ++i)
+        FillSector(id, r->first + i, r->buf.data() + i * kSector);
     }
     r->write_index = static_cast<int32_t>(
         model_->Submit(id, r->first, r->count, r->op != BP_IO_OP_WRITE, r->submit_ev));
     trace_.Line("%.3f submit #%llu c%d %s%s%s w%llu sectors %llu+%llu", clock_.Ms(),
                 static_cast<unsigned long long>(r->id), r->client, OpName(r->op),
-                (r->flags & BP_IO_FLAG_FUA) ? " FUA" : "", (r->flags & BP_IO_FLAG_NO_HOLE) ? " NO_HOLE" : "",
+                (r->flags & BP_IO_FLAG_FUA) ? " FUA" : "",
+                (r->flags & BP_IO_FLAG_NO_HOLE) ? " NO_HOLE" : "",
                 static_cast<unsigned long long>(id), static_cast<unsigned long long>(r->first),
                 static_cast<unsigned long long>(r->count));
   } else {
     trace_.Line("%.3f submit #%llu c%d %s sectors %llu+%llu", clock_.Ms(),
                 static_cast<unsigned long long>(r->id), r->client, OpName(r->op),
-                static_cast<unsigned long long>(r->first), static_cast<unsigned long long>(r->count));
+                static_cast<unsigned long long>(r->first),
+                static_cast<unsigned long long>(r->count));
   }
   r->io.buf = r->buf.empty() ? nullptr : r->buf.data();
   ++result_.requests;
@@ -549,8 +559,9 @@ void Simulation::Completed(Request* r, int error) {
       Fail(what + ": the volume made itself read-only, but it has the only writer");
     } else if (!ErrorExplained(r) && unexplained_.empty()) {
       // Judged after the step (AfterAction): a volume that fenced itself is the better report.
-      unexplained_ = what + ", and no store error reached the engine while it was in flight or "
-                            "since the volume last proved healthy";
+      unexplained_ = what +
+                     ", and no store error reached the engine while it was in flight or "
+                     "since the volume last proved healthy";
     }
     if (modify) model_->Completed(static_cast<uint32_t>(r->write_index), false, false, ev);
     return;
@@ -616,11 +627,10 @@ bool Simulation::AfterAction() {
   if (!unexplained_.empty()) Fail(unexplained_);
   // Drop finished client requests now and then (the driver's own it still watches).
   if (live_.size() > 64) {
-    live_.erase(std::remove_if(live_.begin(), live_.end(),
-                               [](const std::unique_ptr<Request>& r) {
-                                 return r->done && r->client >= 0;
-                               }),
-                live_.end());
+    live_.erase(
+        std::remove_if(live_.begin(), live_.end(),
+                       [](const std::unique_ptr<Request>& r) { return r->done && r->client >= 0; }),
+        live_.end());
   }
   return true;
 }
@@ -781,8 +791,8 @@ std::string MutationsName(uint32_t m) { return NamesOf(m, kMutationNames, 0xF); 
 std::string SabotageName(uint32_t s) { return NamesOf(s, kSabotageNames, 0xF); }
 
 std::string ReplayCommand(const SimConfig& config) {
-  std::string cmd = "build/bin/blockpipe-sim --seed " + std::to_string(config.seed) +
-                    " --faults " + FaultsName(config.faults) + " --codec " + config.codec;
+  std::string cmd = "build/bin/blockpipe-sim --seed " + std::to_string(config.seed) + " --faults " +
+                    FaultsName(config.faults) + " --codec " + config.codec;
   if (config.ops != 0) cmd += " --ops " + std::to_string(config.ops);
   if (config.mutations != 0) cmd += " --mutate " + MutationsName(config.mutations);
   if (config.sabotage != 0) cmd += " --sabotage " + SabotageName(config.sabotage);

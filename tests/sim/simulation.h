@@ -23,7 +23,7 @@ bool EngineHasSabotage();
 
 struct SimConfig {
   uint64_t seed = 1;
-  uint32_t faults = 0xF;    // FaultKind bits
+  uint32_t faults = 0xF;  // FaultKind bits
   std::string codec = "xor";
   uint32_t mutations = 0;   // Mutation bits (fault_store.h)
   uint32_t sabotage = 0;    // Sabotage bits
@@ -36,7 +36,7 @@ struct SimResult {
   std::string failure;  // what broke, when !ok
   uint64_t trace_hash = 0;
   uint64_t trace_lines = 0;
-  std::string trace;    // when keep_trace
+  std::string trace;  // when keep_trace
   uint64_t requests = 0, crashes = 0, opens = 0, faults = 0, tasks = 0;
   double virtual_seconds = 0;
 };

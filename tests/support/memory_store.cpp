@@ -100,8 +100,7 @@ Status MemoryStore::StoreLocked(const std::string& key, const void* data, uint64
   return Status::Ok();
 }
 
-Status MemoryStore::Put(const std::string& key, const void* data, uint64_t length,
-                        bool if_absent) {
+Status MemoryStore::Put(const std::string& key, const void* data, uint64_t length, bool if_absent) {
   BP_RETURN_IF_ERROR(Inject(Op::kPut, key));
   MutexLock lock(&mu_);
   BP_RETURN_IF_ERROR(WaitWhilePaused(key));

@@ -104,8 +104,8 @@ template <typename CompressWindow>
 bool WorthCompressing(const uint8_t* src, size_t n, const ProbePlan& plan,
                       CompressWindow&& compress_window) {
   if (n < plan.from || n < plan.window) return true;
-  const size_t windows = std::clamp<size_t>(n / plan.bytes_per_window, plan.min_windows,
-                                            plan.max_windows);
+  const size_t windows =
+      std::clamp<size_t>(n / plan.bytes_per_window, plan.min_windows, plan.max_windows);
   const size_t stride = windows > 1 ? (n - plan.window) / (windows - 1) : 0;
   size_t sampled = 0, compressed = 0;
   for (size_t i = 0; i < windows; ++i) {
@@ -133,10 +133,10 @@ bool WorthCompressing(const uint8_t* src, size_t n, const ProbePlan& plan,
 // entropy coding of the literals is worth its cost (LiteralsWorthEntropyCoding below).
 inline constexpr size_t kMaxEstimateWindow = 4096;
 struct WindowEstimate {
-  size_t size = 0;            // estimated compressed size of the whole input
-  size_t literals = 0;        // bytes of the looked-at part no repeat covered
-  size_t literal_bytes = 0;   // what those literals cost entropy coded (order 0)
-  size_t literal_symbols = 0; // distinct byte values among them
+  size_t size = 0;             // estimated compressed size of the whole input
+  size_t literals = 0;         // bytes of the looked-at part no repeat covered
+  size_t literal_bytes = 0;    // what those literals cost entropy coded (order 0)
+  size_t literal_symbols = 0;  // distinct byte values among them
 };
 
 // kNLog2N[c] = c * log2(c) * 256: n * log2(n) style sums in fixed point.
@@ -144,7 +144,8 @@ inline const std::array<uint32_t, kMaxEstimateWindow + 1>& NLog2NTable() {
   static const auto table = [] {
     std::array<uint32_t, kMaxEstimateWindow + 1> t{};
     for (size_t c = 1; c < t.size(); ++c) {
-      t[c] = static_cast<uint32_t>(static_cast<double>(c) * std::log2(static_cast<double>(c)) * 256.0);
+      t[c] =
+          static_cast<uint32_t>(static_cast<double>(c) * std::log2(static_cast<double>(c)) * 256.0);
     }
     return t;
   }();
@@ -201,7 +202,9 @@ inline WindowEstimate EstimateWindow(const uint8_t* p, size_t n) {
   return estimate;
 }
 
-inline size_t EstimateCompressedSize(const uint8_t* p, size_t n) { return EstimateWindow(p, n).size; }
+inline size_t EstimateCompressedSize(const uint8_t* p, size_t n) {
+  return EstimateWindow(p, n).size;
+}
 
 // Whether entropy coding (zstd's Huffman literals) would shrink these literals by at least 1/16,
 // from their order-0 entropy measured on a sample. An entropy measured on a sample comes out
@@ -232,7 +235,8 @@ inline bool HistogramWorthEntropyCoding(const uint8_t* p, size_t n) {
     sampled = n;
   } else {
     const size_t stride = (n - kWindow) / (kWindows - 1);
-    for (size_t w = 0; w < kWindows; ++w) count(p + (w + 1 == kWindows ? n - kWindow : w * stride), kWindow);
+    for (size_t w = 0; w < kWindows; ++w)
+      count(p + (w + 1 == kWindows ? n - kWindow : w * stride), kWindow);
     sampled = kWindow * kWindows;
   }
   size_t symbols = 0;

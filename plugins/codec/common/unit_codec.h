@@ -23,7 +23,8 @@ inline int AppendRawInPlace(const char* codec, uint8_t magic, const void* in, si
                             struct bp_buf* out) {
   if (!BP_HOST_HAS(bp_host, buf_append_input)) return AppendRaw(magic, in, in_len, out);
   auto* header = static_cast<uint8_t*>(bp_host->buf_reserve(out, kMaxHeaderSize));
-  if (header == nullptr) return Fail(BP_ERR_PERMANENT, std::string(codec) + " encode: out of memory");
+  if (header == nullptr)
+    return Fail(BP_ERR_PERMANENT, std::string(codec) + " encode: out of memory");
   bp_host->buf_commit(out, WriteHeader(header, magic, kMethodRaw, in_len));
   if (bp_host->buf_append_input(out, in, in_len) != BP_OK) {
     return Fail(BP_ERR_PERMANENT, std::string(codec) + " encode: out of memory");
@@ -52,7 +53,8 @@ template <typename Compress>
 int EncodeUnit(const char* codec, uint8_t magic, uint64_t max_compressible, const void* in,
                size_t in_len, struct bp_buf* out, Compress&& compress, bool* compressed = nullptr) {
   if (compressed != nullptr) *compressed = false;
-  if (in_len < 2 || in_len > max_compressible) return AppendRawInPlace(codec, magic, in, in_len, out);
+  if (in_len < 2 || in_len > max_compressible)
+    return AppendRawInPlace(codec, magic, in, in_len, out);
   const size_t capacity = in_len - MinSaving(in_len);
   auto* dest = static_cast<uint8_t*>(bp_host->buf_reserve(out, kMaxHeaderSize + capacity));
   if (dest == nullptr) return Fail(BP_ERR_PERMANENT, std::string(codec) + " encode: out of memory");
@@ -69,10 +71,8 @@ int EncodeUnit(const char* codec, uint8_t magic, uint64_t max_compressible, cons
       bp_host->buf_commit(out, header + result.produced);
       if (compressed != nullptr) *compressed = true;
       return BP_OK;
-    case Squeeze::kDidNotShrink:
-      return AppendRawInPlace(codec, magic, in, in_len, out);
-    case Squeeze::kFailed:
-      break;
+    case Squeeze::kDidNotShrink: return AppendRawInPlace(codec, magic, in, in_len, out);
+    case Squeeze::kFailed: break;
   }
   return BP_ERR_PERMANENT;
 }
@@ -110,7 +110,8 @@ int DecodeUnit(const char* codec, uint8_t magic, const DecodeLimits& limits, con
   // The encoder never compresses fewer than 2 bytes; beyond that, a claim the format cannot
   // reach from this many compressed bytes is corruption, refused before allocating anything.
   if (header.decoded_length < 2 || header.decoded_length > limits.max_decoded ||
-      header.decoded_length > static_cast<uint64_t>(payload_len) * limits.max_expansion + limits.slack) {
+      header.decoded_length >
+          static_cast<uint64_t>(payload_len) * limits.max_expansion + limits.slack) {
     return Fail(BP_ERR_CORRUPT, who + "implausible decoded length " +
                                     std::to_string(header.decoded_length) + " for " +
                                     std::to_string(payload_len) + " compressed bytes");

@@ -74,7 +74,8 @@ inline int ReadHeader(const char* codec, uint8_t magic, const uint8_t* in, size_
   if (in[0] != magic) {
     static const char kHex[] = "0123456789abcdef";
     std::string seen = {kHex[in[0] >> 4], kHex[in[0] & 15]};
-    return Fail(BP_ERR_CORRUPT, who + "bad magic byte 0x" + seen + " (not a unit this codec wrote)");
+    return Fail(BP_ERR_CORRUPT,
+                who + "bad magic byte 0x" + seen + " (not a unit this codec wrote)");
   }
   if (in[1] != kMethodRaw && in[1] != kMethodCompressed) {
     return Fail(BP_ERR_CORRUPT, who + "unknown method " + std::to_string(in[1]));

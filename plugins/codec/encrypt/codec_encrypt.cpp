@@ -54,7 +54,8 @@ class SecretKey {
 
 struct EncryptCodec {
   SecretKey data_key;
-  encryptfmt::Cipher cipher = encryptfmt::Cipher::kXChaCha20Poly1305;  // the volume's, from its header
+  encryptfmt::Cipher cipher =
+      encryptfmt::Cipher::kXChaCha20Poly1305;  // the volume's, from its header
 };
 
 bool UnitIdentityFrom(const bp_unit_ctx* unit, encryptfmt::UnitIdentity* out) {
@@ -94,12 +95,14 @@ int CreateKey(const encryptcfg::Settings& settings, const bp_codec_volume* volum
   randombytes_buf(codec->data_key.data(), encryptfmt::kKeyBytes);
   SecretKey password_key;
   if (!password_key.ok()) return Fail(BP_ERR_PERMANENT, "out of memory for keys");
-  if (!encryptfmt::DerivePasswordKey(settings.password, header.salt, header.kdf, password_key.data())) {
+  if (!encryptfmt::DerivePasswordKey(settings.password, header.salt, header.kdf,
+                                     password_key.data())) {
     return Fail(BP_ERR_PERMANENT, "Argon2id failed for volume " + volume_name +
                                       " (not enough memory for kdf_mem = " +
                                       std::to_string(header.kdf.memlimit) + " bytes?)");
   }
-  encryptfmt::WrapDataKey(password_key.data(), volume->volume_uuid, codec->data_key.data(), &header);
+  encryptfmt::WrapDataKey(password_key.data(), volume->volume_uuid, codec->data_key.data(),
+                          &header);
   const std::vector<uint8_t> bytes = encryptfmt::SerializeHeader(header);
   if (bp_host->buf_append(new_header, bytes.data(), bytes.size()) != BP_OK) {
     return Fail(BP_ERR_PERMANENT, "out of memory for the key header");
@@ -118,7 +121,8 @@ int UnlockKey(const encryptcfg::Settings& settings, const bp_codec_volume* volum
   }
   SecretKey password_key;
   if (!password_key.ok()) return Fail(BP_ERR_PERMANENT, "out of memory for keys");
-  if (!encryptfmt::DerivePasswordKey(settings.password, header.salt, header.kdf, password_key.data())) {
+  if (!encryptfmt::DerivePasswordKey(settings.password, header.salt, header.kdf,
+                                     password_key.data())) {
     return Fail(BP_ERR_PERMANENT, "Argon2id failed for volume " + volume_name +
                                       " (not enough memory for its recorded " +
                                       std::to_string(header.kdf.memlimit) + "-byte cost?)");
@@ -198,7 +202,8 @@ int EncryptRekey(const bp_config* config, const bp_codec_volume* volume, const v
     if (rc != BP_OK) return Fail(rc, error);
 
     encryptfmt::KeyHeader old;
-    if (!encryptfmt::ParseHeader(static_cast<const uint8_t*>(stored_header), stored_len, &old, &error)) {
+    if (!encryptfmt::ParseHeader(static_cast<const uint8_t*>(stored_header), stored_len, &old,
+                                 &error)) {
       return Fail(BP_ERR_INVALID, "volume " + volume_name + ": " + error);
     }
     // Held in a Settings so it is wiped like the configured password.
@@ -213,7 +218,8 @@ int EncryptRekey(const bp_config* config, const bp_codec_volume* volume, const v
     SecretKey new_key;
     if ((rc = DeriveInto(settings.password, old, volume_name, &old_key)) != BP_OK) return rc;
     if ((rc = DeriveInto(next.password, fresh, volume_name, &new_key)) != BP_OK) return rc;
-    if (!encryptfmt::RewrapDataKey(old_key.data(), new_key.data(), volume->volume_uuid, old, &fresh)) {
+    if (!encryptfmt::RewrapDataKey(old_key.data(), new_key.data(), volume->volume_uuid, old,
+                                   &fresh)) {
       SecretKey probe;
       if ((rc = DeriveInto(next.password, old, volume_name, &probe)) != BP_OK) return rc;
       SecretKey data_key;
@@ -241,7 +247,8 @@ int EncryptRekey(const bp_config* config, const bp_codec_volume* volume, const v
 
 void EncryptClose(void* handle) { delete static_cast<EncryptCodec*>(handle); }
 
-int EncryptEncode(void* handle, const bp_unit_ctx* unit, const void* in, size_t in_len, bp_buf* out) {
+int EncryptEncode(void* handle, const bp_unit_ctx* unit, const void* in, size_t in_len,
+                  bp_buf* out) {
   return Guard(kName, "encode", [&] {
     const auto* codec = static_cast<const EncryptCodec*>(handle);
     encryptfmt::UnitIdentity id;
@@ -256,15 +263,16 @@ int EncryptEncode(void* handle, const bp_unit_ctx* unit, const void* in, size_t 
     encryptnonce::NextNonce(nonce);
     if (!encryptfmt::SealUnit(codec->data_key.data(), nonce, id, static_cast<const uint8_t*>(in),
                               in_len, dest, codec->cipher)) {
-      return Fail(BP_ERR_PERMANENT, std::string("sealing with ") +
-                                        encryptfmt::CipherName(codec->cipher) + " failed");
+      return Fail(BP_ERR_PERMANENT,
+                  std::string("sealing with ") + encryptfmt::CipherName(codec->cipher) + " failed");
     }
     bp_host->buf_commit(out, total);
     return BP_OK;
   });
 }
 
-int EncryptDecode(void* handle, const bp_unit_ctx* unit, const void* in, size_t in_len, bp_buf* out) {
+int EncryptDecode(void* handle, const bp_unit_ctx* unit, const void* in, size_t in_len,
+                  bp_buf* out) {
   return Guard(kName, "decode", [&] {
     const auto* codec = static_cast<const EncryptCodec*>(handle);
     encryptfmt::UnitIdentity id;

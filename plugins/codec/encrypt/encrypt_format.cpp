@@ -127,7 +127,8 @@ std::vector<uint8_t> SerializeHeader(const KeyHeader& header) {
 
 bool ParseHeader(const uint8_t* p, size_t n, KeyHeader* out, std::string* error) {
   if (n != kHeaderBytes) {
-    *error = "key header is " + std::to_string(n) + " bytes, expected " + std::to_string(kHeaderBytes);
+    *error =
+        "key header is " + std::to_string(n) + " bytes, expected " + std::to_string(kHeaderBytes);
     return false;
   }
   if (std::memcmp(p, kHeaderMagic, 4) != 0) {
@@ -135,7 +136,8 @@ bool ParseHeader(const uint8_t* p, size_t n, KeyHeader* out, std::string* error)
     return false;
   }
   if (p[4] != kHeaderVersion1 && p[4] != kHeaderVersion2) {
-    *error = "key header version " + std::to_string(p[4]) + " is not supported (this build reads 1 and 2)";
+    *error = "key header version " + std::to_string(p[4]) +
+             " is not supported (this build reads 1 and 2)";
     return false;
   }
   if (p[5] != kKdfArgon2id13) {
@@ -167,7 +169,8 @@ bool ParseHeader(const uint8_t* p, size_t n, KeyHeader* out, std::string* error)
   if (h.kdf.opslimit < kMinOps || h.kdf.opslimit > kMaxOps || h.kdf.memlimit < kMinMem ||
       h.kdf.memlimit > kMaxMem) {
     *error = "key header asks for Argon2id costs out of bounds (ops " +
-             std::to_string(h.kdf.opslimit) + ", memory " + std::to_string(h.kdf.memlimit) + " bytes)";
+             std::to_string(h.kdf.opslimit) + ", memory " + std::to_string(h.kdf.memlimit) +
+             " bytes)";
     return false;
   }
   std::memcpy(h.salt, p + 24, kSaltBytes);

@@ -28,10 +28,10 @@
 
 namespace encryptfmt {
 
-inline constexpr size_t kKeyBytes = 32;      // data key and password key: 256 bits
-inline constexpr size_t kNonceBytes = 24;    // XChaCha20 nonce: 192 bits, random per use
-inline constexpr size_t kTagBytes = 16;      // Poly1305 tag
-inline constexpr size_t kSaltBytes = 16;     // Argon2id salt
+inline constexpr size_t kKeyBytes = 32;    // data key and password key: 256 bits
+inline constexpr size_t kNonceBytes = 24;  // XChaCha20 nonce: 192 bits, random per use
+inline constexpr size_t kTagBytes = 16;    // Poly1305 tag
+inline constexpr size_t kSaltBytes = 16;   // Argon2id salt
 inline constexpr size_t kUuidBytes = 16;
 
 // ---- ciphers ---------------------------------------------------------------------------------
@@ -49,8 +49,8 @@ bool CipherFromName(const std::string& name, Cipher* out);
 // ---- unit frame ------------------------------------------------------------------------------
 
 // First byte of every frame: identifies this codec, the frame version and the cipher.
-inline constexpr uint8_t kFrameVersion1 = 0xE1;      // XChaCha20-Poly1305
-inline constexpr uint8_t kFrameXAes256Gcm = 0xE2;    // XAES-256-GCM
+inline constexpr uint8_t kFrameVersion1 = 0xE1;    // XChaCha20-Poly1305
+inline constexpr uint8_t kFrameXAes256Gcm = 0xE2;  // XAES-256-GCM
 uint8_t FrameByte(Cipher cipher);
 inline constexpr size_t kFrameOverhead = 1 + kNonceBytes + kTagBytes;
 
@@ -87,7 +87,7 @@ bool OpenUnit(const uint8_t key[kKeyBytes], const UnitIdentity& unit, const uint
 inline constexpr uint8_t kHeaderMagic[4] = {'B', 'P', 'E', 'K'};
 inline constexpr uint8_t kHeaderVersion1 = 1;  // XChaCha20-Poly1305 units, bytes 6-7 zero
 inline constexpr uint8_t kHeaderVersion2 = 2;  // byte 6 names the unit cipher, byte 7 zero
-inline constexpr uint8_t kKdfArgon2id13 = 1;  // libsodium crypto_pwhash_ALG_ARGON2ID13
+inline constexpr uint8_t kKdfArgon2id13 = 1;   // libsodium crypto_pwhash_ALG_ARGON2ID13
 
 // Bounds on recorded Argon2id costs. The lower ones are libsodium's minimums (useful for fast
 // tests); the upper ones stop a damaged or hostile header from making open() run for hours or
@@ -118,7 +118,8 @@ struct KeyHeader {
 // changed without the password — then the wrap nonce (24) and the wrapped key (48). 112 bytes.
 // The key wrap itself is XChaCha20-Poly1305 whatever the unit cipher.
 inline constexpr size_t kHeaderAuthenticatedBytes = 4 + 1 + 1 + 2 + 8 + 8 + kSaltBytes;
-inline constexpr size_t kHeaderBytes = kHeaderAuthenticatedBytes + kNonceBytes + kKeyBytes + kTagBytes;
+inline constexpr size_t kHeaderBytes =
+    kHeaderAuthenticatedBytes + kNonceBytes + kKeyBytes + kTagBytes;
 
 // XChaCha20-Poly1305 volumes are written as version 1, byte for byte what builds before
 // XAES-256-GCM wrote and read; other ciphers as version 2.

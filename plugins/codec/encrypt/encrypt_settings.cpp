@@ -20,7 +20,8 @@ const struct bp_config_key kConfigKeys[] = {
      "File holding the password (one trailing newline is ignored); keep it mode 0600."},
     {"kdf", BP_CFG_STRING, "moderate", 0,
      "Argon2id cost preset for new volumes: interactive (64MiB, 2 passes), moderate (256MiB, 3 "
-     "passes) or sensitive (1GiB, 4 passes). Existing volumes keep the costs they were created with."},
+     "passes) or sensitive (1GiB, 4 passes). Existing volumes keep the costs they were created "
+     "with."},
     {"kdf_ops", BP_CFG_INT, nullptr, 0,
      "Argon2id passes for new volumes, overriding the preset (1..64)."},
     {"kdf_mem", BP_CFG_SIZE, nullptr, 0,
@@ -62,7 +63,7 @@ int ReadPasswordFile(const std::string& path, std::string* password, std::string
     text.pop_back();
     if (!text.empty() && text.back() == '\r') text.pop_back();
   }
-  struct stat st{};
+  struct stat st {};
   if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
     bp_host->log(BP_LOG_WARN, "encrypt",
                  ("password_file " + path + " is readable by other users; chmod 600 it").c_str());
@@ -89,7 +90,8 @@ int ReadKdf(const bp_config* config, Settings* out, std::string* error) {
   }
   if (Has(config, "kdf_ops")) {
     const int64_t ops = bp_host->config_int(config, "kdf_ops");
-    if (ops < static_cast<int64_t>(encryptfmt::kMinOps) || ops > static_cast<int64_t>(encryptfmt::kMaxOps)) {
+    if (ops < static_cast<int64_t>(encryptfmt::kMinOps) ||
+        ops > static_cast<int64_t>(encryptfmt::kMaxOps)) {
       *error = "kdf_ops must be 1..64, got " + std::to_string(ops);
       return BP_ERR_INVALID;
     }
@@ -97,7 +99,8 @@ int ReadKdf(const bp_config* config, Settings* out, std::string* error) {
   }
   if (Has(config, "kdf_mem")) {
     const int64_t mem = bp_host->config_int(config, "kdf_mem");
-    if (mem < static_cast<int64_t>(encryptfmt::kMinMem) || static_cast<uint64_t>(mem) > encryptfmt::kMaxMem) {
+    if (mem < static_cast<int64_t>(encryptfmt::kMinMem) ||
+        static_cast<uint64_t>(mem) > encryptfmt::kMaxMem) {
       *error = "kdf_mem must be 8KiB..4GiB, got " + std::to_string(mem) + " bytes";
       return BP_ERR_INVALID;
     }

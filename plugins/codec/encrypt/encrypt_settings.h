@@ -24,7 +24,7 @@ struct Settings {
   std::string password;
   encryptfmt::KdfParams kdf;  // for new volumes; existing ones use their recorded costs
   encryptfmt::Cipher cipher = encryptfmt::Cipher::kXAes256Gcm;  // for new volumes, likewise
-  bool weak_kdf = false;      // below libsodium's "interactive" costs
+  bool weak_kdf = false;  // below libsodium's "interactive" costs
 };
 
 // Read and check the section. On failure returns a BP_ERR_* code and sets *error to a message

@@ -37,7 +37,8 @@ class ThreadPage {
     const long page = ::sysconf(_SC_PAGESIZE);
     size_ = page > 0 ? static_cast<size_t>(page) : 4096;
     static_assert(sizeof(Pool) <= 4096);
-    void* mapped = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void* mapped =
+        ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (mapped == MAP_FAILED) return;
     if (::madvise(mapped, size_, MADV_WIPEONFORK) != 0) {
       ::munmap(mapped, size_);

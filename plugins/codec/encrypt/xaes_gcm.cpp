@@ -90,7 +90,8 @@ bool StartGcm(ThreadContexts& c, bool encrypt, const uint8_t key[kKeyBytes],
   }
   OPENSSL_cleanse(derived, sizeof derived);
   int len = 0;
-  if (ok && ad_len > 0) ok = EVP_CipherUpdate(c.gcm_, nullptr, &len, ad, static_cast<int>(ad_len)) == 1;
+  if (ok && ad_len > 0)
+    ok = EVP_CipherUpdate(c.gcm_, nullptr, &len, ad, static_cast<int>(ad_len)) == 1;
   return ok;
 }
 

@@ -55,12 +55,10 @@ constexpr codecframe::ProbePlan kProbePlan{512, 16384, 8192, 2, 8};
 bool WorthCompressing(LZ4_stream_t* stream, const uint8_t* src, size_t n,
                       codecframe::EffortTracker::Effort spend) {
   switch (spend) {
-    case codecframe::EffortTracker::Effort::kSkip:
-      return false;
+    case codecframe::EffortTracker::Effort::kSkip: return false;
     case codecframe::EffortTracker::Effort::kScout:
       return codecframe::ScoutWorthCompressing(stream, src, n);
-    case codecframe::EffortTracker::Effort::kNormal:
-      break;
+    case codecframe::EffortTracker::Effort::kNormal: break;
   }
   return codecframe::WorthCompressing(src, n, kProbePlan, [stream](const uint8_t* at, size_t len) {
     return codecframe::Lz4WindowSize(stream, at, len);
@@ -84,8 +82,9 @@ int Lz4Open(const struct bp_config* config, const struct bp_codec_volume* /*volu
     if (config != nullptr && bp_host->config_has(config, "acceleration")) {
       int64_t acceleration = bp_host->config_int(config, "acceleration");
       if (acceleration < 1 || acceleration > 65537) {
-        return codecframe::Fail(BP_ERR_INVALID, "lz4: acceleration must be between 1 and 65537, got " +
-                                                    std::to_string(acceleration));
+        return codecframe::Fail(
+            BP_ERR_INVALID,
+            "lz4: acceleration must be between 1 and 65537, got " + std::to_string(acceleration));
       }
       codec->acceleration = static_cast<int>(acceleration);
     }
@@ -114,8 +113,10 @@ int Lz4Encode(void* handle, const struct bp_unit_ctx* /*unit*/, const void* in, 
     const int rc = codecframe::EncodeUnit(
         kName, kMagic, LZ4_MAX_INPUT_SIZE, in, in_len, out,
         [&](const uint8_t* src, size_t n, uint8_t* dest, size_t capacity) {
-          const int produced = codecframe::Lz4CompressBlock(stream, src, n, dest, capacity, acceleration);
-          if (produced <= 0) return codecframe::SqueezeResult{codecframe::Squeeze::kDidNotShrink, 0};
+          const int produced =
+              codecframe::Lz4CompressBlock(stream, src, n, dest, capacity, acceleration);
+          if (produced <= 0)
+            return codecframe::SqueezeResult{codecframe::Squeeze::kDidNotShrink, 0};
           return codecframe::SqueezeResult{codecframe::Squeeze::kCompressed,
                                            static_cast<size_t>(produced)};
         },
@@ -138,15 +139,14 @@ int Lz4Decode(void* /*handle*/, const struct bp_unit_ctx* /*unit*/, const void* 
     };
     auto decompress = [](const uint8_t* payload, size_t payload_len, uint8_t* dest,
                          size_t decoded_length) {
-      const int produced = LZ4_decompress_safe(reinterpret_cast<const char*>(payload),
-                                               reinterpret_cast<char*>(dest),
-                                               static_cast<int>(payload_len),
-                                               static_cast<int>(decoded_length));
+      const int produced =
+          LZ4_decompress_safe(reinterpret_cast<const char*>(payload), reinterpret_cast<char*>(dest),
+                              static_cast<int>(payload_len), static_cast<int>(decoded_length));
       if (produced < 0 || static_cast<size_t>(produced) != decoded_length) {
-        return codecframe::Fail(BP_ERR_CORRUPT,
-                                "lz4 decode: corrupt compressed data (expected " +
-                                    std::to_string(decoded_length) + " bytes, lz4 returned " +
-                                    std::to_string(produced) + ")");
+        return codecframe::Fail(BP_ERR_CORRUPT, "lz4 decode: corrupt compressed data (expected " +
+                                                    std::to_string(decoded_length) +
+                                                    " bytes, lz4 returned " +
+                                                    std::to_string(produced) + ")");
       }
       return static_cast<int>(BP_OK);
     };

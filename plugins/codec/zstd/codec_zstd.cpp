@@ -63,8 +63,8 @@ ZSTD_CCtx* ThreadCCtx() {
 constexpr codecframe::ProbePlan kProbePlan{1024, 16384, 16384, 1, 4};
 // What the probe and the literal check decide for one unit.
 struct UnitPlan {
-  bool compress = true;         // false: store raw without running zstd
-  bool entropy_literals = true; // false: zstd leaves literals uncompressed (no Huffman tables)
+  bool compress = true;          // false: store raw without running zstd
+  bool entropy_literals = true;  // false: zstd leaves literals uncompressed (no Huffman tables)
 };
 
 UnitPlan PlanUnit(const uint8_t* src, size_t n, bool scouting) {
@@ -84,15 +84,15 @@ UnitPlan PlanUnit(const uint8_t* src, size_t n, bool scouting) {
     return plan;
   }
   size_t literals = 0, literal_bytes = 0, symbols = 0;
-  plan.compress = codecframe::WorthCompressing(src, n, kProbePlan, [&](const uint8_t* at, size_t len) {
-    const codecframe::WindowEstimate estimate = codecframe::EstimateWindow(at, len);
-    literals += estimate.literals;
-    literal_bytes += estimate.literal_bytes;
-    symbols = std::max(symbols, estimate.literal_symbols);
-    return estimate.size;
-  });
-  plan.entropy_literals =
-      codecframe::LiteralsWorthEntropyCoding(literals, literal_bytes, symbols);
+  plan.compress =
+      codecframe::WorthCompressing(src, n, kProbePlan, [&](const uint8_t* at, size_t len) {
+        const codecframe::WindowEstimate estimate = codecframe::EstimateWindow(at, len);
+        literals += estimate.literals;
+        literal_bytes += estimate.literal_bytes;
+        symbols = std::max(symbols, estimate.literal_symbols);
+        return estimate.size;
+      });
+  plan.entropy_literals = codecframe::LiteralsWorthEntropyCoding(literals, literal_bytes, symbols);
   return plan;
 }
 
@@ -141,9 +141,9 @@ int ZstdOpen(const struct bp_config* config, const struct bp_codec_volume* /*vol
     if (config != nullptr && bp_host->config_has(config, "level")) {
       int64_t level = bp_host->config_int(config, "level");
       if (level < -7 || level > 19 || level == 0) {
-        return codecframe::Fail(BP_ERR_INVALID,
-                                "zstd: level must be 1..19 (or -7..-1 for fast modes), got " +
-                                    std::to_string(level));
+        return codecframe::Fail(
+            BP_ERR_INVALID,
+            "zstd: level must be 1..19 (or -7..-1 for fast modes), got " + std::to_string(level));
       }
       codec->level = static_cast<int>(level);
     }
@@ -179,7 +179,8 @@ int ZstdEncode(void* handle, const struct bp_unit_ctx* /*unit*/, const void* in,
             return codecframe::SqueezeResult{codecframe::Squeeze::kDidNotShrink, 0};
           }
           if (!ConfigureCCtx(cctx, level, plan.entropy_literals)) {
-            codecframe::Fail(BP_ERR_PERMANENT, "zstd encode: cannot set level " + std::to_string(level));
+            codecframe::Fail(BP_ERR_PERMANENT,
+                             "zstd encode: cannot set level " + std::to_string(level));
             return codecframe::SqueezeResult{};
           }
           // ZSTD_compress2 sizes zstd's window and tables to the unit (its length is known).
@@ -208,11 +209,13 @@ int ZstdDecode(void* /*handle*/, const struct bp_unit_ctx* /*unit*/, const void*
     auto check = [](const uint8_t* payload, size_t payload_len, uint64_t decoded_length) {
       size_t frame_len = ZSTD_findFrameCompressedSize(payload, payload_len);
       if (ZSTD_isError(frame_len) || frame_len != payload_len) {
-        return codecframe::Fail(BP_ERR_CORRUPT, "zstd decode: payload is not exactly one zstd frame");
+        return codecframe::Fail(BP_ERR_CORRUPT,
+                                "zstd decode: payload is not exactly one zstd frame");
       }
       if (ZSTD_getFrameContentSize(payload, payload_len) != decoded_length) {
-        return codecframe::Fail(BP_ERR_CORRUPT, "zstd decode: frame size disagrees with unit header (" +
-                                                    std::to_string(decoded_length) + " bytes)");
+        return codecframe::Fail(BP_ERR_CORRUPT,
+                                "zstd decode: frame size disagrees with unit header (" +
+                                    std::to_string(decoded_length) + " bytes)");
       }
       return static_cast<int>(BP_OK);
     };
@@ -222,13 +225,14 @@ int ZstdDecode(void* /*handle*/, const struct bp_unit_ctx* /*unit*/, const void*
       if (dctx == nullptr) return codecframe::Fail(BP_ERR_PERMANENT, "zstd decode: out of memory");
       const size_t produced = ZSTD_decompressDCtx(dctx, dest, decoded_length, payload, payload_len);
       if (ZSTD_isError(produced)) {
-        return codecframe::Fail(BP_ERR_CORRUPT, std::string("zstd decode: corrupt compressed data: ") +
-                                                    ZSTD_getErrorName(produced));
+        return codecframe::Fail(
+            BP_ERR_CORRUPT,
+            std::string("zstd decode: corrupt compressed data: ") + ZSTD_getErrorName(produced));
       }
       if (produced != decoded_length) {
-        return codecframe::Fail(BP_ERR_CORRUPT, "zstd decode: produced " + std::to_string(produced) +
-                                                    " bytes, unit header says " +
-                                                    std::to_string(decoded_length));
+        return codecframe::Fail(BP_ERR_CORRUPT,
+                                "zstd decode: produced " + std::to_string(produced) +
+                                    " bytes, unit header says " + std::to_string(decoded_length));
       }
       return static_cast<int>(BP_OK);
     };
@@ -237,7 +241,8 @@ int ZstdDecode(void* /*handle*/, const struct bp_unit_ctx* /*unit*/, const void*
 }
 
 struct bp_codec_plugin zstd_codec_plugin = {
-    /* header */ {0, 0, 0, 0, 0, 0, "zstd", "1.0", "zstd compression of each unit (level configurable)"},
+    /* header */ {0, 0, 0, 0, 0, 0, "zstd", "1.0",
+                  "zstd compression of each unit (level configurable)"},
     /* flags */ BP_CODEC_COMPRESSES,
     /* reserved */ 0,
     /* config_keys */ kConfigKeys,

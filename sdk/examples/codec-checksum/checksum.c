@@ -52,9 +52,9 @@
 /* Per-instance state: one per volume that uses the codec. Read-only after open(), so encode
 ** and decode may run on many threads at once without locks. */
 struct checksum_codec {
-  int algorithm;       /* ALGO_* */
-  int bind_location;   /* non-zero: digest covers volume uuid, kind, object_seq, unit_index */
-  size_t digest_size;  /* 4 for CRC-32C, 8 for CRC-64 */
+  int algorithm;      /* ALGO_* */
+  int bind_location;  /* non-zero: digest covers volume uuid, kind, object_seq, unit_index */
+  size_t digest_size; /* 4 for CRC-32C, 8 for CRC-64 */
   uint32_t crc32c_table[256];
   uint64_t crc64_table[256];
 };
@@ -186,8 +186,9 @@ static int checksum_open(const struct bp_config *config, const struct bp_codec_v
       free(codec);
       return fail(BP_ERR_INVALID, "checksum: algorithm must be \"crc32c\" or \"crc64\"");
     }
-    codec->bind_location =
-        bp_host->config_has(config, "bind_location") ? bp_host->config_bool(config, "bind_location") : 1;
+    codec->bind_location = bp_host->config_has(config, "bind_location")
+                               ? bp_host->config_bool(config, "bind_location")
+                               : 1;
     uint8_t header[HEADER_SIZE] = {'C', 'K', HEADER_VERSION, (uint8_t)codec->algorithm,
                                    codec->bind_location ? FLAG_BIND_LOCATION : 0};
     if (new_header != NULL && bp_host->buf_append(new_header, header, sizeof(header)) != BP_OK) {

@@ -87,28 +87,44 @@ static int host_list_add(struct bp_list *list, const char *key, uint64_t size) {
   (void)list, (void)key, (void)size;
   return BP_ERR_UNSUPPORTED;
 }
-static void host_list_set_next(struct bp_list *list, const char *cursor) { (void)list, (void)cursor; }
+static void host_list_set_next(struct bp_list *list, const char *cursor) {
+  (void)list, (void)cursor;
+}
 static void host_metric_add(const char *plugin, const char *name, int64_t delta) {
   (void)plugin, (void)name, (void)delta;
 }
 
 static const struct bp_host_api host = {
-    sizeof(struct bp_host_api), BP_ABI_MINOR, host_log, host_set_error, host_config_has,
-    host_config_string, host_config_int, host_config_bool, host_config_list_count,
-    host_config_list_item, host_config_dir, host_buf_reserve, host_buf_commit, host_buf_append,
-    host_buf_size, host_list_add, host_list_set_next, host_metric_add,
+    sizeof(struct bp_host_api),
+    BP_ABI_MINOR,
+    host_log,
+    host_set_error,
+    host_config_has,
+    host_config_string,
+    host_config_int,
+    host_config_bool,
+    host_config_list_count,
+    host_config_list_item,
+    host_config_dir,
+    host_buf_reserve,
+    host_buf_commit,
+    host_buf_append,
+    host_buf_size,
+    host_list_add,
+    host_list_set_next,
+    host_metric_add,
 };
 
 /* ---- Checks --------------------------------------------------------------------------------- */
 
 static int failures = 0;
-#define CHECK(cond)                                                                  \
-  do {                                                                               \
-    if (!(cond)) {                                                                   \
+#define CHECK(cond)                                                                     \
+  do {                                                                                  \
+    if (!(cond)) {                                                                      \
       fprintf(stderr, "FAILED %s:%d: %s (last error: %s)\n", __FILE__, __LINE__, #cond, \
-              last_error);                                                           \
-      failures++;                                                                    \
-    }                                                                                \
+              last_error);                                                              \
+      failures++;                                                                       \
+    }                                                                                   \
   } while (0)
 
 static void buf_reset(struct bp_buf *buf) { buf->size = 0; }

@@ -4,8 +4,8 @@
 */
 #ifndef BLOCKPIPE_H
 #define BLOCKPIPE_H
-#include "bp_common.h"
 #include "bp_backend.h"
 #include "bp_codec.h"
+#include "bp_common.h"
 #include "bp_frontend.h"
 #endif

@@ -48,31 +48,27 @@ extern "C" {
 
 /* Capability bits returned by capabilities(). The host emulates what is missing where it can
 ** do so safely, and refuses what it cannot (see each bit). */
-#define BP_BACKEND_CAP_RANGED_GET (1u << 0)    /* read() honours offset/length natively; without
-                                                  it the host emulates with get() (slow) */
-#define BP_BACKEND_CAP_PUT_IF_ABSENT (1u << 1) /* put() with BP_PUT_IF_ABSENT is atomic against
-                                                  concurrent writers; without it the host refuses
-                                                  to open volumes for writing unless the user
-                                                  opts out of fencing */
-#define BP_BACKEND_CAP_DELETE_MANY (1u << 2)   /* delete_many() is implemented */
-#define BP_BACKEND_CAP_LIST_PAGES (1u << 3)    /* list() returns pages with a cursor */
-#define BP_BACKEND_CAP_DURABLE_PUT (1u << 4)   /* a successful put() is durable (fsync, or the
-                                                  store's own acknowledgement) */
-#define BP_BACKEND_CAP_CONDITIONAL_PUT (1u << 5) /* since 1.2: get_tagged() and put_if_match()
-                                                  are implemented and put_if_match() is atomic
-                                                  against concurrent writers of the key (declare
-                                                  it only when proven, e.g. by a probe at open);
-                                                  without it the host replaces shared records
-                                                  with plain puts only when the user opts out of
-                                                  fencing */
-#define BP_BACKEND_CAP_LOCAL_READS (1u << 6) /* since 1.4: reads are served on this machine
-                                                  (its disks, and the kernel's page cache, which
-                                                  still holds what was just written), so a miss
-                                                  in the host's unit cache costs microseconds,
-                                                  not a network round trip. The host then does
-                                                  not copy every newly written unit into its
-                                                  memory cache: that would cache the same bytes
-                                                  twice. Purely a hint; an older host ignores it */
+/* read() honours offset/length natively; without it the host emulates with get() (slow) */
+#define BP_BACKEND_CAP_RANGED_GET (1u << 0)
+/* put() with BP_PUT_IF_ABSENT is atomic against concurrent writers; without it the host refuses
+** to open volumes for writing unless the user opts out of fencing */
+#define BP_BACKEND_CAP_PUT_IF_ABSENT (1u << 1)
+/* delete_many() is implemented */
+#define BP_BACKEND_CAP_DELETE_MANY (1u << 2)
+/* list() returns pages with a cursor */
+#define BP_BACKEND_CAP_LIST_PAGES (1u << 3)
+/* a successful put() is durable (fsync, or the store's own acknowledgement) */
+#define BP_BACKEND_CAP_DURABLE_PUT (1u << 4)
+/* since 1.2: get_tagged() and put_if_match() are implemented and put_if_match() is atomic
+** against concurrent writers of the key (declare it only when proven, e.g. by a probe at open);
+** without it the host replaces shared records with plain puts only when the user opts out of
+** fencing */
+#define BP_BACKEND_CAP_CONDITIONAL_PUT (1u << 5)
+/* since 1.4: reads are served on this machine (its disks, and the kernel's page cache, which
+** still holds what was just written), so a miss in the host's unit cache costs microseconds,
+** not a network round trip. The host then does not copy every newly written unit into its
+** memory cache: that would cache the same bytes twice. Purely a hint; an older host ignores it */
+#define BP_BACKEND_CAP_LOCAL_READS (1u << 6)
 
 /* Longest key the host passes to a backend (keys, and list() prefixes), in bytes, not counting
 ** the terminating NUL: a buffer holding any key needs BP_KEY_MAX_LENGTH + 1 bytes. A macro since
@@ -193,9 +189,10 @@ struct bp_backend_plugin {
 
 /* True when `plugin` (a bp_backend_plugin as the host copied it) has the slot, i.e. was built
 ** against an ABI minor that includes it and filled it. */
-#define BP_BACKEND_HAS(plugin, slot)                                                        \
-  ((plugin) != NULL &&                                                                      \
-   (plugin)->header.struct_size >= offsetof(struct bp_backend_plugin, slot) + sizeof((plugin)->slot) && \
+#define BP_BACKEND_HAS(plugin, slot)                                        \
+  ((plugin) != NULL &&                                                      \
+   (plugin)->header.struct_size >=                                          \
+       offsetof(struct bp_backend_plugin, slot) + sizeof((plugin)->slot) && \
    (plugin)->slot != NULL)
 
 #define BP_REGISTER_BACKEND(plugin_struct, thread_model) \

@@ -58,19 +58,19 @@ extern "C" {
 #define BP_VOLUME_UUID_SIZE 16
 
 /* Kinds of stored units (bp_unit_ctx.kind). */
-#define BP_UNIT_DATA 1       /* a data unit inside a segment */
+#define BP_UNIT_DATA 1         /* a data unit inside a segment */
 #define BP_UNIT_SEGMENT_META 2 /* a segment's map delta and unit index */
-#define BP_UNIT_CHECKPOINT 3 /* a checkpoint (full map) */
+#define BP_UNIT_CHECKPOINT 3   /* a checkpoint (full map) */
 
 /* Identity of one stored unit, for authenticating codecs. Owned by the host; valid during the
 ** call only. */
 struct bp_unit_ctx {
-  uint32_t struct_size;      /* sizeof(struct bp_unit_ctx) in the host */
-  uint32_t kind;             /* BP_UNIT_* */
+  uint32_t struct_size;       /* sizeof(struct bp_unit_ctx) in the host */
+  uint32_t kind;              /* BP_UNIT_* */
   const uint8_t *volume_uuid; /* BP_VOLUME_UUID_SIZE bytes */
-  uint64_t object_seq;       /* sequence number of the segment/checkpoint holding the unit */
-  uint64_t unit_index;       /* index of the unit in its object (0 for meta/checkpoint) */
-  uint64_t logical_length;   /* decoded length of the whole chain output for this unit */
+  uint64_t object_seq;        /* sequence number of the segment/checkpoint holding the unit */
+  uint64_t unit_index;        /* index of the unit in its object (0 for meta/checkpoint) */
+  uint64_t logical_length;    /* decoded length of the whole chain output for this unit */
   /* ---- end of ABI 1.0 ---- */
 };
 
@@ -155,9 +155,10 @@ struct bp_codec_plugin {
 
 /* Whether a codec plugin struct, as the host copied it from a plugin of any 1.x minor, has a
 ** slot added after 1.0 filled in: the declared struct_size covers the slot and it is not NULL. */
-#define BP_CODEC_HAS(plugin, slot)                                                          \
-  ((plugin) != NULL &&                                                                      \
-   (plugin)->header.struct_size >= offsetof(struct bp_codec_plugin, slot) + sizeof((plugin)->slot) && \
+#define BP_CODEC_HAS(plugin, slot)                                        \
+  ((plugin) != NULL &&                                                    \
+   (plugin)->header.struct_size >=                                        \
+       offsetof(struct bp_codec_plugin, slot) + sizeof((plugin)->slot) && \
    (plugin)->slot != NULL)
 
 #define BP_REGISTER_CODEC(plugin_struct, thread_model) \

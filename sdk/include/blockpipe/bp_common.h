@@ -130,16 +130,16 @@ extern "C" {
 ** This layout is frozen for all ABI majors so that any host can read a foreign plugin's version.
 ** ------------------------------------------------------------------------------------------- */
 struct bp_plugin_header {
-  uint32_t abi_major;    /* set by the macro: BP_ABI_MAJOR the plugin was compiled against */
-  uint32_t abi_minor;    /* set by the macro: BP_ABI_MINOR the plugin was compiled against */
-  uint32_t kind;         /* set by the macro: BP_KIND_* */
-  uint32_t struct_size;  /* set by the macro: sizeof the full plugin struct */
-  uint32_t thread_model; /* set by the macro: BP_THREAD_* */
-  uint32_t reserved;     /* zero */
+  uint32_t abi_major;      /* set by the macro: BP_ABI_MAJOR the plugin was compiled against */
+  uint32_t abi_minor;      /* set by the macro: BP_ABI_MINOR the plugin was compiled against */
+  uint32_t kind;           /* set by the macro: BP_KIND_* */
+  uint32_t struct_size;    /* set by the macro: sizeof the full plugin struct */
+  uint32_t thread_model;   /* set by the macro: BP_THREAD_* */
+  uint32_t reserved;       /* zero */
   const char *name;        /* plugin author: short name used in config ("file", "lz4"); static;
                               see BP_PLUGIN_NAME_MAX_LENGTH */
   const char *version;     /* plugin author: free-form version string; static, may be NULL */
-  const char *description; /* plugin author: one line for `blockpipe plugins`; static, may be NULL */
+  const char *description; /* plugin author: one line for `blockpipe plugins`; static or NULL */
 };
 
 /* Longest plugin name, in bytes (since 1.5 as a macro; the host always refused longer names).
@@ -178,9 +178,9 @@ struct bp_config_key {
 };
 
 /* Opaque handles owned by the host. */
-struct bp_config;  /* one plugin instance's validated config section; valid until close() */
-struct bp_buf;     /* growable output buffer the host owns; see buf_* services */
-struct bp_list;    /* sink for list results; see list_* services */
+struct bp_config; /* one plugin instance's validated config section; valid until close() */
+struct bp_buf;    /* growable output buffer the host owns; see buf_* services */
+struct bp_list;   /* sink for list results; see list_* services */
 
 /* ---------------------------------------------------------------------------------------------
 ** Host services. Passed to blockpipe_plugin_entry() and valid until unload. Every function is
@@ -243,8 +243,9 @@ struct bp_host_api {
   /* ---- end of ABI 1.3 ---- */
 };
 
-#define BP_HOST_HAS(host, slot) \
-  ((host) != NULL && (host)->struct_size >= offsetof(struct bp_host_api, slot) + sizeof((host)->slot) && \
+#define BP_HOST_HAS(host, slot)                                                        \
+  ((host) != NULL &&                                                                   \
+   (host)->struct_size >= offsetof(struct bp_host_api, slot) + sizeof((host)->slot) && \
    (host)->slot != NULL)
 
 /* Signature of the exported entry point. Returns the plugin header (first member of the plugin
@@ -253,17 +254,17 @@ typedef const struct bp_plugin_header *(*bp_plugin_entry_fn)(const struct bp_hos
 
 /* Internal helper of the BP_REGISTER_* macros. Defines the entry point and a hidden global
 ** `bp_host` through which the plugin calls host services. */
-#define BP__REGISTER(plugin_struct, kind_value, thread_model_value)                             \
-  BP_HIDDEN const struct bp_host_api *bp_host = NULL;                                         \
-  BP_EXTERN_C BP_EXPORT const struct bp_plugin_header *blockpipe_plugin_entry(                 \
-      const struct bp_host_api *host) {                                                       \
-    bp_host = host;                                                                           \
-    (plugin_struct).header.abi_major = BP_ABI_MAJOR;                                          \
-    (plugin_struct).header.abi_minor = BP_ABI_MINOR;                                          \
-    (plugin_struct).header.kind = (kind_value);                                               \
-    (plugin_struct).header.struct_size = (uint32_t)sizeof(plugin_struct);                     \
-    (plugin_struct).header.thread_model = (thread_model_value);                               \
-    return &(plugin_struct).header;                                                           \
+#define BP__REGISTER(plugin_struct, kind_value, thread_model_value)            \
+  BP_HIDDEN const struct bp_host_api *bp_host = NULL;                          \
+  BP_EXTERN_C BP_EXPORT const struct bp_plugin_header *blockpipe_plugin_entry( \
+      const struct bp_host_api *host) {                                        \
+    bp_host = host;                                                            \
+    (plugin_struct).header.abi_major = BP_ABI_MAJOR;                           \
+    (plugin_struct).header.abi_minor = BP_ABI_MINOR;                           \
+    (plugin_struct).header.kind = (kind_value);                                \
+    (plugin_struct).header.struct_size = (uint32_t)sizeof(plugin_struct);      \
+    (plugin_struct).header.thread_model = (thread_model_value);                \
+    return &(plugin_struct).header;                                            \
   }
 
 /* Declared for plugin code that calls services: `bp_host->log(...)`. */

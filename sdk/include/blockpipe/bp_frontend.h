@@ -41,8 +41,9 @@ extern "C" {
 ** request carrying a bit it does not know with EINVAL rather than ignore it: a flag changes
 ** what the request promises, and one dropped silently could lose data. A frontend that sets a
 ** flag added after 1.0 checks bp_host->abi_minor first. */
-#define BP_IO_FLAG_FUA (1u << 0)       /* the request is durable when done is called */
-#define BP_IO_FLAG_NO_HOLE (1u << 1)   /* WRITE_ZEROES: keep the range allocated (reads still
+#define BP_IO_FLAG_FUA (1u << 0) /* the request is durable when done is called */
+#define BP_IO_FLAG_NO_HOLE \
+  (1u << 1)                            /* WRITE_ZEROES: keep the range allocated (reads still
                                           zero) */
 #define BP_IO_FLAG_FAST_ZERO (1u << 2) /* WRITE_ZEROES: fail with ENOTSUP unless it is fast */
 
@@ -76,11 +77,11 @@ struct bp_volume; /* opaque: one frontend reference to an open volume */
 
 struct bp_volume_info {
   uint32_t struct_size;
-  uint32_t flags;            /* BP_VOLUME_* */
-  uint64_t size;             /* bytes */
-  uint32_t min_block;        /* smallest request granularity the volume handles (1) */
-  uint32_t preferred_block;  /* requests of this size and alignment avoid read-modify-write */
-  uint32_t max_request;      /* largest READ/WRITE payload accepted, bytes */
+  uint32_t flags;           /* BP_VOLUME_* */
+  uint64_t size;            /* bytes */
+  uint32_t min_block;       /* smallest request granularity the volume handles (1) */
+  uint32_t preferred_block; /* requests of this size and alignment avoid read-modify-write */
+  uint32_t max_request;     /* largest READ/WRITE payload accepted, bytes */
   uint32_t reserved;
   /* ---- end of ABI 1.0 (1.1 to 1.5 did not change this struct) ---- */
 };
@@ -157,9 +158,9 @@ struct bp_volume_api {
 
 /* True when the host's volume API table `api` has `slot` (a slot added after 1.0), i.e. the host
 ** was built against a minor that includes it and filled it. Like BP_HOST_HAS. */
-#define BP_VOLUME_API_HAS(api, slot)                                                         \
-  ((api) != NULL &&                                                                          \
-   (api)->struct_size >= offsetof(struct bp_volume_api, slot) + sizeof((api)->slot) &&      \
+#define BP_VOLUME_API_HAS(api, slot)                                                   \
+  ((api) != NULL &&                                                                    \
+   (api)->struct_size >= offsetof(struct bp_volume_api, slot) + sizeof((api)->slot) && \
    (api)->slot != NULL)
 
 struct bp_frontend_plugin {
@@ -169,8 +170,7 @@ struct bp_frontend_plugin {
   const struct bp_config_key *config_keys;
 
   /* Create an instance: validate config, bind listeners. volumes is valid until close(). */
-  int (*open)(const struct bp_config *config, const struct bp_volume_api *volumes,
-              void **handle);
+  int (*open)(const struct bp_config *config, const struct bp_volume_api *volumes, void **handle);
   int (*start)(void *handle);
   void (*stop)(void *handle);
   void (*close)(void *handle);

@@ -121,8 +121,7 @@ class CondVar {
   }
   /* Waits until `until` at the latest; true if woken before it (maybe spuriously). */
   template <class Clock, class Duration>
-  bool WaitUntil(Mutex* mu, const std::chrono::time_point<Clock, Duration>& until)
-      BP_REQUIRES(mu) {
+  bool WaitUntil(Mutex* mu, const std::chrono::time_point<Clock, Duration>& until) BP_REQUIRES(mu) {
     std::unique_lock<std::mutex> lock(mu->mu_, std::adopt_lock);
     const bool woken = cv_.wait_until(lock, until) == std::cv_status::no_timeout;
     lock.release();

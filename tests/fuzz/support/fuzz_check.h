@@ -42,7 +42,7 @@ class InputCursor {
 
 }  // namespace bptest
 
-#define FUZZ_CHECK(condition, detail)                                         \
-  do {                                                                        \
+#define FUZZ_CHECK(condition, detail)                                                  \
+  do {                                                                                 \
     if (!(condition)) ::bptest::FuzzFailure(__FILE__, __LINE__, #condition, (detail)); \
   } while (0)

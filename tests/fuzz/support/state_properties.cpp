@@ -15,9 +15,9 @@ uint64_t CheckUnits(const std::vector<bp::UnitLoc>& units, uint64_t object_size)
   uint64_t blocks = 0;
   for (size_t i = 0; i < units.size(); ++i) {
     const bp::UnitLoc& u = units[i];
-    FUZZ_CHECK(u.first_block == blocks,
-               "unit " + std::to_string(i) + " first_block " + std::to_string(u.first_block) +
-                   " but " + std::to_string(blocks) + " blocks precede it");
+    FUZZ_CHECK(u.first_block == blocks, "unit " + std::to_string(i) + " first_block " +
+                                            std::to_string(u.first_block) + " but " +
+                                            std::to_string(blocks) + " blocks precede it");
     FUZZ_CHECK(u.logical_length > 0 && u.logical_length % bp::kBlockSize == 0,
                "unit logical length is not whole blocks");
     FUZZ_CHECK(u.stored_length > 0, "empty stored unit accepted");

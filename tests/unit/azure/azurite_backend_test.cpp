@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -97,9 +97,9 @@ class Azurite : public ::testing::Environment {
   void TearDown() override {
     if (started_) {
       int status = 0;
-      Shell(std::string(BLOCKPIPE_SOURCE_DIR) + "/tests/servers/azurite/stop.sh " + state_ +
-                " 2>&1",
-            &status);
+      Shell(
+          std::string(BLOCKPIPE_SOURCE_DIR) + "/tests/servers/azurite/stop.sh " + state_ + " 2>&1",
+          &status);
     }
     if (!state_.empty()) {
       std::error_code ignored;
@@ -129,8 +129,8 @@ std::string AccountSas(const std::string& permissions, int minutes) {
   char se[32];
   std::strftime(se, sizeof(se), "%Y-%m-%dT%H:%M:%SZ", &tm);
   const std::string sv = "2021-08-06";
-  std::string to_sign = "devstoreaccount1\n" + permissions + "\nb\nsco\n\n" + se + "\n\nhttps,http\n" +
-                        sv + "\n\n";
+  std::string to_sign =
+      "devstoreaccount1\n" + permissions + "\nb\nsco\n\n" + se + "\n\nhttps,http\n" + sv + "\n\n";
   std::string sig = bphttp::Base64Encode(bphttp::HmacSha256(key, to_sign));
   return "sv=" + sv + "&ss=b&srt=sco&sp=" + permissions + "&se=" + bphttp::UriEncode(se, true) +
          "&spr=https%2Chttp&sig=" + bphttp::UriEncode(sig, true);
@@ -141,18 +141,16 @@ std::string AccountSas(const std::string& permissions, int minutes) {
 
 // Tests that need the emulator start with this: a failure if it is installed but broken, a
 // reported skip if it is not installed.
-#define REQUIRE_AZURITE()                                                  \
-  do {                                                                     \
-    Azurite::Ensure();                                                     \
-    if (!Azurite::failure_.empty()) FAIL() << Azurite::failure_;           \
-    if (Azurite::endpoint.empty()) GTEST_SKIP() << Azurite::skip_reason;  \
+#define REQUIRE_AZURITE()                                                \
+  do {                                                                   \
+    Azurite::Ensure();                                                   \
+    if (!Azurite::failure_.empty()) FAIL() << Azurite::failure_;         \
+    if (Azurite::endpoint.empty()) GTEST_SKIP() << Azurite::skip_reason; \
   } while (0)
 
 class AzureBackendTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    ASSERT_NE(plugin_.header(), nullptr);
-  }
+  void SetUp() override { ASSERT_NE(plugin_.header(), nullptr); }
   void TearDown() override {
     for (void* handle : handles_) api()->close(handle);
   }
@@ -167,10 +165,11 @@ class AzureBackendTest : public ::testing::Test {
 
   std::string Admin(const std::string& args, int expect_status = 0) {
     int status = 0;
-    std::string out = Shell("python3 " + std::string(BLOCKPIPE_SOURCE_DIR) +
-                                "/tests/lib/azure_admin.py --endpoint " + Azurite::endpoint +
-                                " --account devstoreaccount1 --key " + kDevKey + " " + args + " 2>&1",
-                            &status);
+    std::string out =
+        Shell("python3 " + std::string(BLOCKPIPE_SOURCE_DIR) +
+                  "/tests/lib/azure_admin.py --endpoint " + Azurite::endpoint +
+                  " --account devstoreaccount1 --key " + kDevKey + " " + args + " 2>&1",
+              &status);
     EXPECT_EQ(status, expect_status) << "azure_admin.py " << args << ": " << out;
     return out;
   }
@@ -264,12 +263,13 @@ TEST_F(AzureBackendTest, DeclaresItselfForAzureUrls) {
 }
 
 TEST_F(AzureBackendTest, OpenRefusesBadConfigWithoutTouchingTheNetwork) {
-  EXPECT_EQ(Open("azure://Bad_Container", {{"account_key", kDevKey}, {"account", "acct01"}}), nullptr);
+  EXPECT_EQ(Open("azure://Bad_Container", {{"account_key", kDevKey}, {"account", "acct01"}}),
+            nullptr);
   EXPECT_EQ(last_rc_, BP_ERR_INVALID);
   EXPECT_NE(last_error_.find("container name"), std::string::npos) << last_error_;
 
-  EXPECT_EQ(Open("azure://c01/p", {{"endpoint", "http://blob.example.net/acct01"},
-                                   {"account_key", kDevKey}}),
+  EXPECT_EQ(Open("azure://c01/p",
+                 {{"endpoint", "http://blob.example.net/acct01"}, {"account_key", kDevKey}}),
             nullptr);
   EXPECT_EQ(last_rc_, BP_ERR_INVALID);
   EXPECT_NE(last_error_.find("allow_http"), std::string::npos) << last_error_;
@@ -388,7 +388,8 @@ TEST_F(AzureBackendTest, ConcurrentCreatorsOfOneKeyExactlyOneWins) {
   std::vector<int> results(kWriters);
   std::vector<std::thread> threads;
   for (int i = 0; i < kWriters; ++i) {
-    threads.emplace_back([&, i] { results[i] = Put(h, "seg/race", payloads[i], BP_PUT_IF_ABSENT); });
+    threads.emplace_back(
+        [&, i] { results[i] = Put(h, "seg/race", payloads[i], BP_PUT_IF_ABSENT); });
   }
   for (auto& t : threads) t.join();
   const int winner = OnlyWinner(results);
@@ -406,20 +407,24 @@ TEST_F(AzureBackendTest, PutIfMatchOnBothUploadPaths) {
   ASSERT_TRUE(BP_BACKEND_HAS(api(), get_tagged) && BP_BACKEND_HAS(api(), put_if_match));
   for (size_t size : {size_t{1000}, size_t{300001}}) {
     const std::string key = "v/owner" + std::to_string(size);
-    char tag[BP_VERSION_TAG_MAX] = {}, new_tag[BP_VERSION_TAG_MAX] = {}, read_tag[BP_VERSION_TAG_MAX] = {};
+    char tag[BP_VERSION_TAG_MAX] = {}, new_tag[BP_VERSION_TAG_MAX] = {},
+         read_tag[BP_VERSION_TAG_MAX] = {};
     const std::string first = RandomBytes(size, 5), second = RandomBytes(size, 6);
     EXPECT_EQ(api()->put_if_match(h, key.c_str(), first.data(), first.size(), "\"0x8D0\"", new_tag),
-              BP_ERR_PRECONDITION) << "an absent blob never matches";
+              BP_ERR_PRECONDITION)
+        << "an absent blob never matches";
     ASSERT_EQ(Put(h, key, first), BP_OK) << TakeError();
     Buffer out;
     ASSERT_EQ(api()->get_tagged(h, key.c_str(), out.get(), tag), BP_OK) << TakeError();
     EXPECT_EQ(out.text(), first);
     ASSERT_GT(std::strlen(tag), 0u);
-    ASSERT_EQ(api()->put_if_match(h, key.c_str(), second.data(), second.size(), tag, new_tag), BP_OK)
+    ASSERT_EQ(api()->put_if_match(h, key.c_str(), second.data(), second.size(), tag, new_tag),
+              BP_OK)
         << size << ": " << TakeError();
     EXPECT_STRNE(new_tag, tag);
     EXPECT_EQ(api()->put_if_match(h, key.c_str(), first.data(), first.size(), tag, read_tag),
-              BP_ERR_PRECONDITION) << size << ": a stale ETag";
+              BP_ERR_PRECONDITION)
+        << size << ": a stale ETag";
     Buffer again;
     ASSERT_EQ(api()->get_tagged(h, key.c_str(), again.get(), read_tag), BP_OK);
     EXPECT_EQ(again.text(), second);
@@ -496,9 +501,10 @@ TEST_F(AzureBackendTest, ListPagesRelativeKeysAndForeignBlobs) {
 TEST_F(AzureBackendTest, WrongKeyMissingContainerAndSasTokens) {
   REQUIRE_AZURITE();
   std::string container = NewContainer();
-  EXPECT_EQ(Open("azure://" + container, {{"endpoint", Azurite::endpoint},
-                                          {"account_key", bphttp::Base64Encode(std::string(64, 'k'))}}),
-            nullptr);
+  EXPECT_EQ(
+      Open("azure://" + container, {{"endpoint", Azurite::endpoint},
+                                    {"account_key", bphttp::Base64Encode(std::string(64, 'k'))}}),
+      nullptr);
   EXPECT_EQ(last_rc_, BP_ERR_PERMANENT);
   EXPECT_NE(last_error_.find("the account key was rejected"), std::string::npos) << last_error_;
 

@@ -62,8 +62,9 @@ TEST(ListBlobsXml, RejectsWhatItCannotTrust) {
       &page, &error));
   EXPECT_NE(error.find("no Name"), std::string::npos) << error;
   for (const char* length : {"", "-1", "12x", "99999999999999999999999"}) {
-    std::string xml = std::string("<EnumerationResults><Blobs><Blob><Name>k</Name><Properties>"
-                                  "<Content-Length>") +
+    std::string xml = std::string(
+                          "<EnumerationResults><Blobs><Blob><Name>k</Name><Properties>"
+                          "<Content-Length>") +
                       length + "</Content-Length></Properties></Blob></Blobs></EnumerationResults>";
     EXPECT_FALSE(ParseListBlobs(xml, &page, &error)) << length;
     EXPECT_NE(error.find("Content-Length"), std::string::npos) << error;
@@ -108,8 +109,7 @@ TEST(BlockListXml, LatestIdsInOrder) {
   EXPECT_EQ(BlockListXml({"QUFB", "QkJC"}),
             "<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList><Latest>QUFB</Latest>"
             "<Latest>QkJC</Latest></BlockList>");
-  EXPECT_EQ(BlockListXml({}),
-            "<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList></BlockList>");
+  EXPECT_EQ(BlockListXml({}), "<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList></BlockList>");
 }
 
 }  // namespace

@@ -46,7 +46,8 @@ TEST(AzureErrors, CodeFromTheBodyWhenTheHeaderIsMissing) {
                                     AuthMode::kSharedKey);
   EXPECT_EQ(f.code, BP_ERR_PRECONDITION);
   EXPECT_EQ(f.error_code, "BlobAlreadyExists");
-  EXPECT_EQ(f.message, "put vol/seg/1: HTTP 409 BlobAlreadyExists: Service says BlobAlreadyExists.");
+  EXPECT_EQ(f.message,
+            "put vol/seg/1: HTTP 409 BlobAlreadyExists: Service says BlobAlreadyExists.");
 }
 
 TEST(AzureErrors, AuthenticationFailureNamesTheRejectedSecret) {

@@ -52,10 +52,10 @@ TEST(AzureUrl, ContainerAndPrefix) {
 TEST(AzureUrl, RejectsWhatAzureWouldRejectOrRemap) {
   ContainerLocation loc;
   std::string error;
-  for (const char* url : {"s3://bucket", "azure://", "azure:///prefix", "azure://ab",
-                          "azure://Upper", "azure://-lead", "azure://trail-", "azure://two--dash",
-                          "azure://under_score", "azure://c01/a//b", "azure://c01/a/../b",
-                          "azure://c01/sp ace", "azure://c01/q?x"}) {
+  for (const char* url :
+       {"s3://bucket", "azure://", "azure:///prefix", "azure://ab", "azure://Upper",
+        "azure://-lead", "azure://trail-", "azure://two--dash", "azure://under_score",
+        "azure://c01/a//b", "azure://c01/a/../b", "azure://c01/sp ace", "azure://c01/q?x"}) {
     EXPECT_FALSE(ParseAzureUrl(url, &loc, &error)) << url;
     EXPECT_FALSE(error.empty()) << url;
   }
@@ -226,7 +226,8 @@ TEST_F(SettingsTest, ConnectionStringFromEnvironment) {
 TEST_F(SettingsTest, ConnectionStringWithBlobEndpointAndSas) {
   SettingsInput in = Input();
   in.connection_string =
-      "BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;SharedAccessSignature=sv=2021-08-06&sig=x%3D";
+      "BlobEndpoint=http://127.0.0.1:10000/"
+      "devstoreaccount1;SharedAccessSignature=sv=2021-08-06&sig=x%3D";
   ASSERT_TRUE(Resolve(in)) << error_;
   EXPECT_EQ(out_.account, "devstoreaccount1");
   EXPECT_EQ(out_.auth, AuthMode::kSas);

@@ -87,9 +87,8 @@ TEST(SharedKey, RangedGetSignsXMsRangeAsCanonicalHeader) {
   r.method = "GET";
   r.account = "devstoreaccount1";
   r.encoded_path = "/devstoreaccount1/blockpipe/vol1/volumes/default/seg/0000000000000001";
-  r.headers = {{"x-ms-range", "bytes=65536-131071"},
-               {"x-ms-date", kDate},
-               {"x-ms-version", "2021-08-06"}};
+  r.headers = {
+      {"x-ms-range", "bytes=65536-131071"}, {"x-ms-date", kDate}, {"x-ms-version", "2021-08-06"}};
   const std::string expected =
       "GET\n\n\n\n\n\n\n\n\n\n\n\n"
       "x-ms-date:Sun, 11 Oct 2009 21:49:13 GMT\nx-ms-range:bytes=65536-131071\n"
@@ -109,7 +108,8 @@ TEST(SharedKey, ListBlobsWithSeveralQueryParameters) {
              {"comp", "list"},
              {"maxresults", "1000"},
              {"prefix", "vol1/volumes/"},
-             {"marker", "2!96!MDAwMDE2IXZvbDEvc2VnLzAwMDIhMDAwMDI4ITk5OTktMTItMzFUMjM6NTk6NTkuOTk5OTk5OVoh"}};
+             {"marker",
+              "2!96!MDAwMDE2IXZvbDEvc2VnLzAwMDIhMDAwMDI4ITk5OTktMTItMzFUMjM6NTk6NTkuOTk5OTk5OVoh"}};
   r.headers = {{"x-ms-version", "2021-08-06"}, {"x-ms-date", kDate}};
   const std::string expected =
       "GET\n\n\n\n\n\n\n\n\n\n\n\n"

@@ -25,7 +25,8 @@ Config ParseOk(const std::string& text) {
   return c;
 }
 
-std::string Render(const std::string& url, const std::string& endpoint, const std::string& region = "") {
+std::string Render(const std::string& url, const std::string& endpoint,
+                   const std::string& region = "") {
   InitOptions init;
   init.data_dir = "/data";
   init.url = url;
@@ -97,7 +98,8 @@ TEST(BackendSection, AzureWithEndpoint) {
   const std::string table = BackendTable(text);
   ExpectEveryKeyCommented(table);
   for (const char* word : {"AZURE_STORAGE_ACCOUNT", "AZURE_STORAGE_KEY", "AZURE_STORAGE_SAS_TOKEN",
-                           "# account_key = \"${AZURE_STORAGE_KEY}\"", "# sas_token = \"${AZURE_STORAGE_SAS_TOKEN}\""}) {
+                           "# account_key = \"${AZURE_STORAGE_KEY}\"",
+                           "# sas_token = \"${AZURE_STORAGE_SAS_TOKEN}\""}) {
     EXPECT_THAT(table, HasSubstr(word));
   }
   EXPECT_THAT(table, Not(HasSubstr("region")));
@@ -116,7 +118,8 @@ TEST(BackendSection, CommentedCredentialsParseWhenEnabled) {
   setenv("AZURE_STORAGE_ACCOUNT", "acct", 1);
   setenv("AZURE_STORAGE_KEY", "a2V5", 1);
   setenv("AZURE_STORAGE_SAS_TOKEN", "sv=1", 1);
-  const std::regex credential_line("\n# ((access_key_id|secret_access_key|session_token|account|account_key|sas_token) = )");
+  const std::regex credential_line(
+      "\n# ((access_key_id|secret_access_key|session_token|account|account_key|sas_token) = )");
   for (const auto& [url, endpoint, expected] :
        {std::tuple<std::string, std::string, size_t>{"s3://b/p", "http://127.0.0.1:1", 3},
         {"azure://c/p", "http://127.0.0.1:2/acct", 3}}) {
@@ -125,8 +128,9 @@ TEST(BackendSection, CommentedCredentialsParseWhenEnabled) {
     const Config c = ParseOk(enabled);
     EXPECT_EQ(c.backend.values.size(), ParseOk(text).backend.values.size() + expected) << enabled;
     const std::map<std::string, std::string> expected_values = {
-        {"access_key_id", "AKIDEXAMPLE"}, {"secret_access_key", "secret"}, {"session_token", "token"},
-        {"account", "acct"}, {"account_key", "a2V5"}, {"sas_token", "sv=1"}};
+        {"access_key_id", "AKIDEXAMPLE"}, {"secret_access_key", "secret"},
+        {"session_token", "token"},       {"account", "acct"},
+        {"account_key", "a2V5"},          {"sas_token", "sv=1"}};
     for (const auto& [key, value] : c.backend.values) {
       const auto it = expected_values.find(key);
       if (it != expected_values.end()) {
@@ -143,7 +147,8 @@ TEST(BackendSection, FileUrlKeepsTheDirectoryLayout) {
 }
 
 TEST(CheckInitOptions, RefusesWhatCannotWork) {
-  auto check = [](const std::string& url, const std::string& endpoint, const std::string& region = "") {
+  auto check = [](const std::string& url, const std::string& endpoint,
+                  const std::string& region = "") {
     InitOptions init;
     init.data_dir = "/data";
     init.url = url;

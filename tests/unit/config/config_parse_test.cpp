@@ -16,11 +16,11 @@ using ::testing::HasSubstr;
 
 const char* kFile = "/etc/bp/blockpipe.toml";
 const std::string kMinimal =
-    "[backend]\n"                         // 1
-    "url = \"file:///srv/objects\"\n"     // 2
-    "\n"                                  // 3
-    "[[frontend]]\n"                      // 4
-    "plugin = \"nbd\"\n";                 // 5
+    "[backend]\n"                      // 1
+    "url = \"file:///srv/objects\"\n"  // 2
+    "\n"                               // 3
+    "[[frontend]]\n"                   // 4
+    "plugin = \"nbd\"\n";              // 5
 
 Config MustParse(const std::string& text) {
   Config c;
@@ -72,8 +72,8 @@ TEST(Config, HostSectionAndRelativePaths) {
       kMinimal);
   EXPECT_EQ(c.host.data_dir, "/etc/bp/data");
   EXPECT_EQ(c.host.control_socket, "/etc/bp/data/control.sock") << "default follows data_dir";
-  EXPECT_EQ(c.host.plugin_dirs,
-            (std::vector<std::filesystem::path>{"/etc/bp/plugins", "/opt/bp/plugins", "/etc/shared"}));
+  EXPECT_EQ(c.host.plugin_dirs, (std::vector<std::filesystem::path>{
+                                    "/etc/bp/plugins", "/opt/bp/plugins", "/etc/shared"}));
   EXPECT_EQ(c.host.log_level, "debug");
 
   c = MustParse("[host]\ncontrol_socket = \"run/ctl.sock\"\n" + kMinimal);
@@ -83,10 +83,12 @@ TEST(Config, HostSectionAndRelativePaths) {
 TEST(Config, ControlSocketPathMustFitSunPath) {
   const std::string deep(110, 'd');
   EXPECT_THAT(ErrorOf("[host]\ndata_dir = \"/" + deep + "\"\n" + kMinimal),
-              HasSubstr("/etc/bp/blockpipe.toml:2: [host] key `data_dir` gives a control socket path of 124 bytes; "
+              HasSubstr("/etc/bp/blockpipe.toml:2: [host] key `data_dir` gives a control socket "
+                        "path of 124 bytes; "
                         "Unix socket paths are limited to 107"));
   EXPECT_THAT(ErrorOf("[host]\ncontrol_socket = \"/" + deep + "\"\n" + kMinimal),
-              HasSubstr("blockpipe.toml:2: [host] key `control_socket` gives a control socket path of 111 bytes"));
+              HasSubstr("blockpipe.toml:2: [host] key `control_socket` gives a control socket path "
+                        "of 111 bytes"));
   Config c;
   Status st = ParseConfig(kMinimal, "/" + deep + "/bp.toml", &c);
   EXPECT_THAT(st.message(), HasSubstr("the default control socket"));
@@ -126,58 +128,84 @@ TEST(Config, EngineSection) {
 }
 
 TEST(Config, EngineRangeErrors) {
-  EXPECT_EQ(ErrorOf("[engine]\nunit_size = \"12KiB\"\n" + kMinimal),
-            "/etc/bp/blockpipe.toml:2: [engine] key `unit_size` must be a power of two, a multiple of "
-            "4096 and at most 1MiB (got 12288)");
-  EXPECT_THAT(ErrorOf("[engine]\nunit_size = 2048\n" + kMinimal), HasSubstr("blockpipe.toml:2: [engine] key `unit_size`"));
+  EXPECT_EQ(
+      ErrorOf("[engine]\nunit_size = \"12KiB\"\n" + kMinimal),
+      "/etc/bp/blockpipe.toml:2: [engine] key `unit_size` must be a power of two, a multiple of "
+      "4096 and at most 1MiB (got 12288)");
+  EXPECT_THAT(ErrorOf("[engine]\nunit_size = 2048\n" + kMinimal),
+              HasSubstr("blockpipe.toml:2: [engine] key `unit_size`"));
   EXPECT_THAT(ErrorOf("[engine]\nunit_size = \"2MiB\"\n" + kMinimal), HasSubstr("(got 2097152)"));
-  EXPECT_THAT(ErrorOf("[engine]\n\nsegment_size = \"16KiB\"\n" + kMinimal),
-              HasSubstr("blockpipe.toml:3: [engine] key `segment_size` must be at least unit_size (65536)"));
+  EXPECT_THAT(
+      ErrorOf("[engine]\n\nsegment_size = \"16KiB\"\n" + kMinimal),
+      HasSubstr(
+          "blockpipe.toml:3: [engine] key `segment_size` must be at least unit_size (65536)"));
   EXPECT_THAT(ErrorOf("[engine]\nsegment_size = \"256MiB\"\n" + kMinimal),
-              HasSubstr("blockpipe.toml:2: [engine] key `segment_size` is larger than the default write_buffer_limit"));
-  EXPECT_THAT(ErrorOf("[engine]\nwrite_buffer_limit = \"1MiB\"\n" + kMinimal),
-              HasSubstr("blockpipe.toml:2: [engine] key `write_buffer_limit` must be at least segment_size"));
-  EXPECT_EQ(ErrorOf("[engine]\nio_threads = 0\n" + kMinimal),
-            "/etc/bp/blockpipe.toml:2: [engine] key `io_threads` must be between 1 and 1024 (got 0)");
-  EXPECT_THAT(ErrorOf("[engine]\nflush_interval_ms = -5\n" + kMinimal), HasSubstr(":2: [engine] key `flush_interval_ms` must be between 1"));
-  EXPECT_THAT(ErrorOf("[engine]\ncache_memory = \"4KiB\"\n" + kMinimal), HasSubstr(":2: [engine] key `cache_memory` must hold at least one unit"));
-  EXPECT_THAT(ErrorOf("[engine]\nsegment_size = \"lots\"\n" + kMinimal),
-              HasSubstr(":2: [engine] key `segment_size` must be a size like \"16MiB\": `lots` is not a size"));
+              HasSubstr("blockpipe.toml:2: [engine] key `segment_size` is larger than the default "
+                        "write_buffer_limit"));
+  EXPECT_THAT(
+      ErrorOf("[engine]\nwrite_buffer_limit = \"1MiB\"\n" + kMinimal),
+      HasSubstr(
+          "blockpipe.toml:2: [engine] key `write_buffer_limit` must be at least segment_size"));
+  EXPECT_EQ(
+      ErrorOf("[engine]\nio_threads = 0\n" + kMinimal),
+      "/etc/bp/blockpipe.toml:2: [engine] key `io_threads` must be between 1 and 1024 (got 0)");
+  EXPECT_THAT(ErrorOf("[engine]\nflush_interval_ms = -5\n" + kMinimal),
+              HasSubstr(":2: [engine] key `flush_interval_ms` must be between 1"));
+  EXPECT_THAT(ErrorOf("[engine]\ncache_memory = \"4KiB\"\n" + kMinimal),
+              HasSubstr(":2: [engine] key `cache_memory` must hold at least one unit"));
+  EXPECT_THAT(
+      ErrorOf("[engine]\nsegment_size = \"lots\"\n" + kMinimal),
+      HasSubstr(
+          ":2: [engine] key `segment_size` must be a size like \"16MiB\": `lots` is not a size"));
 }
 
 TEST(Config, WrongTypesNameTheExpectedType) {
   EXPECT_EQ(ErrorOf("[engine]\nallow_unfenced = \"yes\"\n" + kMinimal),
-            "/etc/bp/blockpipe.toml:2: [engine] key `allow_unfenced` must be a boolean (true or false) (got string)");
+            "/etc/bp/blockpipe.toml:2: [engine] key `allow_unfenced` must be a boolean (true or "
+            "false) (got string)");
   EXPECT_EQ(ErrorOf("[engine]\nio_threads = \"4\"\n" + kMinimal),
             "/etc/bp/blockpipe.toml:2: [engine] key `io_threads` must be an integer (got string)");
   EXPECT_EQ(ErrorOf("[engine]\nunit_size = true\n" + kMinimal),
-            "/etc/bp/blockpipe.toml:2: [engine] key `unit_size` must be a size like \"16MiB\" or an integer (got boolean)");
+            "/etc/bp/blockpipe.toml:2: [engine] key `unit_size` must be a size like \"16MiB\" or "
+            "an integer (got boolean)");
   EXPECT_EQ(ErrorOf("[host]\ndata_dir = 5\n" + kMinimal),
             "/etc/bp/blockpipe.toml:2: [host] key `data_dir` must be a path string (got integer)");
-  EXPECT_THAT(ErrorOf("[host]\nplugin_dirs = \"/opt\"\n" + kMinimal),
-              HasSubstr(":2: [host] key `plugin_dirs` must be an array of path strings (got string)"));
+  EXPECT_THAT(
+      ErrorOf("[host]\nplugin_dirs = \"/opt\"\n" + kMinimal),
+      HasSubstr(":2: [host] key `plugin_dirs` must be an array of path strings (got string)"));
   EXPECT_THAT(ErrorOf("[host]\nplugin_dirs = [\"/opt\", 3]\n" + kMinimal),
-              HasSubstr(":2: [host] key `plugin_dirs` must be an array of non-empty path strings (an item is integer)"));
-  EXPECT_THAT(ErrorOf("[host]\nlog_level = \"loud\"\n" + kMinimal),
-              HasSubstr(":2: [host] key `log_level` must be one of debug, info, warn, error (got \"loud\")"));
-  EXPECT_THAT(ErrorOf("host = 3\n" + kMinimal), HasSubstr(":1: `host` must be a table written [host] (got integer)"));
+              HasSubstr(":2: [host] key `plugin_dirs` must be an array of non-empty path strings "
+                        "(an item is integer)"));
+  EXPECT_THAT(
+      ErrorOf("[host]\nlog_level = \"loud\"\n" + kMinimal),
+      HasSubstr(
+          ":2: [host] key `log_level` must be one of debug, info, warn, error (got \"loud\")"));
+  EXPECT_THAT(ErrorOf("host = 3\n" + kMinimal),
+              HasSubstr(":1: `host` must be a table written [host] (got integer)"));
 }
 
 TEST(Config, UnknownKeysAndTables) {
-  EXPECT_EQ(ErrorOf("[engine]\nio_threads = 2\nsegmnet_size = 1\n" + kMinimal),
-            "/etc/bp/blockpipe.toml:3: [engine] unknown key `segmnet_size` (known: segment_size, unit_size, "
-            "flush_interval_ms, checkpoint_every_segments, write_buffer_limit, cache_memory, io_threads, "
-            "retry_deadline_ms, allow_unfenced)");
-  EXPECT_EQ(ErrorOf("[host]\ndatadir = \"x\"\n" + kMinimal),
-            "/etc/bp/blockpipe.toml:2: [host] unknown key `datadir` (known: data_dir, control_socket, "
-            "plugin_dirs, log_level)");
-  EXPECT_EQ(ErrorOf(kMinimal + "\n[hots]\nx = 1\n"),
-            "/etc/bp/blockpipe.toml:7: unknown table `hots` (known tables: host, engine, backend, codec, "
-            "frontend, volume)");
-  EXPECT_THAT(ErrorOf("verbose = true\n" + kMinimal), HasSubstr("blockpipe.toml:1: unknown top-level key `verbose`"));
-  EXPECT_THAT(ErrorOf("[host.extra]\nx = 1\n" + kMinimal), HasSubstr("blockpipe.toml:1: [host] unknown table `extra`"));
-  EXPECT_THAT(ErrorOf(kMinimal + "[[volume]]\nname = \"a\"\nsize = \"1GiB\"\nsnapshot = 1\n"),
-              HasSubstr("blockpipe.toml:9: [volume[0]] unknown key `snapshot` (known: name, size)"));
+  EXPECT_EQ(
+      ErrorOf("[engine]\nio_threads = 2\nsegmnet_size = 1\n" + kMinimal),
+      "/etc/bp/blockpipe.toml:3: [engine] unknown key `segmnet_size` (known: segment_size, "
+      "unit_size, "
+      "flush_interval_ms, checkpoint_every_segments, write_buffer_limit, cache_memory, io_threads, "
+      "retry_deadline_ms, allow_unfenced)");
+  EXPECT_EQ(
+      ErrorOf("[host]\ndatadir = \"x\"\n" + kMinimal),
+      "/etc/bp/blockpipe.toml:2: [host] unknown key `datadir` (known: data_dir, control_socket, "
+      "plugin_dirs, log_level)");
+  EXPECT_EQ(
+      ErrorOf(kMinimal + "\n[hots]\nx = 1\n"),
+      "/etc/bp/blockpipe.toml:7: unknown table `hots` (known tables: host, engine, backend, codec, "
+      "frontend, volume)");
+  EXPECT_THAT(ErrorOf("verbose = true\n" + kMinimal),
+              HasSubstr("blockpipe.toml:1: unknown top-level key `verbose`"));
+  EXPECT_THAT(ErrorOf("[host.extra]\nx = 1\n" + kMinimal),
+              HasSubstr("blockpipe.toml:1: [host] unknown table `extra`"));
+  EXPECT_THAT(
+      ErrorOf(kMinimal + "[[volume]]\nname = \"a\"\nsize = \"1GiB\"\nsnapshot = 1\n"),
+      HasSubstr("blockpipe.toml:9: [volume[0]] unknown key `snapshot` (known: name, size)"));
 }
 
 TEST(Config, BackendSection) {
@@ -219,17 +247,19 @@ TEST(Config, BackendErrors) {
               HasSubstr("blockpipe.toml:2: [backend] key `url` must look like scheme://location"));
   EXPECT_THAT(ErrorOf("[backend]\nurl = 7\n[[frontend]]\nplugin = \"nbd\"\n"),
               HasSubstr("blockpipe.toml:2: [backend] key `url` must be a string (got integer)"));
-  EXPECT_THAT(ErrorOf("[backend]\nurl = \"file:///x\"\nplugin = 3\n[[frontend]]\nplugin = \"nbd\"\n"),
-              HasSubstr("blockpipe.toml:3: [backend] key `plugin` must be a non-empty string"));
+  EXPECT_THAT(
+      ErrorOf("[backend]\nurl = \"file:///x\"\nplugin = 3\n[[frontend]]\nplugin = \"nbd\"\n"),
+      HasSubstr("blockpipe.toml:3: [backend] key `plugin` must be a non-empty string"));
 }
 
 TEST(Config, CodecAndFrontendArrays) {
   Config c = MustParse(
-      "[backend]\nurl = \"file:///x\"\n"          // 1-2
+      "[backend]\nurl = \"file:///x\"\n"           // 1-2
       "[[codec]]\nplugin = \"zstd\"\nlevel = 3\n"  // 3-5
       "[[codec]]\nplugin = \"encrypt\"\n"          // 6-7
-      "[[frontend]]\nplugin = \"nbd\"\nlisten = [\"127.0.0.1:10809\", \"unix:/run/nbd.sock\"]\n"  // 8-10
-      "[[frontend]]\nplugin = \"/opt/f.so\"\n");   // 11-12
+      "[[frontend]]\nplugin = \"nbd\"\nlisten = [\"127.0.0.1:10809\", "
+      "\"unix:/run/nbd.sock\"]\n"                 // 8-10
+      "[[frontend]]\nplugin = \"/opt/f.so\"\n");  // 11-12
   ASSERT_EQ(c.codecs.size(), 2u);
   EXPECT_EQ(c.codecs[0].plugin, "zstd");
   EXPECT_EQ(c.codecs[0].table, "codec[0]");
@@ -248,12 +278,16 @@ TEST(Config, CodecAndFrontendArrays) {
 TEST(Config, CodecAndFrontendErrors) {
   const std::string backend = "[backend]\nurl = \"file:///x\"\n";
   EXPECT_EQ(ErrorOf(backend),
-            "/etc/bp/blockpipe.toml: at least one [[frontend]] table is required, e.g.\n  [[frontend]]\n  plugin = \"nbd\"");
+            "/etc/bp/blockpipe.toml: at least one [[frontend]] table is required, e.g.\n  "
+            "[[frontend]]\n  plugin = \"nbd\"");
   EXPECT_EQ(ErrorOf(backend + "[[frontend]]\nplugin = \"nbd\"\n[[codec]]\nlevel = 3\n"),
-            "/etc/bp/blockpipe.toml:5: [codec[0]] key `plugin` is required: the codec plugin's short name or a "
+            "/etc/bp/blockpipe.toml:5: [codec[0]] key `plugin` is required: the codec plugin's "
+            "short name or a "
             "path to its .so");
-  EXPECT_THAT(ErrorOf(backend + "[codec]\nplugin = \"lz4\"\n[[frontend]]\nplugin = \"nbd\"\n"),
-              HasSubstr("blockpipe.toml:3: `codec` must be written [[codec]] (an array of tables; got table)"));
+  EXPECT_THAT(
+      ErrorOf(backend + "[codec]\nplugin = \"lz4\"\n[[frontend]]\nplugin = \"nbd\"\n"),
+      HasSubstr(
+          "blockpipe.toml:3: `codec` must be written [[codec]] (an array of tables; got table)"));
   EXPECT_THAT(ErrorOf(backend + "[[frontend]]\nplugin = \"\"\n"),
               HasSubstr("blockpipe.toml:4: [frontend[0]] key `plugin` must be a non-empty string"));
 }
@@ -274,18 +308,25 @@ TEST(Config, VolumeErrors) {
             "/etc/bp/blockpipe.toml:6: [volume[0]] key `name` is required");
   EXPECT_THAT(ErrorOf(kMinimal + "[[volume]]\nname = \"a\"\n"),
               HasSubstr("blockpipe.toml:6: [volume[0]] key `size` is required"));
-  EXPECT_THAT(ErrorOf(kMinimal + "[[volume]]\nname = \"-bad\"\nsize = \"1GiB\"\n"),
-              HasSubstr("blockpipe.toml:7: [volume[0]] key `name` \"-bad\" is not a valid volume name"));
+  EXPECT_THAT(
+      ErrorOf(kMinimal + "[[volume]]\nname = \"-bad\"\nsize = \"1GiB\"\n"),
+      HasSubstr("blockpipe.toml:7: [volume[0]] key `name` \"-bad\" is not a valid volume name"));
   EXPECT_THAT(ErrorOf(kMinimal + "[[volume]]\nname = \"a\"\nsize = \"1000\"\n"),
-              HasSubstr("blockpipe.toml:8: [volume[0]] key `size` must be a positive multiple of 4096 bytes (got 1000)"));
-  EXPECT_EQ(ErrorOf(kMinimal + "[[volume]]\nname = \"a\"\nsize = \"1GiB\"\n[[volume]]\nname = \"a\"\nsize = \"2GiB\"\n"),
-            "/etc/bp/blockpipe.toml:10: [volume[1]] key `name` \"a\" is already used by the volume at line 7");
+              HasSubstr("blockpipe.toml:8: [volume[0]] key `size` must be a positive multiple of "
+                        "4096 bytes (got 1000)"));
+  EXPECT_EQ(
+      ErrorOf(
+          kMinimal +
+          "[[volume]]\nname = \"a\"\nsize = \"1GiB\"\n[[volume]]\nname = \"a\"\nsize = \"2GiB\"\n"),
+      "/etc/bp/blockpipe.toml:10: [volume[1]] key `name` \"a\" is already used by the volume at "
+      "line 7");
 }
 
 TEST(Config, TomlSyntaxErrorsHaveFileAndLine) {
   std::string msg = ErrorOf(kMinimal + "[[volume]]\nname = \"a\nsize = 1\n");
   EXPECT_THAT(msg, ::testing::StartsWith("/etc/bp/blockpipe.toml:7: ")) << msg;
-  msg = ErrorOf("[backend]\nurl = \"file:///x\"\nurl = \"file:///y\"\n[[frontend]]\nplugin = \"nbd\"\n");
+  msg = ErrorOf(
+      "[backend]\nurl = \"file:///x\"\nurl = \"file:///y\"\n[[frontend]]\nplugin = \"nbd\"\n");
   EXPECT_THAT(msg, ::testing::StartsWith("/etc/bp/blockpipe.toml:3: ")) << msg;
   EXPECT_THAT(msg, HasSubstr("already exists"));
 }
@@ -317,16 +358,23 @@ TEST_F(EnvTest, SubstitutesEveryString) {
 }
 
 TEST_F(EnvTest, UnsetVariableNamesKeyAndLine) {
-  EXPECT_EQ(ErrorOf(kMinimal + "\n[[codec]]\nplugin = \"encrypt\"\npassword = \"${BLOCKPIPE_PASSWORD}\"\n"),
-            "/etc/bp/blockpipe.toml:9: key `password`: environment variable BLOCKPIPE_PASSWORD is not set");
-  EXPECT_EQ(ErrorOf("[backend]\nurl = \"file:///x\"\n[[frontend]]\nplugin = \"nbd\"\nlisten = [\"a\",\n  \"${BLOCKPIPE_PASSWORD}\"]\n"),
-            "/etc/bp/blockpipe.toml:6: key `listen`: environment variable BLOCKPIPE_PASSWORD is not set");
-  EXPECT_THAT(ErrorOf(kMinimal + "x = \"${BP_TEST_DIR\"\n"), HasSubstr("blockpipe.toml:6: key `x`: unterminated `${`"));
-  EXPECT_THAT(ErrorOf(kMinimal + "x = \"${1X}\"\n"), HasSubstr("blockpipe.toml:6: key `x`: `${1X}` is not a valid"));
+  EXPECT_EQ(ErrorOf(kMinimal +
+                    "\n[[codec]]\nplugin = \"encrypt\"\npassword = \"${BLOCKPIPE_PASSWORD}\"\n"),
+            "/etc/bp/blockpipe.toml:9: key `password`: environment variable BLOCKPIPE_PASSWORD is "
+            "not set");
+  EXPECT_EQ(
+      ErrorOf("[backend]\nurl = \"file:///x\"\n[[frontend]]\nplugin = \"nbd\"\nlisten = [\"a\",\n  "
+              "\"${BLOCKPIPE_PASSWORD}\"]\n"),
+      "/etc/bp/blockpipe.toml:6: key `listen`: environment variable BLOCKPIPE_PASSWORD is not set");
+  EXPECT_THAT(ErrorOf(kMinimal + "x = \"${BP_TEST_DIR\"\n"),
+              HasSubstr("blockpipe.toml:6: key `x`: unterminated `${`"));
+  EXPECT_THAT(ErrorOf(kMinimal + "x = \"${1X}\"\n"),
+              HasSubstr("blockpipe.toml:6: key `x`: `${1X}` is not a valid"));
 }
 
 TEST(Config, LoadConfigReadsFilesAndReportsMissingOnes) {
-  const auto dir = std::filesystem::temp_directory_path() / ("bp-config-test-" + std::to_string(getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("bp-config-test-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
   const auto file = dir / "blockpipe.toml";
   std::ofstream(file) << kMinimal << "[host]\ndata_dir = \"state\"\n";
@@ -338,11 +386,13 @@ TEST(Config, LoadConfigReadsFilesAndReportsMissingOnes) {
 
   std::ofstream(file) << kMinimal << "[engine]\nio_threads = 0\n";
   st = LoadConfig(file, &c);
-  EXPECT_EQ(st.message(), file.string() + ":7: [engine] key `io_threads` must be between 1 and 1024 (got 0)");
+  EXPECT_EQ(st.message(),
+            file.string() + ":7: [engine] key `io_threads` must be between 1 and 1024 (got 0)");
 
   st = LoadConfig(dir / "missing.toml", &c);
   EXPECT_FALSE(st.ok());
-  EXPECT_THAT(st.message(), HasSubstr("cannot read config file " + (dir / "missing.toml").string()));
+  EXPECT_THAT(st.message(),
+              HasSubstr("cannot read config file " + (dir / "missing.toml").string()));
   std::filesystem::remove_all(dir);
 }
 

@@ -50,10 +50,11 @@ TEST(DefaultConfig, ExplainsKeysAndDurability) {
   init.data_dir = "/d";
   const std::string text = RenderDefaultConfig(init);
   // Every host-owned key is preceded by a comment line.
-  for (const char* key : {"data_dir =", "control_socket =", "plugin_dirs =", "log_level =", "segment_size =",
-                          "unit_size =", "flush_interval_ms =", "checkpoint_every_segments =",
-                          "write_buffer_limit =", "cache_memory =", "io_threads =", "retry_deadline_ms =",
-                          "allow_unfenced =", "url =", "listen ="}) {
+  for (const char* key :
+       {"data_dir =", "control_socket =", "plugin_dirs =", "log_level =", "segment_size =",
+        "unit_size =", "flush_interval_ms =", "checkpoint_every_segments =", "write_buffer_limit =",
+        "cache_memory =", "io_threads =", "retry_deadline_ms =", "allow_unfenced =", "url =",
+        "listen ="}) {
     const size_t at = text.find(std::string("\n") + key);
     ASSERT_NE(at, std::string::npos) << key;
     const size_t prev_line = text.rfind('\n', at - 1);

@@ -101,11 +101,13 @@ class VolumeCopierTest : public ::testing::Test {
   void MakeSourceVolume(const std::string& name, int segments, const Uuid& uuid = MakeUuid(0xA1)) {
     source_.Poke(MetaKey(name), MetaObject(name, uuid));
     for (int s = 1; s <= segments; ++s) {
-      source_.Poke(SegmentKey(name, s), DataObject(ObjectType::kSegment, uuid, s, 1000 + 37 * s, s));
+      source_.Poke(SegmentKey(name, s),
+                   DataObject(ObjectType::kSegment, uuid, s, 1000 + 37 * s, s));
     }
     for (int c : {2, 4}) {
       if (c <= segments) {
-        source_.Poke(CheckpointKey(name, c), DataObject(ObjectType::kCheckpoint, uuid, c, 300, 0xC0 + c));
+        source_.Poke(CheckpointKey(name, c),
+                     DataObject(ObjectType::kCheckpoint, uuid, c, 300, 0xC0 + c));
       }
     }
   }
@@ -173,7 +175,8 @@ TEST_F(VolumeCopierTest, ProgressReachesTheTotals) {
 TEST_F(VolumeCopierTest, InterruptedCopyLeavesNoVolumeAndARerunCompletesIt) {
   MakeSourceVolume("vol", 8);
   // One job, so the failure stops the copy part-way in key order.
-  destination_.FailNext(MemoryStore::Op::kPut, Status::Permanent("disk full"), 1, SegmentKey("vol", 5));
+  destination_.FailNext(MemoryStore::Op::kPut, Status::Permanent("disk full"), 1,
+                        SegmentKey("vol", 5));
   Status st = Copy(Options("vol", 1));
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.message().find("rerun"), std::string::npos) << st.message();
@@ -228,7 +231,8 @@ TEST_F(VolumeCopierTest, ReusesOnlyObjectsWithIdenticalContent) {
 TEST_F(VolumeCopierTest, RefusesADifferentVolumeOfTheSameNameWithoutWriting) {
   MakeSourceVolume("vol", 3);
   destination_.Poke(MetaKey("vol"), MetaObject("vol", MakeUuid(0xB2)));
-  destination_.Poke(SegmentKey("vol", 1), DataObject(ObjectType::kSegment, MakeUuid(0xB2), 1, 50, 9));
+  destination_.Poke(SegmentKey("vol", 1),
+                    DataObject(ObjectType::kSegment, MakeUuid(0xB2), 1, 50, 9));
   const auto before = destination_.CountOps(MemoryStore::Op::kPut);
   Status st = Copy(Options("vol"));
   ASSERT_TRUE(st.IsPrecondition()) << st.ToString();
@@ -253,7 +257,8 @@ TEST_F(VolumeCopierTest, ACompletedCopyThatWasUsedSinceIsRefused) {
   MakeSourceVolume("vol", 5);
   ASSERT_OK(Copy(Options("vol")));
   // The copy was served and written to at the destination: a new segment there.
-  destination_.Poke(SegmentKey("vol", 6), DataObject(ObjectType::kSegment, MakeUuid(0xA1), 6, 10, 1));
+  destination_.Poke(SegmentKey("vol", 6),
+                    DataObject(ObjectType::kSegment, MakeUuid(0xA1), 6, 10, 1));
   Status st = Copy(Options("vol"));
   ASSERT_TRUE(st.IsPrecondition()) << st.ToString();
   EXPECT_NE(st.message().find("differ"), std::string::npos) << st.message();
@@ -274,7 +279,8 @@ TEST_F(VolumeCopierTest, ASourceThatChangesDuringTheCopyFailsIt) {
   // A writer adds segment 5 while the copy reads segment 2.
   source_.AfterGet([this](const std::string& key) {
     if (key == SegmentKey("vol", 2) && !source_.Has(SegmentKey("vol", 5))) {
-      source_.Poke(SegmentKey("vol", 5), DataObject(ObjectType::kSegment, MakeUuid(0xA1), 5, 64, 5));
+      source_.Poke(SegmentKey("vol", 5),
+                   DataObject(ObjectType::kSegment, MakeUuid(0xA1), 5, 64, 5));
     }
   });
   Status st = Copy(Options("vol", 1));
@@ -309,7 +315,8 @@ TEST_F(VolumeCopierTest, ASourceObjectRemovedDuringTheCopyFailsIt) {
 
 TEST_F(VolumeCopierTest, LeftoversOfThisVolumeAreRemovedOthersAreRefused) {
   MakeSourceVolume("vol", 3);
-  destination_.Poke(CheckpointKey("vol", 1), DataObject(ObjectType::kCheckpoint, MakeUuid(0xA1), 1, 20, 1));
+  destination_.Poke(CheckpointKey("vol", 1),
+                    DataObject(ObjectType::kCheckpoint, MakeUuid(0xA1), 1, 20, 1));
   VolumeCopyReport report;
   ASSERT_OK(Copy(Options("vol"), &report));
   EXPECT_EQ(report.leftovers_removed, 1u);
@@ -317,7 +324,8 @@ TEST_F(VolumeCopierTest, LeftoversOfThisVolumeAreRemovedOthersAreRefused) {
 
   // Another volume's object under the same prefix, no meta there: nothing is written.
   RecordingStore other_destination;
-  other_destination.Poke(SegmentKey("vol", 9), DataObject(ObjectType::kSegment, MakeUuid(0xEE), 9, 20, 1));
+  other_destination.Poke(SegmentKey("vol", 9),
+                         DataObject(ObjectType::kSegment, MakeUuid(0xEE), 9, 20, 1));
   other_destination.Poke("volumes/vol/notes.txt", Bytes{'h', 'i'});
   VolumeCopier copier(source_, other_destination, Options("vol"));
   Status st = copier.Run(&report);

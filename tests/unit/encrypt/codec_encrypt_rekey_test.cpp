@@ -111,14 +111,16 @@ TEST_F(EncryptRekeyTest, RekeyedHeaderOpensWithTheNewPasswordOnlyAndReadsOldUnit
   ASSERT_EQ(Rekey(Fast(kPassword), header, kNewPassword, &rekeyed), BP_OK) << last_error_;
   ASSERT_EQ(rekeyed.size(), encryptfmt::kHeaderBytes);
   EXPECT_NE(rekeyed, header);
-  EXPECT_NE(Bytes(rekeyed.begin() + 24, rekeyed.begin() + 40), Bytes(header.begin() + 24, header.begin() + 40))
+  EXPECT_NE(Bytes(rekeyed.begin() + 24, rekeyed.begin() + 40),
+            Bytes(header.begin() + 24, header.begin() + 40))
       << "a fresh salt";
 
   void* reader = Open(Fast(kNewPassword), &rekeyed);
   ASSERT_NE(reader, nullptr) << last_error_;
   Buffer back;
   const Bytes stored = sealed.bytes();
-  ASSERT_EQ(api()->decode(reader, &unit, stored.data(), stored.size(), back.get()), BP_OK) << TakeError();
+  ASSERT_EQ(api()->decode(reader, &unit, stored.data(), stored.size(), back.get()), BP_OK)
+      << TakeError();
   EXPECT_EQ(back.bytes(), plain) << "units written before the change still decode: same data key";
 
   EXPECT_EQ(Open(Fast(kPassword), &rekeyed), nullptr) << "the old password must stop working";
@@ -148,7 +150,8 @@ TEST_F(EncryptRekeyTest, KnownHeaderRekeysToTheKnownDataKey) {
   unit.unit_index = kUnitIndex;
   unit.logical_length = kUnitLogicalLength;
   Buffer plain;
-  ASSERT_EQ(api()->decode(h2, &unit, kUnitFrame.data(), kUnitFrame.size(), plain.get()), BP_OK) << TakeError();
+  ASSERT_EQ(api()->decode(h2, &unit, kUnitFrame.data(), kUnitFrame.size(), plain.get()), BP_OK)
+      << TakeError();
   EXPECT_EQ(plain.text(), kUnitPlaintext);
 }
 
@@ -159,7 +162,8 @@ TEST_F(EncryptRekeyTest, WrongCurrentPasswordIsRefusedWithoutEchoingEither) {
   EXPECT_TRUE(out.empty());
   EXPECT_NE(last_error_.find("wrong password for volume vol-r"), std::string::npos) << last_error_;
   for (const std::string& secret : {wrong, kNewPassword, kPassword}) {
-    EXPECT_EQ(last_error_.find(secret), std::string::npos) << "a password was echoed: " << last_error_;
+    EXPECT_EQ(last_error_.find(secret), std::string::npos)
+        << "a password was echoed: " << last_error_;
   }
 }
 
@@ -175,7 +179,8 @@ TEST_F(EncryptRekeyTest, AHeaderAlreadyOnTheNewPasswordIsReportedNotRewrapped) {
 
 TEST_F(EncryptRekeyTest, NewHeaderTakesTheConfiguredCosts) {
   Bytes out;
-  std::map<std::string, std::string> config = {{"password", kPassword}, {"kdf_ops", "3"}, {"kdf_mem", "65536"}};
+  std::map<std::string, std::string> config = {
+      {"password", kPassword}, {"kdf_ops", "3"}, {"kdf_mem", "65536"}};
   ASSERT_EQ(Rekey(config, kKeyHeader, kNewPassword, &out), BP_OK) << last_error_;
   EXPECT_EQ(U64At(kKeyHeader, 8), 1u);
   EXPECT_EQ(U64At(out, 8), 3u);
@@ -191,7 +196,8 @@ TEST_F(EncryptRekeyTest, RefusesMalformedInput) {
   Bytes flipped = kKeyHeader;
   flipped[70] ^= 1;  // inside the wrapped key: neither password unwraps it
   EXPECT_EQ(Rekey(Fast(kPassword), flipped, kNewPassword, &out), BP_ERR_PERMANENT);
-  EXPECT_EQ(Rekey({}, kKeyHeader, kNewPassword, &out), BP_ERR_INVALID) << "no current password configured";
+  EXPECT_EQ(Rekey({}, kKeyHeader, kNewPassword, &out), BP_ERR_INVALID)
+      << "no current password configured";
 }
 
 }  // namespace

@@ -79,7 +79,9 @@ class EncryptCodecTest : public ::testing::Test {
     unit.logical_length = logical;
     return unit;
   }
-  bp_unit_ctx DefaultUnit(uint64_t logical) const { return Unit(uuid_, BP_UNIT_DATA, 7, 2, logical); }
+  bp_unit_ctx DefaultUnit(uint64_t logical) const {
+    return Unit(uuid_, BP_UNIT_DATA, 7, 2, logical);
+  }
 
   Bytes Encode(void* handle, const bp_unit_ctx& unit, const Bytes& in) {
     Buffer out;
@@ -136,7 +138,8 @@ TEST_F(EncryptCodecTest, EveryKeyHeaderByteFlipIsRefused) {
     Bytes bad = kKeyHeader;
     bad[i] ^= 0x01;
     EXPECT_EQ(Open({{"password", kPassword}}, &bad), nullptr) << "flip at byte " << i;
-    EXPECT_TRUE(last_rc_ == BP_ERR_PERMANENT || last_rc_ == BP_ERR_INVALID) << i << ": " << last_rc_;
+    EXPECT_TRUE(last_rc_ == BP_ERR_PERMANENT || last_rc_ == BP_ERR_INVALID)
+        << i << ": " << last_rc_;
   }
   Bytes empty;
   EXPECT_EQ(Open({{"password", kPassword}}, &empty), nullptr);
@@ -170,9 +173,8 @@ TEST_F(EncryptCodecTest, CipherIsChosenAtCreationAndRecorded) {
     const char* configured;  // nullptr: the default
     uint8_t header_version, header_cipher, frame_byte;
   };
-  const Case cases[] = {{nullptr, 2, 2, 0xE2},
-                        {"xaes-256-gcm", 2, 2, 0xE2},
-                        {"xchacha20-poly1305", 1, 0, 0xE1}};
+  const Case cases[] = {
+      {nullptr, 2, 2, 0xE2}, {"xaes-256-gcm", 2, 2, 0xE2}, {"xchacha20-poly1305", 1, 0, 0xE1}};
   for (const Case& c : cases) {
     auto config = FastConfig();
     if (c.configured != nullptr) config["cipher"] = c.configured;
@@ -212,7 +214,8 @@ TEST_F(EncryptCodecTest, TwoVolumesGetDifferentKeysAndSalts) {
 
 TEST_F(EncryptCodecTest, PresetCostsAreRecorded) {
   Bytes header;
-  ASSERT_NE(Open({{"password", "x"}, {"kdf", "interactive"}}, nullptr, &header), nullptr) << last_error_;
+  ASSERT_NE(Open({{"password", "x"}, {"kdf", "interactive"}}, nullptr, &header), nullptr)
+      << last_error_;
   auto u64 = [&](size_t at) {
     uint64_t v = 0;
     for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(header[at + i]) << (8 * i);
@@ -253,12 +256,18 @@ TEST_F(EncryptCodecTest, EverySwapOfUnitIdentityFails) {
   Bytes other_uuid = uuid_;
   other_uuid[7] ^= 0x10;
   const std::vector<std::pair<const char*, bp_unit_ctx>> elsewhere = {
-      {"other object seq", Unit(uuid_, BP_UNIT_DATA, home.object_seq + 1, home.unit_index, plain.size())},
-      {"other unit index", Unit(uuid_, BP_UNIT_DATA, home.object_seq, home.unit_index + 1, plain.size())},
-      {"other kind", Unit(uuid_, BP_UNIT_CHECKPOINT, home.object_seq, home.unit_index, plain.size())},
-      {"segment meta kind", Unit(uuid_, BP_UNIT_SEGMENT_META, home.object_seq, home.unit_index, plain.size())},
-      {"other volume", Unit(other_uuid, BP_UNIT_DATA, home.object_seq, home.unit_index, plain.size())},
-      {"other logical length", Unit(uuid_, BP_UNIT_DATA, home.object_seq, home.unit_index, plain.size() - 4096)},
+      {"other object seq",
+       Unit(uuid_, BP_UNIT_DATA, home.object_seq + 1, home.unit_index, plain.size())},
+      {"other unit index",
+       Unit(uuid_, BP_UNIT_DATA, home.object_seq, home.unit_index + 1, plain.size())},
+      {"other kind",
+       Unit(uuid_, BP_UNIT_CHECKPOINT, home.object_seq, home.unit_index, plain.size())},
+      {"segment meta kind",
+       Unit(uuid_, BP_UNIT_SEGMENT_META, home.object_seq, home.unit_index, plain.size())},
+      {"other volume",
+       Unit(other_uuid, BP_UNIT_DATA, home.object_seq, home.unit_index, plain.size())},
+      {"other logical length",
+       Unit(uuid_, BP_UNIT_DATA, home.object_seq, home.unit_index, plain.size() - 4096)},
   };
   for (const auto& [what, unit] : elsewhere) {
     Bytes out;
@@ -306,7 +315,8 @@ TEST_F(EncryptCodecTest, TruncatedAndExtendedInputsFail) {
   for (size_t n = 0; n < sealed.size(); ++n) {
     Bytes out;
     ASSERT_EQ(Decode(h, DefaultUnit(1000), Bytes(sealed.begin(), sealed.begin() + n), &out),
-              BP_ERR_CORRUPT) << n;
+              BP_ERR_CORRUPT)
+        << n;
   }
   Bytes longer = sealed;
   longer.push_back(0);
@@ -323,7 +333,8 @@ TEST_F(EncryptCodecTest, ParallelEncodeDecodeOnOneHandle) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 200; ++i) {
         Bytes plain(4096, static_cast<uint8_t>(t * 31 + i));
-        bp_unit_ctx unit = Unit(uuid_, BP_UNIT_DATA, static_cast<uint64_t>(t), static_cast<uint64_t>(i), 4096);
+        bp_unit_ctx unit =
+            Unit(uuid_, BP_UNIT_DATA, static_cast<uint64_t>(t), static_cast<uint64_t>(i), 4096);
         Buffer sealed;
         if (api()->encode(h, &unit, plain.data(), plain.size(), sealed.get()) != BP_OK) failures++;
         Buffer back;

@@ -39,8 +39,8 @@ class EncryptFormatTest : public ::testing::Test {
 TEST_F(EncryptFormatTest, SealWithFixedNonceGivesTheKnownFrame) {
   Bytes frame(kUnitPlaintext.size() + encryptfmt::kFrameOverhead);
   encryptfmt::SealUnit(kDataKey.data(), kUnitNonce.data(), VectorIdentity(),
-                       reinterpret_cast<const uint8_t*>(kUnitPlaintext.data()), kUnitPlaintext.size(),
-                       frame.data());
+                       reinterpret_cast<const uint8_t*>(kUnitPlaintext.data()),
+                       kUnitPlaintext.size(), frame.data());
   EXPECT_EQ(frame, kUnitFrame);
 }
 
@@ -115,21 +115,22 @@ TEST_F(EncryptFormatTest, ParseRefusesMalformedHeaders) {
   refused_with(5, 9, "algorithm 9");
   refused_with(6, 1, "reserved");
   refused_with(7, 1, "reserved");
-  refused_with(8, 0, "out of bounds");      // zero passes
-  refused_with(15, 1, "out of bounds");     // 2^56 passes
-  refused_with(17, 0, "out of bounds");     // 0 bytes of memory
-  refused_with(23, 1, "out of bounds");     // 2^56 bytes of memory
+  refused_with(8, 0, "out of bounds");   // zero passes
+  refused_with(15, 1, "out of bounds");  // 2^56 passes
+  refused_with(17, 0, "out of bounds");  // 0 bytes of memory
+  refused_with(23, 1, "out of bounds");  // 2^56 bytes of memory
 }
 
 TEST_F(EncryptFormatTest, OpenRefusesShortAndForeignFrames) {
   Bytes plain(kUnitFrame.size());
   for (size_t n = 0; n < encryptfmt::kFrameOverhead; ++n) {
-    EXPECT_FALSE(encryptfmt::OpenUnit(kDataKey.data(), VectorIdentity(), kUnitFrame.data(), n, plain.data()));
+    EXPECT_FALSE(encryptfmt::OpenUnit(kDataKey.data(), VectorIdentity(), kUnitFrame.data(), n,
+                                      plain.data()));
   }
   Bytes foreign = kUnitFrame;
   foreign[0] = 0xE2;
-  EXPECT_FALSE(encryptfmt::OpenUnit(kDataKey.data(), VectorIdentity(), foreign.data(), foreign.size(),
-                                    plain.data()));
+  EXPECT_FALSE(encryptfmt::OpenUnit(kDataKey.data(), VectorIdentity(), foreign.data(),
+                                    foreign.size(), plain.data()));
 }
 
 TEST_F(EncryptFormatTest, RewrapWithFixedInputsGivesTheKnownHeader) {
@@ -144,17 +145,20 @@ TEST_F(EncryptFormatTest, RewrapWithFixedInputsGivesTheKnownHeader) {
   uint8_t new_key[encryptfmt::kKeyBytes];
   ASSERT_TRUE(encryptfmt::DerivePasswordKey(kNewPassword, fresh.salt, fresh.kdf, new_key));
   EXPECT_EQ(Bytes(new_key, new_key + sizeof new_key), kNewPasswordKey);
-  ASSERT_TRUE(encryptfmt::RewrapDataKey(kPasswordKey.data(), new_key, kVolumeUuid.data(), old, &fresh));
+  ASSERT_TRUE(
+      encryptfmt::RewrapDataKey(kPasswordKey.data(), new_key, kVolumeUuid.data(), old, &fresh));
   EXPECT_EQ(encryptfmt::SerializeHeader(fresh), kRekeyedHeader);
 }
 
 TEST_F(EncryptFormatTest, RewrappedHeaderHoldsTheSameDataKeyForTheNewPasswordOnly) {
   encryptfmt::KeyHeader h;
   std::string error;
-  ASSERT_TRUE(encryptfmt::ParseHeader(kRekeyedHeader.data(), kRekeyedHeader.size(), &h, &error)) << error;
+  ASSERT_TRUE(encryptfmt::ParseHeader(kRekeyedHeader.data(), kRekeyedHeader.size(), &h, &error))
+      << error;
   uint8_t data_key[encryptfmt::kKeyBytes];
   ASSERT_TRUE(encryptfmt::UnwrapDataKey(kNewPasswordKey.data(), kVolumeUuid.data(), h, data_key));
-  EXPECT_EQ(Bytes(data_key, data_key + sizeof data_key), kDataKey) << "a rekey never changes the data key";
+  EXPECT_EQ(Bytes(data_key, data_key + sizeof data_key), kDataKey)
+      << "a rekey never changes the data key";
   // The old password's key, even derived with the new salt, opens nothing.
   uint8_t old_with_new_salt[encryptfmt::kKeyBytes];
   ASSERT_TRUE(encryptfmt::DerivePasswordKey(kPassword, h.salt, h.kdf, old_with_new_salt));
@@ -172,7 +176,8 @@ TEST_F(EncryptFormatTest, RewrapRefusesAWrongOldPasswordKeyAndLeavesTheOutputAlo
   const std::vector<uint8_t> before = encryptfmt::SerializeHeader(fresh);
   Bytes wrong = kPasswordKey;
   wrong[0] ^= 1;
-  EXPECT_FALSE(encryptfmt::RewrapDataKey(wrong.data(), kNewPasswordKey.data(), kVolumeUuid.data(), old, &fresh));
+  EXPECT_FALSE(encryptfmt::RewrapDataKey(wrong.data(), kNewPasswordKey.data(), kVolumeUuid.data(),
+                                         old, &fresh));
   EXPECT_EQ(encryptfmt::SerializeHeader(fresh), before);
 }
 
@@ -182,30 +187,31 @@ TEST_F(EncryptFormatTest, XaesFramesCarryTheirCipherAndBindTheUnit) {
   moved.unit_index += 1;
   const Bytes plain(kUnitPlaintext.begin(), kUnitPlaintext.end());
   Bytes frame(plain.size() + encryptfmt::kFrameOverhead);
-  ASSERT_TRUE(encryptfmt::SealUnit(kDataKey.data(), kUnitNonce.data(), VectorIdentity(), plain.data(),
-                                   plain.size(), frame.data(), Cipher::kXAes256Gcm));
+  ASSERT_TRUE(encryptfmt::SealUnit(kDataKey.data(), kUnitNonce.data(), VectorIdentity(),
+                                   plain.data(), plain.size(), frame.data(), Cipher::kXAes256Gcm));
   EXPECT_EQ(frame[0], encryptfmt::kFrameXAes256Gcm);
   EXPECT_EQ(Bytes(frame.begin() + 1, frame.begin() + 25), kUnitNonce);
   Bytes out(plain.size());
-  ASSERT_TRUE(encryptfmt::OpenUnit(kDataKey.data(), VectorIdentity(), frame.data(), frame.size(), out.data(),
-                                   Cipher::kXAes256Gcm));
+  ASSERT_TRUE(encryptfmt::OpenUnit(kDataKey.data(), VectorIdentity(), frame.data(), frame.size(),
+                                   out.data(), Cipher::kXAes256Gcm));
   EXPECT_EQ(out, plain);
   // Moved to another index, or read as the other cipher, it does not open.
-  EXPECT_FALSE(encryptfmt::OpenUnit(kDataKey.data(), moved, frame.data(), frame.size(),
-                                    out.data(), Cipher::kXAes256Gcm));
+  EXPECT_FALSE(encryptfmt::OpenUnit(kDataKey.data(), moved, frame.data(), frame.size(), out.data(),
+                                    Cipher::kXAes256Gcm));
   EXPECT_FALSE(encryptfmt::OpenUnit(kDataKey.data(), VectorIdentity(), frame.data(), frame.size(),
                                     out.data(), Cipher::kXChaCha20Poly1305));
   Bytes relabelled = frame;
   relabelled[0] = encryptfmt::kFrameVersion1;
-  EXPECT_FALSE(encryptfmt::OpenUnit(kDataKey.data(), VectorIdentity(), relabelled.data(), relabelled.size(),
-                                    out.data(), Cipher::kXChaCha20Poly1305));
-  EXPECT_FALSE(encryptfmt::OpenUnit(kDataKey.data(), VectorIdentity(), kUnitFrame.data(), kUnitFrame.size(),
-                                    out.data(), Cipher::kXAes256Gcm));
+  EXPECT_FALSE(encryptfmt::OpenUnit(kDataKey.data(), VectorIdentity(), relabelled.data(),
+                                    relabelled.size(), out.data(), Cipher::kXChaCha20Poly1305));
+  EXPECT_FALSE(encryptfmt::OpenUnit(kDataKey.data(), VectorIdentity(), kUnitFrame.data(),
+                                    kUnitFrame.size(), out.data(), Cipher::kXAes256Gcm));
   for (size_t i = 0; i < frame.size(); ++i) {
     Bytes flipped = frame;
     flipped[i] ^= 0x01;
-    EXPECT_FALSE(encryptfmt::OpenUnit(kDataKey.data(), VectorIdentity(), flipped.data(), flipped.size(),
-                                      out.data(), Cipher::kXAes256Gcm)) << i;
+    EXPECT_FALSE(encryptfmt::OpenUnit(kDataKey.data(), VectorIdentity(), flipped.data(),
+                                      flipped.size(), out.data(), Cipher::kXAes256Gcm))
+        << i;
   }
 }
 
@@ -229,7 +235,8 @@ TEST_F(EncryptFormatTest, XaesHeaderRecordsTheCipherUnderTheWrap) {
   Bytes relabelled = bytes;
   relabelled[4] = encryptfmt::kHeaderVersion1;
   relabelled[6] = 0;
-  ASSERT_TRUE(encryptfmt::ParseHeader(relabelled.data(), relabelled.size(), &parsed, &error)) << error;
+  ASSERT_TRUE(encryptfmt::ParseHeader(relabelled.data(), relabelled.size(), &parsed, &error))
+      << error;
   EXPECT_EQ(parsed.cipher, encryptfmt::Cipher::kXChaCha20Poly1305);
   EXPECT_FALSE(encryptfmt::UnwrapDataKey(kPasswordKey.data(), kVolumeUuid.data(), parsed, key));
   // Unknown ciphers are refused by name.

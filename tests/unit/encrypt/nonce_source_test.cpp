@@ -53,7 +53,8 @@ TEST(NonceSourceTest, ForkedChildNeverReusesTheParentsPool) {
     ::close(fds[0]);
     for (int i = 0; i < 8; ++i) {
       Nonce nonce = Next();
-      if (::write(fds[1], nonce.data(), nonce.size()) != static_cast<ssize_t>(nonce.size())) _exit(2);
+      if (::write(fds[1], nonce.data(), nonce.size()) != static_cast<ssize_t>(nonce.size()))
+        _exit(2);
     }
     _exit(0);
   }

@@ -67,7 +67,8 @@ TEST_F(RekeyChainTest, RekeysOnlyTheEncryptHeaderAndKeepsDataReadable) {
   EXPECT_EQ(outcome, RekeyOutcome::kRekeyed);
   ASSERT_EQ(rekeyed.size(), 2u);
   EXPECT_EQ(rekeyed[0].name, "zstd");
-  EXPECT_EQ(rekeyed[0].header, records[0].header) << "zstd keeps no secret; its header is untouched";
+  EXPECT_EQ(rekeyed[0].header, records[0].header)
+      << "zstd keeps no secret; its header is untouched";
   EXPECT_EQ(rekeyed[1].name, "encrypt");
   EXPECT_NE(rekeyed[1].header, records[1].header);
 
@@ -114,12 +115,14 @@ TEST_F(RekeyChainTest, AnUnencryptedChainHasNoSecret) {
 
 TEST_F(RekeyChainTest, AnAbi10EncryptingCodecLoadsButIsRefusedByName) {
   std::shared_ptr<LoadedPlugin> plugin;
-  const std::string path = std::string(BLOCKPIPE_ENCRYPT_TEST_PLUGIN_DIR) + "/blockpipe-codec-oldseal.so";
+  const std::string path =
+      std::string(BLOCKPIPE_ENCRYPT_TEST_PLUGIN_DIR) + "/blockpipe-codec-oldseal.so";
   Status st = LoadedPlugin::Load(path, &plugin);
   ASSERT_OK(st);
   EXPECT_EQ(plugin->Describe().abi_minor, 0u);
   EXPECT_EQ(plugin->declared_size(), offsetof(bp_codec_plugin, rekey));
-  EXPECT_EQ(plugin->codec().rekey, nullptr) << "the slot past the declared size must read as absent";
+  EXPECT_EQ(plugin->codec().rekey, nullptr)
+      << "the slot past the declared size must read as absent";
   EXPECT_FALSE(PluginCanRekey(*plugin));
 
   auto factory = Factory("[[codec]]\nplugin = \"zstd\"\n[[codec]]\nplugin = \"oldseal\"\n");

@@ -35,13 +35,13 @@ TEST(XaesGcmTest, SpecificationVectorsSealAndOpen) {
     const Bytes ad = Text(v.ad);
     Bytes sealed(plain.size());
     uint8_t tag[xaes::kTagBytes];
-    ASSERT_TRUE(xaes::Seal(key.data(), nonce.data(), ad.data(), ad.size(), plain.data(), plain.size(),
-                           sealed.data(), tag));
+    ASSERT_TRUE(xaes::Seal(key.data(), nonce.data(), ad.data(), ad.size(), plain.data(),
+                           plain.size(), sealed.data(), tag));
     EXPECT_EQ(sealed, FromHex(v.ciphertext_hex));
     EXPECT_EQ(Bytes(tag, tag + sizeof tag), FromHex(v.tag_hex));
     Bytes opened(plain.size());
-    ASSERT_TRUE(xaes::Open(key.data(), nonce.data(), ad.data(), ad.size(), sealed.data(), sealed.size(),
-                           tag, opened.data()));
+    ASSERT_TRUE(xaes::Open(key.data(), nonce.data(), ad.data(), ad.size(), sealed.data(),
+                           sealed.size(), tag, opened.data()));
     EXPECT_EQ(opened, plain);
     // Another byte anywhere — tag, ciphertext, associated data, nonce — fails.
     tag[0] ^= 1;
@@ -61,8 +61,8 @@ TEST(XaesGcmTest, SpecificationVectorsSealAndOpen) {
     EXPECT_FALSE(xaes::Open(key.data(), other_nonce.data(), ad.data(), ad.size(), sealed.data(),
                             sealed.size(), tag, opened.data()));
     const Bytes other_ad = Text(v.ad + "!");
-    EXPECT_FALSE(xaes::Open(key.data(), nonce.data(), other_ad.data(), other_ad.size(), sealed.data(),
-                            sealed.size(), tag, opened.data()));
+    EXPECT_FALSE(xaes::Open(key.data(), nonce.data(), other_ad.data(), other_ad.size(),
+                            sealed.data(), sealed.size(), tag, opened.data()));
   }
 }
 
@@ -73,8 +73,12 @@ TEST(XaesGcmTest, EmptyAndLargeMessagesRoundTrip) {
     Bytes plain = Sequence(static_cast<uint8_t>(n), n);
     Bytes sealed(n), opened(n);
     uint8_t tag[xaes::kTagBytes];
-    ASSERT_TRUE(xaes::Seal(key.data(), nonce.data(), nullptr, 0, plain.data(), n, sealed.data(), tag)) << n;
-    ASSERT_TRUE(xaes::Open(key.data(), nonce.data(), nullptr, 0, sealed.data(), n, tag, opened.data())) << n;
+    ASSERT_TRUE(
+        xaes::Seal(key.data(), nonce.data(), nullptr, 0, plain.data(), n, sealed.data(), tag))
+        << n;
+    ASSERT_TRUE(
+        xaes::Open(key.data(), nonce.data(), nullptr, 0, sealed.data(), n, tag, opened.data()))
+        << n;
     EXPECT_EQ(opened, plain) << n;
   }
 }

@@ -55,7 +55,7 @@ TEST(ChunkedMap, RandomInsertsAndErasesMatchStdMap) {
   ChunkedMap<uint64_t> m;
   std::map<uint64_t, uint64_t> model;
   constexpr uint64_t kKeys = 4000;  // about 30 full chunks when dense
-  m.Prefetch(1);  // a hint, also on an empty map and for keys outside the entries
+  m.Prefetch(1);                    // a hint, also on an empty map and for keys outside the entries
   for (int op = 0; op < 20000; ++op) {
     const uint64_t key = rng() % kKeys;
     m.Prefetch(key);
@@ -71,7 +71,8 @@ TEST(ChunkedMap, RandomInsertsAndErasesMatchStdMap) {
       const uint64_t end = key + rng() % (op % 50 == 0 ? kKeys : 64);  // now and then a long range
       auto next = m.erase(m.lower_bound(key), m.lower_bound(end));
       model.erase(model.lower_bound(key), model.lower_bound(end));
-      ExpectSameEntry(m, next, model, model.lower_bound(end), "erase returns what followed the range");
+      ExpectSameEntry(m, next, model, model.lower_bound(end),
+                      "erase returns what followed the range");
     }
     if (op % 500 == 0) {
       ExpectSame(m, model);

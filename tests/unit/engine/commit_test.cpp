@@ -45,7 +45,8 @@ TEST(GroupCommit, ConcurrentFlushesShareOneUpload) {
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   EXPECT_FALSE(first.Finished());
-  for (auto& f : flushes) EXPECT_FALSE(f->Finished()) << "flush finished before its data was durable";
+  for (auto& f : flushes)
+    EXPECT_FALSE(f->Finished()) << "flush finished before its data was durable";
   uint64_t puts_before = h.store->CountOps(MemoryStore::Op::kPut);
   h.store->ResumePuts();
   EXPECT_EQ(first.Wait(), 0);
@@ -282,7 +283,8 @@ TEST(Checkpoints, AFragmentedMapWaitsForEnoughSegmentBytes) {
   auto ref = h.Ref();
   // 3000 separate ZERO extents: a map far larger than any one small segment after it.
   for (uint64_t i = 0; i < 3000; ++i) {
-    ASSERT_EQ(test::DoIo(*ref, BP_IO_OP_WRITE_ZEROES, i * 8192, 4096, nullptr, BP_IO_FLAG_NO_HOLE), 0);
+    ASSERT_EQ(test::DoIo(*ref, BP_IO_OP_WRITE_ZEROES, i * 8192, 4096, nullptr, BP_IO_FLAG_NO_HOLE),
+              0);
   }
   ASSERT_EQ(test::Flush(*ref), 0);
   const uint64_t through = h.manager->List().front().last_segment;
@@ -294,7 +296,8 @@ TEST(Checkpoints, AFragmentedMapWaitsForEnoughSegmentBytes) {
   uint64_t segment_bytes = 0;
   uint64_t next_checkpoint = 0;
   for (uint64_t i = 0; i < 400 && next_checkpoint == 0; ++i) {
-    ASSERT_EQ(test::Write(*ref, (48u << 20) + i * 4096, Pattern(4096, static_cast<uint32_t>(i))), 0);
+    ASSERT_EQ(test::Write(*ref, (48u << 20) + i * 4096, Pattern(4096, static_cast<uint32_t>(i))),
+              0);
     ASSERT_EQ(test::Flush(*ref), 0);
     const uint64_t seq = through + 1 + i;
     ASSERT_TRUE(h.store->Has(SegmentKey("v", seq)));

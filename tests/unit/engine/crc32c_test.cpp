@@ -99,7 +99,8 @@ TEST(Crc32c, AppendsBlocksFromTheirOwnChecksums) {
     Bytes all = head;
     all.insert(all.end(), blocks.begin(), blocks.end());
     uint32_t crc = Crc32c(head.data(), head.size());
-    for (size_t b = 0; b < 3; ++b) crc = Crc32cAppendBlock(crc, Crc32c(blocks.data() + b * 4096, 4096));
+    for (size_t b = 0; b < 3; ++b)
+      crc = Crc32cAppendBlock(crc, Crc32c(blocks.data() + b * 4096, 4096));
     EXPECT_EQ(crc, Crc32c(all.data(), all.size())) << "prefix " << prefix;
   }
 }

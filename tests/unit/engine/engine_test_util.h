@@ -10,10 +10,10 @@
 #include <condition_variable>
 #include <cstring>
 #include <functional>
-#include <thread>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine/engine_options.h"
@@ -22,8 +22,8 @@
 #include "pipeline/codec_chain.h"
 #include "pipeline/retrying_store.h"
 #include "support/memory_store.h"
-#include "util/crc32c.h"
 #include "support/status_assert.h"
+#include "util/crc32c.h"
 
 namespace bp::test {
 
@@ -142,7 +142,8 @@ class AsyncIo {
   // Waits up to `ms`; returns -1000 on timeout.
   int Wait(int ms = 5000) {
     std::unique_lock<std::mutex> lock(mu_);
-    if (!cv_.wait_for(lock, std::chrono::milliseconds(ms), [&] { return calls_ > 0; })) return -1000;
+    if (!cv_.wait_for(lock, std::chrono::milliseconds(ms), [&] { return calls_ > 0; }))
+      return -1000;
     return error_;
   }
   bool Finished() {
@@ -256,8 +257,8 @@ struct Harness {
     RetryPolicy once;
     once.deadline = std::chrono::milliseconds(0);
     once.clock = clock;
-    manager = std::make_unique<VolumeManager>(std::make_shared<RetryingStore>(store, once),
-                                              &codecs, options, clock);
+    manager = std::make_unique<VolumeManager>(std::make_shared<RetryingStore>(store, once), &codecs,
+                                              options, clock);
   }
   Status StartAndOpen() {
     Start();

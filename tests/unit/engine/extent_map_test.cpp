@@ -134,8 +134,8 @@ TEST(ExtentMap, HugeSparseVolumeCostsNothingUntilWritten) {
 }
 
 struct RandomCase {
-  uint64_t blocks;     // volume size
-  uint64_t max_run;    // longest single operation
+  uint64_t blocks;   // volume size
+  uint64_t max_run;  // longest single operation
   int ops;
   uint64_t seed;
 };
@@ -151,7 +151,10 @@ TEST_P(ExtentMapRandom, RandomOperationsMatchABlockArray) {
   const RandomCase rc = GetParam();
   std::mt19937_64 rng(rc.seed);
   const uint64_t kBlocks = rc.blocks;
-  struct Cell { int kind; uint64_t seq, index; };  // kind 0 = hole
+  struct Cell {
+    int kind;
+    uint64_t seq, index;
+  };  // kind 0 = hole
   std::vector<Cell> model(kBlocks, Cell{0, 0, 0});
   ExtentMap m;
   for (int op = 0; op < rc.ops; ++op) {

@@ -142,9 +142,8 @@ TEST(Segment, BuildReadBackAndReadUnits) {
   SegmentMeta meta;
   uint64_t size = 0;
   const uint64_t volume_blocks = 1u << 22;
-  ASSERT_OK(
-      ReadSegmentMeta(store, key, 7, uuid, *chain, volume_blocks, built.object.size(), &meta, &size)
-          );
+  ASSERT_OK(ReadSegmentMeta(store, key, 7, uuid, *chain, volume_blocks, built.object.size(), &meta,
+                            &size));
   EXPECT_EQ(size, built.object.size());
   ASSERT_EQ(meta.units.size(), built.meta.units.size());
   EXPECT_EQ(meta.total_blocks(), 46u);
@@ -174,8 +173,8 @@ TEST(Segment, BuildReadBackAndReadUnits) {
     Bytes unit;
     ASSERT_OK(ReadUnit(store, key, 7, unit_index, *loc, *chain, &unit));
     Bytes expect = Pattern(4096, static_cast<uint32_t>(lba));
-    EXPECT_EQ(0, std::memcmp(unit.data() + (p.index - loc->first_block) * 4096, expect.data(),
-                             4096))
+    EXPECT_EQ(0,
+              std::memcmp(unit.data() + (p.index - loc->first_block) * 4096, expect.data(), 4096))
         << "block " << lba;
   }
 }
@@ -192,8 +191,7 @@ TEST(Segment, FlippedByteOrTruncationIsCorrupt) {
   uint64_t size;
   const uint64_t data_start = built.meta.units[0].offset;
   // Any byte of the header or the meta.
-  for (uint64_t at : {uint64_t{5}, uint64_t{30}, uint64_t{kObjectHeaderLength},
-                      data_start - 1}) {
+  for (uint64_t at : {uint64_t{5}, uint64_t{30}, uint64_t{kObjectHeaderLength}, data_start - 1}) {
     MemoryStore store;
     Bytes bad = built.object;
     bad[at] ^= 0x80;
@@ -225,7 +223,8 @@ TEST(Segment, FlippedByteOrTruncationIsCorrupt) {
   {
     MemoryStore store;
     store.Poke(key, built.object);
-    EXPECT_TRUE(ReadSegmentMeta(store, key, 4, uuid, *chain, 1u << 22, 0, &meta, &size).IsCorrupt());
+    EXPECT_TRUE(
+        ReadSegmentMeta(store, key, 4, uuid, *chain, 1u << 22, 0, &meta, &size).IsCorrupt());
     EXPECT_TRUE(ReadSegmentMeta(store, key, 3, RandomUuid(), *chain, 1u << 22, 0, &meta, &size)
                     .IsCorrupt());
     EXPECT_TRUE(ReadSegmentMeta(store, key, 3, uuid, *chain, 600, 0, &meta, &size).IsCorrupt());
@@ -243,7 +242,8 @@ TEST(Segment, FlippedByteOrTruncationIsCorrupt) {
     EncodeObjectHeader(huge, &object);
     object.resize(object.size() + (80u << 10), 0);
     store.Poke(key, object);
-    EXPECT_TRUE(ReadSegmentMeta(store, key, 3, uuid, *chain, 1u << 22, 0, &meta, &size).IsCorrupt());
+    EXPECT_TRUE(
+        ReadSegmentMeta(store, key, 3, uuid, *chain, 1u << 22, 0, &meta, &size).IsCorrupt());
   }
 }
 

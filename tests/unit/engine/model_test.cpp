@@ -41,7 +41,8 @@ void RunModel(uint64_t seed, bool tiny_cache) {
     int op = static_cast<int>(rng() % 100);
     if (op < 45) {
       pick_range(40000, &off, &len);
-      Bytes data = (rng() % 8 == 0) ? Bytes(len, 0) : test::Pattern(len, static_cast<uint32_t>(rng()));
+      Bytes data =
+          (rng() % 8 == 0) ? Bytes(len, 0) : test::Pattern(len, static_cast<uint32_t>(rng()));
       uint32_t flags = rng() % 10 == 0 ? BP_IO_FLAG_FUA : 0;
       ASSERT_EQ(test::Write(*ref, off, data, flags), 0) << "step " << step;
       std::copy(data.begin(), data.end(), model.begin() + off);

@@ -16,8 +16,8 @@
 #include "engine/volume_meta.h"
 #include "engine/volume_owner.h"
 #include "engine/writer_identity.h"
-#include "pipeline/retrying_store.h"
 #include "engine_test_util.h"
+#include "pipeline/retrying_store.h"
 #include "support/status_assert.h"
 
 namespace bp {
@@ -221,11 +221,10 @@ TEST(Ownership, AnotherDataDirIsRefusedAndWritesNothing) {
   Status s = other.manager->OpenAll();
   ASSERT_TRUE(s.IsPrecondition()) << s.ToString();
   const OwnerRecord owner = Decoded(owner_before);
-  for (const std::string& part :
-       std::vector<std::string>{"volume v is in use by another blockpipe daemon", "volume w is in use",
-        "host " + owner.hostname, "data dir id " + owner.writer_id,
-        "pid " + std::to_string(owner.pid), "since ", "UTC",
-        "--take-over v"}) {
+  for (const std::string& part : std::vector<std::string>{
+           "volume v is in use by another blockpipe daemon", "volume w is in use",
+           "host " + owner.hostname, "data dir id " + owner.writer_id,
+           "pid " + std::to_string(owner.pid), "since ", "UTC", "--take-over v"}) {
     EXPECT_NE(s.message().find(part), std::string::npos) << part << " not in: " << s.message();
   }
   EXPECT_TRUE(other.manager->List().empty());
@@ -411,9 +410,11 @@ TEST(OwnershipRace, TwoTakeOversAtOnceExactlyOneWins) {
   store.Poke(OwnerKey("v"), EncodeOwnerObject(RaceUuid(), a));
   OwnerRecord b_claim, c_claim;
   Status c_status;
-  store.BeforeNextPutIfMatch([&] {
-    c_status = ClaimOwnership(store, "v", RaceUuid(), Writer(kThirdId, 3), true, &c_claim);
-  }, OwnerKey("v"));
+  store.BeforeNextPutIfMatch(
+      [&] {
+        c_status = ClaimOwnership(store, "v", RaceUuid(), Writer(kThirdId, 3), true, &c_claim);
+      },
+      OwnerKey("v"));
   Status b_status = ClaimOwnership(store, "v", RaceUuid(), Writer(kOtherId, 2), true, &b_claim);
   ASSERT_OK(c_status);
   ASSERT_TRUE(b_status.IsPrecondition()) << b_status.ToString();
@@ -431,9 +432,11 @@ TEST(OwnershipRace, TwoClaimsOfAReleasedVolumeExactlyOneWins) {
   store.Poke(OwnerKey("v"), EncodeOwnerObject(RaceUuid(), released));
   OwnerRecord b_claim, c_claim;
   Status c_status;
-  store.BeforeNextPutIfMatch([&] {
-    c_status = ClaimOwnership(store, "v", RaceUuid(), Writer(kThirdId, 3), false, &c_claim);
-  }, OwnerKey("v"));
+  store.BeforeNextPutIfMatch(
+      [&] {
+        c_status = ClaimOwnership(store, "v", RaceUuid(), Writer(kThirdId, 3), false, &c_claim);
+      },
+      OwnerKey("v"));
   Status b_status = ClaimOwnership(store, "v", RaceUuid(), Writer(kOtherId, 2), false, &b_claim);
   EXPECT_OK(c_status);
   EXPECT_TRUE(b_status.IsPrecondition()) << b_status.ToString();
@@ -472,9 +475,9 @@ TEST(OwnershipRace, ReleaseNeverUndoesATakeOverThatLandsMeanwhile) {
   ASSERT_OK(ClaimOwnership(store, "v", RaceUuid(), Writer(kOtherId, 2), false, &mine));
   OwnerRecord theirs;
   Status taken;
-  store.BeforeNextPutIfMatch([&] {
-    taken = ClaimOwnership(store, "v", RaceUuid(), Writer(kThirdId, 3), true, &theirs);
-  }, OwnerKey("v"));
+  store.BeforeNextPutIfMatch(
+      [&] { taken = ClaimOwnership(store, "v", RaceUuid(), Writer(kThirdId, 3), true, &theirs); },
+      OwnerKey("v"));
   EXPECT_OK(ReleaseOwnership(store, "v", RaceUuid(), mine));
   ASSERT_OK(taken);
   const OwnerRecord stored = Decoded(store.Peek(OwnerKey("v")));

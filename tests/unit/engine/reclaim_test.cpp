@@ -52,8 +52,7 @@ TEST_F(Reclaim, DeadSegmentsGoOnceTheOlderKeptCheckpointCoversThem) {
   // checkpoint 8) can go; 9..12 are still needed to replay from checkpoint 8.
   ASSERT_TRUE(test::WaitFor([&] { return Seqs(*h.store, SegmentPrefix("v")).front() == 8; }))
       << "segments left: " << Seqs(*h.store, SegmentPrefix("v")).size();
-  EXPECT_EQ(Seqs(*h.store, SegmentPrefix("v")),
-            (std::vector<uint64_t>{8, 9, 10, 11, 12}));
+  EXPECT_EQ(Seqs(*h.store, SegmentPrefix("v")), (std::vector<uint64_t>{8, 9, 10, 11, 12}));
   ExpectBlock(*ref, 0, 11);
 
   // A crash now recovers from checkpoint 12 ...
@@ -93,7 +92,7 @@ TEST_F(Reclaim, AfterARestartTheRecoveredCheckpointIsAReference) {
   auto ref = h.Ref();
   OverwriteBlockZero(*ref, 0, 5);  // checkpoint 4 only: nothing reclaimable yet
   ref.reset();
-  ASSERT_OK(h.Crash());     // opens from checkpoint 4 and remembers its live set
+  ASSERT_OK(h.Crash());  // opens from checkpoint 4 and remembers its live set
   EXPECT_EQ(Seqs(*h.store, SegmentPrefix("v")).front(), 1u);
   ref = h.Ref();
   OverwriteBlockZero(*ref, 5, 4);  // segments 6..9, checkpoint 8: kept {4, 8}

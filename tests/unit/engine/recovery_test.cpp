@@ -189,9 +189,11 @@ TEST_F(Recovery, OverwritesTrimsAndZeroesSurviveReplayInOrder) {
   ASSERT_EQ(test::DoIo(*ref, BP_IO_OP_TRIM, 4096, 2 * 4096, nullptr), 0);
   ASSERT_EQ(test::Write(*ref, 2 * 4096, Pattern(4096, 9)), 0);  // data after the trim wins
   ASSERT_EQ(test::Flush(*ref), 0);
-  ASSERT_EQ(test::DoIo(*ref, BP_IO_OP_WRITE_ZEROES, 5 * 4096, 4096, nullptr, BP_IO_FLAG_NO_HOLE), 0);
+  ASSERT_EQ(test::DoIo(*ref, BP_IO_OP_WRITE_ZEROES, 5 * 4096, 4096, nullptr, BP_IO_FLAG_NO_HOLE),
+            0);
   ASSERT_EQ(test::Write(*ref, 6 * 4096, Pattern(4096, 10)), 0);
-  ASSERT_EQ(test::DoIo(*ref, BP_IO_OP_TRIM, 6 * 4096, 4096, nullptr), 0);  // trim after the data wins
+  ASSERT_EQ(test::DoIo(*ref, BP_IO_OP_TRIM, 6 * 4096, 4096, nullptr),
+            0);  // trim after the data wins
   ASSERT_EQ(test::Flush(*ref), 0);
   Bytes model = Pattern(8 * 4096, 1);
   std::fill(model.begin() + 4096, model.begin() + 2 * 4096, 0);

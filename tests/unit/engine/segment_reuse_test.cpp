@@ -8,8 +8,8 @@
 #include "engine/segment_format.h"
 #include "engine_test_util.h"
 #include "support/memory_store.h"
-#include "util/crc32c.h"
 #include "support/status_assert.h"
+#include "util/crc32c.h"
 
 namespace bp {
 namespace {
@@ -49,7 +49,9 @@ TEST(SegmentReuse, RecycledImageBuildsTheSameObjectAsAFreshOne) {
     SegmentImage recycled;
     // A big segment first, so the recycled storage is longer than every later object and full of
     // stale bytes; then smaller and differently shaped ones.
-    struct Shape { uint64_t first, count, scattered; };
+    struct Shape {
+      uint64_t first, count, scattered;
+    };
     const Shape shapes[] = {{0, 600, 50}, {40, 3, 200}, {1000, 64, 0}, {5, 1, 1}, {0, 300, 300}};
     uint64_t seq = 1;
     for (const Shape& s : shapes) {
@@ -61,7 +63,8 @@ TEST(SegmentReuse, RecycledImageBuildsTheSameObjectAsAFreshOne) {
       SegmentImage in_place;  // unchanged units left in the buffer: the same object
       ASSERT_OK(EncodeSegmentImage(buffer, seq, uuid, *chain, 64u << 10, &in_place, true));
       EXPECT_EQ(Object(in_place), Object(fresh)) << "segment " << seq;
-      EXPECT_EQ(in_place.kept.empty(), codecs != 0) << "only the no-codec chain keeps XorCodec units";
+      EXPECT_EQ(in_place.kept.empty(), codecs != 0)
+          << "only the no-codec chain keeps XorCodec units";
       EXPECT_EQ(Object(recycled), Object(fresh)) << "segment " << seq;
       EXPECT_GE(recycled.storage.size(), recycled.end);
       ASSERT_EQ(recycled.meta.units.size(), fresh.meta.units.size());
@@ -81,7 +84,7 @@ TEST(SegmentReuse, UnchangedUnitsStayInTheBufferAndReadBack) {
   const Uuid uuid = RandomUuid();
   auto chain = XorChain(uuid, 0);
   WriteBuffer buffer;
-  Fill(&buffer, 0, 40, 3, 5);                        // units 0..2 (16+16+8 blocks), scattered
+  Fill(&buffer, 0, 40, 3, 5);  // units 0..2 (16+16+8 blocks), scattered
   std::memcpy(buffer.PutBlock(7), Pattern(4096, 1).data(), 4096);  // an overwrite in place
   SegmentImage image;
   ASSERT_OK(EncodeSegmentImage(buffer, 9, uuid, *chain, 64u << 10, &image, true));
@@ -131,12 +134,14 @@ TEST(SegmentReuse, UnchangedUnitsStayInTheBufferAndReadBack) {
   ASSERT_OK(EncodeSegmentImage(without_crcs, 11, uuid, *chain, 64u << 10, &from_bytes, true));
   EXPECT_EQ(Object(from_crcs), Object(from_bytes));
   ASSERT_EQ(from_crcs.meta.units.size(), 3u);
-  for (size_t u = 0; u < 3; ++u) EXPECT_EQ(from_crcs.meta.units[u].crc, from_bytes.meta.units[u].crc);
+  for (size_t u = 0; u < 3; ++u)
+    EXPECT_EQ(from_crcs.meta.units[u].crc, from_bytes.meta.units[u].crc);
 
   // Gathered units: slots recycled out of order leave a window's blocks apart in the buffer.
   WriteBuffer scattered;
   for (uint64_t lba : {3, 1, 2, 0}) {
-    std::memcpy(scattered.PutBlock(lba * 2), Pattern(4096, static_cast<uint32_t>(lba)).data(), 4096);
+    std::memcpy(scattered.PutBlock(lba * 2), Pattern(4096, static_cast<uint32_t>(lba)).data(),
+                4096);
   }
   SegmentImage gathered;
   ASSERT_OK(EncodeSegmentImage(scattered, 10, uuid, *chain, 64u << 10, &gathered, true));

@@ -48,18 +48,18 @@ TEST(StoreLayout, SeqKeysRefuseAnythingElse) {
   const std::string prefix = SegmentPrefix("v");
   const char* bad[] = {
       "",
-      "volumes/v/seg/",                     // no digits
-      "volumes/v/seg/000000000000002",      // 15 digits
-      "volumes/v/seg/000000000000002a0",    // 17 digits
-      "volumes/v/seg/000000000000002a/x",   // trailing junk
-      "volumes/v/seg/000000000000002A",     // upper case
-      "volumes/v/seg/00000000000000zz",     // not hex
-      "volumes/v/seg/-00000000000002a",     // sign
-      "volumes/v/seg/ 00000000000002a",     // space
-      "volumes/v/ckpt/000000000000002a",    // a checkpoint
-      "volumes/w/seg/000000000000002a",     // another volume
-      "volumes/vv/seg/000000000000002a",    // a volume whose name starts like this one's
-      "xvolumes/v/seg/000000000000002a",    // wrong root
+      "volumes/v/seg/",                    // no digits
+      "volumes/v/seg/000000000000002",     // 15 digits
+      "volumes/v/seg/000000000000002a0",   // 17 digits
+      "volumes/v/seg/000000000000002a/x",  // trailing junk
+      "volumes/v/seg/000000000000002A",    // upper case
+      "volumes/v/seg/00000000000000zz",    // not hex
+      "volumes/v/seg/-00000000000002a",    // sign
+      "volumes/v/seg/ 00000000000002a",    // space
+      "volumes/v/ckpt/000000000000002a",   // a checkpoint
+      "volumes/w/seg/000000000000002a",    // another volume
+      "volumes/vv/seg/000000000000002a",   // a volume whose name starts like this one's
+      "xvolumes/v/seg/000000000000002a",   // wrong root
   };
   for (const char* key : bad) {
     uint64_t seq = 99;
@@ -81,18 +81,18 @@ TEST(StoreLayout, MetaKeysNameValidVolumesOnly) {
   }
   const std::string bad[] = {
       "volumes/meta",
-      "volumes//meta",            // empty name
-      "volumes/a/b/meta",         // a name with a slash
+      "volumes//meta",     // empty name
+      "volumes/a/b/meta",  // a name with a slash
       "volumes/a/seg/meta",
-      "volumes/.a/meta",          // invalid names
+      "volumes/.a/meta",  // invalid names
       "volumes/-a/meta",
       "volumes/a b/meta",
       "volumes/" + std::string(65, 'a') + "/meta",
-      "volumes/a/meta/",          // trailing junk
+      "volumes/a/meta/",  // trailing junk
       "volumes/a/metadata",
       "volumes/a/meta.old",
-      "volumes/a/owner",          // another object of the volume
-      "Volumes/a/meta",           // wrong prefix
+      "volumes/a/owner",  // another object of the volume
+      "Volumes/a/meta",   // wrong prefix
       "xvolumes/a/meta",
       "a/meta",
   };
@@ -121,19 +121,19 @@ TEST(StoreLayout, QuarantineKeysRoundTrip) {
 TEST(StoreLayout, QuarantineKeysRefuseAnythingElse) {
   const char* bad[] = {
       "volumes/v/quarantine/",
-      "volumes/v/quarantine/seg-0000000000000003",            // no time
-      "volumes/v/quarantine/seg-0000000000000003.",           // empty time
-      "volumes/v/quarantine/seg-0000000000000003.01",         // leading zero
-      "volumes/v/quarantine/seg-0000000000000003.12x",        // trailing junk
+      "volumes/v/quarantine/seg-0000000000000003",      // no time
+      "volumes/v/quarantine/seg-0000000000000003.",     // empty time
+      "volumes/v/quarantine/seg-0000000000000003.01",   // leading zero
+      "volumes/v/quarantine/seg-0000000000000003.12x",  // trailing junk
       "volumes/v/quarantine/seg-0000000000000003.-1",
       "volumes/v/quarantine/seg-0000000000000003.18446744073709551616",  // 2^64
-      "volumes/v/quarantine/seg-000000000000003.1",           // 15 digits
-      "volumes/v/quarantine/seg-00000000000000G3.1",          // not hex
-      "volumes/v/quarantine/seg_0000000000000003.1",          // separator
-      "volumes/v/quarantine/segment-0000000000000003.1",      // kind
+      "volumes/v/quarantine/seg-000000000000003.1",                      // 15 digits
+      "volumes/v/quarantine/seg-00000000000000G3.1",                     // not hex
+      "volumes/v/quarantine/seg_0000000000000003.1",                     // separator
+      "volumes/v/quarantine/segment-0000000000000003.1",                 // kind
       "volumes/v/quarantine/meta-0000000000000003.1",
       "volumes/v/quarantine/x/seg-0000000000000003.1",
-      "volumes/w/quarantine/seg-0000000000000003.1",          // another volume
+      "volumes/w/quarantine/seg-0000000000000003.1",  // another volume
       "volumes/v/seg/0000000000000003",
   };
   for (const char* key : bad) {
@@ -192,9 +192,9 @@ TEST(StoreLayout, ListVolumeNamesFindsTheVolumesOnly) {
   MemoryStore store;
   const Bytes x{1};
   const std::string keys[] = {
-      MetaKey("zeta"),    SegmentKey("zeta", 1), MetaKey("alpha"),        OwnerKey("alpha"),
-      MetaKey("m.1"),     SegmentKey("orphan", 1),
-      "volumes/a/b/meta", "volumes/.x/meta",     "volumes/alpha/meta.old", "other/c/meta",
+      MetaKey("zeta"),          SegmentKey("zeta", 1),   MetaKey("alpha"),   OwnerKey("alpha"),
+      MetaKey("m.1"),           SegmentKey("orphan", 1), "volumes/a/b/meta", "volumes/.x/meta",
+      "volumes/alpha/meta.old", "other/c/meta",
   };
   for (const std::string& key : keys) {
     store.Poke(key, x);

@@ -30,10 +30,12 @@ TEST(UnitCache, EvictsLeastRecentlyUsedWithinBudget) {
   UnitCache cache(3 * (1000 + 128));
   UnitData d;
   for (uint64_t i = 0; i < 3; ++i) {
-    ASSERT_OK(cache.GetOrLoad(Key(1, i), [&](Bytes* b) { return LoadBytes(b, 1000, i); }, &d));
+    ASSERT_OK(cache.GetOrLoad(
+        Key(1, i), [&](Bytes* b) { return LoadBytes(b, 1000, i); }, &d));
   }
   ASSERT_NE(cache.Lookup(Key(1, 0)), nullptr);  // 0 becomes most recent
-  ASSERT_OK(cache.GetOrLoad(Key(1, 3), [&](Bytes* b) { return LoadBytes(b, 1000, 3); }, &d));
+  ASSERT_OK(cache.GetOrLoad(
+      Key(1, 3), [&](Bytes* b) { return LoadBytes(b, 1000, 3); }, &d));
   EXPECT_EQ(cache.Lookup(Key(1, 1)), nullptr);  // the least recent went
   EXPECT_NE(cache.Lookup(Key(1, 0)), nullptr);
   EXPECT_NE(cache.Lookup(Key(1, 3)), nullptr);
@@ -53,11 +55,14 @@ TEST(UnitCache, ConcurrentMissesLoadOnce) {
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&] {
       UnitData d;
-      Status s = cache.GetOrLoad(Key(5, 5), [&](Bytes* b) {
-        loads++;
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        return LoadBytes(b, 4096, 0xAB);
-      }, &d);
+      Status s = cache.GetOrLoad(
+          Key(5, 5),
+          [&](Bytes* b) {
+            loads++;
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            return LoadBytes(b, 4096, 0xAB);
+          },
+          &d);
       if (s.ok() && d && d->size() == 4096 && (*d)[0] == 0xAB) ok++;
     });
   }
@@ -69,22 +74,24 @@ TEST(UnitCache, ConcurrentMissesLoadOnce) {
 TEST(UnitCache, FailedLoadsAreReportedAndNotCached) {
   UnitCache cache(1 << 20);
   UnitData d;
-  Status s = cache.GetOrLoad(Key(1, 1), [](Bytes*) { return Status::Corrupt("bad unit"); }, &d);
+  Status s = cache.GetOrLoad(
+      Key(1, 1), [](Bytes*) { return Status::Corrupt("bad unit"); }, &d);
   EXPECT_TRUE(s.IsCorrupt());
   EXPECT_EQ(d, nullptr);
   EXPECT_FALSE(cache.ContainsOrLoading(Key(1, 1)));
-  ASSERT_OK(cache.GetOrLoad(Key(1, 1), [](Bytes* b) { return LoadBytes(b, 10, 1); }, &d));
+  ASSERT_OK(cache.GetOrLoad(
+      Key(1, 1), [](Bytes* b) { return LoadBytes(b, 10, 1); }, &d));
   EXPECT_TRUE(cache.ContainsOrLoading(Key(1, 1)));
 }
 
 TEST(UnitCache, ZeroBudgetStillServesLoads) {
   UnitCache cache(0);
   UnitData d;
-  ASSERT_OK(cache.GetOrLoad(Key(1, 1), [](Bytes* b) { return LoadBytes(b, 10, 1); }, &d));
+  ASSERT_OK(cache.GetOrLoad(
+      Key(1, 1), [](Bytes* b) { return LoadBytes(b, 10, 1); }, &d));
   EXPECT_EQ(d->size(), 10u);
   EXPECT_EQ(cache.Lookup(Key(1, 1)), nullptr);
 }
-
 
 std::vector<std::pair<UnitKey, UnitData>> Units(
     uint64_t seq, const std::vector<std::shared_ptr<Bytes>>& buffers) {

@@ -5,9 +5,9 @@
 #include <cerrno>
 #include <thread>
 
+#include <algorithm>
 #include "engine/object_format.h"
 #include "engine/volume_meta.h"
-#include <algorithm>
 #include "engine_test_util.h"
 #include "support/status_assert.h"
 
@@ -110,8 +110,10 @@ TEST_F(VolumeIo, TrimAndZeroesReadAsZerosAndZeroDataStoresNothing) {
   ASSERT_EQ(test::Write(*ref, 0, data), 0);
   ASSERT_EQ(test::Flush(*ref), 0);
   ASSERT_EQ(test::DoIo(*ref, BP_IO_OP_TRIM, 4096, 4096 * 2, nullptr), 0);
-  ASSERT_EQ(test::DoIo(*ref, BP_IO_OP_WRITE_ZEROES, 4096 * 4, 4096, nullptr, BP_IO_FLAG_NO_HOLE), 0);
-  ASSERT_EQ(test::DoIo(*ref, BP_IO_OP_WRITE_ZEROES, 4096 * 6, 100, nullptr, BP_IO_FLAG_FAST_ZERO), 0);
+  ASSERT_EQ(test::DoIo(*ref, BP_IO_OP_WRITE_ZEROES, 4096 * 4, 4096, nullptr, BP_IO_FLAG_NO_HOLE),
+            0);
+  ASSERT_EQ(test::DoIo(*ref, BP_IO_OP_WRITE_ZEROES, 4096 * 6, 100, nullptr, BP_IO_FLAG_FAST_ZERO),
+            0);
   ASSERT_EQ(test::DoIo(*ref, BP_IO_OP_TRIM, 4096 * 8 + 10, 20, nullptr), 0);  // partial block
   Bytes model = data;
   std::fill(model.begin() + 4096, model.begin() + 3 * 4096, 0);

@@ -6,8 +6,8 @@
 #include <gtest/gtest.h>
 
 #include "engine_test_util.h"
-#include "util/metrics.h"
 #include "support/status_assert.h"
+#include "util/metrics.h"
 
 namespace bp {
 namespace {

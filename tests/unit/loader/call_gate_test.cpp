@@ -45,7 +45,8 @@ TEST(CallGate, SerializeAllExcludesAcrossHandles) {
 
 TEST(CallGate, SerializeHandleExcludesPerHandleOnly) {
   Mutex plugin_mutex;
-  CallGate a(BP_THREAD_SERIALIZE_HANDLE, &plugin_mutex), b(BP_THREAD_SERIALIZE_HANDLE, &plugin_mutex);
+  CallGate a(BP_THREAD_SERIALIZE_HANDLE, &plugin_mutex),
+      b(BP_THREAD_SERIALIZE_HANDLE, &plugin_mutex);
   EXPECT_EQ(MaxConcurrency({&a, &a, &a}), 1);
   EXPECT_EQ(MaxConcurrency({&a, &b}), 2);
 }
@@ -92,11 +93,11 @@ std::function<HeldPass()> OutsideHandle(uint32_t model, Mutex* m) {
 }
 
 TEST(CallGate, CallsOutsideAHandleAreSerializedPluginWide) {
-  for (uint32_t model : {uint32_t{BP_THREAD_SERIALIZE_ALL}, uint32_t{BP_THREAD_SERIALIZE_HANDLE},
-                         uint32_t{77}}) {
+  for (uint32_t model :
+       {uint32_t{BP_THREAD_SERIALIZE_ALL}, uint32_t{BP_THREAD_SERIALIZE_HANDLE}, uint32_t{77}}) {
     Mutex plugin_mutex;
-    EXPECT_EQ(MaxConcurrencyOf({OutsideHandle(model, &plugin_mutex),
-                                OutsideHandle(model, &plugin_mutex)}),
+    EXPECT_EQ(MaxConcurrencyOf(
+                  {OutsideHandle(model, &plugin_mutex), OutsideHandle(model, &plugin_mutex)}),
               1)
         << "thread model " << model;
   }
@@ -184,8 +185,8 @@ TEST_F(OpenPluginInstanceTest, OpensUnderThePluginLockAndClearsStaleErrors) {
   EXPECT_FALSE(PluginLockHeld(*plugin_)) << "released after the open";
 
   // The stale message is not blamed on a failing open that set none.
-  st = OpenPluginInstance(*plugin_, "ctx", "what", [](void**) { return BP_ERR_TRANSIENT; },
-                          RecordClose, &handle);
+  st = OpenPluginInstance(
+      *plugin_, "ctx", "what", [](void**) { return BP_ERR_TRANSIENT; }, RecordClose, &handle);
   EXPECT_TRUE(st.IsTransient());
   EXPECT_EQ(st.message(), "ctx failed (transient error)");
 }
@@ -227,8 +228,9 @@ TEST_F(OpenPluginInstanceTest, AHandleFromAFailedOpenIsClosedUnderTheLock) {
 TEST_F(OpenPluginInstanceTest, ASuccessWithoutAHandleIsAnError) {
   Use("blockpipe-backend-testold.so", BP_THREAD_SERIALIZE_ALL);
   void* handle = nullptr;
-  Status st = OpenPluginInstance(*plugin_, "ctx", "testold: open of x://y",
-                                 [](void**) { return BP_OK; }, RecordClose, &handle);
+  Status st = OpenPluginInstance(
+      *plugin_, "ctx", "testold: open of x://y", [](void**) { return BP_OK; }, RecordClose,
+      &handle);
   EXPECT_EQ(st.code(), Status::Code::kPermanent);
   EXPECT_EQ(st.message(), "testold: open of x://y returned no handle");
   EXPECT_EQ(handle, nullptr);

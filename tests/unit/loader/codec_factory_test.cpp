@@ -17,7 +17,7 @@ using testing::MakeConfig;
 using testing::PluginDir;
 
 const std::string kBase =
-    "[backend]\nurl = \"testmem://b\"\n"                        // 3-4
+    "[backend]\nurl = \"testmem://b\"\n"                         // 3-4
     "[[frontend]]\nplugin = \"testfront\"\nlisten = [\"x\"]\n";  // 5-7
 const uint8_t kUuid[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
 
@@ -37,17 +37,21 @@ TEST(CodecOrder, CompressionAfterEncryptionIsRefused) {
   std::unique_ptr<CodecFactory> f;
   Status st = registry.OpenCodecs(c, &f);
   EXPECT_EQ(st.code(), Status::Code::kInvalid);
-  EXPECT_EQ(st.message(),
-            "/etc/bp/test.toml:11: [codec[1]] codec testpack compresses, but it comes after testseal, which "
-            "encrypts: encrypted bytes look random and do not compress. Put the [[codec]] sections that "
-            "compress before the ones that encrypt.");
+  EXPECT_EQ(
+      st.message(),
+      "/etc/bp/test.toml:11: [codec[1]] codec testpack compresses, but it comes after testseal, "
+      "which "
+      "encrypts: encrypted bytes look random and do not compress. Put the [[codec]] sections that "
+      "compress before the ones that encrypt.");
   EXPECT_EQ(f, nullptr);
 }
 
 TEST(CodecOrder, CompressionBeforeEncryptionIsFine) {
   PluginRegistry registry({PluginDir()});
-  EXPECT_NE(Factory(&registry, "[[codec]]\nplugin = \"testpack\"\n[[codec]]\nplugin = \"testseal\"\nkey = \"k\"\n"),
-            nullptr);
+  EXPECT_NE(
+      Factory(&registry,
+              "[[codec]]\nplugin = \"testpack\"\n[[codec]]\nplugin = \"testseal\"\nkey = \"k\"\n"),
+      nullptr);
 }
 
 TEST(CodecConfig, SectionErrorsNameFileAndLine) {
@@ -55,7 +59,8 @@ TEST(CodecConfig, SectionErrorsNameFileAndLine) {
   std::unique_ptr<CodecFactory> f;
   Status st = registry.OpenCodecs(MakeConfig(kBase + "[[codec]]\nplugin = \"testseal\"\n"), &f);
   EXPECT_EQ(st.message(),
-            "/etc/bp/test.toml:8: [codec[0]] plugin testseal requires key `key` (a string): Secret the units "
+            "/etc/bp/test.toml:8: [codec[0]] plugin testseal requires key `key` (a string): Secret "
+            "the units "
             "are sealed with.");
   st = registry.OpenCodecs(MakeConfig(kBase + "[[codec]]\nplugin = \"badabi\"\n"), &f);
   EXPECT_EQ(st.message(), "/etc/bp/test.toml:8: [codec[0]] plugin \"badabi\": " +
@@ -63,12 +68,15 @@ TEST(CodecConfig, SectionErrorsNameFileAndLine) {
                               ": plugin ABI 2.3, this host supports 1.x");
   st = registry.OpenCodecs(MakeConfig(kBase + "[[codec]]\nplugin = \"zzz\"\n"), &f);
   EXPECT_THAT(st.message(), HasSubstr("/etc/bp/test.toml:8: [codec[0]] plugin \"zzz\": no plugin "
-                                      "blockpipe-codec-zzz.so was found in " + PluginDir().string()));
+                                      "blockpipe-codec-zzz.so was found in " +
+                                      PluginDir().string()));
 }
 
 TEST(CodecChains, CreateRecordsHeadersAndReopenDecodes) {
   PluginRegistry registry({PluginDir()});
-  auto f = Factory(&registry, "[[codec]]\nplugin = \"testpack\"\n[[codec]]\nplugin = \"testseal\"\nkey = \"k1\"\n");
+  auto f =
+      Factory(&registry,
+              "[[codec]]\nplugin = \"testpack\"\n[[codec]]\nplugin = \"testseal\"\nkey = \"k1\"\n");
   ASSERT_NE(f, nullptr);
   std::vector<CodecRecord> records;
   std::unique_ptr<CodecChain> chain;
@@ -121,7 +129,8 @@ TEST(CodecChains, WrongKeyIsRefusedWhenReopening) {
   Status st = other->OpenChain(kUuid, "vol1", records, &reopened);
   EXPECT_EQ(st.code(), Status::Code::kPermanent);
   EXPECT_EQ(st.message(),
-            "opening volume vol1: /etc/bp/test.toml:8: [codec[0]]: testseal: open: testseal: wrong key for this volume");
+            "opening volume vol1: /etc/bp/test.toml:8: [codec[0]]: testseal: open: testseal: wrong "
+            "key for this volume");
   EXPECT_EQ(reopened, nullptr);
 }
 
@@ -137,13 +146,17 @@ TEST(CodecChains, RecordedCodecsLoadByNameEvenIfNotConfigured) {
   records = {{"testpack", {}}, {"foo", {}}};
   st = f->OpenChain(kUuid, "old", records, &chain);
   EXPECT_TRUE(st.IsNotFound());
-  EXPECT_THAT(st.message(), HasSubstr("volume old uses codec `foo`, but no plugin blockpipe-codec-foo.so was found in " +
-                                      PluginDir().string() + ", "));
+  EXPECT_THAT(
+      st.message(),
+      HasSubstr("volume old uses codec `foo`, but no plugin blockpipe-codec-foo.so was found in " +
+                PluginDir().string() + ", "));
 
   records = {{"testseal", Bytes(20, 0)}};
   st = f->OpenChain(kUuid, "old", records, &chain);
-  EXPECT_THAT(st.message(), HasSubstr("volume old uses codec `testseal`, which is not configured and needs settings: "
-                                      "add a [[codec]] section with plugin = \"testseal\""));
+  EXPECT_THAT(
+      st.message(),
+      HasSubstr("volume old uses codec `testseal`, which is not configured and needs settings: "
+                "add a [[codec]] section with plugin = \"testseal\""));
 }
 
 TEST(CodecChains, EmptyChain) {

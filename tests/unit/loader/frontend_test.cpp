@@ -23,9 +23,9 @@ using testing::MakeConfig;
 using testing::PluginDir;
 
 const std::string kBase =
-    "[engine]\nretry_deadline_ms = 1000\n"                       // 3-4
-    "[backend]\nurl = \"testmem://b\"\n"                         // 5-6
-    "[[codec]]\nplugin = \"testpack\"\n";                        // 7-8
+    "[engine]\nretry_deadline_ms = 1000\n"  // 3-4
+    "[backend]\nurl = \"testmem://b\"\n"    // 5-6
+    "[[codec]]\nplugin = \"testpack\"\n";   // 7-8
 
 struct Pipeline {
   Config config;
@@ -75,12 +75,14 @@ TEST(Frontends, VolumeApiRoundTripThroughRealPlugins) {
 }
 
 TEST(Frontends, OpenFailureCarriesPluginMessageAndLine) {
-  Pipeline p("\n[[frontend]]\nplugin = \"testfront\"\nlisten = [\"127.0.0.1:1\"]\nfail_open = true\n");
+  Pipeline p(
+      "\n[[frontend]]\nplugin = \"testfront\"\nlisten = [\"127.0.0.1:1\"]\nfail_open = true\n");
   std::vector<std::unique_ptr<FrontendInstance>> frontends;
   Status st = p.registry.OpenFrontends(p.config, p.volumes.get(), &frontends);
-  EXPECT_EQ(st.message(),
-            "/etc/bp/test.toml:10: [frontend[0]]: testfront (frontend[0]): cannot listen on 127.0.0.1:1: "
-            "address already in use");
+  EXPECT_EQ(
+      st.message(),
+      "/etc/bp/test.toml:10: [frontend[0]]: testfront (frontend[0]): cannot listen on 127.0.0.1:1: "
+      "address already in use");
   EXPECT_TRUE(frontends.empty());
 }
 
@@ -88,11 +90,13 @@ TEST(Frontends, StartFailureAndKeyValidation) {
   Pipeline p("[[frontend]]\nplugin = \"testfront\"\nlisten = [\"a\"]\nfail_start = true\n");
   std::vector<std::unique_ptr<FrontendInstance>> frontends;
   ASSERT_OK(p.registry.OpenFrontends(p.config, p.volumes.get(), &frontends));
-  EXPECT_EQ(frontends[0]->Start().message(), "testfront (frontend[0]): start: start refused (fail_start = true)");
+  EXPECT_EQ(frontends[0]->Start().message(),
+            "testfront (frontend[0]): start: start refused (fail_start = true)");
 
   Pipeline q("[[frontend]]\nplugin = \"testfront\"\n");
   EXPECT_EQ(q.registry.OpenFrontends(q.config, q.volumes.get(), &frontends).message(),
-            "/etc/bp/test.toml:9: [frontend[0]] plugin testfront requires key `listen` (an array of strings): "
+            "/etc/bp/test.toml:9: [frontend[0]] plugin testfront requires key `listen` (an array "
+            "of strings): "
             "Addresses (only echoed in messages).");
   Pipeline r("[[frontend]]\nplugin = \"testmem\"\n");
   EXPECT_THAT(r.registry.OpenFrontends(r.config, r.volumes.get(), &frontends).message(),

@@ -91,7 +91,8 @@ TEST(HostServices, BufferTrimsUnusedReservations) {
   EXPECT_EQ(bytes, (Bytes{'a', 'b'}));
   {
     BufWriter w(&bytes);
-    EXPECT_EQ(h->buf_reserve(w.get(), SIZE_MAX), nullptr) << "impossible reservations fail, not throw";
+    EXPECT_EQ(h->buf_reserve(w.get(), SIZE_MAX), nullptr)
+        << "impossible reservations fail, not throw";
   }
   EXPECT_EQ(bytes, (Bytes{'a', 'b'}));
 }
@@ -99,7 +100,11 @@ TEST(HostServices, BufferTrimsUnusedReservations) {
 TEST(HostServices, ConfigLookups) {
   const bp_host_api* h = HostApi();
   ResolvedConfig r;
-  r.scalars = {{"name", "x"}, {"level", "-3"}, {"size", "18446744073709551615"}, {"on", "true"}, {"off", "false"}};
+  r.scalars = {{"name", "x"},
+               {"level", "-3"},
+               {"size", "18446744073709551615"},
+               {"on", "true"},
+               {"off", "false"}};
   r.lists = {{"listen", {"a", "b"}}};
   r.dir = "/etc/bp";
   bp_config cfg = MakePluginConfig(r);
@@ -166,7 +171,10 @@ TEST(HostServices, MetricsFromPlugins) {
   h->metric_add("x", nullptr, 1);
   EXPECT_EQ(Metrics::Global().Value("x_Bad-Name"), 0);
   const std::string text = RenderMetrics();
-  EXPECT_THAT(text, HasSubstr("# TYPE blockpipe_backend_file_puts_total counter\nblockpipe_backend_file_puts_total "));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          "# TYPE blockpipe_backend_file_puts_total counter\nblockpipe_backend_file_puts_total "));
 }
 
 TEST(Metrics, RendersPrometheusText) {

@@ -65,13 +65,16 @@ TEST_P(OldAbi, EachPluginDeclaresItsMinorAndHasOnlyItsSlots) {
   auto backend = Load("backend");
   ASSERT_NE(backend, nullptr);
   EXPECT_EQ(backend->abi_minor(), minor());
-  const size_t backend_end = minor() < 2 ? kBackendEnd10 : minor() == 2 ? kBackendEnd12 : kBackendEnd13;
+  const size_t backend_end = minor() < 2    ? kBackendEnd10
+                             : minor() == 2 ? kBackendEnd12
+                                            : kBackendEnd13;
   EXPECT_EQ(backend->declared_size(), backend_end);
   const bp_backend_plugin* b = &backend->backend();
   EXPECT_EQ(BP_BACKEND_HAS(b, get_tagged), minor() >= 2);
   EXPECT_EQ(BP_BACKEND_HAS(b, put_if_match), minor() >= 2);
   EXPECT_EQ(BP_BACKEND_HAS(b, put_parts), minor() >= 3);
-  EXPECT_EQ(b->get_tagged == nullptr, minor() < 2) << "past the declared size the host's copy is zero";
+  EXPECT_EQ(b->get_tagged == nullptr, minor() < 2)
+      << "past the declared size the host's copy is zero";
   EXPECT_EQ(b->put_parts == nullptr, minor() < 3);
   EXPECT_EQ(b->capabilities == nullptr, minor() == 0) << "the 1.0 plugin leaves capabilities unset";
   EXPECT_NE(b->delete_many, nullptr);
@@ -132,7 +135,8 @@ TEST_P(OldAbi, BackendStoresAndMissingSlotsAreAbsent) {
   st = store->GetTagged("vol/a", &got, &tag);
   if (minor() < 2) {
     EXPECT_EQ(st.code(), Status::Code::kUnsupported) << "never reaches the slots past the struct";
-    EXPECT_EQ(store->PutIfMatch("vol/a", "y", 1, "g1", &new_tag).code(), Status::Code::kUnsupported);
+    EXPECT_EQ(store->PutIfMatch("vol/a", "y", 1, "g1", &new_tag).code(),
+              Status::Code::kUnsupported);
   } else {
     ASSERT_TRUE(st.ok()) << st.message();
     ASSERT_TRUE(store->PutIfMatch("vol/a", "y", 1, tag, &new_tag).ok());
@@ -193,7 +197,8 @@ TEST_P(OldAbi, CodecRoundTripsFailsClosedAndRekeysFromOneOne) {
   auto old_config = CodecConfig("pw1");
   Bytes rekeyed;
   bool already_done = false;
-  st = RekeyPluginCodec(plugin, old_config.get(), kUuid, "vol", header, "pw2", &rekeyed, &already_done);
+  st = RekeyPluginCodec(plugin, old_config.get(), kUuid, "vol", header, "pw2", &rekeyed,
+                        &already_done);
   if (minor() == 0) {
     EXPECT_EQ(st.code(), Status::Code::kUnsupported);
     EXPECT_THAT(st.message(), HasSubstr("built against blockpipe ABI 1.0"));
@@ -206,9 +211,11 @@ TEST_P(OldAbi, CodecRoundTripsFailsClosedAndRekeysFromOneOne) {
   decoded.clear();
   ASSERT_TRUE(reopened->Decode(kUuid, unit, encoded.data(), encoded.size(), &decoded).ok());
   EXPECT_EQ(decoded, data) << "the data key survives the new password";
-  EXPECT_FALSE(OpenPluginCodec(plugin, CodecConfig("pw1"), kUuid, "vol", &rekeyed, nullptr, &reopened).ok());
+  EXPECT_FALSE(
+      OpenPluginCodec(plugin, CodecConfig("pw1"), kUuid, "vol", &rekeyed, nullptr, &reopened).ok());
   Bytes again;
-  st = RekeyPluginCodec(plugin, old_config.get(), kUuid, "vol", rekeyed, "pw2", &again, &already_done);
+  st = RekeyPluginCodec(plugin, old_config.get(), kUuid, "vol", rekeyed, "pw2", &again,
+                        &already_done);
   ASSERT_TRUE(st.ok()) << st.message();
   EXPECT_TRUE(already_done) << "an interrupted change re-runs safely";
 }

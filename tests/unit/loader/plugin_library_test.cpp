@@ -52,20 +52,23 @@ TEST(PluginLibrary, MissingEntrySymbol) {
   std::shared_ptr<LoadedPlugin> p;
   const auto path = PluginPath("blockpipe-codec-nosym.so");
   Status st = LoadedPlugin::Load(path, &p);
-  EXPECT_EQ(st.message(), path.string() +
-                              ": not a blockpipe plugin (no blockpipe_plugin_entry symbol; plugins are "
-                              "declared with a BP_REGISTER_* macro)");
+  EXPECT_EQ(st.message(),
+            path.string() +
+                ": not a blockpipe plugin (no blockpipe_plugin_entry symbol; plugins are "
+                "declared with a BP_REGISTER_* macro)");
 }
 
 TEST(PluginLibrary, MissingRequiredCallback) {
   std::shared_ptr<LoadedPlugin> p;
   const auto path = PluginPath("blockpipe-codec-truncated.so");
   Status st = LoadedPlugin::Load(path, &p);
-  EXPECT_THAT(st.message(), HasSubstr(path.string() + ": codec plugin truncated lacks required callback decode"));
+  EXPECT_THAT(st.message(),
+              HasSubstr(path.string() + ": codec plugin truncated lacks required callback decode"));
 }
 
 TEST(PluginLibrary, NotASharedObjectOrMissing) {
-  const auto dir = std::filesystem::temp_directory_path() / ("bp-loader-test-" + std::to_string(getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("bp-loader-test-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
   const auto junk = dir / "blockpipe-codec-junk.so";
   std::ofstream(junk) << std::string(4096, '#') << "\nthis is not an ELF file\n";
@@ -109,8 +112,9 @@ TEST(PluginCatalog, FindByNameAndMissingName) {
 
   Status st = catalog.FindByName(BP_KIND_CODEC, "nope", &p);
   EXPECT_TRUE(st.IsNotFound());
-  EXPECT_THAT(st.message(), HasSubstr("no plugin blockpipe-codec-nope.so was found in " + PluginDir().string() +
-                                      ", /nonexistent/bp-plugins (available codecs: "));
+  EXPECT_THAT(st.message(),
+              HasSubstr("no plugin blockpipe-codec-nope.so was found in " + PluginDir().string() +
+                        ", /nonexistent/bp-plugins (available codecs: "));
   EXPECT_THAT(st.message(), HasSubstr("testpack"));
   EXPECT_THAT(catalog.FindByName(BP_KIND_CODEC, "../etc", &p).message(),
               HasSubstr("no plugin blockpipe-codec-../etc.so was found"));

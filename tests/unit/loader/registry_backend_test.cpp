@@ -45,32 +45,37 @@ TEST(OpenBackend, ChosenByUrlSchemeAndWrappedForRetries) {
   ASSERT_NE(store, nullptr);
   EXPECT_NE(dynamic_cast<RetryingStore*>(store.get()), nullptr);
   EXPECT_EQ(store->Describe(), "testmem://bucket");
-  EXPECT_EQ(store->Capabilities(), static_cast<uint64_t>(BP_BACKEND_CAP_PUT_IF_ABSENT | BP_BACKEND_CAP_LIST_PAGES |
-                                                        BP_BACKEND_CAP_RANGED_GET |
-                                                        BP_BACKEND_CAP_CONDITIONAL_PUT));
+  EXPECT_EQ(store->Capabilities(),
+            static_cast<uint64_t>(BP_BACKEND_CAP_PUT_IF_ABSENT | BP_BACKEND_CAP_LIST_PAGES |
+                                  BP_BACKEND_CAP_RANGED_GET | BP_BACKEND_CAP_CONDITIONAL_PUT));
 }
 
 TEST(OpenBackend, ChosenByPluginNameOrPath) {
   EXPECT_NE(Open("[backend]\nplugin = \"testmem\"\nurl = \"testmem://b\"\n"), nullptr);
-  EXPECT_NE(Open("[backend]\nplugin = \"" + (PluginDir() / "blockpipe-backend-testmem.so").string() +
-                 "\"\nurl = \"testmem://b\"\n"),
-            nullptr);
+  EXPECT_NE(
+      Open("[backend]\nplugin = \"" + (PluginDir() / "blockpipe-backend-testmem.so").string() +
+           "\"\nurl = \"testmem://b\"\n"),
+      nullptr);
 }
 
 TEST(OpenBackend, ErrorsNameFileLineAndKey) {
   EXPECT_EQ(OpenError("[backend]\nurl = \"testmem://b\"\ncolour = \"red\"\n").message(),
-            "/etc/bp/test.toml:5: [backend] key `colour` is not a key of plugin testmem (known: url, page_size, "
+            "/etc/bp/test.toml:5: [backend] key `colour` is not a key of plugin testmem (known: "
+            "url, page_size, "
             "ranged, transient_puts, label, conditional_put)");
   EXPECT_EQ(OpenError("[backend]\nurl = \"testmem://b\"\npage_size = \"two\"\n").message(),
             "/etc/bp/test.toml:5: [backend] key `page_size` must be an integer (got string)");
   Status st = OpenError("[backend]\nurl = \"nosuch://b\"\n");
   EXPECT_TRUE(st.IsNotFound());
-  EXPECT_THAT(st.message(), HasSubstr("/etc/bp/test.toml:3: [backend] url nosuch://b: no backend plugin serves "
-                                      "url scheme `nosuch` in " + PluginDir().string()));
+  EXPECT_THAT(st.message(),
+              HasSubstr("/etc/bp/test.toml:3: [backend] url nosuch://b: no backend plugin serves "
+                        "url scheme `nosuch` in " +
+                        PluginDir().string()));
   EXPECT_THAT(st.message(), HasSubstr("testmem (testmem://)"));
   st = OpenError("[backend]\nplugin = \"nope\"\nurl = \"testmem://b\"\n");
   EXPECT_THAT(st.message(), HasSubstr("/etc/bp/test.toml:3: [backend] plugin \"nope\": no plugin "
-                                      "blockpipe-backend-nope.so was found in " + PluginDir().string()));
+                                      "blockpipe-backend-nope.so was found in " +
+                                      PluginDir().string()));
   st = OpenError("[backend]\nplugin = \"testpack\"\nurl = \"testmem://b\"\n");
   EXPECT_THAT(st.message(), HasSubstr("no plugin blockpipe-backend-testpack.so was found"));
 }
@@ -78,9 +83,10 @@ TEST(OpenBackend, ErrorsNameFileLineAndKey) {
 TEST(OpenBackend, FailedOpenCarriesPluginMessageAndSectionLine) {
   Status st = OpenError("\n[backend]\nurl = \"testfail://db.example\"\n");
   EXPECT_EQ(st.code(), Status::Code::kPermanent);
-  EXPECT_EQ(st.message(),
-            "/etc/bp/test.toml:4: [backend]: testfail: cannot open testfail://db.example: cannot reach "
-            "testfail://db.example: connection refused");
+  EXPECT_EQ(
+      st.message(),
+      "/etc/bp/test.toml:4: [backend]: testfail: cannot open testfail://db.example: cannot reach "
+      "testfail://db.example: connection refused");
 }
 
 TEST(BackendAdapter, ObjectSemantics) {
@@ -152,8 +158,9 @@ TEST(BackendAdapter, ListFollowsEveryPageInOrder) {
 TEST(BackendAdapter, TransientPutFailuresAreRetried) {
   auto& retries = Metrics::Global().Counter("backend_retries_total");
   const int64_t before = retries.load();
-  Config c = MakeConfig("[engine]\nretry_deadline_ms = 5000\n[backend]\nurl = \"testmem://b\"\ntransient_puts = 2\n" +
-                        kFrontend);
+  Config c = MakeConfig(
+      "[engine]\nretry_deadline_ms = 5000\n[backend]\nurl = \"testmem://b\"\ntransient_puts = 2\n" +
+      kFrontend);
   PluginRegistry registry({PluginDir()});
   std::shared_ptr<ObjectStore> store;
   ASSERT_OK(registry.OpenBackend(c, &store));

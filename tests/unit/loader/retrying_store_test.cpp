@@ -43,12 +43,14 @@ class FlakyStore : public ObjectStore {
     if (lose_reply_) {
       lose_reply_ = false;
       ++calls_;
-      objects_[key].assign(static_cast<const uint8_t*>(data), static_cast<const uint8_t*>(data) + length);
+      objects_[key].assign(static_cast<const uint8_t*>(data),
+                           static_cast<const uint8_t*>(data) + length);
       return Status::Transient("connection reset before the reply");
     }
     BP_RETURN_IF_ERROR(Next());
     if (if_absent && objects_.count(key)) return Status::Precondition(key + " exists");
-    objects_[key].assign(static_cast<const uint8_t*>(data), static_cast<const uint8_t*>(data) + length);
+    objects_[key].assign(static_cast<const uint8_t*>(data),
+                         static_cast<const uint8_t*>(data) + length);
     return Status::Ok();
   }
   Status Delete(const std::string&) override { return Next(); }
@@ -114,8 +116,9 @@ TEST(RetryingStore, ZeroDeadlineMeansOneAttempt) {
 }
 
 TEST(RetryingStore, NeverRetriesOtherClasses) {
-  for (const Status& s : {Status::NotFound("nf"), Status::Permanent("denied"), Status::Precondition("exists"),
-                          Status::Corrupt("bad"), Status::Invalid("bad key"), Status::Unsupported("no")}) {
+  for (const Status& s :
+       {Status::NotFound("nf"), Status::Permanent("denied"), Status::Precondition("exists"),
+        Status::Corrupt("bad"), Status::Invalid("bad key"), Status::Unsupported("no")}) {
     auto flaky = std::make_shared<FlakyStore>();
     flaky->Script({s, Status::Ok()});
     RetryingStore store(flaky, Fast(5000));

@@ -16,8 +16,8 @@ namespace {
 class ExportCatalogTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_OK(volumes_.status()); }
-  bptest::IdentityVolumes volumes_{{{"default", 1u << 20}, {"alpha", 64u << 10},
-                                    {"beta", 8u << 20}}};
+  bptest::IdentityVolumes volumes_{
+      {{"default", 1u << 20}, {"alpha", 64u << 10}, {"beta", 8u << 20}}};
 };
 
 std::vector<std::string> Names(const std::vector<ExportEntry>& entries) {

@@ -75,7 +75,8 @@ TEST(SocketMode, OctalPermissionsOnly) {
 // LoadSettings over the real host services, from the body of a [[frontend]] section.
 bool Load(const std::string& body, FrontendSettings* settings, std::string* error) {
   bp::Config config;
-  const std::string text = "[backend]\nurl = \"file:///x\"\n[[frontend]]\nplugin = \"nbd\"\n" + body;
+  const std::string text =
+      "[backend]\nurl = \"file:///x\"\n[[frontend]]\nplugin = \"nbd\"\n" + body;
   bp::Status st = bp::ParseConfig(text, "/srv/bp/blockpipe.toml", &config);
   EXPECT_OK(st);
   if (!st.ok()) return false;
@@ -109,11 +110,12 @@ TEST(LoadSettings, DefaultsMatchTheDeclaredKeys) {
 TEST(LoadSettings, EveryKeyIsRead) {
   FrontendSettings s;
   std::string error;
-  ASSERT_TRUE(Load("listen = [\"[::1]:10810\", \"unix:nbd.sock\"]\nsocket_mode = \"0600\"\n"
-                   "exports = [\"default\", \"other\"]\nmax_connections = 0\nthreads = 4\n"
-                   "busy_poll_us = 0\nread_only = true\nmax_inflight = 16\nmax_inflight_bytes = \"1MiB\"\n"
-                   "handshake_timeout = 5\nshutdown_timeout = 7\n",
-                   &s, &error))
+  ASSERT_TRUE(
+      Load("listen = [\"[::1]:10810\", \"unix:nbd.sock\"]\nsocket_mode = \"0600\"\n"
+           "exports = [\"default\", \"other\"]\nmax_connections = 0\nthreads = 4\n"
+           "busy_poll_us = 0\nread_only = true\nmax_inflight = 16\nmax_inflight_bytes = \"1MiB\"\n"
+           "handshake_timeout = 5\nshutdown_timeout = 7\n",
+           &s, &error))
       << error;
   ASSERT_EQ(s.listen.size(), 2u);
   EXPECT_EQ(s.listen[0].host, "::1");

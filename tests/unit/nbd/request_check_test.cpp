@@ -46,9 +46,9 @@ TEST(CheckRequest, ValidRequestsPass) {
   EXPECT_EQ(CheckRequest(Req(kCmdFlush, 0, 0), info), kNbdOk);
   EXPECT_EQ(CheckRequest(Req(kCmdFlush, 0, 0, kCmdFlagFua), info), kNbdOk);
   EXPECT_EQ(CheckRequest(Req(kCmdTrim, 0, 1u << 20), info), kNbdOk);
-  EXPECT_EQ(CheckRequest(Req(kCmdWriteZeroes, 0, 1u << 20, kCmdFlagNoHole | kCmdFlagFastZero),
-                         info),
-            kNbdOk);
+  EXPECT_EQ(
+      CheckRequest(Req(kCmdWriteZeroes, 0, 1u << 20, kCmdFlagNoHole | kCmdFlagFastZero), info),
+      kNbdOk);
   EXPECT_EQ(CheckRequest(Req(kCmdCache, 512, 512), info), kNbdOk);
 }
 
@@ -139,12 +139,12 @@ TEST(RequestMapping, CommandsAndFlagsMapToVolumeOps) {
 }
 
 TEST(RequestHeader, DecodesBigEndianFieldsAndKeepsCookie) {
-  const uint8_t raw[kRequestHeaderSize] = {0x25, 0x60, 0x95, 0x13,  // magic
-                                           0x00, 0x01,              // flags: FUA
-                                           0x00, 0x01,              // WRITE
-                                           1, 2, 3, 4, 5, 6, 7, 8,  // cookie
-                                           0, 0, 0, 0, 0, 0, 0x10, 0x00,  // offset 4096
-                                           0, 0, 0x02, 0x00};             // length 512
+  const uint8_t raw[kRequestHeaderSize] = {0x25, 0x60, 0x95, 0x13,                    // magic
+                                           0x00, 0x01,                                // flags: FUA
+                                           0x00, 0x01,                                // WRITE
+                                           1,    2,    3,    4,    5, 6, 7,    8,     // cookie
+                                           0,    0,    0,    0,    0, 0, 0x10, 0x00,  // offset 4096
+                                           0,    0,    0x02, 0x00};                   // length 512
   RequestHeader h = DecodeRequestHeader(raw);
   EXPECT_EQ(h.magic, kRequestMagic);
   EXPECT_EQ(h.flags, kCmdFlagFua);

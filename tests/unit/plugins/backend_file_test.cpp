@@ -193,7 +193,9 @@ TEST_F(FileBackendTest, PutPartsWritesTheConcatenation) {
   std::string expect;
   std::vector<std::string> pieces;
   for (int i = 0; i < 2500; ++i) {
-    pieces.push_back(i % 7 == 3 ? std::string() : std::string(static_cast<size_t>(i % 97 + 1), static_cast<char>('a' + i % 26)));
+    pieces.push_back(
+        i % 7 == 3 ? std::string()
+                   : std::string(static_cast<size_t>(i % 97 + 1), static_cast<char>('a' + i % 26)));
   }
   pieces.push_back(std::string(3u << 20, 'z'));
   std::vector<bp_span> parts;

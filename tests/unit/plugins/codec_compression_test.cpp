@@ -66,7 +66,8 @@ class CompressionCodecTest : public ::testing::TestWithParam<CodecCase> {
   Bytes Encode(const Bytes& in) {
     Buffer out;
     unit_.logical_length = in.size();
-    EXPECT_EQ(api()->encode(handle_, &unit_, in.data(), in.size(), out.get()), BP_OK) << TakeError();
+    EXPECT_EQ(api()->encode(handle_, &unit_, in.data(), in.size(), out.get()), BP_OK)
+        << TakeError();
     return out.bytes();
   }
   int Decode(const Bytes& in, Bytes* decoded) {
@@ -93,7 +94,8 @@ Bytes RandomBytes(size_t n, uint32_t seed) {
 Bytes TextLike(size_t n) {
   static const char kWords[] = "the quick brown fox jumps over the lazy dog; blockpipe segment ";
   Bytes out(n);
-  for (size_t i = 0; i < n; ++i) out[i] = static_cast<uint8_t>(kWords[(i * 7 + i / 13) % (sizeof(kWords) - 1)]);
+  for (size_t i = 0; i < n; ++i)
+    out[i] = static_cast<uint8_t>(kWords[(i * 7 + i / 13) % (sizeof(kWords) - 1)]);
   return out;
 }
 
@@ -228,7 +230,8 @@ TEST_P(CompressionCodecTest, ParallelEncodeDecodeOnOneHandle) {
         Buffer encoded, decoded;
         bp_unit_ctx unit = unit_;
         if (api()->encode(handle_, &unit, input.data(), input.size(), encoded.get()) != BP_OK ||
-            api()->decode(handle_, &unit, encoded.storage.data(), encoded.size, decoded.get()) != BP_OK ||
+            api()->decode(handle_, &unit, encoded.storage.data(), encoded.size, decoded.get()) !=
+                BP_OK ||
             decoded.bytes() != input) {
           failed = true;
         }
@@ -240,7 +243,8 @@ TEST_P(CompressionCodecTest, ParallelEncodeDecodeOnOneHandle) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Bundled, CompressionCodecTest,
-                         ::testing::Values(CodecCase{"blockpipe-codec-lz4.so", "lz4", "acceleration"},
+                         ::testing::Values(CodecCase{"blockpipe-codec-lz4.so", "lz4",
+                                                     "acceleration"},
                                            CodecCase{"blockpipe-codec-zstd.so", "zstd", "level"}),
                          [](const auto& info) { return std::string(info.param.name); });
 
@@ -254,7 +258,8 @@ class Lz4ProbeTest : public ::testing::Test {
     bp_codec_volume volume{sizeof(bp_codec_volume), 0, uuid_, "probe"};
     FakeConfig config;
     Buffer header;
-    ASSERT_EQ(plugin_->codec()->open(config.get(), &volume, nullptr, 0, header.get(), &handle_), BP_OK);
+    ASSERT_EQ(plugin_->codec()->open(config.get(), &volume, nullptr, 0, header.get(), &handle_),
+              BP_OK);
   }
   void TearDown() override {
     if (handle_ != nullptr) plugin_->codec()->close(handle_);
@@ -264,9 +269,11 @@ class Lz4ProbeTest : public ::testing::Test {
   Bytes RoundTrip(const Bytes& input, size_t* input_bytes = nullptr) {
     bp_unit_ctx unit{sizeof(bp_unit_ctx), BP_UNIT_DATA, uuid_, 1, 0, input.size()};
     Buffer encoded, decoded;
-    EXPECT_EQ(plugin_->codec()->encode(handle_, &unit, input.data(), input.size(), encoded.get()), BP_OK);
+    EXPECT_EQ(plugin_->codec()->encode(handle_, &unit, input.data(), input.size(), encoded.get()),
+              BP_OK);
     EXPECT_EQ(plugin_->codec()->decode(handle_, &unit, encoded.storage.data(), encoded.size,
-                                       decoded.get()), BP_OK);
+                                       decoded.get()),
+              BP_OK);
     EXPECT_EQ(decoded.bytes(), input);
     if (input_bytes != nullptr) *input_bytes = encoded.input_bytes;
     return encoded.bytes();
@@ -375,12 +382,15 @@ TEST(CompressionCodecCrossTest, OneCodecRefusesTheOthersUnits) {
   Buffer header;
   void *lz4_handle = nullptr, *zstd_handle = nullptr;
   ASSERT_EQ(lz4.codec()->open(config.get(), &volume, nullptr, 0, header.get(), &lz4_handle), BP_OK);
-  ASSERT_EQ(zstd.codec()->open(config.get(), &volume, nullptr, 0, header.get(), &zstd_handle), BP_OK);
+  ASSERT_EQ(zstd.codec()->open(config.get(), &volume, nullptr, 0, header.get(), &zstd_handle),
+            BP_OK);
   bp_unit_ctx unit{sizeof(bp_unit_ctx), BP_UNIT_DATA, uuid, 1, 0, 8192};
   Bytes input = TextLike(8192);
   Buffer by_lz4, by_zstd, out;
-  ASSERT_EQ(lz4.codec()->encode(lz4_handle, &unit, input.data(), input.size(), by_lz4.get()), BP_OK);
-  ASSERT_EQ(zstd.codec()->encode(zstd_handle, &unit, input.data(), input.size(), by_zstd.get()), BP_OK);
+  ASSERT_EQ(lz4.codec()->encode(lz4_handle, &unit, input.data(), input.size(), by_lz4.get()),
+            BP_OK);
+  ASSERT_EQ(zstd.codec()->encode(zstd_handle, &unit, input.data(), input.size(), by_zstd.get()),
+            BP_OK);
   EXPECT_EQ(zstd.codec()->decode(zstd_handle, &unit, by_lz4.storage.data(), by_lz4.size, out.get()),
             BP_ERR_CORRUPT);
   EXPECT_EQ(lz4.codec()->decode(lz4_handle, &unit, by_zstd.storage.data(), by_zstd.size, out.get()),

@@ -7,8 +7,8 @@
 #include <fstream>
 #include <iterator>
 #include <map>
-#include <ostream>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -77,19 +77,19 @@ TEST_P(LegacyFramesTest, FixturesHoldRawAndCompressedFrames) {
   EXPECT_GE(methods[1], 4) << "compressed frames";
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Bundled, LegacyFramesTest,
-    ::testing::Values(FrameSet{"lz4-acceleration-1", "blockpipe-codec-lz4.so"},
-                      FrameSet{"lz4-acceleration-8", "blockpipe-codec-lz4.so"},
-                      FrameSet{"zstd-level-3", "blockpipe-codec-zstd.so"},
-                      FrameSet{"zstd-level-minus1", "blockpipe-codec-zstd.so"}),
-    [](const auto& info) {
-      std::string name = info.param.dir;
-      for (char& c : name) {
-        if (c == '-') c = '_';
-      }
-      return name;
-    });
+INSTANTIATE_TEST_SUITE_P(Bundled, LegacyFramesTest,
+                         ::testing::Values(FrameSet{"lz4-acceleration-1", "blockpipe-codec-lz4.so"},
+                                           FrameSet{"lz4-acceleration-8", "blockpipe-codec-lz4.so"},
+                                           FrameSet{"zstd-level-3", "blockpipe-codec-zstd.so"},
+                                           FrameSet{"zstd-level-minus1",
+                                                    "blockpipe-codec-zstd.so"}),
+                         [](const auto& info) {
+                           std::string name = info.param.dir;
+                           for (char& c : name) {
+                             if (c == '-') c = '_';
+                           }
+                           return name;
+                         });
 
 }  // namespace
 }  // namespace plugintest

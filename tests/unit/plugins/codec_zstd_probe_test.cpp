@@ -21,7 +21,8 @@ using Bytes = std::vector<uint8_t>;
 // bytes (zstd saves about 3% on it).
 Bytes SectorStamped(size_t n, uint32_t seed) {
   Bytes out = FixtureRandom(n, seed);
-  for (size_t at = 512; at + 16 <= n; at += 512) std::copy_n(out.begin(), 16, out.begin() + static_cast<long>(at));
+  for (size_t at = 512; at + 16 <= n; at += 512)
+    std::copy_n(out.begin(), 16, out.begin() + static_cast<long>(at));
   return out;
 }
 
@@ -51,19 +52,24 @@ class ZstdProbeTest : public ::testing::Test {
     bp_codec_volume volume{sizeof(bp_codec_volume), 0, uuid_, "probe"};
     FakeConfig config;
     Buffer header;
-    ASSERT_EQ(plugin_->codec()->open(config.get(), &volume, nullptr, 0, header.get(), &handle_), BP_OK);
+    ASSERT_EQ(plugin_->codec()->open(config.get(), &volume, nullptr, 0, header.get(), &handle_),
+              BP_OK);
   }
   void TearDown() override {
     if (handle_ != nullptr) plugin_->codec()->close(handle_);
   }
-  bp_unit_ctx Unit(size_t n) { return bp_unit_ctx{sizeof(bp_unit_ctx), BP_UNIT_DATA, uuid_, 1, 0, n}; }
+  bp_unit_ctx Unit(size_t n) {
+    return bp_unit_ctx{sizeof(bp_unit_ctx), BP_UNIT_DATA, uuid_, 1, 0, n};
+  }
   // Encodes, checks the round trip, returns the frame.
   Bytes RoundTrip(const Bytes& input) {
     bp_unit_ctx unit = Unit(input.size());
     Buffer encoded, decoded;
-    EXPECT_EQ(plugin_->codec()->encode(handle_, &unit, input.data(), input.size(), encoded.get()), BP_OK);
+    EXPECT_EQ(plugin_->codec()->encode(handle_, &unit, input.data(), input.size(), encoded.get()),
+              BP_OK);
     EXPECT_EQ(plugin_->codec()->decode(handle_, &unit, encoded.storage.data(), encoded.size,
-                                       decoded.get()), BP_OK);
+                                       decoded.get()),
+              BP_OK);
     EXPECT_EQ(decoded.bytes(), input);
     return encoded.bytes();
   }
@@ -175,14 +181,16 @@ TEST(LiteralEntropyCheckTest, SkipsFlatHistogramsOnly) {
   // The probe's windows: 1 KiB of random bytes measures a little under 8 bits per byte, which
   // the sample-size correction takes back.
   Bytes window = FixtureRandom(1024, 43);
-  const codecframe::WindowEstimate estimate = codecframe::EstimateWindow(window.data(), window.size());
+  const codecframe::WindowEstimate estimate =
+      codecframe::EstimateWindow(window.data(), window.size());
   EXPECT_LT(estimate.literal_bytes, estimate.literals);
   EXPECT_FALSE(codecframe::LiteralsWorthEntropyCoding(estimate.literals, estimate.literal_bytes,
                                                       estimate.literal_symbols));
   const Bytes hex_like = FixtureText(1024);
-  const codecframe::WindowEstimate text_estimate = codecframe::EstimateWindow(hex_like.data(), hex_like.size());
-  EXPECT_TRUE(codecframe::LiteralsWorthEntropyCoding(text_estimate.literals, text_estimate.literal_bytes,
-                                                     text_estimate.literal_symbols));
+  const codecframe::WindowEstimate text_estimate =
+      codecframe::EstimateWindow(hex_like.data(), hex_like.size());
+  EXPECT_TRUE(codecframe::LiteralsWorthEntropyCoding(
+      text_estimate.literals, text_estimate.literal_bytes, text_estimate.literal_symbols));
 }
 
 // Units whose literals zstd leaves uncompressed are ordinary zstd frames: they decode, and the

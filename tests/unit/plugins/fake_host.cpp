@@ -17,7 +17,9 @@ namespace {
 thread_local std::string g_last_error;
 
 Buffer* AsBuffer(bp_buf* buf) { return reinterpret_cast<Buffer*>(buf); }
-const FakeConfig* AsConfig(const bp_config* cfg) { return reinterpret_cast<const FakeConfig*>(cfg); }
+const FakeConfig* AsConfig(const bp_config* cfg) {
+  return reinterpret_cast<const FakeConfig*>(cfg);
+}
 
 void Log(int, const char*, const char*) {}
 void SetError(const char* message) { g_last_error = message != nullptr ? message : ""; }
@@ -87,9 +89,25 @@ void ListSetNext(bp_list* list, const char* cursor) {
 void MetricAdd(const char*, const char*, int64_t) {}
 
 const bp_host_api kHost = {
-    sizeof(bp_host_api), BP_ABI_MINOR, Log, SetError, ConfigHas, ConfigString, ConfigInt,
-    ConfigBool, ConfigListCount, ConfigListItem, ConfigDir, BufReserve, BufCommit, BufAppend,
-    BufSize, ListAdd, ListSetNext, MetricAdd, BufAppendInput,
+    sizeof(bp_host_api),
+    BP_ABI_MINOR,
+    Log,
+    SetError,
+    ConfigHas,
+    ConfigString,
+    ConfigInt,
+    ConfigBool,
+    ConfigListCount,
+    ConfigListItem,
+    ConfigDir,
+    BufReserve,
+    BufCommit,
+    BufAppend,
+    BufSize,
+    ListAdd,
+    ListSetNext,
+    MetricAdd,
+    BufAppendInput,
 };
 
 }  // namespace

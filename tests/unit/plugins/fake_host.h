@@ -32,7 +32,9 @@ class Buffer {
   std::vector<uint8_t> bytes() const {
     return std::vector<uint8_t>(storage.begin(), storage.begin() + static_cast<long>(size));
   }
-  std::string text() const { return std::string(storage.begin(), storage.begin() + static_cast<long>(size)); }
+  std::string text() const {
+    return std::string(storage.begin(), storage.begin() + static_cast<long>(size));
+  }
   std::vector<uint8_t> storage;
   size_t size = 0;
   // What went through buf_append_input (which this host serves by copying, as a host may).

@@ -42,9 +42,13 @@ TEST(HttpCommonCrypto, Md5OfEmptyInputAsBase64) {
 }
 
 TEST(HttpCommonCrypto, Base64Rfc4648Vectors) {
-  const std::map<std::string, std::string> vectors = {
-      {"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},        {"foo", "Zm9v"},
-      {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}};
+  const std::map<std::string, std::string> vectors = {{"", ""},
+                                                      {"f", "Zg=="},
+                                                      {"fo", "Zm8="},
+                                                      {"foo", "Zm9v"},
+                                                      {"foob", "Zm9vYg=="},
+                                                      {"fooba", "Zm9vYmE="},
+                                                      {"foobar", "Zm9vYmFy"}};
   for (const auto& [plain, encoded] : vectors) {
     EXPECT_EQ(Base64Encode(plain), encoded) << plain;
     std::string decoded;

@@ -67,7 +67,8 @@ class S3Live : public ::testing::Test {
   }
 
   std::unique_ptr<S3Client> MakeClient(const std::string& bucket, const std::string& prefix,
-                                       const std::string& secret, const std::string& endpoint = "") {
+                                       const std::string& secret,
+                                       const std::string& endpoint = "") {
     S3ClientOptions options;
     S3LocationInputs in{"s3://" + bucket + (prefix.empty() ? "" : "/" + prefix),
                         endpoint.empty() ? endpoint_ : endpoint, region_, "auto", true};
@@ -91,7 +92,8 @@ class S3Live : public ::testing::Test {
     r.path = ep.path + "/" + bucket_;
     r.payload_hash = bphttp::Sha256Hex(nullptr, 0);
     std::string date = AmzDateNow();
-    r.headers = {{"Host", ep.Authority()}, {"x-amz-date", date}, {"x-amz-content-sha256", r.payload_hash}};
+    r.headers = {
+        {"Host", ep.Authority()}, {"x-amz-date", date}, {"x-amz-content-sha256", r.payload_hash}};
     auto sig = SignV4(r, {access_, secret_, region_, "s3"}, date, SigV4PathRule::kS3AsIs);
     bphttp::HttpRequest http;
     http.method = method;
@@ -115,14 +117,16 @@ TEST_F(S3Live, CheckBucketNamesAMissingBucket) {
   auto missing = MakeClient(bucket_ + "-missing", "", secret_);
   std::string error;
   EXPECT_EQ(missing->CheckBucket(&error), BP_ERR_PERMANENT);
-  EXPECT_NE(error.find("bucket " + bucket_ + "-missing does not exist at"), std::string::npos) << error;
+  EXPECT_NE(error.find("bucket " + bucket_ + "-missing does not exist at"), std::string::npos)
+      << error;
 }
 
 TEST_F(S3Live, CheckBucketNamesRejectedCredentials) {
   auto wrong = MakeClient(bucket_, "", secret_ + "x");
   std::string error;
   EXPECT_EQ(wrong->CheckBucket(&error), BP_ERR_PERMANENT);
-  EXPECT_NE(error.find("S3 rejected the credentials for bucket " + bucket_), std::string::npos) << error;
+  EXPECT_NE(error.find("S3 rejected the credentials for bucket " + bucket_), std::string::npos)
+      << error;
   EXPECT_NE(error.find("SignatureDoesNotMatch"), std::string::npos) << error;
   EXPECT_EQ(error.find(secret_), std::string::npos) << "the secret must not appear";
 }
@@ -131,7 +135,8 @@ TEST_F(S3Live, CheckBucketOnAClosedPortIsTransient) {
   auto nowhere = MakeClient(bucket_, "", secret_, "http://127.0.0.1:9");
   std::string error;
   EXPECT_EQ(nowhere->CheckBucket(&error), BP_ERR_TRANSIENT);
-  EXPECT_NE(error.find("cannot reach the S3 endpoint http://127.0.0.1:9"), std::string::npos) << error;
+  EXPECT_NE(error.find("cannot reach the S3 endpoint http://127.0.0.1:9"), std::string::npos)
+      << error;
 }
 
 TEST_F(S3Live, PutGetReadHeadDelete) {
@@ -207,7 +212,8 @@ TEST_F(S3Live, PutIfAbsentIsFencedAndProbed) {
         std::string e;
         return client_->Delete(key, &e);
       },
-      &detail)) << detail;
+      &detail))
+      << detail;
   ListObjectsPage page;
   ASSERT_EQ(client_->List(".blockpipe-probe/", "", &page, &error), BP_OK) << error;
   EXPECT_TRUE(page.objects.empty()) << "the probe object is deleted";
@@ -338,7 +344,8 @@ TEST_F(S3Live, DeleteManyInBatches) {
   std::vector<int> results(keys.size(), 12345);
   ASSERT_EQ(client_->DeleteMany(keys.data(), keys.size(), results.data(), &error), BP_OK) << error;
   for (size_t i = 0; i < results.size(); ++i) {
-    EXPECT_TRUE(results[i] == BP_OK || results[i] == BP_ERR_NOT_FOUND) << names[i] << " " << results[i];
+    EXPECT_TRUE(results[i] == BP_OK || results[i] == BP_ERR_NOT_FOUND)
+        << names[i] << " " << results[i];
   }
   ListObjectsPage page;
   ASSERT_EQ(client_->List("dm/", "", &page, &error), BP_OK) << error;

@@ -47,7 +47,8 @@ struct FakeEnv {
 
 const char kCredentialsFile[] =
     "# comment\n[default]\naws_access_key_id = FILEKEY\naws_secret_access_key = FILESECRET\n\n"
-    "[profile other]\n; another comment\nAWS_ACCESS_KEY_ID=OTHERKEY\naws_secret_access_key=OTHERSECRET\n"
+    "[profile other]\n; another "
+    "comment\nAWS_ACCESS_KEY_ID=OTHERKEY\naws_secret_access_key=OTHERSECRET\n"
     "aws_session_token = OTHERTOKEN\n[broken]\naws_access_key_id = ONLYKEY\n";
 
 TEST(S3Credentials, ConfigKeysComeFirst) {
@@ -223,9 +224,10 @@ TEST(S3Location, RejectsBadInput) {
 
 TEST(S3Xml, ParsesErrorDocuments) {
   S3ErrorDocument doc;
-  ASSERT_TRUE(ParseErrorDocument(
-      "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>NoSuchKey</Code>"
-      "<Message>The specified key does not exist.</Message><Key>k</Key></Error>", &doc));
+  ASSERT_TRUE(
+      ParseErrorDocument("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>NoSuchKey</Code>"
+                         "<Message>The specified key does not exist.</Message><Key>k</Key></Error>",
+                         &doc));
   EXPECT_EQ(doc.code, "NoSuchKey");
   EXPECT_EQ(doc.message, "The specified key does not exist.");
   EXPECT_FALSE(ParseErrorDocument("", &doc));
@@ -242,7 +244,8 @@ TEST(S3Xml, ParsesListPages) {
       "<IsTruncated>true</IsTruncated><NextContinuationToken>tok+/=</NextContinuationToken>"
       "<Contents><Key>p/a&amp;b</Key><Size>10</Size></Contents>"
       "<Contents><Key>p/c</Key><Size>18446744073709551615</Size></Contents></ListBucketResult>",
-      &page, &error)) << error;
+      &page, &error))
+      << error;
   ASSERT_EQ(page.objects.size(), 2u);
   EXPECT_EQ(page.objects[0].first, "p/a&b");
   EXPECT_EQ(page.objects[0].second, 10u);
@@ -250,8 +253,9 @@ TEST(S3Xml, ParsesListPages) {
   EXPECT_TRUE(page.truncated);
   EXPECT_EQ(page.next_continuation_token, "tok+/=");
 
-  ASSERT_TRUE(ParseListObjectsV2("<ListBucketResult><IsTruncated>false</IsTruncated></ListBucketResult>",
-                                 &page, &error)) << error;
+  ASSERT_TRUE(ParseListObjectsV2(
+      "<ListBucketResult><IsTruncated>false</IsTruncated></ListBucketResult>", &page, &error))
+      << error;
   EXPECT_TRUE(page.objects.empty());
   EXPECT_FALSE(page.truncated);
 }
@@ -281,7 +285,9 @@ TEST(S3Xml, ParsesDeleteResults) {
   std::string error;
   ASSERT_TRUE(ParseDeleteResult(
       "<DeleteResult><Deleted><Key>a</Key></Deleted><Error><Key>b</Key><Code>AccessDenied</Code>"
-      "<Message>Access Denied</Message></Error></DeleteResult>", &failures, &error)) << error;
+      "<Message>Access Denied</Message></Error></DeleteResult>",
+      &failures, &error))
+      << error;
   ASSERT_EQ(failures.size(), 1u);
   EXPECT_EQ(failures[0].key, "b");
   EXPECT_EQ(failures[0].code, "AccessDenied");

@@ -11,14 +11,15 @@
 
 namespace {
 
+using s3backend::SignV4;
 using s3backend::SigV4PathRule;
 using s3backend::SigV4Request;
 using s3backend::SigV4Scope;
-using s3backend::SignV4;
 
 const char kEmptyHash[] = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 const char kSuiteDate[] = "20150830T123600Z";
-const char kSuiteScopeLine[] = "AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/service/aws4_request\n";
+const char kSuiteScopeLine[] =
+    "AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/service/aws4_request\n";
 const char kSessionToken[] =
     "AQoDYXdzEPT//////////wEXAMPLEtc764bNrC9SAPBSM22wDOk4x4HIZ8j4FZTwdQWLWsKWHGBuFqwAeMicRXmxfpSPf"
     "IeoIYRqTflfKD8YUuwthAx7mSEI/qkPpKPi/kMcGdQrmGdeehM4IC1NtBmUpp2wUE8phUZampKsburEDy0KPkyQDYwT"
@@ -52,7 +53,8 @@ void ExpectSuiteCase(const SigV4Request& request, const Expected& expected,
   EXPECT_EQ(s.signature, expected.signature);
   EXPECT_EQ(s.authorization,
             "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, "
-            "SignedHeaders=" + s.signed_headers + ", Signature=" + expected.signature);
+            "SignedHeaders=" +
+                s.signed_headers + ", Signature=" + expected.signature);
 }
 
 const char kVanillaCreqTail[] =
@@ -154,15 +156,18 @@ TEST(SigV4Suite, GetHeaderValueTrim) {
                {"X-Amz-Date", kSuiteDate}};
   ExpectSuiteCase(r, {"GET\n/\n\nhost:example.amazonaws.com\nmy-header1:value1\n"
                       "my-header2:\"a b c\"\nx-amz-date:20150830T123600Z\n\n"
-                      "host;my-header1;my-header2;x-amz-date\n" + std::string(kEmptyHash),
+                      "host;my-header1;my-header2;x-amz-date\n" +
+                          std::string(kEmptyHash),
                       "a726db9b0df21c14f559d0a978e563112acb1b9e05476f0a6a1c7d68f28605c7",
                       "acc3ed3afb60bb290fc8d2dd0098b9911fcaa05412b367055dee359757a9c736"});
 }
 
 TEST(SigV4Suite, GetHeaderKeyDuplicate) {
   auto r = SuiteRequest("GET", "/");
-  r.headers = {{"Host", "example.amazonaws.com"}, {"My-Header1", "value2"},
-               {"My-Header1", "value2"},          {"My-Header1", "value1"},
+  r.headers = {{"Host", "example.amazonaws.com"},
+               {"My-Header1", "value2"},
+               {"My-Header1", "value2"},
+               {"My-Header1", "value1"},
                {"X-Amz-Date", kSuiteDate}};
   ExpectSuiteCase(r, {"GET\n/\n\nhost:example.amazonaws.com\nmy-header1:value2,value2,value1\n"
                       "x-amz-date:20150830T123600Z\n\nhost;my-header1;x-amz-date\n" +
@@ -180,8 +185,8 @@ TEST(SigV4Suite, PostVanilla) {
 
 TEST(SigV4Suite, PostHeaderKeySort) {
   auto r = SuiteRequest("POST", "/");
-  r.headers = {{"Host", "example.amazonaws.com"}, {"My-Header1", "value1"},
-               {"X-Amz-Date", kSuiteDate}};
+  r.headers = {
+      {"Host", "example.amazonaws.com"}, {"My-Header1", "value1"}, {"X-Amz-Date", kSuiteDate}};
   ExpectSuiteCase(r, {"POST\n/\n\nhost:example.amazonaws.com\nmy-header1:value1\n"
                       "x-amz-date:20150830T123600Z\n\nhost;my-header1;x-amz-date\n" +
                           std::string(kEmptyHash),
@@ -191,8 +196,8 @@ TEST(SigV4Suite, PostHeaderKeySort) {
 
 TEST(SigV4Suite, PostHeaderValueCaseIsKept) {
   auto r = SuiteRequest("POST", "/");
-  r.headers = {{"Host", "example.amazonaws.com"}, {"My-Header1", "VALUE1"},
-               {"X-Amz-Date", kSuiteDate}};
+  r.headers = {
+      {"Host", "example.amazonaws.com"}, {"My-Header1", "VALUE1"}, {"X-Amz-Date", kSuiteDate}};
   ExpectSuiteCase(r, {"POST\n/\n\nhost:example.amazonaws.com\nmy-header1:VALUE1\n"
                       "x-amz-date:20150830T123600Z\n\nhost;my-header1;x-amz-date\n" +
                           std::string(kEmptyHash),
@@ -210,7 +215,8 @@ TEST(SigV4Suite, PostXWwwFormUrlencoded) {
   ASSERT_EQ(r.payload_hash, "9095672bbd1f56dfc5b65f3e153adc8731a4a654192329106275f4c7b24d0b6e");
   ExpectSuiteCase(r, {"POST\n/\n\ncontent-type:application/x-www-form-urlencoded\n"
                       "host:example.amazonaws.com\nx-amz-date:20150830T123600Z\n\n"
-                      "content-type;host;x-amz-date\n" + r.payload_hash,
+                      "content-type;host;x-amz-date\n" +
+                          r.payload_hash,
                       "42a5e5bb34198acb3e84da4f085bb7927f2bc277ca766e6d19c73c2154021281",
                       "ff11897932ad3f4e8b18135d722051e5ac45fc38421b1da7b9d196a0fe09473a"});
 }
@@ -220,7 +226,8 @@ TEST(SigV4Suite, PostStsTokenHeaderBefore) {
   auto r = SuiteRequest("POST", "/");
   r.headers.emplace_back("X-Amz-Security-Token", kSessionToken);
   ExpectSuiteCase(r, {"POST\n/\n\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\n"
-                      "x-amz-security-token:" + std::string(kSessionToken) +
+                      "x-amz-security-token:" +
+                          std::string(kSessionToken) +
                           "\n\nhost;x-amz-date;x-amz-security-token\n" + kEmptyHash,
                       "c237e1b440d4c63c32ca95b5b99481081cb7b13c7e40434868e71567c1a882f6",
                       "85d96828115b5dc0cfc3bd16ad9e210dd772bbebba041836c64533a82be05ead"});
@@ -241,7 +248,8 @@ SigV4Scope S3DocScope() {
 }
 
 const char kS3DocDate[] = "20130524T000000Z";
-const char kS3DocScopeLine[] = "AWS4-HMAC-SHA256\n20130524T000000Z\n20130524/us-east-1/s3/aws4_request\n";
+const char kS3DocScopeLine[] =
+    "AWS4-HMAC-SHA256\n20130524T000000Z\n20130524/us-east-1/s3/aws4_request\n";
 
 void ExpectS3DocCase(const SigV4Request& request, const std::string& creq,
                      const std::string& request_hash, const std::string& signature) {
@@ -262,9 +270,11 @@ TEST(SigV4S3Examples, GetObjectWithRange) {
   r.payload_hash = kEmptyHash;
   ExpectS3DocCase(r,
                   "GET\n/test.txt\n\nhost:examplebucket.s3.amazonaws.com\nrange:bytes=0-9\n"
-                  "x-amz-content-sha256:" + std::string(kEmptyHash) +
+                  "x-amz-content-sha256:" +
+                      std::string(kEmptyHash) +
                       "\nx-amz-date:20130524T000000Z\n\n"
-                      "host;range;x-amz-content-sha256;x-amz-date\n" + kEmptyHash,
+                      "host;range;x-amz-content-sha256;x-amz-date\n" +
+                      kEmptyHash,
                   "7344ae5b7ee6c3e7e6b0fe0640412a37625d1fbfff95c48bbb2dc43964946972",
                   "f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41");
 }
@@ -284,9 +294,11 @@ TEST(SigV4S3Examples, PutObject) {
   r.payload_hash = hash;
   ExpectS3DocCase(r,
                   "PUT\n/test%24file.text\n\ndate:Fri, 24 May 2013 00:00:00 GMT\n"
-                  "host:examplebucket.s3.amazonaws.com\nx-amz-content-sha256:" + hash +
+                  "host:examplebucket.s3.amazonaws.com\nx-amz-content-sha256:" +
+                      hash +
                       "\nx-amz-date:20130524T000000Z\nx-amz-storage-class:REDUCED_REDUNDANCY\n\n"
-                      "date;host;x-amz-content-sha256;x-amz-date;x-amz-storage-class\n" + hash,
+                      "date;host;x-amz-content-sha256;x-amz-date;x-amz-storage-class\n" +
+                      hash,
                   "9e0e90d9c76de8fa5b200d8c849cd5b8dc7a3be3951ddb7f6a76b4158342019d",
                   "98ad721746da40c64f1a55b78f14c238d841ea1380cd77a1b5971af0ece108bd");
 }

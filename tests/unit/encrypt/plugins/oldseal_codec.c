@@ -64,7 +64,12 @@ static int oldseal_decode(void *h, const struct bp_unit_ctx *unit, const void *i
 static int oldseal_rekey(const struct bp_config *config, const struct bp_codec_volume *volume,
                          const void *stored, size_t stored_len, const void *secret,
                          size_t secret_len, struct bp_buf *new_header) {
-  (void)config; (void)volume; (void)stored; (void)stored_len; (void)secret; (void)secret_len;
+  (void)config;
+  (void)volume;
+  (void)stored;
+  (void)stored_len;
+  (void)secret;
+  (void)secret_len;
   (void)new_header;
   bp_host->set_error("oldseal: rekey lies past the declared struct size and was called anyway");
   return BP_ERR_PERMANENT;
@@ -80,7 +85,8 @@ static struct bp_codec_plugin plugin = {
     .rekey = oldseal_rekey,
 };
 
-BP_EXTERN_C BP_EXPORT const struct bp_plugin_header *blockpipe_plugin_entry(const struct bp_host_api *host) {
+BP_EXTERN_C BP_EXPORT const struct bp_plugin_header *blockpipe_plugin_entry(
+    const struct bp_host_api *host) {
   bp_host = host;
   plugin.header.abi_major = 1;
   plugin.header.abi_minor = 0;
