@@ -166,7 +166,7 @@ class OpenPluginInstanceTest : public ::testing::Test {
 };
 
 TEST_F(OpenPluginInstanceTest, OpensUnderThePluginLockAndClearsStaleErrors) {
-  Use("blockpipe-backend-testold.so", BP_THREAD_SERIALIZE_ALL);
+  ASSERT_NO_FATAL_FAILURE(Use("blockpipe-backend-abi10.so", BP_THREAD_SERIALIZE_ALL));
   SetPluginError("left over from an earlier call");
   bool locked = false;
   void* handle = nullptr;
@@ -192,7 +192,7 @@ TEST_F(OpenPluginInstanceTest, OpensUnderThePluginLockAndClearsStaleErrors) {
 }
 
 TEST_F(OpenPluginInstanceTest, AParallelPluginOpensWithoutTheLock) {
-  Use("blockpipe-backend-testmem.so", BP_THREAD_PARALLEL);
+  ASSERT_NO_FATAL_FAILURE(Use("blockpipe-backend-testmem.so", BP_THREAD_PARALLEL));
   bool locked = true;
   void* handle = nullptr;
   Status st = OpenPluginInstance(
@@ -208,10 +208,10 @@ TEST_F(OpenPluginInstanceTest, AParallelPluginOpensWithoutTheLock) {
 }
 
 TEST_F(OpenPluginInstanceTest, AHandleFromAFailedOpenIsClosedUnderTheLock) {
-  Use("blockpipe-backend-testold.so", BP_THREAD_SERIALIZE_ALL);
+  ASSERT_NO_FATAL_FAILURE(Use("blockpipe-backend-abi10.so", BP_THREAD_SERIALIZE_ALL));
   void* handle = nullptr;
   Status st = OpenPluginInstance(
-      *plugin_, "testold: cannot open x://y", "testold: open of x://y",
+      *plugin_, "abi10: cannot open x://y", "abi10: open of x://y",
       [](void** h) {
         *h = &g_instance;
         SetPluginError("refused");
@@ -219,26 +219,25 @@ TEST_F(OpenPluginInstanceTest, AHandleFromAFailedOpenIsClosedUnderTheLock) {
       },
       RecordClose, &handle);
   EXPECT_EQ(st.code(), Status::Code::kPermanent);
-  EXPECT_EQ(st.message(), "testold: cannot open x://y: refused");
+  EXPECT_EQ(st.message(), "abi10: cannot open x://y: refused");
   EXPECT_EQ(handle, nullptr);
   EXPECT_EQ(g_closes, 1);
   EXPECT_TRUE(g_close_was_locked);
 }
 
 TEST_F(OpenPluginInstanceTest, ASuccessWithoutAHandleIsAnError) {
-  Use("blockpipe-backend-testold.so", BP_THREAD_SERIALIZE_ALL);
+  ASSERT_NO_FATAL_FAILURE(Use("blockpipe-backend-abi10.so", BP_THREAD_SERIALIZE_ALL));
   void* handle = nullptr;
   Status st = OpenPluginInstance(
-      *plugin_, "ctx", "testold: open of x://y", [](void**) { return BP_OK; }, RecordClose,
-      &handle);
+      *plugin_, "ctx", "abi10: open of x://y", [](void**) { return BP_OK; }, RecordClose, &handle);
   EXPECT_EQ(st.code(), Status::Code::kPermanent);
-  EXPECT_EQ(st.message(), "testold: open of x://y returned no handle");
+  EXPECT_EQ(st.message(), "abi10: open of x://y returned no handle");
   EXPECT_EQ(handle, nullptr);
   EXPECT_EQ(g_closes, 0);
 }
 
 TEST_F(OpenPluginInstanceTest, CallOutsideHandleReturnsTheCallsResult) {
-  Use("blockpipe-backend-testold.so", BP_THREAD_SERIALIZE_ALL);
+  ASSERT_NO_FATAL_FAILURE(Use("blockpipe-backend-abi10.so", BP_THREAD_SERIALIZE_ALL));
   SetPluginError("stale");
   const int rc = CallOutsideHandle(*plugin_, [&] { return PluginLockHeld(*plugin_) ? 7 : 0; });
   EXPECT_EQ(rc, 7);
