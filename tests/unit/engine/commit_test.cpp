@@ -221,8 +221,8 @@ TEST(Backpressure, WaitingWritesFailAfterTheRetryDeadline) {
 // On virtual time: a write is sealed when the flush interval has passed on the engine's clock,
 // not before, however long the test takes in real time.
 TEST(Timer, SealingFollowsTheInjectedClock) {
+  test::ManualClock clock;  // outlives the harness, whose shutdown still reads it
   Harness h;
-  test::ManualClock clock;
   h.clock = &clock;
   h.options.flush_interval_ms = 60000;
   h.Start();
