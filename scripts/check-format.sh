@@ -45,7 +45,7 @@ fi
 
 # Not ours to format: frozen copies of old headers (kept byte for byte as released), anything
 # vendored, and generated files.
-excluded='^tests/old-abi/|(^|/)(third_party|vendor|node_modules|generated)/'
+excluded='^tests/old-abi/v1\.[0-9]+/|(^|/)(third_party|vendor|node_modules|generated)/'
 
 if [[ ${#files[@]} -eq 0 ]]; then
   mapfile -t files < <(git ls-files -- '*.c' '*.h' '*.cc' '*.cpp' '*.cxx' '*.hpp' '*.hh' |

@@ -122,6 +122,11 @@ Status RetryingStore::PutIfMatch(const std::string& key, const void* data, uint6
                               had_transient, new_tag);
 }
 
+void RetryingStore::RememberUncertain(const std::string& key) {
+  uncertain_.push_back(key);
+  if (uncertain_.size() > kUncertainKeys) uncertain_.pop_front();
+}
+
 Status RetryingStore::SettleConditionalPut(const std::string& key, const ObjectParts& parts,
                                            Status st, bool had_transient, std::string* tag) {
   bool earlier_attempt_lost = false;
@@ -133,10 +138,7 @@ Status RetryingStore::SettleConditionalPut(const std::string& key, const ObjectP
       // Settled below unless this attempt ends uncertain again.
       uncertain_.erase(it);
     }
-    if (st.IsTransient()) {
-      uncertain_.push_back(key);
-      if (uncertain_.size() > kUncertainKeys) uncertain_.pop_front();
-    }
+    if (st.IsTransient()) RememberUncertain(key);
   }
   if (!st.IsPrecondition() || !(had_transient || earlier_attempt_lost)) return st;
   if (!policy_.resolve_lost_replies) return st;
@@ -166,8 +168,7 @@ Status RetryingStore::ResolveLostResponse(const std::string& key, const ObjectPa
   // whose own put landed fence itself.
   {
     MutexLock lock(&mu_);
-    uncertain_.push_back(key);
-    if (uncertain_.size() > kUncertainKeys) uncertain_.pop_front();
+    RememberUncertain(key);
   }
   return Status::Transient("put " + key +
                            ": refused as already present after a lost reply, and "

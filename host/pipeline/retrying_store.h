@@ -82,6 +82,8 @@ class RetryingStore : public ObjectStore {
   // own earlier attempt (see above) and keeps the set of uncertain keys.
   Status SettleConditionalPut(const std::string& key, const ObjectParts& parts, Status st,
                               bool had_transient, std::string* tag) BP_EXCLUDES(mu_);
+  // Remember that key's conditional put may have landed unseen (oldest forgotten first).
+  void RememberUncertain(const std::string& key) BP_REQUIRES(mu_);
   // After a conditional put answered Precondition following a transient failure: Ok (and the
   // stored tag, when asked for) if the object holds exactly the parts' bytes, `lost` if it holds
   // other bytes, Transient (the key stays uncertain) if it could not be read back.

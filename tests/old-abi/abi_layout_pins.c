@@ -21,9 +21,8 @@
 #define BP_PIN(condition, what) _Static_assert(condition, what)
 #endif
 
-#define BP_PIN_FIELD(type, field, offset, size)                                    \
-  BP_PIN(offsetof(struct type, field) == (offset) &&                               \
-             sizeof(((struct type *)0)->field) == (size),                          \
+#define BP_PIN_FIELD(type, field, offset, size)                                                   \
+  BP_PIN(offsetof(struct type, field) == (offset) && sizeof(((struct type *)0)->field) == (size), \
          "struct " #type ": field " #field " moved or changed size")
 #define BP_PIN_SIZE(type, size) \
   BP_PIN(sizeof(struct type) == (size), "struct " #type " changed size")

@@ -241,8 +241,8 @@ static struct {
             .put_parts = old_put_parts,
 #endif
         },
-    .after = {past_the_struct, past_the_struct, past_the_struct, past_the_struct,
-              past_the_struct, past_the_struct, past_the_struct, past_the_struct},
+    .after = {past_the_struct, past_the_struct, past_the_struct, past_the_struct, past_the_struct,
+              past_the_struct, past_the_struct, past_the_struct},
 };
 
 BP_REGISTER_BACKEND(self.plugin, BP_THREAD_SERIALIZE_ALL)

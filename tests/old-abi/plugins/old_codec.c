@@ -15,7 +15,7 @@
 
 #include <blockpipe/bp_codec.h>
 
-#define HEADER_SIZE 20 /* "ABIH", wrapped key (8), password check (8) */
+#define HEADER_SIZE 20   /* "ABIH", wrapped key (8), password check (8) */
 #define UNIT_OVERHEAD 12 /* "ABIU" and the unit check (8) */
 
 struct instance {
@@ -186,8 +186,8 @@ static struct {
             .rekey = old_rekey,
 #endif
         },
-    .after = {past_the_struct, past_the_struct, past_the_struct, past_the_struct,
-              past_the_struct, past_the_struct, past_the_struct, past_the_struct},
+    .after = {past_the_struct, past_the_struct, past_the_struct, past_the_struct, past_the_struct,
+              past_the_struct, past_the_struct, past_the_struct},
 };
 
 BP_REGISTER_CODEC(self.plugin, BP_THREAD_PARALLEL)
