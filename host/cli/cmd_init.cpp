@@ -42,6 +42,7 @@ void RegisterInit(CLI::App& app, int* exit_code) {
     uint16_t port = 10809;
     bool force = false;
     bool encrypt = false;
+    std::string disk_cache;
   };
   auto opts = std::make_shared<Options>();
   cmd->add_option(
@@ -60,6 +61,9 @@ void RegisterInit(CLI::App& app, int* exit_code) {
   cmd->add_flag("--force", opts->force, "Overwrite an existing config file");
   cmd->add_flag("--encrypt", opts->encrypt,
                 "Encrypt volumes: codec chain zstd → encrypt, password from $BLOCKPIPE_PASSWORD");
+  cmd->add_option(
+      "--disk-cache", opts->disk_cache,
+      "Keep a disk cache of SIZE (e.g. 4GiB) under DATA_DIR/cache (docs/configuration.md)");
   cmd->callback([opts, exit_code] {
     InitOptions init;
     init.data_dir = opts->data_dir.empty()
@@ -70,6 +74,12 @@ void RegisterInit(CLI::App& app, int* exit_code) {
     init.endpoint = opts->endpoint;
     init.encrypt = opts->encrypt;
     init.region = opts->region;
+    if (!opts->disk_cache.empty()) {
+      if (Status st = ParseSize(opts->disk_cache, &init.disk_cache_size); !st.ok()) {
+        *exit_code = ReportError(st.WithContext("--disk-cache"));
+        return;
+      }
+    }
     if (Status st = CheckInitOptions(init); !st.ok()) {
       *exit_code = ReportError(st);
       return;

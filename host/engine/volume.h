@@ -34,6 +34,7 @@
 #include <blockpipe/bp_frontend.h>
 #include <blockpipe/bp_thread_safety.h>
 
+#include "cache/disk_cache.h"
 #include "cache/unit_cache.h"
 #include "engine/checkpointer.h"
 #include "engine/completions.h"
@@ -62,6 +63,7 @@ class Volume : public std::enable_shared_from_this<Volume> {
     std::shared_ptr<ObjectStore> store;
     Executor* pool = nullptr;
     UnitCache* cache = nullptr;
+    DiskCache* disk_cache = nullptr;  // null: no disk cache
     EngineOptions options;
     Clock* clock = Clock::Real();
   };
@@ -117,8 +119,11 @@ class Volume : public std::enable_shared_from_this<Volume> {
   void SubmitRead(bp_io* io) BP_EXCLUDES(mu_);
   void SubmitCache(bp_io* io) BP_EXCLUDES(mu_);
   void RunFetches(bp_io* io, std::vector<UnitFetch> plan, uint64_t epoch) BP_EXCLUDES(mu_);
-  // Load units into the cache in the background (read-ahead, CACHE); io completes after.
-  void PrefetchInBackground(std::vector<UnitRef> units, bp_io* io) BP_REQUIRES(mu_);
+  // Load units into the cache in the background, a task per run of adjacent units so the runs
+  // load in parallel (read-ahead: speculative tasks; CACHE: ordinary ones, and io completes
+  // after the last).
+  void PrefetchInBackground(std::vector<UnitRef> units, bp_io* io, bool speculative)
+      BP_REQUIRES(mu_);
 
   // ---- volume_write.cpp ----
   void SubmitModify(bp_io* io) BP_EXCLUDES(mu_);
@@ -148,6 +153,8 @@ class Volume : public std::enable_shared_from_this<Volume> {
   void SegmentDurable(const std::shared_ptr<PendingSegment>& seg, Completions* done)
       BP_REQUIRES(mu_);
   void CacheScatteredUnits(const PendingSegment& seg) BP_EXCLUDES(mu_);
+  // volume_read.cpp: queue the stored units of a segment just uploaded for the disk cache.
+  void DiskCacheUploaded(const PendingSegment& seg) BP_EXCLUDES(mu_);
   void Fence(const std::string& why, Completions* done) BP_REQUIRES(mu_);
   bool accepting_writes() const BP_REQUIRES(mu_) {
     return phase_ == Phase::kServing && access_ == Access::kWritable;
