@@ -72,9 +72,9 @@ struct Counters {
       "Disk cache entries dropped because they failed verification or were stale");
   std::atomic<int64_t>& inserts =
       Metrics::Global().Counter("disk_cache_inserts_total", "Units written to the disk cache");
-  std::atomic<int64_t>& insert_drops = Metrics::Global().Counter(
-      "disk_cache_insert_drops_total",
-      "Units not written to the disk cache (queue full or disk error)");
+  std::atomic<int64_t>& insert_drops =
+      Metrics::Global().Counter("disk_cache_insert_drops_total",
+                                "Units not written to the disk cache (queue full or disk error)");
 };
 Counters& Count() {
   static Counters c;
@@ -93,7 +93,6 @@ uint64_t UnitIdentity::Hash() const {
   // SQLite integers are signed 64-bit; keep the identity in range without a sign surprise.
   return h & 0x7FFFFFFFFFFFFFFFull;
 }
-
 
 DiskCache::DiskCache(std::string dir, uint64_t size)
     : dir_(std::move(dir)),
@@ -152,16 +151,16 @@ Status DiskCache::Init() {
   BP_RETURN_IF_ERROR(setting("region_size", &region_size));
   if (version != kFormatVersion || region_size != static_cast<int64_t>(kRegionSize)) {
     if (version != -1) spdlog::info("disk cache {}: other format, starting empty", dir_);
-    BP_RETURN_IF_ERROR(db_->Exec(
-        "DELETE FROM units; DELETE FROM regions; DELETE FROM settings;"
-        "INSERT INTO settings VALUES('format', " +
-        std::to_string(kFormatVersion) + "), ('region_size', " + std::to_string(kRegionSize) +
-        ");"));
+    BP_RETURN_IF_ERROR(
+        db_->Exec("DELETE FROM units; DELETE FROM regions; DELETE FROM settings;"
+                  "INSERT INTO settings VALUES('format', " +
+                  std::to_string(kFormatVersion) + "), ('region_size', " +
+                  std::to_string(kRegionSize) + ");"));
   }
   // A smaller size drops the regions past the new end.
-  BP_RETURN_IF_ERROR(db_->Exec("DELETE FROM units WHERE region >= " +
-                               std::to_string(region_count_) + "; DELETE FROM regions WHERE id >= " +
-                               std::to_string(region_count_) + ";"));
+  BP_RETURN_IF_ERROR(
+      db_->Exec("DELETE FROM units WHERE region >= " + std::to_string(region_count_) +
+                "; DELETE FROM regions WHERE id >= " + std::to_string(region_count_) + ";"));
 
   fd_ = ::open(data_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd_ < 0) return Status::Permanent("cannot open " + data_path + ": " + std::strerror(errno));
@@ -191,10 +190,10 @@ Status DiskCache::Init() {
   BP_RETURN_IF_ERROR(db_->Prepare(
       "SELECT ident, region, pos, length FROM units WHERE volume=?1 AND seq=?2 AND unit=?3;",
       &find_));
-  BP_RETURN_IF_ERROR(db_->Prepare(
-      "INSERT OR REPLACE INTO units(volume, seq, unit, ident, region, pos, length) "
-      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7);",
-      &insert_));
+  BP_RETURN_IF_ERROR(
+      db_->Prepare("INSERT OR REPLACE INTO units(volume, seq, unit, ident, region, pos, length) "
+                   "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7);",
+                   &insert_));
   BP_RETURN_IF_ERROR(db_->Prepare(
       "DELETE FROM units WHERE volume=?1 AND seq=?2 AND unit=?3 AND region=?4 AND pos=?5;",
       &erase_at_));
@@ -215,8 +214,8 @@ Status DiskCache::Init() {
         &r.select));
   }
   PublishStats();
-  spdlog::info("disk cache {}: {} MiB in {} regions, {} entries", dir_, size_ >> 20,
-               region_count_, entries_.load());
+  spdlog::info("disk cache {}: {} MiB in {} regions, {} entries", dir_, size_ >> 20, region_count_,
+               entries_.load());
   return Status::Ok();
 }
 
@@ -269,8 +268,8 @@ bool DiskCache::Lookup(const DiskCacheKey& key, const UnitIdentity& id, Bytes* o
   thread_local Bytes record;
   const size_t total = kHeaderSize + static_cast<size_t>(length);
   if (record.size() < total) record.resize(total);
-  const off_t at = static_cast<off_t>(static_cast<uint64_t>(region) * kRegionSize +
-                                      static_cast<uint64_t>(pos));
+  const off_t at =
+      static_cast<off_t>(static_cast<uint64_t>(region) * kRegionSize + static_cast<uint64_t>(pos));
   size_t got = 0;
   while (got < total) {
     ssize_t n = ::pread(fd_, record.data() + got, total - got, at + static_cast<off_t>(got));
@@ -280,12 +279,12 @@ bool DiskCache::Lookup(const DiskCacheKey& key, const UnitIdentity& id, Bytes* o
   }
   const uint8_t* h = record.data();
   const uint8_t* payload = h + kHeaderSize;
-  const bool valid =
-      got == total && Get32(h) == kRecordMagic && Get32(h + 4) == static_cast<uint32_t>(length) &&
-      std::memcmp(h + 8, key.volume.data(), 16) == 0 && Get64(h + 24) == key.seq &&
-      Get32(h + 32) == key.unit && Get64(h + 40) == ident &&
-      Get32(h + 48) == Crc32c(payload, static_cast<size_t>(length), Crc32c(h, 48)) &&
-      Crc32c(payload, static_cast<size_t>(length)) == id.crc;
+  const bool valid = got == total && Get32(h) == kRecordMagic &&
+                     Get32(h + 4) == static_cast<uint32_t>(length) &&
+                     std::memcmp(h + 8, key.volume.data(), 16) == 0 && Get64(h + 24) == key.seq &&
+                     Get32(h + 32) == key.unit && Get64(h + 40) == ident &&
+                     Get32(h + 48) == Crc32c(payload, static_cast<size_t>(length), Crc32c(h, 48)) &&
+                     Crc32c(payload, static_cast<size_t>(length)) == id.crc;
   if (!valid) {
     spdlog::warn("disk cache {}: entry of segment {} unit {} failed verification; dropped", dir_,
                  key.seq, key.unit);
@@ -610,7 +609,8 @@ void DiskCache::PublishStats() {
   data_bytes_ = data;
   index_bytes_ = IndexBytes();
   Metrics& m = Metrics::Global();
-  m.SetGauge("disk_cache_capacity_bytes", static_cast<int64_t>(size_), "Configured disk cache size");
+  m.SetGauge("disk_cache_capacity_bytes", static_cast<int64_t>(size_),
+             "Configured disk cache size");
   m.SetGauge("disk_cache_bytes", static_cast<int64_t>(data_bytes_ + index_bytes_),
              "Bytes the disk cache uses (regions in use and the index)");
   m.SetGauge("disk_cache_entries", static_cast<int64_t>(entries_.load()),

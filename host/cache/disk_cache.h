@@ -89,8 +89,9 @@ class DiskCache {
   static constexpr uint64_t kIndexShare = 16;
   // Smallest accepted size: a few regions and the index.
   static constexpr uint64_t kMinSize = 64ull << 20;
-  // Most bytes of queued inserts; more are dropped.
-  static constexpr uint64_t kQueueLimit = 16ull << 20;
+  // Most bytes of queued inserts; more are dropped. Two default segments' worth, so the units
+  // of an uploaded segment fit while the previous one is still being written.
+  static constexpr uint64_t kQueueLimit = 32ull << 20;
 
   // Open (creating) the cache in dir, bounded by size bytes. A cache written with other
   // parameters (region size, format) is emptied; a smaller size drops the regions past the end.
@@ -104,8 +105,7 @@ class DiskCache {
   // false (a miss; a damaged or stale entry is dropped).
   bool Lookup(const DiskCacheKey& key, const UnitIdentity& id, Bytes* out);
   // Queue the stored bytes of a unit (copied). Dropped when the queue is full.
-  void Insert(const DiskCacheKey& key, const UnitIdentity& id, const uint8_t* data,
-              size_t length);
+  void Insert(const DiskCacheKey& key, const UnitIdentity& id, const uint8_t* data, size_t length);
   // Remove the entries of these segments (they were deleted from the store).
   void EraseSegments(const std::array<uint8_t, 16>& volume, std::vector<uint64_t> seqs);
   // Remove the entries of every segment of the volume not in live (at open: what recovery
