@@ -260,6 +260,21 @@ void UnitCache::EraseVolume(const std::array<uint8_t, 16>& volume) {
   }
 }
 
+void UnitCache::DropSpares() {
+  std::vector<std::shared_ptr<Bytes>> buffers;
+  std::vector<Index::node_type> nodes;
+  {
+    MutexLock lock(&mu_);
+    for (auto& spares : spare_buffers_) {
+      for (auto& b : spares) buffers.push_back(std::move(b));
+      spares.clear();
+    }
+    used_ -= spare_bytes_;
+    spare_bytes_ = 0;
+    nodes.swap(spare_nodes_);
+  }
+}
+
 uint64_t UnitCache::used_bytes() const {
   MutexLock lock(&mu_);
   return used_;

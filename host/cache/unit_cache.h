@@ -74,6 +74,9 @@ class UnitCache {
   // Drop every unit of one volume (after it is deleted).
   void EraseVolume(const std::array<uint8_t, 16>& volume) BP_EXCLUDES(mu_);
 
+  // Free the spare buffers and nodes kept for reuse (the daemon went idle).
+  void DropSpares() BP_EXCLUDES(mu_);
+
   uint64_t capacity() const { return capacity_; }
   uint64_t used_bytes() const BP_EXCLUDES(mu_);
   uint64_t hits() const BP_EXCLUDES(mu_);

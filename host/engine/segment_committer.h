@@ -85,6 +85,13 @@ class SegmentCommitter {
   void BorrowSlot() { slot_ = Slot::kBorrowed; }
   void ReturnSlot() { slot_ = Slot::kFree; }
 
+  // Free the spare buffers and images (the volume went idle; memory.md in docs/engine.md).
+  void DropSpares() {
+    spare_buffers_.clear();
+    spare_images_.clear();
+    spare_bytes_ = 0;
+  }
+
   // What the sealed, not yet durable buffers say about block lba (newest first).
   WriteBuffer::Hit Lookup(uint64_t lba, const uint8_t** data) const;
 

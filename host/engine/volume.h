@@ -92,6 +92,10 @@ class Volume : public std::enable_shared_from_this<Volume> {
   // buffered data (the volume is being deleted). Waits for background work. Idempotent.
   Status Close(bool clean) BP_EXCLUDES(mu_);
 
+  // Give back memory kept for reuse (spare write buffers and images, an empty active buffer's
+  // slabs) when the daemon is idle; the next writes allocate again.
+  void ReleaseIdleMemory() BP_EXCLUDES(mu_);
+
   VolumeSummary Summary() const BP_EXCLUDES(mu_);
   bool read_only() const BP_EXCLUDES(mu_);
 

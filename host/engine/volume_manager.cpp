@@ -157,7 +157,11 @@ void VolumeManager::Impl::TickLoop() {
                                "Bytes the decoded-unit memory cache holds");
     Metrics::Global().SetGauge("unit_cache_capacity_bytes", static_cast<int64_t>(cache->capacity()),
                                "Configured size of the decoded-unit memory cache");
-    trimmer.Tick(std::chrono::steady_clock::now());
+    if (trimmer.IdleNow(std::chrono::steady_clock::now())) {
+      for (auto& v : open) v->ReleaseIdleMemory();
+      cache->DropSpares();
+      IdleTrimmer::TrimNow();
+    }
     lock.Lock();
   }
 }

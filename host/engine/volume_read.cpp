@@ -163,6 +163,16 @@ void Volume::DiskCacheUploaded(const PendingSegment& seg) {
   }
 }
 
+void Volume::ReleaseIdleMemory() {
+  std::unique_ptr<WriteBuffer> old;
+  MutexLock lock(&mu_);
+  committer_.DropSpares();
+  if (write_.active_empty() && !write_.active_has_waiters()) {
+    old = write_.TakeActive(std::make_unique<WriteBuffer>());
+  }
+  lock.Unlock();  // the old buffer's slabs are freed without the lock
+}
+
 void Volume::SubmitCache(bp_io* io) {
   Completions done;
   MutexLock lock(&mu_);

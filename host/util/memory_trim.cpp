@@ -7,7 +7,7 @@
 
 namespace bp {
 
-bool IdleTrimmer::Tick(std::chrono::steady_clock::time_point now) {
+bool IdleTrimmer::IdleNow(std::chrono::steady_clock::time_point now) {
   const uint64_t activity = activity_.load(std::memory_order_relaxed);
   if (activity != seen_) {
     seen_ = activity;
@@ -16,7 +16,6 @@ bool IdleTrimmer::Tick(std::chrono::steady_clock::time_point now) {
     return false;
   }
   if (trimmed_ || now - last_change_ < idle_after_) return false;
-  TrimNow();
   trimmed_ = true;
   return true;
 }

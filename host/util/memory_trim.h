@@ -4,9 +4,9 @@
 // to 8 x cores) and returns only what lies at the top of each heap. After a burst of I/O —
 // segment images, unit buffers evicted from the cache, request buffers — the daemon's
 // resident size stays at its high-water mark for good although most of it is free. The
-// manager's tick calls Tick; when no request arrived for `idle_after`, it runs malloc_trim(0)
-// once (which also releases free pages inside the heaps with MADV_DONTNEED), and again only
-// after new activity. LimitArenas caps the number of arenas at startup so that free memory is
+// manager's tick asks IdleNow; when no request arrived for `idle_after` it says so once (and
+// again only after new activity), the manager drops the memory it keeps for reuse and calls
+// TrimNow: malloc_trim(0), which also releases free pages inside the heaps (MADV_DONTNEED). LimitArenas caps the number of arenas at startup so that free memory is
 // not spread over many of them. Thread-safe.
 #pragma once
 
@@ -22,9 +22,10 @@ class IdleTrimmer {
       : idle_after_(idle_after) {}
   // A request arrived (cheap: one relaxed increment).
   void NoteActivity() { activity_.fetch_add(1, std::memory_order_relaxed); }
-  // Trim if the daemon has been idle long enough since the last activity; returns true when
-  // it trimmed. Called from one thread (the manager's tick).
-  bool Tick(std::chrono::steady_clock::time_point now);
+  // True once per idle period: no request for idle_after since the last one. The caller
+  // releases what it keeps for reuse, then calls TrimNow. Called from one thread (the
+  // manager's tick).
+  bool IdleNow(std::chrono::steady_clock::time_point now);
 
   // Cap malloc arenas (M_ARENA_MAX) for this process; call before threads start. No effect on
   // other allocators.
