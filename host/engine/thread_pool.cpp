@@ -51,15 +51,15 @@ void ThreadPool::Stop() {
   workers_.clear();
 }
 
+bool ThreadPool::RunnableLocked() const {
+  return !tasks_.empty() || (!speculative_.empty() && speculative_running_ < speculative_limit_);
+}
+
 void ThreadPool::Run() {
   MutexLock lock(&mu_);
   for (;;) {
-    auto runnable = [&]() BP_REQUIRES(mu_) {
-      return !tasks_.empty() ||
-             (!speculative_.empty() && speculative_running_ < speculative_limit_);
-    };
-    while (!stopping_ && !runnable()) cv_.Wait(&mu_);
-    if (!runnable()) {
+    while (!stopping_ && !RunnableLocked()) cv_.Wait(&mu_);
+    if (!RunnableLocked()) {
       if (speculative_.empty()) return;  // stopping and drained
       cv_.Wait(&mu_);                    // stopping: wait for a speculative slot
       continue;

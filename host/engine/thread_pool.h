@@ -32,8 +32,10 @@ class ThreadPool final : public Executor {
 
  private:
   void Run() BP_EXCLUDES(mu_);
+  // An ordinary task is queued, or a speculative one and a slot for it.
+  bool RunnableLocked() const BP_REQUIRES(mu_);
 
-  Mutex mu_;
+  mutable Mutex mu_;
   CondVar cv_;  // a task was queued, or Stop began
   std::deque<std::function<void()>> tasks_ BP_GUARDED_BY(mu_);
   std::deque<std::function<void()>> speculative_ BP_GUARDED_BY(mu_);
