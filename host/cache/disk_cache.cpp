@@ -107,7 +107,20 @@ Status DiskCache::Open(const std::string& dir, uint64_t size, std::unique_ptr<Di
                            std::to_string(kMinSize) + " bytes");
   }
   std::unique_ptr<DiskCache> cache(new DiskCache(dir, size));
-  BP_RETURN_IF_ERROR(cache->Init().WithContext("disk cache " + dir));
+  Status s = cache->Init();
+  if (!s.ok() && !s.IsTransient()) {
+    // A damaged index (or one sqlite cannot read) is only a cache: start again empty. A second
+    // failure (permissions, a full disk) is the caller's to report.
+    spdlog::warn("disk cache {}: {}; starting with an empty cache", dir, s.ToString());
+    cache.reset();
+    std::error_code ec;
+    for (const char* name : {"index.db", "index.db-wal", "index.db-shm", "units.dat"}) {
+      std::filesystem::remove(std::filesystem::path(dir) / name, ec);
+    }
+    cache.reset(new DiskCache(dir, size));
+    s = cache->Init();
+  }
+  BP_RETURN_IF_ERROR(s.WithContext("disk cache " + dir));
   cache->writer_ = std::thread([c = cache.get()] { c->WriterLoop(); });
   *out = std::move(cache);
   return Status::Ok();

@@ -234,5 +234,27 @@ TEST_F(DiskCacheTest, SmallerSizeDropsRegionsPastTheEndAndSmallSizesAreRefused) 
   EXPECT_FALSE(DiskCache::Open(dir_ + "/tiny", 1 << 20, &tiny).ok());
 }
 
+TEST_F(DiskCacheTest, DamagedIndexStartsEmpty) {
+  const Bytes a = Data(9, 4096);
+  {
+    auto cache = Open();
+    cache->Insert(Key(1, 0), Id(a), a.data(), a.size());
+    cache->Drain();
+  }
+  std::filesystem::remove(dir_ + "/index.db-wal");
+  std::filesystem::remove(dir_ + "/index.db-shm");
+  {
+    std::ofstream f(dir_ + "/index.db", std::ios::trunc | std::ios::binary);
+    f << "this is not an sqlite database, not even close to one........................";
+  }
+  auto cache = Open();
+  ASSERT_NE(cache, nullptr);
+  Bytes out;
+  EXPECT_FALSE(cache->Lookup(Key(1, 0), Id(a), &out));
+  cache->Insert(Key(1, 0), Id(a), a.data(), a.size());
+  cache->Drain();
+  EXPECT_TRUE(cache->Lookup(Key(1, 0), Id(a), &out));
+}
+
 }  // namespace
 }  // namespace bp
