@@ -34,10 +34,10 @@ rss() { awk '/^VmRSS/ { printf "%d", $2 / 1024 }' "/proc/$BP_PID/status"; }
 echo "start: $(rss) MiB"
 head -c $((gib << 30)) /dev/urandom | nbdcopy - "$(bp_uri_unix)" || fail "fill failed"
 echo "after ${gib} GiB fill: $(rss) MiB"
-URI=$(bp_uri_unix) fio --name=randread --ioengine=nbd --uri="$(bp_uri_unix)" --size=${gib}g \
+fio --name=randread --ioengine=nbd --uri="$(bp_uri_unix)" --size=${gib}g \
   --rw=randread --bs=4k --iodepth=32 --time_based=1 --runtime="$runtime" --randseed=1 \
   --output-format=terse --terse-version=3 >"$BP_TMP/fio.out" || fail "fio failed"
-echo "after random reads: $(rss) MiB ($(awk -F';' '{ print $8 }' "$BP_TMP/fio.out") read IOPS)"
+echo "after random reads: $(rss) MiB ($(awk -F';' 'NF > 8 { print $8; exit }' "$BP_TMP/fio.out") read IOPS)"
 for s in 3 6 10; do
   sleep $((s == 3 ? 3 : s == 6 ? 3 : 4))
   echo "idle ${s}s: $(rss) MiB"
