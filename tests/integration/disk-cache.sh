@@ -22,6 +22,16 @@ bp_run
 seq_data write "$(bp_uri_unix)" "$MIB" 1 || fail "writing $MIB MiB failed"
 # Units of uploaded segments are queued for the cache; give the writer a moment.
 # Inserts are dropped rather than waited for when the cache's disk falls behind; count those.
+# blockpipe init --disk-cache writes the section (and refuses a size below the minimum).
+"$BLOCKPIPE" init --data-dir "$BP_TMP/init-check" --disk-cache 2GiB >/dev/null ||
+  fail "blockpipe init --disk-cache 2GiB failed"
+grep -A2 '^\[disk_cache\]' "$BP_TMP/init-check/blockpipe.toml" | grep -q '^size = "2GiB"' ||
+  fail "init --disk-cache did not write [disk_cache] size = \"2GiB\""
+if "$BLOCKPIPE" init --data-dir "$BP_TMP/init-small" --disk-cache 1MiB >"$BP_TMP/init-small.out" 2>&1; then
+  fail "blockpipe init accepted --disk-cache 1MiB"
+fi
+grep -q "at least 64MiB" "$BP_TMP/init-small.out" || fail "unclear error: $(cat "$BP_TMP/init-small.out")"
+
 cached_or_dropped() { (($(metric disk_cache_entries) + $(metric disk_cache_insert_drops_total) >= $1)); }
 wait_until 30 "uploaded units in the disk cache" cached_or_dropped $((MIB * 16)) ||
   fail "the disk cache holds $(metric disk_cache_entries) units, expected $((MIB * 16))"
