@@ -3,6 +3,7 @@
 #include "cache/disk_cache.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -108,7 +109,7 @@ Status DiskCache::Open(const std::string& dir, uint64_t size, std::unique_ptr<Di
   }
   std::unique_ptr<DiskCache> cache(new DiskCache(dir, size));
   Status s = cache->Init();
-  if (!s.ok() && !s.IsTransient()) {
+  if (!s.ok() && !s.IsTransient() && !s.IsPrecondition()) {
     // A damaged index (or one sqlite cannot read) is only a cache: start again empty. A second
     // failure (permissions, a full disk) is the caller's to report.
     spdlog::warn("disk cache {}: {}; starting with an empty cache", dir, s.ToString());
@@ -130,6 +131,20 @@ Status DiskCache::Init() {
   std::error_code ec;
   std::filesystem::create_directories(dir_, ec);
   if (ec) return Status::Permanent("cannot create " + dir_ + ": " + ec.message());
+  // One daemon per cache directory: two writers would evict each other's regions.
+  if (lock_fd_ < 0) {
+    const std::string lock_path = dir_ + "/lock";
+    lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock_fd_ < 0) {
+      return Status::Permanent("cannot open " + lock_path + ": " + std::strerror(errno));
+    }
+    if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+      ::close(lock_fd_);
+      lock_fd_ = -1;
+      return Status::Precondition(dir_ +
+                                  " is in use by another blockpipe daemon ([disk_cache] dir)");
+    }
+  }
   const std::string index_path = dir_ + "/index.db";
   const std::string data_path = dir_ + "/units.dat";
   BP_RETURN_IF_ERROR(SqliteDb::Open(index_path, SqliteDb::Sync::kNormal, &db_));
@@ -240,6 +255,7 @@ DiskCache::~DiskCache() {
   work_cv_.SignalAll();
   if (writer_.joinable()) writer_.join();
   if (fd_ >= 0) ::close(fd_);
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock
 }
 
 bool DiskCache::Lookup(const DiskCacheKey& key, const UnitIdentity& id, Bytes* out) {

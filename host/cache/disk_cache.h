@@ -162,6 +162,7 @@ class DiskCache {
   const uint64_t index_budget_;
   const uint32_t region_count_;
   int fd_ = -1;
+  int lock_fd_ = -1;  // flock'ed for the cache's life
   std::unique_ptr<Region[]> regions_;
   std::atomic<uint64_t> tick_{1};
 

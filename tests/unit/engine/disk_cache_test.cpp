@@ -256,5 +256,14 @@ TEST_F(DiskCacheTest, DamagedIndexStartsEmpty) {
   EXPECT_TRUE(cache->Lookup(Key(1, 0), Id(a), &out));
 }
 
+TEST_F(DiskCacheTest, OneDaemonPerDirectory) {
+  auto first = Open();
+  std::unique_ptr<DiskCache> second;
+  Status s = DiskCache::Open(dir_, DiskCache::kMinSize, &second);
+  EXPECT_TRUE(s.IsPrecondition()) << s.ToString();
+  first.reset();
+  EXPECT_OK(DiskCache::Open(dir_, DiskCache::kMinSize, &second));
+}
+
 }  // namespace
 }  // namespace bp
