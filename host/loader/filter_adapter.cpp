@@ -76,7 +76,8 @@ class FilterStore final : public ObjectStore {
   Status Read(const std::string& key, uint64_t offset, uint64_t length, void* buf,
               uint64_t* nread) override {
     *nread = 0;
-    if ((caps_ & BP_BACKEND_CAP_RANGED_GET) == 0) return EmulatedRead(key, offset, length, buf, nread);
+    if ((caps_ & BP_BACKEND_CAP_RANGED_GET) == 0)
+      return EmulatedRead(key, offset, length, buf, nread);
     if (fn_.read == nullptr) return below_.Read(key, offset, length, buf, nread);
     BP_RETURN_IF_ERROR(CheckKey("read", key));
     uint64_t got = 0;

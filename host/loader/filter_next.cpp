@@ -91,8 +91,7 @@ int NextPut(void* ctx, const char* key, const void* data, uint64_t length, uint3
     if ((flags & ~uint32_t{BP_PUT_IF_ABSENT}) != 0) {
       return Misuse(ctx, "put with unknown flags " + std::to_string(flags));
     }
-    return Report(
-        Layer(ctx).store().Put(key, data, length, (flags & BP_PUT_IF_ABSENT) != 0));
+    return Report(Layer(ctx).store().Put(key, data, length, (flags & BP_PUT_IF_ABSENT) != 0));
   });
 }
 
@@ -142,8 +141,7 @@ int NextPutIfMatch(void* ctx, const char* key, const void* data, uint64_t length
       return Misuse(ctx, "put_if_match without a key, data, expected tag or tag buffer");
     }
     std::string got;
-    const int rc =
-        Report(Layer(ctx).store().PutIfMatch(key, data, length, expected_tag, &got));
+    const int rc = Report(Layer(ctx).store().PutIfMatch(key, data, length, expected_tag, &got));
     if (rc != BP_OK) return rc;
     if (got.size() >= BP_VERSION_TAG_MAX) got.clear();  // "" means: read it back when needed
     std::memcpy(new_tag, got.c_str(), got.size() + 1);

@@ -28,8 +28,8 @@ Status CollectListing(const std::string& context, const std::string& prefix,
     }
     cursor = std::move(sink.next);
   }
-  std::erase_if(
-      all, [&](const ObjectInfo& o) { return o.key.compare(0, prefix.size(), prefix) != 0; });
+  std::erase_if(all,
+                [&](const ObjectInfo& o) { return o.key.compare(0, prefix.size(), prefix) != 0; });
   auto by_key = [](const ObjectInfo& a, const ObjectInfo& b) { return a.key < b.key; };
   if (!std::is_sorted(all.begin(), all.end(), by_key)) std::sort(all.begin(), all.end(), by_key);
   *out = std::move(all);

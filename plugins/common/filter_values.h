@@ -18,7 +18,8 @@ namespace bpplugin {
 inline bool ParseDuration(const std::string& text, std::chrono::nanoseconds max,
                           std::chrono::nanoseconds* out, std::string* error) {
   auto fail = [&] {
-    *error = "must be a duration like \"20ms\", \"250us\", \"1.5s\" or \"2m\" (got \"" + text + "\")";
+    *error =
+        "must be a duration like \"20ms\", \"250us\", \"1.5s\" or \"2m\" (got \"" + text + "\")";
     return false;
   };
   if (text == "0") {
@@ -39,8 +40,8 @@ inline bool ParseDuration(const std::string& text, std::chrono::nanoseconds max,
   const double ns = number * scale;
   if (!std::isfinite(ns) || ns < 0) return fail();
   if (ns > static_cast<double>(max.count())) {
-    *error = "must be at most " + std::to_string(max.count() / 1000000) + "ms (got \"" + text +
-             "\")";
+    *error =
+        "must be at most " + std::to_string(max.count() / 1000000) + "ms (got \"" + text + "\")";
     return false;
   }
   *out = std::chrono::nanoseconds(static_cast<int64_t>(ns));

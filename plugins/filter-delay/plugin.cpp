@@ -35,8 +35,7 @@ const struct bp_config_key kConfigKeys[] = {
     {"write_latency", BP_CFG_STRING, nullptr, 0,
      "Latency of writes (put, put_parts, put_if_match) instead of `latency`."},
     {"delete_latency", BP_CFG_STRING, nullptr, 0, "Latency of deletes instead of `latency`."},
-    {"list_latency", BP_CFG_STRING, nullptr, 0,
-     "Latency of each list call instead of `latency`."},
+    {"list_latency", BP_CFG_STRING, nullptr, 0, "Latency of each list call instead of `latency`."},
     {"jitter", BP_CFG_STRING, "0", 0,
      "A random extra delay, uniform between 0 and this, drawn per call."},
     {"bandwidth", BP_CFG_SIZE, "0", 0,
@@ -81,8 +80,7 @@ int Invalid(const std::string& message) {
   return bpplugin::SetError(BP_ERR_INVALID, "delay: " + message);
 }
 
-bool ReadDuration(const bp_config* config, const char* key, nanoseconds* out,
-                  std::string* error) {
+bool ReadDuration(const bp_config* config, const char* key, nanoseconds* out, std::string* error) {
   const std::string text = bpplugin::ConfigString(config, key);
   if (!bpplugin::ConfigHas(config, key)) return true;
   std::string why;

@@ -47,9 +47,9 @@ bool FaultPlan::InOutage() {
   struct stat st;
   const bool on = ::stat(s_.outage_file.c_str(), &st) == 0;
   if (outage_.exchange(on, std::memory_order_relaxed) != on && bp_host != nullptr) {
-    const std::string message = on ? "outage begins: " + s_.outage_file +
-                                         " exists, every selected call fails transiently"
-                                   : "outage ends: " + s_.outage_file + " is gone";
+    const std::string message =
+        on ? "outage begins: " + s_.outage_file + " exists, every selected call fails transiently"
+           : "outage ends: " + s_.outage_file + " is gone";
     bp_host->log(BP_LOG_WARN, "faults", message.c_str());
   }
   return on;

@@ -129,8 +129,7 @@ int Apply(void* handle, OpKind kind, const char* op, const char* key, Call&& cal
     if (key == nullptr || !plan.Selects(kind, key)) return call();
     if (plan.InOutage()) {
       bp_host->metric_add("faults", "outage_failures", 1);
-      return bpplugin::SetError(BP_ERR_TRANSIENT, "faults: outage (" +
-                                                      plan.settings().outage_file +
+      return bpplugin::SetError(BP_ERR_TRANSIENT, "faults: outage (" + plan.settings().outage_file +
                                                       " exists): " + op + " " + key);
     }
     const Decision d = plan.Decide(kind);
@@ -142,12 +141,12 @@ int Apply(void* handle, OpKind kind, const char* op, const char* key, Call&& cal
       case Fault::kNone: break;
       case Fault::kTransient:
         bp_host->metric_add("faults", "injected_transient", 1);
-        return bpplugin::SetError(BP_ERR_TRANSIENT, "faults: injected transient error in " +
-                                                        Describe(op, key, d.call));
+        return bpplugin::SetError(
+            BP_ERR_TRANSIENT, "faults: injected transient error in " + Describe(op, key, d.call));
       case Fault::kPermanent:
         bp_host->metric_add("faults", "injected_permanent", 1);
-        return bpplugin::SetError(BP_ERR_PERMANENT, "faults: injected permanent error in " +
-                                                        Describe(op, key, d.call));
+        return bpplugin::SetError(
+            BP_ERR_PERMANENT, "faults: injected permanent error in " + Describe(op, key, d.call));
       case Fault::kLostReply: {
         const int rc = call();
         bp_host->metric_add("faults", "lost_replies", 1);
@@ -186,9 +185,8 @@ int FaultsPut(void* handle, const char* key, const void* data, uint64_t length, 
 
 int FaultsPutParts(void* handle, const char* key, const bp_span* parts, size_t count,
                    uint32_t flags) {
-  return Apply(handle, bpplugin::kOpWrite, "put_parts", key, [&] {
-    return Next(handle).put_parts(Next(handle).ctx, key, parts, count, flags);
-  });
+  return Apply(handle, bpplugin::kOpWrite, "put_parts", key,
+               [&] { return Next(handle).put_parts(Next(handle).ctx, key, parts, count, flags); });
 }
 
 int FaultsPutIfMatch(void* handle, const char* key, const void* data, uint64_t length,

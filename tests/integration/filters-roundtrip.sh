@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The daemon on the file backend behind the two bundled filters, faults over delay: every object
-# call waits a few milliseconds and one in ten fails transiently, one write in twenty lands but
-# loses its reply, one call in a hundred stalls for 200 ms. Real clients must not notice: an
+# call waits a few milliseconds and one in ten fails transiently, one write in ten lands but loses
+# its reply, one call in a hundred stalls for 200 ms. Real clients must not notice: an
 # nbdcopy of 32 MiB and qemu-io byte patterns read back intact, before and after a restart, and
 # the metrics show that faults were injected and retried. `blockpipe plugins` lists both filters
 # with their ABI and keys and probes the stack, and `blockpipe fsck` (offline, through the same
@@ -11,12 +11,14 @@ require_blockpipe
 require_cmd qemu-io nbdcopy
 
 bp_init
+# Small segments: many writes for the faults to hit (a 16 MiB segment is one put).
+bp_config_sed 's/^segment_size = .*/segment_size = "1MiB"/'
 bp_config_append '
 [[filter]]
 plugin = "faults"
 seed = 42
 transient_rate = "10%"
-lost_reply_rate = "5%"
+lost_reply_rate = "10%"
 stall_rate = "1%"
 stall = "200ms"
 
@@ -33,7 +35,7 @@ for want in '^filter delay' '^filter faults' 'lost_reply_rate (string' 'upload_b
   'through filters faults > delay'; do
   grep -q -- "$want" "$BP_TMP/plugins.txt" || fail "blockpipe plugins lacks '$want': $(cat "$BP_TMP/plugins.txt")"
 done
-grep -A3 '^filter faults' "$BP_TMP/plugins.txt" | grep -q "ABI:  *1\.[0-9]" ||
+grep -A6 "^filter faults" "$BP_TMP/plugins.txt" | grep -q "ABI: *1\.[0-9]" ||
   fail "blockpipe plugins shows no ABI for the faults filter"
 
 bp_run

@@ -7,8 +7,7 @@
 
 BP_HIDDEN const struct bp_host_api *bp_host = NULL;
 
-static int bad_open(const struct bp_config *cfg, const struct bp_filter_next *next,
-                    void **handle) {
+static int bad_open(const struct bp_config *cfg, const struct bp_filter_next *next, void **handle) {
   (void)cfg, (void)next;
   *handle = NULL;
   return BP_ERR_PERMANENT;

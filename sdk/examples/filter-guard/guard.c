@@ -80,8 +80,9 @@ static int guard_open(const struct bp_config *config, const struct bp_filter_nex
     const char *prefix = bp_host->config_list_item(config, "protect", i);
     if (prefix == NULL || prefix[0] == '\0') {
       guard_free(g);
-      bp_host->set_error("guard: protect must not contain an empty prefix (it would protect "
-                         "every key)");
+      bp_host->set_error(
+          "guard: protect must not contain an empty prefix (it would protect "
+          "every key)");
       return BP_ERR_INVALID;
     }
     g->prefixes[i] = malloc(strlen(prefix) + 1);

@@ -84,10 +84,25 @@ static void host_metric_add(const char *plugin, const char *name, int64_t delta)
 }
 
 static const struct bp_host_api host = {
-    sizeof(struct bp_host_api), BP_ABI_MINOR, host_log, host_set_error, host_config_has,
-    host_config_string, host_config_int, host_config_bool, host_config_list_count,
-    host_config_list_item, host_config_dir, host_buf_reserve, host_buf_commit, host_buf_append,
-    host_buf_size, host_list_add, host_list_set_next, host_metric_add, NULL,
+    sizeof(struct bp_host_api),
+    BP_ABI_MINOR,
+    host_log,
+    host_set_error,
+    host_config_has,
+    host_config_string,
+    host_config_int,
+    host_config_bool,
+    host_config_list_count,
+    host_config_list_item,
+    host_config_dir,
+    host_buf_reserve,
+    host_buf_commit,
+    host_buf_append,
+    host_buf_size,
+    host_list_add,
+    host_list_set_next,
+    host_metric_add,
+    NULL,
 };
 
 /* ---- A fake next layer ---------------------------------------------------------------------- */
@@ -112,8 +127,7 @@ static int next_del(void *ctx, const char *key) {
   saw("del", key);
   return BP_OK;
 }
-static int next_put(void *ctx, const char *key, const void *data, uint64_t length,
-                    uint32_t flags) {
+static int next_put(void *ctx, const char *key, const void *data, uint64_t length, uint32_t flags) {
   (void)ctx, (void)data, (void)length, (void)flags;
   saw("put", key);
   return BP_ERR_TRANSIENT; /* the filter must hand this code back unchanged */
@@ -122,12 +136,12 @@ static int next_put(void *ctx, const char *key, const void *data, uint64_t lengt
 /* ---- The checks ----------------------------------------------------------------------------- */
 
 static int failures;
-#define CHECK(cond)                                                 \
-  do {                                                              \
-    if (!(cond)) {                                                  \
+#define CHECK(cond)                                                            \
+  do {                                                                         \
+    if (!(cond)) {                                                             \
       fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-      ++failures;                                                   \
-    }                                                               \
+      ++failures;                                                              \
+    }                                                                          \
   } while (0)
 
 int main(int argc, char **argv) {

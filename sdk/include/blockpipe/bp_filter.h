@@ -124,8 +124,8 @@ struct bp_filter_next {
   /* ---- end of ABI 1.6 ---- */
 };
 
-#define BP_FILTER_NEXT_HAS(next, slot)                                                   \
-  ((next) != NULL &&                                                                     \
+#define BP_FILTER_NEXT_HAS(next, slot)                                                    \
+  ((next) != NULL &&                                                                      \
    (next)->struct_size >= offsetof(struct bp_filter_next, slot) + sizeof((next)->slot) && \
    (next)->slot != NULL)
 
@@ -174,9 +174,9 @@ struct bp_filter_plugin {
 /* True when the filter, as the host copied it, was built against a minor that has `slot`: the
 ** declared struct_size covers it. Whether the slot is NULL (pass-through) is a separate question;
 ** see SLOTS A FILTER LEAVES NULL, AND SLOTS IT DOES NOT KNOW. */
-#define BP_FILTER_KNOWS(plugin, slot) \
-  ((plugin) != NULL &&                \
-   (plugin)->header.struct_size >= offsetof(struct bp_filter_plugin, slot) + sizeof((plugin)->slot))
+#define BP_FILTER_KNOWS(plugin, slot)                  \
+  ((plugin) != NULL && (plugin)->header.struct_size >= \
+                           offsetof(struct bp_filter_plugin, slot) + sizeof((plugin)->slot))
 
 #define BP_REGISTER_FILTER(plugin_struct, thread_model) \
   BP__REGISTER(plugin_struct, BP_KIND_FILTER, thread_model)

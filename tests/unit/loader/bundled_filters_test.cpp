@@ -19,9 +19,9 @@
 namespace bp {
 namespace {
 
-using ::testing::HasSubstr;
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
+using ::testing::HasSubstr;
 using testing::MakeConfig;
 using testing::PluginDir;
 
@@ -87,14 +87,13 @@ TEST(DelayFilter, ConcurrentCallsOverlapTheirLatency) {
   EXPECT_EQ(failures.load(), 0);
   // Serialized, 200 calls would take 4 s; overlapped 8 at a time, 0.5 s (~400 calls/s).
   EXPECT_GE(elapsed, 0.5 * 0.95);
-  EXPECT_LT(elapsed, 1.5) << "calls were serialized: " << kThreads * kCalls / elapsed
-                          << " calls/s";
+  EXPECT_LT(elapsed, 1.5) << "calls were serialized: " << kThreads * kCalls / elapsed << " calls/s";
 }
 
 TEST(DelayFilter, PerKindLatencyOverridesTheDefault) {
   auto mem = std::make_shared<MemoryStore>();
-  Stack s = MustOpen(
-      "[[filter]]\nplugin = \"delay\"\nlatency = \"0\"\nwrite_latency = \"150ms\"\n", mem);
+  Stack s =
+      MustOpen("[[filter]]\nplugin = \"delay\"\nlatency = \"0\"\nwrite_latency = \"150ms\"\n", mem);
   auto start = steady_clock::now();
   ASSERT_OK(s.top->Put("k", "v", 1, false));
   EXPECT_GE(Seconds(steady_clock::now() - start), 0.15);
@@ -207,8 +206,8 @@ TEST(FaultsFilter, LostRepliesLandButReportTransient) {
 TEST(FaultsFilter, StallsSleepThenPassTheCallOn) {
   auto mem = std::make_shared<MemoryStore>();
   ASSERT_OK(mem->Put("k", "v", 1, false));
-  Stack s = MustOpen("[[filter]]\nplugin = \"faults\"\nstall_rate = \"1\"\nstall = \"120ms\"\n",
-                     mem);
+  Stack s =
+      MustOpen("[[filter]]\nplugin = \"faults\"\nstall_rate = \"1\"\nstall = \"120ms\"\n", mem);
   const auto start = steady_clock::now();
   Bytes out;
   ASSERT_OK(s.top->Get("k", &out));
@@ -216,15 +215,15 @@ TEST(FaultsFilter, StallsSleepThenPassTheCallOn) {
 }
 
 TEST(FaultsFilter, OutageFileSwitchesEveryCallToTransient) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("bp-faults-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("bp-faults-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   const auto flag = dir / "outage";
   std::filesystem::remove(flag);
   auto mem = std::make_shared<MemoryStore>();
   ASSERT_OK(mem->Put("k", "v", 1, false));
-  Stack s = MustOpen("[[filter]]\nplugin = \"faults\"\noutage_file = \"" + flag.string() + "\"\n",
-                     mem);
+  Stack s =
+      MustOpen("[[filter]]\nplugin = \"faults\"\noutage_file = \"" + flag.string() + "\"\n", mem);
   EXPECT_EQ(Outcomes(*s.top, 3), "ooo");
   std::ofstream(flag).put('x');
   Status st = s.top->Put("k2", "v", 1, false);

@@ -114,8 +114,8 @@ TEST(Filters, CapabilitiesPassUnlessMasked) {
   ASSERT_OK(OpenStack(Trace("M", "mask = " + std::to_string(BP_BACKEND_CAP_PUT_IF_ABSENT) + "\n"),
                       mem, &s));
   const uint64_t caps = s.top->Capabilities();
-  EXPECT_EQ(caps & BP_BACKEND_CAP_RANGED_GET, 0u);      // testtrace clears it
-  EXPECT_EQ(caps & BP_BACKEND_CAP_PUT_IF_ABSENT, 0u);   // the mask
+  EXPECT_EQ(caps & BP_BACKEND_CAP_RANGED_GET, 0u);       // testtrace clears it
+  EXPECT_EQ(caps & BP_BACKEND_CAP_PUT_IF_ABSENT, 0u);    // the mask
   EXPECT_NE(caps & BP_BACKEND_CAP_CONDITIONAL_PUT, 0u);  // passes through
   // Without native ranged reads the host reads through the filter's get and slices.
   ASSERT_OK(s.top->Put("k", "0123456789", 10, false));
@@ -209,8 +209,8 @@ TEST(Filters, InstancesCloseWithTheStack) {
 TEST(Filters, OpenBackendStacksFiltersUnderTheRetryLayer) {
   auto& retries = Metrics::Global().Counter("backend_retries_total");
   const int64_t before = retries.load();
-  Config c = MakeConfig("[engine]\nretry_deadline_ms = 5000\n" + kBackend +
-                        "transient_puts = 2\n" + Trace("R") + kFrontend);
+  Config c = MakeConfig("[engine]\nretry_deadline_ms = 5000\n" + kBackend + "transient_puts = 2\n" +
+                        Trace("R") + kFrontend);
   PluginRegistry registry({PluginDir()});
   std::shared_ptr<ObjectStore> store;
   ASSERT_OK(registry.OpenBackend(c, &store));
@@ -254,12 +254,11 @@ TEST(Filters, ConfigErrorsNameFileLineAndFilter) {
   EXPECT_EQ(OpenError(Trace("a-label-much-longer-than-forty-bytes-which-is-the-limit")).message(),
             "/etc/bp/test.toml:5: [filter[0]]: filter testtrace: cannot open: testtrace: label "
             "longer than 40 bytes");
-  EXPECT_THAT(OpenError("[[filter]]\nplugin = \"testnull\"\n[[filter]]\nplugin = \"testnull\"\n")
-                  .message(),
-              HasSubstr("/etc/bp/test.toml:7: [filter[1]] filter testnull is already in the stack "
-                        "at [filter[0]]; it declares the serialize-all thread model"));
-  EXPECT_THAT(OpenError("[[filter]]\nplugin = 3\n").message(),
-              HasSubstr("/etc/bp/test.toml:6"));
+  EXPECT_THAT(
+      OpenError("[[filter]]\nplugin = \"testnull\"\n[[filter]]\nplugin = \"testnull\"\n").message(),
+      HasSubstr("/etc/bp/test.toml:7: [filter[1]] filter testnull is already in the stack "
+                "at [filter[0]]; it declares the serialize-all thread model"));
+  EXPECT_THAT(OpenError("[[filter]]\nplugin = 3\n").message(), HasSubstr("/etc/bp/test.toml:6"));
   EXPECT_THAT(OpenError("[filter]\nplugin = \"testnull\"\n").message(),
               HasSubstr("`filter` must be written [[filter]]"));
 }
