@@ -258,9 +258,20 @@ TEST(Filters, ConfigErrorsNameFileLineAndFilter) {
       OpenError("[[filter]]\nplugin = \"testnull\"\n[[filter]]\nplugin = \"testnull\"\n").message(),
       HasSubstr("/etc/bp/test.toml:7: [filter[1]] filter testnull is already in the stack "
                 "at [filter[0]]; it declares the serialize-all thread model"));
-  EXPECT_THAT(OpenError("[[filter]]\nplugin = 3\n").message(), HasSubstr("/etc/bp/test.toml:6"));
-  EXPECT_THAT(OpenError("[filter]\nplugin = \"testnull\"\n").message(),
-              HasSubstr("`filter` must be written [[filter]]"));
+  // Mistakes in the table itself stop the config parser already.
+  auto parse_error = [](const std::string& filters) {
+    Config c;
+    Status st = ParseConfig(kBackend + filters + kFrontend, "/etc/bp/test.toml", &c);
+    EXPECT_FALSE(st.ok());
+    return st.message();
+  };
+  EXPECT_THAT(
+      parse_error("[[filter]]\nplugin = 3\n"),
+      HasSubstr("/etc/bp/test.toml:4: [filter[0]] key `plugin` must be a non-empty string"));
+  EXPECT_THAT(parse_error("[[filter]]\nlatency = \"2ms\"\n"),
+              HasSubstr("[filter[0]] key `plugin` is required"));
+  EXPECT_THAT(parse_error("[filter]\nplugin = \"testnull\"\n"),
+              HasSubstr("/etc/bp/test.toml:3: `filter` must be written [[filter]]"));
 }
 
 TEST(Filters, WrongAbiIsRefusedWithBothVersions) {
