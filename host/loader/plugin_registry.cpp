@@ -3,6 +3,8 @@
 // config the failing plugin was named, followed by the plugin's own message.
 #include "loader/plugin_registry.h"
 
+#include <spdlog/spdlog.h>
+
 #include "config/toml_reader.h"
 #include "loader/backend_adapter.h"
 #include "loader/codec_factory.h"
@@ -127,7 +129,15 @@ Status PluginRegistry::OpenBackend(const Config& config, std::shared_ptr<ObjectS
   std::shared_ptr<ObjectStore> raw;
   Status st = OpenPluginBackend(plugin, std::move(resolved), url, &raw);
   if (!st.ok()) return st.WithContext(where);
+  const size_t filter_count = filters.size();
   BP_RETURN_IF_ERROR(Impl::StackFilters(config, std::move(filters), raw, &raw));
+  if (filter_count != 0) {
+    // A filter changes what every object call does; say so where operators look first.
+    std::string stack;
+    for (const auto& f : config.filters) stack += f.plugin + " > ";
+    spdlog::info("object calls go through filter{} {}{}", filter_count > 1 ? "s" : "", stack,
+                 raw->Describe());
+  }
   RetryPolicy policy;
   policy.deadline = std::chrono::milliseconds(config.engine.retry_deadline_ms);
   *store = std::make_shared<RetryingStore>(std::move(raw), policy);
