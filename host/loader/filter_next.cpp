@@ -28,7 +28,7 @@ int Misuse(void* ctx, const std::string& what) {
 
 // Run fn (returning a code) so that no exception crosses back into the filter.
 template <typename Fn>
-int Guarded(void* ctx, const char* op, Fn&& fn) noexcept {
+int Guarded(const char* op, Fn&& fn) noexcept {
   try {
     return fn();
   } catch (const std::bad_alloc&) {
@@ -38,7 +38,6 @@ int Guarded(void* ctx, const char* op, Fn&& fn) noexcept {
   } catch (...) {
     SetPluginError("unexpected error in the next layer's " + std::string(op));
   }
-  (void)ctx;
   return BP_ERR_PERMANENT;
 }
 
@@ -64,7 +63,7 @@ uint64_t NextCapabilities(void* ctx) {
 }
 
 int NextGet(void* ctx, const char* key, bp_buf* out) {
-  return Guarded(ctx, "get", [&] {
+  return Guarded("get", [&] {
     if (key == nullptr || !ValidBuf(out)) return Misuse(ctx, "get without a key or buffer");
     Bytes bytes;
     const int rc = Report(Layer(ctx).store().Get(key, &bytes));
@@ -74,7 +73,7 @@ int NextGet(void* ctx, const char* key, bp_buf* out) {
 
 int NextRead(void* ctx, const char* key, uint64_t offset, uint64_t length, void* buf,
              uint64_t* nread) {
-  return Guarded(ctx, "read", [&] {
+  return Guarded("read", [&] {
     if (key == nullptr || nread == nullptr || (buf == nullptr && length != 0)) {
       return Misuse(ctx, "read without a key, buffer or nread");
     }
@@ -84,7 +83,7 @@ int NextRead(void* ctx, const char* key, uint64_t offset, uint64_t length, void*
 }
 
 int NextPut(void* ctx, const char* key, const void* data, uint64_t length, uint32_t flags) {
-  return Guarded(ctx, "put", [&] {
+  return Guarded("put", [&] {
     if (key == nullptr || (data == nullptr && length != 0)) {
       return Misuse(ctx, "put without a key or data");
     }
@@ -96,7 +95,7 @@ int NextPut(void* ctx, const char* key, const void* data, uint64_t length, uint3
 }
 
 int NextPutParts(void* ctx, const char* key, const bp_span* parts, size_t count, uint32_t flags) {
-  return Guarded(ctx, "put_parts", [&] {
+  return Guarded("put_parts", [&] {
     if (key == nullptr || (parts == nullptr && count != 0)) {
       return Misuse(ctx, "put_parts without a key or parts");
     }
@@ -116,7 +115,7 @@ int NextPutParts(void* ctx, const char* key, const bp_span* parts, size_t count,
 }
 
 int NextGetTagged(void* ctx, const char* key, bp_buf* out, char* tag) {
-  return Guarded(ctx, "get_tagged", [&] {
+  return Guarded("get_tagged", [&] {
     if (key == nullptr || !ValidBuf(out) || tag == nullptr) {
       return Misuse(ctx, "get_tagged without a key, buffer or tag buffer");
     }
@@ -135,7 +134,7 @@ int NextGetTagged(void* ctx, const char* key, bp_buf* out, char* tag) {
 
 int NextPutIfMatch(void* ctx, const char* key, const void* data, uint64_t length,
                    const char* expected_tag, char* new_tag) {
-  return Guarded(ctx, "put_if_match", [&] {
+  return Guarded("put_if_match", [&] {
     if (key == nullptr || (data == nullptr && length != 0) || expected_tag == nullptr ||
         new_tag == nullptr) {
       return Misuse(ctx, "put_if_match without a key, data, expected tag or tag buffer");
@@ -150,14 +149,14 @@ int NextPutIfMatch(void* ctx, const char* key, const void* data, uint64_t length
 }
 
 int NextDel(void* ctx, const char* key) {
-  return Guarded(ctx, "del", [&] {
+  return Guarded("del", [&] {
     if (key == nullptr) return Misuse(ctx, "del without a key");
     return Report(Layer(ctx).store().Delete(key));
   });
 }
 
 int NextList(void* ctx, const char* prefix, const char* cursor, bp_list* out) {
-  return Guarded(ctx, "list", [&] {
+  return Guarded("list", [&] {
     if (prefix == nullptr || out == nullptr || out->items == nullptr) {
       return Misuse(ctx, "list without a prefix or sink");
     }
