@@ -27,7 +27,7 @@ using config_detail::TableReader;
 using config_detail::TypeName;
 using config_detail::Where;
 
-const std::vector<std::string> kTopLevelTables = {"host",  "engine",   "backend",
+const std::vector<std::string> kTopLevelTables = {"host",  "engine",   "backend", "filter",
                                                   "codec", "frontend", "volume"};
 const std::vector<std::string> kHostKeys = {"data_dir", "control_socket", "plugin_dirs",
                                             "log_level"};
@@ -113,6 +113,7 @@ class Parser {
     BP_RETURN_IF_ERROR(ParseHost());
     BP_RETURN_IF_ERROR(ParseEngine());
     BP_RETURN_IF_ERROR(ParseBackend());
+    BP_RETURN_IF_ERROR(ParsePluginArray("filter", /*at_least_one=*/false, &cfg_.filters));
     BP_RETURN_IF_ERROR(ParsePluginArray("codec", /*at_least_one=*/false, &cfg_.codecs));
     BP_RETURN_IF_ERROR(ParsePluginArray("frontend", /*at_least_one=*/true, &cfg_.frontends));
     return ParseVolumes();

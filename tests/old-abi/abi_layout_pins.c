@@ -42,6 +42,9 @@ BP_PIN_VALUE(BP_ERR_INVALID, -7);
 BP_PIN_VALUE(BP_KIND_BACKEND, 1);
 BP_PIN_VALUE(BP_KIND_CODEC, 2);
 BP_PIN_VALUE(BP_KIND_FRONTEND, 3);
+#if BP_ABI_MINOR >= 6
+BP_PIN_VALUE(BP_KIND_FILTER, 4);
+#endif
 BP_PIN_VALUE(BP_THREAD_SERIALIZE_ALL, 0);
 BP_PIN_VALUE(BP_THREAD_SERIALIZE_HANDLE, 1);
 BP_PIN_VALUE(BP_THREAD_PARALLEL, 2);
@@ -286,5 +289,38 @@ BP_PIN_FIELD(bp_frontend_plugin, start, 64, 8);
 BP_PIN_FIELD(bp_frontend_plugin, stop, 72, 8);
 BP_PIN_FIELD(bp_frontend_plugin, close, 80, 8);
 BP_PIN_SIZE(bp_frontend_plugin, 88);
+
+#if BP_ABI_MINOR >= 6
+/* struct bp_filter_next (since 1.6) */
+BP_PIN_FIELD(bp_filter_next, struct_size, 0, 4);
+BP_PIN_FIELD(bp_filter_next, reserved, 4, 4);
+BP_PIN_FIELD(bp_filter_next, ctx, 8, 8);
+BP_PIN_FIELD(bp_filter_next, capabilities, 16, 8);
+BP_PIN_FIELD(bp_filter_next, get, 24, 8);
+BP_PIN_FIELD(bp_filter_next, read, 32, 8);
+BP_PIN_FIELD(bp_filter_next, put, 40, 8);
+BP_PIN_FIELD(bp_filter_next, put_parts, 48, 8);
+BP_PIN_FIELD(bp_filter_next, get_tagged, 56, 8);
+BP_PIN_FIELD(bp_filter_next, put_if_match, 64, 8);
+BP_PIN_FIELD(bp_filter_next, del, 72, 8);
+BP_PIN_FIELD(bp_filter_next, list, 80, 8);
+BP_PIN_SIZE(bp_filter_next, 88);
+
+/* struct bp_filter_plugin (since 1.6) */
+BP_PIN_FIELD(bp_filter_plugin, header, 0, 48);
+BP_PIN_FIELD(bp_filter_plugin, config_keys, 48, 8);
+BP_PIN_FIELD(bp_filter_plugin, open, 56, 8);
+BP_PIN_FIELD(bp_filter_plugin, close, 64, 8);
+BP_PIN_FIELD(bp_filter_plugin, capabilities, 72, 8);
+BP_PIN_FIELD(bp_filter_plugin, get, 80, 8);
+BP_PIN_FIELD(bp_filter_plugin, read, 88, 8);
+BP_PIN_FIELD(bp_filter_plugin, put, 96, 8);
+BP_PIN_FIELD(bp_filter_plugin, put_parts, 104, 8);
+BP_PIN_FIELD(bp_filter_plugin, get_tagged, 112, 8);
+BP_PIN_FIELD(bp_filter_plugin, put_if_match, 120, 8);
+BP_PIN_FIELD(bp_filter_plugin, del, 128, 8);
+BP_PIN_FIELD(bp_filter_plugin, list, 136, 8);
+BP_PIN_SIZE(bp_filter_plugin, 144);
+#endif
 
 #endif /* x86_64 Linux */

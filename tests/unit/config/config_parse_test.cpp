@@ -195,10 +195,10 @@ TEST(Config, UnknownKeysAndTables) {
       ErrorOf("[host]\ndatadir = \"x\"\n" + kMinimal),
       "/etc/bp/blockpipe.toml:2: [host] unknown key `datadir` (known: data_dir, control_socket, "
       "plugin_dirs, log_level)");
-  EXPECT_EQ(
-      ErrorOf(kMinimal + "\n[hots]\nx = 1\n"),
-      "/etc/bp/blockpipe.toml:7: unknown table `hots` (known tables: host, engine, backend, codec, "
-      "frontend, volume)");
+  EXPECT_EQ(ErrorOf(kMinimal + "\n[hots]\nx = 1\n"),
+            "/etc/bp/blockpipe.toml:7: unknown table `hots` (known tables: host, engine, backend, "
+            "filter, "
+            "codec, frontend, volume)");
   EXPECT_THAT(ErrorOf("verbose = true\n" + kMinimal),
               HasSubstr("blockpipe.toml:1: unknown top-level key `verbose`"));
   EXPECT_THAT(ErrorOf("[host.extra]\nx = 1\n" + kMinimal),
