@@ -60,9 +60,11 @@ extern "C" {
 **        BP_VOLUME_API_HAS; request types and flags named apart (BP_IO_OP_*, BP_IO_FLAG_*;
 **        the 1.0 names stay as deprecated aliases); the limits the comments stated as macros
 **        (BP_PLUGIN_NAME_MAX_LENGTH, BP_KEY_MAX_LENGTH, BP_CODEC_HEADER_MAX_SIZE,
-**        BP_VOLUME_UUID_SIZE) */
+**        BP_VOLUME_UUID_SIZE)
+**   1.7  bp_volume_api.extents, struct bp_extent, BP_EXTENT_HOLE / BP_EXTENT_ZERO (a frontend
+**        learns where a volume's data lies without reading it) */
 #define BP_ABI_MAJOR 1
-#define BP_ABI_MINOR 5
+#define BP_ABI_MINOR 7
 
 /* Name of the single exported symbol of every plugin shared object. */
 #define BP_ENTRY_SYMBOL "blockpipe_plugin_entry"
