@@ -42,6 +42,7 @@ void RegisterInit(CLI::App& app, int* exit_code) {
     uint16_t port = 10809;
     bool force = false;
     bool encrypt = false;
+    bool journal = false;
   };
   auto opts = std::make_shared<Options>();
   cmd->add_option(
@@ -58,6 +59,9 @@ void RegisterInit(CLI::App& app, int* exit_code) {
                   "with --endpoint, else $AWS_REGION at run time)");
   cmd->add_option("--port", opts->port, "NBD TCP port on 127.0.0.1 (default 10809)");
   cmd->add_flag("--force", opts->force, "Overwrite an existing config file");
+  cmd->add_flag("--journal", opts->journal,
+                "Acknowledge FLUSH from a local journal under the data dir "
+                "([engine] durability = \"local\")");
   cmd->add_flag("--encrypt", opts->encrypt,
                 "Encrypt volumes: codec chain zstd → encrypt, password from $BLOCKPIPE_PASSWORD");
   cmd->callback([opts, exit_code] {
@@ -70,6 +74,7 @@ void RegisterInit(CLI::App& app, int* exit_code) {
     init.endpoint = opts->endpoint;
     init.encrypt = opts->encrypt;
     init.region = opts->region;
+    init.journal = opts->journal;
     if (Status st = CheckInitOptions(init); !st.ok()) {
       *exit_code = ReportError(st);
       return;

@@ -49,11 +49,14 @@ Status PlanRecovery(const RecoveryListing& listing, const RecoveryReaders& read,
     return Status::Ok();
   }
   uint64_t seq = plan->checkpoint_seq + 1;
+  uint64_t previous_run = 0;  // the run of segment seq - 1 when replay read it, else 0
   for (;; ++seq) {
     auto it = segments.find(seq);
     if (it == segments.end()) {
       if (segments.upper_bound(seq) != segments.end()) {
         plan->stop = Status::NotFound("segment " + std::to_string(seq) + " is missing");
+        plan->stop_after_crash = true;
+        plan->next_missing = true;
       }
       break;
     }
@@ -65,6 +68,16 @@ Status PlanRecovery(const RecoveryListing& listing, const RecoveryReaders& read,
       plan->stop = s;
       break;
     }
+    if (meta.run_id != 0 && previous_run != 0 && meta.run_id != previous_run &&
+        meta.run_first_seq != seq) {
+      plan->stop = Status::Precondition(
+          "segment " + std::to_string(seq) +
+          " was left by an earlier writer run after a later one took over from segment " +
+          std::to_string(seq - 1));
+      plan->stop_after_crash = true;
+      break;
+    }
+    previous_run = meta.run_id;
     plan->state.ApplySegment(meta, object_size);
     ++plan->replayed;
   }
