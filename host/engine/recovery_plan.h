@@ -34,6 +34,10 @@
 
 namespace bp {
 
+// The most segment uploads a writer keeps in flight ([engine] uploads_in_flight is capped here):
+// how far past a gap a crash can leave segments.
+constexpr uint64_t kMaxUploadsInFlight = 64;
+
 // What the store lists for one volume: seq -> listed object size.
 struct RecoveryListing {
   std::map<uint64_t, uint64_t> checkpoints;

@@ -84,6 +84,9 @@ void Volume::UploadSegment(std::shared_ptr<PendingSegment> seg) {
   MutexLock lock(&mu_);
   if (s.ok()) {
     if (committer_.Uploaded(seg.get())) ApplyDurableHeads(&done);
+    // The upload's place is free for the next one, whether or not anything became durable (an
+    // older segment may still be waiting to start its own upload).
+    Pump(/*retry_now=*/false);
   } else if (s.IsPrecondition()) {
     committer_.UploadFenced(seg.get());
     Fence("segment " + key + " already exists", &done);

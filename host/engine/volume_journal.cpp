@@ -39,13 +39,13 @@ void Volume::MaybeJournal() {
   });
 }
 
-void Volume::JournalSegments(std::vector<std::shared_ptr<PendingSegment>> segs,
-                             uint64_t reserved) {
+void Volume::JournalSegments(std::vector<std::shared_ptr<PendingSegment>> segs, uint64_t reserved) {
   // The images are immutable while `journaling` is set: the committer neither re-encodes nor
   // recycles them until Journaled below.
   std::vector<LocalJournal::Segment> entries;
   entries.reserve(segs.size());
-  for (const auto& seg : segs) entries.push_back(LocalJournal::Segment{seg->seq, seg->image.Parts()});
+  for (const auto& seg : segs)
+    entries.push_back(LocalJournal::Segment{seg->seq, seg->image.Parts()});
   const Status s = svc_.journal->Append(meta_.uuid, meta_.name, entries, reserved);
   Completions done;
   MutexLock lock(&mu_);

@@ -147,7 +147,6 @@ Bytes EncodeOwnerObject(const Uuid& uuid, const OwnerRecord& record) {
   if (record.local_journal) {
     Extension journal;
     journal.tag = kOwnerExtLocalJournal;
-    journal.flags = kExtensionCritical;
     extensions.push_back(std::move(journal));
   }
   WriteExtensions(w, extensions);

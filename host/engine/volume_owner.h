@@ -71,8 +71,9 @@ struct OwnerFinding {
   std::string tag;       // its version tag, when present and the store has conditional put
 };
 
-// Owner-record extension tag: the writer runs with the local journal (no bytes). Critical, so a
-// blockpipe that predates it refuses the record instead of ignoring it.
+// Owner-record extension tag: the writer runs with the local journal (no bytes). Not critical: a
+// blockpipe that predates it reads the record as before (and would let --take-over through
+// without --force).
 constexpr uint16_t kOwnerExtLocalJournal = 1;
 
 enum class OwnerDecision {

@@ -69,7 +69,7 @@ Status LocalJournal::Open(const std::string& dir, uint64_t max_bytes,
 }
 
 Status LocalJournal::OpenExisting(const std::string& dir, std::unique_ptr<LocalJournal>* out) {
-  struct stat st{};
+  struct stat st {};
   const std::string path = dir + "/" + kJournalFileName;
   if (::stat(path.c_str(), &st) != 0) return Status::NotFound("no journal at " + path);
   return Open(dir, 0, out);
@@ -88,10 +88,10 @@ Status LocalJournal::Init() {
     return Status::Unsupported(path_ + ": journal format '" + version + "' (this blockpipe reads " +
                                kFormat + "): written by a newer blockpipe");
   }
-  BP_RETURN_IF_ERROR(db_->Prepare(
-      "INSERT OR REPLACE INTO segments(volume_uuid, seq, volume, size, crc, image) "
-      "VALUES(?, ?, ?, ?, ?, zeroblob(?))",
-      &insert_));
+  BP_RETURN_IF_ERROR(
+      db_->Prepare("INSERT OR REPLACE INTO segments(volume_uuid, seq, volume, size, crc, image) "
+                   "VALUES(?, ?, ?, ?, ?, zeroblob(?))",
+                   &insert_));
   BP_RETURN_IF_ERROR(
       db_->Prepare("DELETE FROM segments WHERE volume_uuid = ? AND seq = ?", &drop_));
   return Recount();
@@ -176,8 +176,8 @@ Status LocalJournal::DropThrough(const Uuid& uuid, uint64_t through) {
   SqliteStatement drop;
   BP_RETURN_IF_ERROR(
       db_->Prepare("DELETE FROM segments WHERE volume_uuid = ? AND seq <= ?", &drop));
-  const int64_t limit = through > static_cast<uint64_t>(INT64_MAX) ? INT64_MAX
-                                                                    : static_cast<int64_t>(through);
+  const int64_t limit =
+      through > static_cast<uint64_t>(INT64_MAX) ? INT64_MAX : static_cast<int64_t>(through);
   drop.BindBlob(1, uuid.data(), uuid.size()).Bind(2, limit);
   BP_RETURN_IF_ERROR(drop.Run());
   return Recount();
@@ -261,8 +261,9 @@ Status CheckJournal(LocalJournal& journal, JournalCheck* out) {
       out->volumes++;
     } else if (row.seq != it->second + 1) {
       out->problems.push_back(what + ": the journal skips from segment " +
-                              std::to_string(it->second) + " (only the run before the gap would "
-                                                           "be replayed)");
+                              std::to_string(it->second) +
+                              " (only the run before the gap would "
+                              "be replayed)");
     }
     last_seq[row.uuid] = row.seq;
     Bytes image;
@@ -279,8 +280,7 @@ Status CheckJournal(LocalJournal& journal, JournalCheck* out) {
       out->problems.push_back(what + ": the image is of another volume or segment");
     } else if (header.object_length() != image.size()) {
       out->problems.push_back(what + ": the image is " + std::to_string(image.size()) +
-                              " bytes, its header says " +
-                              std::to_string(header.object_length()));
+                              " bytes, its header says " + std::to_string(header.object_length()));
     }
   }
   return Status::Ok();

@@ -42,7 +42,8 @@ class JournalTest : public ::testing::Test {
   static LocalJournal::Segment Entry(uint64_t seq, const Bytes& image) {
     // Two parts, as an image with kept parts comes.
     const size_t half = image.size() / 2;
-    return LocalJournal::Segment{seq, {{image.data(), half}, {image.data() + half, image.size() - half}}};
+    return LocalJournal::Segment{
+        seq, {{image.data(), half}, {image.data() + half, image.size() - half}}};
   }
 
   std::string dir_;
