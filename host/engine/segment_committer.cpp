@@ -93,6 +93,11 @@ SegmentCommitter::Step SegmentCommitter::Next(Clock::TimePoint now, bool retry_n
 bool SegmentCommitter::Uploaded(PendingSegment* seg) {
   --uploading_;
   seg->stage = PendingSegment::Stage::kUploaded;
+  // The store takes uploads again: the segments that failed earlier retry now rather than
+  // after their backoff (up to 30 s), which would hold the durable frontier back meanwhile.
+  for (const auto& p : pending_) {
+    if (p->stage == PendingSegment::Stage::kUploadFailed) p->retry_at = Clock::TimePoint{};
+  }
   return !applying_ && !borrowed_;
 }
 

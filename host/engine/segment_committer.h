@@ -90,6 +90,7 @@ class SegmentCommitter {
   Step Next(Clock::TimePoint now, bool retry_now, std::shared_ptr<PendingSegment>* seg);
   // seg's upload succeeded. Returns true when the caller should apply durable heads now
   // (HeadToApply), false when an older segment is still missing or another task applies.
+  // Segments whose upload failed earlier become due for a retry at once.
   bool Uploaded(PendingSegment* seg);
   // The oldest pending segment when it is uploaded and may be applied (takes the applying
   // role), else null (and the role is released).

@@ -187,8 +187,8 @@ Status Volume::DrainJournal() {
   Clock::TimePoint limit = svc_.clock->Now() + patience;
   MutexLock lock(&mu_);
   uint64_t seen = committer_.durable_seq();
-  while (access_ == Access::kWritable && (committer_.has_pending() || journal_busy_ ||
-                                          journal_dropping_ || !journal_drops_.empty())) {
+  while (access_ == Access::kWritable &&
+         (committer_.has_pending() || journal_busy_ || journal_dropping_)) {
     if (committer_.durable_seq() != seen) {
       seen = committer_.durable_seq();
       limit = svc_.clock->Now() + patience;

@@ -219,11 +219,14 @@ class Volume : public std::enable_shared_from_this<Volume> {
   Checkpointer checkpointer_ BP_GUARDED_BY(mu_);
   Reclaimer reclaimer_ BP_GUARDED_BY(mu_);
   ReadPath read_ BP_GUARDED_BY(mu_);
-  // Local journal: a commit task is running (flushes arriving meanwhile share the next one),
-  // and durable seqs waiting to be dropped from the journal (by one drop task at a time).
+  // Local journal: a commit task is running (flushes arriving meanwhile share the next one);
+  // the durable seq through which the journal is to forget this volume's rows, and how far it
+  // has (one drop task at a time); a drop failed, so the next durable segment retries it.
   bool journal_busy_ BP_GUARDED_BY(mu_) = false;
-  std::vector<uint64_t> journal_drops_ BP_GUARDED_BY(mu_);
+  uint64_t journal_drop_through_ BP_GUARDED_BY(mu_) = 0;
+  uint64_t journal_dropped_through_ BP_GUARDED_BY(mu_) = 0;
   bool journal_dropping_ BP_GUARDED_BY(mu_) = false;
+  bool journal_drop_failed_ BP_GUARDED_BY(mu_) = false;
   // This open's writer run (random, nonzero), stamped on every segment it writes, so recovery
   // can tell a segment of an earlier run left past a gap from the log (docs/format.md).
   const uint64_t run_id_;

@@ -104,9 +104,10 @@ void Volume::UploadSegment(std::shared_ptr<PendingSegment> seg) {
 
 void Volume::FailUncoveredWaiters(Completions* done) {
   if (svc_.journal != nullptr) {
-    // The journal may still take what the flushes wait for; they fail only if it cannot.
+    // The journal may still take what the flushes wait for; they fail only if it cannot. A
+    // segment they need that is still encoding goes to the journal when its encode finishes.
     MaybeJournal();
-    if (journal_busy_) return;
+    if (journal_busy_ || committer_.JournalWaitsForEncode(write_.max_waiter_target())) return;
   }
   write_.FailWaiters(EIO, done);
 }

@@ -6,6 +6,7 @@
 //
 // Only what a flush waits for is journaled: writes that no flush asks about go from the buffer
 // to the store as in store mode, so streaming writes never squeeze through the journal.
+#include <algorithm>
 #include <cerrno>
 
 #include <spdlog/spdlog.h>
@@ -70,8 +71,10 @@ void Volume::JournalSegments(std::vector<std::shared_ptr<PendingSegment>> segs, 
 }
 
 void Volume::SegmentLeftJournal(uint64_t seq, bool journaled) {
-  if (svc_.journal == nullptr || !journaled) return;
-  journal_drops_.push_back(seq);
+  if (svc_.journal == nullptr || !(journaled || journal_drop_failed_)) return;
+  // Every segment up to `seq` is durable: the journal forgets all of them at once, so a drop
+  // that failed (the journal's disk was full) is made good by the next one.
+  journal_drop_through_ = std::max(journal_drop_through_, seq);
   if (journal_dropping_) return;
   journal_dropping_ = true;
   auto self = shared_from_this();
@@ -79,23 +82,28 @@ void Volume::SegmentLeftJournal(uint64_t seq, bool journaled) {
 }
 
 void Volume::DropJournaled() {
+  uint64_t through = 0;
+  bool ok = true;
   for (;;) {
-    std::vector<uint64_t> seqs;
     {
       MutexLock lock(&mu_);
-      seqs.swap(journal_drops_);
-      if (seqs.empty()) {
+      if (ok) journal_dropped_through_ = std::max(journal_dropped_through_, through);
+      journal_drop_failed_ = !ok;
+      if (!ok || journal_drop_through_ <= journal_dropped_through_) {
         journal_dropping_ = false;
         BackgroundDone();
         return;
       }
+      through = journal_drop_through_;
     }
-    // A drop that fails (or is lost to a crash) only means the segment is uploaded again at the
-    // next open, where the store already has it: harmless.
-    Status s = svc_.journal->Drop(meta_.uuid, seqs);
+    // A drop that fails (the journal's disk is full) or is lost to a crash only keeps uploaded
+    // segments in the journal for a while: the next durable segment retries, and replay at the
+    // next open finds them in the store already. Harmless, never a lost write.
+    Status s = svc_.journal->DropThrough(meta_.uuid, through);
     if (!s.ok()) {
-      spdlog::warn("volume {}: dropping {} uploaded segment(s) from the local journal: {}",
-                   meta_.name, seqs.size(), s.ToString());
+      spdlog::warn("volume {}: dropping uploaded segments through {} from the local journal: {}",
+                   meta_.name, through, s.ToString());
+      ok = false;
     }
   }
 }

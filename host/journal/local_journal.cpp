@@ -3,6 +3,7 @@
 #include "journal/local_journal.h"
 
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <cerrno>
 #include <cstring>
@@ -15,10 +16,19 @@ namespace {
 
 constexpr const char* kFormat = "1";
 
+// Room kept free on the journal's file system beyond what a commit and the checkpoint after it
+// can take: enough for the transaction that drops uploaded rows (a few pages per row, and one
+// free-list page per ~1000 pages freed) and SQLite's shared-memory index growing with the WAL.
+constexpr uint64_t kDiskHeadroom = 1ull << 20;
+
 // The schema. The image is the last column, so listing rows never reads its overflow pages.
 // journal_size_limit trims the WAL file after each checkpoint, so a burst of large segments
-// does not leave a WAL of that size behind for good.
+// does not leave a WAL of that size behind for good. secure_delete is off (Debian's SQLite
+// turns it on): it would zero every page of a dropped row through the WAL, writing each
+// segment twice and making a drop need as much free disk as the rows it frees. The images are
+// what the store gets anyway (encrypted for an encrypted volume).
 constexpr const char* kSchema = R"sql(
+PRAGMA secure_delete = OFF;
 CREATE TABLE IF NOT EXISTS journal_info(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 INSERT OR IGNORE INTO journal_info(key, value) VALUES('format', '1');
 CREATE TABLE IF NOT EXISTS segments(
@@ -77,6 +87,16 @@ Status LocalJournal::OpenExisting(const std::string& dir, std::unique_ptr<LocalJ
 
 Status LocalJournal::Init() {
   MutexLock lock(&mu_);
+  // Incremental auto-vacuum lets CheckRoom hand the pages of dropped rows back to the file
+  // system when the disk is tight (a commit goes to the WAL first, which cannot use them). The
+  // mode only changes with a VACUUM once the file exists (opening it in WAL mode wrote its
+  // header): instant for a new journal.
+  int64_t vacuum_mode = 0;
+  BP_RETURN_IF_ERROR(Pragma("auto_vacuum", &vacuum_mode));
+  if (vacuum_mode != 2) {
+    BP_RETURN_IF_ERROR(db_->Exec("PRAGMA auto_vacuum = INCREMENTAL; VACUUM;")
+                           .WithContext("setting the journal's auto_vacuum mode"));
+  }
   BP_RETURN_IF_ERROR(db_->Exec(kSchema));
   SqliteStatement format;
   BP_RETURN_IF_ERROR(db_->Prepare("SELECT value FROM journal_info WHERE key = 'format'", &format));
@@ -136,8 +156,11 @@ Status LocalJournal::Append(const Uuid& uuid, const std::string& volume,
     crcs.push_back(crc);
     sizes.push_back(size);
   }
+  uint64_t total = 0;
+  for (uint64_t size : sizes) total += size;
   MutexLock lock(&mu_);
   reserved_ -= std::min(reserved_, reserved);
+  BP_RETURN_IF_ERROR(CheckRoom(total));
   SqliteTransaction tx(db_.get());
   BP_RETURN_IF_ERROR(tx.Begin());
   for (size_t i = 0; i < segments.size(); ++i) {
@@ -156,6 +179,57 @@ Status LocalJournal::Append(const Uuid& uuid, const std::string& volume,
   // A replaced row is counted again here; recounting keeps the figures exact and is cheap next
   // to the commit's fsync.
   return Recount();
+}
+
+Status LocalJournal::CheckRoom(uint64_t bytes) {
+  uint64_t free = 0, need = 0;
+  for (int attempt = 0;; ++attempt) {
+    const std::string dir = path_.substr(0, path_.rfind('/'));
+    struct statvfs fs {};
+    int64_t page_size = 0, page_count = 0, free_pages = 0;
+    if (::statvfs(dir.c_str(), &fs) != 0 || !Pragma("page_size", &page_size).ok() ||
+        !Pragma("page_count", &page_count).ok() || !Pragma("freelist_count", &free_pages).ok()) {
+      return Status::Ok();  // cannot tell: SQLite will
+    }
+    free = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+    struct stat db_file {};
+    const uint64_t db_bytes =
+        ::stat(path_.c_str(), &db_file) == 0 ? static_cast<uint64_t>(db_file.st_size) : 0;
+    // The commit writes `bytes` to the WAL (at most: a WAL reused after a checkpoint needs no
+    // new space). A checkpoint later writes every page into the database file: the file grows
+    // to the database's size as committed so far (pending growth) plus the pages the rows
+    // cannot take from the free list (pages of rows dropped earlier).
+    const uint64_t logical = static_cast<uint64_t>(page_count) * static_cast<uint64_t>(page_size);
+    const uint64_t pending = logical > db_bytes ? logical - db_bytes : 0;
+    const uint64_t reusable = static_cast<uint64_t>(free_pages) * static_cast<uint64_t>(page_size);
+    const uint64_t growth = bytes > reusable ? bytes - reusable : 0;
+    need = bytes + pending + growth + kDiskHeadroom;
+    if (free >= need) return Status::Ok();
+    if (attempt != 0) break;
+    // Tight: copy the WAL into the database, give the free pages of dropped rows back to the
+    // file system (incremental_vacuum moves live pages down; in WAL mode the file shrinks at
+    // the checkpoint after it) and cut the WAL file to nothing (it otherwise keeps its largest
+    // size), then look again. Best effort: a step that fails leaves the database as it was.
+    // Only here, not after every drop: a database and WAL that keep their size cost each
+    // commit less.
+    (void)db_->Exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    (void)db_->Exec("PRAGMA incremental_vacuum");
+    if (!db_->Exec("PRAGMA wal_checkpoint(TRUNCATE)").ok()) break;
+  }
+  return Status::Transient(path_ + ": the disk is full: " + std::to_string(free) +
+                           " bytes free, committing " + std::to_string(bytes) + " bytes needs " +
+                           std::to_string(need) +
+                           " (with room to drop uploaded segments afterwards)");
+}
+
+Status LocalJournal::Pragma(const char* name, int64_t* value) const {
+  SqliteStatement query;
+  BP_RETURN_IF_ERROR(db_->Prepare(std::string("PRAGMA ") + name, &query));
+  bool row = false;
+  BP_RETURN_IF_ERROR(query.Step(&row));
+  *value = row ? query.ColumnInt(0) : 0;
+  query.Reset();
+  return Status::Ok();
 }
 
 Status LocalJournal::Drop(const Uuid& uuid, const std::vector<uint64_t>& seqs) {

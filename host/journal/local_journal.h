@@ -15,7 +15,11 @@
 // anything: Reserve refuses a batch that would take the journal past it, and the volume then
 // lets its FLUSH wait for the uploads instead (backpressure). A full disk makes Append fail
 // (Transient, "the disk is full"), which fails the FLUSH: errors, never a lost acknowledged
-// write.
+// write. Append also refuses, before writing anything, a commit that would leave its file
+// system without the room the journal needs to shrink again: forgetting uploaded rows writes
+// to the WAL, and the checkpoint after it grows the database file to the size committed so far.
+// Without that room a journal that filled its disk could never drop a row again. (Dropped rows
+// leave free pages that later rows reuse; the file itself does not shrink.)
 //
 // One journal per data dir, shared by every volume of the daemon. Thread-safe: every method
 // takes the journal's own mutex (SQLite calls are serialized on one connection).
@@ -96,6 +100,11 @@ class LocalJournal {
       : path_(std::move(path)), max_bytes_(max_bytes), db_(std::move(db)) {}
   Status Init() BP_EXCLUDES(mu_);
   Status Recount() BP_REQUIRES(mu_);
+  // Transient "the disk is full" when committing `bytes` more would leave the journal's file
+  // system without room to drop rows and checkpoint afterwards.
+  Status CheckRoom(uint64_t bytes) BP_REQUIRES(mu_);
+  // The integer a `PRAGMA name` query returns.
+  Status Pragma(const char* name, int64_t* value) const BP_REQUIRES(mu_);
 
   const std::string path_;
   const uint64_t max_bytes_;
