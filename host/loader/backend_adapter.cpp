@@ -9,6 +9,7 @@
 #include "loader/call_gate.h"
 #include "loader/host_services.h"
 #include "loader/list_pages.h"
+#include "loader/plugin_call_checks.h"
 
 namespace bp {
 namespace {
@@ -182,25 +183,14 @@ class PluginBackend final : public ObjectStore {
   // The SDK promises backends keys of at most BP_KEY_MAX_LENGTH bytes (a plugin may keep them
   // in fixed buffers), so a longer one, which only a host bug can build, never reaches it.
   Status CheckKey(const char* op, const std::string& key) const {
-    if (key.size() <= BP_KEY_MAX_LENGTH) return Status::Ok();
-    return Status::Invalid(plugin_->name() + ": " + op + " of a " + std::to_string(key.size()) +
-                           "-byte key (" + key.substr(0, 64) +
-                           "…); backends take keys of at most " +
-                           std::to_string(BP_KEY_MAX_LENGTH) + " bytes");
+    return CheckKeyLength(plugin_->name(), op, key, "backends");
   }
 
   // A tag from the plugin must be NUL-terminated within its buffer (the buffer's last byte is
   // never written by a correct plugin) and printable, or later comparisons would be garbage.
   Status CheckedTag(const char (&buf)[BP_VERSION_TAG_MAX], const char* op, const std::string& key,
                     bool may_be_empty, std::string* tag) const {
-    const size_t n = strnlen(buf, BP_VERSION_TAG_MAX);
-    bool printable = n < BP_VERSION_TAG_MAX && (may_be_empty || n > 0);
-    for (size_t i = 0; printable && i < n; ++i) printable = buf[i] >= 0x20 && buf[i] < 0x7f;
-    if (!printable) {
-      return Status::Permanent(Context(op, key) + ": plugin returned an invalid version tag");
-    }
-    tag->assign(buf, n);
-    return Status::Ok();
+    return CheckedVersionTag(buf, Context(op, key), "plugin", may_be_empty, tag);
   }
 
   // Without native ranged reads, fetch the object and copy the slice: correct, but every small
@@ -209,10 +199,7 @@ class PluginBackend final : public ObjectStore {
                       uint64_t* nread) {
     Bytes whole;
     BP_RETURN_IF_ERROR(Get(key, &whole));
-    if (offset >= whole.size()) return Status::Ok();
-    const uint64_t n = std::min<uint64_t>(length, whole.size() - offset);
-    std::memcpy(buf, whole.data() + offset, n);
-    *nread = n;
+    CopySlice(whole, offset, length, buf, nread);
     return Status::Ok();
   }
 

@@ -15,6 +15,7 @@
 #include "loader/filter_next.h"
 #include "loader/host_services.h"
 #include "loader/list_pages.h"
+#include "loader/plugin_call_checks.h"
 
 namespace bp {
 namespace {
@@ -211,22 +212,12 @@ class FilterStore final : public ObjectStore {
   }
 
   Status CheckKey(const char* op, const std::string& key) const {
-    if (key.size() <= BP_KEY_MAX_LENGTH) return Status::Ok();
-    return Status::Invalid(plugin_->name() + ": " + op + " of a " + std::to_string(key.size()) +
-                           "-byte key; filters take keys of at most " +
-                           std::to_string(BP_KEY_MAX_LENGTH) + " bytes");
+    return CheckKeyLength(plugin_->name(), op, key, "filters");
   }
 
   Status CheckedTag(const char (&buf)[BP_VERSION_TAG_MAX], const char* op, const std::string& key,
                     bool may_be_empty, std::string* tag) const {
-    const size_t n = strnlen(buf, BP_VERSION_TAG_MAX);
-    bool printable = n < BP_VERSION_TAG_MAX && (may_be_empty || n > 0);
-    for (size_t i = 0; printable && i < n; ++i) printable = buf[i] >= 0x20 && buf[i] < 0x7f;
-    if (!printable) {
-      return Status::Permanent(Context(op, key) + ": filter returned an invalid version tag");
-    }
-    tag->assign(buf, n);
-    return Status::Ok();
+    return CheckedVersionTag(buf, Context(op, key), "filter", may_be_empty, tag);
   }
 
   // A filter that cleared BP_BACKEND_CAP_RANGED_GET gets whole-object reads only, through its
@@ -235,10 +226,7 @@ class FilterStore final : public ObjectStore {
                       uint64_t* nread) {
     Bytes whole;
     BP_RETURN_IF_ERROR(Get(key, &whole));
-    if (offset >= whole.size()) return Status::Ok();
-    const uint64_t n = std::min<uint64_t>(length, whole.size() - offset);
-    std::memcpy(buf, whole.data() + offset, n);
-    *nread = n;
+    CopySlice(whole, offset, length, buf, nread);
     return Status::Ok();
   }
 
