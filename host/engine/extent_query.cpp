@@ -51,7 +51,9 @@ class Collector {
 class Classifier {
  public:
   Classifier(const ReadSources& from, Collector* collect)
-      : from_(from), collect_(collect), buffers_empty_(from.active->empty() && !from.sealed->has_pending()) {}
+      : from_(from),
+        collect_(collect),
+        buffers_empty_(from.active->empty() && !from.sealed->has_pending()) {}
 
   // False once the query must stop (extents full or budget spent).
   bool Piece(uint64_t lba, uint64_t blocks, uint32_t map_flags) {

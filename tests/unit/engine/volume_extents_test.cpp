@@ -67,9 +67,8 @@ TEST_F(VolumeExtents, TrimMakesHolesAndZeroesMakeZeroRanges) {
   ASSERT_EQ(test::Write(*ref, 0, Pattern(1 << 20, 2)), 0);
   ASSERT_EQ(test::Flush(*ref), 0);
   ASSERT_EQ(test::DoIo(*ref, BP_IO_OP_TRIM, 0, 64 << 10, nullptr), 0);
-  ASSERT_EQ(test::DoIo(*ref, BP_IO_OP_WRITE_ZEROES, 128 << 10, 64 << 10, nullptr,
-                       BP_IO_FLAG_NO_HOLE),
-            0);
+  ASSERT_EQ(
+      test::DoIo(*ref, BP_IO_OP_WRITE_ZEROES, 128 << 10, 64 << 10, nullptr, BP_IO_FLAG_NO_HOLE), 0);
   // Buffered trims and zeroes both read as zeros; allocation of a buffered range is not claimed.
   std::vector<Ext> buffered = Query(0, 1 << 20);
   ASSERT_GE(buffered.size(), 3u);
@@ -106,7 +105,8 @@ TEST_F(VolumeExtents, BufferedAreasStopEarlyWithACorrectPrefix) {
   // Every other block written (buffered or, once segments seal, durable): where the buffers hold
   // them each block is classified on its own and the budget may cut the answer short; either
   // way it is an alternating prefix that starts at the offset.
-  for (uint64_t b = 0; b < 8192; b += 2) ASSERT_EQ(test::Write(*ref, b * 4096, Pattern(4096, 4)), 0);
+  for (uint64_t b = 0; b < 8192; b += 2)
+    ASSERT_EQ(test::Write(*ref, b * 4096, Pattern(4096, 4)), 0);
   std::vector<Ext> got = Query(0, kSize, 1u << 20);
   ASSERT_FALSE(got.empty());
   ASSERT_LE(got.size(), 8192u);
