@@ -141,7 +141,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Socket socket_;
   const TlsContext* tls_;  // listener's, nullptr when TLS is off
   std::unique_ptr<boost::asio::ssl::stream<Socket&>> tls_stream_;
-  std::vector<uint8_t> tls_out_;  // a reply batch flattened into one buffer for the TLS stream
+  std::vector<uint8_t> tls_out_;
+  std::string
+      tls_psk_identity_;  // written by the PSK callback during the handshake  // a reply batch flattened into one buffer for the TLS stream
   boost::asio::any_io_executor executor_;
   std::string peer_;
   boost::asio::steady_timer handshake_timer_;

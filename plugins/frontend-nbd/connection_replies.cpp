@@ -98,8 +98,8 @@ void Connection::EncodeReply(Request* r) {
   r->segments.clear();
   r->data_bytes = 0;
   const bool ok = r->nbd_error == kNbdOk;
-  const bool chunked = features_.extended ||
-                       (features_.structured && (r->type == kCmdRead || r->type == kCmdBlockStatus));
+  const bool chunked = features_.extended || (features_.structured &&
+                                              (r->type == kCmdRead || r->type == kCmdBlockStatus));
   if (!chunked) {
     r->reply_bytes.resize(kSimpleReplySize);
     EncodeSimpleReply(r->reply_bytes.data(), r->nbd_error, r->cookie);

@@ -17,11 +17,11 @@ namespace bpnbd {
 void Connection::StartTls() {
   if (!tls_) return Abort("STARTTLS without a TLS context");  // Negotiation refuses it first
   tls_stream_ = std::make_unique<boost::asio::ssl::stream<Socket&>>(socket_, tls_->ssl());
-  tls_stream_->async_handshake(
-      boost::asio::ssl::stream_base::server,
-      [self = shared_from_this()](const boost::system::error_code& ec) {
-        self->OnTlsHandshake(ec);
-      });
+  TlsContext::Attach(tls_stream_->native_handle(), &tls_psk_identity_);
+  tls_stream_->async_handshake(boost::asio::ssl::stream_base::server,
+                               [self = shared_from_this()](const boost::system::error_code& ec) {
+                                 self->OnTlsHandshake(ec);
+                               });
 }
 
 void Connection::OnTlsHandshake(const boost::system::error_code& ec) {
@@ -36,7 +36,7 @@ void Connection::OnTlsHandshake(const boost::system::error_code& ec) {
     Abort("TLS handshake failed");
     return;
   }
-  std::string identity, common_name;
+  std::string identity = tls_psk_identity_, common_name;
   SSL* ssl = tls_stream_->native_handle();
   TlsContext::PeerIdentity(ssl, &identity, &common_name);
   Log(BP_LOG_INFO, std::string("TLS established (") + SSL_get_version(ssl) + ", " +

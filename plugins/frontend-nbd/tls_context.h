@@ -25,11 +25,11 @@ namespace bpnbd {
 
 struct TlsSettings {
   TlsMode mode = TlsMode::kOff;
-  std::string certificate;   // PEM chain; empty: no X.509 (PSK only)
-  std::string key;           // PEM private key of the certificate
-  std::string ca;            // PEM CA bundle for client certificates; empty: none
-  bool verify_clients = false;  // require a client certificate signed by `ca`
-  std::string psk_file;      // nbdkit format; empty: no PSK
+  std::string certificate;          // PEM chain; empty: no X.509 (PSK only)
+  std::string key;                  // PEM private key of the certificate
+  std::string ca;                   // PEM CA bundle for client certificates; empty: none
+  bool verify_clients = false;      // require a client certificate signed by `ca`
+  std::string psk_file;             // nbdkit format; empty: no PSK
   std::string min_version = "1.2";  // "1.2" or "1.3"
 };
 
@@ -56,6 +56,9 @@ class TlsContext {
   // The key for a PSK identity, or nullptr.
   const std::vector<uint8_t>* FindPsk(const std::string& identity) const;
 
+  // Before a handshake: where the PSK callback records the identity the client used (TLS 1.3
+  // external PSKs are not otherwise retrievable). *psk_identity must outlive the handshake.
+  static void Attach(SSL* ssl, std::string* psk_identity);
   // After a handshake: the client's identity — its PSK identity, or the RFC 2253 subject of its
   // certificate — and the certificate's common name (empty when not applicable).
   static void PeerIdentity(SSL* ssl, std::string* identity, std::string* common_name);
