@@ -121,9 +121,10 @@ void Connection::EncodeReply(Request* r) {
 void Connection::EncodeErrorChunk(Request* r) {
   const char* text = NbdErrorText(r->nbd_error);
   const size_t text_length = std::strlen(text);
-  // READ, WRITE, TRIM, CACHE, WRITE_ZEROES and BLOCK_STATUS may name an offset; the request's
-  // own is the only one known.
-  const bool with_offset = r->type != kCmdFlush && r->length > 0;
+  // A request the store failed names its own offset (the only one known, and inside its range
+  // as the spec demands); a request refused before it ran may lie outside the export, so it
+  // gets the plain ERROR chunk.
+  const bool with_offset = r->host_error != 0 && r->type != kCmdFlush && r->length > 0;
   const uint16_t type = with_offset ? kReplyTypeErrorOffset : kReplyTypeError;
   BeginChunk(r, features_.extended, kReplyFlagDone, type, 6 + text_length + (with_offset ? 8 : 0));
   AppendU32(&r->reply_bytes, r->nbd_error);
