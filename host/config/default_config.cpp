@@ -146,8 +146,18 @@ std::string RenderDefaultConfig(const InitOptions& options) {
        "plugin = \"nbd\"\n"
        "# TCP addresses (host:port) and Unix sockets (unix:PATH) to listen on.\n"
     << "listen = [" << Quote("127.0.0.1:" + std::to_string(options.port)) << ", "
-    << Quote("unix:" + (data_dir / "nbd.sock").string()) << "]\n"
-    << "\n"
+    << Quote("unix:" + (data_dir / "nbd.sock").string()) << "]\n";
+  if (!options.tls_psk.empty()) {
+    o << "# TLS is required before anything else, even listing exports. Clients connect with\n"
+         "#   nbdinfo 'nbds://IDENTITY@127.0.0.1:"
+      << options.port
+      << "/default?tls-psk-file=FILE'\n"
+         "tls = \"require\"\n"
+         "# Pre-shared keys, one \"identity:hexkey\" per line; readable by its owner only.\n"
+         "tls_psk_file = "
+      << Quote(options.tls_psk) << "\n";
+  }
+  o << "\n"
        "# Volumes created at startup when missing (more at runtime: blockpipe volume create).\n"
        "[[volume]]\n"
        "name = \"default\"\n"

@@ -121,6 +121,13 @@ WriteBuffer::Hit SegmentCommitter::Lookup(uint64_t lba, const uint8_t** data) co
   return WriteBuffer::Hit::kMiss;
 }
 
+bool SegmentCommitter::Untouched(uint64_t lba, uint64_t blocks) const {
+  for (const auto& seg : pending_) {
+    if (!seg->buffer->Untouched(lba, blocks)) return false;
+  }
+  return true;
+}
+
 // Fresh memory is expensive here: every page of a new segment-sized buffer is faulted in and
 // cleared by the kernel, and freeing it returns the pages. So a durable segment's write buffer
 // (its slabs) and image storage are kept for the next segments: always one encoding's and one

@@ -87,6 +87,8 @@ class SegmentCommitter {
 
   // What the sealed, not yet durable buffers say about block lba (newest first).
   WriteBuffer::Hit Lookup(uint64_t lba, const uint8_t** data) const;
+  // True when no sealed, not yet durable buffer touches [lba, lba+blocks).
+  bool Untouched(uint64_t lba, uint64_t blocks) const;
 
  private:
   enum class Slot { kFree, kUploading, kBorrowed };

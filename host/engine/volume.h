@@ -80,6 +80,9 @@ class Volume : public std::enable_shared_from_this<Volume> {
   // Frontend entry points (see VolumeRef). ref_read_only: the reference may not write.
   void Info(bp_volume_info* info, bool ref_read_only) const BP_EXCLUDES(mu_);
   void Submit(bp_io* io, bool ref_read_only) BP_EXCLUDES(mu_);
+  // The allocation of a byte range (VolumeRef::Extents; volume_extents.cpp).
+  Status Extents(uint64_t offset, uint64_t length, size_t max_extents,
+                 std::vector<bp_extent>* out) const BP_EXCLUDES(mu_);
 
   // Seal and upload everything written so far and wait for it (bounded by the retry deadline).
   Status FlushSync() BP_EXCLUDES(mu_);

@@ -42,6 +42,11 @@ class VolumeRef {
   virtual void Info(bp_volume_info* info) = 0;
   // Asynchronous request; io->done is called exactly once (maybe inline).
   virtual void Submit(bp_io* io) = 0;
+  // Allocation of [offset, offset+length) (bp_volume_api.extents, since ABI 1.7): appends at
+  // most max_extents extents, at least one, from offset on. InvalidArgument for an empty or
+  // out-of-range query. The default describes the whole range as data, which is always true.
+  [[nodiscard]] virtual Status Extents(uint64_t offset, uint64_t length, size_t max_extents,
+                                       std::vector<bp_extent>* out);
 };
 
 class VolumeManager {

@@ -101,6 +101,11 @@ BP_PIN_VALUE(BP_IO_OP_CACHE, 6);
 BP_PIN_VALUE(BP_IO_FLAG_FUA, 1u << 0);
 BP_PIN_VALUE(BP_IO_FLAG_NO_HOLE, 1u << 1);
 BP_PIN_VALUE(BP_IO_FLAG_FAST_ZERO, 1u << 2);
+#if BP_ABI_MINOR >= 7
+BP_PIN_VALUE(BP_EXTENT_HOLE, 1u << 0);
+BP_PIN_VALUE(BP_EXTENT_ZERO, 1u << 1);
+#endif
+
 /* The limits that were prose until 1.5 keep the values the prose stated. */
 BP_PIN_VALUE(BP_PLUGIN_NAME_MAX_LENGTH, 64);
 BP_PIN_VALUE(BP_KEY_MAX_LENGTH, 512);
@@ -279,7 +284,20 @@ BP_PIN_FIELD(bp_volume_api, open, 24, 8);
 BP_PIN_FIELD(bp_volume_api, close, 32, 8);
 BP_PIN_FIELD(bp_volume_api, info, 40, 8);
 BP_PIN_FIELD(bp_volume_api, submit, 48, 8);
+#if BP_ABI_MINOR >= 7
+BP_PIN_FIELD(bp_volume_api, extents, 56, 8);
+BP_PIN_SIZE(bp_volume_api, 64);
+#else
 BP_PIN_SIZE(bp_volume_api, 56);
+#endif
+
+#if BP_ABI_MINOR >= 7
+/* struct bp_extent: fixed size for all of ABI 1. */
+BP_PIN_FIELD(bp_extent, length, 0, 8);
+BP_PIN_FIELD(bp_extent, flags, 8, 4);
+BP_PIN_FIELD(bp_extent, reserved, 12, 4);
+BP_PIN_SIZE(bp_extent, 16);
+#endif
 
 /* struct bp_frontend_plugin */
 BP_PIN_FIELD(bp_frontend_plugin, header, 0, 48);

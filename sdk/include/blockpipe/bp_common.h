@@ -62,9 +62,11 @@ extern "C" {
 **        (BP_PLUGIN_NAME_MAX_LENGTH, BP_KEY_MAX_LENGTH, BP_CODEC_HEADER_MAX_SIZE,
 **        BP_VOLUME_UUID_SIZE)
 **   1.6  backend filters: BP_KIND_FILTER, struct bp_filter_plugin, struct bp_filter_next,
-**        BP_REGISTER_FILTER (bp_filter.h) */
+**        BP_REGISTER_FILTER (bp_filter.h)
+**   1.7  bp_volume_api.extents, struct bp_extent, BP_EXTENT_HOLE / BP_EXTENT_ZERO (a frontend
+**        learns where a volume's data lies without reading it) */
 #define BP_ABI_MAJOR 1
-#define BP_ABI_MINOR 6
+#define BP_ABI_MINOR 7
 
 /* Name of the single exported symbol of every plugin shared object. */
 #define BP_ENTRY_SYMBOL "blockpipe_plugin_entry"
