@@ -89,6 +89,7 @@ void RegisterInit(CLI::App& app, int* exit_code) {
     std::string tls_psk;
     bool force = false;
     bool encrypt = false;
+    bool journal = false;
   };
   auto opts = std::make_shared<Options>();
   cmd->add_option(
@@ -108,6 +109,9 @@ void RegisterInit(CLI::App& app, int* exit_code) {
                   "Require TLS with pre-shared keys from FILE (created with a fresh random key "
                   "for identity \"blockpipe\" when it does not exist)");
   cmd->add_flag("--force", opts->force, "Overwrite an existing config file");
+  cmd->add_flag("--journal", opts->journal,
+                "Acknowledge FLUSH from a local journal under the data dir "
+                "([engine] durability = \"local\")");
   cmd->add_flag("--encrypt", opts->encrypt,
                 "Encrypt volumes: codec chain zstd → encrypt, password from $BLOCKPIPE_PASSWORD");
   cmd->callback([opts, exit_code] {
@@ -123,6 +127,7 @@ void RegisterInit(CLI::App& app, int* exit_code) {
     if (!opts->tls_psk.empty()) {
       init.tls_psk = std::filesystem::absolute(opts->tls_psk).lexically_normal().string();
     }
+    init.journal = opts->journal;
     if (Status st = CheckInitOptions(init); !st.ok()) {
       *exit_code = ReportError(st);
       return;

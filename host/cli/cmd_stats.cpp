@@ -36,7 +36,15 @@ void RegisterStats(CLI::App& app, int* exit_code) {
       std::cout << reply["metrics"].get<std::string>();
       return;
     }
-    std::cout << reply["volumes"].dump(2) << "\n" << reply["metrics"].get<std::string>();
+    std::cout << reply["volumes"].dump(2) << "\n";
+    if (reply.contains("journal")) {
+      const auto& j = reply["journal"];
+      std::cout << "local journal " << j["path"].get<std::string>() << ": "
+                << j["backlog_segments"].get<uint64_t>() << " segment(s), "
+                << j["backlog_bytes"].get<uint64_t>() << " bytes not yet in the store (bound "
+                << j["max_size"].get<uint64_t>() << " bytes)\n";
+    }
+    std::cout << reply["metrics"].get<std::string>();
   });
 
   auto* flush = app.add_subcommand("flush", "Make every acknowledged write durable now");

@@ -28,13 +28,15 @@ using config_detail::TypeName;
 using config_detail::Where;
 
 const std::vector<std::string> kTopLevelTables = {"host",  "engine",   "backend", "filter",
-                                                  "codec", "frontend", "volume"};
+                                                  "codec", "frontend", "volume",  "journal"};
 const std::vector<std::string> kHostKeys = {"data_dir", "control_socket", "plugin_dirs",
                                             "log_level"};
 const std::vector<std::string> kEngineKeys = {
-    "segment_size",       "unit_size",    "flush_interval_ms", "checkpoint_every_segments",
-    "write_buffer_limit", "cache_memory", "io_threads",        "retry_deadline_ms",
-    "allow_unfenced"};
+    "segment_size", "unit_size", "flush_interval_ms", "checkpoint_every_segments",
+    "write_buffer_limit", "cache_memory", "io_threads", "retry_deadline_ms", "allow_unfenced",
+    // The write side's durability and uploads (see ParseEngine's tail).
+    "uploads_in_flight", "durability"};
+const std::vector<std::string> kJournalKeys = {"dir", "max_size"};
 const std::vector<std::string> kVolumeKeys = {"name", "size"};
 
 constexpr uint64_t kMiB = 1ull << 20;
@@ -112,6 +114,7 @@ class Parser {
     BP_RETURN_IF_ERROR(CheckTopLevel());
     BP_RETURN_IF_ERROR(ParseHost());
     BP_RETURN_IF_ERROR(ParseEngine());
+    BP_RETURN_IF_ERROR(ParseJournal());
     BP_RETURN_IF_ERROR(ParseBackend());
     BP_RETURN_IF_ERROR(ParsePluginArray("filter", /*at_least_one=*/false, &cfg_.filters));
     BP_RETURN_IF_ERROR(ParsePluginArray("codec", /*at_least_one=*/false, &cfg_.codecs));
@@ -249,7 +252,49 @@ class Parser {
     n = e.retry_deadline_ms;
     BP_RETURN_IF_ERROR(r.GetInt("retry_deadline_ms", 0, 24 * 3600 * 1000, &n));
     e.retry_deadline_ms = static_cast<uint32_t>(n);
-    return r.GetBool("allow_unfenced", &e.allow_unfenced);
+    BP_RETURN_IF_ERROR(r.GetBool("allow_unfenced", &e.allow_unfenced));
+    return ParseEngineWriteSide(r);
+  }
+
+  // [engine] uploads_in_flight and durability.
+  Status ParseEngineWriteSide(const TableReader& r) {
+    EngineOptions& e = cfg_.engine;
+    int64_t n = e.uploads_in_flight;
+    BP_RETURN_IF_ERROR(r.GetInt("uploads_in_flight", 1, 64, &n));
+    e.uploads_in_flight = static_cast<uint32_t>(n);
+    std::string durability = "store";
+    BP_RETURN_IF_ERROR(r.GetString("durability", &durability));
+    if (durability == "store") {
+      e.durability = EngineOptions::Durability::kStore;
+    } else if (durability == "local") {
+      e.durability = EngineOptions::Durability::kLocal;
+    } else {
+      return r.Error("durability",
+                     "must be \"store\" (a FLUSH waits for the object store) or \"local\" (a "
+                     "FLUSH waits for the local journal; got \"" +
+                         durability + "\")");
+    }
+    return Status::Ok();
+  }
+
+  // [journal]: where the local journal lives (default DATA_DIR/journal) and its bound.
+  Status ParseJournal() {
+    EngineOptions& e = cfg_.engine;
+    e.journal_dir = (cfg_.host.data_dir / "journal").string();
+    const toml::value* table = Top("journal");
+    if (table == nullptr) return Status::Ok();
+    BP_RETURN_IF_ERROR(RequireTable("journal", *table));
+    TableReader r(cfg_.file, "journal", *table);
+    BP_RETURN_IF_ERROR(r.CheckKeys(kJournalKeys));
+    std::filesystem::path dir = e.journal_dir;
+    BP_RETURN_IF_ERROR(r.GetPath("dir", cfg_.dir, &dir));
+    e.journal_dir = dir.string();
+    BP_RETURN_IF_ERROR(r.GetSize("max_size", &e.journal_max_size));
+    if (e.journal_max_size < kMiB) {
+      return r.Error("max_size",
+                     "must be at least 1MiB (got " + std::to_string(e.journal_max_size) + ")");
+    }
+    return Status::Ok();
   }
 
   // Raw values of a plugin table; `plugin` is taken out (and made absolute when it is a path).

@@ -101,6 +101,7 @@ struct InitOptions {
   bool encrypt = false;  // chain zstd → encrypt, password from ${BLOCKPIPE_PASSWORD}
   std::string region;    // s3 only; empty: us-east-1 with an endpoint, else the env's
   std::string tls_psk;   // absolute path of a PSK file: the frontend then requires TLS-PSK
+  bool journal = false;  // durability = "local": FLUSH waits for a journal under data_dir
 };
 std::string RenderDefaultConfig(const InitOptions& options);
 // Refuses init options that cannot make a working config (an endpoint for a file:// URL, an

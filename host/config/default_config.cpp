@@ -57,6 +57,27 @@ std::string Mebibytes(uint64_t bytes) {
 
 }  // namespace
 
+// The [engine] keys of the write side and the [journal] table (`blockpipe init --journal`).
+static std::string RenderWriteSide(const InitOptions& options, const EngineOptions& d,
+                                   const std::filesystem::path& data_dir) {
+  std::ostringstream o;
+  o << "# Segment uploads in flight per volume; they become durable strictly in order.\n"
+    << "uploads_in_flight = " << d.uploads_in_flight << "\n"
+    << "# Where a FLUSH/FUA is acknowledged: \"store\" once the object store has the data;\n"
+       "# \"local\" once it is committed to the local journal ([journal]), uploading in the\n"
+       "# background. \"local\" survives a crash of the daemon or the host, not the loss of this\n"
+       "# host's disk (docs/configuration.md).\n"
+    << "durability = " << (options.journal ? "\"local\"" : "\"store\"") << "\n";
+  if (!options.journal) return o.str();
+  o << "\n"
+       "[journal]\n"
+       "# The local journal: a SQLite database of the segments flushes wait for, on local disk.\n"
+    << "dir = " << Quote((data_dir / "journal").string()) << "\n"
+    << "# Bound on what it holds; past it a FLUSH waits for the uploads instead.\n"
+    << "max_size = " << Mebibytes(d.journal_max_size) << "\n";
+  return o.str();
+}
+
 std::string RenderDefaultConfig(const InitOptions& options) {
   const auto data_dir = options.data_dir.lexically_normal();
   const std::string url =
@@ -103,7 +124,7 @@ std::string RenderDefaultConfig(const InitOptions& options) {
     << "# Allow writing on a backend without atomic put-if-absent. Two hosts writing the same\n"
        "# volume would then corrupt it; leave false unless one host is guaranteed.\n"
     << "allow_unfenced = " << (d.allow_unfenced ? "true" : "false") << "\n"
-    << "\n"
+    << RenderWriteSide(options, d, data_dir) << "\n"
     << RenderBackendSection(options, url, Quote);
   o << "\n"
        "# Codecs transform every stored unit, in order: compression before encryption.\n"

@@ -21,7 +21,8 @@
 
 namespace bp {
 
-class Volume;  // engine/volume.h
+class Volume;           // engine/volume.h
+struct JournalBacklog;  // journal/local_journal.h
 
 struct VolumeSummary {
   std::string name;
@@ -71,6 +72,10 @@ class VolumeManager {
 
   // Seal and upload every buffered write of every volume and wait (a global FLUSH).
   Status FlushAll();
+  // The local journal's backlog (segments and bytes not yet in the store), its file and bound;
+  // false when the daemon runs without it.
+  bool Journal(JournalBacklog* backlog, std::string* path, uint64_t* max_size) const;
+
   // Flush everything, write final checkpoints, stop background work. Idempotent.
   Status Shutdown();
 

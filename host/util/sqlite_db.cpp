@@ -139,6 +139,27 @@ Status SqliteDb::Prepare(const std::string& sql, SqliteStatement* out) {
   return Status::Ok();
 }
 
+Status SqliteDb::WriteBlobParts(const char* table, const char* column, int64_t rowid,
+                                const std::vector<std::pair<const void*, size_t>>& parts) {
+  sqlite3_blob* blob = nullptr;
+  int rc = sqlite3_blob_open(db_, "main", table, column, rowid, /*flags=*/1, &blob);
+  if (rc != SQLITE_OK) {
+    sqlite3_blob_close(blob);
+    return Error(rc, std::string("opening the blob of ") + table + "." + column);
+  }
+  int offset = 0;
+  for (const auto& [data, length] : parts) {
+    if (length == 0) continue;
+    rc = sqlite3_blob_write(blob, data, static_cast<int>(length), offset);
+    if (rc != SQLITE_OK) break;
+    offset += static_cast<int>(length);
+  }
+  const int closed = sqlite3_blob_close(blob);
+  if (rc == SQLITE_OK) rc = closed;
+  if (rc != SQLITE_OK) return Error(rc, std::string("writing the blob of ") + table + "." + column);
+  return Status::Ok();
+}
+
 int64_t SqliteDb::LastInsertRowId() const { return sqlite3_last_insert_rowid(db_); }
 
 int64_t SqliteDb::Changes() const { return sqlite3_changes64(db_); }
