@@ -33,17 +33,19 @@ constexpr size_t kReadAheadMaxUnits = 16;
 
 }  // namespace
 
-ReadPath::ReadPath(std::string name, const Uuid& uuid, uint64_t volume_blocks, uint32_t unit_size,
-                   UnitCache* cache)
+ReadPath::ReadPath(std::string name, const VolumeLayers* layers, uint64_t volume_blocks,
+                   uint32_t unit_size, UnitCache* cache)
     : name_(std::move(name)),
-      uuid_(uuid),
+      layers_(layers),
       volume_blocks_(volume_blocks),
       unit_size_(unit_size),
       cache_(cache) {}
 
 UnitKey ReadPath::KeyFor(uint64_t seq, uint32_t unit_index) const {
   UnitKey key;
-  key.volume = uuid_;
+  // A clone's shared units are cached under the base's uuid: the same immutable bytes as the
+  // base's own reads, so both share one cache entry.
+  key.volume = *layers_->For(seq).uuid;
   key.seq = seq;
   key.index = unit_index;
   return key;
@@ -209,11 +211,12 @@ Status UnitLoader::Load(const UnitRef& unit, UnitData* out) const {
   Status s = cache_->GetOrLoad(
       unit.key,
       [&](Bytes* bytes) {
-        return ReadUnit(*store_, SegmentKey(meta_->name, unit.seq), unit.seq, unit.unit_index,
-                        unit.loc, *chain_, bytes);
+        const SegmentSource from = layers_->For(unit.seq);
+        return ReadUnit(*store_, SegmentKey(*from.volume, unit.seq), unit.seq, unit.unit_index,
+                        unit.loc, *from.chain, bytes);
       },
       out);
-  if (!s.ok()) spdlog::error("volume {}: {}", meta_->name, s.ToString());
+  if (!s.ok()) spdlog::error("volume {}: {}", layers_->name(), s.ToString());
   return s;
 }
 

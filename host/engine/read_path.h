@@ -16,6 +16,7 @@
 #include "cache/unit_cache.h"
 #include "engine/segment_committer.h"
 #include "engine/unit_ref.h"
+#include "engine/volume_layers.h"
 #include "engine/volume_meta.h"
 #include "engine/volume_state.h"
 #include "engine/write_buffer.h"
@@ -47,12 +48,14 @@ struct ReadSources {
 
 class ReadPath {
  public:
-  // name: the volume's, for messages; uuid: the volume's (unit cache keys carry it). cache must
-  // outlive this.
-  ReadPath(std::string name, const Uuid& uuid, uint64_t volume_blocks, uint32_t unit_size,
+  // name: the volume's, for messages; layers: where each segment lives (unit cache keys carry
+  // the uuid of the volume that wrote the unit). layers and cache must outlive this.
+  ReadPath(std::string name, const VolumeLayers* layers, uint64_t volume_blocks, uint32_t unit_size,
            UnitCache* cache);
 
   UnitKey KeyFor(uint64_t seq, uint32_t unit_index) const;
+  // The volume was resized: read-ahead stops at the new end.
+  void set_volume_blocks(uint64_t blocks) { volume_blocks_ = blocks; }
 
   // Fill what memory holds of [offset, offset+length) into buf (cached units as *hits, copied
   // later without the lock) and list the units to fetch. False if the map is broken (points
@@ -78,8 +81,8 @@ class ReadPath {
                      uint64_t max_bytes, std::vector<UnitRef>* out) const;
 
   const std::string name_;
-  const Uuid uuid_;
-  const uint64_t volume_blocks_;
+  const VolumeLayers* const layers_;
+  uint64_t volume_blocks_;
   const uint32_t unit_size_;
   UnitCache* const cache_;
   uint64_t sequential_next_block_ = UINT64_MAX;
@@ -87,9 +90,9 @@ class ReadPath {
 
 class UnitLoader {
  public:
-  // All must outlive this.
-  UnitLoader(ObjectStore* store, UnitCache* cache, const VolumeMeta* meta, const CodecChain* chain)
-      : store_(store), cache_(cache), meta_(meta), chain_(chain) {}
+  // All must outlive this. layers: where each segment is read from, and with which chain.
+  UnitLoader(ObjectStore* store, UnitCache* cache, const VolumeLayers* layers)
+      : store_(store), cache_(cache), layers_(layers) {}
   // The decoded unit, from the cache or the store (concurrent loads of one unit load it once).
   // Errors are logged.
   Status Load(const UnitRef& unit, UnitData* out) const;
@@ -99,8 +102,7 @@ class UnitLoader {
  private:
   ObjectStore* const store_;
   UnitCache* const cache_;
-  const VolumeMeta* const meta_;
-  const CodecChain* const chain_;
+  const VolumeLayers* const layers_;
 };
 
 }  // namespace bp
