@@ -50,8 +50,8 @@ void RegisterSnapshot(CLI::App& app, int* exit_code) {
   create->add_option("-c,--config", *config, "Config file");
   create->callback([=] {
     nlohmann::json reply;
-    *exit_code = Call(
-        *config, {{"op", "snapshot.create"}, {"name", *volume}, {"snapshot", *name}}, &reply);
+    *exit_code =
+        Call(*config, {{"op", "snapshot.create"}, {"name", *volume}, {"snapshot", *name}}, &reply);
     if (*exit_code == 0) {
       std::cout << "snapshot " << *volume << "@" << *name << " taken (export it read-only as "
                 << *volume << "@" << *name << ")\n";
@@ -94,10 +94,11 @@ void RegisterSnapshot(CLI::App& app, int* exit_code) {
   del->add_option("-c,--config", *config, "Config file");
   del->callback([=] {
     nlohmann::json reply;
-    *exit_code = Call(*config,
-                      {{"op", "snapshot.delete"}, {"name", *del_volume}, {"snapshot", *del_name}},
-                      &reply);
-    if (*exit_code == 0) std::cout << "deleted snapshot " << *del_volume << "@" << *del_name << "\n";
+    *exit_code =
+        Call(*config, {{"op", "snapshot.delete"}, {"name", *del_volume}, {"snapshot", *del_name}},
+             &reply);
+    if (*exit_code == 0)
+      std::cout << "deleted snapshot " << *del_volume << "@" << *del_name << "\n";
   });
 
   auto* restore = snapshot->add_subcommand(
@@ -109,9 +110,9 @@ void RegisterSnapshot(CLI::App& app, int* exit_code) {
   restore->add_option("-c,--config", *config, "Config file");
   restore->callback([=] {
     nlohmann::json reply;
-    *exit_code = Call(
-        *config, {{"op", "snapshot.restore"}, {"name", *res_volume}, {"snapshot", *res_name}},
-        &reply);
+    *exit_code =
+        Call(*config, {{"op", "snapshot.restore"}, {"name", *res_volume}, {"snapshot", *res_name}},
+             &reply);
     if (*exit_code == 0) {
       std::cout << "restored volume " << *res_volume << " to snapshot " << *res_name << "\n";
     }

@@ -66,8 +66,8 @@ Status ReadSnapshot(ObjectStore& store, const std::string& volume, const Uuid& u
   if (s.IsNotFound()) return Status::NotFound("volume " + volume + " has no snapshot " + snapshot);
   BP_RETURN_IF_ERROR(s.WithContext("reading " + key));
   Uuid found{};
-  BP_RETURN_IF_ERROR(DecodeSnapshotObject(bytes.data(), bytes.size(), &found, out)
-                         .WithContext(key));
+  BP_RETURN_IF_ERROR(
+      DecodeSnapshotObject(bytes.data(), bytes.size(), &found, out).WithContext(key));
   if (found != uuid || out->name != snapshot) {
     return Status::NotFound("volume " + volume + " has no snapshot " + snapshot +
                             " (the record at " + key + " belongs to another volume)");
@@ -178,10 +178,10 @@ Status CheckpointLiveSets::Get(ObjectStore& store, const VolumeLayers& layers,
     }
   }
   VolumeState state;
-  BP_RETURN_IF_ERROR(ReadCheckpoint(store, CheckpointKey(layers.name(), seq), seq, layers.uuid(),
-                                    layers.chain(), volume_blocks, &state)
-                         .WithContext("volume " + layers.name() + ": checkpoint " +
-                                      std::to_string(seq)));
+  BP_RETURN_IF_ERROR(
+      ReadCheckpoint(store, CheckpointKey(layers.name(), seq), seq, layers.uuid(), layers.chain(),
+                     volume_blocks, &state)
+          .WithContext("volume " + layers.name() + ": checkpoint " + std::to_string(seq)));
   std::vector<uint64_t> live;
   for (const auto& [segment, info] : state.segments) {
     if (segment > layers.base_through()) live.push_back(segment);

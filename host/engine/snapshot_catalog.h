@@ -67,9 +67,9 @@ class CheckpointPins {
 
 // The segments a set of pins needs, as ranges and single seqs.
 struct PinnedSegmentSet {
-  std::vector<uint64_t> live;                           // ascending: live in a pinned checkpoint
-  std::vector<std::pair<uint64_t, uint64_t>> ranges;    // [first, last] replayed by a pin
-  bool everything = false;                              // a pin could not be read: keep all
+  std::vector<uint64_t> live;                         // ascending: live in a pinned checkpoint
+  std::vector<std::pair<uint64_t, uint64_t>> ranges;  // [first, last] replayed by a pin
+  bool everything = false;                            // a pin could not be read: keep all
   bool Contains(uint64_t seq) const;
 };
 

@@ -161,8 +161,7 @@ Status DecodeCloneBases(const std::vector<Extension>& extensions, std::vector<Cl
       if (!in.ok() || codecs > kMaxCodecs) return Status::Corrupt("clone base list is truncated");
       for (uint32_t c = 0; c < codecs; ++c) {
         CodecRecord record;
-        if (!in.Str(&record.name, kMaxName) ||
-            !in.Blob(&record.header, BP_CODEC_HEADER_MAX_SIZE)) {
+        if (!in.Str(&record.name, kMaxName) || !in.Blob(&record.header, BP_CODEC_HEADER_MAX_SIZE)) {
           return Status::Corrupt("clone base codec list is truncated");
         }
         b.codecs.push_back(std::move(record));

@@ -45,8 +45,8 @@ Status VolumeLayers::LoadBaseState(ObjectStore& store, uint64_t volume_blocks,
     return Status::Ok();
   }
   const CloneBase& last = bases_.back().base;
-  return LoadLayerAt(store, bases_.size() - 1, volume_blocks, last.checkpoint_seq,
-                     last.through_seq, out);
+  return LoadLayerAt(store, bases_.size() - 1, volume_blocks, last.checkpoint_seq, last.through_seq,
+                     out);
 }
 
 Status VolumeLayers::LoadLayerAt(ObjectStore& store, size_t layer, uint64_t volume_blocks,
@@ -59,10 +59,10 @@ Status VolumeLayers::LoadLayerAt(ObjectStore& store, size_t layer, uint64_t volu
   VolumeState state;
   uint64_t from = checkpoint_seq;
   if (checkpoint_seq > layer_start) {
-    BP_RETURN_IF_ERROR(ReadCheckpoint(store, CheckpointKey(name, checkpoint_seq), checkpoint_seq,
-                                      uuid, chain, volume_blocks, &state)
-                           .WithContext("volume " + name + ": checkpoint " +
-                                        std::to_string(checkpoint_seq)));
+    BP_RETURN_IF_ERROR(
+        ReadCheckpoint(store, CheckpointKey(name, checkpoint_seq), checkpoint_seq, uuid, chain,
+                       volume_blocks, &state)
+            .WithContext("volume " + name + ": checkpoint " + std::to_string(checkpoint_seq)));
   } else if (layer > 0) {
     const CloneBase& below = bases_[layer - 1].base;
     BP_RETURN_IF_ERROR(LoadLayerAt(store, layer - 1, volume_blocks, below.checkpoint_seq,

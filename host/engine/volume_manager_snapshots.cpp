@@ -156,8 +156,7 @@ Status VolumeManager::DeleteSnapshot(const std::string& volume, const std::strin
   return v->DeleteSnapshot(snapshot);
 }
 
-Status VolumeManager::ListSnapshots(const std::string& volume,
-                                    std::vector<SnapshotSummary>* out) {
+Status VolumeManager::ListSnapshots(const std::string& volume, std::vector<SnapshotSummary>* out) {
   Impl& m = *impl_;
   std::vector<std::shared_ptr<Volume>> targets;
   if (!volume.empty()) {
@@ -293,8 +292,7 @@ Status VolumeManager::Clone(const std::string& volume, const std::string& snapsh
     ref.through_seq = b.through_seq;
     std::shared_ptr<Volume> served;
     if (m.Served(b.volume, &served).ok() && served->meta().uuid == b.uuid) {
-      served->AddPin(
-          Pin{Pin::Kind::kClone, UuidToHex(meta.uuid), b.checkpoint_seq, b.through_seq});
+      served->AddPin(Pin{Pin::Kind::kClone, UuidToHex(meta.uuid), b.checkpoint_seq, b.through_seq});
     }
     s = PutCloneRef(*m.store, b.volume, b.uuid, ref, m.fenced_puts);
     if (!s.ok()) return finish(s.WithContext(what + ": reference in " + b.volume), nullptr);
@@ -316,7 +314,8 @@ Status VolumeManager::Clone(const std::string& volume, const std::string& snapsh
   open.fenced_puts = m.fenced_puts;
   s = VolumeLayers::OpenBases(*m.codecs, meta.extensions, &open.bases);
   std::shared_ptr<Volume> v;
-  if (s.ok()) s = Volume::Open(m.Services(), std::move(meta), std::move(chain), std::move(open), &v);
+  if (s.ok())
+    s = Volume::Open(m.Services(), std::move(meta), std::move(chain), std::move(open), &v);
   if (!s.ok()) {
     m.Release(clone, uuid);
     return finish(s.WithContext(what), nullptr);
@@ -336,9 +335,9 @@ Status VolumeManager::Impl::DeleteObjectsKeepingShared(const std::string& name,
     if (p.kind == Pin::Kind::kClone) clones.pins.push_back(p);
   }
   PinnedSegmentSet shared;
-  BP_RETURN_IF_ERROR(PinnedSegments(*store, v->layers(), v->meta().max_size() / kBlockSize,
-                                    clones, &shared)
-                         .WithContext("deleting volume " + name));
+  BP_RETURN_IF_ERROR(
+      PinnedSegments(*store, v->layers(), v->meta().max_size() / kBlockSize, clones, &shared)
+          .WithContext("deleting volume " + name));
   std::set<uint64_t> pinned_checkpoints;
   for (const Pin& p : clones.pins) pinned_checkpoints.insert(p.checkpoint_seq);
   std::vector<ObjectInfo> objects;
@@ -409,8 +408,7 @@ Status VolumeManager::Resize(const std::string& volume, uint64_t size, bool forc
     bool mapped = false;
     BP_RETURN_IF_ERROR(v->MappedBeyond(size, &mapped));
     if (mapped && !force) {
-      return Status::Precondition("volume " + volume + " holds data past " +
-                                  std::to_string(size) +
+      return Status::Precondition("volume " + volume + " holds data past " + std::to_string(size) +
                                   " bytes; shrinking would drop it (use --force to trim it)");
     }
     // From now on nothing is written past the new end; then trim what lies there.
@@ -488,10 +486,10 @@ Status VolumeManager::RestoreSnapshot(const std::string& volume, const std::stri
   Status s = ReadSnapshot(*m.store, volume, meta.uuid, snapshot, &record);
   if (!s.ok()) return finish(s.WithContext(what), nullptr);
   if (record.size > v->size()) {
-    return finish(Status::Precondition(what + ": the snapshot is larger (" +
-                                       std::to_string(record.size) +
-                                       " bytes) than the volume now; grow the volume first"),
-                  nullptr);
+    return finish(
+        Status::Precondition(what + ": the snapshot is larger (" + std::to_string(record.size) +
+                             " bytes) than the volume now; grow the volume first"),
+        nullptr);
   }
   const uint64_t blocks = std::max(meta.max_size(), v->size()) / kBlockSize;
   // Read the snapshot's map before anything changes: a snapshot that cannot be read leaves the

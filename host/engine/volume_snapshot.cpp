@@ -55,8 +55,8 @@ Status Volume::CreateSnapshot(const std::string& name, SnapshotRecord* out) {
     if (s.IsPrecondition()) return Status::Precondition(what + " already exists");
     return s.WithContext(what + ": storing its record");
   }
-  spdlog::info("volume {}: snapshot {} taken (checkpoint {}, through segment {})", meta_.name,
-               name, record.checkpoint_seq, record.through_seq);
+  spdlog::info("volume {}: snapshot {} taken (checkpoint {}, through segment {})", meta_.name, name,
+               record.checkpoint_seq, record.through_seq);
   *out = std::move(record);
   return Status::Ok();
 }
@@ -83,7 +83,8 @@ Status Volume::DeleteSnapshot(const std::string& name) {
 std::map<uint64_t, uint64_t> Volume::LiveSegments() const {
   MutexLock lock(&mu_);
   std::map<uint64_t, uint64_t> out;
-  for (const auto& [seq, info] : state_.segments) out.emplace_hint(out.end(), seq, info.object_size);
+  for (const auto& [seq, info] : state_.segments)
+    out.emplace_hint(out.end(), seq, info.object_size);
   return out;
 }
 

@@ -136,6 +136,37 @@ nbd_io "$(bp_uri_unix data@one)" c:0:0x11:$MiB c:$((16 * MiB)):0:$MiB || fail "o
 nbd_io "$(bp_uri_unix data@two)" c:0:0x21:$MiB || fail "two after restart"
 nbd_io "$(bp_uri_unix copy)" c:0:0x41:$MiB c:$((8 * MiB)):0x12:$MiB || fail "clone after restart"
 
+run_fsck() {
+  stop_blockpipe
+  "$BLOCKPIPE" fsck --config "$BP_CONFIG" >"$BP_TMP/fsck.out" 2>&1 || {
+    cat "$BP_TMP/fsck.out" >&2
+    fail "fsck found problems ($1)"
+  }
+  bp_run
+}
+run_fsck "snapshots, a restore and a clone"
+
+# `volume copy` carries the snapshots (not the clone references: the copy has no clones), and
+# refuses to copy a clone, whose shared segments are another volume's.
+if [[ ${BP_TEST_BACKEND:-file} == file ]]; then
+  source "$BP_LIB_DIR/volume_copy.sh"
+  stop_blockpipe
+  new_store "$BP_TMP/dst"
+  volume_copy data --config "$BP_CONFIG" --to-config "$BP_TMP/dst/blockpipe.toml" \
+    --to-name moved >>"$BP_LOG" 2>&1 || fail "volume copy of a volume with snapshots failed"
+  out=$(volume_copy copy --config "$BP_CONFIG" --to-config "$BP_TMP/dst/blockpipe.toml" 2>&1) &&
+    fail "volume copy of a clone succeeded: $out"
+  grep -qi "clone" <<<"$out" || fail "volume copy of a clone: unclear refusal: $out"
+  [[ -z $(find "$BP_TMP/dst/objects" -path '*refs*' -type f) ]] || fail "clone references copied"
+  start_store "$BP_TMP/dst"
+  nbd_io "nbd+unix:///moved@two?socket=$BP_TMP/dst/nbd.sock" c:0:0x21:$MiB ||
+    fail "snapshot two did not travel with the copy"
+  nbd_io "nbd+unix:///moved?socket=$BP_TMP/dst/nbd.sock" c:0:0x11:$MiB c:$((32 * MiB)):0x51:$MiB ||
+    fail "the copied volume"
+  stop_store
+  bp_run
+fi
+
 # Deleting the snapshot and then the parent keeps the clone whole.
 bp_snapshot delete data one || fail "snapshot delete"
 expect_refused "deleted snapshot export" "one|export" nbd_io "$(bp_uri_unix data@one)" c:0:0x11:4096
@@ -144,12 +175,7 @@ nbd_io "$(bp_uri_unix copy)" c:0:0x41:$MiB c:$((8 * MiB)):0x12:$MiB || fail "clo
 expect_refused "reuse of the parent's name" "clone" bp_volume create data --size 64MiB
 restart_blockpipe
 nbd_io "$(bp_uri_unix copy)" c:0:0x41:$MiB c:$((8 * MiB)):0x12:$MiB || fail "clone after restart 2"
-stop_blockpipe
-"$BLOCKPIPE" fsck --config "$BP_CONFIG" >"$BP_TMP/fsck.out" 2>&1 || {
-  cat "$BP_TMP/fsck.out" >&2
-  fail "fsck found problems"
-}
-start_blockpipe
+run_fsck "a clone of a deleted parent"
 bp_volume delete copy || fail "clone delete"
 leftover=$(find "$BP_DIR" -path '*volumes/data*' -type f | head -5)
 [[ -z $leftover ]] || fail "the deleted parent's shared objects outlived its last clone: $leftover"
