@@ -81,6 +81,10 @@ struct VolumeManager::Impl {
   Status OpenOne(const std::string& name, std::shared_ptr<Volume>* out);
   // The served volume `name` (not being created or deleted), or NotFound.
   Status Served(const std::string& name, std::shared_ptr<Volume>* out) const;
+  // Snapshot operations write records that the owner of the volume must know about (its pins):
+  // they run only while the ownership record still holds this manager's claim. Precondition,
+  // naming the new owner, after a take-over that this daemon has not noticed yet.
+  Status StillOwner(const std::string& name, const Uuid& uuid);
   // A reference to the read-only view of volume@snapshot, opening the view if needed.
   Status OpenViewRef(const std::string& volume, const std::string& snapshot,
                      std::unique_ptr<VolumeRef>* ref);

@@ -48,6 +48,27 @@ Status VolumeManager::Impl::Served(const std::string& name, std::shared_ptr<Volu
   return Status::Ok();
 }
 
+Status VolumeManager::Impl::StillOwner(const std::string& name, const Uuid& uuid) {
+  uint64_t claim_id = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = claims.find(name);
+    if (it == claims.end()) {
+      // Unfenced stores (engine.allow_unfenced) claim too; no claim means not opened for writing.
+      return Status::Precondition("volume " + name + " is not open for writing here");
+    }
+    claim_id = it->second.claim_id;
+  }
+  OwnerFinding found;
+  BP_RETURN_IF_ERROR(ReadOwner(*store, name, uuid, &found).WithContext("volume " + name));
+  if (found.present && found.unreadable.ok() && !found.foreign &&
+      found.record.state == OwnerState::kActive && found.record.claim_id == claim_id) {
+    return Status::Ok();
+  }
+  return Status::Precondition("volume " + name + " was taken over by another daemon" +
+                              OwnerNote(*store, name) + "; it is read-only here");
+}
+
 Status VolumeManager::Impl::OpenViewRef(const std::string& volume, const std::string& snapshot,
                                         std::unique_ptr<VolumeRef>* ref) {
   const std::string key = ExportName(volume, snapshot);
@@ -131,6 +152,7 @@ Status VolumeManager::CreateSnapshot(const std::string& volume, const std::strin
   }
   std::shared_ptr<Volume> v;
   BP_RETURN_IF_ERROR(m.Served(volume, &v));
+  BP_RETURN_IF_ERROR(m.StillOwner(volume, v->meta().uuid));
   SnapshotRecord record;
   BP_RETURN_IF_ERROR(v->CreateSnapshot(snapshot, &record));
   SnapshotSummary s;
@@ -152,6 +174,7 @@ Status VolumeManager::DeleteSnapshot(const std::string& volume, const std::strin
   }
   std::shared_ptr<Volume> v;
   BP_RETURN_IF_ERROR(m.Served(volume, &v));
+  BP_RETURN_IF_ERROR(m.StillOwner(volume, v->meta().uuid));
   BP_RETURN_IF_ERROR(m.CloseViews(volume, snapshot));
   return v->DeleteSnapshot(snapshot);
 }
@@ -224,6 +247,7 @@ Status VolumeManager::Clone(const std::string& volume, const std::string& snapsh
   if (!m.writable) return Status::Unsupported("cannot clone: the store is read-only here");
   std::shared_ptr<Volume> parent;
   BP_RETURN_IF_ERROR(m.Served(volume, &parent));
+  BP_RETURN_IF_ERROR(m.StillOwner(volume, parent->meta().uuid));
   {
     std::lock_guard<std::mutex> lock(m.mu);
     if (m.volumes.count(clone) || m.busy.count(clone)) {
@@ -402,6 +426,7 @@ Status VolumeManager::Resize(const std::string& volume, uint64_t size, bool forc
   std::shared_ptr<Volume> v;
   BP_RETURN_IF_ERROR(m.Served(volume, &v));
   if (v->read_only()) return Status::Precondition("volume " + volume + " is read-only here");
+  BP_RETURN_IF_ERROR(m.StillOwner(volume, v->meta().uuid));
   const uint64_t old_size = v->size();
   if (size == old_size) return Status::Ok();
   if (size < old_size) {
@@ -481,6 +506,9 @@ Status VolumeManager::RestoreSnapshot(const std::string& volume, const std::stri
     return s;
   };
   if (v->read_only()) return finish(Status::Precondition(what + ": read-only here"), nullptr);
+  if (Status owner = m.StillOwner(volume, v->meta().uuid); !owner.ok()) {
+    return finish(owner.WithContext(what), nullptr);
+  }
   const VolumeMeta meta = v->meta();
   SnapshotRecord record;
   Status s = ReadSnapshot(*m.store, volume, meta.uuid, snapshot, &record);
