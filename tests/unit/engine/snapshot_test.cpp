@@ -230,6 +230,30 @@ TEST_F(Snapshots, RestoreIsWholeAndSurvivesReclaimAfterTheSnapshotGoes) {
   ExpectBlock("v", 7, 215);
 }
 
+// A restore revives a segment that an older pinned checkpoint holds as dead; a snapshot taken
+// after the restore needs it. Reclaim passes whose reference is that older checkpoint must keep
+// it: "dead in the oldest checkpoint" no longer means "dead for good".
+TEST_F(Snapshots, ReclaimAfterARestoreKeepsRevivedSegments) {
+  auto ref = h.Ref();
+  WriteSegment(*ref, 0, 1);
+  Take("x");
+  for (int i = 0; i < 9; ++i) WriteSegment(*ref, 0, 10 + i);
+  Take("z");  // its checkpoint holds block 0's first segment as dead
+  ref.reset();
+  ASSERT_OK(h.manager->RestoreSnapshot("v", "x"));
+  Take("w");  // block 0 is the revived segment again
+  ref = h.Ref();
+  for (int i = 0; i < 12; ++i) WriteSegment(*ref, 0, 100 + i);
+  ASSERT_OK(h.manager->DeleteSnapshot("v", "x"));
+  for (int i = 0; i < 12; ++i) WriteSegment(*ref, 5, 200 + i);
+  ExpectBlock("v@w", 0, 1);
+  ExpectBlock("v@z", 0, 18);
+  ref.reset();
+  ASSERT_OK(h.Crash());
+  ExpectBlock("v@w", 0, 1);
+  ExpectBlock("v", 0, 111);
+}
+
 TEST_F(Snapshots, ResizeGrowsAtOnceAndShrinksOnlyOverNothingUnlessForced) {
   auto ref = h.Ref();
   WriteSegment(*ref, 100, 7);
