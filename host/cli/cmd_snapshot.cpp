@@ -82,6 +82,9 @@ void RegisterSnapshot(CLI::App& app, int* exit_code) {
                   FormatTime(s["created_unix_ms"].get<uint64_t>()).c_str(),
                   FormatBytes(s["size"]).c_str(), FormatBytes(s["exclusive_bytes"]).c_str(),
                   s["references"].get<unsigned>());
+      if (s.contains("problem") && !s["problem"].get<std::string>().empty()) {
+        std::printf("  damaged: %s\n", s["problem"].get<std::string>().c_str());
+      }
     }
   });
 

@@ -36,7 +36,8 @@ nlohmann::json SnapshotToJson(const SnapshotSummary& s) {
           {"checkpoint", s.checkpoint_seq},
           {"through_segment", s.through_seq},
           {"exclusive_bytes", s.exclusive_bytes},
-          {"references", s.references}};
+          {"references", s.references},
+          {"problem", s.problem}};
 }
 
 ControlServer::ControlServer(std::filesystem::path socket_path, VolumeManager* volumes,

@@ -48,6 +48,8 @@ struct SnapshotSummary {
   // another snapshot, nor a clone needs them): what deleting it returns, through reclaim/GC.
   uint64_t exclusive_bytes = 0;
   uint32_t references = 0;  // open connections to its export VOLUME@NAME
+  // Why its map cannot be rebuilt (a missing or damaged object; fsck tells more), else empty.
+  std::string problem;
 };
 
 // A frontend's reference to a volume; releasing it (Close or destruction) lets deletion proceed.

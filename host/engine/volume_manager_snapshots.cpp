@@ -200,18 +200,22 @@ Status VolumeManager::ListSnapshots(const std::string& volume, std::vector<Snaps
     // current map, nor another snapshot, nor a clone reference needs.
     std::map<uint64_t, uint64_t> shared = v->LiveSegments();
     std::vector<std::map<uint64_t, uint64_t>> maps(records.size());
+    std::vector<std::string> problems(records.size());
     std::map<uint64_t, uint32_t> users;  // seq -> how many snapshots point into it
+    const uint64_t blocks = std::max(meta.max_size(), v->size()) / kBlockSize;
     for (size_t i = 0; i < records.size(); ++i) {
-      BP_RETURN_IF_ERROR(PinMap(*m.store, v->layers(), records[i].size / kBlockSize,
-                                records[i].checkpoint_seq, records[i].through_seq, &maps[i])
-                             .WithContext("snapshot " + ExportName(meta.name, records[i].name)));
+      Status st = PinMap(*m.store, v->layers(), blocks, records[i].checkpoint_seq,
+                         records[i].through_seq, &maps[i]);
+      if (!st.ok() && !st.IsCorrupt() && !st.IsNotFound()) return st;
+      if (!st.ok()) problems[i] = st.message();  // listed, with the reason; the rest goes on
       for (const auto& [seq, size] : maps[i]) users[seq]++;
     }
     for (const Pin& p : v->Pins().pins) {
       if (p.kind != Pin::Kind::kClone) continue;
       std::map<uint64_t, uint64_t> clone_map;
-      BP_RETURN_IF_ERROR(PinMap(*m.store, v->layers(), meta.size / kBlockSize, p.checkpoint_seq,
-                                p.through_seq, &clone_map));
+      Status st =
+          PinMap(*m.store, v->layers(), blocks, p.checkpoint_seq, p.through_seq, &clone_map);
+      if (!st.ok() && !st.IsCorrupt() && !st.IsNotFound()) return st;
       shared.insert(clone_map.begin(), clone_map.end());
     }
     for (size_t i = 0; i < records.size(); ++i) {
@@ -222,6 +226,7 @@ Status VolumeManager::ListSnapshots(const std::string& volume, std::vector<Snaps
       s.size = records[i].size;
       s.checkpoint_seq = records[i].checkpoint_seq;
       s.through_seq = records[i].through_seq;
+      s.problem = problems[i];
       for (const auto& [seq, size] : maps[i]) {
         if (users[seq] == 1 && shared.count(seq) == 0) s.exclusive_bytes += size;
       }
