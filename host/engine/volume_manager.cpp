@@ -372,7 +372,12 @@ Status VolumeManager::Delete(const std::string& name) {
                              "it is read-only here" +
                              OwnerNote(*m.store, name));
   }
-  if (s.ok()) s = m.CloseViews(name, "");
+  // A connected snapshot export refuses the deletion before anything is closed.
+  bool views_busy = false;
+  if (s.ok()) {
+    s = m.CloseViews(name, "");
+    views_busy = !s.ok();
+  }
   bool has_clones = false;
   if (s.ok() && v) {
     for (const Pin& p : v->Pins().pins) has_clones |= p.kind == Pin::Kind::kClone;
@@ -396,7 +401,7 @@ Status VolumeManager::Delete(const std::string& name) {
   m.busy.erase(name);
   if (s.ok()) m.claims.erase(name);  // the record went with the volume's other objects
   // Once closing started the volume cannot serve again, even if some objects remain.
-  if (v && (s.ok() || !s.IsNotFound())) m.volumes.erase(name);
+  if (v && !views_busy && (s.ok() || !s.IsNotFound())) m.volumes.erase(name);
   if (s.ok()) spdlog::info("volume {}: deleted", name);
   return s;
 }

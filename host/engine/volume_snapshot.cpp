@@ -70,12 +70,19 @@ Status Volume::DeleteSnapshot(const std::string& name) {
     }
   }
   SnapshotRecord record;
-  BP_RETURN_IF_ERROR(ReadSnapshot(*svc_.store, meta_.name, meta_.uuid, name, &record));
+  Status read = ReadSnapshot(*svc_.store, meta_.name, meta_.uuid, name, &record);
+  // A damaged record can be deleted too: that is how an operator gets rid of it.
+  if (!read.ok() && !read.IsCorrupt()) return read;
   // Record first, pin after: a crash in between leaves no record, and the next open pins only
   // what the records say.
   BP_RETURN_IF_ERROR(
       DeleteSnapshotRecord(*svc_.store, meta_.name, name).WithContext(what + ": deleting it"));
   pins_.Remove(Pin::Kind::kSnapshot, name);
+  if (pins_.Snapshot().unknown) {
+    // An unreadable record held everything back; read the records again now that one went.
+    VolumePins pins;
+    if (LoadPins(*svc_.store, meta_.name, meta_.uuid, &pins).ok()) pins_.Reset(std::move(pins));
+  }
   spdlog::info("volume {}: snapshot {} deleted", meta_.name, name);
   return Status::Ok();
 }

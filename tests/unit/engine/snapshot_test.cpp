@@ -254,6 +254,32 @@ TEST_F(Snapshots, ReclaimAfterARestoreKeepsRevivedSegments) {
   ExpectBlock("v", 0, 111);
 }
 
+TEST_F(Snapshots, ConnectedExportsBlockDeletionAndDamagedRecordsCanBeDeleted) {
+  auto ref = h.Ref();
+  WriteSegment(*ref, 0, 1);
+  Take("a");
+  Take("b");
+  ref.reset();
+  auto snap = h.Ref("v@a", true);
+  EXPECT_TRUE(h.manager->DeleteSnapshot("v", "a").IsPrecondition());
+  EXPECT_TRUE(h.manager->Delete("v").IsPrecondition());
+  ExpectBlock("v", 0, 1);  // the refused deletion left the volume serving
+  snap.reset();
+  // A record that does not decode holds everything back; deleting it is how it goes.
+  Bytes damaged = h.store->Peek(SnapshotKey("v", "b"));
+  damaged[kObjectHeaderLength + 2] ^= 0x40;
+  h.store->Poke(SnapshotKey("v", "b"), damaged);
+  ASSERT_OK(h.Restart());
+  std::vector<SnapshotSummary> list;
+  ASSERT_OK(h.manager->ListSnapshots("v", &list));
+  EXPECT_EQ(list.size(), 1u);
+  ASSERT_OK(h.manager->DeleteSnapshot("v", "b"));
+  EXPECT_FALSE(h.store->Has(SnapshotKey("v", "b")));
+  ASSERT_OK(h.manager->DeleteSnapshot("v", "a"));
+  ASSERT_OK(h.manager->Delete("v"));
+  EXPECT_TRUE(h.store->Keys(VolumePrefix("v")).empty());
+}
+
 TEST_F(Snapshots, ResizeGrowsAtOnceAndShrinksOnlyOverNothingUnlessForced) {
   auto ref = h.Ref();
   WriteSegment(*ref, 100, 7);
