@@ -41,7 +41,8 @@ set(_integration_bulk_io
 # checks stay the same; the data moves through a loopback object store instead of a directory).
 set(_remote_variants
   nbdcopy-roundtrip-tcp qemu-img-compare crash-kill9-flushed-writes ext4-nbdfuse
-  restart-persistence qemu-io-patterns sigterm-drain volume-runtime disk-cache)
+  restart-persistence qemu-io-patterns sigterm-drain volume-runtime disk-cache
+  read-coalescing)
 set(_remote_variant_env BP_CRASH_CYCLES=8 BP_NBDCOPY_MIB=256)
 
 set(_servers_dir ${CMAKE_BINARY_DIR}/test-servers)

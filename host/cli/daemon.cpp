@@ -27,7 +27,7 @@ namespace {
 // Why a failed start ignores the Shutdown that undoes it: Shutdown logs every volume it cannot
 // close, and the error that stopped the start is the one to return.
 // malloc arenas for the whole process (glibc's default is 8 per core).
-constexpr int kMallocArenas = 4;
+constexpr int kMallocArenas = 8;
 constexpr char kStartupErrorFirst[] = "Shutdown logs its own failures; the start error is returned";
 
 // One daemon per data directory: its sockets and caches are not shareable.

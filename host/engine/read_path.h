@@ -108,14 +108,17 @@ class UnitLoader {
  public:
   // All must outlive this; disk may be null (no disk cache). coalesce_max: most bytes one
   // ranged GET fetches for a run of adjacent units.
+  // local_reads: the store reads from local files (BP_BACKEND_CAP_LOCAL_READS); a run is then
+  // read unit by unit (no round trip to save; each unit is checked while in the CPU cache).
   UnitLoader(ObjectStore* store, UnitCache* cache, DiskCache* disk, const VolumeMeta* meta,
-             const CodecChain* chain, uint64_t coalesce_max = 2ull << 20)
+             const CodecChain* chain, uint64_t coalesce_max = 2ull << 20, bool local_reads = false)
       : store_(store),
         cache_(cache),
         disk_(disk),
         meta_(meta),
         chain_(chain),
-        coalesce_max_(coalesce_max) {}
+        coalesce_max_(coalesce_max),
+        local_reads_(local_reads) {}
   // The decoded unit, from the caches or the store (concurrent loads of one unit load it once).
   // Errors are logged.
   Status Load(const UnitRef& unit, UnitData* out) const;
@@ -147,6 +150,7 @@ class UnitLoader {
   const VolumeMeta* const meta_;
   const CodecChain* const chain_;
   const uint64_t coalesce_max_;
+  const bool local_reads_;
 };
 
 }  // namespace bp

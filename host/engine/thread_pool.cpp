@@ -74,7 +74,9 @@ void ThreadPool::Run() {
     lock.Lock();
     if (speculative) {
       speculative_running_--;
-      cv_.SignalAll();  // a speculative slot is free
+      // A slot is free: wake one worker if a speculative task waits for it (waking them all
+      // after every read-ahead run would cost a context switch per worker).
+      if (!speculative_.empty()) cv_.Signal();
     }
   }
 }
