@@ -90,9 +90,9 @@ Status SqliteDb::Open(const std::string& path, Sync sync, std::unique_ptr<Sqlite
                       int busy_timeout_ms) {
   out->reset();
   sqlite3* handle = nullptr;
-  int rc =
-      sqlite3_open_v2(path.c_str(), &handle,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &handle,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           nullptr);
   std::unique_ptr<SqliteDb> db(new SqliteDb(handle, path));
   if (rc != SQLITE_OK) return db->Error(rc, "opening");
   sqlite3_extended_result_codes(handle, 1);
@@ -144,16 +144,20 @@ int64_t SqliteDb::LastInsertRowId() const { return sqlite3_last_insert_rowid(db_
 int64_t SqliteDb::Changes() const { return sqlite3_changes64(db_); }
 
 Status SqliteDb::Error(int rc, const std::string& context) const {
-  std::string message =
-      path_ + ": sqlite " + context + ": " + (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));
+  std::string message = path_ + ": sqlite " + context + ": " +
+                        (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));
   switch (rc & 0xff) {
-    case SQLITE_FULL: return Status::Transient(message + " (the disk is full)");
+    case SQLITE_FULL:
+      return Status::Transient(message + " (the disk is full)");
     case SQLITE_IOERR:
     case SQLITE_BUSY:
-    case SQLITE_LOCKED: return Status::Transient(message);
+    case SQLITE_LOCKED:
+      return Status::Transient(message);
     case SQLITE_CORRUPT:
-    case SQLITE_NOTADB: return Status::Corrupt(message);
-    default: return Status::Permanent(message);
+    case SQLITE_NOTADB:
+      return Status::Corrupt(message);
+    default:
+      return Status::Permanent(message);
   }
 }
 
