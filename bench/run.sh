@@ -20,7 +20,7 @@
 # usage: bench/run.sh [--runtime SECONDS] [--repeat N]
 #                     [--servers "blockpipe blockpipe-zstd-encrypt nbdkit-memory qemu-nbd"]
 #                     [--objects-dir DIR] [--cache-memory SIZE] [--lz4-acceleration N]
-#                     [--zstd-level N] [--cipher NAME] [--out DIR]
+#                     [--zstd-level N] [--cipher NAME] [--journal] [--out DIR]
 #   --repeat N          run every fio job N times per server (interleaved); the table shows the
 #                       median
 #   --objects-dir DIR   parent of blockpipe's temp object directory (default: /dev/shm)
@@ -31,6 +31,8 @@
 #   --zstd-level N      zstd's `level` in blockpipe-zstd-encrypt (default: what init writes, 1)
 #   --cipher NAME       the encrypt codec's `cipher` in blockpipe-zstd-encrypt: xaes-256-gcm or
 #                       xchacha20-poly1305 (default: what init writes, xaes-256-gcm)
+#   --journal           blockpipe acknowledges FLUSH from its local journal ([engine] durability
+#                       = "local", journal in its data dir), to compare with the default "store"
 # Build first (Release): cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release && ninja -C build
 source "$(dirname "$0")/../tests/lib/common.sh"
 
@@ -42,6 +44,7 @@ cipher=""
 servers="blockpipe blockpipe-zstd-encrypt nbdkit-memory qemu-nbd"
 objects_parent=/dev/shm
 cache_memory=1152MiB
+journal=0
 out=$BUILD_DIR/bench-$(date +%Y%m%d-%H%M%S)
 while (($#)); do
   case $1 in
@@ -53,6 +56,7 @@ while (($#)); do
     --servers) servers=$2; shift 2 ;;
     --objects-dir) objects_parent=$2; shift 2 ;;
     --cache-memory) cache_memory=$2; shift 2 ;;
+    --journal) journal=1; shift ;;
     --out) out=$2; shift 2 ;;
     -h | --help) sed -n '2,/^# Build first/p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) fail "unknown argument '$1' (see --help)" ;;
@@ -100,6 +104,9 @@ bench_config() {
   grep -q "^cache_memory = \"$cache_memory\"" "$BP_CONFIG" || fail "cannot set cache_memory in $BP_CONFIG"
   if [[ -n $lz4_acceleration ]]; then
     bp_config_sed "s|^plugin = \"lz4\"|plugin = \"lz4\"\nacceleration = $lz4_acceleration|"
+  fi
+  if ((journal)); then
+    bp_config_sed 's|^durability = "store"|durability = "local"|'
   fi
 }
 

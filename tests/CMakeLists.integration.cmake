@@ -22,6 +22,7 @@ file(GLOB _integration_scripts CONFIGURE_DEPENDS ${_integration_dir}/*.sh)
 set(_integration_default_timeout 300)
 set(_integration_timeouts
   crash-kill9-flushed-writes=900
+  crash-kill9-journal=900
   ext4-nbdfuse=900
   nbdcopy-roundtrip-tcp=600
   nbdcopy-roundtrip-unix=600
@@ -30,10 +31,12 @@ set(_integration_timeouts
   object-economy=600
   sdk-example-out-of-tree=900
   s3-outage=600
-  azure-outage=600)
+  azure-outage=600
+  faults-lost-replies=900
+  filters-roundtrip=600)
 set(_integration_slow
-  crash-kill9-flushed-writes ext4-nbdfuse nbdcopy-roundtrip-tcp nbdcopy-roundtrip-unix
-  object-economy sdk-example-out-of-tree)
+  crash-kill9-flushed-writes faults-lost-replies ext4-nbdfuse nbdcopy-roundtrip-tcp nbdcopy-roundtrip-unix
+  object-economy sdk-example-out-of-tree crash-kill9-journal)
 set(_integration_bulk_io
   ext4-nbdfuse nbdcopy-roundtrip-tcp nbdcopy-roundtrip-unix object-economy)
 
@@ -41,8 +44,8 @@ set(_integration_bulk_io
 # checks stay the same; the data moves through a loopback object store instead of a directory).
 set(_remote_variants
   nbdcopy-roundtrip-tcp qemu-img-compare crash-kill9-flushed-writes ext4-nbdfuse
-  restart-persistence qemu-io-patterns sigterm-drain volume-runtime disk-cache
-  read-coalescing)
+  restart-persistence qemu-io-patterns sigterm-drain volume-runtime
+  faults-outage faults-lost-replies crash-kill9-journal disk-cache read-coalescing)
 set(_remote_variant_env BP_CRASH_CYCLES=8 BP_NBDCOPY_MIB=256)
 
 set(_servers_dir ${CMAKE_BINARY_DIR}/test-servers)

@@ -19,6 +19,7 @@
 #include "engine/store_layout.h"
 #include "engine/volume_fsck.h"
 #include "engine/volume_meta.h"
+#include "journal/local_journal.h"
 
 namespace bp::cli {
 namespace {
@@ -103,6 +104,28 @@ void Print(const FsckReport& r) {
   std::cout << std::endl;
 }
 
+// The local journal, when the config's journal directory holds one (whatever the durability
+// mode now: a journal left by an earlier run still matters). Returns the problems found.
+size_t CheckLocalJournal(const Config& config, bool* could_not_check) {
+  std::unique_ptr<LocalJournal> journal;
+  Status st = LocalJournal::OpenExisting(config.engine.journal_dir, &journal);
+  if (st.IsNotFound()) return 0;
+  JournalCheck check;
+  if (st.ok()) st = CheckJournal(*journal, &check);
+  if (!st.ok()) {
+    ReportError(st.WithContext("checking the local journal"));
+    *could_not_check = true;
+    return 0;
+  }
+  for (const auto& p : check.problems) std::cout << "journal: PROBLEM " << p << "\n";
+  std::cout << "journal " << journal->path() << ": "
+            << (check.problems.empty() ? "clean"
+                                       : std::to_string(check.problems.size()) + " problem(s)")
+            << " — " << check.backlog.segments << " segment(s) of " << check.volumes
+            << " volume(s), " << Mib(check.backlog.bytes) << " not yet in the store" << std::endl;
+  return check.problems.size();
+}
+
 int Run(const Options& options) {
   OfflineStore offline;
   if (Status st = LoadOfflineConfig(ResolveConfigPath(options.config), &offline); !st.ok()) {
@@ -145,6 +168,10 @@ int Run(const Options& options) {
     problems += report.problems.size();
     if (!report.ok()) ++damaged;
   }
+  bool journal_unchecked = false;
+  const size_t journal_problems = CheckLocalJournal(offline.config, &journal_unchecked);
+  if (journal_unchecked) return kExitCannotCheck;
+  problems += journal_problems;
   std::cout << "fsck: " << names.size() << " volume(s) checked in " << store->Describe() << ", "
             << (problems == 0 ? "no problems"
                               : std::to_string(problems) + " problem(s) in " +

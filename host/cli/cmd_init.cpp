@@ -4,8 +4,17 @@
 // read from ${BLOCKPIPE_PASSWORD} when the daemon starts, so the secret never enters the file.
 // `--url s3://BUCKET/PREFIX` or `azure://CONTAINER/PREFIX` (with `--endpoint` for a store other
 // than AWS/Azure) puts the objects in a bucket or container; the credentials stay in the
-// environment variables the AWS and Azure tools use.
+// environment variables the AWS and Azure tools use. `--tls-psk FILE` makes the NBD frontend
+// require TLS with the pre-shared keys in FILE, creating it (mode 0600, a fresh 256-bit key)
+// when it does not exist.
+#include <fcntl.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 
@@ -30,6 +39,43 @@ std::string CheckableText(std::string text, bool escape_password) {
   return text;
 }
 
+// Creates path with one key "blockpipe:<64 hex digits>" unless it exists (*created says which).
+// The file is created 0600 with O_EXCL, so an existing file is never overwritten nor exposed.
+Status EnsurePskFile(const std::string& path, bool* created) {
+  *created = false;
+  uint8_t key[32];
+  size_t got = 0;
+  while (got < sizeof key) {
+    ssize_t n = getrandom(key + got, sizeof key - got, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Status::Permanent(std::string("getrandom: ") + std::strerror(errno));
+    got += static_cast<size_t>(n);
+  }
+  static const char kHex[] = "0123456789abcdef";
+  std::string line = "blockpipe:";
+  for (uint8_t b : key) {
+    line += kHex[b >> 4];
+    line += kHex[b & 15];
+  }
+  line += "\n";
+  std::memset(key, 0, sizeof key);
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    if (errno == EEXIST) return Status::Ok();
+    return Status::Permanent("cannot create " + path + ": " + std::strerror(errno));
+  }
+  bool ok = write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  ok = fsync(fd) == 0 && ok;
+  ok = close(fd) == 0 && ok;
+  std::fill(line.begin(), line.end(), '\0');
+  if (!ok) {
+    unlink(path.c_str());
+    return Status::Permanent("cannot write " + path);
+  }
+  *created = true;
+  return Status::Ok();
+}
+
 }  // namespace
 
 void RegisterInit(CLI::App& app, int* exit_code) {
@@ -40,9 +86,11 @@ void RegisterInit(CLI::App& app, int* exit_code) {
     std::string endpoint;
     std::string region;
     uint16_t port = 10809;
+    std::string tls_psk;
     bool force = false;
     bool encrypt = false;
     std::string disk_cache;
+    bool journal = false;
   };
   auto opts = std::make_shared<Options>();
   cmd->add_option(
@@ -58,7 +106,13 @@ void RegisterInit(CLI::App& app, int* exit_code) {
                   "S3 region for request signatures (default us-east-1 "
                   "with --endpoint, else $AWS_REGION at run time)");
   cmd->add_option("--port", opts->port, "NBD TCP port on 127.0.0.1 (default 10809)");
+  cmd->add_option("--tls-psk", opts->tls_psk,
+                  "Require TLS with pre-shared keys from FILE (created with a fresh random key "
+                  "for identity \"blockpipe\" when it does not exist)");
   cmd->add_flag("--force", opts->force, "Overwrite an existing config file");
+  cmd->add_flag("--journal", opts->journal,
+                "Acknowledge FLUSH from a local journal under the data dir "
+                "([engine] durability = \"local\")");
   cmd->add_flag("--encrypt", opts->encrypt,
                 "Encrypt volumes: codec chain zstd → encrypt, password from $BLOCKPIPE_PASSWORD");
   cmd->add_option(
@@ -80,6 +134,10 @@ void RegisterInit(CLI::App& app, int* exit_code) {
         return;
       }
     }
+    if (!opts->tls_psk.empty()) {
+      init.tls_psk = std::filesystem::absolute(opts->tls_psk).lexically_normal().string();
+    }
+    init.journal = opts->journal;
     if (Status st = CheckInitOptions(init); !st.ok()) {
       *exit_code = ReportError(st);
       return;
@@ -113,6 +171,16 @@ void RegisterInit(CLI::App& app, int* exit_code) {
       return;
     }
     std::cout << "wrote " << file.string() << "\n";
+    if (!init.tls_psk.empty()) {
+      bool created = false;
+      if (Status st = EnsurePskFile(init.tls_psk, &created); !st.ok()) {
+        *exit_code = ReportError(st);
+        return;
+      }
+      std::cout << (created ? "wrote a new pre-shared key for identity \"blockpipe\" to "
+                            : "using the existing pre-shared keys in ")
+                << init.tls_psk << "\n";
+    }
     if (init.url.rfind("s3://", 0) == 0) {
       std::cout << "credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or the shared "
                    "credentials file) when the daemon starts\n";

@@ -1,5 +1,5 @@
 // `blockpipe plugins`: every plugin found in the search path — kind, ABI, thread model, what it
-// serves (URL schemes, codec properties), config keys with types, defaults and help — and the
+// serves (URL schemes, codec properties; filters are listed like any kind), config keys with types, defaults and help — and the
 // capabilities of the configured backend, probed by opening it.
 #include <iostream>
 
@@ -17,6 +17,7 @@ const char* KindName(uint32_t kind) {
     case BP_KIND_BACKEND: return "backend";
     case BP_KIND_CODEC: return "codec";
     case BP_KIND_FRONTEND: return "frontend";
+    case BP_KIND_FILTER: return "filter";
   }
   return "unknown";
 }
@@ -139,8 +140,13 @@ void RegisterPlugins(CLI::App& app, int* exit_code) {
         *exit_code = ReportError(st);
         return;
       }
-      std::cout << "configured backend " << store->Describe() << ": "
-                << BackendCapabilities(store->Capabilities()) << "\n";
+      std::cout << "configured backend " << store->Describe();
+      if (!config.filters.empty()) {
+        std::cout << " through filter" << (config.filters.size() > 1 ? "s " : " ");
+        for (size_t i = 0; i < config.filters.size(); ++i)
+          std::cout << (i == 0 ? "" : " > ") << config.filters[i].plugin;
+      }
+      std::cout << ": " << BackendCapabilities(store->Capabilities()) << "\n";
     }
     if (broken) *exit_code = 1;
   });

@@ -21,6 +21,9 @@ void RegisterRun(CLI::App& app, int* exit_code) {
                   "that daemon is known to be gone; repeatable or comma-separated")
       ->delimiter(',')
       ->type_name("VOLUME");
+  cmd->add_flag("--force", options->force,
+                "With --take-over: also take a volume whose owner runs with the local journal, "
+                "losing the flushed writes only that owner's journal holds");
   cmd->callback([config, options, exit_code] {
     const auto file = ResolveConfigPath(*config);
     if (config->empty() && !std::filesystem::exists(file)) {

@@ -65,6 +65,13 @@ void RegisterStats(CLI::App& app, int* exit_code) {
     }
     std::cout << reply["volumes"].dump(2) << "\n";
     if (reply.contains("caches")) PrintCaches(reply["caches"]);
+    if (reply.contains("journal")) {
+      const auto& j = reply["journal"];
+      std::cout << "local journal " << j["path"].get<std::string>() << ": "
+                << j["backlog_segments"].get<uint64_t>() << " segment(s), "
+                << j["backlog_bytes"].get<uint64_t>() << " bytes not yet in the store (bound "
+                << j["max_size"].get<uint64_t>() << " bytes)\n";
+    }
     std::cout << reply["metrics"].get<std::string>();
   });
 

@@ -95,6 +95,7 @@ Status RunDaemon(const std::filesystem::path& config_file, const RunOptions& opt
   EngineOptions engine = config.engine;
   BP_RETURN_IF_ERROR(LoadOrCreateWriterId(config.host.data_dir, &engine.writer_id));
   engine.take_over = options.take_over;
+  engine.take_over_force = options.force;
 
   PluginRegistry plugins(config.host.plugin_dirs);
   std::shared_ptr<ObjectStore> store;

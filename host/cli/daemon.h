@@ -16,6 +16,8 @@ struct RunOptions {
   // `--take-over`: volumes (or "all") whose ownership record, held by another data dir's daemon
   // that the operator knows is gone, this daemon may override (engine/volume_owner.h).
   std::vector<std::string> take_over;
+  // --force with --take-over: also take volumes whose owner runs with the local journal.
+  bool force = false;
 };
 
 // Runs until a termination signal. Returns ok after a clean shutdown; an error if startup failed

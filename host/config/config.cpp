@@ -27,15 +27,19 @@ using config_detail::TableReader;
 using config_detail::TypeName;
 using config_detail::Where;
 
-const std::vector<std::string> kTopLevelTables = {"host",     "engine", "backend",   "codec",
-                                                  "frontend", "volume", "disk_cache"};
+const std::vector<std::string> kTopLevelTables = {
+    "host", "engine", "backend", "filter", "codec", "frontend", "volume", "journal", "disk_cache"};
 const std::vector<std::string> kHostKeys = {"data_dir", "control_socket", "plugin_dirs",
                                             "log_level"};
 const std::vector<std::string> kEngineKeys = {
-    "segment_size",       "unit_size",      "flush_interval_ms", "checkpoint_every_segments",
-    "write_buffer_limit", "cache_memory",   "io_threads",        "retry_deadline_ms",
-    "allow_unfenced",     "read_ahead_max", "read_coalesce_max"};
+    "segment_size", "unit_size", "flush_interval_ms", "checkpoint_every_segments",
+    "write_buffer_limit", "cache_memory", "io_threads", "retry_deadline_ms", "allow_unfenced",
+    // The write side's durability and uploads (see ParseEngine's tail).
+    "uploads_in_flight", "durability",
+    // The read side: read-ahead and coalesced GETs.
+    "read_ahead_max", "read_coalesce_max"};
 const std::vector<std::string> kDiskCacheKeys = {"dir", "size"};
+const std::vector<std::string> kJournalKeys = {"dir", "max_size"};
 const std::vector<std::string> kVolumeKeys = {"name", "size"};
 
 constexpr uint64_t kMiB = 1ull << 20;
@@ -114,7 +118,9 @@ class Parser {
     BP_RETURN_IF_ERROR(ParseHost());
     BP_RETURN_IF_ERROR(ParseEngine());
     BP_RETURN_IF_ERROR(ParseDiskCache());
+    BP_RETURN_IF_ERROR(ParseJournal());
     BP_RETURN_IF_ERROR(ParseBackend());
+    BP_RETURN_IF_ERROR(ParsePluginArray("filter", /*at_least_one=*/false, &cfg_.filters));
     BP_RETURN_IF_ERROR(ParsePluginArray("codec", /*at_least_one=*/false, &cfg_.codecs));
     BP_RETURN_IF_ERROR(ParsePluginArray("frontend", /*at_least_one=*/true, &cfg_.frontends));
     return ParseVolumes();
@@ -261,7 +267,49 @@ class Parser {
                      "must be at least unit_size (" + std::to_string(e.unit_size) +
                          ") and at most 64MiB (got " + std::to_string(e.read_coalesce_max) + ")");
     }
-    return r.GetBool("allow_unfenced", &e.allow_unfenced);
+    BP_RETURN_IF_ERROR(r.GetBool("allow_unfenced", &e.allow_unfenced));
+    return ParseEngineWriteSide(r);
+  }
+
+  // [engine] uploads_in_flight and durability.
+  Status ParseEngineWriteSide(const TableReader& r) {
+    EngineOptions& e = cfg_.engine;
+    int64_t n = e.uploads_in_flight;
+    BP_RETURN_IF_ERROR(r.GetInt("uploads_in_flight", 1, 64, &n));
+    e.uploads_in_flight = static_cast<uint32_t>(n);
+    std::string durability = "store";
+    BP_RETURN_IF_ERROR(r.GetString("durability", &durability));
+    if (durability == "store") {
+      e.durability = EngineOptions::Durability::kStore;
+    } else if (durability == "local") {
+      e.durability = EngineOptions::Durability::kLocal;
+    } else {
+      return r.Error("durability",
+                     "must be \"store\" (a FLUSH waits for the object store) or \"local\" (a "
+                     "FLUSH waits for the local journal; got \"" +
+                         durability + "\")");
+    }
+    return Status::Ok();
+  }
+
+  // [journal]: where the local journal lives (default DATA_DIR/journal) and its bound.
+  Status ParseJournal() {
+    EngineOptions& e = cfg_.engine;
+    e.journal_dir = (cfg_.host.data_dir / "journal").string();
+    const toml::value* table = Top("journal");
+    if (table == nullptr) return Status::Ok();
+    BP_RETURN_IF_ERROR(RequireTable("journal", *table));
+    TableReader r(cfg_.file, "journal", *table);
+    BP_RETURN_IF_ERROR(r.CheckKeys(kJournalKeys));
+    std::filesystem::path dir = e.journal_dir;
+    BP_RETURN_IF_ERROR(r.GetPath("dir", cfg_.dir, &dir));
+    e.journal_dir = dir.string();
+    BP_RETURN_IF_ERROR(r.GetSize("max_size", &e.journal_max_size));
+    if (e.journal_max_size < kMiB) {
+      return r.Error("max_size",
+                     "must be at least 1MiB (got " + std::to_string(e.journal_max_size) + ")");
+    }
+    return Status::Ok();
   }
 
   // [disk_cache]: stored units on a local disk (cache/disk_cache.h). Off unless size is set.

@@ -1,7 +1,7 @@
 // Config: the parsed blockpipe.toml. Loading resolves ${VAR} from the environment (an unset
 // variable is an error naming it and its line), sizes like "10GiB", and paths relative to the
 // config file. Host-owned sections ([host], [engine], [[volume]]) are validated here; plugin
-// sections ([backend], [[codec]], [[frontend]]) keep their raw values with source lines and are
+// sections ([backend], [[filter]], [[codec]], [[frontend]]) keep their raw values with source lines and are
 // validated against each plugin's declared key table by the loader (ValidatePluginSection).
 // Every error message names the file, the line and the key.
 #pragma once
@@ -35,9 +35,9 @@ struct RawValue {
   int line = 0;                    // line in the config file
 };
 
-// A [backend], [[codec]] or [[frontend]] section.
+// A [backend], [[filter]], [[codec]] or [[frontend]] section.
 struct PluginSection {
-  std::string table;   // "backend", "codec[1]", "frontend[0]" — for messages
+  std::string table;   // "backend", "filter[0]", "codec[1]", "frontend[0]" — for messages
   std::string plugin;  // value of `plugin` (short name or path to a .so); for the backend it
                        // may be empty, then the url scheme selects the plugin
   int line = 0;        // line of the section header
@@ -62,8 +62,9 @@ struct Config {
   std::filesystem::path dir;   // its directory
   HostSection host;
   EngineOptions engine;
-  PluginSection backend;              // must contain `url`
-  std::vector<PluginSection> codecs;  // chain order
+  PluginSection backend;               // must contain `url`
+  std::vector<PluginSection> filters;  // between the engine and the backend; [0] is outermost
+  std::vector<PluginSection> codecs;   // chain order
   std::vector<PluginSection> frontends;
   std::vector<VolumeSpec> volumes;  // created at startup when missing
 };
@@ -99,6 +100,8 @@ struct InitOptions {
   std::string endpoint;          // for s3/azure URLs
   bool encrypt = false;          // chain zstd → encrypt, password from ${BLOCKPIPE_PASSWORD}
   std::string region;            // s3 only; empty: us-east-1 with an endpoint, else the env's
+  std::string tls_psk;           // absolute path of a PSK file: the frontend then requires TLS-PSK
+  bool journal = false;          // durability = "local": FLUSH waits for a journal under data_dir
   uint64_t disk_cache_size = 0;  // init --disk-cache: a [disk_cache] of this size (0: none)
 };
 std::string RenderDefaultConfig(const InitOptions& options);

@@ -70,6 +70,27 @@ std::string RenderDiskCacheSection(const std::filesystem::path& data_dir, uint64
 
 }  // namespace
 
+// The [engine] keys of the write side and the [journal] table (`blockpipe init --journal`).
+static std::string RenderWriteSide(const InitOptions& options, const EngineOptions& d,
+                                   const std::filesystem::path& data_dir) {
+  std::ostringstream o;
+  o << "# Segment uploads in flight per volume; they become durable strictly in order.\n"
+    << "uploads_in_flight = " << d.uploads_in_flight << "\n"
+    << "# Where a FLUSH/FUA is acknowledged: \"store\" once the object store has the data;\n"
+       "# \"local\" once it is committed to the local journal ([journal]), uploading in the\n"
+       "# background. \"local\" survives a crash of the daemon or the host, not the loss of this\n"
+       "# host's disk (docs/configuration.md).\n"
+    << "durability = " << (options.journal ? "\"local\"" : "\"store\"") << "\n";
+  if (!options.journal) return o.str();
+  o << "\n"
+       "[journal]\n"
+       "# The local journal: a SQLite database of the segments flushes wait for, on local disk.\n"
+    << "dir = " << Quote((data_dir / "journal").string()) << "\n"
+    << "# Bound on what it holds; past it a FLUSH waits for the uploads instead.\n"
+    << "max_size = " << Mebibytes(d.journal_max_size) << "\n";
+  return o.str();
+}
+
 std::string RenderDefaultConfig(const InitOptions& options) {
   const auto data_dir = options.data_dir.lexically_normal();
   const std::string url =
@@ -116,7 +137,7 @@ std::string RenderDefaultConfig(const InitOptions& options) {
     << "# Allow writing on a backend without atomic put-if-absent. Two hosts writing the same\n"
        "# volume would then corrupt it; leave false unless one host is guaranteed.\n"
     << "allow_unfenced = " << (d.allow_unfenced ? "true" : "false") << "\n"
-    << "\n"
+    << RenderWriteSide(options, d, data_dir) << "\n"
     << RenderDiskCacheSection(data_dir, options.disk_cache_size)
     << RenderBackendSection(options, url, Quote);
   o << "\n"
@@ -160,8 +181,18 @@ std::string RenderDefaultConfig(const InitOptions& options) {
        "plugin = \"nbd\"\n"
        "# TCP addresses (host:port) and Unix sockets (unix:PATH) to listen on.\n"
     << "listen = [" << Quote("127.0.0.1:" + std::to_string(options.port)) << ", "
-    << Quote("unix:" + (data_dir / "nbd.sock").string()) << "]\n"
-    << "\n"
+    << Quote("unix:" + (data_dir / "nbd.sock").string()) << "]\n";
+  if (!options.tls_psk.empty()) {
+    o << "# TLS is required before anything else, even listing exports. Clients connect with\n"
+         "#   nbdinfo 'nbds://IDENTITY@127.0.0.1:"
+      << options.port
+      << "/default?tls-psk-file=FILE'\n"
+         "tls = \"require\"\n"
+         "# Pre-shared keys, one \"identity:hexkey\" per line; readable by its owner only.\n"
+         "tls_psk_file = "
+      << Quote(options.tls_psk) << "\n";
+  }
+  o << "\n"
        "# Volumes created at startup when missing (more at runtime: blockpipe volume create).\n"
        "[[volume]]\n"
        "name = \"default\"\n"

@@ -1,5 +1,5 @@
-// ValidatePluginSection: a [backend], [[codec]] or [[frontend]] table checked against the key
-// table its plugin declares (bp_config_key). The result, ResolvedConfig, holds every declared key
+// ValidatePluginSection: a [backend], [[filter]], [[codec]] or [[frontend]] table checked against
+// the key table its plugin declares (bp_config_key). The result, ResolvedConfig, holds every declared key
 // that has a value (given or default) in string form, which is what the host services'
 // config_* functions hand to the plugin. SECRET values never appear in messages.
 #include <algorithm>

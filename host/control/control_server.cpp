@@ -1,6 +1,8 @@
 // The daemon's control endpoint (see control_server.h for the protocol).
 #include "control/control_server.h"
 
+#include "journal/local_journal.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -160,10 +162,21 @@ nlohmann::json ControlServer::Handle(const nlohmann::json& request) {
   if (op == "stats") {
     nlohmann::json list = nlohmann::json::array();
     for (const auto& s : volumes_->List()) list.push_back(SummaryToJson(s));
-    return {{"ok", true},
-            {"volumes", list},
-            {"caches", CachesToJson()},
-            {"metrics", metrics_ ? metrics_() : std::string()}};
+    nlohmann::json reply = {{"ok", true},
+                            {"volumes", list},
+                            {"caches", CachesToJson()},
+                            {"metrics", metrics_ ? metrics_() : std::string()}};
+    JournalBacklog backlog;
+    std::string journal_path;
+    uint64_t journal_max = 0;
+    if (volumes_->Journal(&backlog, &journal_path, &journal_max)) {
+      // The local journal's backlog: flushed segments the object store does not have yet.
+      reply["journal"] = {{"path", journal_path},
+                          {"backlog_segments", backlog.segments},
+                          {"backlog_bytes", backlog.bytes},
+                          {"max_size", journal_max}};
+    }
+    return reply;
   }
   return fail("unknown op `" + op + "`");
 }

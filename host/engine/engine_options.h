@@ -49,6 +49,18 @@ struct EngineOptions {
   // size in bytes, 0 = no disk cache (cache/disk_cache.h).
   std::string disk_cache_dir;
   uint64_t disk_cache_size = 0;
+  // Segment uploads per volume in flight at once (segments become durable strictly in seq
+  // order whatever order their uploads finish in; see segment_committer.h). At least 1.
+  uint32_t uploads_in_flight = 4;
+  // Where a FLUSH or FUA is acknowledged: kStore once the object store has every segment it
+  // covers; kLocal once they are committed to the local journal (journal/local_journal.h),
+  // uploading in the background.
+  enum class Durability { kStore, kLocal };
+  Durability durability = Durability::kStore;
+  // [journal] dir (the daemon defaults it to DATA_DIR/journal) and max_size: the bound on the
+  // encoded bytes the journal holds before FLUSH waits for uploads instead.
+  std::string journal_dir;
+  uint64_t journal_max_size = 1ull << 30;
   // Threads for backend calls and codec work, shared by all volumes.
   uint32_t io_threads = 8;
   // Backend retry budget for transient errors, per operation (ms).
@@ -64,6 +76,9 @@ struct EngineOptions {
   // Volumes whose active owner record, held by another writer, may be overridden ("all" for
   // every volume). Anything else held by another writer is refused at a writable open.
   std::vector<std::string> take_over;
+  // `blockpipe run --take-over NAME --force`: also take volumes whose owner ran with the local
+  // journal, losing the flushed writes that only its journal holds.
+  bool take_over_force = false;
 
   // Sabotage bits (above), for the simulator's self-test only. 0 in every real use.
   uint32_t sabotage = 0;

@@ -42,18 +42,26 @@ Status PlanRecovery(const RecoveryListing& listing, const RecoveryReaders& read,
 
   // 2. Replay the segments after it in order; the volume is the longest valid prefix.
   const auto& segments = listing.segments;
-  if (plan->checkpoint_seq == 0 && !segments.empty() && segments.begin()->first != 1) {
+  // With uploads in flight a crash before segment 1 landed leaves only later ones, within the
+  // upload window: that is an ordinary gap (below), not a reclaimed log.
+  const bool crash_before_first = listing.checkpoints.empty() && !segments.empty() &&
+                                  segments.rbegin()->first <= kMaxUploadsInFlight;
+  if (plan->checkpoint_seq == 0 && !segments.empty() && segments.begin()->first != 1 &&
+      !crash_before_first) {
     plan->unrecoverable = Status::Corrupt(
         "no usable checkpoint, and segments 1 to " + std::to_string(segments.begin()->first - 1) +
         " are gone (reclaimed or deleted); refusing to rebuild the volume from a partial log");
     return Status::Ok();
   }
   uint64_t seq = plan->checkpoint_seq + 1;
+  uint64_t previous_run = 0;  // the run of segment seq - 1 when replay read it, else 0
   for (;; ++seq) {
     auto it = segments.find(seq);
     if (it == segments.end()) {
       if (segments.upper_bound(seq) != segments.end()) {
         plan->stop = Status::NotFound("segment " + std::to_string(seq) + " is missing");
+        plan->stop_after_crash = true;
+        plan->next_missing = true;
       }
       break;
     }
@@ -65,12 +73,29 @@ Status PlanRecovery(const RecoveryListing& listing, const RecoveryReaders& read,
       plan->stop = s;
       break;
     }
+    if (meta.run_id != 0 && previous_run != 0 && meta.run_id != previous_run &&
+        meta.run_first_seq != seq) {
+      plan->stop = Status::Precondition(
+          "segment " + std::to_string(seq) +
+          " was left by an earlier writer run after a later one took over from segment " +
+          std::to_string(seq - 1));
+      plan->stop_after_crash = true;
+      break;
+    }
+    previous_run = meta.run_id;
     plan->state.ApplySegment(meta, object_size);
     ++plan->replayed;
   }
   plan->state.through_seq = std::max(plan->state.through_seq, seq - 1);
   for (auto it = segments.lower_bound(seq); it != segments.end(); ++it) {
     plan->past_prefix.push_back(it->first);
+  }
+  // Uploads in flight span at most kMaxUploadsInFlight seqs: anything further past the stop is
+  // not what a crash leaves, so it is treated as damage (kept aside, never deleted).
+  if (plan->stop_after_crash && !plan->past_prefix.empty() &&
+      plan->past_prefix.back() - plan->state.through_seq > kMaxUploadsInFlight) {
+    plan->stop_after_crash = false;
+    plan->next_missing = false;
   }
   return Status::Ok();
 }

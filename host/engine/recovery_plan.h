@@ -11,6 +11,14 @@
 // 1; if segment 1 is gone (reclaimed on the strength of checkpoints that are now all
 // unusable), the volume cannot be rebuilt, and serving a partial replay would present old data
 // as current.
+//
+// Writer runs. Segments upload several at a time, so a crash can leave segment N+1 in the store
+// without N. Each segment names the writer run (one writable open) that wrote it and the first
+// seq of that run. Replay also stops at a segment of a different run than its predecessor's
+// unless it is its run's first: that segment was left past a gap by an earlier run and
+// overtaken by a later one (which claimed the gap), so it was never part of the log. Segments
+// that do not name their run (older writers) and the first one after the checkpoint are not
+// checked.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +33,10 @@
 #include "util/status.h"
 
 namespace bp {
+
+// The most segment uploads a writer keeps in flight ([engine] uploads_in_flight is capped here):
+// how far past a gap a crash can leave segments.
+constexpr uint64_t kMaxUploadsInFlight = 64;
 
 // What the store lists for one volume: seq -> listed object size.
 struct RecoveryListing {
@@ -54,9 +66,16 @@ struct RecoveryPlan {
   // The segments checkpoint_seq lists as live (ascending), before replay.
   std::vector<uint64_t> checkpoint_live;
   uint64_t replayed = 0;  // segments applied after the checkpoint
-  // Why replay stopped at through_seq + 1 when later segments exist: NotFound (missing) or
-  // the validation error. Ok when the log simply ends there.
+  // Why replay stopped at through_seq + 1 when later segments exist: NotFound (missing), the
+  // validation error, or Precondition (a segment of an earlier writer run). Ok when the log
+  // simply ends there.
   Status stop;
+  // The stop is what a crash leaves with uploads in flight (a missing seq, or a stale segment
+  // of an earlier run), not damage: past_prefix then holds only segments no FLUSH covered.
+  bool stop_after_crash = false;
+  // The seq after through_seq is missing from the store (a writer claims it before deleting
+  // what lies past it).
+  bool next_missing = false;
   // Listed segments after the valid prefix, ascending (the one that failed validation, if
   // any, included): not part of the volume.
   std::vector<uint64_t> past_prefix;

@@ -16,6 +16,15 @@ void SegmentCommitter::Reset(uint64_t durable_seq) {
   next_seq_ = durable_seq + 1;
 }
 
+uint64_t SegmentCommitter::AckFrontier() const {
+  uint64_t frontier = durable_seq_;
+  for (const auto& seg : pending_) {
+    if (!seg->journaled) break;
+    frontier = seg->seq;
+  }
+  return frontier;
+}
+
 std::shared_ptr<PendingSegment> SegmentCommitter::Seal(std::unique_ptr<WriteBuffer> buffer) {
   auto seg = std::make_shared<PendingSegment>();
   seg->seq = next_seq_++;
@@ -48,47 +57,78 @@ void SegmentCommitter::Encoded(PendingSegment* seg, const Status& s, Clock::Time
     pending_bytes_ += seg->image.owned_size();
   } else {
     seg->stage = PendingSegment::Stage::kEncodeFailed;
-    retry_at_ = now + std::chrono::milliseconds(kMaxRetryMs);
+    seg->retry_at = now + std::chrono::milliseconds(kMaxRetryMs);
   }
 }
 
 SegmentCommitter::Step SegmentCommitter::Next(Clock::TimePoint now, bool retry_now,
                                               std::shared_ptr<PendingSegment>* seg) {
-  if (slot_ != Slot::kFree || pending_.empty()) return Step::kNone;
-  if (options_.sabotage & Sabotage::kAckFlushOnNewestDurable) {
-    // Broken on purpose: upload whichever segment is encoded, not the oldest.
-    for (const auto& any : pending_) {
-      if (any->stage != PendingSegment::Stage::kEncoded) continue;
-      any->stage = PendingSegment::Stage::kUploading;
-      slot_ = Slot::kUploading;
-      *seg = any;
-      return Step::kUpload;
+  const size_t limit = std::max<uint32_t>(1, options_.uploads_in_flight);
+  for (const auto& p : pending_) {
+    switch (p->stage) {
+      case PendingSegment::Stage::kEncoding:
+      case PendingSegment::Stage::kUploading:
+      case PendingSegment::Stage::kUploaded: continue;  // its task reports back
+      case PendingSegment::Stage::kEncodeFailed:
+        // A segment being journaled is read by that task: encode it again only after.
+        if (p->journaling || (!retry_now && now < p->retry_at)) continue;
+        p->stage = PendingSegment::Stage::kEncoding;
+        *seg = p;
+        return Step::kEncode;
+      case PendingSegment::Stage::kUploadFailed:
+        if (!retry_now && now < p->retry_at) continue;
+        break;
+      case PendingSegment::Stage::kEncoded: break;
     }
+    // Uploads start oldest first; none past the limit.
+    if (uploading_ >= limit) return Step::kNone;
+    p->stage = PendingSegment::Stage::kUploading;
+    ++uploading_;
+    *seg = p;
+    return Step::kUpload;
+  }
+  return Step::kNone;
+}
+
+bool SegmentCommitter::Uploaded(PendingSegment* seg) {
+  --uploading_;
+  seg->stage = PendingSegment::Stage::kUploaded;
+  // The store takes uploads again: the segments that failed earlier retry now rather than
+  // after their backoff (up to 30 s), which would hold the durable frontier back meanwhile.
+  for (const auto& p : pending_) {
+    if (p->stage == PendingSegment::Stage::kUploadFailed) p->retry_at = Clock::TimePoint{};
+  }
+  return !applying_ && !borrowed_;
+}
+
+std::shared_ptr<PendingSegment> SegmentCommitter::HeadToApply() {
+  if (borrowed_ || pending_.empty()) {
+    applying_ = false;
+    return nullptr;
+  }
+  if (options_.sabotage & Sabotage::kAckFlushOnNewestDurable) {
+    // Broken on purpose: any uploaded segment counts as durable at once, and the durable seq is
+    // the newest one (engine_options.h).
+    for (const auto& any : pending_) {
+      if (any->stage != PendingSegment::Stage::kUploaded) continue;
+      applying_ = true;
+      return any;
+    }
+    applying_ = false;
+    return nullptr;
   }
   const std::shared_ptr<PendingSegment>& head = pending_.front();
-  switch (head->stage) {
-    case PendingSegment::Stage::kEncoding:
-    case PendingSegment::Stage::kUploading: return Step::kNone;  // its task reports back
-    case PendingSegment::Stage::kEncodeFailed:
-      if (!retry_now && now < retry_at_) return Step::kNone;
-      head->stage = PendingSegment::Stage::kEncoding;
-      *seg = head;
-      return Step::kEncode;
-    case PendingSegment::Stage::kUploadFailed:
-      if (!retry_now && now < retry_at_) return Step::kNone;
-      break;
-    case PendingSegment::Stage::kEncoded: break;
+  if (head->stage != PendingSegment::Stage::kUploaded) {
+    applying_ = false;
+    return nullptr;
   }
-  head->stage = PendingSegment::Stage::kUploading;
-  slot_ = Slot::kUploading;
-  *seg = head;
-  return Step::kUpload;
+  applying_ = true;
+  return head;
 }
 
 uint64_t SegmentCommitter::Durable(PendingSegment* seg) {
-  slot_ = Slot::kFree;
   durable_seq_ = std::max(durable_seq_, seg->seq);
-  // Always the head, unless the sabotage above uploaded out of order.
+  // Always the head, unless the sabotage above applies out of order.
   pending_.erase(std::find_if(pending_.begin(), pending_.end(),
                               [&](const auto& p) { return p.get() == seg; }));
   pending_bytes_ -= seg->bytes;
@@ -98,19 +138,56 @@ uint64_t SegmentCommitter::Durable(PendingSegment* seg) {
 }
 
 uint32_t SegmentCommitter::UploadFailed(PendingSegment* seg, Clock::TimePoint now) {
-  slot_ = Slot::kFree;
+  --uploading_;
   seg->stage = PendingSegment::Stage::kUploadFailed;
   retry_backoff_ms_ =
       retry_backoff_ms_ == 0 ? kFirstRetryMs : std::min(kMaxRetryMs, retry_backoff_ms_ * 2);
-  retry_at_ = now + std::chrono::milliseconds(retry_backoff_ms_);
+  seg->retry_at = now + std::chrono::milliseconds(retry_backoff_ms_);
   return retry_backoff_ms_;
 }
 
+void SegmentCommitter::UploadFenced(PendingSegment* seg) {
+  --uploading_;
+  seg->stage = PendingSegment::Stage::kUploadFailed;
+}
+
 bool SegmentCommitter::RetryDue(Clock::TimePoint now) const {
-  if (pending_.empty() || now < retry_at_) return false;
-  const PendingSegment::Stage stage = pending_.front()->stage;
-  return stage == PendingSegment::Stage::kEncodeFailed ||
-         stage == PendingSegment::Stage::kUploadFailed;
+  for (const auto& p : pending_) {
+    const PendingSegment::Stage stage = p->stage;
+    if ((stage == PendingSegment::Stage::kEncodeFailed ||
+         stage == PendingSegment::Stage::kUploadFailed) &&
+        now >= p->retry_at) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::vector<std::shared_ptr<PendingSegment>> SegmentCommitter::TakeForJournal(uint64_t through) {
+  std::vector<std::shared_ptr<PendingSegment>> out;
+  for (const auto& p : pending_) {
+    if (p->seq > through || !p->encoded()) break;
+    if (p->journaled || p->journaling || p->stage == PendingSegment::Stage::kUploaded) continue;
+    p->journaling = true;
+    out.push_back(p);
+  }
+  return out;
+}
+
+void SegmentCommitter::Journaled(const std::vector<std::shared_ptr<PendingSegment>>& segs,
+                                 bool ok) {
+  for (const auto& p : segs) {
+    p->journaling = false;
+    if (ok) p->journaled = true;
+  }
+}
+
+bool SegmentCommitter::JournalWaitsForEncode(uint64_t through) const {
+  for (const auto& p : pending_) {
+    if (p->seq > through) break;
+    if (!p->encoded() && !p->journaled) return true;
+  }
+  return false;
 }
 
 WriteBuffer::Hit SegmentCommitter::Lookup(uint64_t lba, const uint8_t** data) const {
@@ -121,6 +198,13 @@ WriteBuffer::Hit SegmentCommitter::Lookup(uint64_t lba, const uint8_t** data) co
   return WriteBuffer::Hit::kMiss;
 }
 
+bool SegmentCommitter::Untouched(uint64_t lba, uint64_t blocks) const {
+  for (const auto& seg : pending_) {
+    if (!seg->buffer->Untouched(lba, blocks)) return false;
+  }
+  return true;
+}
+
 // Fresh memory is expensive here: every page of a new segment-sized buffer is faulted in and
 // cleared by the kernel, and freeing it returns the pages. So a durable segment's write buffer
 // (its slabs) and image storage are kept for the next segments: always one encoding's and one
@@ -128,6 +212,9 @@ WriteBuffer::Hit SegmentCommitter::Lookup(uint64_t lba, const uint8_t** data) co
 // write-buffer limit. At full speed every segment then reuses memory that is already there,
 // and an idle volume holds no more than the limit allows.
 void SegmentCommitter::Recycle(PendingSegment* seg) {
+  // A journal task still reading the image (and the buffer parts it keeps) holds the segment:
+  // its memory is freed with the last reference instead.
+  if (seg->journaling) return;
   constexpr size_t kAlwaysKept = 2;
   const uint64_t limit = options_.write_buffer_limit;
   auto keep = [&](size_t spares, uint64_t bytes) {

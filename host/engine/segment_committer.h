@@ -1,12 +1,23 @@
 // SegmentCommitter: the volume's part that takes sealed write buffers to durable segments. It
 // numbers segments (strictly increasing seq), keeps the sealed ones in order until they are
-// durable (their buffers still answer reads), owns the upload slot — one upload at a time, in
-// seq order, so the durable segments are always a prefix (also borrowed by checkpoint
-// serialization, see Volume::MaybeCheckpoint) — times retries of failed encodes and uploads
-// with exponential backoff, and recycles buffer and image memory between segments.
+// durable (their buffers still answer reads), hands out up to `uploads_in_flight` uploads at a
+// time (oldest first), and declares segments durable strictly in seq order: an upload that
+// finishes before an older one waits (kUploaded) until every older segment is durable, so the
+// durable segments are always a prefix and a FLUSH never outruns a gap. It times retries of
+// failed encodes and uploads with exponential backoff and recycles buffer and image memory.
+//
+// The map changes only when the head segment is applied. `Applying` (one task applies durable
+// heads at a time) and `Borrow` (checkpoint serialization reads the map without the lock, see
+// Volume::MaybeCheckpoint) exclude each other, so holding the borrow freezes the map while
+// uploads keep running.
+//
+// With the local journal (durability = "local") a segment may also be *journaled*: its encoded
+// image is committed to the host's journal, which makes it safe to acknowledge before the
+// store has it. AckFrontier() is the highest seq such that every segment up to it is durable or
+// journaled; FLUSH/FUA waiters complete at that frontier.
 //
 // It only keeps books and decides what comes next; the Volume runs the work it hands out
-// (encoding, uploading) on its executor without the lock and reports the outcome back.
+// (encoding, uploading, journaling) on its executor without the lock and reports the outcome.
 //
 // Not thread-safe: the Volume holds its mutex around every call (volume.h). A PendingSegment's
 // buffer and image are written only by the one task the committer handed it to (see Stage).
@@ -30,6 +41,7 @@ struct PendingSegment {
     kEncoding,      // an encode task owns `image`
     kEncoded,       // ready to upload
     kUploading,     // an upload task reads `image`
+    kUploaded,      // in the store; durable once every older segment is
     kEncodeFailed,  // retried (encoded again) when the retry is due
     kUploadFailed,  // retried (uploaded again) when the retry is due
   };
@@ -38,6 +50,12 @@ struct PendingSegment {
   std::unique_ptr<WriteBuffer> buffer;  // immutable once sealed; readable until durable
   uint64_t bytes = 0;                   // memory counted against the write-buffer limit
   SegmentImage image;  // the encoded object, built in memory recycled between segments
+  // Local journal: a journal task is writing the image (it reads `image` only), or committed it.
+  bool journaling = false;
+  bool journaled = false;
+  Clock::TimePoint retry_at{};  // kEncodeFailed / kUploadFailed: when the retry is due
+
+  bool encoded() const { return stage != Stage::kEncoding && stage != Stage::kEncodeFailed; }
 };
 
 class SegmentCommitter {
@@ -49,10 +67,13 @@ class SegmentCommitter {
 
   uint64_t next_seq() const { return next_seq_; }
   uint64_t durable_seq() const { return durable_seq_; }
+  // Every segment up to this seq is durable or journaled (>= durable_seq()).
+  uint64_t AckFrontier() const;
   // Memory of sealed segments not yet durable (buffers and their encoded images).
   uint64_t pending_bytes() const { return pending_bytes_; }
   bool has_pending() const { return !pending_.empty(); }
   size_t pending_count() const { return pending_.size(); }
+  size_t uploads_in_flight() const { return uploading_; }
 
   // Seal `buffer` (non-empty) as the next segment; the caller runs its encode task.
   std::shared_ptr<PendingSegment> Seal(std::unique_ptr<WriteBuffer> buffer);
@@ -62,28 +83,44 @@ class SegmentCommitter {
   // The encode task of seg finished with status s.
   void Encoded(PendingSegment* seg, const Status& s, Clock::TimePoint now);
 
-  // What the head of the queue needs next. kUpload and kEncode hand *seg to the caller, who
-  // runs that task (kUpload also takes the upload slot). retry_now: a failed head is retried
-  // even if its backoff has not passed (a FLUSH asks for it).
+  // What comes next. kUpload and kEncode hand *seg to the caller, who runs that task. Call
+  // until kNone: several uploads may start at once. retry_now: a failed segment is retried even
+  // if its backoff has not passed (a FLUSH asks for it).
   enum class Step { kNone, kEncode, kUpload };
   Step Next(Clock::TimePoint now, bool retry_now, std::shared_ptr<PendingSegment>* seg);
-  // The head's upload succeeded and its map delta is applied: it leaves the queue and its
+  // seg's upload succeeded. Returns true when the caller should apply durable heads now
+  // (HeadToApply), false when an older segment is still missing or another task applies.
+  // Segments whose upload failed earlier become due for a retry at once.
+  bool Uploaded(PendingSegment* seg);
+  // The oldest pending segment when it is uploaded and may be applied (takes the applying
+  // role), else null (and the role is released).
+  std::shared_ptr<PendingSegment> HeadToApply();
+  // The head returned by HeadToApply has its map delta applied: it leaves the queue and its
   // memory is recycled. Returns the new durable seq.
   uint64_t Durable(PendingSegment* seg);
-  // The head's upload failed (transiently): back off. Returns the wait in ms before the retry.
+  // seg's upload failed (transiently): back off. Returns the wait in ms before the retry.
   uint32_t UploadFailed(PendingSegment* seg, Clock::TimePoint now);
-  // The head's upload ended in a fence (another writer): just release the slot.
-  void UploadFenced() { slot_ = Slot::kFree; }
-  // A failed head is due for its retry.
+  // seg's upload ended in a fence (another writer).
+  void UploadFenced(PendingSegment* seg);
+  // A failed segment is due for its retry.
   bool RetryDue(Clock::TimePoint now) const;
   // An upload succeeded after one or more failed attempts (for the log).
   bool had_failures() const { return retry_backoff_ms_ != 0; }
 
-  // The upload slot, which checkpoint serialization borrows: the map changes only when an
-  // upload completes, so holding the slot freezes it.
-  bool slot_free() const { return slot_ == Slot::kFree; }
-  void BorrowSlot() { slot_ = Slot::kBorrowed; }
-  void ReturnSlot() { slot_ = Slot::kFree; }
+  // Checkpoint serialization borrows the map: possible while no task applies segments; while
+  // borrowed, uploads continue but nothing is applied.
+  bool can_borrow() const { return !applying_ && !borrowed_; }
+  void Borrow() { borrowed_ = true; }
+  void ReturnBorrow() { borrowed_ = false; }
+
+  // Local journal: encoded segments up to `through` that are neither durable, journaled nor
+  // being journaled, oldest first, now marked `journaling`; stops at the first one not encoded
+  // yet (a later one would not move the frontier).
+  std::vector<std::shared_ptr<PendingSegment>> TakeForJournal(uint64_t through);
+  // The journal task for these segments finished.
+  void Journaled(const std::vector<std::shared_ptr<PendingSegment>>& segs, bool ok);
+  // A segment up to `through` waits for an encode before it can be journaled.
+  bool JournalWaitsForEncode(uint64_t through) const;
 
   // Free the spare buffers and images (the volume went idle; memory.md in docs/engine.md).
   void DropSpares() {
@@ -94,9 +131,10 @@ class SegmentCommitter {
 
   // What the sealed, not yet durable buffers say about block lba (newest first).
   WriteBuffer::Hit Lookup(uint64_t lba, const uint8_t** data) const;
+  // True when no sealed, not yet durable buffer touches [lba, lba+blocks).
+  bool Untouched(uint64_t lba, uint64_t blocks) const;
 
  private:
-  enum class Slot { kFree, kUploading, kBorrowed };
   // Keep a durable segment's buffer and image memory for the next segments, within the limit.
   void Recycle(PendingSegment* seg);
 
@@ -108,8 +146,9 @@ class SegmentCommitter {
   uint64_t pending_bytes_ = 0;
   uint64_t next_seq_ = 1;
   uint64_t durable_seq_ = 0;
-  Slot slot_ = Slot::kFree;
-  Clock::TimePoint retry_at_{};
+  size_t uploading_ = 0;  // upload tasks running
+  bool applying_ = false;
+  bool borrowed_ = false;
   uint32_t retry_backoff_ms_ = 0;
 };
 

@@ -45,7 +45,16 @@ Bytes SerializeSegmentMeta(const SegmentMeta& meta, uint64_t data_start) {
     w.U64(r.blocks);
     if (r.kind == ExtentKind::kData) w.U64(r.index);
   }
-  WriteExtensions(w, {});
+  std::vector<Extension> extensions;
+  if (meta.run_id != 0) {
+    Extension run;
+    run.tag = kSegmentExtWriterRun;
+    ByteWriter rw(&run.value);
+    rw.U64(meta.run_id);
+    rw.U64(meta.run_first_seq);
+    extensions.push_back(std::move(run));
+  }
+  WriteExtensions(w, extensions);
   return out;
 }
 
@@ -113,6 +122,15 @@ Status ParseSegmentMeta(const uint8_t* p, size_t n, uint64_t data_start, uint64_
   std::vector<Extension> extensions;
   BP_RETURN_IF_ERROR(ReadExtensions(r, &extensions));
   if (!r.ok()) return Status::Corrupt("segment meta is truncated");
+  for (const Extension& e : extensions) {
+    if (e.tag != kSegmentExtWriterRun) continue;
+    ByteReader er(e.value.data(), e.value.size());
+    m.run_id = er.U64();
+    m.run_first_seq = er.U64();
+    if (!er.ok() || m.run_id == 0 || m.run_first_seq == 0 || m.run_first_seq > m.seq) {
+      return Status::Corrupt("segment writer-run record is invalid");
+    }
+  }
   *out = std::move(m);
   return Status::Ok();
 }
@@ -141,18 +159,20 @@ static uint32_t KeptPartCrc(const ObjectPart& part, const uint8_t* src, size_t f
 
 // Upper bound of the serialized meta of `meta` (see SerializeSegmentMeta), before encoding.
 static size_t PlainMetaBound(const SegmentMeta& meta) {
-  return 64 + meta.units.size() * 20 + meta.records.size() * 25;
+  return 96 + meta.units.size() * 20 + meta.records.size() * 25;  // 32 for the run record
 }
 
 Status EncodeSegmentImage(const WriteBuffer& buffer, uint64_t seq, const Uuid& uuid,
                           const CodecChain& chain, uint32_t unit_size, SegmentImage* image,
-                          bool keep_in_buffer) {
+                          bool keep_in_buffer, uint64_t run_id, uint64_t run_first_seq) {
   const uint32_t unit_blocks = std::max<uint32_t>(1, unit_size / kBlockSize);
   std::vector<const uint32_t*> block_crcs;  // known CRCs of the blocks, else nullptr
   auto blocks = buffer.SortedBlocks(keep_in_buffer ? &block_crcs : nullptr);
   SegmentMeta& meta = image->meta;
   meta = SegmentMeta{};
   meta.seq = seq;
+  meta.run_id = run_id;
+  meta.run_first_seq = run_first_seq;
 
   // Ranges first in record order, matching the apply order.
   for (const auto& [lba, e] : buffer.ranges().extents()) {
@@ -297,9 +317,11 @@ ObjectParts SegmentImage::Parts() const {
 }
 
 Status BuildSegment(const WriteBuffer& buffer, uint64_t seq, const Uuid& uuid,
-                    const CodecChain& chain, uint32_t unit_size, BuiltSegment* out) {
+                    const CodecChain& chain, uint32_t unit_size, BuiltSegment* out, uint64_t run_id,
+                    uint64_t run_first_seq) {
   SegmentImage image;
-  BP_RETURN_IF_ERROR(EncodeSegmentImage(buffer, seq, uuid, chain, unit_size, &image));
+  BP_RETURN_IF_ERROR(EncodeSegmentImage(buffer, seq, uuid, chain, unit_size, &image,
+                                        /*keep_in_buffer=*/false, run_id, run_first_seq));
   JoinParts(image.Parts(), &out->object);
   out->meta = std::move(image.meta);
   return Status::Ok();

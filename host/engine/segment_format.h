@@ -22,6 +22,11 @@
 
 namespace bp {
 
+// Segment-meta extension tag: the writer run (u64 run id, u64 the run's first seq). Not
+// critical: a reader that predates it replays the log as before, only without the check that
+// keeps a stale segment of an earlier run out of it (recovery_plan.h).
+constexpr uint16_t kSegmentExtWriterRun = 1;
+
 struct BuiltSegment {
   Bytes object;
   SegmentMeta meta;  // unit offsets are absolute in `object`
@@ -59,13 +64,16 @@ struct SegmentImage {
 // change meanwhile. keep_in_buffer: units the codec stores unchanged become kept parts that
 // point into the buffer (for a store whose PutParts writes pieces); otherwise every byte of the
 // object is in image->storage.
+// run_id / run_first_seq: the writer run stamped into the meta (0: none).
 Status EncodeSegmentImage(const WriteBuffer& buffer, uint64_t seq, const Uuid& uuid,
                           const CodecChain& chain, uint32_t unit_size, SegmentImage* image,
-                          bool keep_in_buffer = false);
+                          bool keep_in_buffer = false, uint64_t run_id = 0,
+                          uint64_t run_first_seq = 0);
 
 // The same as one contiguous object (a copy of the image; for tests and tools).
 Status BuildSegment(const WriteBuffer& buffer, uint64_t seq, const Uuid& uuid,
-                    const CodecChain& chain, uint32_t unit_size, BuiltSegment* out);
+                    const CodecChain& chain, uint32_t unit_size, BuiltSegment* out,
+                    uint64_t run_id = 0, uint64_t run_first_seq = 0);
 
 // Serialize / parse the plain (decoded) meta block. Offsets in the serialized form are relative
 // to the first unit; `data_start` converts them to absolute object offsets when parsing.

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <random>
 
 #include <spdlog/spdlog.h>
 
@@ -13,6 +14,16 @@
 #include "engine/checkpoint_format.h"
 
 namespace bp {
+namespace {
+// A random nonzero writer-run id (docs/format.md, "Writer runs"). Only uniqueness matters: two
+// runs of one volume with the same id could not tell each other's segments apart.
+uint64_t NewRunId() {
+  std::random_device rd;
+  uint64_t id = 0;
+  while (id == 0) id = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  return id;
+}
+}  // namespace
 
 Volume::Volume(const Services& services, VolumeMeta meta, std::unique_ptr<CodecChain> chain,
                bool writable, bool fenced_puts)
@@ -31,7 +42,8 @@ Volume::Volume(const Services& services, VolumeMeta meta, std::unique_ptr<CodecC
       committer_(svc_.options),
       checkpointer_(svc_.options.checkpoint_every_segments),
       read_(meta_.name, meta_.uuid, meta_.size / kBlockSize, meta_.unit_size, svc_.cache,
-            svc_.options.read_ahead_max) {}
+            svc_.options.read_ahead_max),
+      run_id_(services.run_id != 0 ? services.run_id : NewRunId()) {}
 
 Volume::~Volume() = default;
 
@@ -125,6 +137,7 @@ Status Volume::Close(bool clean) {
   const bool writable = opened_writable_;
   if (clean && writable) {
     result = FlushSync();
+    if (result.ok() && svc_.journal != nullptr) result = DrainJournal();
     MutexLock lock(&mu_);
     while (checkpointer_.writing()) idle_cv_.Wait(&mu_);
     if (result.ok() && access_ == Access::kWritable &&
@@ -165,6 +178,40 @@ Status Volume::Close(bool clean) {
     spdlog::warn("volume {}: background work still running at close", meta_.name);
   }
   return result;
+}
+
+Status Volume::DrainJournal() {
+  // The flush above returned once the journal had everything; a clean close also waits for the
+  // uploads, so the journal is empty and the ownership record can be released.
+  // It gives up once no segment became durable for the retry deadline (the store is down): the
+  // journal keeps what is left for the next start.
+  const auto patience =
+      std::chrono::milliseconds(std::max<uint32_t>(svc_.options.retry_deadline_ms, 100));
+  Clock::TimePoint limit = svc_.clock->Now() + patience;
+  MutexLock lock(&mu_);
+  uint64_t seen = committer_.durable_seq();
+  while (access_ == Access::kWritable &&
+         (committer_.has_pending() || journal_busy_ || journal_dropping_)) {
+    if (committer_.durable_seq() != seen) {
+      seen = committer_.durable_seq();
+      limit = svc_.clock->Now() + patience;
+    }
+    if (svc_.clock->Now() >= limit) {
+      return Status::Transient("volume " + meta_.name + ": " +
+                               std::to_string(committer_.pending_count()) +
+                               " segment(s) are still uploading; the local journal keeps them "
+                               "for the next start");
+    }
+    Pump(/*retry_now=*/committer_.RetryDue(svc_.clock->Now()));
+    svc_.clock->WaitUntil(&idle_cv_, &mu_,
+                          std::min(limit, svc_.clock->Now() + std::chrono::milliseconds(50)));
+  }
+  if (access_ != Access::kWritable) {
+    return Status::Permanent("volume " + meta_.name + ": fenced while draining its journal");
+  }
+  const uint64_t durable = committer_.durable_seq();
+  lock.Unlock();
+  return svc_.journal->DropThrough(meta_.uuid, durable);
 }
 
 bool Volume::read_only() const {

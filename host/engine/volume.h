@@ -47,6 +47,7 @@
 #include "engine/volume_meta.h"
 #include "engine/volume_state.h"
 #include "engine/write_path.h"
+#include "journal/local_journal.h"
 #include "pipeline/codec_chain.h"
 #include "pipeline/object_store.h"
 #include "util/clock.h"
@@ -56,6 +57,8 @@ namespace bp {
 // Largest READ/WRITE payload a volume accepts (advertised as max_request).
 constexpr uint32_t kMaxRequestBytes = 32u << 20;
 
+struct RecoveryPlan;  // engine/recovery_plan.h
+
 class Volume : public std::enable_shared_from_this<Volume> {
  public:
   // What every volume of one manager shares.
@@ -63,9 +66,14 @@ class Volume : public std::enable_shared_from_this<Volume> {
     std::shared_ptr<ObjectStore> store;
     Executor* pool = nullptr;
     UnitCache* cache = nullptr;
-    DiskCache* disk_cache = nullptr;  // null: no disk cache
     EngineOptions options;
     Clock* clock = Clock::Real();
+    // The local journal when options.durability is kLocal (owned by the manager), else null.
+    LocalJournal* journal = nullptr;
+    // The writer-run id of the next open (nonzero); 0 draws a random one. The simulator sets it
+    // from its seed, so a run never reads std::random_device.
+    uint64_t run_id = 0;
+    DiskCache* disk_cache = nullptr;  // null: no disk cache (owned by the manager)
   };
 
   // Open an existing volume: recover its map from the newest valid checkpoint and the segments
@@ -82,6 +90,9 @@ class Volume : public std::enable_shared_from_this<Volume> {
   // Frontend entry points (see VolumeRef). ref_read_only: the reference may not write.
   void Info(bp_volume_info* info, bool ref_read_only) const BP_EXCLUDES(mu_);
   void Submit(bp_io* io, bool ref_read_only) BP_EXCLUDES(mu_);
+  // The allocation of a byte range (VolumeRef::Extents; volume_extents.cpp).
+  Status Extents(uint64_t offset, uint64_t length, size_t max_extents,
+                 std::vector<bp_extent>* out) const BP_EXCLUDES(mu_);
 
   // Seal and upload everything written so far and wait for it (bounded by the retry deadline).
   Status FlushSync() BP_EXCLUDES(mu_);
@@ -118,6 +129,12 @@ class Volume : public std::enable_shared_from_this<Volume> {
 
   // ---- volume_open.cpp ----
   Status Recover() BP_EXCLUDES(mu_);
+  // Upload the journaled segments the store lacks (from `through` + 1, in seq order, up to the
+  // first gap or damaged row), then forget this volume's journal rows. *replayed: how many.
+  Status ReplayJournal(uint64_t through, uint64_t* replayed) BP_EXCLUDES(mu_);
+  // Segments past the valid prefix after a crash: claim the first missing seq with an empty
+  // segment of this run, then delete the orphans (see docs/format.md, "Opening a volume").
+  Status ClearOrphans(const RecoveryPlan& plan, uint64_t* through) BP_EXCLUDES(mu_);
 
   // ---- volume_read.cpp ----
   void SubmitRead(bp_io* io) BP_EXCLUDES(mu_);
@@ -156,6 +173,25 @@ class Volume : public std::enable_shared_from_this<Volume> {
   // it satisfies, and start what follows.
   void SegmentDurable(const std::shared_ptr<PendingSegment>& seg, Completions* done)
       BP_REQUIRES(mu_);
+  // Apply uploaded segments at the head of the queue to the map, in seq order (drops mu_
+  // between slices of a large segment), then start what follows.
+  void ApplyDurableHeads(Completions* done) BP_REQUIRES(mu_);
+  // An upload failed: fail the flushes nothing else will complete soon (all of them in store
+  // mode; with the journal, those it cannot take either).
+  void FailUncoveredWaiters(Completions* done) BP_REQUIRES(mu_);
+  // Group commit: whether the active buffer is sealed now for the flushes waiting on it.
+  bool SealForWaitersNow() const BP_REQUIRES(mu_);
+
+  // ---- volume_journal.cpp (durability = "local") ----
+  // Journal the encoded segments the waiting flushes need, if no journal commit is running.
+  void MaybeJournal() BP_REQUIRES(mu_);
+  void JournalSegments(std::vector<std::shared_ptr<PendingSegment>> segs, uint64_t reserved)
+      BP_EXCLUDES(mu_);
+  // A durable segment leaves the journal (batched drops on the executor).
+  void SegmentLeftJournal(uint64_t seq, bool journaled) BP_REQUIRES(mu_);
+  void DropJournaled() BP_EXCLUDES(mu_);
+  // At a clean close: wait until every segment is uploaded and the journal holds none of them.
+  Status DrainJournal() BP_EXCLUDES(mu_);
   void CacheScatteredUnits(const PendingSegment& seg) BP_EXCLUDES(mu_);
   // volume_read.cpp: queue the stored units of a segment just uploaded for the disk cache.
   void DiskCacheUploaded(const PendingSegment& seg) BP_EXCLUDES(mu_);
@@ -197,6 +233,19 @@ class Volume : public std::enable_shared_from_this<Volume> {
   Checkpointer checkpointer_ BP_GUARDED_BY(mu_);
   Reclaimer reclaimer_ BP_GUARDED_BY(mu_);
   ReadPath read_ BP_GUARDED_BY(mu_);
+  // Local journal: a commit task is running (flushes arriving meanwhile share the next one);
+  // the durable seq through which the journal is to forget this volume's rows, and how far it
+  // has (one drop task at a time); a drop failed, so the next durable segment retries it.
+  bool journal_busy_ BP_GUARDED_BY(mu_) = false;
+  uint64_t journal_drop_through_ BP_GUARDED_BY(mu_) = 0;
+  uint64_t journal_dropped_through_ BP_GUARDED_BY(mu_) = 0;
+  bool journal_dropping_ BP_GUARDED_BY(mu_) = false;
+  bool journal_drop_failed_ BP_GUARDED_BY(mu_) = false;
+  // This open's writer run (random, nonzero), stamped on every segment it writes, so recovery
+  // can tell a segment of an earlier run left past a gap from the log (docs/format.md).
+  const uint64_t run_id_;
+  // The first seq this run writes: set by Recover before the volume serves, read-only after.
+  uint64_t run_first_seq_ = 0;
 };
 
 }  // namespace bp

@@ -12,24 +12,27 @@
 namespace bp {
 
 void Volume::MaybeCheckpoint() {
-  // The serialization below borrows the upload slot; a segment upload in flight calls back here
-  // when it completes.
-  if (access_ != Access::kWritable || phase_ == Phase::kClosed || !committer_.slot_free()) return;
+  // The serialization below borrows the map from the committer; a segment being applied calls
+  // back here when it is done.
+  if (access_ != Access::kWritable || phase_ == Phase::kClosed || !committer_.can_borrow()) return;
   if (!checkpointer_.Due(committer_.durable_seq())) return;
   const uint64_t covered_bytes = checkpointer_.Begin();
   const uint64_t seq = state_.through_seq;
   reclaimer_.RecordCheckpoint(seq, state_);
-  // The state changes only when an uploaded segment is applied, and that needs the upload slot.
-  // Holding the slot while serializing lets the serialization (tens of MB for a fragmented map)
-  // run without the lock and still be exactly the state through `seq`: requests keep flowing
-  // and concurrent readers of the state only read; just the next upload waits.
-  committer_.BorrowSlot();
+  // The state changes only when an uploaded segment is applied, and the committer applies none
+  // while the map is borrowed. Borrowing it while serializing lets the serialization (tens of
+  // MB for a fragmented map) run without the lock and still be exactly the state through
+  // `seq`: requests keep flowing, uploads keep running, and concurrent readers of the state
+  // only read; just the application of finished uploads waits.
+  committer_.Borrow();
   auto self = shared_from_this();
   RunInBackground([self, seq, covered_bytes] {
     Bytes plain = SerializeCheckpoint(self->StateWhileSlotBorrowed());
     {
+      Completions done;
       MutexLock lock(&self->mu_);
-      self->committer_.ReturnSlot();
+      self->committer_.ReturnBorrow();
+      self->ApplyDurableHeads(&done);
       self->Pump(/*retry_now=*/false);
     }
     self->WriteCheckpoint(seq, std::move(plain), covered_bytes);

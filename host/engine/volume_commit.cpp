@@ -1,7 +1,7 @@
 // Volume commit path: sealing the active buffer into a segment, encoding it on the executor,
-// uploading segments one at a time in seq order (the SegmentCommitter decides what is next),
-// applying a durable segment to the map, fencing when another writer owns the next seq, and
-// keeping scattered units in the cache.
+// uploading up to `uploads_in_flight` segments at once (the SegmentCommitter decides what is
+// next), applying uploaded segments to the map strictly in seq order, fencing when another
+// writer owns a seq, and keeping scattered units in the cache.
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -34,7 +34,7 @@ void Volume::EncodeSegment(std::shared_ptr<PendingSegment> seg) {
   // The sealed buffer is immutable now and the image is this task's alone until the committer
   // hears of it (stage kEncoding): encode without the lock.
   Status s = EncodeSegmentImage(*seg->buffer, seg->seq, meta_.uuid, *chain_, meta_.unit_size,
-                                &seg->image, svc_.store->TakesParts());
+                                &seg->image, svc_.store->TakesParts(), run_id_, run_first_seq_);
   Completions done;
   MutexLock lock(&mu_);
   committer_.Encoded(seg.get(), s, svc_.clock->Now());
@@ -43,21 +43,31 @@ void Volume::EncodeSegment(std::shared_ptr<PendingSegment> seg) {
     write_.FailWaiters(EIO, &done);
   }
   Pump(/*retry_now=*/false);
+  if (s.ok()) MaybeJournal();
   BackgroundDone();
+}
+
+bool Volume::SealForWaitersNow() const {
+  // Store mode: only when nothing is pending, so every flush arriving while segments upload
+  // shares the next one. Local journal: when no journal commit runs, for the same reason.
+  if (svc_.journal != nullptr) return !journal_busy_;
+  return !committer_.has_pending();
 }
 
 void Volume::Pump(bool retry_now) {
   if (access_ != Access::kWritable || phase_ == Phase::kClosed) return;
-  std::shared_ptr<PendingSegment> seg;
   auto self = shared_from_this();
-  switch (committer_.Next(svc_.clock->Now(), retry_now, &seg)) {
-    case SegmentCommitter::Step::kNone: return;
-    case SegmentCommitter::Step::kEncode:
-      RunInBackground([self, seg] { self->EncodeSegment(seg); });
-      return;
-    case SegmentCommitter::Step::kUpload:
-      RunInBackground([self, seg] { self->UploadSegment(seg); });
-      return;
+  for (;;) {
+    std::shared_ptr<PendingSegment> seg;
+    switch (committer_.Next(svc_.clock->Now(), retry_now, &seg)) {
+      case SegmentCommitter::Step::kNone: return;
+      case SegmentCommitter::Step::kEncode:
+        RunInBackground([self, seg] { self->EncodeSegment(seg); });
+        break;
+      case SegmentCommitter::Step::kUpload:
+        RunInBackground([self, seg] { self->UploadSegment(seg); });
+        break;
+    }
   }
 }
 
@@ -74,19 +84,12 @@ void Volume::UploadSegment(std::shared_ptr<PendingSegment> seg) {
   Completions done;
   MutexLock lock(&mu_);
   if (s.ok()) {
-    // A segment of scattered 4 KiB writes is thousands of map updates. Apply them in slices
-    // and let requests in between: until the committer releases the segment, its buffer
-    // answers for every block it touches, so a half-applied map is never visible. The upload
-    // slot stays taken meanwhile, so nothing else changes the map.
-    VolumeState::ApplyCursor cursor;
-    while (!state_.ApplySegmentSlice(seg->image.meta, seg->image.size(), &cursor, kApplySlice)) {
-      lock.Unlock();
-      std::this_thread::yield();
-      lock.Lock();
-    }
-    SegmentDurable(seg, &done);
+    if (committer_.Uploaded(seg.get())) ApplyDurableHeads(&done);
+    // The upload's place is free for the next one, whether or not anything became durable (an
+    // older segment may still be waiting to start its own upload).
+    Pump(/*retry_now=*/false);
   } else if (s.IsPrecondition()) {
-    committer_.UploadFenced();
+    committer_.UploadFenced(seg.get());
     Fence("segment " + key + " already exists", &done);
   } else {
     const uint32_t backoff_ms = committer_.UploadFailed(seg.get(), svc_.clock->Now());
@@ -94,9 +97,43 @@ void Volume::UploadSegment(std::shared_ptr<PendingSegment> seg) {
         "volume {}: uploading segment {} failed: {} (data kept in memory; retrying "
         "in {} ms or at the next flush)",
         meta_.name, seg->seq, s.ToString(), backoff_ms);
-    write_.FailWaiters(EIO, &done);
+    FailUncoveredWaiters(&done);
+    Pump(/*retry_now=*/false);  // other segments may start their uploads meanwhile
   }
   BackgroundDone();
+}
+
+void Volume::FailUncoveredWaiters(Completions* done) {
+  if (svc_.journal != nullptr) {
+    // The journal may still take what the flushes wait for; they fail only if it cannot. A
+    // segment they need that is still encoding goes to the journal when its encode finishes.
+    MaybeJournal();
+    if (journal_busy_ || committer_.JournalWaitsForEncode(write_.max_waiter_target())) return;
+  }
+  write_.FailWaiters(EIO, done);
+}
+
+void Volume::ApplyDurableHeads(Completions* done) {
+  bool any = false;
+  while (std::shared_ptr<PendingSegment> seg = committer_.HeadToApply()) {
+    // A segment of scattered 4 KiB writes is thousands of map updates. Apply them in slices
+    // and let requests in between: until the committer releases the segment, its buffer
+    // answers for every block it touches, so a half-applied map is never visible. The
+    // committer's applying role stays taken meanwhile, so nothing else changes the map.
+    VolumeState::ApplyCursor cursor;
+    while (!state_.ApplySegmentSlice(seg->image.meta, seg->image.size(), &cursor, kApplySlice)) {
+      mu_.Unlock();
+      std::this_thread::yield();
+      mu_.Lock();
+    }
+    SegmentDurable(seg, done);
+    any = true;
+  }
+  if (!any) return;
+  MaybeCheckpoint();
+  ResumeDeferred();
+  if (write_.active_has_waiters() && SealForWaitersNow()) Seal();
+  Pump(/*retry_now=*/false);
 }
 
 void Volume::SegmentDurable(const std::shared_ptr<PendingSegment>& seg, Completions* done) {
@@ -105,11 +142,8 @@ void Volume::SegmentDurable(const std::shared_ptr<PendingSegment>& seg, Completi
   const uint64_t durable = committer_.Durable(seg.get());
   checkpointer_.SegmentDurable(object_size);
   if (retried) spdlog::info("volume {}: segment {} uploaded after retrying", meta_.name, durable);
-  write_.CompleteWaiters(durable, done);
-  MaybeCheckpoint();
-  ResumeDeferred();
-  if (write_.active_has_waiters() && !committer_.has_pending()) Seal();
-  Pump(/*retry_now=*/false);
+  SegmentLeftJournal(seg->seq, seg->journaled);
+  write_.CompleteWaiters(committer_.AckFrontier(), done);
 }
 
 void Volume::CacheScatteredUnits(const PendingSegment& seg) {

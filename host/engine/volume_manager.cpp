@@ -18,6 +18,7 @@
 #include "engine/thread_pool.h"
 #include "engine/volume.h"
 #include "engine/volume_owner.h"
+#include "journal/local_journal.h"
 #include "util/memory_trim.h"
 #include "util/metrics.h"
 
@@ -37,6 +38,10 @@ class VolumeRefImpl : public VolumeRef {
     trimmer_->NoteActivity();
     volume_->Submit(io, read_only_);
   }
+  Status Extents(uint64_t offset, uint64_t length, size_t max_extents,
+                 std::vector<bp_extent>* out) override {
+    return volume_->Extents(offset, length, max_extents, out);
+  }
 
  private:
   std::shared_ptr<Volume> volume_;
@@ -52,6 +57,18 @@ uint64_t NowUnixMs() {
 
 }  // namespace
 
+Status VolumeRef::Extents(uint64_t offset, uint64_t length, size_t max_extents,
+                          std::vector<bp_extent>* out) {
+  bp_volume_info info{};
+  info.struct_size = sizeof info;
+  Info(&info);
+  if (length == 0 || max_extents == 0 || offset > info.size || length > info.size - offset) {
+    return Status::Invalid("extent query outside the volume");
+  }
+  out->push_back(bp_extent{length, 0, 0});
+  return Status::Ok();
+}
+
 struct VolumeManager::Impl {
   std::shared_ptr<ObjectStore> store;
   CodecFactory* codecs = nullptr;
@@ -64,6 +81,10 @@ struct VolumeManager::Impl {
   bool fenced_puts = true;                // the store has atomic put-if-absent
   bool writable = true;                   // fenced, or the user opted out of fencing
   WriterIdentity identity;                // who this manager is in ownership records
+  // durability = "local": the journal every volume shares, or why it could not be opened
+  // (then no volume opens for writing).
+  std::unique_ptr<LocalJournal> journal;
+  Status journal_error;
 
   mutable std::mutex mu;
   std::map<std::string, std::shared_ptr<Volume>> volumes;
@@ -77,7 +98,10 @@ struct VolumeManager::Impl {
   bool stopping BP_GUARDED_BY(tick_mu) = false;
 
   Volume::Services Services() const {
-    return Volume::Services{store, pool.get(), cache.get(), disk_cache.get(), options, clock};
+    Volume::Services services{store, pool.get(), cache.get(), options, clock};
+    services.journal = journal.get();
+    services.disk_cache = disk_cache.get();
+    return services;
   }
   Status OpenOne(const std::string& name, std::shared_ptr<Volume>* out);
   // Read-only: the refusal a writable open of `name` would meet, or Ok.
@@ -110,6 +134,22 @@ VolumeManager::VolumeManager(std::shared_ptr<ObjectStore> store, CodecFactory* c
   const bool conditional_put = (caps & BP_BACKEND_CAP_CONDITIONAL_PUT) != 0;
   m.writable = (m.fenced_puts && conditional_put) || m.options.allow_unfenced;
   m.identity = WriterIdentity::ForThisProcess(m.options.writer_id);
+  if (m.options.durability == EngineOptions::Durability::kLocal && m.writable) {
+    m.identity.local_journal = true;
+    if (m.options.journal_dir.empty()) {
+      m.journal_error = Status::Invalid(
+          "[engine] durability = \"local\" needs a journal directory ([journal] dir)");
+    } else {
+      m.journal_error =
+          LocalJournal::Open(m.options.journal_dir, m.options.journal_max_size, &m.journal)
+              .WithContext("opening the local journal");
+    }
+    if (m.journal_error.ok()) {
+      const JournalBacklog backlog = m.journal->Backlog();
+      spdlog::info("local journal {} ({} segment(s), {} bytes not yet in the store)",
+                   m.journal->path(), backlog.segments, backlog.bytes);
+    }
+  }
   if (!m.fenced_puts || !conditional_put) {
     const std::string lacks = !m.fenced_puts && !conditional_put
                                   ? "atomic put-if-absent nor conditional put (put-if-match)"
@@ -183,9 +223,12 @@ Status VolumeManager::Impl::OpenOne(const std::string& name, std::shared_ptr<Vol
   // Claimed before recovery, which may already write (quarantine moves): a refused opener
   // writes nothing.
   const Uuid uuid = meta.uuid;
+  if (writable) BP_RETURN_IF_ERROR(journal_error);
   if (writable) BP_RETURN_IF_ERROR(Claim(name, uuid));
   s = Volume::Open(Services(), std::move(meta), std::move(chain), writable, fenced_puts, out);
-  if (!s.ok() && writable) Release(name, uuid);
+  // With the local journal a failed open (its replay could not reach the store) keeps the
+  // claim: the journal may hold flushed writes only this data dir can upload.
+  if (!s.ok() && writable && !journal) Release(name, uuid);
   return s;
 }
 
@@ -198,13 +241,15 @@ Status VolumeManager::Impl::CheckOwner(const std::string& name) {
   BP_RETURN_IF_ERROR(s.WithContext("volume " + name + ": reading metadata"));
   // Undecodable metadata is OpenOne's to report, with its own message.
   if (!DecodeVolumeMetaObject(object.data(), object.size(), &meta).ok()) return Status::Ok();
-  return CheckOwnership(*store, name, meta.uuid, identity, TakeOverCovers(options.take_over, name));
+  return CheckOwnership(*store, name, meta.uuid, identity, TakeOverCovers(options.take_over, name),
+                        options.take_over_force);
 }
 
 Status VolumeManager::Impl::Claim(const std::string& name, const Uuid& uuid) {
   OwnerRecord claimed;
   BP_RETURN_IF_ERROR(ClaimOwnership(*store, name, uuid, identity,
-                                    TakeOverCovers(options.take_over, name), &claimed));
+                                    TakeOverCovers(options.take_over, name), &claimed,
+                                    options.take_over_force));
   std::lock_guard<std::mutex> lock(mu);
   claims[name] = std::move(claimed);
   return Status::Ok();
@@ -454,6 +499,15 @@ Status VolumeManager::FlushAll() {
     if (!s.ok() && result.ok()) result = s;
   }
   return result;
+}
+
+bool VolumeManager::Journal(JournalBacklog* backlog, std::string* path, uint64_t* max_size) const {
+  const Impl& m = *impl_;
+  if (!m.journal) return false;
+  *backlog = m.journal->Backlog();
+  *path = m.journal->path();
+  *max_size = m.journal->max_bytes();
+  return true;
 }
 
 Status VolumeManager::Shutdown() {

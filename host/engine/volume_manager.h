@@ -21,7 +21,8 @@
 
 namespace bp {
 
-class Volume;  // engine/volume.h
+class Volume;           // engine/volume.h
+struct JournalBacklog;  // journal/local_journal.h
 
 struct VolumeSummary {
   std::string name;
@@ -42,6 +43,11 @@ class VolumeRef {
   virtual void Info(bp_volume_info* info) = 0;
   // Asynchronous request; io->done is called exactly once (maybe inline).
   virtual void Submit(bp_io* io) = 0;
+  // Allocation of [offset, offset+length) (bp_volume_api.extents, since ABI 1.7): appends at
+  // most max_extents extents, at least one, from offset on. InvalidArgument for an empty or
+  // out-of-range query. The default describes the whole range as data, which is always true.
+  [[nodiscard]] virtual Status Extents(uint64_t offset, uint64_t length, size_t max_extents,
+                                       std::vector<bp_extent>* out);
 };
 
 class VolumeManager {
@@ -66,6 +72,10 @@ class VolumeManager {
 
   // Seal and upload every buffered write of every volume and wait (a global FLUSH).
   Status FlushAll();
+  // The local journal's backlog (segments and bytes not yet in the store), its file and bound;
+  // false when the daemon runs without it.
+  bool Journal(JournalBacklog* backlog, std::string* path, uint64_t* max_size) const;
+
   // Flush everything, write final checkpoints, stop background work. Idempotent.
   Status Shutdown();
 

@@ -1,12 +1,16 @@
 // Volume recovery at open: the RecoveryPlan (recovery_plan.h) rebuilds the state from the
-// newest valid checkpoint and the valid prefix of the log after it; a writable open then moves
-// objects that would block its own writes (segments past the prefix, checkpoints that failed
-// validation) aside to quarantine/.
+// newest valid checkpoint and the valid prefix of the log after it. A writable open then
+// uploads what the local journal holds past that prefix (ReplayJournal) and plans again, clears
+// what a crash left past the prefix (ClearOrphans: claim the gap, delete the orphans), and
+// moves damaged objects that would block its own writes aside to quarantine/.
+#include <random>
+
 #include <spdlog/spdlog.h>
 
 #include "engine/checkpoint_format.h"
 #include "engine/object_format.h"
 #include "engine/recovery_plan.h"
+#include "engine/segment_format.h"
 #include "engine/volume.h"
 
 namespace bp {
@@ -16,8 +20,6 @@ Status Volume::Recover() {
   const std::string& name = meta_.name;
   const uint64_t volume_blocks = meta_.size / kBlockSize;
 
-  RecoveryListing listing;
-  BP_RETURN_IF_ERROR(ListForRecovery(store, name, &listing));
   RecoveryReaders readers;
   readers.checkpoint = [&](uint64_t seq, VolumeState* state) {
     return ReadCheckpoint(store, CheckpointKey(name, seq), seq, meta_.uuid, *chain_, volume_blocks,
@@ -27,59 +29,93 @@ Status Volume::Recover() {
     return ReadSegmentMeta(store, SegmentKey(name, seq), seq, meta_.uuid, *chain_, volume_blocks,
                            listed, meta, size);
   };
+  auto plan_once = [&](RecoveryPlan* plan) -> Status {
+    RecoveryListing listing;
+    BP_RETURN_IF_ERROR(ListForRecovery(store, name, &listing));
+    *plan = RecoveryPlan{};
+    BP_RETURN_IF_ERROR(PlanRecovery(listing, readers, plan));
+    if (!listing.checkpoints.empty() && plan->checkpoint_seq == 0) {
+      spdlog::warn("volume {}: no valid checkpoint; replaying every segment", name);
+    }
+    return Status::Ok();
+  };
   RecoveryPlan plan;
-  BP_RETURN_IF_ERROR(PlanRecovery(listing, readers, &plan));
+  BP_RETURN_IF_ERROR(plan_once(&plan));
+  BP_RETURN_IF_ERROR(plan.unrecoverable);
+  if (svc_.journal != nullptr) {
+    if (opened_writable_) {
+      uint64_t replayed = 0;
+      BP_RETURN_IF_ERROR(ReplayJournal(plan.state.through_seq, &replayed));
+      if (replayed != 0) {
+        BP_RETURN_IF_ERROR(plan_once(&plan));
+        BP_RETURN_IF_ERROR(plan.unrecoverable);
+      }
+    } else {
+      std::vector<JournalRow> rows;
+      if (svc_.journal->List(&meta_.uuid, &rows).ok() && !rows.empty()) {
+        spdlog::warn(
+            "volume {}: the local journal holds {} segment(s) the store may lack, but the "
+            "volume is opened read-only and cannot upload them",
+            name, rows.size());
+      }
+    }
+  }
   for (const auto& [seq, why] : plan.skipped_checkpoints) {
     spdlog::warn("volume {}: checkpoint {} is unusable ({}); trying an older one", name, seq,
                  why.ToString());
   }
-  if (!listing.checkpoints.empty() && plan.checkpoint_seq == 0) {
-    spdlog::warn("volume {}: no valid checkpoint; replaying every segment", name);
-  }
-  BP_RETURN_IF_ERROR(plan.unrecoverable);
-  const uint64_t through = plan.state.through_seq;
+  uint64_t through = plan.state.through_seq;
   if (!plan.stop.ok()) {
     spdlog::warn("volume {}: {}; replay stops at segment {}", name, plan.stop.ToString(), through);
   }
 
   // Objects past the prefix are not part of the volume, but a writer's put-if-absent of the
-  // next seq would find them and fence itself. Uploads are sequential and atomic, so a crash
-  // never leaves such objects: they come from damage, tampering or manual deletion. Move them
-  // aside (copy, then delete) rather than delete them: opening for writing must never destroy
-  // bytes an operator may still want. A damaged checkpoint would likewise block the writer's
-  // own later checkpoint of the same seq.
-  const uint64_t now = svc_.clock->UnixMs() / 1000;
-  auto move_aside = [&](const std::string& key, const std::string& aside) -> Status {
-    Bytes bytes;
-    Status got = store.Get(key, &bytes);
-    if (got.IsNotFound()) return Status::Ok();
-    BP_RETURN_IF_ERROR(got.WithContext("reading " + key + " to quarantine it"));
-    BP_RETURN_IF_ERROR(store.Put(aside, bytes.data(), bytes.size(), /*if_absent=*/false)
-                           .WithContext("quarantining " + key));
-    return store.Delete(key).WithContext("removing quarantined " + key);
-  };
-  for (uint64_t seq : plan.past_prefix) {
-    const std::string key = SegmentKey(name, seq);
-    if (!opened_writable_) {
-      spdlog::warn("volume {}: ignoring {} past the valid prefix (read-only)", name, key);
-      continue;
+  // next seq would find them and fence itself. With several uploads in flight a crash leaves
+  // such segments routinely: they hold only writes no FLUSH covered, and ClearOrphans removes
+  // them safely. Anything else past the prefix comes from damage, tampering or manual
+  // deletion: move it aside (copy, then delete) rather than delete it, since opening for
+  // writing must never destroy bytes an operator may still want. A damaged checkpoint would
+  // likewise block the writer's own later checkpoint of the same seq.
+  if (opened_writable_ && plan.stop_after_crash && !plan.past_prefix.empty()) {
+    BP_RETURN_IF_ERROR(ClearOrphans(plan, &through));
+    plan.state.through_seq = through;  // the claim is an empty segment: only the seq moves
+  } else {
+    const uint64_t now = svc_.clock->UnixMs() / 1000;
+    auto move_aside = [&](const std::string& key, const std::string& aside) -> Status {
+      Bytes bytes;
+      Status got = store.Get(key, &bytes);
+      if (got.IsNotFound()) return Status::Ok();
+      BP_RETURN_IF_ERROR(got.WithContext("reading " + key + " to quarantine it"));
+      BP_RETURN_IF_ERROR(store.Put(aside, bytes.data(), bytes.size(), /*if_absent=*/false)
+                             .WithContext("quarantining " + key));
+      return store.Delete(key).WithContext("removing quarantined " + key);
+    };
+    for (uint64_t seq : plan.past_prefix) {
+      const std::string key = SegmentKey(name, seq);
+      if (!opened_writable_) {
+        spdlog::warn("volume {}: ignoring {} past the valid prefix (read-only)", name, key);
+        continue;
+      }
+      const std::string aside = QuarantineKey(name, "seg", seq, now);
+      spdlog::error(
+          "volume {}: {} lies past the valid prefix (through segment {}); moving it to {}", name,
+          key, through, aside);
+      BP_RETURN_IF_ERROR(move_aside(key, aside));
     }
-    const std::string aside = QuarantineKey(name, "seg", seq, now);
-    spdlog::error("volume {}: {} lies past the valid prefix (through segment {}); moving it to {}",
-                  name, key, through, aside);
-    BP_RETURN_IF_ERROR(move_aside(key, aside));
-  }
-  for (const auto& [bad, why] : plan.skipped_checkpoints) {
-    if (!opened_writable_ || !why.IsCorrupt()) continue;
-    const std::string key = CheckpointKey(name, bad);
-    const std::string aside = QuarantineKey(name, "ckpt", bad, now);
-    spdlog::error("volume {}: checkpoint {} failed validation; moving it to {}", name, key, aside);
-    BP_RETURN_IF_ERROR(move_aside(key, aside));
+    for (const auto& [bad, why] : plan.skipped_checkpoints) {
+      if (!opened_writable_ || !why.IsCorrupt()) continue;
+      const std::string key = CheckpointKey(name, bad);
+      const std::string aside = QuarantineKey(name, "ckpt", bad, now);
+      spdlog::error("volume {}: checkpoint {} failed validation; moving it to {}", name, key,
+                    aside);
+      BP_RETURN_IF_ERROR(move_aside(key, aside));
+    }
   }
 
   MutexLock lock(&mu_);
   state_ = std::move(plan.state);
   committer_.Reset(state_.through_seq);
+  if (run_first_seq_ == 0) run_first_seq_ = state_.through_seq + 1;
   checkpointer_.Reset(plan.checkpoint_seq);
   if (plan.checkpoint_seq != 0) {
     reclaimer_.RecordOpened(plan.checkpoint_seq, std::move(plan.checkpoint_live));
@@ -97,6 +133,44 @@ Status Volume::Recover() {
       "codecs {})",
       name, opened_writable_ ? "" : " read-only", plan.checkpoint_seq, plan.replayed,
       committer_.next_seq(), chain_->Describe());
+  return Status::Ok();
+}
+
+Status Volume::ClearOrphans(const RecoveryPlan& plan, uint64_t* through) {
+  ObjectStore& store = *svc_.store;
+  const std::string& name = meta_.name;
+  // Claim the gap first: an empty segment of this run at the first missing seq. Once it is
+  // there, the writer that left the orphans (should it still be running after a take-over) can
+  // never complete its own segment at that seq, so it never acknowledges a flush covering the
+  // orphans, and deleting them below cannot take an acknowledged write away. A crash between
+  // the claim and the deletions leaves orphans of an earlier run after this run's segment,
+  // which replay refuses (recovery_plan.h) and the next open deletes.
+  if (plan.next_missing) {
+    const uint64_t gap = *through + 1;
+    WriteBuffer empty;
+    BuiltSegment built;
+    BP_RETURN_IF_ERROR(
+        BuildSegment(empty, gap, meta_.uuid, *chain_, meta_.unit_size, &built, run_id_, gap));
+    const std::string key = SegmentKey(name, gap);
+    Status put = store.Put(key, built.object.data(), built.object.size(), fenced_puts_);
+    if (put.IsPrecondition()) {
+      return Status::Precondition("volume " + name + ": segment " + key +
+                                  " appeared while the volume was opening: another writer is "
+                                  "active");
+    }
+    BP_RETURN_IF_ERROR(put.WithContext("claiming " + key + " past a crash"));
+    *through = gap;
+    run_first_seq_ = gap;
+  }
+  for (uint64_t seq : plan.past_prefix) {
+    const std::string key = SegmentKey(name, seq);
+    spdlog::warn(
+        "volume {}: deleting {}: left past segment {} by uploads in flight at a crash (it "
+        "holds only writes no flush covered)",
+        name, key, *through);
+    Status s = store.Delete(key);
+    if (!s.ok() && !s.IsNotFound()) return s.WithContext("deleting " + key);
+  }
   return Status::Ok();
 }
 

@@ -83,6 +83,15 @@ std::string FormatTime(uint64_t unix_ms) {
 }
 
 std::string RefusalMessage(const std::string& name, const OwnerFinding& found) {
+  if (found.unreadable.ok() && found.record.local_journal) {
+    return "volume " + name + " is in use by another blockpipe daemon (" +
+           DescribeOwner(found.record) + "; " + OwnerKey(name) +
+           ") that runs with the local journal: writes it acknowledged may exist only in its "
+           "data dir's journal until uploaded. Start that daemon again on its data dir (it "
+           "uploads its journal before serving), or, if that data dir is lost for good, take "
+           "the volume over with `blockpipe run --take-over " +
+           name + " --force`, accepting the loss of every flushed write its journal still held.";
+  }
   const std::string how =
       " If that daemon is really gone (its host is down for good, or its data dir was lost), "
       "take the volume over deliberately by starting this one with `blockpipe run --take-over " +
@@ -134,7 +143,13 @@ Bytes EncodeOwnerObject(const Uuid& uuid, const OwnerRecord& record) {
   w.Str(record.hostname);
   w.U32(record.pid);
   w.U64(record.since_unix_ms);
-  WriteExtensions(w, record.extensions);
+  std::vector<Extension> extensions = record.extensions;
+  if (record.local_journal) {
+    Extension journal;
+    journal.tag = kOwnerExtLocalJournal;
+    extensions.push_back(std::move(journal));
+  }
+  WriteExtensions(w, extensions);
   return EncodePlainObject(ObjectType::kVolumeOwner, uuid, body);
 }
 
@@ -158,8 +173,16 @@ Status DecodeOwnerObject(const uint8_t* p, size_t n, Uuid* uuid, OwnerRecord* ou
   r.pid = in.U32();
   r.since_unix_ms = in.U64();
   if (!in.ok()) return Status::Corrupt("owner record is truncated");
-  BP_RETURN_IF_ERROR(ReadExtensions(in, &r.extensions));
+  std::vector<Extension> extensions;
+  BP_RETURN_IF_ERROR(ReadExtensions(in, &extensions));
   if (!in.ok()) return Status::Corrupt("owner record is truncated");
+  for (Extension& e : extensions) {
+    if (e.tag == kOwnerExtLocalJournal) {
+      r.local_journal = true;
+    } else {
+      r.extensions.push_back(std::move(e));
+    }
+  }
   if (in.remaining() != 0) return Status::Corrupt("owner record has trailing bytes");
   if (state != static_cast<uint32_t>(OwnerState::kActive) &&
       state != static_cast<uint32_t>(OwnerState::kReleased)) {
@@ -173,11 +196,12 @@ Status DecodeOwnerObject(const uint8_t* p, size_t n, Uuid* uuid, OwnerRecord* ou
 }
 
 OwnerDecision DecideOwnership(const OwnerFinding& found, const std::string& writer_id,
-                              bool take_over) {
+                              bool take_over, bool force) {
   if (!found.present || found.foreign) return OwnerDecision::kTake;
   if (found.unreadable.ok()) {
     if (found.record.state == OwnerState::kReleased) return OwnerDecision::kTake;
     if (found.record.writer_id == writer_id) return OwnerDecision::kTake;
+    if (found.record.local_journal && !force) return OwnerDecision::kRefuse;
   }
   return take_over ? OwnerDecision::kTakeOver : OwnerDecision::kRefuse;
 }
@@ -213,17 +237,17 @@ Status ReadOwner(ObjectStore& store, const std::string& name, const Uuid& uuid,
 }
 
 Status CheckOwnership(ObjectStore& store, const std::string& name, const Uuid& uuid,
-                      const WriterIdentity& me, bool take_over) {
+                      const WriterIdentity& me, bool take_over, bool force) {
   OwnerFinding found;
   BP_RETURN_IF_ERROR(ReadOwner(store, name, uuid, &found));
-  if (DecideOwnership(found, me.writer_id, take_over) == OwnerDecision::kRefuse) {
+  if (DecideOwnership(found, me.writer_id, take_over, force) == OwnerDecision::kRefuse) {
     return Status::Precondition(RefusalMessage(name, found));
   }
   return Status::Ok();
 }
 
 Status ClaimOwnership(ObjectStore& store, const std::string& name, const Uuid& uuid,
-                      const WriterIdentity& me, bool take_over, OwnerRecord* claimed) {
+                      const WriterIdentity& me, bool take_over, OwnerRecord* claimed, bool force) {
   const std::string key = OwnerKey(name);
   bool lost_race = false;
   for (int attempt = 1;; ++attempt) {
@@ -231,7 +255,8 @@ Status ClaimOwnership(ObjectStore& store, const std::string& name, const Uuid& u
     BP_RETURN_IF_ERROR(ReadOwner(store, name, uuid, &found));
     // After a lost race the record is the winner's, claimed this very moment: --take-over was
     // meant for the owner seen before, not for a daemon starting beside us.
-    const OwnerDecision decision = DecideOwnership(found, me.writer_id, take_over && !lost_race);
+    const OwnerDecision decision =
+        DecideOwnership(found, me.writer_id, take_over && !lost_race, force);
     if (decision == OwnerDecision::kRefuse) {
       std::string message = RefusalMessage(name, found);
       if (lost_race) {
@@ -250,6 +275,7 @@ Status ClaimOwnership(ObjectStore& store, const std::string& name, const Uuid& u
     mine.hostname = me.hostname;
     mine.pid = me.pid;
     mine.since_unix_ms = NowUnixMs();
+    mine.local_journal = me.local_journal;
     const Bytes object = EncodeOwnerObject(uuid, mine);
     Status put = WriteOver(store, key, found, object);
     if (put.IsPrecondition() && attempt < kClaimAttempts) {
@@ -257,7 +283,13 @@ Status ClaimOwnership(ObjectStore& store, const std::string& name, const Uuid& u
       continue;
     }
     BP_RETURN_IF_ERROR(put.WithContext("volume " + name + ": writing " + key));
-    if (decision == OwnerDecision::kTakeOver) {
+    if (decision == OwnerDecision::kTakeOver && found.unreadable.ok() &&
+        found.record.local_journal) {
+      spdlog::warn(
+          "volume {}: taken over from {} with --force: flushed writes that only its local "
+          "journal held are lost",
+          name, DescribeOwner(found.record));
+    } else if (decision == OwnerDecision::kTakeOver) {
       spdlog::warn(
           "volume {}: taken over from {} as requested (--take-over); if that daemon is "
           "still running, it is fenced off at its next upload",
@@ -296,6 +328,7 @@ Status ReleaseOwnership(ObjectStore& store, const std::string& name, const Uuid&
   }
   OwnerRecord released = claimed;
   released.state = OwnerState::kReleased;
+  released.local_journal = false;  // a clean close uploaded everything its journal held
   released.since_unix_ms = NowUnixMs();
   const Bytes object = EncodeOwnerObject(uuid, released);
   Status put = WriteOver(store, OwnerKey(name), found, object);

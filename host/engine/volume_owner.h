@@ -29,6 +29,9 @@ struct WriterIdentity {
   std::string writer_id;  // 32 hex digits
   std::string hostname;
   uint32_t pid = 0;
+  // The daemon acknowledges flushes from its local journal ([engine] durability = "local"):
+  // recorded in its claims, so another data dir does not take the volume over lightly.
+  bool local_journal = false;
 
   // This process: hostname and pid filled in; a random writer id when `writer_id` is empty.
   static WriterIdentity ForThisProcess(const std::string& writer_id);
@@ -48,7 +51,10 @@ struct OwnerRecord {
   std::string hostname;
   uint32_t pid = 0;
   uint64_t since_unix_ms = 0;  // active: when it was claimed; released: when it was released
-  std::vector<Extension> extensions;
+  // The writer runs with the local journal: flushed writes may be only in its data dir's
+  // journal until uploaded (extension kOwnerExtLocalJournal).
+  bool local_journal = false;
+  std::vector<Extension> extensions;  // others, kept as read
 };
 
 // The whole object (header + plain body); the header carries the volume's uuid.
@@ -65,15 +71,21 @@ struct OwnerFinding {
   std::string tag;       // its version tag, when present and the store has conditional put
 };
 
+// Owner-record extension tag: the writer runs with the local journal (no bytes). Not critical: a
+// blockpipe that predates it reads the record as before (and would let --take-over through
+// without --force).
+constexpr uint16_t kOwnerExtLocalJournal = 1;
+
 enum class OwnerDecision {
   kTake,      // no record, released, a leftover, or this writer's own data dir
   kTakeOver,  // another writer's active (or unreadable) record, overridden on purpose
   kRefuse,    // another writer's active (or unreadable) record
 };
 
-// The rule, without I/O.
+// The rule, without I/O. An active record of another writer that runs with the local journal
+// is taken over only with force as well as take_over (its journal may hold flushed writes).
 OwnerDecision DecideOwnership(const OwnerFinding& found, const std::string& writer_id,
-                              bool take_over);
+                              bool take_over, bool force = false);
 
 // True when `take_over` (volume names or "all") covers volume `name`.
 bool TakeOverCovers(const std::vector<std::string>& take_over, const std::string& name);
@@ -90,7 +102,7 @@ Status ReadOwner(ObjectStore& store, const std::string& name, const Uuid& uuid,
 // The refusal for a writable open, or Ok when DecideOwnership would let `me` take the volume.
 // Reads only.
 Status CheckOwnership(ObjectStore& store, const std::string& name, const Uuid& uuid,
-                      const WriterIdentity& me, bool take_over);
+                      const WriterIdentity& me, bool take_over, bool force = false);
 
 // Take the volume for a writable open: decide, then write an active record for `me`: put-if-
 // absent when there was none, put-if-match against the version decided on when there was one
@@ -99,7 +111,8 @@ Status CheckOwnership(ObjectStore& store, const std::string& name, const Uuid& u
 // our write: take_over overrides only the owner seen before the race, never the winner.
 // *claimed receives the record written.
 Status ClaimOwnership(ObjectStore& store, const std::string& name, const Uuid& uuid,
-                      const WriterIdentity& me, bool take_over, OwnerRecord* claimed);
+                      const WriterIdentity& me, bool take_over, OwnerRecord* claimed,
+                      bool force = false);
 
 // At a clean close: mark the record released if it is still exactly our claim (a writer that
 // took the volume over since, or a newer run of this data dir, is left alone). The release is

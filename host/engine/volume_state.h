@@ -42,6 +42,10 @@ struct SegmentMeta {
   uint64_t data_length = 0;
   std::vector<UnitLoc> units;
   std::vector<DeltaRecord> records;
+  // The writer run that wrote the segment and the first seq that run wrote (extension
+  // kSegmentExtWriterRun, docs/format.md); 0 when the segment does not say (older writers).
+  uint64_t run_id = 0;
+  uint64_t run_first_seq = 0;
   uint64_t total_blocks() const {
     return units.empty() ? 0 : units.back().first_block + units.back().logical_length / 4096;
   }

@@ -143,7 +143,7 @@ void Volume::SubmitFlush(bp_io* io) {
 void Volume::AddWaiter(bp_io* io, Completions* done) {
   const bool dirty = !write_.active_empty();
   const uint64_t target = dirty ? committer_.next_seq() : committer_.next_seq() - 1;
-  if (target <= committer_.durable_seq()) return done->Add(io, 0);
+  if (target <= committer_.AckFrontier()) return done->Add(io, 0);
   if (access_ == Access::kFenced) return done->Add(io, EIO);
   if (svc_.options.sabotage & Sabotage::kAckFlushOnSeal) {
     Seal();  // broken on purpose (engine_options.h): acknowledged before the upload
@@ -151,9 +151,10 @@ void Volume::AddWaiter(bp_io* io, Completions* done) {
     return done->Add(io, 0);
   }
   write_.AddWaiter(target, io, dirty);
-  if (write_.active_has_waiters() && !committer_.has_pending()) Seal();
+  if (write_.active_has_waiters() && SealForWaitersNow()) Seal();
   // A flush is also the signal to retry a failed upload now.
   Pump(/*retry_now=*/true);
+  MaybeJournal();
 }
 
 Status Volume::FlushSync() {

@@ -159,6 +159,12 @@ void WritePath::AddWaiter(uint64_t target, bp_io* io, bool covers_active) {
   if (covers_active) active_has_waiters_ = true;
 }
 
+uint64_t WritePath::max_waiter_target() const {
+  uint64_t target = 0;
+  for (const Waiter& w : waiters_) target = std::max(target, w.target);
+  return target;
+}
+
 void WritePath::CompleteWaiters(uint64_t durable_seq, Completions* done) {
   auto keep = std::remove_if(waiters_.begin(), waiters_.end(), [&](const Waiter& w) {
     if (w.target > durable_seq) return false;

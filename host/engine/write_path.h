@@ -70,6 +70,8 @@ class WritePath {
   // Some waiter needs the active buffer sealed (group commit seals it when the upload slot is
   // free, so every flush arriving meanwhile shares that segment).
   bool active_has_waiters() const { return active_has_waiters_; }
+  // The highest seq a waiter waits for (0: none).
+  uint64_t max_waiter_target() const;
   // Complete, successfully, the waiters whose target is at or below durable_seq.
   void CompleteWaiters(uint64_t durable_seq, Completions* done);
   // Complete every waiter with error.

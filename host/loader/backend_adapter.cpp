@@ -8,12 +8,10 @@
 
 #include "loader/call_gate.h"
 #include "loader/host_services.h"
+#include "loader/list_pages.h"
 
 namespace bp {
 namespace {
-
-// A listing longer than this many pages is taken as a plugin that never ends its cursor chain.
-constexpr size_t kMaxListPages = 1u << 20;
 
 class PluginBackend final : public ObjectStore {
  public:
@@ -163,37 +161,14 @@ class PluginBackend final : public ObjectStore {
 
   Status List(const std::string& prefix, std::vector<ObjectInfo>* out) override {
     BP_RETURN_IF_ERROR(CheckKey("list", prefix));
-    std::vector<ObjectInfo> all;
-    std::optional<std::string> cursor;
-    for (size_t page = 0;; ++page) {
-      if (page == kMaxListPages) {
-        return Status::Permanent(Context("list", prefix) + ": more than " +
-                                 std::to_string(kMaxListPages) + " pages; giving up");
-      }
-      bp_list sink;
-      sink.items = &all;
-      int rc;
-      {
-        auto lock = gate_.Enter();
-        ClearPluginError();
-        rc = fn_.list(handle_, prefix.c_str(), cursor ? cursor->c_str() : nullptr, &sink);
-      }
-      BP_RETURN_IF_ERROR(PluginStatus(rc, Context("list", prefix)));
-      if (!sink.next) break;
-      if (cursor && *sink.next == *cursor) {
-        return Status::Permanent(
-            Context("list", prefix) +
-            ": plugin returned the same cursor twice (the listing would never end)");
-      }
-      cursor = std::move(sink.next);
-    }
-    // The engine relies on prefix filtering and ascending order; enforce both rather than trust.
-    std::erase_if(
-        all, [&](const ObjectInfo& o) { return o.key.compare(0, prefix.size(), prefix) != 0; });
-    auto by_key = [](const ObjectInfo& a, const ObjectInfo& b) { return a.key < b.key; };
-    if (!std::is_sorted(all.begin(), all.end(), by_key)) std::sort(all.begin(), all.end(), by_key);
-    *out = std::move(all);
-    return Status::Ok();
+    return CollectListing(
+        Context("list", prefix), prefix,
+        [&](const char* cursor, bp_list* sink) {
+          auto lock = gate_.Enter();
+          ClearPluginError();
+          return fn_.list(handle_, prefix.c_str(), cursor, sink);
+        },
+        out);
   }
 
   uint64_t Capabilities() const override { return caps_; }

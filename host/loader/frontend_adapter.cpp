@@ -143,6 +143,31 @@ void ApiSubmit(bp_volume* volume, bp_io* io) {
   SubmitToVolume(volume, io);
 }
 
+// extents (since 1.7): a memory-only query, safe on the frontend's event-loop threads.
+int ApiExtents(bp_volume* volume, uint64_t offset, uint64_t length, bp_extent* out,
+               uint32_t max_extents, uint32_t* count) {
+  if (count != nullptr) *count = 0;
+  if (volume == nullptr || out == nullptr || count == nullptr || max_extents == 0) {
+    return BP_ERR_INVALID;
+  }
+  try {
+    std::vector<bp_extent> extents;
+    extents.reserve(std::min<uint32_t>(max_extents, 1024));
+    Status st = volume->ref->Extents(offset, length, max_extents, &extents);
+    if (!st.ok()) {
+      SetPluginError(st.message());
+      return st.raw_code();
+    }
+    const size_t n = std::min<size_t>(extents.size(), max_extents);
+    std::copy(extents.begin(), extents.begin() + static_cast<ptrdiff_t>(n), out);
+    *count = static_cast<uint32_t>(n);
+    return BP_OK;
+  } catch (const std::exception& e) {
+    SetPluginError(std::string("volume extents: ") + e.what());
+    return BP_ERR_PERMANENT;
+  }
+}
+
 class PluginFrontend final : public FrontendInstance {
  public:
   PluginFrontend(std::shared_ptr<LoadedPlugin> plugin, std::unique_ptr<bp_config> config,
@@ -201,6 +226,7 @@ bp_volume_api MakeVolumeApi(VolumeManager* volumes, uint32_t frontend_minor) {
   api.close = ApiClose;
   api.info = ApiInfo;
   api.submit = frontend_minor >= kIoSizeSinceMinor ? ApiSubmit : ApiSubmit10;
+  api.extents = ApiExtents;
   return api;
 }
 

@@ -35,7 +35,7 @@ bool ParsePluginFileName(const std::string& file_name, uint32_t* kind, std::stri
   }
   const std::string middle =
       file_name.substr(prefix.size(), file_name.size() - prefix.size() - suffix.size());
-  for (uint32_t k : {BP_KIND_BACKEND, BP_KIND_CODEC, BP_KIND_FRONTEND}) {
+  for (uint32_t k : {BP_KIND_BACKEND, BP_KIND_CODEC, BP_KIND_FRONTEND, BP_KIND_FILTER}) {
     const std::string kind_prefix = KindName(k) + "-";
     if (middle.rfind(kind_prefix, 0) == 0 && middle.size() > kind_prefix.size()) {
       *kind = k;

@@ -51,6 +51,7 @@ std::string KindName(uint32_t kind) {
     case BP_KIND_BACKEND: return "backend";
     case BP_KIND_CODEC: return "codec";
     case BP_KIND_FRONTEND: return "frontend";
+    case BP_KIND_FILTER: return "filter";
   }
   return "unknown kind " + std::to_string(kind);
 }
@@ -109,9 +110,24 @@ Status LoadedPlugin::Load(const std::filesystem::path& path, std::shared_ptr<Loa
     case BP_KIND_BACKEND: CopyDeclared(header, &p->backend_); break;
     case BP_KIND_CODEC: CopyDeclared(header, &p->codec_); break;
     case BP_KIND_FRONTEND: CopyDeclared(header, &p->frontend_); break;
+    case BP_KIND_FILTER:
+      // Filters exist since 1.6: a header claiming an older minor is a mislabelled plugin
+      // whose struct cannot be trusted to have the 1.6 layout.
+      if (header->abi_minor < 6) {
+        return Status::Invalid(where + ": filter plugin built against ABI 1." +
+                               std::to_string(header->abi_minor) +
+                               "; filters exist since ABI 1.6 (rebuild it against this SDK)");
+      }
+      if (header->struct_size < offsetof(bp_filter_plugin, list) + sizeof(bp_filter_plugin::list)) {
+        return Status::Invalid(where + ": filter plugin struct_size " +
+                               std::to_string(header->struct_size) +
+                               " is smaller than the ABI 1.6 layout");
+      }
+      CopyDeclared(header, &p->filter_);
+      break;
     default:
       return Status::Invalid(where + ": plugin declares " + KindName(header->kind) +
-                             " (expected backend, codec or frontend)");
+                             " (expected backend, codec, frontend or filter)");
   }
   BP_RETURN_IF_ERROR(p->Check());
   *out = std::move(p);
@@ -165,6 +181,11 @@ Status LoadedPlugin::Check() {
       need(reinterpret_cast<const void*>(frontend_.stop), "stop");
       need(reinterpret_cast<const void*>(frontend_.close), "close");
       keys = frontend_.config_keys;
+      break;
+    case BP_KIND_FILTER:
+      need(reinterpret_cast<const void*>(filter_.open), "open");
+      need(reinterpret_cast<const void*>(filter_.close), "close");
+      keys = filter_.config_keys;
       break;
   }
   if (!missing.empty()) {

@@ -19,7 +19,7 @@
 
 namespace bp {
 
-// "backend", "codec", "frontend" (or "unknown kind N").
+// "backend", "codec", "frontend", "filter" (or "unknown kind N").
 std::string KindName(uint32_t kind);
 
 class LoadedPlugin {
@@ -44,6 +44,7 @@ class LoadedPlugin {
   const bp_backend_plugin& backend() const { return backend_; }
   const bp_codec_plugin& codec() const { return codec_; }
   const bp_frontend_plugin& frontend() const { return frontend_; }
+  const bp_filter_plugin& filter() const { return filter_; }
   // The declared config keys (pointers into the plugin, valid while it is loaded).
   const std::vector<bp_config_key>& keys() const { return keys_; }
   // The same keys as a {NULL}-terminated table, for ValidatePluginSection.
@@ -66,6 +67,7 @@ class LoadedPlugin {
   bp_backend_plugin backend_{};
   bp_codec_plugin codec_{};
   bp_frontend_plugin frontend_{};
+  bp_filter_plugin filter_{};
   std::vector<std::string> url_schemes_;
   std::vector<bp_config_key> keys_;
   std::vector<bp_config_key> key_table_ = {bp_config_key{}};

@@ -3,9 +3,12 @@
 // config the failing plugin was named, followed by the plugin's own message.
 #include "loader/plugin_registry.h"
 
+#include <spdlog/spdlog.h>
+
 #include "config/toml_reader.h"
 #include "loader/backend_adapter.h"
 #include "loader/codec_factory.h"
+#include "loader/filter_adapter.h"
 #include "loader/frontend_adapter.h"
 #include "loader/plugin_catalog.h"
 #include "pipeline/retrying_store.h"
@@ -24,8 +27,52 @@ std::string UrlScheme(const std::string& url) {
 
 }  // namespace
 
+// A [[filter]] section loaded and validated, not yet opened.
+struct PreparedFilter {
+  std::shared_ptr<LoadedPlugin> plugin;
+  ResolvedConfig config;
+};
+
 struct PluginRegistry::Impl {
   std::shared_ptr<PluginCatalog> catalog;
+
+  Status PrepareFilters(const Config& config, std::vector<PreparedFilter>* out) {
+    std::vector<PreparedFilter> filters(config.filters.size());
+    for (size_t i = 0; i < config.filters.size(); ++i) {
+      BP_RETURN_IF_ERROR(Prepare(config, config.filters[i], BP_KIND_FILTER, &filters[i].plugin,
+                                 &filters[i].config));
+      // A serialize-all filter's outer instance would hold the plugin-wide lock while its call
+      // reaches the inner one, which then waits for the same lock forever.
+      const uint32_t model = filters[i].plugin->thread_model();
+      if (model == BP_THREAD_PARALLEL || model == BP_THREAD_SERIALIZE_HANDLE) continue;
+      for (size_t j = 0; j < i; ++j) {
+        if (filters[j].plugin != filters[i].plugin) continue;
+        return Status::Invalid(SectionWhere(config, config.filters[i]) + " filter " +
+                               filters[i].plugin->name() + " is already in the stack at [" +
+                               config.filters[j].table +
+                               "]; it declares the serialize-all thread model, which two "
+                               "stacked instances cannot keep (the outer would wait for "
+                               "itself): list it once");
+      }
+    }
+    *out = std::move(filters);
+    return Status::Ok();
+  }
+
+  // Open the filters on `below`, the last one listed first (it is nearest the backend).
+  static Status StackFilters(const Config& config, std::vector<PreparedFilter> filters,
+                             std::shared_ptr<ObjectStore> below,
+                             std::shared_ptr<ObjectStore>* top) {
+    for (size_t i = filters.size(); i-- > 0;) {
+      std::shared_ptr<ObjectStore> filtered;
+      Status st = OpenPluginFilter(filters[i].plugin, std::move(filters[i].config),
+                                   std::move(below), &filtered);
+      if (!st.ok()) return st.WithContext(SectionWhere(config, config.filters[i]));
+      below = std::move(filtered);
+    }
+    *top = std::move(below);
+    return Status::Ok();
+  }
 
   // Load the plugin a section names and validate the section against its keys.
   Status Prepare(const Config& config, const PluginSection& section, uint32_t kind,
@@ -75,13 +122,33 @@ Status PluginRegistry::OpenBackend(const Config& config, std::shared_ptr<ObjectS
         impl_->Prepare(config, section, BP_KIND_BACKEND, &plugin, &resolved, {"url"}));
   }
 
+  // Every filter is loaded and validated before anything opens, so a mistake in the last
+  // filter's section is reported before the backend is contacted.
+  std::vector<PreparedFilter> filters;
+  BP_RETURN_IF_ERROR(impl_->PrepareFilters(config, &filters));
   std::shared_ptr<ObjectStore> raw;
   Status st = OpenPluginBackend(plugin, std::move(resolved), url, &raw);
   if (!st.ok()) return st.WithContext(where);
+  const size_t filter_count = filters.size();
+  BP_RETURN_IF_ERROR(Impl::StackFilters(config, std::move(filters), raw, &raw));
+  if (filter_count != 0) {
+    // A filter changes what every object call does; say so where operators look first.
+    std::string stack;
+    for (const auto& f : config.filters) stack += f.plugin + " > ";
+    spdlog::info("object calls go through filter{} {}{}", filter_count > 1 ? "s" : "", stack,
+                 raw->Describe());
+  }
   RetryPolicy policy;
   policy.deadline = std::chrono::milliseconds(config.engine.retry_deadline_ms);
   *store = std::make_shared<RetryingStore>(std::move(raw), policy);
   return Status::Ok();
+}
+
+Status PluginRegistry::OpenFilters(const Config& config, std::shared_ptr<ObjectStore> below,
+                                   std::shared_ptr<ObjectStore>* top) {
+  std::vector<PreparedFilter> filters;
+  BP_RETURN_IF_ERROR(impl_->PrepareFilters(config, &filters));
+  return Impl::StackFilters(config, std::move(filters), std::move(below), top);
 }
 
 Status PluginRegistry::OpenCodecs(const Config& config, std::unique_ptr<CodecFactory>* factory) {

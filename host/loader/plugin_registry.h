@@ -3,6 +3,7 @@
 //   backend  → ObjectStore        (loader/backend_adapter)
 //   codec    → CodecFactory       (loader/codec_adapter)
 //   frontend → FrontendInstance   (loader/frontend_adapter, serving a VolumeManager)
+//   filter   → ObjectStore over the next layer (loader/filter_adapter), stacked on the backend
 // Search order for a short name `x` of kind `k`: host.plugin_dirs from the config, then
 // <dir of the blockpipe executable>/../lib/blockpipe/plugins; the file is blockpipe-<k>-<x>.so.
 // A `plugin` value containing '/' is a path to a .so. Errors name the plugin path and, for ABI
@@ -53,9 +54,16 @@ class PluginRegistry {
   // Every plugin file found in the search dirs (loaded to read their headers).
   std::vector<PluginDescription> Discover();
 
-  // Open the configured backend (plugin chosen by `plugin` or by the url scheme). Probes
-  // capabilities; wraps the result in a RetryingStore with the engine's retry deadline.
+  // Open the configured backend (plugin chosen by `plugin` or by the url scheme), then the
+  // [[filter]] stack on it, the last filter listed nearest the backend. Probes capabilities;
+  // wraps the top of the stack in a RetryingStore with the engine's retry deadline, so errors a
+  // filter returns are retried like the backend's.
   Status OpenBackend(const Config& config, std::shared_ptr<ObjectStore>* store);
+
+  // Open the config's [[filter]] stack over `below` (any ObjectStore) without retries: *top is
+  // the outermost filter, or `below` itself when there are none. OpenBackend uses the same.
+  Status OpenFilters(const Config& config, std::shared_ptr<ObjectStore> below,
+                     std::shared_ptr<ObjectStore>* top);
 
   // Load every codec plugin named in the config and validate their sections; the factory
   // creates chains for new volumes from the configured [[codec]] list and opens recorded

@@ -90,9 +90,9 @@ Status SqliteDb::Open(const std::string& path, Sync sync, std::unique_ptr<Sqlite
                       int busy_timeout_ms) {
   out->reset();
   sqlite3* handle = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &handle,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc =
+      sqlite3_open_v2(path.c_str(), &handle,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   std::unique_ptr<SqliteDb> db(new SqliteDb(handle, path));
   if (rc != SQLITE_OK) return db->Error(rc, "opening");
   sqlite3_extended_result_codes(handle, 1);
@@ -139,25 +139,42 @@ Status SqliteDb::Prepare(const std::string& sql, SqliteStatement* out) {
   return Status::Ok();
 }
 
+Status SqliteDb::WriteBlobParts(const char* table, const char* column, int64_t rowid,
+                                const std::vector<std::pair<const void*, size_t>>& parts) {
+  sqlite3_blob* blob = nullptr;
+  int rc = sqlite3_blob_open(db_, "main", table, column, rowid, /*flags=*/1, &blob);
+  if (rc != SQLITE_OK) {
+    sqlite3_blob_close(blob);
+    return Error(rc, std::string("opening the blob of ") + table + "." + column);
+  }
+  int offset = 0;
+  for (const auto& [data, length] : parts) {
+    if (length == 0) continue;
+    rc = sqlite3_blob_write(blob, data, static_cast<int>(length), offset);
+    if (rc != SQLITE_OK) break;
+    offset += static_cast<int>(length);
+  }
+  const int closed = sqlite3_blob_close(blob);
+  if (rc == SQLITE_OK) rc = closed;
+  if (rc != SQLITE_OK) return Error(rc, std::string("writing the blob of ") + table + "." + column);
+  return Status::Ok();
+}
+
 int64_t SqliteDb::LastInsertRowId() const { return sqlite3_last_insert_rowid(db_); }
 
 int64_t SqliteDb::Changes() const { return sqlite3_changes64(db_); }
 
 Status SqliteDb::Error(int rc, const std::string& context) const {
-  std::string message = path_ + ": sqlite " + context + ": " +
-                        (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));
+  std::string message =
+      path_ + ": sqlite " + context + ": " + (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));
   switch (rc & 0xff) {
-    case SQLITE_FULL:
-      return Status::Transient(message + " (the disk is full)");
+    case SQLITE_FULL: return Status::Transient(message + " (the disk is full)");
     case SQLITE_IOERR:
     case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-      return Status::Transient(message);
+    case SQLITE_LOCKED: return Status::Transient(message);
     case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-      return Status::Corrupt(message);
-    default:
-      return Status::Permanent(message);
+    case SQLITE_NOTADB: return Status::Corrupt(message);
+    default: return Status::Permanent(message);
   }
 }
 

@@ -80,6 +80,11 @@ class SqliteDb {
   // Runs one or more statements that take no parameters (schema, pragmas, BEGIN/COMMIT).
   Status Exec(const std::string& sql);
   Status Prepare(const std::string& sql, SqliteStatement* out);
+  // Fill the blob in `column` of row `rowid` of `table` (created with zeroblob(total length))
+  // with `parts` back to back, without copying them into one buffer first (incremental blob
+  // I/O). Must run inside the transaction that inserted the row.
+  Status WriteBlobParts(const char* table, const char* column, int64_t rowid,
+                        const std::vector<std::pair<const void*, size_t>>& parts);
   // The rowid of the last INSERT on this connection.
   int64_t LastInsertRowId() const;
   // Rows changed by the last INSERT, UPDATE or DELETE.

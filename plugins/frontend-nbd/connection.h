@@ -10,6 +10,11 @@
 // The connection finishes (socket closed, volume reference released, removed from the server)
 // only when reading has ended, the host has completed every request and the writer is idle, so
 // no bp_io is ever freed while the host holds it.
+//
+// TLS (connection_tls.cpp): after NBD_OPT_STARTTLS is acknowledged, an asio ssl::stream over the
+// socket carries everything; the handshake is asynchronous like every other step, bounded by the
+// same handshake timer. All reads and writes go through the Async* helpers below, which pick the
+// plain socket or the TLS stream.
 #pragma once
 
 #include <atomic>
@@ -20,7 +25,10 @@
 
 #include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 
 #include "export_catalog.h"
 #include "negotiation.h"
@@ -29,6 +37,7 @@
 namespace bpnbd {
 
 class Server;
+class TlsContext;
 struct FrontendSettings;
 
 // Size of the per-connection receive buffer: many 4 KiB writes (or hundreds of request headers)
@@ -39,7 +48,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
  public:
   using Socket = boost::asio::generic::stream_protocol::socket;
 
-  Connection(Server* server, Socket socket, std::string peer);
+  // tls: the listener's TLS context, nullptr when the listener has tls = "off".
+  Connection(Server* server, Socket socket, std::string peer, const TlsContext* tls = nullptr);
   ~Connection();
 
   // All three must run on the connection's executor (post them there).
@@ -63,12 +73,52 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void SendNegotiationOutput(Negotiation::Next next);
   void EnterTransmission();
 
+  // ---- TLS (connection_tls.cpp) ----
+  void StartTls();
+  void OnTlsHandshake(const boost::system::error_code& ec);
+
+  // Reads and writes on the plain socket or, once STARTTLS succeeded, on the TLS stream.
+  template <typename Buffers, typename Handler>
+  void AsyncRead(const Buffers& buffers, Handler&& handler) {
+    if (tls_stream_) {
+      boost::asio::async_read(*tls_stream_, buffers, std::forward<Handler>(handler));
+    } else {
+      boost::asio::async_read(socket_, buffers, std::forward<Handler>(handler));
+    }
+  }
+  template <typename Buffers, typename Handler>
+  void AsyncReadSome(const Buffers& buffers, Handler&& handler) {
+    if (tls_stream_) {
+      tls_stream_->async_read_some(buffers, std::forward<Handler>(handler));
+    } else {
+      socket_.async_read_some(buffers, std::forward<Handler>(handler));
+    }
+  }
+  template <typename Buffers, typename Handler>
+  void AsyncWrite(const Buffers& buffers, Handler&& handler) {
+    if (tls_stream_) {
+      boost::asio::async_write(*tls_stream_, buffers, std::forward<Handler>(handler));
+    } else {
+      boost::asio::async_write(socket_, buffers, std::forward<Handler>(handler));
+    }
+  }
+
   // ---- transmission (connection_transmission.cpp) ----
   void ReadMore();
   void Parse();
   void ReadPayload(Request* r, size_t have);
   void Submit(Request* r);
   void QueueReply(Request* r);
+  // Encodes r's reply (simple, structured or extended) into r->reply_bytes / r->segments.
+  void EncodeReply(Request* r);
+  void EncodeReadChunks(Request* r);
+  void EncodeErrorChunk(Request* r);
+  void EncodeBlockStatus(Request* r);
+  // BLOCK_STATUS is answered from the extent map on this thread, without the host's submit.
+  void AnswerBlockStatus(Request* r);
+  // Structured READ: looks up the range's allocation; true when it is all zeros (no host read
+  // is needed).
+  bool PlanStructuredRead(Request* r);
   static void OnHostDone(bp_io* io, int error);
   void PushCompletion(Request* r);  // any thread
   void DrainCompletions();
@@ -89,6 +139,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Server* server_;  // outlives every connection (see Server::Stop)
   const FrontendSettings& settings_;
   Socket socket_;
+  const TlsContext* tls_;  // listener's, nullptr when TLS is off
+  std::unique_ptr<boost::asio::ssl::stream<Socket&>> tls_stream_;
+  std::vector<uint8_t> tls_out_;
+  std::string
+      tls_psk_identity_;  // written by the PSK callback during the handshake  // a reply batch flattened into one buffer for the TLS stream
   boost::asio::any_io_executor executor_;
   std::string peer_;
   boost::asio::steady_timer handshake_timer_;
@@ -104,6 +159,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Transmission state.
   VolumeHandle volume_;
   ExportInfo info_;
+  Features features_;
+  size_t request_header_size_ = kRequestHeaderSize;
   RequestPool pool_;
   std::unique_ptr<uint8_t[]> rbuf_;
   size_t rpos_ = 0, rend_ = 0;
@@ -127,7 +184,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // Counters flushed to host metrics per write batch (cheap on the data path).
   uint64_t metric_requests_ = 0, metric_read_bytes_ = 0, metric_write_bytes_ = 0,
-           metric_errors_ = 0;
+           metric_errors_ = 0, metric_hole_bytes_ = 0, metric_block_status_ = 0;
 };
 
 }  // namespace bpnbd

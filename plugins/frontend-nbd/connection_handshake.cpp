@@ -9,6 +9,7 @@
 #include "connection.h"
 #include "nbd_protocol.h"
 #include "server.h"
+#include "tls_context.h"
 
 namespace bpnbd {
 
@@ -35,68 +36,65 @@ void Connection::SendGreeting() {
   StoreBe64(handshake_out_.data(), kNbdMagic);
   StoreBe64(handshake_out_.data() + 8, kOptMagic);
   StoreBe16(handshake_out_.data() + 16, kFlagFixedNewstyle | kFlagNoZeroes);
-  asio::async_write(socket_, asio::buffer(handshake_out_),
-                    [self = shared_from_this()](const error_code& ec, size_t) {
-                      if (ec) return self->OnReadEnded(ec);
-                      self->ReadClientFlags();
-                    });
+  AsyncWrite(asio::buffer(handshake_out_),
+             [self = shared_from_this()](const error_code& ec, size_t) {
+               if (ec) return self->OnReadEnded(ec);
+               self->ReadClientFlags();
+             });
 }
 
 void Connection::ReadClientFlags() {
-  asio::async_read(socket_, asio::buffer(small_buf_, 4),
-                   [self = shared_from_this()](const error_code& ec, size_t) {
-                     if (ec) return self->OnReadEnded(ec);
-                     uint32_t flags = LoadBe32(self->small_buf_);
-                     // The spec requires dropping a client that sets flags we did not offer.
-                     if (flags & ~(kClientFlagFixedNewstyle | kClientFlagNoZeroes)) {
-                       self->Abort("client sent unknown handshake flags " + std::to_string(flags));
-                       return;
-                     }
-                     self->negotiation_ =
-                         std::make_unique<Negotiation>(&self->server_->catalog(), flags);
-                     if (self->stopping_) self->negotiation_->SetShuttingDown();
-                     self->ReadOptionHeader();
-                   });
+  AsyncRead(asio::buffer(small_buf_, 4), [self = shared_from_this()](const error_code& ec, size_t) {
+    if (ec) return self->OnReadEnded(ec);
+    uint32_t flags = LoadBe32(self->small_buf_);
+    // The spec requires dropping a client that sets flags we did not offer.
+    if (flags & ~(kClientFlagFixedNewstyle | kClientFlagNoZeroes)) {
+      self->Abort("client sent unknown handshake flags " + std::to_string(flags));
+      return;
+    }
+    self->negotiation_ = std::make_unique<Negotiation>(
+        &self->server_->catalog(), flags, self->tls_ ? self->tls_->mode() : TlsMode::kOff);
+    if (self->stopping_) self->negotiation_->SetShuttingDown();
+    self->ReadOptionHeader();
+  });
 }
 
 void Connection::ReadOptionHeader() {
-  asio::async_read(
-      socket_, asio::buffer(small_buf_, kOptionHeaderSize),
-      [self = shared_from_this()](const error_code& ec, size_t) {
-        if (ec) return self->OnReadEnded(ec);
-        if (LoadBe64(self->small_buf_) != kOptMagic) {
-          self->Abort("bad option magic (an oldstyle or non-NBD client?)");
-          return;
-        }
-        uint32_t option = LoadBe32(self->small_buf_ + 8);
-        uint32_t length = LoadBe32(self->small_buf_ + 12);
-        if (++self->options_seen_ > kMaxOptionsPerConnection) {
-          self->Abort("too many options");
-          return;
-        }
-        if (length > kMaxSkippedOptionData) {
-          self->Abort(OptionName(option) + " with " + std::to_string(length) + " bytes of data");
-          return;
-        }
-        if (length > kMaxBufferedOptionData) {
-          self->SkipOptionData(option, length);
-          return;
-        }
-        self->ReadOptionData(option, length);
-      });
+  AsyncRead(asio::buffer(small_buf_, kOptionHeaderSize), [self = shared_from_this()](
+                                                             const error_code& ec, size_t) {
+    if (ec) return self->OnReadEnded(ec);
+    if (LoadBe64(self->small_buf_) != kOptMagic) {
+      self->Abort("bad option magic (an oldstyle or non-NBD client?)");
+      return;
+    }
+    uint32_t option = LoadBe32(self->small_buf_ + 8);
+    uint32_t length = LoadBe32(self->small_buf_ + 12);
+    if (++self->options_seen_ > kMaxOptionsPerConnection) {
+      self->Abort("too many options");
+      return;
+    }
+    if (length > kMaxSkippedOptionData) {
+      self->Abort(OptionName(option) + " with " + std::to_string(length) + " bytes of data");
+      return;
+    }
+    if (length > kMaxBufferedOptionData) {
+      self->SkipOptionData(option, length);
+      return;
+    }
+    self->ReadOptionData(option, length);
+  });
 }
 
 void Connection::ReadOptionData(uint32_t option, uint32_t length) {
   option_data_.resize(length);
-  asio::async_read(socket_, asio::buffer(option_data_),
-                   [self = shared_from_this(), option](const error_code& ec, size_t) {
-                     if (ec) return self->OnReadEnded(ec);
-                     self->handshake_out_.clear();
-                     auto next = self->negotiation_->HandleOption(option, self->option_data_.data(),
-                                                                  self->option_data_.size(),
-                                                                  &self->handshake_out_);
-                     self->SendNegotiationOutput(next);
-                   });
+  AsyncRead(asio::buffer(option_data_), [self = shared_from_this(), option](const error_code& ec,
+                                                                            size_t) {
+    if (ec) return self->OnReadEnded(ec);
+    self->handshake_out_.clear();
+    auto next = self->negotiation_->HandleOption(option, self->option_data_.data(),
+                                                 self->option_data_.size(), &self->handshake_out_);
+    self->SendNegotiationOutput(next);
+  });
 }
 
 void Connection::SkipOptionData(uint32_t option, size_t remaining) {
@@ -106,11 +104,11 @@ void Connection::SkipOptionData(uint32_t option, size_t remaining) {
     return;
   }
   size_t chunk = std::min<size_t>(remaining, kReadBufferBytes);
-  asio::async_read(socket_, asio::buffer(rbuf_.get(), chunk),
-                   [self = shared_from_this(), option, remaining](const error_code& ec, size_t n) {
-                     if (ec) return self->OnReadEnded(ec);
-                     self->SkipOptionData(option, remaining - n);
-                   });
+  AsyncRead(asio::buffer(rbuf_.get(), chunk),
+            [self = shared_from_this(), option, remaining](const error_code& ec, size_t n) {
+              if (ec) return self->OnReadEnded(ec);
+              self->SkipOptionData(option, remaining - n);
+            });
 }
 
 void Connection::SendNegotiationOutput(Negotiation::Next next) {
@@ -124,13 +122,14 @@ void Connection::SendNegotiationOutput(Negotiation::Next next) {
                                                              : self->negotiation_->diagnostic());
         break;
       case Negotiation::Next::kTransmission: self->EnterTransmission(); break;
+      case Negotiation::Next::kStartTls: self->StartTls(); break;
     }
   };
   if (handshake_out_.empty()) {
     after_write(error_code(), 0);
     return;
   }
-  asio::async_write(socket_, asio::buffer(handshake_out_), after_write);
+  AsyncWrite(asio::buffer(handshake_out_), after_write);
 }
 
 void Connection::EnterTransmission() {
@@ -138,11 +137,18 @@ void Connection::EnterTransmission() {
   handshake_timer_.cancel();
   volume_ = negotiation_->TakeVolume();
   info_ = negotiation_->export_info();
+  features_ = negotiation_->features();
+  request_header_size_ = features_.extended ? kExtendedRequestHeaderSize : kRequestHeaderSize;
   negotiation_.reset();
   handshake_out_ = {};
   option_data_ = {};
   Log(BP_LOG_INFO, "serving export \"" + info_.name + "\" (" + std::to_string(info_.size) +
-                       " bytes" + (info_.read_only ? ", read-only" : "") + ")");
+                       " bytes" + (info_.read_only ? ", read-only" : "") +
+                       (tls_stream_ ? ", TLS" : "") +
+                       (features_.extended     ? ", extended headers"
+                        : features_.structured ? ", structured replies"
+                                               : "") +
+                       (features_.allocation_context ? ", base:allocation" : "") + ")");
   if (stopping_) {
     // Stop began while the last option was in flight: nothing to serve.
     read_closed_ = true;

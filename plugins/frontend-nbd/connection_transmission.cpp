@@ -14,7 +14,14 @@
 // queued and the write started as soon as Submit returns.
 //
 // Writing: one gather write at a time carries every queued reply (header plus READ payload), so
-// replies never interleave and the system-call count falls as the queue depth rises.
+// replies never interleave and the system-call count falls as the queue depth rises. Over TLS the
+// batch is first copied into one buffer: the TLS stream would otherwise turn every 16-byte reply
+// header into its own record and its own system call.
+//
+// Structured replies (and extended headers): a READ's range is looked up in the extent map before
+// it is submitted. A range that is all zeros is answered with one OFFSET_HOLE chunk and never
+// reaches the host; a mixed range is read whole and sent as OFFSET_DATA chunks for the data and
+// OFFSET_HOLE chunks for the zeros. BLOCK_STATUS is answered here from the same lookup.
 #include <algorithm>
 
 #include <boost/asio/post.hpp>
@@ -53,10 +60,11 @@ struct BufferView {
 
 }  // namespace
 
-Connection::Connection(Server* server, Socket socket, std::string peer)
+Connection::Connection(Server* server, Socket socket, std::string peer, const TlsContext* tls)
     : server_(server),
       settings_(server->settings()),
       socket_(std::move(socket)),
+      tls_(tls),
       executor_(socket_.get_executor()),
       peer_(std::move(peer)),
       handshake_timer_(executor_),
@@ -84,7 +92,8 @@ void Connection::ReadMore() {
   if (reading_ || read_closed_) return;
   if (rpos_ == rend_) {
     rpos_ = rend_ = 0;
-  } else if (rpos_ > kReadBufferBytes / 2 || kReadBufferBytes - rend_ < kRequestHeaderSize) {
+  } else if (rpos_ > kReadBufferBytes / 2 ||
+             kReadBufferBytes - rend_ < kExtendedRequestHeaderSize) {
     std::memmove(rbuf_.get(), rbuf_.get() + rpos_, rend_ - rpos_);
     rend_ -= rpos_;
     rpos_ = 0;
@@ -98,13 +107,13 @@ void Connection::ReadMore() {
     want = std::min(want, kStreamingReadBytes);
   }
   reading_ = true;
-  socket_.async_read_some(asio::buffer(rbuf_.get() + rend_, want),
-                          [self = shared_from_this()](const error_code& ec, size_t n) {
-                            self->reading_ = false;
-                            if (ec) return self->OnReadEnded(ec);
-                            self->rend_ += n;
-                            self->Parse();
-                          });
+  AsyncReadSome(asio::buffer(rbuf_.get() + rend_, want),
+                [self = shared_from_this()](const error_code& ec, size_t n) {
+                  self->reading_ = false;
+                  if (ec) return self->OnReadEnded(ec);
+                  self->rend_ += n;
+                  self->Parse();
+                });
 }
 
 void Connection::Parse() {
@@ -122,48 +131,52 @@ void Connection::Parse() {
       StartWrite();
       continue;
     }
-    if (avail < kRequestHeaderSize) return ReadMore();
+    if (avail < request_header_size_) return ReadMore();
 
     const uint8_t* p = rbuf_.get() + rpos_;
-    RequestHeader h = DecodeRequestHeader(p);
-    if (h.magic != kRequestMagic) return Abort("bad request magic");
+    RequestHeader h = features_.extended ? DecodeExtendedRequestHeader(p) : DecodeRequestHeader(p);
+    if (h.magic != (features_.extended ? kExtendedRequestMagic : kRequestMagic)) {
+      return Abort("bad request magic");
+    }
     if (h.type == kCmdDisc) {
-      rpos_ += kRequestHeaderSize;
+      rpos_ += request_header_size_;
       Log(BP_LOG_DEBUG, "client disconnected (NBD_CMD_DISC)");
       read_closed_ = true;
       break;
     }
+    const uint64_t payload = PayloadLength(h);
     bool has_buffer = (h.type == kCmdRead || h.type == kCmdWrite) && h.length <= info_.max_payload;
     uint64_t charge = has_buffer ? h.length : 0;
     if (!HasCapacity(charge)) {
       paused_ = true;
       return;
     }
-    rpos_ += kRequestHeaderSize;
-    avail -= kRequestHeaderSize;
+    rpos_ += request_header_size_;
+    avail -= request_header_size_;
 
     Request* r = pool_.Acquire();
     r->connection = this;
     std::memcpy(r->cookie, h.cookie, sizeof r->cookie);
     r->type = h.type;
     r->flags = h.flags;
+    r->offset = h.offset;
     r->length = h.length;
+    r->extents.clear();
     r->charged_bytes = 0;
     r->host_error = 0;
-    r->nbd_error = CheckRequest(h, info_);
+    r->nbd_error = CheckRequest(h, info_, features_);
     if (r->nbd_error == kNbdOk && has_buffer && !r->Reserve(h.length)) r->nbd_error = kNbdEnomem;
     if (r->nbd_error != kNbdOk) {
-      if (h.type == kCmdWrite) {
-        if (h.length > 2 * uint64_t{info_.max_payload}) {
+      if (payload > 0) {
+        if (payload > 2 * uint64_t{info_.max_payload}) {
           ReleaseRequest(r);
-          return Abort("WRITE payload of " + std::to_string(h.length) + " bytes is too large");
+          return Abort(CommandName(h.type) + " payload of " + std::to_string(payload) +
+                       " bytes is too large");
         }
-        if (h.length > 0) {
-          discard_remaining_ = h.length;
-          discarding_ = r;
-          ++metric_errors_;
-          continue;
-        }
+        discard_remaining_ = payload;
+        discarding_ = r;
+        ++metric_errors_;
+        continue;
       }
       ++metric_errors_;
       QueueReply(r);
@@ -172,6 +185,16 @@ void Connection::Parse() {
     }
     r->charged_bytes = charge;
     inflight_bytes_ += charge;
+    if (h.type == kCmdBlockStatus) {
+      AnswerBlockStatus(r);
+      continue;
+    }
+    if (h.type == kCmdRead && features_.structured && PlanStructuredRead(r)) {
+      // All zeros: one hole chunk, no host read.
+      QueueReply(r);
+      StartWrite();
+      continue;
+    }
     r->io.struct_size = sizeof r->io;
     r->io.op = BpOpForCommand(h.type);
     r->io.flags = BpFlagsForCommand(h.type, h.flags);
@@ -193,16 +216,16 @@ void Connection::Parse() {
 
 void Connection::ReadPayload(Request* r, size_t have) {
   reading_ = true;
-  asio::async_read(socket_, asio::buffer(r->buffer + have, r->length - have),
-                   [self = shared_from_this(), r](const error_code& ec, size_t) {
-                     self->reading_ = false;
-                     if (ec) {
-                       self->ReleaseRequest(r);  // never reached the host
-                       return self->OnReadEnded(ec);
-                     }
-                     self->Submit(r);
-                     self->Parse();
-                   });
+  AsyncRead(asio::buffer(r->buffer + have, r->length - have),
+            [self = shared_from_this(), r](const error_code& ec, size_t) {
+              self->reading_ = false;
+              if (ec) {
+                self->ReleaseRequest(r);  // never reached the host
+                return self->OnReadEnded(ec);
+              }
+              self->Submit(r);
+              self->Parse();
+            });
 }
 
 namespace {
@@ -277,7 +300,7 @@ void Connection::QueueReply(Request* r) {
     ReleaseRequest(r);
     return;
   }
-  EncodeSimpleReply(r->reply, r->nbd_error, r->cookie);
+  EncodeReply(r);
   pending_.push_back(r);
 }
 
@@ -287,13 +310,26 @@ void Connection::StartWrite() {
   batch_.swap(pending_);
   iov_.clear();
   for (Request* r : batch_) {
-    iov_.emplace_back(r->reply, sizeof r->reply);
-    if (r->type == kCmdRead && r->nbd_error == kNbdOk) iov_.emplace_back(r->buffer, r->length);
+    for (const ReplySegment& seg : r->segments) {
+      iov_.emplace_back(r->reply_bytes.data() + seg.header_offset, seg.header_length);
+      if (seg.data_length) iov_.emplace_back(seg.data, seg.data_length);
+    }
+  }
+  auto done = [self = shared_from_this()](const error_code& ec, size_t) { self->OnWritten(ec); };
+  if (tls_stream_) {
+    size_t total = 0;
+    for (const auto& b : iov_) total += b.size();
+    tls_out_.resize(total);
+    size_t at = 0;
+    for (const auto& b : iov_) {
+      std::memcpy(tls_out_.data() + at, b.data(), b.size());
+      at += b.size();
+    }
+    AsyncWrite(asio::buffer(tls_out_), std::move(done));
+    return;
   }
   BufferView view{iov_.data(), iov_.data() + iov_.size()};
-  asio::async_write(socket_, view, [self = shared_from_this()](const error_code& ec, size_t) {
-    self->OnWritten(ec);
-  });
+  AsyncWrite(view, std::move(done));
 }
 
 void Connection::OnWritten(const error_code& ec) {
@@ -301,8 +337,12 @@ void Connection::OnWritten(const error_code& ec) {
   for (Request* r : batch_) {
     ++metric_requests_;
     if (r->nbd_error == kNbdOk) {
-      if (r->type == kCmdRead) metric_read_bytes_ += r->length;
+      if (r->type == kCmdRead) {
+        metric_read_bytes_ += r->data_bytes;
+        metric_hole_bytes_ += r->length - r->data_bytes;
+      }
       if (r->type == kCmdWrite) metric_write_bytes_ += r->length;
+      if (r->type == kCmdBlockStatus) ++metric_block_status_;
     }
     ReleaseRequest(r);
   }
@@ -333,7 +373,11 @@ void Connection::FlushMetrics() {
   Metric("read_bytes", static_cast<int64_t>(metric_read_bytes_));
   Metric("write_bytes", static_cast<int64_t>(metric_write_bytes_));
   Metric("request_errors", static_cast<int64_t>(metric_errors_));
+  // Bytes of READ replies sent as holes (structured replies), which the store never read.
+  Metric("read_hole_bytes", static_cast<int64_t>(metric_hole_bytes_));
+  Metric("block_status_requests", static_cast<int64_t>(metric_block_status_));
   metric_requests_ = metric_read_bytes_ = metric_write_bytes_ = metric_errors_ = 0;
+  metric_hole_bytes_ = metric_block_status_ = 0;
 }
 
 void Connection::ReleaseRequest(Request* r) {

@@ -40,6 +40,40 @@ void VolumeHandle::Close() {
   volume_ = nullptr;
 }
 
+void VolumeHandle::Extents(uint64_t offset, uint64_t length, uint32_t max,
+                           std::vector<bp_extent>* out) const {
+  out->clear();
+  if (max > 0 && BP_VOLUME_API_HAS(api_, extents)) {
+    out->resize(max);
+    uint32_t count = 0;
+    if (api_->extents(volume_, offset, length, out->data(), max, &count) == BP_OK && count > 0 &&
+        count <= max) {
+      out->resize(count);
+      return;
+    }
+    out->clear();
+  }
+  out->push_back(bp_extent{length, 0, 0});
+}
+
+bool ExportCatalog::RestrictsClients(const std::string& volume) const {
+  return clients_.count(volume) != 0;
+}
+
+bool ExportCatalog::PermitsClient(const std::string& volume, const std::string& identity,
+                                  const std::string& common_name) const {
+  auto it = clients_.find(volume);
+  if (it == clients_.end()) return true;
+  if (identity.empty() && common_name.empty()) return false;
+  for (const std::string& allowed : it->second) {
+    if ((!identity.empty() && allowed == identity) ||
+        (!common_name.empty() && allowed == common_name)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 bool ExportCatalog::Allowed(const std::string& volume) const {
   return allowed_.empty() || std::find(allowed_.begin(), allowed_.end(), volume) != allowed_.end();
 }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,10 @@ class VolumeHandle {
   explicit operator bool() const { return volume_ != nullptr; }
   // Hands the request to the host; io->done runs exactly once, on any thread.
   void Submit(bp_io* io) const { api_->submit(volume_, io); }
+  // The allocation of [offset, offset+length): at most max extents into *out, at least one.
+  // A host without the extents slot (ABI < 1.7), or a failed query, yields one data extent
+  // over the whole range, which is always true. Never blocks on I/O.
+  void Extents(uint64_t offset, uint64_t length, uint32_t max, std::vector<bp_extent>* out) const;
   void Close();
 
  private:
@@ -54,8 +59,24 @@ struct ExportEntry {
 
 class ExportCatalog {
  public:
-  ExportCatalog(const bp_volume_api* api, std::vector<std::string> allowed, bool read_only)
-      : api_(api), allowed_(std::move(allowed)), read_only_(read_only) {}
+  // Volume name → TLS client identities allowed to use it (see PermitsClient).
+  using ClientRules = std::map<std::string, std::vector<std::string>>;
+
+  ExportCatalog(const bp_volume_api* api, std::vector<std::string> allowed, bool read_only,
+                ClientRules clients = {})
+      : api_(api),
+        allowed_(std::move(allowed)),
+        read_only_(read_only),
+        clients_(std::move(clients)) {}
+
+  // True when `volume` has a list of allowed TLS client identities: it is then served only to
+  // TLS clients on that list.
+  bool RestrictsClients(const std::string& volume) const;
+  // Whether a client may use `volume`: always for a volume without rules; otherwise the client's
+  // TLS identity (PSK identity or certificate subject) or certificate common name must be
+  // listed. identity is empty for a plaintext client.
+  bool PermitsClient(const std::string& volume, const std::string& identity,
+                     const std::string& common_name) const;
 
   // Every volume the client may use, in the host's order. False if the host's list failed.
   bool List(std::vector<ExportEntry>* out) const;
@@ -75,6 +96,7 @@ class ExportCatalog {
   const bp_volume_api* api_;
   std::vector<std::string> allowed_;
   bool read_only_;
+  ClientRules clients_;
 };
 
 }  // namespace bpnbd

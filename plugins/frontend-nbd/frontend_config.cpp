@@ -36,6 +36,26 @@ const bp_config_key kConfigKeys[] = {
      "Seconds a client may take to finish option negotiation before it is disconnected."},
     {"shutdown_timeout", BP_CFG_INT, "30", 0,
      "Seconds stop waits for in-flight requests and replies before closing connections."},
+    {"tls", BP_CFG_STRING, "off", 0,
+     "TLS on this section's listeners: \"off\" (STARTTLS refused), \"on\" (clients may "
+     "upgrade; exports with tls_allowed_clients need it) or \"require\" (every option but "
+     "STARTTLS is refused until TLS is up, so nothing is revealed in the clear)."},
+    {"tls_certificate", BP_CFG_STRING, nullptr, 0,
+     "PEM certificate chain of the server (X.509); relative to the config file."},
+    {"tls_key", BP_CFG_STRING, nullptr, 0,
+     "PEM private key of tls_certificate; must not be readable by group or others."},
+    {"tls_ca", BP_CFG_STRING, nullptr, 0,
+     "PEM CA bundle that client certificates are verified against."},
+    {"tls_verify_clients", BP_CFG_BOOL, "false", 0,
+     "Require every X.509 client to present a certificate signed by tls_ca."},
+    {"tls_psk_file", BP_CFG_STRING, nullptr, 0,
+     "Pre-shared keys, one \"identity:hexkey\" per line (nbdkit's format); must not be readable "
+     "by group or others."},
+    {"tls_min_version", BP_CFG_STRING, "1.2", 0,
+     "Oldest TLS version accepted: \"1.2\" or \"1.3\"."},
+    {"tls_allowed_clients", BP_CFG_LIST, nullptr, 0,
+     "Entries \"VOLUME:IDENTITY\": a volume named here is served only over TLS and only to the "
+     "listed identities (PSK identity, certificate subject in RFC 2253 form, or its CN)."},
     {nullptr, 0, nullptr, 0, nullptr},
 };
 
@@ -196,6 +216,72 @@ bool LoadSettings(const bp_host_api* host, const bp_config* config, FrontendSett
   out->shutdown_timeout_ms = static_cast<uint32_t>(v * 1000);
   if (host->config_has(config, "read_only")) {
     out->read_only = host->config_bool(config, "read_only") != 0;
+  }
+  return LoadTlsSettings(host, config, base_dir, out, error);
+}
+
+namespace {
+
+std::string ReadPath(const bp_host_api* host, const bp_config* config, const char* key,
+                     const std::string& base_dir) {
+  if (!host->config_has(config, key)) return {};
+  const char* value = host->config_string(config, key);
+  std::string path = value ? value : "";
+  if (!path.empty() && path[0] != '/') {
+    path = (base_dir.empty() ? std::string(".") : base_dir) + "/" + path;
+  }
+  return path;
+}
+
+}  // namespace
+
+bool LoadTlsSettings(const bp_host_api* host, const bp_config* config, const std::string& base_dir,
+                     FrontendSettings* out, std::string* error) {
+  TlsSettings& tls = out->tls;
+  if (host->config_has(config, "tls")) {
+    const char* mode = host->config_string(config, "tls");
+    std::string m = mode ? mode : "";
+    if (m == "off") {
+      tls.mode = TlsMode::kOff;
+    } else if (m == "on") {
+      tls.mode = TlsMode::kOn;
+    } else if (m == "require") {
+      tls.mode = TlsMode::kRequire;
+    } else {
+      *error = "`tls` must be \"off\", \"on\" or \"require\" (got \"" + m + "\")";
+      return false;
+    }
+  }
+  tls.certificate = ReadPath(host, config, "tls_certificate", base_dir);
+  tls.key = ReadPath(host, config, "tls_key", base_dir);
+  tls.ca = ReadPath(host, config, "tls_ca", base_dir);
+  tls.psk_file = ReadPath(host, config, "tls_psk_file", base_dir);
+  if (host->config_has(config, "tls_verify_clients")) {
+    tls.verify_clients = host->config_bool(config, "tls_verify_clients") != 0;
+  }
+  if (host->config_has(config, "tls_min_version")) {
+    const char* v = host->config_string(config, "tls_min_version");
+    tls.min_version = v ? v : "";
+    if (tls.min_version != "1.2" && tls.min_version != "1.3") {
+      *error = "`tls_min_version` must be \"1.2\" or \"1.3\" (got \"" + tls.min_version + "\")";
+      return false;
+    }
+  }
+  size_t count = host->config_list_count(config, "tls_allowed_clients");
+  for (size_t i = 0; i < count; ++i) {
+    const char* item = host->config_list_item(config, "tls_allowed_clients", i);
+    std::string entry = item ? item : "";
+    size_t colon = entry.find(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == entry.size()) {
+      *error = "`tls_allowed_clients` entry \"" + entry + "\": expected \"VOLUME:IDENTITY\"";
+      return false;
+    }
+    out->allowed_clients[entry.substr(0, colon)].push_back(entry.substr(colon + 1));
+  }
+  if (tls.mode == TlsMode::kOff &&
+      (!out->allowed_clients.empty() || !tls.certificate.empty() || !tls.psk_file.empty())) {
+    *error = "TLS settings are given but `tls` is \"off\"; set tls = \"on\" or \"require\"";
+    return false;
   }
   return true;
 }

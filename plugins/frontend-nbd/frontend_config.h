@@ -7,10 +7,13 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
 #include <blockpipe/bp_common.h>
+
+#include "tls_context.h"
 
 namespace bpnbd {
 
@@ -43,11 +46,18 @@ struct FrontendSettings {
   uint64_t max_inflight_bytes = 64ull << 20;  // READ/WRITE payload bytes per connection
   uint32_t handshake_timeout_ms = 30000;
   uint32_t shutdown_timeout_ms = 30000;
+  TlsSettings tls;
+  // tls_allowed_clients: volume → identities (PSK identity, certificate subject or CN).
+  std::map<std::string, std::vector<std::string>> allowed_clients;
 };
 
 // Reads every key through the host services. Returns false with a message on a bad value.
 bool LoadSettings(const bp_host_api* host, const bp_config* config, FrontendSettings* out,
                   std::string* error);
+
+// The tls* keys (called by LoadSettings); relative paths resolve against base_dir.
+bool LoadTlsSettings(const bp_host_api* host, const bp_config* config, const std::string& base_dir,
+                     FrontendSettings* out, std::string* error);
 
 // Parses an octal permission string such as "0660" or "660".
 bool ParseSocketMode(const std::string& text, mode_t* mode);

@@ -30,6 +30,20 @@ uint32_t NbdErrorFromErrno(int error, uint16_t command_flags) {
   }
 }
 
+const char* NbdErrorText(uint32_t nbd_error) {
+  switch (nbd_error) {
+    case kNbdEperm: return "operation not permitted (read-only export)";
+    case kNbdEio: return "input/output error in the volume's store";
+    case kNbdEnomem: return "out of memory";
+    case kNbdEinval: return "invalid request";
+    case kNbdEnospc: return "no space (beyond the end of the export)";
+    case kNbdEoverflow: return "request larger than the maximum payload";
+    case kNbdEnotsup: return "operation not supported";
+    case kNbdEshutdown: return "server is shutting down";
+    default: return "error";
+  }
+}
+
 std::string CommandName(uint16_t type) {
   switch (type) {
     case kCmdRead: return "READ";
@@ -53,6 +67,9 @@ std::string OptionName(uint32_t option) {
     case kOptInfo: return "NBD_OPT_INFO";
     case kOptGo: return "NBD_OPT_GO";
     case kOptStructuredReply: return "NBD_OPT_STRUCTURED_REPLY";
+    case kOptListMetaContext: return "NBD_OPT_LIST_META_CONTEXT";
+    case kOptSetMetaContext: return "NBD_OPT_SET_META_CONTEXT";
+    case kOptExtendedHeaders: return "NBD_OPT_EXTENDED_HEADERS";
     default: return "option#" + std::to_string(option);
   }
 }

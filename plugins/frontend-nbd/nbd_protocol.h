@@ -30,17 +30,28 @@ inline constexpr uint32_t kOptStartTls = 5;
 inline constexpr uint32_t kOptInfo = 6;
 inline constexpr uint32_t kOptGo = 7;
 inline constexpr uint32_t kOptStructuredReply = 8;
+inline constexpr uint32_t kOptListMetaContext = 9;
+inline constexpr uint32_t kOptSetMetaContext = 10;
+inline constexpr uint32_t kOptExtendedHeaders = 11;
 
 // Option reply types.
 inline constexpr uint32_t kRepAck = 1;
 inline constexpr uint32_t kRepServer = 2;
 inline constexpr uint32_t kRepInfo = 3;
+inline constexpr uint32_t kRepMetaContext = 4;
 inline constexpr uint32_t kRepErrBit = 1u << 31;
 inline constexpr uint32_t kRepErrUnsup = kRepErrBit | 1;
 inline constexpr uint32_t kRepErrPolicy = kRepErrBit | 2;
 inline constexpr uint32_t kRepErrInvalid = kRepErrBit | 3;
+inline constexpr uint32_t kRepErrTlsReqd = kRepErrBit | 5;
 inline constexpr uint32_t kRepErrUnknown = kRepErrBit | 6;
 inline constexpr uint32_t kRepErrShutdown = kRepErrBit | 7;
+inline constexpr uint32_t kRepErrExtHeaderReqd = kRepErrBit | 10;
+
+// The one metadata context served: allocation from the volume's extent map.
+inline constexpr char kMetaBaseAllocation[] = "base:allocation";
+inline constexpr uint32_t kStateHole = 1u << 0;  // NBD_STATE_HOLE
+inline constexpr uint32_t kStateZero = 1u << 1;  // NBD_STATE_ZERO
 
 // NBD_INFO_* types carried in NBD_REP_INFO.
 inline constexpr uint16_t kInfoExport = 0;
@@ -55,6 +66,7 @@ inline constexpr uint16_t kTxSendFlush = 1u << 2;
 inline constexpr uint16_t kTxSendFua = 1u << 3;
 inline constexpr uint16_t kTxSendTrim = 1u << 5;
 inline constexpr uint16_t kTxSendWriteZeroes = 1u << 6;
+inline constexpr uint16_t kTxSendDf = 1u << 7;
 inline constexpr uint16_t kTxCanMultiConn = 1u << 8;
 inline constexpr uint16_t kTxSendCache = 1u << 10;
 inline constexpr uint16_t kTxSendFastZero = 1u << 11;
@@ -62,8 +74,24 @@ inline constexpr uint16_t kTxSendFastZero = 1u << 11;
 // ---- Transmission ----------------------------------------------------------------------------
 inline constexpr uint32_t kRequestMagic = 0x25609513u;
 inline constexpr uint32_t kSimpleReplyMagic = 0x67446698u;
+inline constexpr uint32_t kExtendedRequestMagic = 0x21e41c71u;
+inline constexpr uint32_t kStructuredReplyMagic = 0x668e33efu;
+inline constexpr uint32_t kExtendedReplyMagic = 0x6e8a278cu;
 inline constexpr size_t kRequestHeaderSize = 28;
+inline constexpr size_t kExtendedRequestHeaderSize = 32;
 inline constexpr size_t kSimpleReplySize = 16;
+inline constexpr size_t kStructuredReplySize = 20;
+inline constexpr size_t kExtendedReplySize = 32;
+
+// Structured (and extended) reply chunk types and flags.
+inline constexpr uint16_t kReplyFlagDone = 1u << 0;
+inline constexpr uint16_t kReplyTypeNone = 0;
+inline constexpr uint16_t kReplyTypeOffsetData = 1;
+inline constexpr uint16_t kReplyTypeOffsetHole = 2;
+inline constexpr uint16_t kReplyTypeBlockStatus = 5;
+inline constexpr uint16_t kReplyTypeBlockStatusExt = 6;
+inline constexpr uint16_t kReplyTypeError = (1u << 15) | 1;
+inline constexpr uint16_t kReplyTypeErrorOffset = (1u << 15) | 2;
 
 inline constexpr uint16_t kCmdRead = 0;
 inline constexpr uint16_t kCmdWrite = 1;
@@ -79,6 +107,7 @@ inline constexpr uint16_t kCmdFlagNoHole = 1u << 1;
 inline constexpr uint16_t kCmdFlagDf = 1u << 2;
 inline constexpr uint16_t kCmdFlagReqOne = 1u << 3;
 inline constexpr uint16_t kCmdFlagFastZero = 1u << 4;
+inline constexpr uint16_t kCmdFlagPayloadLen = 1u << 5;  // extended headers only
 
 // Error values on the wire. These are the protocol's own numbers, not the host's errno.
 inline constexpr uint32_t kNbdOk = 0;
@@ -117,16 +146,32 @@ inline void StoreBe64(uint8_t* p, uint64_t v) {
   StoreBe32(p + 4, static_cast<uint32_t>(v));
 }
 
-// A decoded transmission request header. The cookie stays as raw bytes: the protocol treats it
-// as opaque and the reply must echo it unchanged.
+// What option negotiation agreed on for the transmission phase.
+struct Features {
+  bool structured = false;          // NBD_OPT_STRUCTURED_REPLY (implied by extended)
+  bool extended = false;            // NBD_OPT_EXTENDED_HEADERS
+  uint32_t allocation_context = 0;  // id of base:allocation, 0 when not selected
+};
+
+// A decoded transmission request header, compact (28 bytes, 32-bit length) or extended
+// (32 bytes, 64-bit length). The cookie stays as raw bytes: the protocol treats it as opaque and
+// the reply must echo it unchanged.
 struct RequestHeader {
   uint32_t magic = 0;
   uint16_t flags = 0;
   uint16_t type = 0;
   uint8_t cookie[8] = {};
   uint64_t offset = 0;
-  uint32_t length = 0;
+  uint64_t length = 0;
+  bool extended = false;
 };
+
+// Bytes of payload that follow the header on the wire: a compact WRITE's length; with extended
+// headers, the length of any request flagged PAYLOAD_LEN (and nothing otherwise).
+inline uint64_t PayloadLength(const RequestHeader& h) {
+  if (h.extended) return (h.flags & kCmdFlagPayloadLen) ? h.length : 0;
+  return h.type == kCmdWrite ? h.length : 0;
+}
 
 inline RequestHeader DecodeRequestHeader(const uint8_t* p) {
   RequestHeader h;
@@ -139,6 +184,35 @@ inline RequestHeader DecodeRequestHeader(const uint8_t* p) {
   return h;
 }
 
+inline RequestHeader DecodeExtendedRequestHeader(const uint8_t* p) {
+  RequestHeader h;
+  h.magic = LoadBe32(p);
+  h.flags = LoadBe16(p + 4);
+  h.type = LoadBe16(p + 6);
+  std::memcpy(h.cookie, p + 8, 8);
+  h.offset = LoadBe64(p + 16);
+  h.length = LoadBe64(p + 24);
+  h.extended = true;
+  return h;
+}
+
+// Header of one structured (20 bytes) or extended (32 bytes) reply chunk; `offset` is the
+// request's and appears only in the extended form. Returns the bytes written.
+inline size_t EncodeChunkHeader(uint8_t* out, bool extended, uint16_t flags, uint16_t type,
+                                const uint8_t cookie[8], uint64_t offset, uint64_t length) {
+  StoreBe32(out, extended ? kExtendedReplyMagic : kStructuredReplyMagic);
+  StoreBe16(out + 4, flags);
+  StoreBe16(out + 6, type);
+  std::memcpy(out + 8, cookie, 8);
+  if (!extended) {
+    StoreBe32(out + 16, static_cast<uint32_t>(length));
+    return kStructuredReplySize;
+  }
+  StoreBe64(out + 16, offset);
+  StoreBe64(out + 24, length);
+  return kExtendedReplySize;
+}
+
 inline void EncodeSimpleReply(uint8_t* out, uint32_t nbd_error, const uint8_t cookie[8]) {
   StoreBe32(out, kSimpleReplyMagic);
   StoreBe32(out + 4, nbd_error);
@@ -149,6 +223,9 @@ inline void EncodeSimpleReply(uint8_t* out, uint32_t nbd_error, const uint8_t co
 // for FAST_ZERO; anything the protocol has no number for becomes EIO, because to a block device
 // user an unexplained failure of the store is an I/O error.
 uint32_t NbdErrorFromErrno(int error, uint16_t command_flags);
+
+// A short human text for an NBD error value, sent in structured error chunks.
+const char* NbdErrorText(uint32_t nbd_error);
 
 // "READ", "WRITE", … for log messages; "cmd#N" for unknown types.
 std::string CommandName(uint16_t type);

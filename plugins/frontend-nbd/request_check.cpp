@@ -7,14 +7,16 @@
 
 namespace bpnbd {
 
-uint32_t CheckRequest(const RequestHeader& h, const ExportInfo& info) {
+uint32_t CheckRequest(const RequestHeader& h, const ExportInfo& info, const Features& features) {
   const uint16_t tx = info.transmission_flags;
   // FUA is valid on every command once advertised (clients are known to set it on FLUSH too).
   uint16_t allowed_flags = (tx & kTxSendFua) ? kCmdFlagFua : 0;
   bool writes = false;
   uint16_t required_tx = 0;
   switch (h.type) {
-    case kCmdRead: break;
+    case kCmdRead:
+      if (features.structured) allowed_flags |= kCmdFlagDf;
+      break;
     case kCmdWrite: writes = true; break;
     case kCmdFlush: required_tx = kTxSendFlush; break;
     case kCmdTrim:
@@ -28,8 +30,17 @@ uint32_t CheckRequest(const RequestHeader& h, const ExportInfo& info) {
       if (tx & kTxSendFastZero) allowed_flags |= kCmdFlagFastZero;
       break;
     case kCmdCache: required_tx = kTxSendCache; break;
-    default:  // includes BLOCK_STATUS: no metadata context can have been negotiated
-      return kNbdEinval;
+    case kCmdBlockStatus:
+      if (features.allocation_context == 0) return kNbdEinval;
+      allowed_flags |= kCmdFlagReqOne;
+      break;
+    default: return kNbdEinval;
+  }
+  // With extended headers the payload flag must be on exactly the WRITEs (no other command of
+  // ours takes a payload); compact headers have no such flag.
+  if (h.extended && h.type == kCmdWrite) {
+    if (!(h.flags & kCmdFlagPayloadLen)) return kNbdEinval;
+    allowed_flags |= kCmdFlagPayloadLen;
   }
   if (h.flags & ~allowed_flags) return kNbdEinval;
   if (writes && info.read_only) return kNbdEperm;

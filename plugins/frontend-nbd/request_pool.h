@@ -26,17 +26,34 @@ inline constexpr size_t kRetainedBufferBytes = 128u << 10;
 // Larger buffers stay attached while free records hold at most this much of them in total.
 inline constexpr size_t kRetainedLargeBytes = 16u << 20;
 
+// One piece of a reply on the wire: header bytes from Request::reply_bytes, then optionally a
+// slice of the request's payload buffer.
+struct ReplySegment {
+  uint32_t header_offset = 0;
+  uint32_t header_length = 0;
+  const uint8_t* data = nullptr;
+  size_t data_length = 0;
+};
+
 struct Request {
   bp_io io{};
   Connection* connection = nullptr;
   uint8_t cookie[8] = {};
   uint16_t type = 0;
   uint16_t flags = 0;
-  uint32_t length = 0;
+  uint64_t offset = 0;
+  uint64_t length = 0;
   uint64_t charged_bytes = 0;  // counted against the connection's in-flight byte budget
   int host_error = 0;          // errno from the host's done callback
   uint32_t nbd_error = 0;      // wire error of the reply
-  uint8_t reply[kSimpleReplySize] = {};
+  // The encoded reply (simple reply, or structured / extended chunks) and how it maps onto the
+  // payload buffer. Vectors keep their capacity across reuse, so steady traffic allocates nothing.
+  std::vector<uint8_t> reply_bytes;
+  std::vector<ReplySegment> segments;
+  // READ with structured replies: the allocation of the range, queried before submission, which
+  // decides the hole and data chunks. BLOCK_STATUS: the extents to report.
+  std::vector<bp_extent> extents;
+  uint64_t data_bytes = 0;    // READ payload bytes the reply carries (holes excluded)
   uint8_t* buffer = nullptr;  // page-aligned, `capacity` bytes
   size_t capacity = 0;
   Request* next_free = nullptr;

@@ -19,7 +19,8 @@ namespace bpnbd {
 namespace asio = boost::asio;
 
 Server::Server(FrontendSettings settings, const bp_volume_api* volumes)
-    : settings_(std::move(settings)), catalog_(volumes, settings_.exports, settings_.read_only) {
+    : settings_(std::move(settings)),
+      catalog_(volumes, settings_.exports, settings_.read_only, settings_.allowed_clients) {
   for (uint32_t i = 0; i < settings_.threads; ++i) {
     // Hint 1: each context is run by exactly one thread.
     contexts_.push_back(std::make_unique<asio::io_context>(1));
@@ -32,6 +33,9 @@ Server::~Server() {
 }
 
 bool Server::Bind(std::string* error) {
+  if (settings_.tls.mode != TlsMode::kOff && !TlsContext::Create(settings_.tls, &tls_, error)) {
+    return false;
+  }
   for (const ListenAddress& address : settings_.listen) {
     if (!Listener::Bind(*contexts_[0], address, settings_.socket_mode, &listeners_, error)) {
       for (auto& listener : listeners_) listener->RemoveSocketFile();
@@ -98,7 +102,8 @@ void Server::Adopt(Connection::Socket socket, std::string peer) {
     socket.close(ignored);
     return;
   }
-  auto connection = std::make_shared<Connection>(this, std::move(socket), std::move(peer));
+  auto connection =
+      std::make_shared<Connection>(this, std::move(socket), std::move(peer), tls_.get());
   connections_.emplace(connection.get(), connection);
   Metric("connections", 1);
   // Posted under the lock so that a concurrent Stop() sees the connection only after its

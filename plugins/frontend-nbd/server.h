@@ -27,6 +27,7 @@
 #include "connection.h"
 #include "export_catalog.h"
 #include "frontend_config.h"
+#include "tls_context.h"
 
 namespace bpnbd {
 
@@ -63,6 +64,7 @@ class Server {
 
   FrontendSettings settings_;
   ExportCatalog catalog_;
+  std::unique_ptr<TlsContext> tls_;  // built in Bind when tls is not "off"
   std::vector<std::unique_ptr<boost::asio::io_context>> contexts_;
   std::vector<WorkGuard> work_guards_;
   std::vector<std::thread> threads_;

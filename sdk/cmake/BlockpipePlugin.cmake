@@ -1,6 +1,6 @@
 # blockpipe_plugin(): build a blockpipe plugin shared object the way the host expects it.
 #
-#   blockpipe_plugin(<name> KIND <backend|codec|frontend> SOURCES <file>...
+#   blockpipe_plugin(<name> KIND <backend|codec|frontend|filter> SOURCES <file>...
 #                    [INSTALL_DESTINATION <dir>] [NO_INSTALL])
 #
 # Creates the MODULE library target <name>, written as blockpipe-<kind>-<name>.so (the file
@@ -19,8 +19,8 @@ function(blockpipe_plugin name)
   if(ARG_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "blockpipe_plugin(${name}): unexpected arguments: ${ARG_UNPARSED_ARGUMENTS}")
   endif()
-  if(NOT ARG_KIND MATCHES "^(backend|codec|frontend)$")
-    message(FATAL_ERROR "blockpipe_plugin(${name}): KIND must be backend, codec or frontend "
+  if(NOT ARG_KIND MATCHES "^(backend|codec|frontend|filter)$")
+    message(FATAL_ERROR "blockpipe_plugin(${name}): KIND must be backend, codec, frontend or filter "
                         "(got '${ARG_KIND}')")
   endif()
   if(NOT ARG_SOURCES)

@@ -7,7 +7,12 @@
 // entered, the remaining bytes are 28-byte request headers validated against that export.
 //
 // The first input byte picks the server side: bit 0/1 the export catalog (every volume, an
-// allow-list of "alpha", or read-only), bit 2 whether the server is shutting down.
+// allow-list of "alpha", read-only, or "alpha" limited to the TLS client "alice"), bit 2
+// whether the server is shutting down, bits 3/4 the TLS mode (off, on, require). When the
+// negotiation asks for a TLS handshake (the plaintext side of STARTTLS), the next input byte
+// decides its outcome: a failed handshake (the connection closes), or a client identified as
+// "alice", "mallory" or nobody. In transmission, request headers are compact or extended (32
+// bytes) as negotiated, and BLOCK_STATUS is judged with the negotiated metadata context.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -31,13 +36,14 @@ struct Server {
   ExportCatalog everything{volumes.api(), {}, false};
   ExportCatalog allow_alpha{volumes.api(), {"alpha"}, false};
   ExportCatalog read_only{volumes.api(), {}, true};
+  ExportCatalog alice_only{volumes.api(), {}, false, {{"alpha", {"alice"}}}};
 
   Server() { FUZZ_CHECK(volumes.status().ok(), volumes.status().ToString()); }
   const ExportCatalog* Catalog(uint8_t selector) const {
     switch (selector & 3) {
       case 1: return &allow_alpha;
       case 2: return &read_only;
-      default: return &everything;
+      default: return &alice_only;
     }
   }
 };
@@ -48,16 +54,28 @@ Server& TheServer() {
   return *server;
 }
 
-void RunRequests(bptest::InputCursor& in, const ExportInfo& info) {
-  while (in.remaining() >= kRequestHeaderSize) {
-    RequestHeader h = DecodeRequestHeader(in.here());
-    in.Skip(kRequestHeaderSize);
-    if (h.magic != kRequestMagic) return;  // the connection drops the client here
+void RunRequests(bptest::InputCursor& in, const ExportInfo& info, const Features& features) {
+  const size_t header = features.extended ? kExtendedRequestHeaderSize : kRequestHeaderSize;
+  while (in.remaining() >= header) {
+    RequestHeader h =
+        features.extended ? DecodeExtendedRequestHeader(in.here()) : DecodeRequestHeader(in.here());
+    in.Skip(header);
+    if (h.magic != (features.extended ? kExtendedRequestMagic : kRequestMagic)) return;
     if (h.type == kCmdDisc) return;
-    uint32_t decision = CheckRequest(h, info);
-    bptest::CheckRequestDecision(h, info, decision);
-    // A WRITE's payload follows its header whether or not it was accepted.
-    if (h.type == kCmdWrite) in.Skip(h.length);
+    uint32_t decision = CheckRequest(h, info, features);
+    if (!features.structured) bptest::CheckRequestDecision(h, info, decision);
+    if (h.type == kCmdBlockStatus && decision == kNbdOk) {
+      FUZZ_CHECK(features.allocation_context != 0, "BLOCK_STATUS accepted without a context");
+      FUZZ_CHECK(h.length > 0 && h.offset <= info.size && h.length <= info.size - h.offset,
+                 "BLOCK_STATUS outside the export accepted");
+    }
+    if (features.extended && h.type == kCmdWrite && decision == kNbdOk) {
+      FUZZ_CHECK(h.flags & kCmdFlagPayloadLen, "extended WRITE without PAYLOAD_LEN accepted");
+    }
+    // A payload follows its header whether or not the request was accepted.
+    const uint64_t payload = PayloadLength(h);
+    if (payload > in.remaining()) return;
+    in.Skip(static_cast<size_t>(payload));
   }
 }
 
@@ -71,7 +89,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const uint32_t client_flags = in.BigEndian(4);
   if (client_flags & ~(kClientFlagFixedNewstyle | kClientFlagNoZeroes)) return 0;
 
-  Negotiation negotiation(server.Catalog(selector), client_flags);
+  const TlsMode tls = ((selector >> 3) & 3) == 1   ? TlsMode::kOn
+                      : ((selector >> 3) & 3) == 2 ? TlsMode::kRequire
+                                                   : TlsMode::kOff;
+  Negotiation negotiation(server.Catalog(selector), client_flags, tls);
   if (selector & 4) negotiation.SetShuttingDown();
   const bool no_zeroes = client_flags & kClientFlagNoZeroes;
 
@@ -97,10 +118,26 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     in.Skip(length);
     bptest::CheckNegotiationOutput(option, next, no_zeroes, out, negotiation.export_info());
     if (next == Negotiation::Next::kClose) return 0;
+    if (next == Negotiation::Next::kStartTls) {
+      FUZZ_CHECK(tls != TlsMode::kOff, "STARTTLS accepted with TLS off");
+      FUZZ_CHECK(!negotiation.tls_active(), "STARTTLS accepted twice");
+      const uint8_t outcome = in.U8();
+      if (outcome % 4 == 0) return 0;  // handshake failed: the connection closes
+      negotiation.TlsEstablished(outcome % 4 == 1 ? "alice" : outcome % 4 == 2 ? "mallory" : "");
+      FUZZ_CHECK(!negotiation.features().structured, "state survived STARTTLS");
+      continue;
+    }
+    if (tls == TlsMode::kRequire && !(selector & 4) && !negotiation.tls_active() &&
+        option != kOptStartTls && option != kOptAbort && next == Negotiation::Next::kContinue) {
+      FUZZ_CHECK(out.size() >= 20 && LoadBe32(out.data() + 12) == kRepErrTlsReqd,
+                 OptionName(option) + " answered in the clear on a TLS-only listener");
+    }
     if (next == Negotiation::Next::kTransmission) {
       VolumeHandle volume = negotiation.TakeVolume();
       FUZZ_CHECK(static_cast<bool>(volume), "entered transmission without an open volume");
-      RunRequests(in, negotiation.export_info());
+      FUZZ_CHECK(tls != TlsMode::kRequire || negotiation.tls_active(),
+                 "transmission without TLS on a TLS-only listener");
+      RunRequests(in, negotiation.export_info(), negotiation.features());
       return 0;
     }
   }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Bad input is a clean error, never a crash or a hang: `blockpipe run` on a config with an unknown
 # key (host, engine and plugin sections), an unset ${VAR}, a TOML syntax error, a bad size, a
-# plugin that does not exist, a config file that does not exist, and a TCP port another daemon
+# plugin that does not exist (a codec, a filter), a filter key or value its filter refuses, a config file that does not exist, and a TCP port another daemon
 # holds — each exits non-zero within seconds with a message naming the file and line and the key
 # (or the plugin, variable, path or port). The management CLI without a daemon fails the same way.
 source "$(dirname "$0")/../lib/common.sh"
@@ -89,6 +89,24 @@ expect_clean_error "invalid volume size" "$BLOCKPIPE" run --config "$CASE_CONFIG
 new_case
 replace_line '^plugin = "lz4"' 'plugin = "nosuchcodec"' >/dev/null
 expect_clean_error "missing codec plugin" "$BLOCKPIPE" run --config "$CASE_CONFIG" -- "nosuchcodec"
+
+# Backend filters: an unknown filter, a key it does not declare, a value its open() refuses.
+new_case
+printf '\n[[filter]]\nplugin = "nosuchfilter"\n' >>"$CASE_CONFIG"
+line=$(line_of '^plugin = "nosuchfilter"')
+expect_clean_error "missing filter plugin" "$BLOCKPIPE" run --config "$CASE_CONFIG" -- \
+  "blockpipe\.toml:$((line - 1))" "nosuchfilter" "available filters: .*delay"
+
+new_case
+printf '\n[[filter]]\nplugin = "delay"\nlatnecy = "20ms"\n' >>"$CASE_CONFIG"
+line=$(line_of '^latnecy')
+expect_clean_error "misspelt filter key" "$BLOCKPIPE" run --config "$CASE_CONFIG" -- \
+  "blockpipe\.toml:$line" "latnecy" "latency"
+
+new_case
+printf '\n[[filter]]\nplugin = "faults"\ntransient_rate = "lots"\n' >>"$CASE_CONFIG"
+expect_clean_error "filter value its open refuses" "$BLOCKPIPE" run --config "$CASE_CONFIG" -- \
+  "filter\[0\]" "transient_rate must be a rate"
 
 expect_clean_error "config file that does not exist" \
   "$BLOCKPIPE" run --config "$BP_TMP/missing/blockpipe.toml" -- "missing/blockpipe\.toml"

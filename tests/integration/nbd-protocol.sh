@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the protocol-level tests in tests/nbd/nbd_*.py (python3-libnbd and raw sockets: pipelining,
 # bounds errors, FAST_ZERO, malformed traffic, concurrent connections …) against the real daemon.
-# Each script runs twice — over the Unix socket and over TCP — each time on a fresh, empty 1 GiB
-# volume of its own, as
+# Each script runs four times — over the Unix socket and over TCP, each with structured replies
+# on and off (BP_NBD_STRUCTURED=1/0, honoured by nbdtest.connect) — each time on a fresh, empty
+# 1 GiB volume of its own, as
 #     /usr/bin/python3 tests/nbd/nbd_NAME.py URI [extra arguments, see extra_args]
 # with BP_NBD_UNIX_URI and BP_NBD_TCP_URI also set for scripts that want both transports.
 # A script exits 0 on success, 77 to skip (reported, never counted as a pass) and anything else on
@@ -37,7 +38,10 @@ start_blockpipe
 failed=() skipped=() passed=0 n=0
 for script in "${scripts[@]}"; do
   name=$(basename "${script%.py}")
-  for transport in unix tcp; do
+  for run in unix:1 tcp:1 unix:0 tcp:0; do
+    transport=${run%:*}
+    export BP_NBD_STRUCTURED=${run#*:}
+    label="$transport, structured replies $([[ $BP_NBD_STRUCTURED == 1 ]] && echo on || echo off)"
     n=$((n + 1))
     volume=p$n
     bp_volume create "$volume" --size 1GiB >/dev/null || fail "could not create volume $volume"
@@ -48,17 +52,18 @@ for script in "${scripts[@]}"; do
     [[ $transport == tcp ]] && uri=$BP_NBD_TCP_URI
     mapfile -t args < <(extra_args "$name")
     rc=0
-    timeout 180 "$PY" "$script" "$uri" "${args[@]}" >"$BP_TMP/$name.$transport.out" 2>&1 || rc=$?
+    out=$BP_TMP/$name.$transport.$BP_NBD_STRUCTURED.out
+    timeout 180 "$PY" "$script" "$uri" "${args[@]}" >"$out" 2>&1 || rc=$?
     case $rc in
-      0) passed=$((passed + 1)); log "pass: $name ($transport)" ;;
-      77) skipped+=("$name ($transport)"); log "skip: $name ($transport): $(tail -n 1 "$BP_TMP/$name.$transport.out")" ;;
+      0) passed=$((passed + 1)); log "pass: $name ($label)" ;;
+      77) skipped+=("$name ($label)"); log "skip: $name ($label): $(tail -n 1 "$out")" ;;
       *)
-        failed+=("$name ($transport)")
-        echo "---- $name ($transport) exited with status $rc ----" >&2
-        tail -n 40 "$BP_TMP/$name.$transport.out" >&2
+        failed+=("$name ($label)")
+        echo "---- $name ($label) exited with status $rc ----" >&2
+        tail -n 40 "$out" >&2
         ;;
     esac
-    kill -0 "$BP_PID" 2>/dev/null || fail "the daemon died during $name ($transport)"
+    kill -0 "$BP_PID" 2>/dev/null || fail "the daemon died during $name ($label)"
   done
 done
 

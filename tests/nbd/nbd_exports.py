@@ -8,6 +8,8 @@ usage: nbd_exports.py URI --expect NAME[,NAME...]"""
 
 import nbd
 
+import nbdtest
+
 from nbdtest import (OPT_EXPORT_NAME, OPT_LIST, REP_ACK, REP_ERR_UNKNOWN, REP_SERVER, RawClient,
                      check, connect, need_args, run, with_export)
 import struct
@@ -19,7 +21,7 @@ def main(argv):
     check(argv[1] == "--expect", "second argument must be --expect")
     expected = sorted(n for n in argv[2].split(",") if n)
 
-    h = nbd.NBD()
+    h = nbdtest.new_handle()
     h.set_opt_mode(True)
     h.connect_uri(uri)
     names = []

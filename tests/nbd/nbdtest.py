@@ -7,6 +7,7 @@ Besides libnbd handles this module has a tiny raw-socket client, for traffic lib
 send even in non-strict mode (bad magic, unknown commands, odd option lengths)."""
 
 import errno
+import os
 import socket
 import struct
 import sys
@@ -65,11 +66,26 @@ def need_args(argv, count, usage):
         sys.exit(2)
 
 
-def connect(uri, strict=True):
+# BP_NBD_STRUCTURED=0 makes every libnbd handle refuse structured replies, so the same tests
+# exercise simple replies (nbd-protocol.sh runs each script both ways).
+STRUCTURED = os.environ.get("BP_NBD_STRUCTURED", "1") != "0"
+
+
+def new_handle():
     h = nbd.NBD()
+    if not STRUCTURED:
+        h.set_request_structured_replies(False)
+    return h
+
+
+def connect(uri, strict=True):
+    h = new_handle()
     if not strict:
         h.set_strict_mode(0)
     h.connect_uri(uri)
+    check(h.get_structured_replies_negotiated() == STRUCTURED,
+          f"structured replies negotiated: {h.get_structured_replies_negotiated()}, "
+          f"expected {STRUCTURED}")
     return h
 
 

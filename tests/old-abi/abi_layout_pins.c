@@ -42,6 +42,9 @@ BP_PIN_VALUE(BP_ERR_INVALID, -7);
 BP_PIN_VALUE(BP_KIND_BACKEND, 1);
 BP_PIN_VALUE(BP_KIND_CODEC, 2);
 BP_PIN_VALUE(BP_KIND_FRONTEND, 3);
+#if BP_ABI_MINOR >= 6
+BP_PIN_VALUE(BP_KIND_FILTER, 4);
+#endif
 BP_PIN_VALUE(BP_THREAD_SERIALIZE_ALL, 0);
 BP_PIN_VALUE(BP_THREAD_SERIALIZE_HANDLE, 1);
 BP_PIN_VALUE(BP_THREAD_PARALLEL, 2);
@@ -98,6 +101,11 @@ BP_PIN_VALUE(BP_IO_OP_CACHE, 6);
 BP_PIN_VALUE(BP_IO_FLAG_FUA, 1u << 0);
 BP_PIN_VALUE(BP_IO_FLAG_NO_HOLE, 1u << 1);
 BP_PIN_VALUE(BP_IO_FLAG_FAST_ZERO, 1u << 2);
+#if BP_ABI_MINOR >= 7
+BP_PIN_VALUE(BP_EXTENT_HOLE, 1u << 0);
+BP_PIN_VALUE(BP_EXTENT_ZERO, 1u << 1);
+#endif
+
 /* The limits that were prose until 1.5 keep the values the prose stated. */
 BP_PIN_VALUE(BP_PLUGIN_NAME_MAX_LENGTH, 64);
 BP_PIN_VALUE(BP_KEY_MAX_LENGTH, 512);
@@ -276,7 +284,20 @@ BP_PIN_FIELD(bp_volume_api, open, 24, 8);
 BP_PIN_FIELD(bp_volume_api, close, 32, 8);
 BP_PIN_FIELD(bp_volume_api, info, 40, 8);
 BP_PIN_FIELD(bp_volume_api, submit, 48, 8);
+#if BP_ABI_MINOR >= 7
+BP_PIN_FIELD(bp_volume_api, extents, 56, 8);
+BP_PIN_SIZE(bp_volume_api, 64);
+#else
 BP_PIN_SIZE(bp_volume_api, 56);
+#endif
+
+#if BP_ABI_MINOR >= 7
+/* struct bp_extent: fixed size for all of ABI 1. */
+BP_PIN_FIELD(bp_extent, length, 0, 8);
+BP_PIN_FIELD(bp_extent, flags, 8, 4);
+BP_PIN_FIELD(bp_extent, reserved, 12, 4);
+BP_PIN_SIZE(bp_extent, 16);
+#endif
 
 /* struct bp_frontend_plugin */
 BP_PIN_FIELD(bp_frontend_plugin, header, 0, 48);
@@ -286,5 +307,38 @@ BP_PIN_FIELD(bp_frontend_plugin, start, 64, 8);
 BP_PIN_FIELD(bp_frontend_plugin, stop, 72, 8);
 BP_PIN_FIELD(bp_frontend_plugin, close, 80, 8);
 BP_PIN_SIZE(bp_frontend_plugin, 88);
+
+#if BP_ABI_MINOR >= 6
+/* struct bp_filter_next (since 1.6) */
+BP_PIN_FIELD(bp_filter_next, struct_size, 0, 4);
+BP_PIN_FIELD(bp_filter_next, reserved, 4, 4);
+BP_PIN_FIELD(bp_filter_next, ctx, 8, 8);
+BP_PIN_FIELD(bp_filter_next, capabilities, 16, 8);
+BP_PIN_FIELD(bp_filter_next, get, 24, 8);
+BP_PIN_FIELD(bp_filter_next, read, 32, 8);
+BP_PIN_FIELD(bp_filter_next, put, 40, 8);
+BP_PIN_FIELD(bp_filter_next, put_parts, 48, 8);
+BP_PIN_FIELD(bp_filter_next, get_tagged, 56, 8);
+BP_PIN_FIELD(bp_filter_next, put_if_match, 64, 8);
+BP_PIN_FIELD(bp_filter_next, del, 72, 8);
+BP_PIN_FIELD(bp_filter_next, list, 80, 8);
+BP_PIN_SIZE(bp_filter_next, 88);
+
+/* struct bp_filter_plugin (since 1.6) */
+BP_PIN_FIELD(bp_filter_plugin, header, 0, 48);
+BP_PIN_FIELD(bp_filter_plugin, config_keys, 48, 8);
+BP_PIN_FIELD(bp_filter_plugin, open, 56, 8);
+BP_PIN_FIELD(bp_filter_plugin, close, 64, 8);
+BP_PIN_FIELD(bp_filter_plugin, capabilities, 72, 8);
+BP_PIN_FIELD(bp_filter_plugin, get, 80, 8);
+BP_PIN_FIELD(bp_filter_plugin, read, 88, 8);
+BP_PIN_FIELD(bp_filter_plugin, put, 96, 8);
+BP_PIN_FIELD(bp_filter_plugin, put_parts, 104, 8);
+BP_PIN_FIELD(bp_filter_plugin, get_tagged, 112, 8);
+BP_PIN_FIELD(bp_filter_plugin, put_if_match, 120, 8);
+BP_PIN_FIELD(bp_filter_plugin, del, 128, 8);
+BP_PIN_FIELD(bp_filter_plugin, list, 136, 8);
+BP_PIN_SIZE(bp_filter_plugin, 144);
+#endif
 
 #endif /* x86_64 Linux */

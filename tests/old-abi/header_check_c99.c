@@ -3,6 +3,7 @@
 #include <blockpipe/bp_backend.h>
 #include <blockpipe/bp_codec.h>
 #include <blockpipe/bp_common.h>
+#include <blockpipe/bp_filter.h>
 #include <blockpipe/bp_frontend.h>
 
 int bp_header_check_c99(void);

@@ -225,6 +225,7 @@ void Simulation::DrawParameters() {
   options_.cache_memory = caches[r.Below(4)];
   options_.retry_deadline_ms = 10000;
   options_.io_threads = 1;
+  options_.uploads_in_flight = static_cast<uint32_t>(r.Range(1, 6));
   options_.writer_id = "5151515151515151515151515151515a";
   SetSabotage(cfg_.sabotage, &options_);
   tick_period_ =
@@ -260,12 +261,12 @@ void Simulation::DrawParameters() {
               SabotageName(cfg_.sabotage).c_str());
   trace_.Line(
       "size %llu unit %u segment %llu buffer %llu flush %u ms ckpt %u cache %llu "
-      "clients %zu ops %llu",
+      "uploads %u clients %zu ops %llu",
       static_cast<unsigned long long>(size), options_.unit_size,
       static_cast<unsigned long long>(options_.segment_size),
       static_cast<unsigned long long>(options_.write_buffer_limit), options_.flush_interval_ms,
       options_.checkpoint_every_segments, static_cast<unsigned long long>(options_.cache_memory),
-      clients_.size(), static_cast<unsigned long long>(ops_total_));
+      options_.uploads_in_flight, clients_.size(), static_cast<unsigned long long>(ops_total_));
 }
 
 void Simulation::Fail(const std::string& what) {
@@ -319,6 +320,7 @@ bool Simulation::OpenIncarnation() {
   services.cache = cache_.get();
   services.options = options_;
   services.clock = &clock_;
+  services.run_id = Mix(cfg_.seed, static_cast<uint64_t>(incarnation_) + 0x72756e) | 1;
 
   std::unique_ptr<CodecChain> chain;
   Status s = ChainMaker::Open(cfg_.codec, meta_.uuid.data(), meta_.codecs, &chain);

@@ -7,5 +7,6 @@
 #include "bp_backend.h"
 #include "bp_codec.h"
 #include "bp_common.h"
+#include "bp_filter.h"
 #include "bp_frontend.h"
 #endif

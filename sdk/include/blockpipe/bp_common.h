@@ -60,9 +60,13 @@ extern "C" {
 **        BP_VOLUME_API_HAS; request types and flags named apart (BP_IO_OP_*, BP_IO_FLAG_*;
 **        the 1.0 names stay as deprecated aliases); the limits the comments stated as macros
 **        (BP_PLUGIN_NAME_MAX_LENGTH, BP_KEY_MAX_LENGTH, BP_CODEC_HEADER_MAX_SIZE,
-**        BP_VOLUME_UUID_SIZE) */
+**        BP_VOLUME_UUID_SIZE)
+**   1.6  backend filters: BP_KIND_FILTER, struct bp_filter_plugin, struct bp_filter_next,
+**        BP_REGISTER_FILTER (bp_filter.h)
+**   1.7  bp_volume_api.extents, struct bp_extent, BP_EXTENT_HOLE / BP_EXTENT_ZERO (a frontend
+**        learns where a volume's data lies without reading it) */
 #define BP_ABI_MAJOR 1
-#define BP_ABI_MINOR 5
+#define BP_ABI_MINOR 7
 
 /* Name of the single exported symbol of every plugin shared object. */
 #define BP_ENTRY_SYMBOL "blockpipe_plugin_entry"
@@ -107,6 +111,7 @@ extern "C" {
 #define BP_KIND_BACKEND 1
 #define BP_KIND_CODEC 2
 #define BP_KIND_FRONTEND 3
+#define BP_KIND_FILTER 4 /* since 1.6: sits between the host and the backend (bp_filter.h) */
 
 /* Thread models, strictest first. The host honours the declared model for every callback that
 ** takes a handle:
@@ -125,7 +130,7 @@ extern "C" {
 
 /* ---------------------------------------------------------------------------------------------
 ** The plugin header. First member of every plugin struct (bp_backend_plugin, bp_codec_plugin,
-** bp_frontend_plugin). Filled by the BP_REGISTER_* macros; plugin authors set only name,
+** bp_frontend_plugin, bp_filter_plugin). Filled by the BP_REGISTER_* macros; plugin authors set only name,
 ** description and version through the plugin struct's initializer.
 ** This layout is frozen for all ABI majors so that any host can read a foreign plugin's version.
 ** ------------------------------------------------------------------------------------------- */

@@ -17,7 +17,8 @@
 **   stay valid until io->done is called. done is called exactly once, possibly before submit()
 **   returns and possibly on a host thread: it must not block, and should hand the reply to the
 **   frontend's own event loop. Since 1.5 a frontend sets io->struct_size = sizeof(struct bp_io)
-**   (see HOW BIG IS A bp_io).
+**   (see HOW BIG IS A bp_io). Since 1.7 a frontend may ask where a volume's data lies
+**   (extents(), for NBD's BLOCK_STATUS and sparse READ replies).
 */
 #ifndef BLOCKPIPE_BP_FRONTEND_H
 #define BLOCKPIPE_BP_FRONTEND_H
@@ -123,6 +124,21 @@ struct bp_io {
   /* ---- end of ABI 1.5 ---- */
 };
 
+/* One piece of a volume's allocation map, as extents() reports it (since 1.7). The struct has a
+** fixed size for all of ABI 1: a later minor that needs more adds a new slot and a new struct. */
+struct bp_extent {
+  uint64_t length;   /* bytes; never 0 */
+  uint32_t flags;    /* BP_EXTENT_* bits; 0 means allocated data */
+  uint32_t reserved; /* zero */
+};
+
+/* Extent flags (since 1.7). They only ever promise less than data: ZERO means every byte reads
+** as zero; HOLE means no storage is allocated (a HOLE that is not also ZERO would read as
+** something other than zeros, which blockpipe volumes never have). A range the host cannot
+** cheaply classify is reported as data (flags 0), which is always true. */
+#define BP_EXTENT_HOLE (1u << 0)
+#define BP_EXTENT_ZERO (1u << 1)
+
 /* Callback for list(): called once per volume. */
 typedef void (*bp_volume_list_fn)(void *arg, const char *name, const char *description,
                                   uint64_t size);
@@ -154,6 +170,21 @@ struct bp_volume_api {
   void (*submit)(struct bp_volume *volume, struct bp_io *io);
 
   /* ---- end of ABI 1.0 (1.1 to 1.5 did not change this struct) ---- */
+
+  /* Since 1.7 (check BP_VOLUME_API_HAS(api, extents)). Describe the allocation of
+  ** [offset, offset+length) as consecutive extents starting exactly at offset: up to
+  ** max_extents of them are written to out (frontend-owned) and their number to *count. They may
+  ** cover less than length (the host stops at max_extents, or early when the range is expensive
+  ** to classify) but always at least one byte; adjacent extents have different flags. The answer
+  ** is a snapshot: it includes every write completed before the call (buffered or durable) and
+  ** may or may not include writes in flight. It never blocks on I/O — it reads the host's map in
+  ** memory — so an event-loop thread may call it; any thread may. Returns BP_OK;
+  ** BP_ERR_INVALID when length is 0, max_extents is 0 or the range ends past the volume;
+  ** BP_ERR_PERMANENT when the volume is closed. */
+  int (*extents)(struct bp_volume *volume, uint64_t offset, uint64_t length, struct bp_extent *out,
+                 uint32_t max_extents, uint32_t *count);
+
+  /* ---- end of ABI 1.7 ---- */
 };
 
 /* True when the host's volume API table `api` has `slot` (a slot added after 1.0), i.e. the host

@@ -84,6 +84,12 @@ void CheckNegotiationOutput(uint32_t option, Negotiation::Next next, bool no_zer
     } else if (type == kRepServer) {
       FUZZ_CHECK(option == kOptList, "NBD_REP_SERVER outside NBD_OPT_LIST");
       FUZZ_CHECK(length >= 4 && LoadBe32(payload) <= length - 4, "bad NBD_REP_SERVER name length");
+    } else if (type == kRepMetaContext) {
+      FUZZ_CHECK(option == kOptListMetaContext || option == kOptSetMetaContext,
+                 "NBD_REP_META_CONTEXT outside LIST/SET_META_CONTEXT");
+      FUZZ_CHECK(length > 4 && std::string(reinterpret_cast<const char*>(payload + 4),
+                                           length - 4) == kMetaBaseAllocation,
+                 "a metadata context other than base:allocation");
     } else if (type == kRepInfo) {
       FUZZ_CHECK(option == kOptInfo || option == kOptGo, "NBD_REP_INFO outside INFO/GO");
       CheckInfoPayload(payload, length);
@@ -95,6 +101,10 @@ void CheckNegotiationOutput(uint32_t option, Negotiation::Next next, bool no_zer
     pos += 20 + length;
   }
   FUZZ_CHECK(last_type == kRepAck || (last_type & kRepErrBit), "replies do not end");
+  if (next == Next::kStartTls) {
+    FUZZ_CHECK(option == kOptStartTls && last_type == kRepAck && out.size() == 20,
+               "TLS starts only after one ACK of NBD_OPT_STARTTLS");
+  }
   if (next == Next::kTransmission) {
     FUZZ_CHECK(option == kOptGo && last_type == kRepAck,
                "only a successful NBD_OPT_GO enters transmission here");

@@ -67,6 +67,9 @@ static int run_io(const struct bp_volume_api *api, struct bp_volume *v, struct b
   w.done = 0;
   w.error = 0;
   memset(io, 0, sizeof *io);
+#if BP_ABI_MINOR >= 5
+  io->struct_size = sizeof *io; /* a 1.5 frontend declares its layout */
+#endif
   io->op = op;
   io->flags = flags;
   io->offset = 0;

@@ -190,15 +190,15 @@ TEST(Config, UnknownKeysAndTables) {
       "/etc/bp/blockpipe.toml:3: [engine] unknown key `segmnet_size` (known: segment_size, "
       "unit_size, "
       "flush_interval_ms, checkpoint_every_segments, write_buffer_limit, cache_memory, io_threads, "
-      "retry_deadline_ms, allow_unfenced, read_ahead_max, read_coalesce_max)");
+      "retry_deadline_ms, allow_unfenced, uploads_in_flight, durability, read_ahead_max, "
+      "read_coalesce_max)");
   EXPECT_EQ(
       ErrorOf("[host]\ndatadir = \"x\"\n" + kMinimal),
       "/etc/bp/blockpipe.toml:2: [host] unknown key `datadir` (known: data_dir, control_socket, "
       "plugin_dirs, log_level)");
-  EXPECT_EQ(
-      ErrorOf(kMinimal + "\n[hots]\nx = 1\n"),
-      "/etc/bp/blockpipe.toml:7: unknown table `hots` (known tables: host, engine, backend, codec, "
-      "frontend, volume, disk_cache)");
+  EXPECT_EQ(ErrorOf(kMinimal + "\n[hots]\nx = 1\n"),
+            "/etc/bp/blockpipe.toml:7: unknown table `hots` (known tables: host, engine, backend, "
+            "filter, codec, frontend, volume, journal, disk_cache)");
   EXPECT_THAT(ErrorOf("verbose = true\n" + kMinimal),
               HasSubstr("blockpipe.toml:1: unknown top-level key `verbose`"));
   EXPECT_THAT(ErrorOf("[host.extra]\nx = 1\n" + kMinimal),

@@ -84,24 +84,46 @@ TEST_F(Recovery, GapStopsReplayAndLaterSegmentsAreDiscarded) {
   auto ref = h.Ref();
   WriteSegments(h, *ref, 0, 3);  // segments 1..3, no checkpoint yet
   ref.reset();
+  // What a crash with uploads in flight leaves: 3 landed, 2 did not.
   h.store->Erase(SegmentKey("v", 2));
   ASSERT_OK(h.Crash());
   ref = h.Ref();
   ExpectBlocks(*ref, 0, 1);
   ExpectZero(*ref, 1, 2);  // segment 3 lies past the gap: not part of the volume
+  // The open claimed the gap with an empty segment of its own, then deleted the orphan.
+  EXPECT_TRUE(h.store->Has(SegmentKey("v", 2)));
   EXPECT_FALSE(h.store->Has(SegmentKey("v", 3)));
-  // ...but its bytes are kept aside, never destroyed.
-  auto aside = h.store->Keys(VolumePrefix("v") + "quarantine/");
-  ASSERT_EQ(aside.size(), 1u);
-  EXPECT_EQ(aside[0].rfind(VolumePrefix("v") + "quarantine/seg-0000000000000003.", 0), 0u);
-  // The writer continues at 2, and that is durable.
+  EXPECT_TRUE(h.store->Keys(VolumePrefix("v") + "quarantine/").empty());
+  // The writer continues at 3, and that is durable.
   ASSERT_EQ(test::Write(*ref, 50 * 4096, Pattern(4096, 50)), 0);
   ASSERT_EQ(test::Flush(*ref), 0);
-  EXPECT_TRUE(h.store->Has(SegmentKey("v", 2)));
+  EXPECT_TRUE(h.store->Has(SegmentKey("v", 3)));
   ref.reset();
   ASSERT_OK(h.Crash());
   ref = h.Ref();
+  ExpectBlocks(*ref, 0, 1);
+  ExpectZero(*ref, 1, 2);
   ExpectBlocks(*ref, 50, 1);
+}
+
+TEST_F(Recovery, StaleSegmentOfAnEarlierRunAfterAClaimIsNotReplayed) {
+  auto ref = h.Ref();
+  WriteSegments(h, *ref, 0, 3);  // segments 1..3 of run A
+  ref.reset();
+  Bytes orphan;
+  ASSERT_OK(h.store->Get(SegmentKey("v", 3), &orphan));
+  h.store->Erase(SegmentKey("v", 2));
+  ASSERT_OK(h.Crash());  // run B claims 2, deletes 3
+  ASSERT_FALSE(h.store->Has(SegmentKey("v", 3)));
+  // A crash between the claim and the deletion (or a late upload of a live run A) puts run
+  // A's segment 3 back after run B's claim: replay must not apply it.
+  ASSERT_OK(h.store->Put(SegmentKey("v", 3), orphan.data(), orphan.size(), false));
+  ref.reset();
+  ASSERT_OK(h.Crash());
+  ref = h.Ref();
+  ExpectBlocks(*ref, 0, 1);
+  ExpectZero(*ref, 1, 2);
+  EXPECT_FALSE(h.store->Has(SegmentKey("v", 3)));  // deleted again by this open
 }
 
 TEST_F(Recovery, TornOrCorruptLastSegmentIsIgnored) {

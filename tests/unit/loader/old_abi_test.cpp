@@ -1,4 +1,4 @@
-// Real plugins built against the frozen SDK headers of ABI 1.0 to 1.4 (tests/old-abi), loaded
+// Real plugins built against the frozen SDK headers of ABI 1.0 to 1.6 (tests/old-abi), loaded
 // in today's host: each declares its own minor and struct size, the slots its minor lacks are
 // absent however the memory after its struct looks (the plugins put aborting pointers there),
 // the backend stores and lists, the codec round-trips and fails closed, rekey exists from 1.1
@@ -268,7 +268,7 @@ TEST_P(OldAbi, FrontendServesVolumesOnTheOldBackendAndCodec) {
   EXPECT_FALSE(objects.empty()) << "the volumes live in the old backend";
 }
 
-INSTANTIATE_TEST_SUITE_P(Minors, OldAbi, ::testing::Values(0u, 1u, 2u, 3u, 4u),
+INSTANTIATE_TEST_SUITE_P(Minors, OldAbi, ::testing::Values(0u, 1u, 2u, 3u, 4u, 5u, 6u),
                          [](const ::testing::TestParamInfo<uint32_t>& info) {
                            return "v1_" + std::to_string(info.param);
                          });

@@ -95,7 +95,9 @@ TEST(PluginCatalog, FileNames) {
   EXPECT_TRUE(ParsePluginFileName("blockpipe-backend-my-store.so", &kind, &name));
   EXPECT_EQ(name, "my-store");
   EXPECT_FALSE(ParsePluginFileName("blockpipe-codec-.so", &kind, &name));
-  EXPECT_FALSE(ParsePluginFileName("blockpipe-filter-x.so", &kind, &name));
+  EXPECT_TRUE(ParsePluginFileName("blockpipe-filter-x.so", &kind, &name));  // since ABI 1.6
+  EXPECT_EQ(kind, static_cast<uint32_t>(BP_KIND_FILTER));
+  EXPECT_FALSE(ParsePluginFileName("blockpipe-sieve-x.so", &kind, &name));
   EXPECT_FALSE(ParsePluginFileName("libblockpipe-codec-x.so", &kind, &name));
   EXPECT_FALSE(ParsePluginFileName("blockpipe-codec-x.so.1", &kind, &name));
   EXPECT_EQ(PluginFileName(BP_KIND_FRONTEND, "nbd"), "blockpipe-frontend-nbd.so");

@@ -153,9 +153,9 @@ TEST_F(NegotiationTest, ListWithDataIsErrInvalid) {
   EXPECT_EQ(ParseReplies(out_).at(0).type, kRepErrInvalid);
 }
 
-TEST_F(NegotiationTest, UnsupportedOptionsAreErrUnsupAndNegotiationContinues) {
+TEST_F(NegotiationTest, UnknownOptionsAreErrUnsupAndNegotiationContinues) {
   Negotiation n(&catalog_, kBothFlags);
-  for (uint32_t option : {kOptStartTls, kOptStructuredReply, uint32_t{10}, uint32_t{0xdeadbeef}}) {
+  for (uint32_t option : {uint32_t{4}, uint32_t{12}, uint32_t{0xdeadbeef}}) {
     EXPECT_EQ(Send(n, option, {}), Negotiation::Next::kContinue) << option;
     auto replies = ParseReplies(out_);
     ASSERT_EQ(replies.size(), 1u);
@@ -163,6 +163,127 @@ TEST_F(NegotiationTest, UnsupportedOptionsAreErrUnsupAndNegotiationContinues) {
     EXPECT_EQ(replies[0].type, kRepErrUnsup);
   }
   EXPECT_EQ(Send(n, kOptGo, InfoData("default")), Negotiation::Next::kTransmission);
+  EXPECT_FALSE(n.features().structured);
+}
+
+// LIST/SET_META_CONTEXT data: name, then queries.
+Bytes MetaData(const std::string& name, const std::vector<std::string>& queries) {
+  Bytes out(4);
+  StoreBe32(out.data(), static_cast<uint32_t>(name.size()));
+  out.insert(out.end(), name.begin(), name.end());
+  uint8_t b[4];
+  StoreBe32(b, static_cast<uint32_t>(queries.size()));
+  out.insert(out.end(), b, b + 4);
+  for (const std::string& q : queries) {
+    StoreBe32(b, static_cast<uint32_t>(q.size()));
+    out.insert(out.end(), b, b + 4);
+    out.insert(out.end(), q.begin(), q.end());
+  }
+  return out;
+}
+
+TEST_F(NegotiationTest, StructuredRepliesAndBaseAllocationReachTransmission) {
+  Negotiation n(&catalog_, kBothFlags);
+  // SET before STRUCTURED_REPLY is refused.
+  Send(n, kOptSetMetaContext, MetaData("alpha", {"base:allocation"}));
+  EXPECT_EQ(ParseReplies(out_).back().type, kRepErrInvalid);
+  Send(n, kOptStructuredReply, {1});
+  EXPECT_EQ(ParseReplies(out_).back().type, kRepErrInvalid) << "data is invalid";
+  Send(n, kOptStructuredReply, {});
+  EXPECT_EQ(ParseReplies(out_).back().type, kRepAck);
+  Send(n, kOptListMetaContext, MetaData("alpha", {"base:", "x-other:foo"}));
+  auto replies = ParseReplies(out_);
+  ASSERT_EQ(replies.size(), 2u);
+  EXPECT_EQ(replies[0].type, kRepMetaContext);
+  EXPECT_EQ(std::string(replies[0].payload.begin() + 4, replies[0].payload.end()),
+            "base:allocation");
+  // "base:" selects nothing in SET; a malformed count is invalid.
+  Send(n, kOptSetMetaContext, MetaData("alpha", {"base:"}));
+  EXPECT_EQ(ParseReplies(out_).size(), 1u);
+  Bytes bad = MetaData("alpha", {"base:allocation"});
+  bad.pop_back();
+  Send(n, kOptSetMetaContext, bad);
+  EXPECT_EQ(ParseReplies(out_).back().type, kRepErrInvalid);
+  Send(n, kOptSetMetaContext, MetaData("alpha", {"base:allocation"}));
+  replies = ParseReplies(out_);
+  ASSERT_EQ(replies.size(), 2u);
+  EXPECT_NE(LoadBe32(replies[0].payload.data()), 0u);
+  EXPECT_EQ(Send(n, kOptGo, InfoData("alpha")), Negotiation::Next::kTransmission);
+  EXPECT_TRUE(n.features().structured);
+  EXPECT_FALSE(n.features().extended);
+  EXPECT_NE(n.features().allocation_context, 0u);
+}
+
+TEST_F(NegotiationTest, MetaContextForAnotherExportIsNotActive) {
+  Negotiation n(&catalog_, kBothFlags);
+  Send(n, kOptStructuredReply, {});
+  Send(n, kOptSetMetaContext, MetaData("alpha", {"base:allocation"}));
+  EXPECT_EQ(Send(n, kOptGo, InfoData("default")), Negotiation::Next::kTransmission);
+  EXPECT_EQ(n.features().allocation_context, 0u);
+}
+
+TEST_F(NegotiationTest, ExtendedHeadersTakePrecedenceAndForbidExportName) {
+  Negotiation n(&catalog_, kBothFlags);
+  Send(n, kOptExtendedHeaders, {});
+  EXPECT_EQ(ParseReplies(out_).back().type, kRepAck);
+  Send(n, kOptStructuredReply, {});
+  EXPECT_EQ(ParseReplies(out_).back().type, kRepErrExtHeaderReqd);
+  Bytes name{'a', 'l', 'p', 'h', 'a'};
+  Negotiation m(&catalog_, kBothFlags);
+  Send(m, kOptExtendedHeaders, {});
+  EXPECT_EQ(Send(m, kOptExportName, name), Negotiation::Next::kClose);
+  EXPECT_EQ(Send(n, kOptGo, InfoData("alpha")), Negotiation::Next::kTransmission);
+  EXPECT_TRUE(n.features().extended);
+  EXPECT_TRUE(n.features().structured);
+}
+
+TEST_F(NegotiationTest, StartTlsFollowsTheTlsMode) {
+  Negotiation off(&catalog_, kBothFlags, TlsMode::kOff);
+  EXPECT_EQ(Send(off, kOptStartTls, {}), Negotiation::Next::kContinue);
+  EXPECT_EQ(ParseReplies(out_).back().type, kRepErrPolicy);
+
+  Negotiation req(&catalog_, kBothFlags, TlsMode::kRequire);
+  for (uint32_t option : {kOptList, kOptInfo, kOptGo, kOptStructuredReply, uint32_t{0x4242}}) {
+    EXPECT_EQ(Send(req, option, {}), Negotiation::Next::kContinue);
+    auto replies = ParseReplies(out_);
+    ASSERT_EQ(replies.size(), 1u) << option;
+    EXPECT_EQ(replies[0].type, kRepErrTlsReqd) << option;
+  }
+  Bytes name{'a', 'l', 'p', 'h', 'a'};
+  Negotiation req2(&catalog_, kBothFlags, TlsMode::kRequire);
+  EXPECT_EQ(Send(req2, kOptExportName, name), Negotiation::Next::kClose);
+  Send(req, kOptStartTls, {1});
+  EXPECT_EQ(ParseReplies(out_).back().type, kRepErrInvalid);
+  Send(req, kOptStructuredReply, {});
+  EXPECT_EQ(Send(req, kOptStartTls, {}), Negotiation::Next::kStartTls);
+  EXPECT_EQ(ParseReplies(out_).back().type, kRepAck);
+  req.TlsEstablished("alice");
+  Send(req, kOptStartTls, {});
+  EXPECT_EQ(ParseReplies(out_).back().type, kRepErrInvalid) << "TLS twice";
+  EXPECT_EQ(Send(req, kOptGo, InfoData("alpha")), Negotiation::Next::kTransmission);
+  EXPECT_FALSE(req.features().structured) << "structured replies from before TLS survived";
+}
+
+TEST_F(NegotiationTest, AllowedClientsHideAndRefuseExports) {
+  ExportCatalog rules{volumes_.api(), {}, false, {{"alpha", {"alice", "backup"}}}};
+  Negotiation plain(&rules, kBothFlags, TlsMode::kOn);
+  Send(plain, kOptList, {});
+  for (const auto& r : ParseReplies(out_)) {
+    if (r.type == kRepServer) {
+      EXPECT_EQ(
+          std::string(r.payload.begin() + 4, r.payload.begin() + 4 + LoadBe32(r.payload.data())),
+          "default");
+    }
+  }
+  Send(plain, kOptGo, InfoData("alpha"));
+  EXPECT_EQ(ParseReplies(out_).back().type, kRepErrTlsReqd);
+  Negotiation mallory(&rules, kBothFlags, TlsMode::kOn);
+  mallory.TlsEstablished("mallory");
+  Send(mallory, kOptGo, InfoData("alpha"));
+  EXPECT_EQ(ParseReplies(out_).back().type, kRepErrPolicy);
+  Negotiation backup(&rules, kBothFlags, TlsMode::kOn);
+  backup.TlsEstablished("CN=backup,O=Example", "backup");
+  EXPECT_EQ(Send(backup, kOptGo, InfoData("alpha")), Negotiation::Next::kTransmission);
 }
 
 TEST_F(NegotiationTest, AbortIsAckedThenClosed) {

@@ -59,6 +59,44 @@ TEST(CheckRequest, UnknownCommandsAndBlockStatusAreEinval) {
   EXPECT_EQ(CheckRequest(Req(0xffff, 0, 4096), info), kNbdEinval);
 }
 
+TEST(CheckRequest, BlockStatusNeedsBaseAllocationAndTakesReqOne) {
+  const ExportInfo info = Writable();
+  Features f;
+  f.structured = true;
+  EXPECT_EQ(CheckRequest(Req(kCmdBlockStatus, 0, 4096), info, f), kNbdEinval);
+  f.allocation_context = 1;
+  EXPECT_EQ(CheckRequest(Req(kCmdBlockStatus, 0, 4096, kCmdFlagReqOne), info, f), kNbdOk);
+  EXPECT_EQ(CheckRequest(Req(kCmdBlockStatus, 0, 0), info, f), kNbdEinval);
+  EXPECT_EQ(CheckRequest(Req(kCmdBlockStatus, 1u << 20, 1), info, f), kNbdEinval);
+  EXPECT_EQ(CheckRequest(Req(kCmdRead, 0, 4096, kCmdFlagReqOne), info, f), kNbdEinval);
+  EXPECT_EQ(CheckRequest(Req(kCmdRead, 0, 4096, kCmdFlagDf), info, f), kNbdOk);
+  EXPECT_EQ(CheckRequest(Req(kCmdRead, 0, 4096, kCmdFlagDf), info), kNbdEinval)
+      << "DF without structured replies";
+}
+
+TEST(CheckRequest, ExtendedHeadersPayloadFlagAnd64BitLengths) {
+  const ExportInfo info = Writable(8ull << 30);
+  Features f;
+  f.structured = f.extended = true;
+  RequestHeader w = Req(kCmdWrite, 0, 4096, kCmdFlagPayloadLen);
+  w.extended = true;
+  EXPECT_EQ(CheckRequest(w, info, f), kNbdOk);
+  EXPECT_EQ(PayloadLength(w), 4096u);
+  w.flags = 0;
+  EXPECT_EQ(CheckRequest(w, info, f), kNbdEinval) << "WRITE without PAYLOAD_LEN";
+  EXPECT_EQ(PayloadLength(w), 0u);
+  RequestHeader t = Req(kCmdTrim, 0, 0);
+  t.extended = true;
+  t.length = 6ull << 30;  // beyond 32 bits
+  EXPECT_EQ(CheckRequest(t, info, f), kNbdOk);
+  t.length = 9ull << 30;
+  EXPECT_EQ(CheckRequest(t, info, f), kNbdEinval);
+  t.length = 512;
+  t.flags = kCmdFlagPayloadLen;
+  EXPECT_EQ(CheckRequest(t, info, f), kNbdEinval) << "payload on TRIM";
+  EXPECT_EQ(PayloadLength(t), 512u);
+}
+
 TEST(CheckRequest, FlagsNotDefinedOrNotAdvertisedAreEinval) {
   ExportInfo info = Writable();
   EXPECT_EQ(CheckRequest(Req(kCmdRead, 0, 4096, kCmdFlagDf), info), kNbdEinval);
