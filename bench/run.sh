@@ -99,7 +99,9 @@ objects_fs=$(df --output=fstype "$objects" | tail -n 1)
 # The bench's changes to the `blockpipe init` config: objects in $objects, the cache size.
 bench_config() {
   bp_config_sed "s|^url = \"file://.*\"|url = \"file://$objects\"|"
-  bp_config_sed "s|^cache_memory = .*|cache_memory = \"$cache_memory\"|"
+  # A plain sed: the default config may already say this size.
+  sed -i -e "s|^cache_memory = .*|cache_memory = \"$cache_memory\"|" "$BP_CONFIG"
+  grep -q "^cache_memory = \"$cache_memory\"" "$BP_CONFIG" || fail "cannot set cache_memory in $BP_CONFIG"
   if [[ -n $lz4_acceleration ]]; then
     bp_config_sed "s|^plugin = \"lz4\"|plugin = \"lz4\"\nacceleration = $lz4_acceleration|"
   fi

@@ -41,6 +41,14 @@ struct EngineOptions {
   uint64_t write_buffer_limit = 128ull << 20;
   // Decoded-unit memory cache, shared by all volumes.
   uint64_t cache_memory = 256ull << 20;
+  // Read side ([engine] keys): a sequential stream reads ahead at most this many bytes (0: no
+  // read-ahead), and one ranged GET fetches at most read_coalesce_max bytes of adjacent units.
+  uint64_t read_ahead_max = 8ull << 20;
+  uint64_t read_coalesce_max = 2ull << 20;
+  // Disk cache of stored units ([disk_cache] section): directory (empty: <data_dir>/cache) and
+  // size in bytes, 0 = no disk cache (cache/disk_cache.h).
+  std::string disk_cache_dir;
+  uint64_t disk_cache_size = 0;
   // Segment uploads per volume in flight at once (segments become durable strictly in seq
   // order whatever order their uploads finish in; see segment_committer.h). At least 1.
   uint32_t uploads_in_flight = 4;

@@ -52,7 +52,8 @@ std::optional<ReclaimPass> Reclaimer::Schedule(uint64_t reference) {
   return pass;
 }
 
-void ReclaimDeadSegments(ObjectStore& store, const std::string& name, const ReclaimPass& pass) {
+void ReclaimDeadSegments(ObjectStore& store, const std::string& name, const ReclaimPass& pass,
+                         std::vector<uint64_t>* deleted_seqs) {
   static std::atomic<int64_t>& reclaimed_counter = Metrics::Global().Counter(
       "segments_reclaimed_total", "Segment objects deleted because no checkpoint needs them");
   const std::string prefix = SegmentPrefix(name);
@@ -74,6 +75,7 @@ void ReclaimDeadSegments(ObjectStore& store, const std::string& name, const Recl
       continue;
     }
     ++deleted;
+    if (deleted_seqs != nullptr) deleted_seqs->push_back(seq);
   }
   if (deleted > 0) {
     reclaimed_counter += static_cast<int64_t>(deleted);

@@ -76,7 +76,9 @@ class Reclaimer {
 };
 
 // Delete the segments of volume `name` that `pass` says are dead. Failures are logged and left
-// for the next pass. Thread-safe (store calls only).
-void ReclaimDeadSegments(ObjectStore& store, const std::string& name, const ReclaimPass& pass);
+// for the next pass. deleted (optional) receives the seqs deleted (for the disk cache).
+// Thread-safe (store calls only).
+void ReclaimDeadSegments(ObjectStore& store, const std::string& name, const ReclaimPass& pass,
+                         std::vector<uint64_t>* deleted = nullptr);
 
 }  // namespace bp

@@ -34,12 +34,15 @@ Volume::Volume(const Services& services, VolumeMeta meta, std::unique_ptr<CodecC
       fenced_puts_(fenced_puts),
       cache_written_units_((services.store->Capabilities() & BP_BACKEND_CAP_LOCAL_READS) == 0),
       checkpoints_(svc_.store.get(), &meta_, chain_.get(), fenced_puts),
-      loader_(svc_.store.get(), svc_.cache, &meta_, chain_.get()),
+      loader_(svc_.store.get(), svc_.cache, svc_.disk_cache, &meta_, chain_.get(),
+              svc_.options.read_coalesce_max,
+              (services.store->Capabilities() & BP_BACKEND_CAP_LOCAL_READS) != 0),
       access_(writable ? Access::kWritable : Access::kReadOnly),
       write_(chain_.get()),
       committer_(svc_.options),
       checkpointer_(svc_.options.checkpoint_every_segments),
-      read_(meta_.name, meta_.uuid, meta_.size / kBlockSize, meta_.unit_size, svc_.cache),
+      read_(meta_.name, meta_.uuid, meta_.size / kBlockSize, meta_.unit_size, svc_.cache,
+            svc_.options.read_ahead_max),
       run_id_(services.run_id != 0 ? services.run_id : NewRunId()) {}
 
 Volume::~Volume() = default;

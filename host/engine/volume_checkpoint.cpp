@@ -70,7 +70,11 @@ void Volume::ScheduleReclaim(uint64_t reference) {
   if (!pass) return;
   auto self = shared_from_this();
   RunInBackground([self, pass = std::move(*pass)] {
-    ReclaimDeadSegments(*self->svc_.store, self->meta_.name, pass);
+    std::vector<uint64_t> deleted;
+    ReclaimDeadSegments(*self->svc_.store, self->meta_.name, pass, &deleted);
+    if (self->svc_.disk_cache != nullptr) {
+      self->svc_.disk_cache->EraseSegments(self->meta_.uuid, std::move(deleted));
+    }
     MutexLock lock(&self->mu_);
     self->reclaimer_.PassDone();
     self->BackgroundDone();

@@ -19,6 +19,8 @@
 #include "engine/volume.h"
 #include "engine/volume_owner.h"
 #include "journal/local_journal.h"
+#include "util/memory_trim.h"
+#include "util/metrics.h"
 
 namespace bp {
 namespace {
@@ -28,11 +30,14 @@ constexpr uint64_t kMaxVolumeSize = 1ull << 62;
 
 class VolumeRefImpl : public VolumeRef {
  public:
-  VolumeRefImpl(std::shared_ptr<Volume> volume, bool read_only)
-      : volume_(std::move(volume)), read_only_(read_only) {}
+  VolumeRefImpl(std::shared_ptr<Volume> volume, bool read_only, IdleTrimmer* trimmer)
+      : volume_(std::move(volume)), read_only_(read_only), trimmer_(trimmer) {}
   ~VolumeRefImpl() override { volume_->references--; }
   void Info(bp_volume_info* info) override { volume_->Info(info, read_only_); }
-  void Submit(bp_io* io) override { volume_->Submit(io, read_only_); }
+  void Submit(bp_io* io) override {
+    trimmer_->NoteActivity();
+    volume_->Submit(io, read_only_);
+  }
   Status Extents(uint64_t offset, uint64_t length, size_t max_extents,
                  std::vector<bp_extent>* out) override {
     return volume_->Extents(offset, length, max_extents, out);
@@ -41,6 +46,7 @@ class VolumeRefImpl : public VolumeRef {
  private:
   std::shared_ptr<Volume> volume_;
   bool read_only_;
+  IdleTrimmer* trimmer_;
 };
 
 uint64_t NowUnixMs() {
@@ -70,9 +76,11 @@ struct VolumeManager::Impl {
   Clock* clock = nullptr;
   std::unique_ptr<ThreadPool> pool;
   std::unique_ptr<UnitCache> cache;
-  bool fenced_puts = true;  // the store has atomic put-if-absent
-  bool writable = true;     // fenced, or the user opted out of fencing
-  WriterIdentity identity;  // who this manager is in ownership records
+  std::unique_ptr<DiskCache> disk_cache;  // opened by OpenAll when configured
+  IdleTrimmer trimmer;                    // gives freed memory back when no request comes
+  bool fenced_puts = true;                // the store has atomic put-if-absent
+  bool writable = true;                   // fenced, or the user opted out of fencing
+  WriterIdentity identity;                // who this manager is in ownership records
   // durability = "local": the journal every volume shares, or why it could not be opened
   // (then no volume opens for writing).
   std::unique_ptr<LocalJournal> journal;
@@ -92,6 +100,7 @@ struct VolumeManager::Impl {
   Volume::Services Services() const {
     Volume::Services services{store, pool.get(), cache.get(), options, clock};
     services.journal = journal.get();
+    services.disk_cache = disk_cache.get();
     return services;
   }
   Status OpenOne(const std::string& name, std::shared_ptr<Volume>* out);
@@ -184,6 +193,15 @@ void VolumeManager::Impl::TickLoop() {
     }
     auto now = clock->Now();
     for (auto& v : open) v->Tick(now);
+    Metrics::Global().SetGauge("unit_cache_bytes", static_cast<int64_t>(cache->used_bytes()),
+                               "Bytes the decoded-unit memory cache holds");
+    Metrics::Global().SetGauge("unit_cache_capacity_bytes", static_cast<int64_t>(cache->capacity()),
+                               "Configured size of the decoded-unit memory cache");
+    if (trimmer.IdleNow(std::chrono::steady_clock::now())) {
+      for (auto& v : open) v->ReleaseIdleMemory();
+      cache->DropSpares();
+      IdleTrimmer::TrimNow();
+    }
     lock.Lock();
   }
 }
@@ -255,6 +273,10 @@ void VolumeManager::Impl::Release(const std::string& name, const Uuid& uuid) {
 
 Status VolumeManager::OpenAll() {
   Impl& m = *impl_;
+  if (m.options.disk_cache_size != 0 && !m.disk_cache) {
+    BP_RETURN_IF_ERROR(
+        DiskCache::Open(m.options.disk_cache_dir, m.options.disk_cache_size, &m.disk_cache));
+  }
   std::vector<std::string> names;
   BP_RETURN_IF_ERROR(ListVolumeNames(*m.store, &names));
   std::string failures;
@@ -426,6 +448,7 @@ Status VolumeManager::Delete(const std::string& name) {
   }
   if (s.ok()) s = m.DeleteObjects(name);
   if (s.ok() && v) m.cache->EraseVolume(v->meta().uuid);
+  if (s.ok() && v && m.disk_cache) m.disk_cache->EraseVolume(v->meta().uuid);
   std::lock_guard<std::mutex> lock(m.mu);
   m.busy.erase(name);
   if (s.ok()) m.claims.erase(name);  // the record went with the volume's other objects
@@ -460,7 +483,7 @@ Status VolumeManager::OpenRef(const std::string& name, bool read_only,
     return Status::NotFound("no volume named " + name);
   }
   it->second->references++;
-  *ref = std::make_unique<VolumeRefImpl>(it->second, read_only);
+  *ref = std::make_unique<VolumeRefImpl>(it->second, read_only, &impl_->trimmer);
   return Status::Ok();
 }
 
@@ -513,6 +536,7 @@ Status VolumeManager::Shutdown() {
     m.Release(v->name(), v->meta().uuid);
   }
   m.pool->Stop();
+  m.disk_cache.reset();  // writes what is queued (after the last read and upload)
   return result;
 }
 
