@@ -117,8 +117,7 @@ TlsTransport::Step TlsTransport::HandshakeStep(error_code* ec) {
   return Step::kFailed;
 }
 
-size_t TlsTransport::ReadAvailable(uint8_t* data, size_t size, bool* want_read,
-                                   error_code* ec) {
+size_t TlsTransport::ReadAvailable(uint8_t* data, size_t size, bool* want_read, error_code* ec) {
   if (!socket_.is_open()) {
     *ec = boost::asio::error::bad_descriptor;
     return 0;
