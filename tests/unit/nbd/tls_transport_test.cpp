@@ -79,9 +79,8 @@ class Client {
   void Close() { SSL_shutdown(ssl_); }
 
  private:
-  static unsigned int PskCallback(SSL* ssl, const char*, char* identity,
-                                  unsigned int max_identity, unsigned char* psk,
-                                  unsigned int max_psk) {
+  static unsigned int PskCallback(SSL* ssl, const char*, char* identity, unsigned int max_identity,
+                                  unsigned char* psk, unsigned int max_psk) {
     const auto* key =
         static_cast<const unsigned char*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), 0));
     if (max_identity < 5 || max_psk < sizeof kKey) return 0;
@@ -119,8 +118,8 @@ class TlsTransportTest : public ::testing::Test {
     int fds[2];
     ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
     client_fd_ = fds[1];
-    server_ = std::make_unique<Socket>(io_, boost::asio::generic::stream_protocol(AF_UNIX, 0),
-                                       fds[0]);
+    server_ =
+        std::make_unique<Socket>(io_, boost::asio::generic::stream_protocol(AF_UNIX, 0), fds[0]);
     transport_ = std::make_unique<TlsTransport>(*server_, context_->ssl().native_handle());
     ASSERT_TRUE(transport_->ok());
     TlsContext::Attach(transport_->ssl(), &identity_);
