@@ -241,7 +241,7 @@ done
   echo "Machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo) RAM, kernel $(uname -r)"
   echo "fio $(fio --version), nbdkit $(nbdkit --version | cut -d' ' -f2), $(qemu-nbd --version | head -n 1)"
   echo "fio runtime ${runtime}s per job after 2s ramp, median of $repeat run(s); blockpipe $(git -C "$SOURCE_DIR" rev-parse --short HEAD 2>/dev/null || echo unknown)"
-  echo "blockpipe objects in $objects_parent ($objects_fs), cache_memory $cache_memory, lz4 acceleration ${lz4_acceleration:-1 (default)}; blockpipe-zstd-encrypt: zstd level ${zstd_level:-(what init writes)} then encrypt (${cipher:-cipher: what init writes}); load average before: $load_before"
+  echo "blockpipe objects in $objects_parent ($objects_fs), cache_memory $cache_memory, lz4 acceleration ${lz4_acceleration:-1 (default)}, durability $( ((journal)) && echo "local (journal in the data dir under $BP_TMP)" || echo store); blockpipe-zstd-encrypt: zstd level ${zstd_level:-(what init writes)} then encrypt (${cipher:-cipher: what init writes}); load average before: $load_before"
   echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo
   "$PY" "$SOURCE_DIR/bench/report.py" "$out" "${server_list[@]}"

@@ -22,6 +22,9 @@ struct Sabotage {
   static constexpr uint32_t kAckFlushOnNewestDurable = 1u << 2;
   // A FLUSH or FUA completes once its writes are sealed, before the upload (caught by crashes).
   static constexpr uint32_t kAckFlushOnSeal = 1u << 3;
+  // Local journal: segments leave the journal as soon as it has them, before their upload
+  // (caught by crashes with durability = "local").
+  static constexpr uint32_t kDropJournalBeforeUpload = 1u << 4;
 };
 
 struct EngineOptions {
