@@ -7,11 +7,14 @@
 #     connection), 4 KiB random read and write at queue depth 32 with bench/nbd_rand_io.py
 #     (libnbd's asynchronous API; fio's nbd engine cannot do TLS with Debian's libnbd 1.14).
 #     Targets: sequential ≥ 0.5× plaintext, random ≥ 0.7×.
+#     The same four workloads run against nbdkit's memory plugin with its GnuTLS (`--tls=on
+#     --tls-psk`), holding the same 1 GiB, as a peer: its ratio shows what the client's TLS and
+#     this machine allow (the client's GnuTLS runs on the same CPUs).
 # Each figure is the median of --repeat runs (default 3), plaintext and TLS interleaved.
 #
 # usage: bench/nbd-tls-sparse.sh [--repeat N] [--seconds S]
 source "$(dirname "$0")/../tests/lib/common.sh"
-require_cmd nbdcopy
+require_cmd nbdcopy nbdkit
 
 repeat=3 seconds=10
 while (($#)); do
@@ -48,6 +51,14 @@ h.flush(); h.shutdown()
 PYEOF
 "$BLOCKPIPE" flush --config "$BP_CONFIG" >/dev/null
 
+kit_port=$(free_port)
+nbdkit -f -p "$kit_port" -i 127.0.0.1 --tls=on --tls-psk="$psk" memory 1G >>"$BP_TMP/nbdkit.log" 2>&1 &
+kit_pid=$!
+register_pid "$kit_pid"
+wait_until 20 "nbdkit on port $kit_port" nbdinfo --size "nbd://127.0.0.1:$kit_port/" ||
+  fail "nbdkit did not start: $(tail -n 5 "$BP_TMP/nbdkit.log")"
+nbdcopy "$BP_TMP/data1g" "nbd://127.0.0.1:$kit_port/"
+
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", b - a}'; }
@@ -69,8 +80,12 @@ done
 sparse=$(printf '%s\n' "${sparse_t[@]}" | median)
 dense=$(printf '%s\n' "${dense_t[@]}" | median)
 
-plain=$(bp_uri_tcp io)
-tls="nbds://bench@127.0.0.1:$BP_PORT/io?tls-psk-file=$psk"
+declare -A uris=(
+  [plain]=$(bp_uri_tcp io)
+  [tls]="nbds://bench@127.0.0.1:$BP_PORT/io?tls-psk-file=$psk"
+  [kitplain]="nbd://127.0.0.1:$kit_port/"
+  [kittls]="nbds://bench@127.0.0.1:$kit_port/?tls-psk-file=$psk"
+)
 seq_read() {
   local t0 t1
   t0=$(now)
@@ -86,11 +101,11 @@ seq_write() {
   awk -v s="$(elapsed "$t0" "$t1")" 'BEGIN {printf "%.0f", 1024 / s}'
 }
 rand() { "$PY" "$SOURCE_DIR/bench/nbd_rand_io.py" "$1" "$2" "$seconds" 32 | "$PY" -c 'import json,sys; print(round(json.load(sys.stdin)["iops"]))'; }
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 declare -A results
 for ((i = 0; i < repeat; i++)); do
-  for kind in plain tls; do
-    uri=$plain
-    [[ $kind == tls ]] && uri=$tls
+  for kind in plain tls kitplain kittls; do
+    uri=${uris[$kind]}
     results[$kind.sr]+="$(seq_read "$uri") "
     results[$kind.sw]+="$(seq_write "$uri") "
     results[$kind.rr]+="$(rand "$uri" read) "
@@ -101,13 +116,13 @@ med() { tr ' ' '\n' <<<"${results[$1]}" | grep . | median; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 
 echo
-echo "| workload | plaintext | TLS-PSK | TLS / plaintext | target |"
-echo "|---|---|---|---|---|"
+echo "| workload | blockpipe plaintext | blockpipe TLS-PSK | TLS / plaintext | nbdkit memory plaintext | nbdkit TLS-PSK | nbdkit TLS / plaintext | target |"
+echo "|---|---|---|---|---|---|---|---|"
 for w in "sr:1 MiB sequential read, qd8 (nbdcopy):MiB/s:0.5" "sw:1 MiB sequential write, qd8 (nbdcopy):MiB/s:0.5" \
   "rr:4 KiB random read, qd32 (libnbd aio):IOPS:0.7" "rw:4 KiB random write, qd32 (libnbd aio):IOPS:0.7"; do
   IFS=: read -r key label unit target <<<"$w"
-  p=$(med "plain.$key") t=$(med "tls.$key")
-  echo "| $label | $p $unit | $t $unit | $(ratio "$t" "$p") | ≥ $target |"
+  p=$(med "plain.$key") t=$(med "tls.$key") kp=$(med "kitplain.$key") kt=$(med "kittls.$key")
+  echo "| $label | $p $unit | $t $unit | $(ratio "$t" "$p") | $kp $unit | $kt $unit | $(ratio "$kt" "$kp") | ≥ $target |"
 done
 echo
 echo "| nbdcopy out | seconds (median of $repeat) |"
@@ -115,4 +130,5 @@ echo "|---|---|"
 echo "| 4 GiB volume holding 64 MiB | $sparse |"
 echo "| dense 64 MiB volume | $dense |"
 echo "| ratio sparse / dense | $(ratio "$sparse" "$dense") (target ≤ 2) |"
+echo "load average (1, 5, 15 min) before the TLS runs: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)"
 grep -o 'TLS established ([^,]*, [^,]*' "$BP_LOG" | sort | uniq -c | head -3

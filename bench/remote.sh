@@ -24,7 +24,8 @@
 # to /dev/shm, so all three stores hold their bytes in memory and the rows compare the paths to
 # them. Prints two markdown tables (also OUT/table.md) and keeps the raw fio JSON, metrics
 # snapshots, store log excerpts and listings under OUT. Method and results: docs/benchmarks.md,
-# "Remote backends".
+# "Remote backends". The local tier's targets (journal, disk cache, read path) are judged by the
+# sibling bench/remote-targets.sh.
 #
 # usage: bench/remote.sh [--backends "file s3 azure"] [--phases "economy throughput"]
 #                        [--runtime SECONDS] [--economy-size MiB] [--economy-rate IOPS]

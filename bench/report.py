@@ -21,6 +21,9 @@ JOBS = [
 ]
 COPIES = [("nbdcopy-in", "nbdcopy 1 GiB in"), ("nbdcopy-out", "nbdcopy 1 GiB out")]
 REFERENCE = "nbdkit-memory"
+# nbdkit's file plugin writing a file on the same disk as blockpipe's objects: the bound for
+# writes when the objects are on a disk (bench/run.sh --objects-dir).
+FILE_REFERENCE = "nbdkit-file"
 
 
 def fio_value(results, server, job, direction, unit):
@@ -61,20 +64,23 @@ def main():
     results, servers = sys.argv[1], sys.argv[2:]
     rows = []
     for job, title, direction, unit in JOBS:
-        rows.append((title, unit, {s: fio_value(results, s, job, direction, unit)
-                                   for s in servers}))
+        values = {s: fio_value(results, s, job, direction, unit) for s in servers}
+        if any(v is not None for v in values.values()):  # jobs not run (--jobs) get no row
+            rows.append((title, unit, values))
     for name, title in COPIES:
         rows.append((title, "mibs", {s: copy_value(os.path.join(results, s, name + ".txt"))
                                      for s in servers}))
     # Every blockpipe configuration (blockpipe, blockpipe-zstd-encrypt) gets its ratio column.
-    ours = [s for s in servers if s.startswith("blockpipe")] if REFERENCE in servers else []
-    header = ["workload"] + servers + [f"{s} / nbdkit memory" for s in ours]
+    ours = [s for s in servers if s.startswith("blockpipe")]
+    refs = [r for r in (REFERENCE, FILE_REFERENCE) if r in servers]
+    pairs = [(s, r) for r in refs for s in ours]
+    header = ["workload"] + servers + [f"{s} / {r.replace('-', ' ')}" for s, r in pairs]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for title, unit, values in rows:
         cells = [title] + [fmt(values[s], unit) for s in servers]
-        for s in ours:
-            a, b = values[s], values[REFERENCE]
+        for s, r in pairs:
+            a, b = values[s], values[r]
             cells.append(f"{100 * a / b:.0f}%" if a is not None and b else "n/a")
         print("| " + " | ".join(cells) + " |")
 

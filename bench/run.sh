@@ -2,8 +2,9 @@
 # Benchmark (not a test): the same workloads against blockpipe (file backend, lz4, the default
 # config with a unit cache that holds the whole export), blockpipe-zstd-encrypt (the chain
 # `blockpipe init --encrypt` writes: zstd then XAES-256-GCM, otherwise the same settings),
-# `nbdkit memory` (the in-RAM ceiling) and `qemu-nbd` serving a file on tmpfs, all over Unix
-# sockets. blockpipe's objects go to a temp dir
+# `nbdkit memory` (the in-RAM ceiling), `qemu-nbd` serving a file on tmpfs and, on request,
+# `nbdkit file` serving a file in the objects dir (the same disk blockpipe writes its objects to),
+# all over Unix sockets. blockpipe's objects go to a temp dir
 # on tmpfs by default, which compares the engines; --objects-dir puts them on a disk instead,
 # which adds that disk's fsync'd write speed as a bound.
 #
@@ -19,11 +20,14 @@
 #
 # usage: bench/run.sh [--runtime SECONDS] [--repeat N]
 #                     [--servers "blockpipe blockpipe-zstd-encrypt nbdkit-memory qemu-nbd"]
-#                     [--objects-dir DIR] [--cache-memory SIZE] [--lz4-acceleration N]
+#                     [--jobs "JOB..."] [--objects-dir DIR] [--cache-memory SIZE] [--lz4-acceleration N]
 #                     [--zstd-level N] [--cipher NAME] [--journal] [--out DIR]
 #   --repeat N          run every fio job N times per server (interleaved); the table shows the
 #                       median
-#   --objects-dir DIR   parent of blockpipe's temp object directory (default: /dev/shm)
+#   --servers LIST      which servers (default above; nbdkit-file is the fifth one available)
+#   --jobs LIST         which sections of bench/jobs.fio, in order (default: all six)
+#   --objects-dir DIR   parent of blockpipe's temp object directory and of nbdkit-file's file
+#                       (default: /dev/shm)
 #   --cache-memory SIZE blockpipe's decoded-unit cache (default: 1152MiB: the 1 GiB export,
 #                       which nbdkit memory holds in RAM too, plus the 128 bytes of bookkeeping
 #                       the cache charges per unit, 3% for 4 KiB units)
@@ -42,6 +46,7 @@ lz4_acceleration=
 zstd_level=""
 cipher=""
 servers="blockpipe blockpipe-zstd-encrypt nbdkit-memory qemu-nbd"
+jobs="randwrite-4k-qd32 randwrite-4k-qd1 randread-4k-qd32 randread-4k-qd1 seqwrite-1m-qd8 seqread-1m-qd8"
 objects_parent=/dev/shm
 cache_memory=1152MiB
 journal=0
@@ -54,6 +59,7 @@ while (($#)); do
     --zstd-level) zstd_level=$2; shift 2 ;;
     --cipher) cipher=$2; shift 2 ;;
     --servers) servers=$2; shift 2 ;;
+    --jobs) jobs=$2; shift 2 ;;
     --objects-dir) objects_parent=$2; shift 2 ;;
     --cache-memory) cache_memory=$2; shift 2 ;;
     --journal) journal=1; shift ;;
@@ -76,13 +82,17 @@ read -r -a server_list <<<"$servers"
 for server in "${server_list[@]}"; do
   case $server in
     blockpipe | blockpipe-zstd-encrypt) [[ -x $BLOCKPIPE ]] || fail "blockpipe not built at $BLOCKPIPE" ;;
-    nbdkit-memory | qemu-nbd) ;;
-    *) fail "unknown server '$server' (blockpipe, blockpipe-zstd-encrypt, nbdkit-memory, qemu-nbd)" ;;
+    nbdkit-memory | nbdkit-file | qemu-nbd) ;;
+    *) fail "unknown server '$server' (blockpipe, blockpipe-zstd-encrypt, nbdkit-memory, nbdkit-file, qemu-nbd)" ;;
   esac
 done
 require_cmd fio nbdcopy nbdkit qemu-nbd nbdinfo nbdsh
-readonly JOBS=(randwrite-4k-qd32 randwrite-4k-qd1 randread-4k-qd32 randread-4k-qd1
-  seqwrite-1m-qd8 seqread-1m-qd8)
+read -r -a JOBS <<<"$jobs"
+((${#JOBS[@]})) || fail "--jobs names no job"
+for job in "${JOBS[@]}"; do
+  grep -q "^\[$job\]\$" "$SOURCE_DIR/bench/jobs.fio" || fail "--jobs: bench/jobs.fio has no section [$job]"
+done
+readonly JOBS
 readonly SIZE=$((1 << 30))
 
 mkdir -p "$out"
@@ -99,7 +109,9 @@ objects_fs=$(df --output=fstype "$objects" | tail -n 1)
 # The bench's changes to the `blockpipe init` config: objects in $objects, the cache size.
 bench_config() {
   bp_config_sed "s|^url = \"file://.*\"|url = \"file://$objects\"|"
-  bp_config_sed "s|^cache_memory = .*|cache_memory = \"$cache_memory\"|"
+  # A plain sed: the default config may already say this size.
+  sed -i -e "s|^cache_memory = .*|cache_memory = \"$cache_memory\"|" "$BP_CONFIG"
+  grep -q "^cache_memory = \"$cache_memory\"" "$BP_CONFIG" || fail "cannot set cache_memory in $BP_CONFIG"
   if [[ -n $lz4_acceleration ]]; then
     bp_config_sed "s|^plugin = \"lz4\"|plugin = \"lz4\"\nacceleration = $lz4_acceleration|"
   fi
@@ -154,6 +166,17 @@ start_server() {
       SERVER_PID=$NBDKIT_PID
       URI="nbd+unix:///default?socket=$NBDKIT_SOCK"
       ;;
+    nbdkit-file)
+      local sock=$BP_TMP/nbdkit-file.sock
+      rm -f "$sock" "$objects-nbdkit-file.img"
+      truncate -s "$SIZE" "$objects-nbdkit-file.img"
+      register_path "$objects-nbdkit-file.img"
+      nbdkit -f -U "$sock" file file="$objects-nbdkit-file.img" >>"$BP_TMP/nbdkit-file.log" 2>&1 &
+      SERVER_PID=$!
+      register_pid "$SERVER_PID"
+      wait_until 20 "nbdkit file socket" _bp_socket_accepts "$sock" || fail "nbdkit file did not start"
+      URI="nbd+unix:///default?socket=$sock"
+      ;;
     qemu-nbd)
       local sock=$BP_TMP/qemu-nbd.sock
       rm -f "$sock" "$shm/qemu-nbd.img"
@@ -181,7 +204,7 @@ stop_server() {
   else
     stop_pid "${server_pid[$1]}" 20
   fi
-  rm -f "$shm/qemu-nbd.img"
+  rm -f "$shm/qemu-nbd.img" "$objects-nbdkit-file.img"
 }
 
 # Let a server finish what a run left behind (blockpipe uploads its buffered writes) before the
@@ -237,9 +260,10 @@ done
 
 {
   echo "Machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo) RAM, kernel $(uname -r)"
+  echo "fio jobs: ${JOBS[*]}"
   echo "fio $(fio --version), nbdkit $(nbdkit --version | cut -d' ' -f2), $(qemu-nbd --version | head -n 1)"
   echo "fio runtime ${runtime}s per job after 2s ramp, median of $repeat run(s); blockpipe $(git -C "$SOURCE_DIR" rev-parse --short HEAD 2>/dev/null || echo unknown)"
-  echo "blockpipe objects in $objects_parent ($objects_fs), cache_memory $cache_memory, lz4 acceleration ${lz4_acceleration:-1 (default)}; blockpipe-zstd-encrypt: zstd level ${zstd_level:-(what init writes)} then encrypt (${cipher:-cipher: what init writes}); load average before: $load_before"
+  echo "blockpipe objects in $objects_parent ($objects_fs), cache_memory $cache_memory, lz4 acceleration ${lz4_acceleration:-1 (default)}, durability $( ((journal)) && echo "local (journal in the data dir under $BP_TMP)" || echo store); blockpipe-zstd-encrypt: zstd level ${zstd_level:-(what init writes)} then encrypt (${cipher:-cipher: what init writes}); load average before: $load_before"
   echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo
   "$PY" "$SOURCE_DIR/bench/report.py" "$out" "${server_list[@]}"

@@ -18,7 +18,7 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends \
-  build-essential cmake ninja-build pkg-config libboost-dev libboost-filesystem-dev libtoml11-dev libcurl4-openssl-dev libssl-dev liblz4-dev libzstd-dev libsodium-dev libsqlite3-dev libgtest-dev libgmock-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libpugixml-dev libnbd-bin python3 python3-libnbd nbdkit qemu-utils fio e2fsprogs xfsprogs btrfs-progs util-linux procps clang libclang-rt-14-dev clang-format-14 \
+  build-essential cmake ninja-build pkg-config libboost-dev libboost-filesystem-dev libtoml11-dev libcurl4-openssl-dev libssl-dev liblz4-dev libzstd-dev libsodium-dev libsqlite3-dev libgtest-dev libgmock-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libpugixml-dev libnbd-bin python3 python3-libnbd nbdkit qemu-utils fio e2fsprogs xfsprogs btrfs-progs util-linux procps openssl clang libclang-rt-14-dev clang-format-14 \
   >/dev/null
 $sudo apt-get install -y -qq --no-install-recommends radosgw ceph-mon ceph-osd >/dev/null
 

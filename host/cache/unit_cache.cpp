@@ -120,6 +120,38 @@ Status UnitCache::GetOrLoad(const UnitKey& key, const std::function<Status(Bytes
   return s;
 }
 
+UnitCache::Claim UnitCache::TryClaim(const UnitKey& key, UnitData* hit) {
+  MutexLock lock(&mu_);
+  auto it = index_.find(key);
+  if (it != index_.end()) {
+    UnlinkLocked(&it->second);
+    LinkNewestLocked(&it->second);
+    hits_++;
+    *hit = it->second.data;
+    return Claim::kCached;
+  }
+  if (loading_.count(key) != 0) return Claim::kLoading;
+  misses_++;
+  MissCounter().fetch_add(1, std::memory_order_relaxed);
+  loading_.emplace(key, std::make_shared<Loading>());
+  return Claim::kClaimed;
+}
+
+void UnitCache::Finish(const UnitKey& key, const Status& status, UnitData data) {
+  {
+    MutexLock lock(&mu_);
+    auto it = loading_.find(key);
+    if (it == loading_.end()) return;  // not claimed: a caller bug, but harmless
+    std::shared_ptr<Loading> loading = std::move(it->second);
+    loading_.erase(it);
+    loading->done = true;
+    loading->status = status;
+    loading->data = status.ok() ? data : nullptr;
+    if (status.ok() && data) InsertLocked(key, std::move(data));
+  }
+  loaded_cv_.SignalAll();
+}
+
 void UnitCache::TakeBuffers(const std::vector<size_t>& sizes,
                             std::vector<std::shared_ptr<Bytes>>* out) {
   out->clear();
@@ -225,6 +257,21 @@ void UnitCache::EraseVolume(const std::array<uint8_t, 16>& volume) {
     Entry* newer = e->newer;
     if (e->key->volume == volume) RemoveLocked(e, false);
     e = newer;
+  }
+}
+
+void UnitCache::DropSpares() {
+  std::vector<std::shared_ptr<Bytes>> buffers;
+  std::vector<Index::node_type> nodes;
+  {
+    MutexLock lock(&mu_);
+    for (auto& spares : spare_buffers_) {
+      for (auto& b : spares) buffers.push_back(std::move(b));
+      spares.clear();
+    }
+    used_ -= spare_bytes_;
+    spare_bytes_ = 0;
+    nodes.swap(spare_nodes_);
   }
 }
 

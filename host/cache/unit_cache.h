@@ -53,6 +53,14 @@ class UnitCache {
   // caller is already loading the same key). Failed loads are not cached.
   Status GetOrLoad(const UnitKey& key, const std::function<Status(Bytes*)>& loader, UnitData* out)
       BP_EXCLUDES(mu_);
+  // Loading several units at once (UnitLoader's coalesced reads): TryClaim says whether the
+  // unit is cached (*hit set, it becomes most recently used), being loaded by another caller
+  // (wait for it with GetOrLoad), or now claimed by this caller, who must call Finish for it
+  // exactly once, with the loaded unit or the error. Waiters of a claimed unit wait in
+  // GetOrLoad until then, so the caller must not wait for anything queued before finishing.
+  enum class Claim { kCached, kLoading, kClaimed };
+  Claim TryClaim(const UnitKey& key, UnitData* hit) BP_EXCLUDES(mu_);
+  void Finish(const UnitKey& key, const Status& status, UnitData data) BP_EXCLUDES(mu_);
   // Add units the caller already has decoded (a segment that just became durable). A unit
   // already cached or being loaded is left alone; it holds the same bytes. Takes the lock once
   // per slice of units, not per unit.
@@ -65,6 +73,9 @@ class UnitCache {
   bool ContainsOrLoading(const UnitKey& key) BP_EXCLUDES(mu_);
   // Drop every unit of one volume (after it is deleted).
   void EraseVolume(const std::array<uint8_t, 16>& volume) BP_EXCLUDES(mu_);
+
+  // Free the spare buffers and nodes kept for reuse (the daemon went idle).
+  void DropSpares() BP_EXCLUDES(mu_);
 
   uint64_t capacity() const { return capacity_; }
   uint64_t used_bytes() const BP_EXCLUDES(mu_);

@@ -89,6 +89,7 @@ void RegisterInit(CLI::App& app, int* exit_code) {
     std::string tls_psk;
     bool force = false;
     bool encrypt = false;
+    std::string disk_cache;
     bool journal = false;
   };
   auto opts = std::make_shared<Options>();
@@ -114,6 +115,9 @@ void RegisterInit(CLI::App& app, int* exit_code) {
                 "([engine] durability = \"local\")");
   cmd->add_flag("--encrypt", opts->encrypt,
                 "Encrypt volumes: codec chain zstd → encrypt, password from $BLOCKPIPE_PASSWORD");
+  cmd->add_option(
+      "--disk-cache", opts->disk_cache,
+      "Keep a disk cache of SIZE (e.g. 4GiB) under DATA_DIR/cache (docs/configuration.md)");
   cmd->callback([opts, exit_code] {
     InitOptions init;
     init.data_dir = opts->data_dir.empty()
@@ -124,6 +128,12 @@ void RegisterInit(CLI::App& app, int* exit_code) {
     init.endpoint = opts->endpoint;
     init.encrypt = opts->encrypt;
     init.region = opts->region;
+    if (!opts->disk_cache.empty()) {
+      if (Status st = ParseSize(opts->disk_cache, &init.disk_cache_size); !st.ok()) {
+        *exit_code = ReportError(st.WithContext("--disk-cache"));
+        return;
+      }
+    }
     if (!opts->tls_psk.empty()) {
       init.tls_psk = std::filesystem::absolute(opts->tls_psk).lexically_normal().string();
     }

@@ -18,6 +18,7 @@
 #include "engine/writer_identity.h"
 #include "loader/plugin_registry.h"
 #include "util/log.h"
+#include "util/memory_trim.h"
 #include "util/metrics.h"
 
 namespace bp {
@@ -25,6 +26,8 @@ namespace {
 
 // Why a failed start ignores the Shutdown that undoes it: Shutdown logs every volume it cannot
 // close, and the error that stopped the start is the one to return.
+// malloc arenas for the whole process (glibc's default is 8 per core).
+constexpr int kMallocArenas = 8;
 constexpr char kStartupErrorFirst[] = "Shutdown logs its own failures; the start error is returned";
 
 // One daemon per data directory: its sockets and caches are not shareable.
@@ -85,6 +88,9 @@ Status RunDaemon(const std::filesystem::path& config_file, const RunOptions& opt
   }
   DataDirLock lock;
   BP_RETURN_IF_ERROR(lock.Acquire(config.host.data_dir));
+  // Before any worker thread exists: few malloc arenas keep freed memory in few heaps, which
+  // the idle trim can give back (util/memory_trim.h, docs/engine.md "Memory").
+  IdleTrimmer::LimitArenas(kMallocArenas);
   // Who this daemon is in volume ownership records: the same data dir is the same writer.
   EngineOptions engine = config.engine;
   BP_RETURN_IF_ERROR(LoadOrCreateWriterId(config.host.data_dir, &engine.writer_id));

@@ -27,15 +27,18 @@ using config_detail::TableReader;
 using config_detail::TypeName;
 using config_detail::Where;
 
-const std::vector<std::string> kTopLevelTables = {"host",  "engine",   "backend", "filter",
-                                                  "codec", "frontend", "volume",  "journal"};
+const std::vector<std::string> kTopLevelTables = {
+    "host", "engine", "backend", "filter", "codec", "frontend", "volume", "journal", "disk_cache"};
 const std::vector<std::string> kHostKeys = {"data_dir", "control_socket", "plugin_dirs",
                                             "log_level"};
 const std::vector<std::string> kEngineKeys = {
     "segment_size", "unit_size", "flush_interval_ms", "checkpoint_every_segments",
     "write_buffer_limit", "cache_memory", "io_threads", "retry_deadline_ms", "allow_unfenced",
     // The write side's durability and uploads (see ParseEngine's tail).
-    "uploads_in_flight", "durability"};
+    "uploads_in_flight", "durability",
+    // The read side: read-ahead and coalesced GETs.
+    "read_ahead_max", "read_coalesce_max"};
+const std::vector<std::string> kDiskCacheKeys = {"dir", "size"};
 const std::vector<std::string> kJournalKeys = {"dir", "max_size"};
 const std::vector<std::string> kVolumeKeys = {"name", "size"};
 
@@ -114,6 +117,7 @@ class Parser {
     BP_RETURN_IF_ERROR(CheckTopLevel());
     BP_RETURN_IF_ERROR(ParseHost());
     BP_RETURN_IF_ERROR(ParseEngine());
+    BP_RETURN_IF_ERROR(ParseDiskCache());
     BP_RETURN_IF_ERROR(ParseJournal());
     BP_RETURN_IF_ERROR(ParseBackend());
     BP_RETURN_IF_ERROR(ParsePluginArray("filter", /*at_least_one=*/false, &cfg_.filters));
@@ -252,6 +256,17 @@ class Parser {
     n = e.retry_deadline_ms;
     BP_RETURN_IF_ERROR(r.GetInt("retry_deadline_ms", 0, 24 * 3600 * 1000, &n));
     e.retry_deadline_ms = static_cast<uint32_t>(n);
+    BP_RETURN_IF_ERROR(r.GetSize("read_ahead_max", &e.read_ahead_max));
+    if (e.read_ahead_max > kGiB) {
+      return r.Error("read_ahead_max", "must be at most 1GiB (got " +
+                                           std::to_string(e.read_ahead_max) + "; 0 turns it off)");
+    }
+    BP_RETURN_IF_ERROR(r.GetSize("read_coalesce_max", &e.read_coalesce_max));
+    if (e.read_coalesce_max < e.unit_size || e.read_coalesce_max > 64 * kMiB) {
+      return r.Error("read_coalesce_max",
+                     "must be at least unit_size (" + std::to_string(e.unit_size) +
+                         ") and at most 64MiB (got " + std::to_string(e.read_coalesce_max) + ")");
+    }
     BP_RETURN_IF_ERROR(r.GetBool("allow_unfenced", &e.allow_unfenced));
     return ParseEngineWriteSide(r);
   }
@@ -294,6 +309,27 @@ class Parser {
       return r.Error("max_size",
                      "must be at least 1MiB (got " + std::to_string(e.journal_max_size) + ")");
     }
+    return Status::Ok();
+  }
+
+  // [disk_cache]: stored units on a local disk (cache/disk_cache.h). Off unless size is set.
+  Status ParseDiskCache() {
+    EngineOptions& e = cfg_.engine;
+    std::filesystem::path dir = cfg_.host.data_dir / "cache";
+    const toml::value* table = Top("disk_cache");
+    if (table != nullptr) {
+      BP_RETURN_IF_ERROR(RequireTable("disk_cache", *table));
+      TableReader r(cfg_.file, "disk_cache", *table);
+      BP_RETURN_IF_ERROR(r.CheckKeys(kDiskCacheKeys));
+      BP_RETURN_IF_ERROR(r.GetPath("dir", cfg_.dir, &dir));
+      BP_RETURN_IF_ERROR(r.GetSize("size", &e.disk_cache_size));
+      constexpr uint64_t kMinDiskCache = 64 * kMiB;  // DiskCache::kMinSize
+      if (e.disk_cache_size != 0 && e.disk_cache_size < kMinDiskCache) {
+        return r.Error("size", "must be 0 (no disk cache) or at least 64MiB (got " +
+                                   std::to_string(e.disk_cache_size) + ")");
+      }
+    }
+    e.disk_cache_dir = dir.string();
     return Status::Ok();
   }
 

@@ -97,11 +97,12 @@ struct InitOptions {
   std::filesystem::path data_dir;  // absolute
   std::string url;                 // default file://<data_dir>/objects
   uint16_t port = 10809;
-  std::string endpoint;  // for s3/azure URLs
-  bool encrypt = false;  // chain zstd → encrypt, password from ${BLOCKPIPE_PASSWORD}
-  std::string region;    // s3 only; empty: us-east-1 with an endpoint, else the env's
-  std::string tls_psk;   // absolute path of a PSK file: the frontend then requires TLS-PSK
-  bool journal = false;  // durability = "local": FLUSH waits for a journal under data_dir
+  std::string endpoint;          // for s3/azure URLs
+  bool encrypt = false;          // chain zstd → encrypt, password from ${BLOCKPIPE_PASSWORD}
+  std::string region;            // s3 only; empty: us-east-1 with an endpoint, else the env's
+  std::string tls_psk;           // absolute path of a PSK file: the frontend then requires TLS-PSK
+  bool journal = false;          // durability = "local": FLUSH waits for a journal under data_dir
+  uint64_t disk_cache_size = 0;  // init --disk-cache: a [disk_cache] of this size (0: none)
 };
 std::string RenderDefaultConfig(const InitOptions& options);
 // Refuses init options that cannot make a working config (an endpoint for a file:// URL, an

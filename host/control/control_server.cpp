@@ -13,6 +13,7 @@
 #include "config/config.h"
 #include "control/unix_socket.h"
 #include "engine/store_layout.h"
+#include "util/metrics.h"
 
 namespace bp {
 
@@ -244,8 +245,10 @@ nlohmann::json ControlServer::Handle(const nlohmann::json& request) {
   if (op == "stats") {
     nlohmann::json list = nlohmann::json::array();
     for (const auto& s : volumes_->List()) list.push_back(SummaryToJson(s));
-    nlohmann::json reply = {
-        {"ok", true}, {"volumes", list}, {"metrics", metrics_ ? metrics_() : std::string()}};
+    nlohmann::json reply = {{"ok", true},
+                            {"volumes", list},
+                            {"caches", CachesToJson()},
+                            {"metrics", metrics_ ? metrics_() : std::string()}};
     JournalBacklog backlog;
     std::string journal_path;
     uint64_t journal_max = 0;
@@ -259,6 +262,33 @@ nlohmann::json ControlServer::Handle(const nlohmann::json& request) {
     return reply;
   }
   return fail("unknown op `" + op + "`");
+}
+
+nlohmann::json ControlServer::CachesToJson() {
+  // From the metrics the caches keep (cache/unit_cache.cpp, cache/disk_cache.cpp).
+  const Metrics& m = Metrics::Global();
+  auto rate = [](int64_t hits, int64_t misses) {
+    return hits + misses == 0 ? 0.0
+                              : static_cast<double>(hits) / static_cast<double>(hits + misses);
+  };
+  nlohmann::json memory = {
+      {"bytes", m.Value("unit_cache_bytes")},
+      {"capacity", m.Value("unit_cache_capacity_bytes")},
+      {"hits", m.Value("unit_cache_hits_total")},
+      {"misses", m.Value("unit_cache_misses_total")},
+      {"hit_rate", rate(m.Value("unit_cache_hits_total"), m.Value("unit_cache_misses_total"))}};
+  nlohmann::json disk = nullptr;
+  if (m.Value("disk_cache_capacity_bytes") != 0) {
+    disk = {
+        {"bytes", m.Value("disk_cache_bytes")},
+        {"capacity", m.Value("disk_cache_capacity_bytes")},
+        {"entries", m.Value("disk_cache_entries")},
+        {"hits", m.Value("disk_cache_hits_total")},
+        {"misses", m.Value("disk_cache_misses_total")},
+        {"dropped", m.Value("disk_cache_dropped_total")},
+        {"hit_rate", rate(m.Value("disk_cache_hits_total"), m.Value("disk_cache_misses_total"))}};
+  }
+  return {{"memory", memory}, {"disk", disk}};
 }
 
 }  // namespace bp

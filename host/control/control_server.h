@@ -43,6 +43,8 @@ class ControlServer {
   nlohmann::json Handle(const nlohmann::json& request);
 
  private:
+  // The memory and disk caches' sizes and hit rates, for the stats op.
+  static nlohmann::json CachesToJson();
   void Serve();
   void ServeOne(int fd);
 

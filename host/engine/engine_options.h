@@ -22,6 +22,9 @@ struct Sabotage {
   static constexpr uint32_t kAckFlushOnNewestDurable = 1u << 2;
   // A FLUSH or FUA completes once its writes are sealed, before the upload (caught by crashes).
   static constexpr uint32_t kAckFlushOnSeal = 1u << 3;
+  // Local journal: segments leave the journal as soon as it has them, before their upload
+  // (caught by crashes with durability = "local").
+  static constexpr uint32_t kDropJournalBeforeUpload = 1u << 4;
 };
 
 struct EngineOptions {
@@ -41,6 +44,14 @@ struct EngineOptions {
   uint64_t write_buffer_limit = 128ull << 20;
   // Decoded-unit memory cache, shared by all volumes.
   uint64_t cache_memory = 256ull << 20;
+  // Read side ([engine] keys): a sequential stream reads ahead at most this many bytes (0: no
+  // read-ahead), and one ranged GET fetches at most read_coalesce_max bytes of adjacent units.
+  uint64_t read_ahead_max = 8ull << 20;
+  uint64_t read_coalesce_max = 2ull << 20;
+  // Disk cache of stored units ([disk_cache] section): directory (empty: <data_dir>/cache) and
+  // size in bytes, 0 = no disk cache (cache/disk_cache.h).
+  std::string disk_cache_dir;
+  uint64_t disk_cache_size = 0;
   // Segment uploads per volume in flight at once (segments become durable strictly in seq
   // order whatever order their uploads finish in; see segment_committer.h). At least 1.
   uint32_t uploads_in_flight = 4;

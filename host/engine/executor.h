@@ -17,6 +17,10 @@ class Executor {
   virtual ~Executor() = default;
   // Queue a task. It runs exactly once, unless the executor is abandoned (a simulated crash).
   virtual void Submit(std::function<void()> task) = 0;
+  // Queue speculative work (read-ahead) that must never delay a task queued with Submit. The
+  // default runs it like any task; ThreadPool runs it only after the queued tasks and on at
+  // most part of its workers, so demand work always finds a worker soon.
+  virtual void SubmitSpeculative(std::function<void()> task) { Submit(std::move(task)); }
 };
 
 }  // namespace bp

@@ -8,6 +8,7 @@
 
 #include "engine/object_format.h"
 #include "engine/segment_format.h"
+#include "util/metrics.h"
 
 namespace bp {
 namespace {
@@ -27,19 +28,39 @@ void CopyBlocks(uint64_t offset, uint64_t length, uint8_t* buf, uint64_t block, 
   }
 }
 
-// Blocks read ahead at most, and units prefetched at most, per sequential request.
-constexpr uint64_t kReadAheadMaxBlocks = 256;
-constexpr size_t kReadAheadMaxUnits = 16;
+std::atomic<int64_t>& RangedReadCounter() {
+  static std::atomic<int64_t>& c = Metrics::Global().Counter(
+      "unit_ranged_reads_total", "Ranged reads of stored units from the object store");
+  return c;
+}
+std::atomic<int64_t>& RangedBytesCounter() {
+  static std::atomic<int64_t>& c = Metrics::Global().Counter(
+      "unit_ranged_read_bytes_total", "Bytes of stored units read from the object store");
+  return c;
+}
+std::atomic<int64_t>& ReadAheadCounter() {
+  static std::atomic<int64_t>& c = Metrics::Global().Counter(
+      "read_ahead_units_total", "Units planned for read-ahead of sequential streams");
+  return c;
+}
 
 }  // namespace
 
 ReadPath::ReadPath(std::string name, const VolumeLayers* layers, uint64_t volume_blocks,
-                   uint32_t unit_size, UnitCache* cache)
+                   uint32_t unit_size, UnitCache* cache, uint64_t read_ahead_max)
     : name_(std::move(name)),
       layers_(layers),
       volume_blocks_(volume_blocks),
       unit_size_(unit_size),
-      cache_(cache) {}
+      cache_(cache),
+      read_ahead_max_blocks_(read_ahead_max / kBlockSize) {}
+
+UnitRef ReadPath::RefFor(const VolumeState& state, uint64_t seq, uint32_t unit_index,
+                         const UnitLoc& loc) const {
+  auto it = state.segments.find(seq);
+  return UnitRef{KeyFor(seq, unit_index), seq, unit_index, loc,
+                 it == state.segments.end() ? 0 : it->second.object_size};
+}
 
 UnitKey ReadPath::KeyFor(uint64_t seq, uint32_t unit_index) const {
   UnitKey key;
@@ -114,7 +135,7 @@ bool ReadPath::Plan(const ReadSources& from, uint64_t offset, uint64_t length, u
                                  [&](const UnitFetch& f) { return f.unit.key == key; });
         if (same == fetches->end()) {
           UnitFetch fetch;
-          fetch.unit = UnitRef{key, piece.seq, unit_index, *loc};
+          fetch.unit = RefFor(state, piece.seq, unit_index, *loc);
           fetches->push_back(std::move(fetch));
           same = fetches->end() - 1;
         }
@@ -145,7 +166,7 @@ void ReadPath::UncachedUnits(const VolumeState& state, uint64_t block, uint64_t 
       UnitKey key = KeyFor(p.seq, unit_index);
       // The blocks of one unit come one after another in a visit.
       if ((out->empty() || !(out->back().key == key)) && !cache_->ContainsOrLoading(key)) {
-        out->push_back(UnitRef{key, p.seq, unit_index, *loc});
+        out->push_back(RefFor(state, p.seq, unit_index, *loc));
         planned += loc->logical_length;
       }
       n -= k;
@@ -158,12 +179,39 @@ void ReadPath::NoteRead(const VolumeState& state, uint64_t offset, uint64_t leng
                         std::vector<UnitRef>* ahead) {
   const uint64_t first = offset >> kBlockShift;
   const uint64_t end_block = (offset + length + kBlockSize - 1) >> kBlockShift;
-  if (first == sequential_next_block_ && end_block < volume_blocks_) {
-    uint64_t span = std::max<uint64_t>(end_block - first, unit_size_ / kBlockSize);
-    span = std::min({span, kReadAheadMaxBlocks, volume_blocks_ - end_block});
-    UncachedUnits(state, end_block, span, kReadAheadMaxUnits, UINT64_MAX, ahead);
+  const uint64_t request = end_block - first;
+  if (read_ahead_max_blocks_ == 0) return;
+  // Clients with a queue depth send a stream's requests nearly at once and they may arrive a
+  // little out of order: a read within the slack of where the stream continues still counts.
+  const uint64_t slack = std::max<uint64_t>({ahead_window_blocks_, 2 * request, 256});
+  const bool continues = sequential_next_block_ != UINT64_MAX &&
+                         first + slack >= sequential_next_block_ &&
+                         first <= sequential_next_block_ + slack;
+  if (!continues) {
+    sequential_next_block_ = end_block;
+    ahead_window_blocks_ = 0;
+    ahead_end_block_ = 0;
+    return;
   }
-  sequential_next_block_ = end_block;
+  sequential_next_block_ = std::max(sequential_next_block_, end_block);
+  const uint64_t unit_blocks = unit_size_ / kBlockSize;
+  if (ahead_window_blocks_ == 0) {
+    ahead_window_blocks_ =
+        std::min(std::max<uint64_t>(2 * request, unit_blocks), read_ahead_max_blocks_);
+  }
+  const uint64_t at = sequential_next_block_;
+  // Plan more once less than half a window lies prefetched ahead of the stream.
+  if (ahead_end_block_ >= at + ahead_window_blocks_ / 2) return;
+  const uint64_t from = std::max(at, ahead_end_block_);
+  const uint64_t to = std::min(at + ahead_window_blocks_, volume_blocks_);
+  if (from < to) {
+    const size_t before = ahead->size();
+    UncachedUnits(state, from, to - from, SIZE_MAX, UINT64_MAX, ahead);
+    ReadAheadCounter().fetch_add(static_cast<int64_t>(ahead->size() - before),
+                                 std::memory_order_relaxed);
+    ahead_end_block_ = to;
+  }
+  ahead_window_blocks_ = std::min(ahead_window_blocks_ * 2, read_ahead_max_blocks_);
 }
 
 void ReadPath::PlanCache(const VolumeState& state, uint64_t offset, uint64_t length,
@@ -203,28 +251,193 @@ bool ReadPath::MergeBlock(const VolumeState& state, const HeldUnits& held, uint6
     std::memcpy(out, cached->data() + at, kBlockSize);
     return true;
   }
-  *need = UnitRef{key, piece.seq, unit_index, *loc};
+  *need = RefFor(state, piece.seq, unit_index, *loc);
   return false;
 }
 
 Status UnitLoader::Load(const UnitRef& unit, UnitData* out) const {
-  Status s = cache_->GetOrLoad(
-      unit.key,
-      [&](Bytes* bytes) {
-        const SegmentSource from = layers_->For(unit.seq);
-        return ReadUnit(*store_, SegmentKey(*from.volume, unit.seq), unit.seq, unit.unit_index,
-                        unit.loc, *from.chain, bytes);
-      },
-      out);
-  if (!s.ok()) spdlog::error("volume {}: {}", layers_->name(), s.ToString());
+  std::vector<UnitData> one;
+  Status s = LoadRun({unit}, &one);
+  *out = one.empty() ? nullptr : one[0];
   return s;
 }
 
+std::vector<std::pair<size_t, size_t>> UnitLoader::GroupRuns(
+    size_t n, const std::function<const UnitRef&(size_t)>& ref) const {
+  std::vector<std::pair<size_t, size_t>> runs;
+  uint64_t run_bytes = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const UnitRef& u = ref(i);
+    if (!runs.empty() && runs.back().second == i) {
+      const UnitRef& prev = ref(i - 1);
+      const bool adjacent = prev.seq == u.seq && prev.unit_index + 1 == u.unit_index &&
+                            prev.loc.offset + prev.loc.stored_length == u.loc.offset;
+      if (adjacent && run_bytes + u.loc.stored_length <= coalesce_max_) {
+        runs.back().second = i + 1;
+        run_bytes += u.loc.stored_length;
+        continue;
+      }
+    }
+    runs.emplace_back(i, i + 1);
+    run_bytes = u.loc.stored_length;
+  }
+  return runs;
+}
+
+Status UnitLoader::Decoded(const UnitRef& u, const uint8_t* stored, uint64_t got,
+                           UnitData* out) const {
+  auto bytes = std::make_shared<Bytes>();
+  const SegmentSource from = layers_->For(u.seq);
+  Status s = DecodeStoredUnit(stored, got, SegmentKey(*from.volume, u.seq), u.seq, u.unit_index,
+                              u.loc, *from.chain, bytes.get());
+  UnitData data = s.ok() ? UnitData(std::move(bytes)) : nullptr;
+  cache_->Finish(u.key, s, data);
+  *out = std::move(data);
+  return s;
+}
+
+namespace {
+DiskCacheKey DiskKey(const UnitRef& u) {
+  DiskCacheKey k;
+  k.volume = u.key.volume;
+  k.seq = u.seq;
+  k.unit = u.unit_index;
+  return k;
+}
+UnitIdentity IdentityOf(const UnitRef& u) {
+  return UnitIdentity{u.object_size, u.loc.offset, u.loc.stored_length, u.loc.logical_length,
+                      u.loc.crc};
+}
+}  // namespace
+
+Status UnitLoader::FetchRange(const std::vector<UnitRef>& units, size_t first, size_t last,
+                              std::vector<UnitData>* out) const {
+  if (local_reads_ && last - first > 1) {
+    // A local store has no round trip to save: read unit by unit, so each unit is checked and
+    // decoded while it is still in the CPU's cache (a 2 MiB range would not be).
+    Status first_error;
+    for (size_t i = first; i < last; ++i) {
+      Status s = FetchRange(units, i, i + 1, out);
+      if (!s.ok() && first_error.ok()) first_error = s;
+    }
+    return first_error;
+  }
+  // Reused per thread: at most coalesce_max bytes (or one unit) per I/O thread.
+  thread_local Bytes scratch;
+  const uint64_t begin = units[first].loc.offset;
+  const uint64_t end = units[last - 1].loc.offset + units[last - 1].loc.stored_length;
+  if (scratch.size() < end - begin) scratch.resize(end - begin);
+  uint64_t got = 0;
+  Status s = store_->Read(SegmentKey(*layers_->For(units[first].seq).volume, units[first].seq),
+                          begin, end - begin, scratch.data(), &got);
+  RangedReadCounter().fetch_add(1, std::memory_order_relaxed);
+  RangedBytesCounter().fetch_add(static_cast<int64_t>(got), std::memory_order_relaxed);
+  Status first_error;
+  for (size_t i = first; i < last; ++i) {
+    const UnitRef& u = units[i];
+    if (!s.ok()) {
+      cache_->Finish(u.key, s, nullptr);
+      continue;
+    }
+    const uint64_t at = u.loc.offset - begin;
+    const uint64_t have = got > at ? std::min<uint64_t>(got - at, u.loc.stored_length) : 0;
+    Status us = Decoded(u, scratch.data() + at, have, &(*out)[i]);
+    if (us.ok() && disk_ != nullptr) {
+      disk_->Insert(DiskKey(u), IdentityOf(u), scratch.data() + at, u.loc.stored_length);
+    }
+    if (!us.ok() && first_error.ok()) first_error = us;
+  }
+  return s.ok()
+             ? first_error
+             : s.WithContext(SegmentKey(*layers_->For(units[first].seq).volume, units[first].seq));
+}
+
+Status UnitLoader::LoadRun(const std::vector<UnitRef>& units, std::vector<UnitData>* out) const {
+  out->assign(units.size(), nullptr);
+  // Claim what nobody has or loads; what the disk cache holds is decoded from there.
+  std::vector<uint8_t> fetch(units.size(), 0);
+  std::vector<size_t> elsewhere;
+  Status first_error;
+  Bytes stored;
+  for (size_t i = 0; i < units.size(); ++i) {
+    const UnitRef& u = units[i];
+    switch (cache_->TryClaim(u.key, &(*out)[i])) {
+      case UnitCache::Claim::kCached: continue;
+      case UnitCache::Claim::kLoading: elsewhere.push_back(i); continue;
+      case UnitCache::Claim::kClaimed: break;
+    }
+    if (disk_ != nullptr && disk_->Lookup(DiskKey(u), IdentityOf(u), &stored)) {
+      // Verified against the segment meta's checksum; a decode failure now means the store's
+      // own bytes are bad, which a fetch reports as it would without the cache.
+      UnitData data;
+      if (Decoded(u, stored.data(), stored.size(), &data).ok()) {
+        (*out)[i] = std::move(data);
+        continue;
+      }
+      switch (cache_->TryClaim(u.key, &(*out)[i])) {
+        case UnitCache::Claim::kCached: continue;
+        case UnitCache::Claim::kLoading: elsewhere.push_back(i); continue;
+        case UnitCache::Claim::kClaimed: break;
+      }
+    }
+    fetch[i] = 1;
+  }
+  // One ranged read per stretch of claimed units (the caller grouped adjacent units).
+  for (size_t i = 0; i < units.size();) {
+    if (!fetch[i]) {
+      ++i;
+      continue;
+    }
+    size_t j = i + 1;
+    while (j < units.size() && fetch[j] && units[j].seq == units[j - 1].seq &&
+           units[j - 1].loc.offset + units[j - 1].loc.stored_length == units[j].loc.offset) {
+      ++j;
+    }
+    Status s = FetchRange(units, i, j, out);
+    if (!s.ok() && first_error.ok()) first_error = s;
+    i = j;
+  }
+  // Units another caller was loading: its load is running (claims are taken by running tasks
+  // only), so this waits at most for one read. If it failed, load it again here.
+  for (size_t i : elsewhere) {
+    const UnitRef& u = units[i];
+    Status s;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      s = cache_->GetOrLoad(
+          u.key,
+          [&](Bytes* bytes) {
+            // Claimed by GetOrLoad itself: read and decode without another claim.
+            thread_local Bytes scratch;
+            if (scratch.size() < u.loc.stored_length) scratch.resize(u.loc.stored_length);
+            uint64_t got = 0;
+            const SegmentSource from = layers_->For(u.seq);
+            const std::string key = SegmentKey(*from.volume, u.seq);
+            BP_RETURN_IF_ERROR(
+                store_->Read(key, u.loc.offset, u.loc.stored_length, scratch.data(), &got));
+            RangedReadCounter().fetch_add(1, std::memory_order_relaxed);
+            RangedBytesCounter().fetch_add(static_cast<int64_t>(got), std::memory_order_relaxed);
+            return DecodeStoredUnit(scratch.data(), got, key, u.seq, u.unit_index, u.loc,
+                                    *from.chain, bytes);
+          },
+          &(*out)[i]);
+      if (s.ok()) break;
+    }
+    if (!s.ok() && first_error.ok()) first_error = s;
+  }
+  if (!first_error.ok()) spdlog::error("volume {}: {}", layers_->name(), first_error.ToString());
+  return first_error;
+}
+
 void UnitLoader::Prefetch(const std::vector<UnitRef>& units) const {
-  for (const UnitRef& u : units) {
-    UnitData ignored;
-    IgnoreError(Load(u, &ignored), "logged by Load; the real read reports it to its client");
+  for (const auto& [begin, end] :
+       GroupRuns(units.size(), [&](size_t i) -> const UnitRef& { return units[i]; })) {
+    std::vector<UnitRef> run(units.begin() + static_cast<ptrdiff_t>(begin),
+                             units.begin() + static_cast<ptrdiff_t>(end));
+    std::vector<UnitData> ignored;
+    IgnoreError(LoadRun(run, &ignored), "logged by LoadRun; the real read reports it");
   }
 }
+
+uint64_t UnitLoader::RangedReads() { return static_cast<uint64_t>(RangedReadCounter().load()); }
 
 }  // namespace bp

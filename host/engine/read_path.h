@@ -4,15 +4,26 @@
 // It also detects sequential streams and plans their read-ahead, and plans CACHE (prefetch)
 // requests.
 //
+// Read-ahead is adaptive: a read that continues a stream (within a window's slack, so requests
+// a queue-depth-8 client sends slightly out of order still count) extends the prefetched range
+// to the window ahead of the stream once less than half a window is left, and doubles the
+// window, from twice the request size up to read_ahead_max. A read elsewhere ends the stream.
+//
 // ReadPath keeps the books (the sequential-stream detector) and is not thread-safe: the Volume
 // holds its mutex around every call. UnitLoader does the fetching (store read, decode, cache
-// insert) without the lock; it is immutable after construction and thread-safe.
+// insert) without the lock; it is immutable after construction and thread-safe. It loads units
+// a run at a time: the units of one segment that lie next to each other in the object are
+// read with one ranged GET (up to read_coalesce_max bytes), after the disk cache (when there
+// is one) had its say; concurrent loads of one unit still load it once (UnitCache::TryClaim).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "cache/disk_cache.h"
 #include "cache/unit_cache.h"
 #include "engine/segment_committer.h"
 #include "engine/unit_ref.h"
@@ -50,8 +61,9 @@ class ReadPath {
  public:
   // name: the volume's, for messages; layers: where each segment lives (unit cache keys carry
   // the uuid of the volume that wrote the unit). layers and cache must outlive this.
+  // read_ahead_max: bytes a stream reads ahead at most (0: no read-ahead).
   ReadPath(std::string name, const VolumeLayers* layers, uint64_t volume_blocks, uint32_t unit_size,
-           UnitCache* cache);
+           UnitCache* cache, uint64_t read_ahead_max = 8ull << 20);
 
   UnitKey KeyFor(uint64_t seq, uint32_t unit_index) const;
   // The volume was resized: read-ahead stops at the new end.
@@ -84,25 +96,63 @@ class ReadPath {
   const VolumeLayers* const layers_;
   uint64_t volume_blocks_;
   const uint32_t unit_size_;
+  // The UnitRef of a unit of segment seq (its object size comes from the state).
+  UnitRef RefFor(const VolumeState& state, uint64_t seq, uint32_t unit_index,
+                 const UnitLoc& loc) const;
+
   UnitCache* const cache_;
-  uint64_t sequential_next_block_ = UINT64_MAX;
+  const uint64_t read_ahead_max_blocks_;
+  uint64_t sequential_next_block_ = UINT64_MAX;  // where the stream continues
+  uint64_t ahead_window_blocks_ = 0;             // current read-ahead window; 0 = no stream
+  uint64_t ahead_end_block_ = 0;                 // read-ahead was planned up to here
 };
 
 class UnitLoader {
  public:
-  // All must outlive this. layers: where each segment is read from, and with which chain.
-  UnitLoader(ObjectStore* store, UnitCache* cache, const VolumeLayers* layers)
-      : store_(store), cache_(cache), layers_(layers) {}
-  // The decoded unit, from the cache or the store (concurrent loads of one unit load it once).
+  // All must outlive this; disk may be null (no disk cache). layers: where each segment is read
+  // from, and with which chain. coalesce_max: most bytes one ranged GET fetches for a run of
+  // adjacent units.
+  // local_reads: the store reads from local files (BP_BACKEND_CAP_LOCAL_READS); a run is then
+  // read unit by unit (no round trip to save; each unit is checked while in the CPU cache).
+  UnitLoader(ObjectStore* store, UnitCache* cache, DiskCache* disk, const VolumeLayers* layers,
+             uint64_t coalesce_max = 2ull << 20, bool local_reads = false)
+      : store_(store),
+        cache_(cache),
+        disk_(disk),
+        layers_(layers),
+        coalesce_max_(coalesce_max),
+        local_reads_(local_reads) {}
+  // The decoded unit, from the caches or the store (concurrent loads of one unit load it once).
   // Errors are logged.
   Status Load(const UnitRef& unit, UnitData* out) const;
-  // Load each unit into the cache; failures are logged (the real read reports them).
+  // Load units that GroupRuns put in one run; (*out)[i] is units[i] decoded, or null when it
+  // failed (the first error is returned, and logged).
+  Status LoadRun(const std::vector<UnitRef>& units, std::vector<UnitData>* out) const;
+  // Load each unit into the cache, a run at a time; failures are logged (the real read
+  // reports them).
   void Prefetch(const std::vector<UnitRef>& units) const;
+  // Split n units (ref(i) for i < n, in the given order) into runs [begin, end) that LoadRun
+  // can fetch together: consecutive units of one segment, adjacent in the object, at most
+  // coalesce_max bytes (a larger unit is a run of its own).
+  std::vector<std::pair<size_t, size_t>> GroupRuns(
+      size_t n, const std::function<const UnitRef&(size_t)>& ref) const;
+
+  // Stored-byte reads of runs (one ranged GET each) since start, for tests and metrics.
+  static uint64_t RangedReads();
 
  private:
+  // Fetch units[first, last) (claimed, adjacent) with one ranged read; finish each claim.
+  Status FetchRange(const std::vector<UnitRef>& units, size_t first, size_t last,
+                    std::vector<UnitData>* out) const;
+  // Decode stored bytes of unit u, finish its claim and store it in *out.
+  Status Decoded(const UnitRef& u, const uint8_t* stored, uint64_t got, UnitData* out) const;
+
   ObjectStore* const store_;
   UnitCache* const cache_;
+  DiskCache* const disk_;
   const VolumeLayers* const layers_;
+  const uint64_t coalesce_max_;
+  const bool local_reads_;
 };
 
 }  // namespace bp

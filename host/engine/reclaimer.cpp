@@ -53,6 +53,7 @@ std::optional<ReclaimPass> Reclaimer::Schedule(uint64_t reference) {
 }
 
 void ReclaimDeadSegments(ObjectStore& store, const std::string& name, const ReclaimPass& pass,
+                         std::vector<uint64_t>* deleted_seqs,
                          const std::function<bool(uint64_t seq)>& keep) {
   static std::atomic<int64_t>& reclaimed_counter = Metrics::Global().Counter(
       "segments_reclaimed_total", "Segment objects deleted because no checkpoint needs them");
@@ -77,6 +78,7 @@ void ReclaimDeadSegments(ObjectStore& store, const std::string& name, const Recl
       continue;
     }
     ++deleted;
+    if (deleted_seqs != nullptr) deleted_seqs->push_back(seq);
   }
   if (deleted > 0) {
     reclaimed_counter += static_cast<int64_t>(deleted);

@@ -81,9 +81,10 @@ class Reclaimer {
 
 // Delete the segments of volume `name` that `pass` says are dead, except those `keep` (if set)
 // says something else needs: snapshots, clone references and kept checkpoints (the volume's
-// pins, snapshot_catalog.h). Failures are logged and left for the next pass. Thread-safe (store
-// calls only).
+// pins, snapshot_catalog.h). Failures are logged and left for the next pass. deleted
+// (optional) receives the seqs deleted (for the disk cache). Thread-safe (store calls only).
 void ReclaimDeadSegments(ObjectStore& store, const std::string& name, const ReclaimPass& pass,
+                         std::vector<uint64_t>* deleted = nullptr,
                          const std::function<bool(uint64_t seq)>& keep = nullptr);
 
 }  // namespace bp

@@ -122,6 +122,13 @@ class SegmentCommitter {
   // A segment up to `through` waits for an encode before it can be journaled.
   bool JournalWaitsForEncode(uint64_t through) const;
 
+  // Free the spare buffers and images (the volume went idle; memory.md in docs/engine.md).
+  void DropSpares() {
+    spare_buffers_.clear();
+    spare_images_.clear();
+    spare_bytes_ = 0;
+  }
+
   // What the sealed, not yet durable buffers say about block lba (newest first).
   WriteBuffer::Hit Lookup(uint64_t lba, const uint8_t** data) const;
   // True when no sealed, not yet durable buffer touches [lba, lba+blocks).

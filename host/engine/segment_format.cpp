@@ -420,14 +420,9 @@ Status ReadSegmentMeta(ObjectStore& store, const std::string& key, uint64_t seq,
   return Status::Ok();
 }
 
-Status ReadUnit(ObjectStore& store, const std::string& key, uint64_t seq, uint32_t unit_index,
-                const UnitLoc& loc, const CodecChain& chain, Bytes* out) {
-  // Reused per thread: a fresh vector would zero the whole unit before every read.
-  thread_local Bytes scratch;
-  if (scratch.size() < loc.stored_length) scratch.resize(loc.stored_length);
-  const uint8_t* stored = scratch.data();
-  uint64_t got = 0;
-  BP_RETURN_IF_ERROR(store.Read(key, loc.offset, loc.stored_length, scratch.data(), &got));
+Status DecodeStoredUnit(const uint8_t* stored, uint64_t got, const std::string& key, uint64_t seq,
+                        uint32_t unit_index, const UnitLoc& loc, const CodecChain& chain,
+                        Bytes* out) {
   const std::string where = key + " unit " + std::to_string(unit_index);
   if (got != loc.stored_length) {
     return Status::Corrupt(where + ": short read (" + std::to_string(got) + " of " +
@@ -443,6 +438,16 @@ Status ReadUnit(ObjectStore& store, const std::string& key, uint64_t seq, uint32
                            " bytes instead of " + std::to_string(loc.logical_length));
   }
   return Status::Ok();
+}
+
+Status ReadUnit(ObjectStore& store, const std::string& key, uint64_t seq, uint32_t unit_index,
+                const UnitLoc& loc, const CodecChain& chain, Bytes* out) {
+  // Reused per thread: a fresh vector would zero the whole unit before every read.
+  thread_local Bytes scratch;
+  if (scratch.size() < loc.stored_length) scratch.resize(loc.stored_length);
+  uint64_t got = 0;
+  BP_RETURN_IF_ERROR(store.Read(key, loc.offset, loc.stored_length, scratch.data(), &got));
+  return DecodeStoredUnit(scratch.data(), got, key, seq, unit_index, loc, chain, out);
 }
 
 }  // namespace bp

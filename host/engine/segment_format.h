@@ -97,6 +97,12 @@ Status ReadSegmentMeta(ObjectStore& store, const std::string& key, uint64_t seq,
                        const CodecChain& chain, uint64_t volume_blocks, uint64_t listed_size,
                        SegmentMeta* out, uint64_t* object_size);
 
+// Verify and decode the stored bytes of one data unit (got bytes at stored; key names the
+// object in messages). Corrupt on length, checksum or decode failure.
+Status DecodeStoredUnit(const uint8_t* stored, uint64_t got, const std::string& key, uint64_t seq,
+                        uint32_t unit_index, const UnitLoc& loc, const CodecChain& chain,
+                        Bytes* out);
+
 // Fetch, verify and decode one data unit. Corrupt (naming the key) on checksum, length or
 // decode failure.
 Status ReadUnit(ObjectStore& store, const std::string& key, uint64_t seq, uint32_t unit_index,

@@ -1,10 +1,13 @@
 // ThreadPool implementation.
 #include "engine/thread_pool.h"
 
+#include <algorithm>
+
 namespace bp {
 
 ThreadPool::ThreadPool(uint32_t threads) {
   if (threads == 0) threads = 1;
+  speculative_limit_ = std::max<size_t>(1, threads / 2);
   workers_.reserve(threads);
   for (uint32_t i = 0; i < threads; ++i) workers_.emplace_back([this] { Run(); });
 }
@@ -16,6 +19,18 @@ void ThreadPool::Submit(std::function<void()> task) {
     MutexLock lock(&mu_);
     if (!stopping_) {
       tasks_.push_back(std::move(task));
+      cv_.Signal();
+      return;
+    }
+  }
+  task();
+}
+
+void ThreadPool::SubmitSpeculative(std::function<void()> task) {
+  {
+    MutexLock lock(&mu_);
+    if (!stopping_) {
+      speculative_.push_back(std::move(task));
       cv_.Signal();
       return;
     }
@@ -36,16 +51,33 @@ void ThreadPool::Stop() {
   workers_.clear();
 }
 
+bool ThreadPool::RunnableLocked() const {
+  return !tasks_.empty() || (!speculative_.empty() && speculative_running_ < speculative_limit_);
+}
+
 void ThreadPool::Run() {
   MutexLock lock(&mu_);
   for (;;) {
-    while (!stopping_ && tasks_.empty()) cv_.Wait(&mu_);
-    if (tasks_.empty()) return;  // stopping and drained
-    auto task = std::move(tasks_.front());
-    tasks_.pop_front();
+    while (!stopping_ && !RunnableLocked()) cv_.Wait(&mu_);
+    if (!RunnableLocked()) {
+      if (speculative_.empty()) return;  // stopping and drained
+      cv_.Wait(&mu_);                    // stopping: wait for a speculative slot
+      continue;
+    }
+    const bool speculative = tasks_.empty();
+    std::deque<std::function<void()>>& queue = speculative ? speculative_ : tasks_;
+    auto task = std::move(queue.front());
+    queue.pop_front();
+    if (speculative) speculative_running_++;
     lock.Unlock();
     task();
     lock.Lock();
+    if (speculative) {
+      speculative_running_--;
+      // A slot is free: wake one worker if a speculative task waits for it (waking them all
+      // after every read-ahead run would cost a context switch per worker).
+      if (!speculative_.empty()) cv_.Signal();
+    }
   }
 }
 

@@ -1,6 +1,9 @@
 // ThreadPool: the engine's fixed set of worker threads for backend calls and codec work,
 // shared by every volume. Tasks never wait on other queued tasks (the engine's callers arrange
-// that), so a fixed size cannot deadlock. Thread-safe.
+// that), so a fixed size cannot deadlock. Speculative tasks (read-ahead) wait in a queue of
+// their own: a worker takes one only when no ordinary task is queued, and at most half the
+// workers (at least one) run speculative tasks at a time, so a client's read never queues
+// behind read-ahead. Thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -22,16 +25,22 @@ class ThreadPool final : public Executor {
 
   // Queue a task. After Stop, tasks run inline on the caller so nothing is silently dropped.
   void Submit(std::function<void()> task) override BP_EXCLUDES(mu_);
+  void SubmitSpeculative(std::function<void()> task) override BP_EXCLUDES(mu_);
   // Finish queued tasks and join the workers. Idempotent.
   void Stop() BP_EXCLUDES(mu_);
   size_t size() const { return workers_.size(); }
 
  private:
   void Run() BP_EXCLUDES(mu_);
+  // An ordinary task is queued, or a speculative one and a slot for it.
+  bool RunnableLocked() const BP_REQUIRES(mu_);
 
-  Mutex mu_;
+  mutable Mutex mu_;
   CondVar cv_;  // a task was queued, or Stop began
   std::deque<std::function<void()>> tasks_ BP_GUARDED_BY(mu_);
+  std::deque<std::function<void()>> speculative_ BP_GUARDED_BY(mu_);
+  size_t speculative_running_ BP_GUARDED_BY(mu_) = 0;
+  size_t speculative_limit_ = 1;  // set in the constructor
   bool stopping_ BP_GUARDED_BY(mu_) = false;
   std::vector<std::thread> workers_;  // set in the constructor, joined by Stop
 };

@@ -18,6 +18,7 @@ struct UnitRef {
   uint64_t seq = 0;
   uint32_t unit_index = 0;
   UnitLoc loc;
+  uint64_t object_size = 0;  // of the segment object (part of the unit's identity on disk)
 };
 
 // Bytes [src, src+len) of a unit go to [dst, dst+len) of the request buffer.

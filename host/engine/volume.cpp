@@ -37,12 +37,15 @@ Volume::Volume(const Services& services, VolumeMeta meta, std::unique_ptr<CodecC
       layers_(meta_.name, meta_.uuid, chain_.get(), std::move(options.bases)),
       view_(options.view != nullptr ? std::optional<SnapshotRecord>(*options.view) : std::nullopt),
       checkpoints_(svc_.store.get(), &meta_, chain_.get(), options.fenced_puts, &pins_),
-      loader_(svc_.store.get(), svc_.cache, &layers_),
+      loader_(svc_.store.get(), svc_.cache, svc_.disk_cache, &layers_,
+              svc_.options.read_coalesce_max,
+              (services.store->Capabilities() & BP_BACKEND_CAP_LOCAL_READS) != 0),
       access_(opened_writable_ ? Access::kWritable : Access::kReadOnly),
       write_(chain_.get()),
       committer_(svc_.options),
       checkpointer_(svc_.options.checkpoint_every_segments),
-      read_(meta_.name, &layers_, meta_.size / kBlockSize, meta_.unit_size, svc_.cache),
+      read_(meta_.name, &layers_, meta_.size / kBlockSize, meta_.unit_size, svc_.cache,
+            svc_.options.read_ahead_max),
       run_id_(services.run_id != 0 ? services.run_id : NewRunId()) {}
 
 Volume::~Volume() = default;

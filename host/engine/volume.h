@@ -36,6 +36,7 @@
 #include <blockpipe/bp_frontend.h>
 #include <blockpipe/bp_thread_safety.h>
 
+#include "cache/disk_cache.h"
 #include "cache/unit_cache.h"
 #include "engine/checkpointer.h"
 #include "engine/completions.h"
@@ -77,6 +78,7 @@ class Volume : public std::enable_shared_from_this<Volume> {
     // The writer-run id of the next open (nonzero); 0 draws a random one. The simulator sets it
     // from its seed, so a run never reads std::random_device.
     uint64_t run_id = 0;
+    DiskCache* disk_cache = nullptr;  // null: no disk cache (owned by the manager)
   };
 
   // Open an existing volume: recover its map from the newest valid checkpoint and the segments
@@ -117,6 +119,10 @@ class Volume : public std::enable_shared_from_this<Volume> {
   // Stop serving. clean: refuse new writes, flush, write a final checkpoint. Otherwise drop
   // buffered data (the volume is being deleted). Waits for background work. Idempotent.
   Status Close(bool clean) BP_EXCLUDES(mu_);
+
+  // Give back memory kept for reuse (spare write buffers and images, an empty active buffer's
+  // slabs) when the daemon is idle; the next writes allocate again.
+  void ReleaseIdleMemory() BP_EXCLUDES(mu_);
 
   VolumeSummary Summary() const BP_EXCLUDES(mu_);
   bool read_only() const BP_EXCLUDES(mu_);
@@ -178,8 +184,11 @@ class Volume : public std::enable_shared_from_this<Volume> {
   void SubmitRead(bp_io* io) BP_EXCLUDES(mu_);
   void SubmitCache(bp_io* io) BP_EXCLUDES(mu_);
   void RunFetches(bp_io* io, std::vector<UnitFetch> plan, uint64_t epoch) BP_EXCLUDES(mu_);
-  // Load units into the cache in the background (read-ahead, CACHE); io completes after.
-  void PrefetchInBackground(std::vector<UnitRef> units, bp_io* io) BP_REQUIRES(mu_);
+  // Load units into the cache in the background, a task per run of adjacent units so the runs
+  // load in parallel (read-ahead: speculative tasks; CACHE: ordinary ones, and io completes
+  // after the last).
+  void PrefetchInBackground(std::vector<UnitRef> units, bp_io* io, bool speculative)
+      BP_REQUIRES(mu_);
 
   // ---- volume_write.cpp ----
   void SubmitModify(bp_io* io) BP_EXCLUDES(mu_);
@@ -228,6 +237,8 @@ class Volume : public std::enable_shared_from_this<Volume> {
   // At a clean close: wait until every segment is uploaded and the journal holds none of them.
   Status DrainJournal() BP_EXCLUDES(mu_);
   void CacheScatteredUnits(const PendingSegment& seg) BP_EXCLUDES(mu_);
+  // volume_read.cpp: queue the stored units of a segment just uploaded for the disk cache.
+  void DiskCacheUploaded(const PendingSegment& seg) BP_EXCLUDES(mu_);
   void Fence(const std::string& why, Completions* done) BP_REQUIRES(mu_);
   bool accepting_writes() const BP_REQUIRES(mu_) {
     return phase_ == Phase::kServing && access_ == Access::kWritable;

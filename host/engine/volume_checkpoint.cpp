@@ -95,11 +95,15 @@ void Volume::ScheduleReclaim(uint64_t reference) {
     PinnedSegmentSet kept;
     Status s = KeptSegments(*self->svc_.store, self->layers_, self->meta_.max_size() / kBlockSize,
                             self->pins_.Snapshot(), &self->checkpoint_live_, &kept);
+    std::vector<uint64_t> deleted;
     if (s.ok()) {
-      ReclaimDeadSegments(*self->svc_.store, self->meta_.name, pass,
+      ReclaimDeadSegments(*self->svc_.store, self->meta_.name, pass, &deleted,
                           [&kept](uint64_t seq) { return kept.Contains(seq); });
     } else {
       spdlog::warn("volume {}: reclaim skipped: {}", self->meta_.name, s.ToString());
+    }
+    if (self->svc_.disk_cache != nullptr && !deleted.empty()) {
+      self->svc_.disk_cache->EraseSegments(self->meta_.uuid, std::move(deleted));
     }
     MutexLock lock(&self->mu_);
     self->reclaimer_.PassDone();

@@ -80,6 +80,7 @@ void Volume::UploadSegment(std::shared_ptr<PendingSegment> seg) {
     s = Status::Ok();  // broken on purpose (engine_options.h)
   }
   if (s.ok() && cache_written_units_) CacheScatteredUnits(*seg);
+  if (s.ok() && svc_.disk_cache != nullptr) DiskCacheUploaded(*seg);
   Completions done;
   MutexLock lock(&mu_);
   if (s.ok()) {

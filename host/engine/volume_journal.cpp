@@ -55,7 +55,10 @@ void Volume::JournalSegments(std::vector<std::shared_ptr<PendingSegment>> segs, 
   if (s.ok()) {
     // Segments that became durable while they were being journaled leave it again at once.
     for (const auto& seg : segs) {
-      if (seg->seq <= committer_.durable_seq()) SegmentLeftJournal(seg->seq, /*journaled=*/true);
+      if (seg->seq <= committer_.durable_seq() ||
+          (svc_.options.sabotage & Sabotage::kDropJournalBeforeUpload)) {  // engine_options.h
+        SegmentLeftJournal(seg->seq, /*journaled=*/true);
+      }
     }
     write_.CompleteWaiters(committer_.AckFrontier(), &done);
   } else {

@@ -20,6 +20,8 @@
 #include "engine/volume_manager_impl.h"
 #include "engine/volume_owner.h"
 #include "journal/local_journal.h"
+#include "util/memory_trim.h"
+#include "util/metrics.h"
 
 namespace bp {
 
@@ -120,6 +122,15 @@ void VolumeManager::Impl::TickLoop() {
     }
     auto now = clock->Now();
     for (auto& v : open) v->Tick(now);
+    Metrics::Global().SetGauge("unit_cache_bytes", static_cast<int64_t>(cache->used_bytes()),
+                               "Bytes the decoded-unit memory cache holds");
+    Metrics::Global().SetGauge("unit_cache_capacity_bytes", static_cast<int64_t>(cache->capacity()),
+                               "Configured size of the decoded-unit memory cache");
+    if (trimmer.IdleNow(std::chrono::steady_clock::now())) {
+      for (auto& v : open) v->ReleaseIdleMemory();
+      cache->DropSpares();
+      IdleTrimmer::TrimNow();
+    }
     lock.Lock();
   }
 }
@@ -196,6 +207,10 @@ void VolumeManager::Impl::Release(const std::string& name, const Uuid& uuid) {
 
 Status VolumeManager::OpenAll() {
   Impl& m = *impl_;
+  if (m.options.disk_cache_size != 0 && !m.disk_cache) {
+    BP_RETURN_IF_ERROR(
+        DiskCache::Open(m.options.disk_cache_dir, m.options.disk_cache_size, &m.disk_cache));
+  }
   std::vector<std::string> names;
   BP_RETURN_IF_ERROR(ListVolumeNames(*m.store, &names));
   std::string failures;
@@ -397,6 +412,7 @@ Status VolumeManager::Delete(const std::string& name) {
   if (s.ok()) s = has_clones ? m.DeleteObjectsKeepingShared(name, v) : m.DeleteObjects(name);
   if (s.ok() && v) m.ReleaseBases(v->meta());
   if (s.ok() && v) m.cache->EraseVolume(v->meta().uuid);
+  if (s.ok() && v && m.disk_cache) m.disk_cache->EraseVolume(v->meta().uuid);
   std::lock_guard<std::mutex> lock(m.mu);
   m.busy.erase(name);
   if (s.ok()) m.claims.erase(name);  // the record went with the volume's other objects
@@ -439,7 +455,7 @@ Status VolumeManager::OpenRef(const std::string& name, bool read_only,
     return Status::NotFound("no volume named " + name);
   }
   it->second->references++;
-  *ref = std::make_unique<VolumeRefImpl>(it->second, read_only);
+  *ref = std::make_unique<VolumeRefImpl>(it->second, read_only, &impl_->trimmer);
   return Status::Ok();
 }
 
@@ -500,6 +516,7 @@ Status VolumeManager::Shutdown() {
     m.Release(v->name(), v->meta().uuid);
   }
   m.pool->Stop();
+  m.disk_cache.reset();  // writes what is queued (after the last read and upload)
   return result;
 }
 

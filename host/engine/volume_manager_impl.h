@@ -13,12 +13,14 @@
 
 #include <blockpipe/bp_thread_safety.h>
 
+#include "cache/disk_cache.h"
 #include "cache/unit_cache.h"
 #include "engine/thread_pool.h"
 #include "engine/volume.h"
 #include "engine/volume_manager.h"
 #include "engine/volume_owner.h"
 #include "journal/local_journal.h"
+#include "util/memory_trim.h"
 
 namespace bp {
 
@@ -29,11 +31,14 @@ uint64_t NowUnixMs();
 
 class VolumeRefImpl : public VolumeRef {
  public:
-  VolumeRefImpl(std::shared_ptr<Volume> volume, bool read_only)
-      : volume_(std::move(volume)), read_only_(read_only) {}
+  VolumeRefImpl(std::shared_ptr<Volume> volume, bool read_only, IdleTrimmer* trimmer)
+      : volume_(std::move(volume)), read_only_(read_only), trimmer_(trimmer) {}
   ~VolumeRefImpl() override { volume_->references--; }
   void Info(bp_volume_info* info) override { volume_->Info(info, read_only_); }
-  void Submit(bp_io* io) override { volume_->Submit(io, read_only_); }
+  void Submit(bp_io* io) override {
+    trimmer_->NoteActivity();
+    volume_->Submit(io, read_only_);
+  }
   Status Extents(uint64_t offset, uint64_t length, size_t max_extents,
                  std::vector<bp_extent>* out) override {
     return volume_->Extents(offset, length, max_extents, out);
@@ -42,6 +47,7 @@ class VolumeRefImpl : public VolumeRef {
  private:
   std::shared_ptr<Volume> volume_;
   bool read_only_;
+  IdleTrimmer* trimmer_;
 };
 
 struct VolumeManager::Impl {
@@ -51,9 +57,11 @@ struct VolumeManager::Impl {
   Clock* clock = nullptr;
   std::unique_ptr<ThreadPool> pool;
   std::unique_ptr<UnitCache> cache;
-  bool fenced_puts = true;  // the store has atomic put-if-absent
-  bool writable = true;     // fenced, or the user opted out of fencing
-  WriterIdentity identity;  // who this manager is in ownership records
+  std::unique_ptr<DiskCache> disk_cache;  // opened by OpenAll when configured
+  IdleTrimmer trimmer;                    // gives freed memory back when no request comes
+  bool fenced_puts = true;                // the store has atomic put-if-absent
+  bool writable = true;                   // fenced, or the user opted out of fencing
+  WriterIdentity identity;                // who this manager is in ownership records
   // durability = "local": the journal every volume shares, or why it could not be opened
   // (then no volume opens for writing).
   std::unique_ptr<LocalJournal> journal;
@@ -76,6 +84,7 @@ struct VolumeManager::Impl {
   Volume::Services Services() const {
     Volume::Services services{store, pool.get(), cache.get(), options, clock};
     services.journal = journal.get();
+    services.disk_cache = disk_cache.get();
     return services;
   }
   Status OpenOne(const std::string& name, std::shared_ptr<Volume>* out);

@@ -79,7 +79,7 @@ Status VolumeManager::Impl::OpenViewRef(const std::string& volume, const std::st
     auto it = views.find(key);
     if (it != views.end()) {
       it->second->references++;
-      *ref = std::make_unique<VolumeRefImpl>(it->second, /*read_only=*/true);
+      *ref = std::make_unique<VolumeRefImpl>(it->second, /*read_only=*/true, &trimmer);
       return Status::Ok();
     }
   }
@@ -109,7 +109,7 @@ Status VolumeManager::Impl::OpenViewRef(const std::string& volume, const std::st
     IgnoreError(view->Close(/*clean=*/false), "another connection opened the view first");
   }
   it->second->references++;
-  *ref = std::make_unique<VolumeRefImpl>(it->second, /*read_only=*/true);
+  *ref = std::make_unique<VolumeRefImpl>(it->second, /*read_only=*/true, &trimmer);
   return Status::Ok();
 }
 

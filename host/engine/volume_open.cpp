@@ -141,6 +141,14 @@ Status Volume::Recover() {
   if (plan.checkpoint_seq != 0) {
     reclaimer_.RecordOpened(plan.checkpoint_seq, std::move(plan.checkpoint_live));
   }
+  if (svc_.disk_cache != nullptr) {
+    // Entries of segments the volume no longer has (deleted while this daemon was down, left
+    // out by recovery) go; a segment number written again later gets new identities anyway.
+    std::vector<uint64_t> live;
+    live.reserve(state_.segments.size());
+    for (const auto& [seq, info] : state_.segments) live.push_back(seq);
+    svc_.disk_cache->RetainSegments(meta_.uuid, std::move(live));
+  }
   spdlog::info(
       "volume {}: opened{} (checkpoint {}, {} segment(s) replayed, next segment {}, "
       "codecs {})",

@@ -6,6 +6,7 @@
 #include <blockpipe/bp_filter.h>
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <random>
@@ -56,14 +57,20 @@ struct Delay {
   std::array<nanoseconds, bpplugin::kOpKinds> latency{};
   nanoseconds jitter{0};
   std::unique_ptr<Pacer> up, down;
+  mutable std::atomic<uint64_t> jitter_state{std::random_device{}()};
 
   // Sleep the operation's latency plus jitter.
   void Wait(OpKind kind) const {
     nanoseconds d = latency[kind];
     if (jitter.count() > 0) {
-      // Per thread, so drawing never contends; jitter need not repeat between runs.
-      thread_local std::mt19937_64 rng{std::random_device{}()};
-      d += nanoseconds(std::uniform_int_distribution<int64_t>(0, jitter.count())(rng));
+      // splitmix64 over one atomic counter: drawing never takes a lock, and the plugin keeps no
+      // thread_local state (a dlopen'd module's TLS can fail to load under ThreadSanitizer:
+      // "cannot allocate memory in static TLS block"). Jitter need not repeat between runs.
+      uint64_t z = jitter_state.fetch_add(0x9e3779b97f4a7c15ull, std::memory_order_relaxed);
+      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+      z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+      z ^= z >> 31;
+      d += nanoseconds(static_cast<int64_t>(z % (static_cast<uint64_t>(jitter.count()) + 1)));
     }
     if (d.count() > 0) std::this_thread::sleep_for(d);
   }

@@ -11,10 +11,10 @@
 // only when reading has ended, the host has completed every request and the writer is idle, so
 // no bp_io is ever freed while the host holds it.
 //
-// TLS (connection_tls.cpp): after NBD_OPT_STARTTLS is acknowledged, an asio ssl::stream over the
+// TLS (connection_tls.cpp): after NBD_OPT_STARTTLS is acknowledged, a TlsTransport over the
 // socket carries everything; the handshake is asynchronous like every other step, bounded by the
 // same handshake timer. All reads and writes go through the Async* helpers below, which pick the
-// plain socket or the TLS stream.
+// plain socket or the TLS transport.
 #pragma once
 
 #include <atomic>
@@ -26,13 +26,13 @@
 #include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/read.hpp>
-#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
 #include "export_catalog.h"
 #include "negotiation.h"
 #include "request_pool.h"
+#include "tls_transport.h"
 
 namespace bpnbd {
 
@@ -77,27 +77,27 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void StartTls();
   void OnTlsHandshake(const boost::system::error_code& ec);
 
-  // Reads and writes on the plain socket or, once STARTTLS succeeded, on the TLS stream.
-  template <typename Buffers, typename Handler>
-  void AsyncRead(const Buffers& buffers, Handler&& handler) {
-    if (tls_stream_) {
-      boost::asio::async_read(*tls_stream_, buffers, std::forward<Handler>(handler));
+  // Reads and writes on the plain socket or, once STARTTLS succeeded, through the TLS transport.
+  template <typename Handler>
+  void AsyncRead(boost::asio::mutable_buffer buffer, Handler&& handler) {
+    if (tls_transport_) {
+      tls_transport_->AsyncRead(buffer.data(), buffer.size(), std::forward<Handler>(handler));
     } else {
-      boost::asio::async_read(socket_, buffers, std::forward<Handler>(handler));
+      boost::asio::async_read(socket_, buffer, std::forward<Handler>(handler));
     }
   }
-  template <typename Buffers, typename Handler>
-  void AsyncReadSome(const Buffers& buffers, Handler&& handler) {
-    if (tls_stream_) {
-      tls_stream_->async_read_some(buffers, std::forward<Handler>(handler));
+  template <typename Handler>
+  void AsyncReadSome(boost::asio::mutable_buffer buffer, Handler&& handler) {
+    if (tls_transport_) {
+      tls_transport_->AsyncReadSome(buffer.data(), buffer.size(), std::forward<Handler>(handler));
     } else {
-      socket_.async_read_some(buffers, std::forward<Handler>(handler));
+      socket_.async_read_some(buffer, std::forward<Handler>(handler));
     }
   }
   template <typename Buffers, typename Handler>
   void AsyncWrite(const Buffers& buffers, Handler&& handler) {
-    if (tls_stream_) {
-      boost::asio::async_write(*tls_stream_, buffers, std::forward<Handler>(handler));
+    if (tls_transport_) {
+      tls_transport_->AsyncWrite(buffers, std::forward<Handler>(handler));
     } else {
       boost::asio::async_write(socket_, buffers, std::forward<Handler>(handler));
     }
@@ -139,11 +139,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Server* server_;  // outlives every connection (see Server::Stop)
   const FrontendSettings& settings_;
   Socket socket_;
-  const TlsContext* tls_;  // listener's, nullptr when TLS is off
-  std::unique_ptr<boost::asio::ssl::stream<Socket&>> tls_stream_;
-  std::vector<uint8_t> tls_out_;
-  std::string
-      tls_psk_identity_;  // written by the PSK callback during the handshake  // a reply batch flattened into one buffer for the TLS stream
+  const TlsContext* tls_;                        // listener's, nullptr when TLS is off
+  std::unique_ptr<TlsTransport> tls_transport_;  // set by STARTTLS
+  std::string tls_psk_identity_;                 // written by the PSK callback during the handshake
   boost::asio::any_io_executor executor_;
   std::string peer_;
   boost::asio::steady_timer handshake_timer_;

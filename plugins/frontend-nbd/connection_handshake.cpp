@@ -144,7 +144,7 @@ void Connection::EnterTransmission() {
   option_data_ = {};
   Log(BP_LOG_INFO, "serving export \"" + info_.name + "\" (" + std::to_string(info_.size) +
                        " bytes" + (info_.read_only ? ", read-only" : "") +
-                       (tls_stream_ ? ", TLS" : "") +
+                       (tls_transport_ ? ", TLS" : "") +
                        (features_.extended     ? ", extended headers"
                         : features_.structured ? ", structured replies"
                                                : "") +

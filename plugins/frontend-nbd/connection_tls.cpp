@@ -1,5 +1,5 @@
 // Connection, TLS: the switch from plaintext to TLS after NBD_OPT_STARTTLS was acknowledged.
-// The handshake is asynchronous (asio's ssl::stream over the connection's socket), so a slow or
+// The handshake is asynchronous (TlsTransport over the connection's socket), so a slow or
 // silent client holds no thread; the negotiation timer that bounds the whole handshake phase
 // keeps running and drops a client that never completes it. A failed handshake (wrong PSK,
 // untrusted certificate, plaintext garbage) closes the connection: after the ACK there is no way
@@ -16,12 +16,13 @@ namespace bpnbd {
 
 void Connection::StartTls() {
   if (!tls_) return Abort("STARTTLS without a TLS context");  // Negotiation refuses it first
-  tls_stream_ = std::make_unique<boost::asio::ssl::stream<Socket&>>(socket_, tls_->ssl());
-  TlsContext::Attach(tls_stream_->native_handle(), &tls_psk_identity_);
-  tls_stream_->async_handshake(boost::asio::ssl::stream_base::server,
-                               [self = shared_from_this()](const boost::system::error_code& ec) {
-                                 self->OnTlsHandshake(ec);
-                               });
+  auto transport = std::make_unique<TlsTransport>(socket_, tls_->ssl().native_handle());
+  if (!transport->ok()) return Abort("cannot allocate a TLS session");
+  tls_transport_ = std::move(transport);
+  TlsContext::Attach(tls_transport_->ssl(), &tls_psk_identity_);
+  tls_transport_->AsyncHandshake([self = shared_from_this()](const boost::system::error_code& ec) {
+    self->OnTlsHandshake(ec);
+  });
 }
 
 void Connection::OnTlsHandshake(const boost::system::error_code& ec) {
@@ -37,7 +38,7 @@ void Connection::OnTlsHandshake(const boost::system::error_code& ec) {
     return;
   }
   std::string identity = tls_psk_identity_, common_name;
-  SSL* ssl = tls_stream_->native_handle();
+  SSL* ssl = tls_transport_->ssl();
   TlsContext::PeerIdentity(ssl, &identity, &common_name);
   Log(BP_LOG_INFO, std::string("TLS established (") + SSL_get_version(ssl) + ", " +
                        SSL_get_cipher_name(ssl) +

@@ -15,8 +15,8 @@
 //
 // Writing: one gather write at a time carries every queued reply (header plus READ payload), so
 // replies never interleave and the system-call count falls as the queue depth rises. Over TLS the
-// batch is first copied into one buffer: the TLS stream would otherwise turn every 16-byte reply
-// header into its own record and its own system call.
+// transport gathers the batch into full records (a 16-byte reply header is never a record of its
+// own) and sends them in one write.
 //
 // Structured replies (and extended headers): a READ's range is looked up in the extent map before
 // it is submitted. A range that is all zeros is answered with one OFFSET_HOLE chunk and never
@@ -316,18 +316,6 @@ void Connection::StartWrite() {
     }
   }
   auto done = [self = shared_from_this()](const error_code& ec, size_t) { self->OnWritten(ec); };
-  if (tls_stream_) {
-    size_t total = 0;
-    for (const auto& b : iov_) total += b.size();
-    tls_out_.resize(total);
-    size_t at = 0;
-    for (const auto& b : iov_) {
-      std::memcpy(tls_out_.data() + at, b.data(), b.size());
-      at += b.size();
-    }
-    AsyncWrite(asio::buffer(tls_out_), std::move(done));
-    return;
-  }
   BufferView view{iov_.data(), iov_.data() + iov_.size()};
   AsyncWrite(view, std::move(done));
 }

@@ -34,8 +34,8 @@ std::string OpenSslError() {
   return buf;
 }
 
-// The SSL ex_data slot holding the connection's PSK identity string. Not SSL_set_app_data:
-// asio's ssl engine owns that slot (it deletes what it finds there as its verify callback).
+// The SSL ex_data slot holding the connection's PSK identity string. A slot of our own rather
+// than SSL_set_app_data, which any library layered on the SSL may claim.
 int PskIdentityIndex() {
   static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
   return index;

@@ -17,5 +17,13 @@ for seed in 7 1234 99991 424242; do
     fi
     test -s "$dir/a" || { echo "seed $seed: empty trace"; exit 1; }
   done
+  # The local journal: a real SQLite database in a temp directory.
+  "$sim" --seed $seed --faults all --journal --trace "$dir/a" >/dev/null || true
+  "$sim" --seed $seed --faults all --journal --trace "$dir/b" >/dev/null || true
+  if ! cmp -s "$dir/a" "$dir/b"; then
+    echo "seed $seed with the journal: traces differ between two runs:"
+    diff "$dir/a" "$dir/b" | head -20
+    exit 1
+  fi
 done
 echo "traces identical across processes"

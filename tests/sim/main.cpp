@@ -2,7 +2,7 @@
 //
 //   blockpipe-sim --seed 123 [--count N] [--faults all|none|transient,lost,slow,crash]
 //                 [--codec none|xor|lz4|zstd|encrypt] [--ops N] [--mutate LIST]
-//                 [--sabotage LIST] [--verbose] [--trace FILE] [--log]
+//                 [--sabotage LIST] [--journal] [--verbose] [--trace FILE] [--log]
 //                 [--repeat-check] [--expect-failure] [--time-limit SECONDS]
 //
 // Runs seeds seed..seed+count-1. Exit status: 0 when every seed passed (with --expect-failure:
@@ -31,14 +31,16 @@ int Usage(const char* why) {
       "blockpipe-sim: %s\n"
       "usage: blockpipe-sim --seed N [--count N] [--faults LIST] [--codec NAME] "
       "[--ops N]\n"
-      "         [--mutate LIST] [--sabotage LIST] [--verbose] [--trace FILE] [--log]\n"
+      "         [--mutate LIST] [--sabotage LIST] [--journal] [--verbose] [--trace FILE] [--log]\n"
       "         [--repeat-check] [--expect-failure] [--time-limit SECONDS] [--skip S1,S2]\n"
       "  faults: all, none, or a comma list of transient,lost,slow,crash\n"
       "  codec: none, xor (default), lz4, zstd, encrypt (zstd then encrypt)\n"
       "  mutate (store bugs, to test the checker): swallow-put-error,\n"
       "    unresolved-lost-reply, deferred-apply, lose-acked-put-at-crash\n"
       "  sabotage (EngineOptions::sabotage): ack-upload-failure,\n"
-      "    no-lost-reply-resolution, ack-flush-on-newest-durable, ack-flush-on-seal\n",
+      "    no-lost-reply-resolution, ack-flush-on-newest-durable, ack-flush-on-seal,\n"
+      "    drop-journal-before-upload\n"
+      "  --journal: durability \"local\", FLUSH acknowledged from a real SQLite journal\n",
       why);
   return 2;
 }
@@ -85,6 +87,8 @@ int main(int argc, char** argv) {
         skip.insert(std::strtoull(list.substr(at, comma - at).c_str(), nullptr, 10));
         at = comma + 1;
       }
+    } else if (arg == "--journal") {
+      config.journal = true;
     } else if (arg == "--verbose") {
       verbose = true;
     } else if (arg == "--log") {
@@ -170,11 +174,12 @@ int main(int argc, char** argv) {
   const double cpu = static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
   if (count > 1) {
     std::printf(
-        "%llu seeds from %llu (faults %s, codec %s%s%s): %llu failed; %llu requests, "
+        "%llu seeds from %llu (faults %s, codec %s%s%s%s): %llu failed; %llu requests, "
         "%llu crashes, %llu tasks; %.1f s, %.1f seeds/s; %.1f s CPU, %.1f seeds per "
         "CPU second\n",
         static_cast<unsigned long long>(ran), static_cast<unsigned long long>(config.seed),
         FaultsName(config.faults).c_str(), config.codec.c_str(),
+        config.journal ? ", local journal" : "",
         config.mutations ? (", mutate " + MutationsName(config.mutations)).c_str() : "",
         config.sabotage ? (", sabotage " + SabotageName(config.sabotage)).c_str() : "",
         static_cast<unsigned long long>(failed), static_cast<unsigned long long>(requests),

@@ -20,6 +20,7 @@
 #include "fault_store.h"
 #include "model.h"
 #include "pipeline/retrying_store.h"
+#include "sim_journal.h"
 #include "sim_volume.h"
 #include "sim_world.h"
 #include "support/memory_store.h"
@@ -108,6 +109,7 @@ void SetSabotage(uint32_t bits, EngineOptions* options) {
   if (bits & kSabNoLostReplyResolution) s |= bp::Sabotage::kNoLostReplyResolution;
   if (bits & kSabAckFlushOnNewestDurable) s |= bp::Sabotage::kAckFlushOnNewestDurable;
   if (bits & kSabAckFlushOnSeal) s |= bp::Sabotage::kAckFlushOnSeal;
+  if (bits & kSabDropJournalBeforeUpload) s |= bp::Sabotage::kDropJournalBeforeUpload;
   options->sabotage = s;
 }
 
@@ -181,6 +183,7 @@ class Simulation {
   std::shared_ptr<FaultStore> faults_;
   std::shared_ptr<RetryingStore> retrying_;
   std::unique_ptr<UnitCache> cache_;
+  std::unique_ptr<SimJournal> journal_;  // --journal: outlives incarnations, as a disk does
   std::shared_ptr<Volume> volume_;
   std::vector<std::unique_ptr<Request>> live_;
   Clock::TimePoint next_tick_{};
@@ -254,6 +257,14 @@ void Simulation::DrawParameters() {
   meta_.size = size;
   meta_.unit_size = options_.unit_size;
   meta_.created_unix_ms = clock_.UnixMs();
+  if (cfg_.journal) {
+    // Drawn last, so a seed's other parameters are the same with and without the journal. A
+    // bound of one to four segments makes flushes wait for uploads (backpressure) often.
+    options_.durability = EngineOptions::Durability::kLocal;
+    options_.journal_max_size =
+        r.Below(2) == 0 ? (1ull << 30) : options_.segment_size * r.Range(1, 4);
+    journal_ = std::make_unique<SimJournal>(options_.journal_max_size);
+  }
 
   trace_.Line("seed %llu faults %s codec %s mutations %s sabotage %s",
               static_cast<unsigned long long>(cfg_.seed), FaultsName(cfg_.faults).c_str(),
@@ -267,6 +278,10 @@ void Simulation::DrawParameters() {
       static_cast<unsigned long long>(options_.write_buffer_limit), options_.flush_interval_ms,
       options_.checkpoint_every_segments, static_cast<unsigned long long>(options_.cache_memory),
       options_.uploads_in_flight, clients_.size(), static_cast<unsigned long long>(ops_total_));
+  if (cfg_.journal) {
+    trace_.Line("durability local, journal bound %llu",
+                static_cast<unsigned long long>(options_.journal_max_size));
+  }
 }
 
 void Simulation::Fail(const std::string& what) {
@@ -282,6 +297,7 @@ void Simulation::Teardown() {
   if (executor_) executor_->Abandon();
   if (retrying_) retrying_->Abort();
   volume_.reset();
+  if (journal_) journal_->Crash();
   cache_.reset();
   retrying_.reset();
   faults_.reset();
@@ -321,6 +337,14 @@ bool Simulation::OpenIncarnation() {
   services.options = options_;
   services.clock = &clock_;
   services.run_id = Mix(cfg_.seed, static_cast<uint64_t>(incarnation_) + 0x72756e) | 1;
+  if (journal_) {
+    const Status opened = journal_->Open();
+    if (!opened.ok()) {
+      Fail("cannot open the simulated local journal: " + opened.ToString());
+      return false;
+    }
+    services.journal = journal_->get();
+  }
 
   std::unique_ptr<CodecChain> chain;
   Status s = ChainMaker::Open(cfg_.codec, meta_.uuid.data(), meta_.codecs, &chain);
@@ -731,7 +755,8 @@ const Named kMutationNames[] = {{"swallow-put-error", kMutSwallowPutError},
 const Named kSabotageNames[] = {{"ack-upload-failure", kSabAckUploadFailure},
                                 {"no-lost-reply-resolution", kSabNoLostReplyResolution},
                                 {"ack-flush-on-newest-durable", kSabAckFlushOnNewestDurable},
-                                {"ack-flush-on-seal", kSabAckFlushOnSeal}};
+                                {"ack-flush-on-seal", kSabAckFlushOnSeal},
+                                {"drop-journal-before-upload", kSabDropJournalBeforeUpload}};
 
 template <size_t N>
 bool ParseNames(const std::string& text, const Named (&names)[N], uint32_t all, uint32_t* out) {
@@ -798,6 +823,7 @@ std::string ReplayCommand(const SimConfig& config) {
   if (config.ops != 0) cmd += " --ops " + std::to_string(config.ops);
   if (config.mutations != 0) cmd += " --mutate " + MutationsName(config.mutations);
   if (config.sabotage != 0) cmd += " --sabotage " + SabotageName(config.sabotage);
+  if (config.journal) cmd += " --journal";
   return cmd + " --verbose";
 }
 

@@ -17,6 +17,7 @@ enum Sabotage : uint32_t {
   kSabNoLostReplyResolution = 1u << 1,
   kSabAckFlushOnNewestDurable = 1u << 2,
   kSabAckFlushOnSeal = 1u << 3,
+  kSabDropJournalBeforeUpload = 1u << 4,
 };
 // True when this build's engine has EngineOptions::sabotage.
 bool EngineHasSabotage();
@@ -28,6 +29,7 @@ struct SimConfig {
   uint32_t mutations = 0;   // Mutation bits (fault_store.h)
   uint32_t sabotage = 0;    // Sabotage bits
   uint64_t ops = 0;         // client requests; 0 = drawn from the seed
+  bool journal = false;     // durability = "local": the real LocalJournal (sim_journal.h)
   bool keep_trace = false;  // keep the trace text (else only its hash)
 };
 

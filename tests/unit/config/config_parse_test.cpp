@@ -190,14 +190,15 @@ TEST(Config, UnknownKeysAndTables) {
       "/etc/bp/blockpipe.toml:3: [engine] unknown key `segmnet_size` (known: segment_size, "
       "unit_size, "
       "flush_interval_ms, checkpoint_every_segments, write_buffer_limit, cache_memory, io_threads, "
-      "retry_deadline_ms, allow_unfenced, uploads_in_flight, durability)");
+      "retry_deadline_ms, allow_unfenced, uploads_in_flight, durability, read_ahead_max, "
+      "read_coalesce_max)");
   EXPECT_EQ(
       ErrorOf("[host]\ndatadir = \"x\"\n" + kMinimal),
       "/etc/bp/blockpipe.toml:2: [host] unknown key `datadir` (known: data_dir, control_socket, "
       "plugin_dirs, log_level)");
   EXPECT_EQ(ErrorOf(kMinimal + "\n[hots]\nx = 1\n"),
             "/etc/bp/blockpipe.toml:7: unknown table `hots` (known tables: host, engine, backend, "
-            "filter, codec, frontend, volume, journal)");
+            "filter, codec, frontend, volume, journal, disk_cache)");
   EXPECT_THAT(ErrorOf("verbose = true\n" + kMinimal),
               HasSubstr("blockpipe.toml:1: unknown top-level key `verbose`"));
   EXPECT_THAT(ErrorOf("[host.extra]\nx = 1\n" + kMinimal),
@@ -205,6 +206,34 @@ TEST(Config, UnknownKeysAndTables) {
   EXPECT_THAT(
       ErrorOf(kMinimal + "[[volume]]\nname = \"a\"\nsize = \"1GiB\"\nsnapshot = 1\n"),
       HasSubstr("blockpipe.toml:9: [volume[0]] unknown key `snapshot` (known: name, size)"));
+}
+
+TEST(Config, DiskCacheAndReadKeys) {
+  // Off by default, under the data dir when on.
+  Config c = MustParse(kMinimal);
+  EXPECT_EQ(c.engine.disk_cache_size, 0u);
+  EXPECT_EQ(c.engine.disk_cache_dir, "/etc/bp/cache");
+  EXPECT_EQ(c.engine.read_ahead_max, 8u << 20);
+  EXPECT_EQ(c.engine.read_coalesce_max, 2u << 20);
+  c = MustParse(
+      "[host]\ndata_dir = \"/srv/bp\"\n[disk_cache]\nsize = \"4GiB\"\n"
+      "[engine]\nread_ahead_max = 0\nread_coalesce_max = \"1MiB\"\n" +
+      kMinimal);
+  EXPECT_EQ(c.engine.disk_cache_size, 4ull << 30);
+  EXPECT_EQ(c.engine.disk_cache_dir, "/srv/bp/cache");
+  EXPECT_EQ(c.engine.read_ahead_max, 0u);
+  EXPECT_EQ(c.engine.read_coalesce_max, 1u << 20);
+  c = MustParse("[disk_cache]\ndir = \"cachedir\"\nsize = \"64MiB\"\n" + kMinimal);
+  EXPECT_EQ(c.engine.disk_cache_dir, "/etc/bp/cachedir");
+
+  EXPECT_THAT(ErrorOf("[disk_cache]\nsize = \"1MiB\"\n" + kMinimal),
+              HasSubstr(":2: [disk_cache] key `size` must be 0 (no disk cache) or at least 64MiB"));
+  EXPECT_THAT(ErrorOf("[disk_cache]\nsise = 1\n" + kMinimal),
+              HasSubstr(":2: [disk_cache] unknown key `sise` (known: dir, size)"));
+  EXPECT_THAT(ErrorOf("[engine]\nread_coalesce_max = \"4KiB\"\n" + kMinimal),
+              HasSubstr("[engine] key `read_coalesce_max` must be at least unit_size"));
+  EXPECT_THAT(ErrorOf("[engine]\nread_ahead_max = \"2GiB\"\n" + kMinimal),
+              HasSubstr("[engine] key `read_ahead_max` must be at most 1GiB"));
 }
 
 TEST(Config, BackendSection) {

@@ -43,6 +43,20 @@ TEST(DefaultConfig, RoundTripsThroughParseConfig) {
   EXPECT_EQ(c.engine.io_threads, d.io_threads);
   EXPECT_EQ(c.engine.retry_deadline_ms, d.retry_deadline_ms);
   EXPECT_EQ(c.engine.allow_unfenced, d.allow_unfenced);
+  EXPECT_EQ(c.engine.disk_cache_size, 0u);  // shown commented out
+  EXPECT_NE(text.find("# [disk_cache]"), std::string::npos);
+}
+
+TEST(DefaultConfig, DiskCacheFromInit) {
+  InitOptions init;
+  init.data_dir = "/var/lib/blockpipe";
+  init.disk_cache_size = 4ull << 30;
+  const std::string text = RenderDefaultConfig(init);
+  Config c;
+  ASSERT_OK(ParseConfig(text, "/var/lib/blockpipe/blockpipe.toml", &c)) << text;
+  EXPECT_EQ(c.engine.disk_cache_size, 4ull << 30);
+  EXPECT_EQ(c.engine.disk_cache_dir, "/var/lib/blockpipe/cache");
+  EXPECT_NE(text.find("\n[disk_cache]\n"), std::string::npos);
 }
 
 TEST(DefaultConfig, ExplainsKeysAndDurability) {

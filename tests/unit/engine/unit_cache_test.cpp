@@ -179,5 +179,40 @@ TEST(UnitCache, SteadyStreamStaysWithinBudget) {
   EXPECT_EQ(cache.used_bytes(), cache.spare_bytes());
 }
 
+TEST(UnitCacheTest, ClaimedUnitsLoadOnceAndFailedOnesAreNotCached) {
+  UnitCache cache(1 << 20);
+  UnitData hit;
+  ASSERT_EQ(cache.TryClaim(Key(1, 0), &hit), UnitCache::Claim::kClaimed);
+  EXPECT_EQ(cache.TryClaim(Key(1, 0), &hit), UnitCache::Claim::kLoading);
+  EXPECT_TRUE(cache.ContainsOrLoading(Key(1, 0)));
+  // A waiter in GetOrLoad gets the claimer's result without loading itself.
+  std::atomic<int> loads{0};
+  UnitData waited;
+  std::thread waiter([&] {
+    EXPECT_OK(cache.GetOrLoad(
+        Key(1, 0),
+        [&](Bytes*) {
+          ++loads;
+          return Status::Ok();
+        },
+        &waited));
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  cache.Finish(Key(1, 0), Status::Ok(), std::make_shared<const Bytes>(4096, 7));
+  waiter.join();
+  EXPECT_EQ(loads.load(), 0);
+  ASSERT_NE(waited, nullptr);
+  EXPECT_EQ((*waited)[0], 7);
+  EXPECT_EQ(cache.TryClaim(Key(1, 0), &hit), UnitCache::Claim::kCached);
+  EXPECT_EQ(hit, waited);
+
+  ASSERT_EQ(cache.TryClaim(Key(2, 0), &hit), UnitCache::Claim::kClaimed);
+  cache.Finish(Key(2, 0), Status::Corrupt("bad unit"), nullptr);
+  EXPECT_FALSE(cache.ContainsOrLoading(Key(2, 0)));
+  EXPECT_EQ(cache.TryClaim(Key(2, 0), &hit), UnitCache::Claim::kClaimed);
+  cache.Finish(Key(2, 0), Status::Ok(), std::make_shared<const Bytes>(4096, 1));
+  EXPECT_NE(cache.Lookup(Key(2, 0)), nullptr);
+}
+
 }  // namespace
 }  // namespace bp
