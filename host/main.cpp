@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   bp::cli::RegisterInit(app, &exit_code);
   bp::cli::RegisterRun(app, &exit_code);
   bp::cli::RegisterVolume(app, &exit_code);
+  bp::cli::RegisterSnapshot(app, &exit_code);
   bp::cli::RegisterPlugins(app, &exit_code);
   bp::cli::RegisterStats(app, &exit_code);
   bp::cli::RegisterChangePassword(app, &exit_code);

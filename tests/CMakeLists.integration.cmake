@@ -45,7 +45,8 @@ set(_integration_bulk_io
 set(_remote_variants
   nbdcopy-roundtrip-tcp qemu-img-compare crash-kill9-flushed-writes ext4-nbdfuse
   restart-persistence qemu-io-patterns sigterm-drain volume-runtime
-  faults-outage faults-lost-replies crash-kill9-journal disk-cache read-coalescing)
+  faults-outage faults-lost-replies crash-kill9-journal disk-cache read-coalescing
+  snapshot-runtime snapshot-crash-kill9)
 set(_remote_variant_env BP_CRASH_CYCLES=8 BP_NBDCOPY_MIB=256)
 
 set(_servers_dir ${CMAKE_BINARY_DIR}/test-servers)

@@ -25,6 +25,7 @@ void RegisterInit(CLI::App& app, int* exit_code);
 void RegisterRun(CLI::App& app, int* exit_code);
 void RegisterVolume(CLI::App& app, int* exit_code);
 void RegisterVolumeCopy(CLI::App& volume, int* exit_code);  // `volume copy`, under `volume`
+void RegisterSnapshot(CLI::App& app, int* exit_code);
 void RegisterPlugins(CLI::App& app, int* exit_code);
 void RegisterStats(CLI::App& app, int* exit_code);
 void RegisterChangePassword(CLI::App& app, int* exit_code);

@@ -28,6 +28,7 @@
 #include "cli/offline_store.h"
 #include "cli/password_input.h"
 #include "engine/object_format.h"
+#include "engine/snapshot_format.h"
 #include "engine/store_layout.h"
 #include "engine/volume_meta.h"
 #include "engine/volume_owner.h"
@@ -133,16 +134,38 @@ Status ChangeOne(OfflineStore& offline, const std::string& writer_id, const std:
   RekeyOutcome outcome = RekeyOutcome::kNoSecret;
   BP_RETURN_IF_ERROR(offline.codecs->RekeyChain(meta.uuid.data(), name, meta.codecs, new_password,
                                                 &rekeyed, &outcome));
-  if (outcome == RekeyOutcome::kNoSecret) {
+  // A clone records its bases' chains too (their headers wrap the bases' keys, bound to the
+  // bases' uuids, under the same password): they are rewrapped with its own.
+  std::vector<CloneBase> bases;
+  BP_RETURN_IF_ERROR(
+      DecodeCloneBases(meta.extensions, &bases).WithContext("volume " + name + ": " + key));
+  bool bases_rekeyed = false;
+  for (CloneBase& base : bases) {
+    std::vector<CodecRecord> base_rekeyed;
+    RekeyOutcome base_outcome = RekeyOutcome::kNoSecret;
+    BP_RETURN_IF_ERROR(offline.codecs
+                           ->RekeyChain(base.uuid.data(), base.volume, base.codecs, new_password,
+                                        &base_rekeyed, &base_outcome)
+                           .WithContext("volume " + name + ": clone base " + base.volume));
+    if (base_outcome != RekeyOutcome::kRekeyed) continue;
+    base.codecs = std::move(base_rekeyed);
+    bases_rekeyed = true;
+  }
+  if (outcome == RekeyOutcome::kNoSecret && !bases_rekeyed) {
     *result = VolumeResult::kNotEncrypted;
     return Status::Ok();
   }
-  if (outcome == RekeyOutcome::kAlreadyDone) {
+  if (outcome == RekeyOutcome::kAlreadyDone && !bases_rekeyed) {
     *result = VolumeResult::kAlreadyDone;
     return Status::Ok();
   }
   VolumeMeta updated = meta;
-  updated.codecs = std::move(rekeyed);
+  if (outcome == RekeyOutcome::kRekeyed) updated.codecs = std::move(rekeyed);
+  if (bases_rekeyed) {
+    for (Extension& e : updated.extensions) {
+      if (e.tag == kMetaExtCloneBases) e = EncodeCloneBases(bases);
+    }
+  }
   const Bytes object = EncodeVolumeMetaObject(updated);
   // The Argon2id work above takes a while; the data dir lock keeps this config's daemon out,
   // not every other tool or host, so the replace is conditional on the version read.

@@ -83,6 +83,7 @@ Status CheckOne(OfflineStore& offline, ObjectStore& store, const std::string& na
   FsckOptions options;
   options.threads = threads;
   options.progress = [](const std::string& line) { std::cerr << "fsck: " << line << std::endl; };
+  options.codecs = offline.codecs.get();
   return CheckVolume(store, meta, *chain, options, report);
 }
 

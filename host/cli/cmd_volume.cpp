@@ -1,4 +1,4 @@
-// `blockpipe volume create|list|delete`: manage the volumes of a running daemon through its
+// `blockpipe volume create|list|delete|clone|resize`: manage the volumes of a running daemon through its
 // control socket, so devices appear and disappear without a restart.
 #include <cstdio>
 #include <iostream>
@@ -29,8 +29,8 @@ int Call(const std::string& config_flag, const nlohmann::json& request, nlohmann
 }  // namespace
 
 void RegisterVolume(CLI::App& app, int* exit_code) {
-  auto* volume =
-      app.add_subcommand("volume", "Create, list and delete volumes of the running daemon");
+  auto* volume = app.add_subcommand(
+      "volume", "Create, list, delete, clone and resize volumes of the running daemon");
   volume->require_subcommand(1);
   auto config = std::make_shared<std::string>();
   RegisterVolumeCopy(*volume, exit_code);
@@ -73,6 +73,54 @@ void RegisterVolume(CLI::App& app, int* exit_code) {
                   FormatBytes(v["stored_bytes"]).c_str(), v["codecs"].get<std::string>().c_str(),
                   v["references"].get<unsigned>(),
                   v["read_only"].get<bool>() ? "  (read-only)" : "");
+    }
+  });
+
+  auto* clone = volume->add_subcommand(
+      "clone", "Create a writable volume NEW from snapshot VOLUME@NAME (segments are shared)");
+  auto source = std::make_shared<std::string>();
+  auto clone_name = std::make_shared<std::string>();
+  clone->add_option("source", *source, "VOLUME@SNAPSHOT")->required();
+  clone->add_option("new", *clone_name, "Name of the new volume")->required();
+  clone->add_option("-c,--config", *config, "Config file");
+  clone->callback([=] {
+    const size_t at = source->find('@');
+    if (at == std::string::npos) {
+      *exit_code = ReportError(Status::Invalid("the source must be VOLUME@SNAPSHOT"));
+      return;
+    }
+    nlohmann::json reply;
+    *exit_code = Call(*config,
+                      {{"op", "volume.clone"},
+                       {"name", source->substr(0, at)},
+                       {"snapshot", source->substr(at + 1)},
+                       {"clone", *clone_name}},
+                      &reply);
+    if (*exit_code == 0) std::cout << "cloned " << *source << " as volume " << *clone_name << "\n";
+  });
+
+  auto* resize = volume->add_subcommand(
+      "resize", "Grow or shrink a volume (new connections see the new size at once)");
+  auto resize_name = std::make_shared<std::string>();
+  auto resize_size = std::make_shared<std::string>();
+  auto force = std::make_shared<bool>(false);
+  resize->add_option("name", *resize_name, "Volume name")->required();
+  resize->add_option("--size", *resize_size, "New size, e.g. 20GiB")->required();
+  resize->add_flag("--force", *force, "Shrink even if data lies past the new end (it is trimmed)");
+  resize->add_option("-c,--config", *config, "Config file");
+  resize->callback([=] {
+    uint64_t bytes = 0;
+    if (Status st = ParseSize(*resize_size, &bytes); !st.ok()) {
+      *exit_code = ReportError(st.WithContext("--size"));
+      return;
+    }
+    nlohmann::json reply;
+    *exit_code =
+        Call(*config,
+             {{"op", "volume.resize"}, {"name", *resize_name}, {"size", bytes}, {"force", *force}},
+             &reply);
+    if (*exit_code == 0) {
+      std::cout << "resized volume " << *resize_name << " to " << FormatBytes(bytes) << "\n";
     }
   });
 

@@ -29,6 +29,18 @@ nlohmann::json SummaryToJson(const VolumeSummary& s) {
           {"read_only", s.read_only}};
 }
 
+nlohmann::json SnapshotToJson(const SnapshotSummary& s) {
+  return {{"volume", s.volume},
+          {"name", s.name},
+          {"created_unix_ms", s.created_unix_ms},
+          {"size", s.size},
+          {"checkpoint", s.checkpoint_seq},
+          {"through_segment", s.through_seq},
+          {"exclusive_bytes", s.exclusive_bytes},
+          {"references", s.references},
+          {"problem", s.problem}};
+}
+
 ControlServer::ControlServer(std::filesystem::path socket_path, VolumeManager* volumes,
                              std::function<std::string()> metrics)
     : path_(std::move(socket_path)), volumes_(volumes), metrics_(std::move(metrics)) {}
@@ -137,7 +149,7 @@ nlohmann::json ControlServer::Handle(const nlohmann::json& request) {
       return fail("volume size must be a non-zero multiple of 512 bytes");
     Status st = volumes_->Create(name, size);
     if (!st.ok()) {
-      if (st.IsPrecondition()) return fail("volume `" + name + "` already exists");
+      if (st.IsPrecondition()) return fail(st.message());
       return fail("creating volume `" + name + "`: " + st.message());
     }
     spdlog::info("volume {} created ({} bytes) via control socket", name, size);
@@ -152,6 +164,77 @@ nlohmann::json ControlServer::Handle(const nlohmann::json& request) {
       return fail("deleting volume `" + name + "`: " + st.message());
     }
     spdlog::info("volume {} deleted via control socket", name);
+    return {{"ok", true}};
+  }
+  // Snapshots, clones, restore and resize (docs/control.md).
+  auto string_field = [&](const char* field, std::string* out) -> Status {
+    if (!request.contains(field) || !request[field].is_string()) {
+      return Status::Invalid(std::string("\"") + field + "\" (string) is required");
+    }
+    *out = request[field];
+    return Status::Ok();
+  };
+  auto snapshot_of = [&](std::string* volume, std::string* snapshot) -> Status {
+    BP_RETURN_IF_ERROR(name_of(volume));
+    return string_field("snapshot", snapshot);
+  };
+  if (op == "snapshot.create") {
+    std::string name, snapshot;
+    if (Status st = snapshot_of(&name, &snapshot); !st.ok()) return fail(st.message());
+    SnapshotSummary summary;
+    Status st = volumes_->CreateSnapshot(name, snapshot, &summary);
+    if (!st.ok()) return fail("snapshot " + name + "@" + snapshot + ": " + st.message());
+    return {{"ok", true}, {"snapshot", SnapshotToJson(summary)}};
+  }
+  if (op == "snapshot.delete") {
+    std::string name, snapshot;
+    if (Status st = snapshot_of(&name, &snapshot); !st.ok()) return fail(st.message());
+    Status st = volumes_->DeleteSnapshot(name, snapshot);
+    if (!st.ok()) return fail("deleting snapshot " + name + "@" + snapshot + ": " + st.message());
+    return {{"ok", true}};
+  }
+  if (op == "snapshot.restore") {
+    std::string name, snapshot;
+    if (Status st = snapshot_of(&name, &snapshot); !st.ok()) return fail(st.message());
+    Status st = volumes_->RestoreSnapshot(name, snapshot);
+    if (!st.ok()) return fail(st.message());
+    return {{"ok", true}};
+  }
+  if (op == "snapshot.list") {
+    std::string name;
+    if (request.contains("name")) {
+      if (Status st = name_of(&name); !st.ok()) return fail(st.message());
+    }
+    std::vector<SnapshotSummary> list;
+    Status st = volumes_->ListSnapshots(name, &list);
+    if (!st.ok()) return fail("listing snapshots: " + st.message());
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& s : list) out.push_back(SnapshotToJson(s));
+    return {{"ok", true}, {"snapshots", out}};
+  }
+  if (op == "volume.clone") {
+    std::string name, snapshot, clone;
+    if (Status st = snapshot_of(&name, &snapshot); !st.ok()) return fail(st.message());
+    if (Status st = string_field("clone", &clone); !st.ok()) return fail(st.message());
+    Status st = volumes_->Clone(name, snapshot, clone);
+    if (!st.ok()) return fail(st.message());
+    return {{"ok", true}};
+  }
+  if (op == "volume.resize") {
+    std::string name;
+    if (Status st = name_of(&name); !st.ok()) return fail(st.message());
+    uint64_t size = 0;
+    if (request.contains("size") && request["size"].is_number_unsigned()) {
+      size = request["size"];
+    } else if (request.contains("size") && request["size"].is_string()) {
+      if (Status st = ParseSize(request["size"], &size); !st.ok()) return fail(st.message());
+    } else {
+      return fail("\"size\" is required (bytes, or a string like \"10GiB\")");
+    }
+    const bool force =
+        request.contains("force") && request["force"].is_boolean() && request["force"].get<bool>();
+    Status st = volumes_->Resize(name, size, force);
+    if (!st.ok()) return fail(st.message());
     return {{"ok", true}};
   }
   if (op == "flush") {

@@ -59,5 +59,7 @@ class ControlServer {
 
 // JSON form of a volume summary (shared by the server and the CLI's table printer).
 nlohmann::json SummaryToJson(const VolumeSummary& summary);
+// One snapshot as `snapshot.list` and `snapshot.create` return it (docs/control.md).
+nlohmann::json SnapshotToJson(const SnapshotSummary& summary);
 
 }  // namespace bp

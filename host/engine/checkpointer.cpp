@@ -45,18 +45,22 @@ bool CheckpointStore::PruneOld(std::vector<uint64_t>* kept) const {
     if (ParseSeqKey(o.key, prefix, &seq)) seqs.push_back(seq);
   }
   std::sort(seqs.rbegin(), seqs.rend());
-  bool all_deleted = true;
-  for (size_t i = Checkpointer::kKept; i < seqs.size(); ++i) {
+  // Read after the listing: a pin added since (a snapshot of the newest checkpoint) names one of
+  // the kKept newest, which this pass keeps anyway.
+  const std::set<uint64_t> pinned = pins_ != nullptr ? pins_->Checkpoints() : std::set<uint64_t>{};
+  std::vector<uint64_t> remaining;
+  for (size_t i = 0; i < seqs.size(); ++i) {
+    if (i < Checkpointer::kKept || pinned.count(seqs[i]) != 0) {
+      remaining.push_back(seqs[i]);
+      continue;
+    }
     Status s = store_->Delete(CheckpointKey(meta_->name, seqs[i]));
     if (!s.ok()) {
-      all_deleted = false;
+      remaining.push_back(seqs[i]);
       spdlog::warn("volume {}: deleting old checkpoint {}: {}", meta_->name, seqs[i], s.ToString());
     }
   }
-  if (kept) {
-    if (all_deleted && seqs.size() > Checkpointer::kKept) seqs.resize(Checkpointer::kKept);
-    *kept = std::move(seqs);  // newest first
-  }
+  if (kept) *kept = std::move(remaining);  // newest first
   return true;
 }
 

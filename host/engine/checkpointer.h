@@ -8,7 +8,8 @@
 // One checkpoint is written at a time; one that came due meanwhile starts when it is stored.
 //
 // Retention. The two newest checkpoints are kept (recovery falls back to the older one if the
-// newest fails validation); older ones are deleted after each new one is stored.
+// newest fails validation); older ones are deleted after each new one is stored, except those a
+// snapshot or clone reference pins (snapshot_catalog.h).
 //
 // Checkpointer only keeps books and is not thread-safe (the Volume holds its mutex around every
 // call). CheckpointStore is immutable after construction and thread-safe: its calls do I/O and
@@ -19,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/snapshot_catalog.h"
 #include "engine/volume_meta.h"
 #include "pipeline/codec_chain.h"
 #include "pipeline/object_store.h"
@@ -62,17 +64,19 @@ class Checkpointer {
 
 class CheckpointStore {
  public:
-  // All must outlive this. fenced_puts: checkpoints are created with put-if-absent.
+  // All must outlive this. fenced_puts: checkpoints are created with put-if-absent. pins
+  // (thread-safe; may be null): checkpoints that are never pruned.
   CheckpointStore(ObjectStore* store, const VolumeMeta* meta, const CodecChain* chain,
-                  bool fenced_puts)
-      : store_(store), meta_(meta), chain_(chain), fenced_puts_(fenced_puts) {}
+                  bool fenced_puts, const CheckpointPins* pins = nullptr)
+      : store_(store), meta_(meta), chain_(chain), fenced_puts_(fenced_puts), pins_(pins) {}
 
   // Encode and store the checkpoint of the state through segment `seq` (plain: its serialized
   // map). Precondition: another writer holds that checkpoint seq (the caller fences).
   Status Put(uint64_t seq, const Bytes& plain) const;
-  // Delete all but the newest Checkpointer::kKept checkpoints. *kept (optional) receives the
-  // seqs still in the store, newest first (one that failed to delete counts as kept: it is
-  // still a recovery fallback). False when the listing failed.
+  // Delete all but the newest Checkpointer::kKept checkpoints and the pinned ones. *kept
+  // (optional) receives the seqs still in the store, newest first (one that failed to delete
+  // counts as kept: it is still a recovery fallback; so does a pinned one). False when the
+  // listing failed.
   bool PruneOld(std::vector<uint64_t>* kept = nullptr) const;
 
  private:
@@ -80,6 +84,7 @@ class CheckpointStore {
   const VolumeMeta* const meta_;
   const CodecChain* const chain_;
   const bool fenced_puts_;
+  const CheckpointPins* const pins_;
 };
 
 }  // namespace bp

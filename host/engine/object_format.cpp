@@ -1,6 +1,7 @@
 // Object header encoding/decoding (keys: store_layout.cpp).
 #include "engine/object_format.h"
 
+#include <algorithm>
 #include <cstring>
 #include <random>
 
@@ -15,6 +16,8 @@ const char* ObjectTypeName(ObjectType type) {
     case ObjectType::kSegment: return "segment";
     case ObjectType::kCheckpoint: return "checkpoint";
     case ObjectType::kVolumeOwner: return "volume owner record";
+    case ObjectType::kSnapshot: return "snapshot record";
+    case ObjectType::kCloneRef: return "clone reference";
   }
   return "object";
 }
@@ -129,7 +132,8 @@ void WriteExtensions(ByteWriter& w, const std::vector<Extension>& extensions) {
   }
 }
 
-Status ReadExtensions(ByteReader& r, std::vector<Extension>* out) {
+Status ReadExtensions(ByteReader& r, std::vector<Extension>* out,
+                      std::initializer_list<uint16_t> known_critical) {
   uint32_t count = r.U32();
   if (!r.ok() || count > r.remaining() / 8) return Status::Corrupt("bad extension list");
   for (uint32_t i = 0; i < count; ++i) {
@@ -137,8 +141,9 @@ Status ReadExtensions(ByteReader& r, std::vector<Extension>* out) {
     e.tag = r.U16();
     e.flags = r.U16();
     if (!r.Blob(&e.value, r.remaining())) return Status::Corrupt("truncated extension");
-    // Version 1 defines no extensions: a critical one means a newer writer relied on it.
-    if (e.flags & kExtensionCritical) {
+    // A critical tag the caller does not know means a newer writer relied on it.
+    if ((e.flags & kExtensionCritical) &&
+        std::find(known_critical.begin(), known_critical.end(), e.tag) == known_critical.end()) {
       return Status::Unsupported("object uses extension " + std::to_string(e.tag) +
                                  " that this version of blockpipe does not know");
     }

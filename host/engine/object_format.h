@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -25,12 +26,14 @@ constexpr uint32_t kBlockShift = 12;
 constexpr uint32_t kObjectHeaderLength = 80;
 
 // Magic numbers, stored little-endian so the first four bytes read "BPVM", "BPSG", "BPCK",
-// "BPOW".
+// "BPOW", "BPSN", "BPCR".
 enum class ObjectType : uint32_t {
   kVolumeMeta = 0x4D565042u,   // "BPVM"
   kSegment = 0x47535042u,      // "BPSG"
   kCheckpoint = 0x4B435042u,   // "BPCK"
   kVolumeOwner = 0x574F5042u,  // "BPOW": the advisory ownership record (engine/volume_owner.h)
+  kSnapshot = 0x4E535042u,     // "BPSN": a snapshot record (engine/snapshot_format.h)
+  kCloneRef = 0x52435042u,     // "BPCR": a clone's reference to its base (snapshot_format.h)
 };
 const char* ObjectTypeName(ObjectType type);
 
@@ -76,6 +79,8 @@ class ByteReader;
 class ByteWriter;
 // Write an extension list (u32 count, then tag/flags/length/bytes each).
 void WriteExtensions(ByteWriter& w, const std::vector<Extension>& extensions);
-// Read an extension list; Unsupported for an unknown critical extension.
-Status ReadExtensions(ByteReader& r, std::vector<Extension>* out);
+// Read an extension list; Unsupported for a critical extension whose tag is not among
+// known_critical (the tags the caller interprets).
+Status ReadExtensions(ByteReader& r, std::vector<Extension>* out,
+                      std::initializer_list<uint16_t> known_critical = {});
 }  // namespace bp

@@ -46,10 +46,10 @@ std::atomic<int64_t>& ReadAheadCounter() {
 
 }  // namespace
 
-ReadPath::ReadPath(std::string name, const Uuid& uuid, uint64_t volume_blocks, uint32_t unit_size,
-                   UnitCache* cache, uint64_t read_ahead_max)
+ReadPath::ReadPath(std::string name, const VolumeLayers* layers, uint64_t volume_blocks,
+                   uint32_t unit_size, UnitCache* cache, uint64_t read_ahead_max)
     : name_(std::move(name)),
-      uuid_(uuid),
+      layers_(layers),
       volume_blocks_(volume_blocks),
       unit_size_(unit_size),
       cache_(cache),
@@ -64,7 +64,9 @@ UnitRef ReadPath::RefFor(const VolumeState& state, uint64_t seq, uint32_t unit_i
 
 UnitKey ReadPath::KeyFor(uint64_t seq, uint32_t unit_index) const {
   UnitKey key;
-  key.volume = uuid_;
+  // A clone's shared units are cached under the base's uuid: the same immutable bytes as the
+  // base's own reads, so both share one cache entry.
+  key.volume = *layers_->For(seq).uuid;
   key.seq = seq;
   key.index = unit_index;
   return key;
@@ -285,8 +287,9 @@ std::vector<std::pair<size_t, size_t>> UnitLoader::GroupRuns(
 Status UnitLoader::Decoded(const UnitRef& u, const uint8_t* stored, uint64_t got,
                            UnitData* out) const {
   auto bytes = std::make_shared<Bytes>();
-  Status s = DecodeStoredUnit(stored, got, SegmentKey(meta_->name, u.seq), u.seq, u.unit_index,
-                              u.loc, *chain_, bytes.get());
+  const SegmentSource from = layers_->For(u.seq);
+  Status s = DecodeStoredUnit(stored, got, SegmentKey(*from.volume, u.seq), u.seq, u.unit_index,
+                              u.loc, *from.chain, bytes.get());
   UnitData data = s.ok() ? UnitData(std::move(bytes)) : nullptr;
   cache_->Finish(u.key, s, data);
   *out = std::move(data);
@@ -325,8 +328,8 @@ Status UnitLoader::FetchRange(const std::vector<UnitRef>& units, size_t first, s
   const uint64_t end = units[last - 1].loc.offset + units[last - 1].loc.stored_length;
   if (scratch.size() < end - begin) scratch.resize(end - begin);
   uint64_t got = 0;
-  Status s = store_->Read(SegmentKey(meta_->name, units[first].seq), begin, end - begin,
-                          scratch.data(), &got);
+  Status s = store_->Read(SegmentKey(*layers_->For(units[first].seq).volume, units[first].seq),
+                          begin, end - begin, scratch.data(), &got);
   RangedReadCounter().fetch_add(1, std::memory_order_relaxed);
   RangedBytesCounter().fetch_add(static_cast<int64_t>(got), std::memory_order_relaxed);
   Status first_error;
@@ -344,7 +347,9 @@ Status UnitLoader::FetchRange(const std::vector<UnitRef>& units, size_t first, s
     }
     if (!us.ok() && first_error.ok()) first_error = us;
   }
-  return s.ok() ? first_error : s.WithContext(SegmentKey(meta_->name, units[first].seq));
+  return s.ok()
+             ? first_error
+             : s.WithContext(SegmentKey(*layers_->For(units[first].seq).volume, units[first].seq));
 }
 
 Status UnitLoader::LoadRun(const std::vector<UnitRef>& units, std::vector<UnitData>* out) const {
@@ -405,20 +410,21 @@ Status UnitLoader::LoadRun(const std::vector<UnitRef>& units, std::vector<UnitDa
             thread_local Bytes scratch;
             if (scratch.size() < u.loc.stored_length) scratch.resize(u.loc.stored_length);
             uint64_t got = 0;
-            const std::string key = SegmentKey(meta_->name, u.seq);
+            const SegmentSource from = layers_->For(u.seq);
+            const std::string key = SegmentKey(*from.volume, u.seq);
             BP_RETURN_IF_ERROR(
                 store_->Read(key, u.loc.offset, u.loc.stored_length, scratch.data(), &got));
             RangedReadCounter().fetch_add(1, std::memory_order_relaxed);
             RangedBytesCounter().fetch_add(static_cast<int64_t>(got), std::memory_order_relaxed);
-            return DecodeStoredUnit(scratch.data(), got, key, u.seq, u.unit_index, u.loc, *chain_,
-                                    bytes);
+            return DecodeStoredUnit(scratch.data(), got, key, u.seq, u.unit_index, u.loc,
+                                    *from.chain, bytes);
           },
           &(*out)[i]);
       if (s.ok()) break;
     }
     if (!s.ok() && first_error.ok()) first_error = s;
   }
-  if (!first_error.ok()) spdlog::error("volume {}: {}", meta_->name, first_error.ToString());
+  if (!first_error.ok()) spdlog::error("volume {}: {}", layers_->name(), first_error.ToString());
   return first_error;
 }
 

@@ -27,6 +27,7 @@
 #include "cache/unit_cache.h"
 #include "engine/segment_committer.h"
 #include "engine/unit_ref.h"
+#include "engine/volume_layers.h"
 #include "engine/volume_meta.h"
 #include "engine/volume_state.h"
 #include "engine/write_buffer.h"
@@ -58,13 +59,15 @@ struct ReadSources {
 
 class ReadPath {
  public:
-  // name: the volume's, for messages; uuid: the volume's (unit cache keys carry it). cache must
-  // outlive this.
+  // name: the volume's, for messages; layers: where each segment lives (unit cache keys carry
+  // the uuid of the volume that wrote the unit). layers and cache must outlive this.
   // read_ahead_max: bytes a stream reads ahead at most (0: no read-ahead).
-  ReadPath(std::string name, const Uuid& uuid, uint64_t volume_blocks, uint32_t unit_size,
+  ReadPath(std::string name, const VolumeLayers* layers, uint64_t volume_blocks, uint32_t unit_size,
            UnitCache* cache, uint64_t read_ahead_max = 8ull << 20);
 
   UnitKey KeyFor(uint64_t seq, uint32_t unit_index) const;
+  // The volume was resized: read-ahead stops at the new end.
+  void set_volume_blocks(uint64_t blocks) { volume_blocks_ = blocks; }
 
   // Fill what memory holds of [offset, offset+length) into buf (cached units as *hits, copied
   // later without the lock) and list the units to fetch. False if the map is broken (points
@@ -90,8 +93,8 @@ class ReadPath {
                      uint64_t max_bytes, std::vector<UnitRef>* out) const;
 
   const std::string name_;
-  const Uuid uuid_;
-  const uint64_t volume_blocks_;
+  const VolumeLayers* const layers_;
+  uint64_t volume_blocks_;
   const uint32_t unit_size_;
   // The UnitRef of a unit of segment seq (its object size comes from the state).
   UnitRef RefFor(const VolumeState& state, uint64_t seq, uint32_t unit_index,
@@ -106,17 +109,17 @@ class ReadPath {
 
 class UnitLoader {
  public:
-  // All must outlive this; disk may be null (no disk cache). coalesce_max: most bytes one
-  // ranged GET fetches for a run of adjacent units.
+  // All must outlive this; disk may be null (no disk cache). layers: where each segment is read
+  // from, and with which chain. coalesce_max: most bytes one ranged GET fetches for a run of
+  // adjacent units.
   // local_reads: the store reads from local files (BP_BACKEND_CAP_LOCAL_READS); a run is then
   // read unit by unit (no round trip to save; each unit is checked while in the CPU cache).
-  UnitLoader(ObjectStore* store, UnitCache* cache, DiskCache* disk, const VolumeMeta* meta,
-             const CodecChain* chain, uint64_t coalesce_max = 2ull << 20, bool local_reads = false)
+  UnitLoader(ObjectStore* store, UnitCache* cache, DiskCache* disk, const VolumeLayers* layers,
+             uint64_t coalesce_max = 2ull << 20, bool local_reads = false)
       : store_(store),
         cache_(cache),
         disk_(disk),
-        meta_(meta),
-        chain_(chain),
+        layers_(layers),
         coalesce_max_(coalesce_max),
         local_reads_(local_reads) {}
   // The decoded unit, from the caches or the store (concurrent loads of one unit load it once).
@@ -147,8 +150,7 @@ class UnitLoader {
   ObjectStore* const store_;
   UnitCache* const cache_;
   DiskCache* const disk_;
-  const VolumeMeta* const meta_;
-  const CodecChain* const chain_;
+  const VolumeLayers* const layers_;
   const uint64_t coalesce_max_;
   const bool local_reads_;
 };

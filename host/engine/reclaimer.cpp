@@ -44,7 +44,7 @@ std::optional<ReclaimPass> Reclaimer::Schedule(uint64_t reference) {
   if (!fetches_by_epoch_.empty() && fetches_by_epoch_.begin()->first < record->second.epoch) {
     return std::nullopt;  // a read planned before the checkpoint may still need a dying segment
   }
-  ReclaimPass pass{reference_, record->second.live};  // sorted: state.segments is a std::map
+  ReclaimPass pass{reference_, record->second.live, {}};  // sorted: state.segments is a std::map
   reference_ = 0;
   // Older records can never be the reference again.
   live_sets_.erase(live_sets_.begin(), record);
@@ -53,7 +53,8 @@ std::optional<ReclaimPass> Reclaimer::Schedule(uint64_t reference) {
 }
 
 void ReclaimDeadSegments(ObjectStore& store, const std::string& name, const ReclaimPass& pass,
-                         std::vector<uint64_t>* deleted_seqs) {
+                         std::vector<uint64_t>* deleted_seqs,
+                         const std::function<bool(uint64_t seq)>& keep) {
   static std::atomic<int64_t>& reclaimed_counter = Metrics::Global().Counter(
       "segments_reclaimed_total", "Segment objects deleted because no checkpoint needs them");
   const std::string prefix = SegmentPrefix(name);
@@ -68,6 +69,8 @@ void ReclaimDeadSegments(ObjectStore& store, const std::string& name, const Recl
     uint64_t seq;
     if (!ParseSeqKey(o.key, prefix, &seq) || seq > pass.reference_seq) continue;
     if (std::binary_search(pass.live.begin(), pass.live.end(), seq)) continue;
+    if (std::binary_search(pass.current.begin(), pass.current.end(), seq)) continue;
+    if (keep && keep(seq)) continue;
     s = store.Delete(o.key);
     if (!s.ok()) {
       // Harmless: the object stays until the next checkpoint's pass.

@@ -24,6 +24,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -38,6 +39,9 @@ namespace bp {
 struct ReclaimPass {
   uint64_t reference_seq = 0;
   std::vector<uint64_t> live;  // ascending
+  // The volume's current map (ascending), filled in by the volume: with snapshots restored,
+  // liveness is no longer monotonic, so the pass keeps these too (snapshot_catalog.h).
+  std::vector<uint64_t> current;
 };
 
 class Reclaimer {
@@ -75,10 +79,12 @@ class Reclaimer {
   State state_ = State::kIdle;
 };
 
-// Delete the segments of volume `name` that `pass` says are dead. Failures are logged and left
-// for the next pass. deleted (optional) receives the seqs deleted (for the disk cache).
-// Thread-safe (store calls only).
+// Delete the segments of volume `name` that `pass` says are dead, except those `keep` (if set)
+// says something else needs: snapshots, clone references and kept checkpoints (the volume's
+// pins, snapshot_catalog.h). Failures are logged and left for the next pass. deleted
+// (optional) receives the seqs deleted (for the disk cache). Thread-safe (store calls only).
 void ReclaimDeadSegments(ObjectStore& store, const std::string& name, const ReclaimPass& pass,
-                         std::vector<uint64_t>* deleted = nullptr);
+                         std::vector<uint64_t>* deleted = nullptr,
+                         const std::function<bool(uint64_t seq)>& keep = nullptr);
 
 }  // namespace bp

@@ -39,21 +39,32 @@ Status PlanRecovery(const RecoveryListing& listing, const RecoveryReaders& read,
     plan->skipped_checkpoints.emplace_back(it->first, s);
   }
   for (const auto& [segment, info] : plan->state.segments) plan->checkpoint_live.push_back(segment);
+  const uint64_t first_own = read.base_through + 1;
+  if (plan->checkpoint_seq == 0 && read.base) {
+    Status s = read.base(&plan->state);
+    if (!s.ok()) {
+      if (!s.IsCorrupt() && !s.IsNotFound()) return s;
+      plan->unrecoverable = s.WithContext("the clone's base cannot be read");
+      return Status::Ok();
+    }
+    plan->state.through_seq = read.base_through;
+  }
 
   // 2. Replay the segments after it in order; the volume is the longest valid prefix.
   const auto& segments = listing.segments;
   // With uploads in flight a crash before segment 1 landed leaves only later ones, within the
   // upload window: that is an ordinary gap (below), not a reclaimed log.
   const bool crash_before_first = listing.checkpoints.empty() && !segments.empty() &&
-                                  segments.rbegin()->first <= kMaxUploadsInFlight;
-  if (plan->checkpoint_seq == 0 && !segments.empty() && segments.begin()->first != 1 &&
+                                  segments.rbegin()->first < first_own + kMaxUploadsInFlight;
+  if (plan->checkpoint_seq == 0 && !segments.empty() && segments.begin()->first != first_own &&
       !crash_before_first) {
     plan->unrecoverable = Status::Corrupt(
-        "no usable checkpoint, and segments 1 to " + std::to_string(segments.begin()->first - 1) +
+        "no usable checkpoint, and segments " + std::to_string(first_own) + " to " +
+        std::to_string(segments.begin()->first - 1) +
         " are gone (reclaimed or deleted); refusing to rebuild the volume from a partial log");
     return Status::Ok();
   }
-  uint64_t seq = plan->checkpoint_seq + 1;
+  uint64_t seq = std::max(plan->checkpoint_seq, read.base_through) + 1;
   uint64_t previous_run = 0;  // the run of segment seq - 1 when replay read it, else 0
   for (;; ++seq) {
     auto it = segments.find(seq);
@@ -81,6 +92,17 @@ Status PlanRecovery(const RecoveryListing& listing, const RecoveryReaders& read,
           std::to_string(seq - 1));
       plan->stop_after_crash = true;
       break;
+    }
+    if (meta.restore) {
+      VolumeState restored;
+      s = read.restore ? read.restore(meta.restore_checkpoint, meta.restore_through, &restored)
+                       : Status::Unsupported("restore marker without a reader");
+      if (!s.ok()) {
+        if (!s.IsCorrupt() && !s.IsNotFound()) return s;
+        plan->stop = s.WithContext("segment " + std::to_string(seq) + " restores a snapshot");
+        break;
+      }
+      plan->state = std::move(restored);
     }
     previous_run = meta.run_id;
     plan->state.ApplySegment(meta, object_size);

@@ -19,6 +19,10 @@
 // overtaken by a later one (which claimed the gap), so it was never part of the log. Segments
 // that do not name their run (older writers) and the first one after the checkpoint are not
 // checked.
+//
+// Clones. A clone's log continues its base's snapshot (snapshot_format.h): its own segments
+// start at base_through + 1, and with no usable checkpoint of its own replay starts from its
+// base's state (RecoveryReaders::base) instead of an empty map.
 #pragma once
 
 #include <cstdint>
@@ -56,6 +60,13 @@ struct RecoveryReaders {
   std::function<Status(uint64_t seq, uint64_t listed_size, SegmentMeta* meta,
                        uint64_t* object_size)>
       segment;
+  // A clone's initial state (its base at the snapshot, through base_through); unset for a
+  // volume that is no clone.
+  std::function<Status(VolumeState* state)> base;
+  uint64_t base_through = 0;
+  // A restore marker's target: the volume's state at checkpoint `checkpoint` replayed through
+  // `through` (VolumeLayers::LoadStateAt). Corrupt or NotFound: replay stops before the marker.
+  std::function<Status(uint64_t checkpoint, uint64_t through, VolumeState* state)> restore;
 };
 
 struct RecoveryPlan {

@@ -54,8 +54,40 @@ Bytes SerializeSegmentMeta(const SegmentMeta& meta, uint64_t data_start) {
     rw.U64(meta.run_first_seq);
     extensions.push_back(std::move(run));
   }
+  if (meta.restore) {
+    Extension restore;
+    restore.tag = kSegmentExtRestore;
+    restore.flags = kExtensionCritical;
+    ByteWriter rw(&restore.value);
+    rw.U64(meta.restore_checkpoint);
+    rw.U64(meta.restore_through);
+    extensions.push_back(std::move(restore));
+  }
   WriteExtensions(w, extensions);
   return out;
+}
+
+Status BuildMetaOnlySegment(const SegmentMeta& meta, const Uuid& uuid, const CodecChain& chain,
+                            Bytes* object) {
+  if (!meta.units.empty() || !meta.records.empty() || meta.data_length != 0) {
+    return Status::Invalid("a meta-only segment holds no data");
+  }
+  const Bytes plain = SerializeSegmentMeta(meta, 0);
+  Bytes encoded;
+  UnitId meta_id{BP_UNIT_SEGMENT_META, meta.seq, 0, plain.size()};
+  BP_RETURN_IF_ERROR(chain.Encode(meta_id, plain.data(), plain.size(), &encoded));
+  ObjectHeader h;
+  h.type = ObjectType::kSegment;
+  h.uuid = uuid;
+  h.seq = meta.seq;
+  h.body_length = encoded.size();
+  h.body_logical_length = plain.size();
+  h.data_length = 0;
+  h.body_crc = Crc32c(encoded.data(), encoded.size());
+  object->clear();
+  EncodeObjectHeader(h, object);
+  object->insert(object->end(), encoded.begin(), encoded.end());
+  return Status::Ok();
 }
 
 Status ParseSegmentMeta(const uint8_t* p, size_t n, uint64_t data_start, uint64_t volume_blocks,
@@ -120,9 +152,19 @@ Status ParseSegmentMeta(const uint8_t* p, size_t n, uint64_t data_start, uint64_
     m.records.push_back(d);
   }
   std::vector<Extension> extensions;
-  BP_RETURN_IF_ERROR(ReadExtensions(r, &extensions));
+  BP_RETURN_IF_ERROR(ReadExtensions(r, &extensions, {kSegmentExtRestore}));
   if (!r.ok()) return Status::Corrupt("segment meta is truncated");
   for (const Extension& e : extensions) {
+    if (e.tag == kSegmentExtRestore) {
+      ByteReader er(e.value.data(), e.value.size());
+      m.restore = true;
+      m.restore_checkpoint = er.U64();
+      m.restore_through = er.U64();
+      if (!er.ok() || m.restore_checkpoint > m.restore_through || m.restore_through >= m.seq) {
+        return Status::Corrupt("segment restore record is invalid");
+      }
+      continue;
+    }
     if (e.tag != kSegmentExtWriterRun) continue;
     ByteReader er(e.value.data(), e.value.size());
     m.run_id = er.U64();

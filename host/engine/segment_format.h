@@ -26,6 +26,10 @@ namespace bp {
 // critical: a reader that predates it replays the log as before, only without the check that
 // keeps a stale segment of an earlier run out of it (recovery_plan.h).
 constexpr uint16_t kSegmentExtWriterRun = 1;
+// Segment-meta extension tag: a restore marker (u64 checkpoint seq, u64 through seq). Critical:
+// replay replaces the map with the volume's state at that checkpoint and segment (a snapshot
+// being restored) before applying the segment, and a reader that ignored it would not.
+constexpr uint16_t kSegmentExtRestore = 2;
 
 struct BuiltSegment {
   Bytes object;
@@ -74,6 +78,11 @@ Status EncodeSegmentImage(const WriteBuffer& buffer, uint64_t seq, const Uuid& u
 Status BuildSegment(const WriteBuffer& buffer, uint64_t seq, const Uuid& uuid,
                     const CodecChain& chain, uint32_t unit_size, BuiltSegment* out,
                     uint64_t run_id = 0, uint64_t run_first_seq = 0);
+
+// A segment without data whose meta is `meta` (seq, run and restore fields; no units or
+// records): the restore marker (kSegmentExtRestore) is one.
+Status BuildMetaOnlySegment(const SegmentMeta& meta, const Uuid& uuid, const CodecChain& chain,
+                            Bytes* object);
 
 // Serialize / parse the plain (decoded) meta block. Offsets in the serialized form are relative
 // to the first unit; `data_start` converts them to absolute object offsets when parsing.

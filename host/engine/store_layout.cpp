@@ -13,6 +13,9 @@ constexpr char kOwner[] = "owner";
 constexpr char kSegments[] = "seg/";
 constexpr char kCheckpoints[] = "ckpt/";
 constexpr char kQuarantine[] = "quarantine/";
+constexpr char kSnapshots[] = "snap/";
+constexpr char kCloneRefs[] = "refs/";
+constexpr size_t kUuidHexDigits = 32;
 constexpr size_t kSeqDigits = 16;
 
 std::string Hex16(uint64_t v) {
@@ -80,6 +83,15 @@ std::string SegmentPrefix(const std::string& name) { return VolumePrefix(name) +
 std::string CheckpointPrefix(const std::string& name) { return VolumePrefix(name) + kCheckpoints; }
 std::string QuarantinePrefix(const std::string& name) { return VolumePrefix(name) + kQuarantine; }
 
+std::string SnapshotPrefix(const std::string& name) { return VolumePrefix(name) + kSnapshots; }
+std::string SnapshotKey(const std::string& name, const std::string& snapshot) {
+  return SnapshotPrefix(name) + snapshot;
+}
+std::string CloneRefPrefix(const std::string& name) { return VolumePrefix(name) + kCloneRefs; }
+std::string CloneRefKey(const std::string& name, const std::string& clone_uuid_hex) {
+  return CloneRefPrefix(name) + clone_uuid_hex;
+}
+
 std::string SegmentKey(const std::string& name, uint64_t seq) {
   return SegmentPrefix(name) + Hex16(seq);
 }
@@ -94,6 +106,27 @@ std::string QuarantineKey(const std::string& name, const std::string& kind, uint
 bool ParseSeqKey(const std::string& key, const std::string& prefix, uint64_t* seq) {
   if (key.size() != prefix.size() + kSeqDigits || !StartsWith(key, prefix)) return false;
   return ParseHex16(key, prefix.size(), seq);
+}
+
+bool ParseSnapshotKey(const std::string& name, const std::string& key, std::string* snapshot) {
+  const std::string prefix = SnapshotPrefix(name);
+  if (!StartsWith(key, prefix)) return false;
+  std::string candidate = key.substr(prefix.size());
+  if (!IsValidVolumeName(candidate)) return false;
+  *snapshot = std::move(candidate);
+  return true;
+}
+
+bool ParseCloneRefKey(const std::string& name, const std::string& key,
+                      std::string* clone_uuid_hex) {
+  const std::string prefix = CloneRefPrefix(name);
+  if (key.size() != prefix.size() + kUuidHexDigits || !StartsWith(key, prefix)) return false;
+  uint64_t half = 0;
+  if (!ParseHex16(key, prefix.size(), &half) || !ParseHex16(key, prefix.size() + 16, &half)) {
+    return false;
+  }
+  *clone_uuid_hex = key.substr(prefix.size());
+  return true;
 }
 
 bool ParseMetaKey(const std::string& key, std::string* name) {
@@ -143,6 +176,9 @@ VolumeKeyKind ClassifyVolumeKey(const std::string& name, const std::string& key,
   if (key == MetaKey(name)) return VolumeKeyKind::kMeta;
   if (key == OwnerKey(name)) return VolumeKeyKind::kOwner;
   if (StartsWith(key, QuarantinePrefix(name))) return VolumeKeyKind::kQuarantined;
+  std::string ignored;
+  if (ParseSnapshotKey(name, key, &ignored)) return VolumeKeyKind::kSnapshot;
+  if (ParseCloneRefKey(name, key, &ignored)) return VolumeKeyKind::kCloneRef;
   return VolumeKeyKind::kUnknown;
 }
 

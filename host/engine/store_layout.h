@@ -9,6 +9,8 @@
 //   volumes/<name>/ckpt/<seq:016x>                             checkpoint
 //   volumes/<name>/quarantine/<kind>-<seq:016x>.<unix seconds> a segment or checkpoint that a
 //                                                              writable open moved aside
+//   volumes/<name>/snap/<snapshot>                             snapshot record
+//   volumes/<name>/refs/<clone uuid:32x>                       a clone's reference to this volume
 //
 // <seq> is 16 lower-case hex digits, so a listing sorted by key is sorted by sequence.
 // Builders take a valid volume name (IsValidVolumeName: callers check names where they enter,
@@ -42,6 +44,13 @@ std::string SegmentKey(const std::string& name, uint64_t seq);     // "…/seg/<
 std::string CheckpointPrefix(const std::string& name);             // "volumes/<name>/ckpt/"
 std::string CheckpointKey(const std::string& name, uint64_t seq);  // "…/ckpt/<seq:016x>"
 std::string QuarantinePrefix(const std::string& name);             // "volumes/<name>/quarantine/"
+std::string SnapshotPrefix(const std::string& name);               // "volumes/<name>/snap/"
+// "volumes/<name>/snap/<snapshot>": snapshot names follow the volume name rule (IsValidVolumeName).
+std::string SnapshotKey(const std::string& name, const std::string& snapshot);
+std::string CloneRefPrefix(const std::string& name);  // "volumes/<name>/refs/"
+// "volumes/<name>/refs/<clone uuid as 32 lower-case hex digits>": the record by which a clone
+// keeps the segments of this volume it shares alive (snapshot_format.h).
+std::string CloneRefKey(const std::string& name, const std::string& clone_uuid_hex);
 
 // The kinds a quarantine key names.
 inline constexpr const char* kQuarantinedSegment = "seg";
@@ -57,6 +66,10 @@ std::string QuarantineKey(const std::string& name, const std::string& kind, uint
 // Parse "<prefix><16 lower-case hex digits>" (prefix: SegmentPrefix or CheckpointPrefix); false
 // for anything else, *seq untouched.
 bool ParseSeqKey(const std::string& key, const std::string& prefix, uint64_t* seq);
+// Parse SnapshotKey(name, snapshot) with a valid snapshot name; false for anything else.
+bool ParseSnapshotKey(const std::string& name, const std::string& key, std::string* snapshot);
+// Parse CloneRefKey(name, hex) with exactly 32 lower-case hex digits; false for anything else.
+bool ParseCloneRefKey(const std::string& name, const std::string& key, std::string* clone_uuid_hex);
 // Parse "volumes/<name>/meta" with a valid name: how a volume is found in a store. False for
 // anything else, *name untouched.
 bool ParseMetaKey(const std::string& key, std::string* name);
@@ -73,6 +86,8 @@ enum class VolumeKeyKind {
   kSegment,      // SegmentKey(name, seq)
   kCheckpoint,   // CheckpointKey(name, seq)
   kQuarantined,  // anything under QuarantinePrefix(name): moved aside, not part of the volume
+  kSnapshot,     // SnapshotKey(name, snapshot)
+  kCloneRef,     // CloneRefKey(name, clone uuid)
   kUnknown,      // under the volume's prefix but none of the above (not of the volume format)
 };
 // Classify `key`; for a segment or checkpoint *seq (if not null) gets its sequence number.

@@ -26,22 +26,25 @@ uint64_t NewRunId() {
 }  // namespace
 
 Volume::Volume(const Services& services, VolumeMeta meta, std::unique_ptr<CodecChain> chain,
-               bool writable, bool fenced_puts)
+               OpenOptions options)
     : svc_(services),
       meta_(std::move(meta)),
       chain_(std::move(chain)),
-      opened_writable_(writable),
-      fenced_puts_(fenced_puts),
+      opened_writable_(options.writable && options.view == nullptr),
+      fenced_puts_(options.fenced_puts),
       cache_written_units_((services.store->Capabilities() & BP_BACKEND_CAP_LOCAL_READS) == 0),
-      checkpoints_(svc_.store.get(), &meta_, chain_.get(), fenced_puts),
-      loader_(svc_.store.get(), svc_.cache, svc_.disk_cache, &meta_, chain_.get(),
+      size_(meta_.size),
+      layers_(meta_.name, meta_.uuid, chain_.get(), std::move(options.bases)),
+      view_(options.view != nullptr ? std::optional<SnapshotRecord>(*options.view) : std::nullopt),
+      checkpoints_(svc_.store.get(), &meta_, chain_.get(), options.fenced_puts, &pins_),
+      loader_(svc_.store.get(), svc_.cache, svc_.disk_cache, &layers_,
               svc_.options.read_coalesce_max,
               (services.store->Capabilities() & BP_BACKEND_CAP_LOCAL_READS) != 0),
-      access_(writable ? Access::kWritable : Access::kReadOnly),
+      access_(opened_writable_ ? Access::kWritable : Access::kReadOnly),
       write_(chain_.get()),
       committer_(svc_.options),
       checkpointer_(svc_.options.checkpoint_every_segments),
-      read_(meta_.name, meta_.uuid, meta_.size / kBlockSize, meta_.unit_size, svc_.cache,
+      read_(meta_.name, &layers_, meta_.size / kBlockSize, meta_.unit_size, svc_.cache,
             svc_.options.read_ahead_max),
       run_id_(services.run_id != 0 ? services.run_id : NewRunId()) {}
 
@@ -49,9 +52,23 @@ Volume::~Volume() = default;
 
 Status Volume::Open(const Services& services, VolumeMeta meta, std::unique_ptr<CodecChain> chain,
                     bool writable, bool fenced_puts, std::shared_ptr<Volume>* out) {
+  OpenOptions options;
+  options.writable = writable;
+  options.fenced_puts = fenced_puts;
+  return Open(services, std::move(meta), std::move(chain), std::move(options), out);
+}
+
+Status Volume::Open(const Services& services, VolumeMeta meta, std::unique_ptr<CodecChain> chain,
+                    OpenOptions options, std::shared_ptr<Volume>* out) {
+  const bool view = options.view != nullptr;
   std::shared_ptr<Volume> v(
-      new Volume(services, std::move(meta), std::move(chain), writable, fenced_puts));
-  BP_RETURN_IF_ERROR(v->Recover().WithContext("opening volume " + v->name()));
+      new Volume(services, std::move(meta), std::move(chain), std::move(options)));
+  if (view) {
+    BP_RETURN_IF_ERROR(
+        v->RecoverView().WithContext("opening snapshot " + v->name() + "@" + v->view_->name));
+  } else {
+    BP_RETURN_IF_ERROR(v->Recover().WithContext("opening volume " + v->name()));
+  }
   *out = std::move(v);
   return Status::Ok();
 }
@@ -70,7 +87,7 @@ void Volume::Info(bp_volume_info* info, bool ref_read_only) const {
   full.flags = BP_VOLUME_CAN_FLUSH | BP_VOLUME_CAN_FUA | BP_VOLUME_CAN_TRIM | BP_VOLUME_CAN_ZERO |
                BP_VOLUME_CAN_FAST_ZERO | BP_VOLUME_CAN_CACHE | BP_VOLUME_CAN_MULTI_CONN;
   if (ref_read_only || read_only()) full.flags |= BP_VOLUME_READ_ONLY;
-  full.size = meta_.size;
+  full.size = size_.load();
   full.min_block = 1;
   full.preferred_block = kBlockSize;
   full.max_request = kMaxRequestBytes;
@@ -81,7 +98,7 @@ void Volume::Info(bp_volume_info* info, bool ref_read_only) const {
 }
 
 void Volume::Submit(bp_io* io, bool ref_read_only) {
-  const uint64_t size = meta_.size;
+  const uint64_t size = size_.load();
   const bool in_bounds = io->offset <= size && io->length <= size - io->offset;
   switch (io->op) {
     case BP_IO_OP_READ:
@@ -222,9 +239,9 @@ bool Volume::read_only() const {
 VolumeSummary Volume::Summary() const {
   MutexLock lock(&mu_);
   VolumeSummary s;
-  s.name = meta_.name;
+  s.name = view_ ? meta_.name + "@" + view_->name : meta_.name;
   s.uuid = UuidToHex(meta_.uuid);
-  s.size = meta_.size;
+  s.size = size_.load();
   s.codecs = chain_->Describe();
   s.references = references.load();
   s.mapped_bytes = state_.map.data_blocks() * kBlockSize;

@@ -27,7 +27,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,6 +45,9 @@
 #include "engine/read_path.h"
 #include "engine/reclaimer.h"
 #include "engine/segment_committer.h"
+#include "engine/snapshot_catalog.h"
+#include "engine/snapshot_format.h"
+#include "engine/volume_layers.h"
 #include "engine/volume_manager.h"
 #include "engine/volume_meta.h"
 #include "engine/volume_state.h"
@@ -81,6 +86,18 @@ class Volume : public std::enable_shared_from_this<Volume> {
   // put-if-absent.
   static Status Open(const Services& services, VolumeMeta meta, std::unique_ptr<CodecChain> chain,
                      bool writable, bool fenced_puts, std::shared_ptr<Volume>* out);
+
+  // The same for a clone (bases: VolumeLayers::OpenBases of its metadata), or, with `view`, a
+  // read-only view of one of the volume's snapshots: its map is rebuilt strictly from the
+  // snapshot's checkpoint and segments (a missing one fails the open), and it writes nothing.
+  struct OpenOptions {
+    bool writable = false;
+    bool fenced_puts = false;
+    std::vector<VolumeLayers::Base> bases;
+    const SnapshotRecord* view = nullptr;
+  };
+  static Status Open(const Services& services, VolumeMeta meta, std::unique_ptr<CodecChain> chain,
+                     OpenOptions options, std::shared_ptr<Volume>* out);
   ~Volume();
 
   const std::string& name() const { return meta_.name; }
@@ -110,6 +127,31 @@ class Volume : public std::enable_shared_from_this<Volume> {
   VolumeSummary Summary() const BP_EXCLUDES(mu_);
   bool read_only() const BP_EXCLUDES(mu_);
 
+  // ---- snapshots (volume_snapshot.cpp) ----
+  // Take snapshot `name` (a valid volume name): flush every write acknowledged so far, then
+  // record the newest stored checkpoint and the last durable segment (put-if-absent of the
+  // record, O(1) whatever the volume's size). Precondition when the name is taken or the
+  // volume is read-only or fenced here.
+  Status CreateSnapshot(const std::string& name, SnapshotRecord* out) BP_EXCLUDES(mu_);
+  // Delete the record; what only it needed is reclaimed once no pin holds it.
+  Status DeleteSnapshot(const std::string& name) BP_EXCLUDES(mu_);
+  // A clone reference this volume holds (its record is in the store) pins like a snapshot.
+  void AddPin(const Pin& pin) { pins_.Add(pin); }
+  void RemovePin(Pin::Kind kind, const std::string& id) { pins_.Remove(kind, id); }
+  VolumePins Pins() const { return pins_.Snapshot(); }
+  const VolumeLayers& layers() const { return layers_; }
+  // ---- resize (volume_resize.cpp) ----
+  // After a flush: whether data is mapped at or past byte `size`.
+  Status MappedBeyond(uint64_t size, bool* mapped) BP_EXCLUDES(mu_);
+  // Trim [offset, end) even past the served size, and flush.
+  Status TrimFrom(uint64_t offset, uint64_t end) BP_EXCLUDES(mu_);
+  // Serve `size` bytes from now on (new connections see it; requests past it are refused).
+  void SetSize(uint64_t size) BP_EXCLUDES(mu_);
+  uint64_t size() const { return size_.load(); }
+
+  // The segments the current map points into, with their object sizes.
+  std::map<uint64_t, uint64_t> LiveSegments() const BP_EXCLUDES(mu_);
+
   std::atomic<uint32_t> references{0};
 
  private:
@@ -121,7 +163,7 @@ class Volume : public std::enable_shared_from_this<Volume> {
   enum class Access { kReadOnly, kWritable, kFenced };
 
   Volume(const Services& services, VolumeMeta meta, std::unique_ptr<CodecChain> chain,
-         bool writable, bool fenced_puts);
+         OpenOptions options);
   static void Complete(bp_io* io, int error) { io->done(io, error); }
   // Run task on the executor as counted background work (Close waits for it).
   void RunInBackground(std::function<void()> task) BP_REQUIRES(mu_);
@@ -129,6 +171,8 @@ class Volume : public std::enable_shared_from_this<Volume> {
 
   // ---- volume_open.cpp ----
   Status Recover() BP_EXCLUDES(mu_);
+  // A snapshot view's open: the snapshot's map, strictly.
+  Status RecoverView() BP_EXCLUDES(mu_);
   // Upload the journaled segments the store lacks (from `through` + 1, in seq order, up to the
   // first gap or damaged row), then forget this volume's journal rows. *replayed: how many.
   Status ReplayJournal(uint64_t through, uint64_t* replayed) BP_EXCLUDES(mu_);
@@ -219,6 +263,16 @@ class Volume : public std::enable_shared_from_this<Volume> {
   // Scattered units enter the unit cache as they become durable, unless the backend reads
   // locally (BP_BACKEND_CAP_LOCAL_READS): then the page cache already holds them.
   const bool cache_written_units_;
+  // The size served (meta_.size until a resize).
+  std::atomic<uint64_t> size_;
+  // Where each segment lives (own prefix, or a clone's base); thread-safe.
+  const VolumeLayers layers_;
+  // A snapshot view: the snapshot served (read-only); empty for the volume itself.
+  const std::optional<SnapshotRecord> view_;
+  // Checkpoints and segments the volume's snapshots and clone references need; thread-safe.
+  CheckpointPins pins_;
+  // Live sets of the checkpoints in the store, for exact reclaim passes; thread-safe.
+  CheckpointLiveSets checkpoint_live_;
   const CheckpointStore checkpoints_;  // thread-safe
   const UnitLoader loader_;            // thread-safe
 

@@ -19,6 +19,14 @@ void Volume::MaybeCheckpoint() {
   const uint64_t covered_bytes = checkpointer_.Begin();
   const uint64_t seq = state_.through_seq;
   reclaimer_.RecordCheckpoint(seq, state_);
+  {
+    std::vector<uint64_t> live;
+    live.reserve(state_.segments.size());
+    for (const auto& [segment, info] : state_.segments) {
+      if (segment > layers_.base_through()) live.push_back(segment);
+    }
+    checkpoint_live_.Put(seq, std::move(live));
+  }
   // The state changes only when an uploaded segment is applied, and the committer applies none
   // while the map is borrowed. Borrowing it while serializing lets the serialization (tens of
   // MB for a fragmented map) run without the lock and still be exactly the state through
@@ -55,7 +63,10 @@ void Volume::WriteCheckpoint(uint64_t seq, Bytes plain, uint64_t covered_bytes) 
                  meta_.name, seq, s.ToString());
   }
   // With fewer checkpoints than kept, recovery may fall back to replaying from segment 1.
-  if (listed && kept.size() >= Checkpointer::kKept) ScheduleReclaim(kept.back());
+  // A pinned checkpoint counts as kept (snapshot_catalog.h): reclaim only below the oldest pin.
+  if (listed && kept.size() >= Checkpointer::kKept) {
+    ScheduleReclaim(std::min(kept.back(), pins_.Oldest()));
+  }
   idle_cv_.SignalAll();
   // Segments that became durable while this checkpoint was written did not start one; if they
   // made the next one due, take it now rather than at the next segment, which an idle volume
@@ -68,11 +79,30 @@ void Volume::ScheduleReclaim(uint64_t reference) {
   if (phase_ == Phase::kClosed || access_ != Access::kWritable) return;
   std::optional<ReclaimPass> pass = reclaimer_.Schedule(reference);
   if (!pass) return;
+  // A pass that waited for older reads was planned against the pins of its time; a pin taken
+  // since (always of a newer checkpoint, but checked rather than assumed) wins.
+  if (pass->reference_seq > pins_.Oldest()) {
+    reclaimer_.PassDone();
+    return;
+  }
+  pass->current.reserve(state_.segments.size());
+  for (const auto& [seq, info] : state_.segments) pass->current.push_back(seq);
   auto self = shared_from_this();
   RunInBackground([self, pass = std::move(*pass)] {
+    // What snapshots, clone references and every stored checkpoint need stays (exact, so a
+    // restored snapshot's revived segments are safe too); a pass that cannot tell deletes
+    // nothing.
+    PinnedSegmentSet kept;
+    Status s = KeptSegments(*self->svc_.store, self->layers_, self->meta_.max_size() / kBlockSize,
+                            self->pins_.Snapshot(), &self->checkpoint_live_, &kept);
     std::vector<uint64_t> deleted;
-    ReclaimDeadSegments(*self->svc_.store, self->meta_.name, pass, &deleted);
-    if (self->svc_.disk_cache != nullptr) {
+    if (s.ok()) {
+      ReclaimDeadSegments(*self->svc_.store, self->meta_.name, pass, &deleted,
+                          [&kept](uint64_t seq) { return kept.Contains(seq); });
+    } else {
+      spdlog::warn("volume {}: reclaim skipped: {}", self->meta_.name, s.ToString());
+    }
+    if (self->svc_.disk_cache != nullptr && !deleted.empty()) {
       self->svc_.disk_cache->EraseSegments(self->meta_.uuid, std::move(deleted));
     }
     MutexLock lock(&self->mu_);

@@ -13,6 +13,7 @@
 #include <blockpipe/bp_backend.h>
 
 #include "engine/object_format.h"
+#include "engine/snapshot_format.h"
 #include "engine/store_layout.h"
 #include "engine/volume_meta.h"
 
@@ -84,6 +85,8 @@ Status ListVolumeObjects(ObjectStore& store, const std::string& name, bool inclu
   if (quarantined != nullptr) *quarantined = 0;
   for (auto& object : all) {
     if (IsOwnerRecord(name, object.key)) continue;
+    // Clone references name clones in the source store; the copy has none of them.
+    if (ClassifyVolumeKey(name, object.key) == VolumeKeyKind::kCloneRef) continue;
     if (!include_quarantine && IsQuarantined(name, object.key)) {
       if (quarantined != nullptr) ++*quarantined;
       continue;
@@ -95,7 +98,7 @@ Status ListVolumeObjects(ObjectStore& store, const std::string& name, bool inclu
   return Status::Ok();
 }
 
-// The uuid in the plain header of any blockpipe object (meta, segment, checkpoint), from its
+// The uuid in the plain header of any blockpipe object (meta, segment, checkpoint, snapshot), from its
 // first 80 bytes. Corrupt for anything that is not a blockpipe object with a valid header.
 Status ReadObjectUuid(ObjectStore& store, const std::string& key, Uuid* uuid) {
   uint8_t header[kObjectHeaderLength];
@@ -106,7 +109,8 @@ Status ReadObjectUuid(ObjectStore& store, const std::string& key, Uuid* uuid) {
                          static_cast<uint32_t>(header[2]) << 16 |
                          static_cast<uint32_t>(header[3]) << 24;
   ObjectHeader decoded;
-  for (ObjectType type : {ObjectType::kVolumeMeta, ObjectType::kSegment, ObjectType::kCheckpoint}) {
+  for (ObjectType type : {ObjectType::kVolumeMeta, ObjectType::kSegment, ObjectType::kCheckpoint,
+                          ObjectType::kSnapshot}) {
     if (magic == static_cast<uint32_t>(type)) {
       BP_RETURN_IF_ERROR(DecodeObjectHeader(header, sizeof(header), type, &decoded));
       *uuid = decoded.uuid;
@@ -236,6 +240,17 @@ Status VolumeCopier::MakePlan(Plan* plan, VolumeCopyReport* report) {
   if (meta.name != name) {
     return Status::Corrupt(source_.Describe() + " " + meta_key + " names volume `" + meta.name +
                            "`");
+  }
+  std::vector<CloneBase> bases;
+  BP_RETURN_IF_ERROR(
+      DecodeCloneBases(meta.extensions, &bases).WithContext(source_.Describe() + " " + meta_key));
+  if (!bases.empty()) {
+    // Its shared segments are the base volumes' objects, which a copy of one volume does not
+    // carry: the copy could not be read.
+    return Status::Unsupported("volume `" + name + "` is a clone of " + bases.back().volume + "@" +
+                               bases.back().snapshot +
+                               " and shares its segments; copy the base volume, or a volume "
+                               "made from the clone's content, instead");
   }
   plan->uuid = meta.uuid;
   report->uuid = UuidToHex(meta.uuid);

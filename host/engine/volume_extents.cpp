@@ -8,7 +8,7 @@ namespace bp {
 
 Status Volume::Extents(uint64_t offset, uint64_t length, size_t max_extents,
                        std::vector<bp_extent>* out) const {
-  const uint64_t size = meta_.size;
+  const uint64_t size = size_.load();
   if (length == 0 || max_extents == 0 || offset > size || length > size - offset) {
     return Status::Invalid("extent query [" + std::to_string(offset) + ", +" +
                            std::to_string(length) + ") outside the volume");

@@ -11,13 +11,16 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "engine/checkpoint_format.h"
 #include "engine/object_format.h"
 #include "engine/recovery_plan.h"
 #include "engine/segment_format.h"
+#include "engine/snapshot_catalog.h"
 #include "engine/store_layout.h"
+#include "engine/volume_layers.h"
 #include "engine/volume_owner.h"
 #include "engine/volume_state.h"
 
@@ -91,16 +94,20 @@ class Checker {
         options_(options),
         report_(report),
         name_(meta.name),
-        volume_blocks_(meta.size / kBlockSize) {}
+        volume_blocks_(meta.max_size() / kBlockSize) {}
 
   Status Run() {
     report_->volume = name_;
     BP_RETURN_IF_ERROR(ListObjects());
+    OpenLayers();
     CheckCheckpoints();
     CheckSegmentFronts();
     CrossCheckCheckpoints();
     Replay();
     CheckUnits();
+    CheckSnapshots();
+    CheckCloneRefs();
+    CheckBases();
     return Status::Ok();
   }
 
@@ -134,6 +141,8 @@ class Checker {
                                    " was moved aside by an earlier open (damaged or past "
                                    "the valid prefix); it is not part of the volume");
           break;
+        case VolumeKeyKind::kSnapshot: snapshot_keys_.push_back(o.key); break;
+        case VolumeKeyKind::kCloneRef: clone_ref_keys_.push_back(o.key); break;
         case VolumeKeyKind::kUnknown:
         case VolumeKeyKind::kOutside:  // a store that lists more than the prefix asked for
           report_->notes.push_back(o.key + " is not an object of the volume format; ignored");
@@ -196,6 +205,7 @@ class Checker {
   void CrossCheckCheckpoints() {
     for (const auto& [ckpt, segments] : checkpoint_segments_) {
       for (const auto& [seq, info] : segments) {
+        if (seq <= base_through()) continue;  // a clone's base segment: checked with its units
         const std::string key = SegmentKey(name_, seq);
         auto listed = segments_.find(seq);
         if (listed == segments_.end()) {
@@ -251,6 +261,16 @@ class Checker {
       *size = front->second.size;
       return Status::Ok();
     };
+    if (layers_ && !layers_->bases().empty()) {
+      readers.base = [&](VolumeState* state) {
+        return layers_->LoadBaseState(store_, volume_blocks_, state);
+      };
+      readers.base_through = layers_->base_through();
+    }
+    readers.restore = [&](uint64_t checkpoint, uint64_t through, VolumeState* state) {
+      if (!layers_) return Status::Corrupt("a restore marker needs the volume's layers");
+      return layers_->LoadStateAt(store_, volume_blocks_, checkpoint, through, state);
+    };
     RecoveryPlan plan;
     Status planned = PlanRecovery(listing, readers, &plan);
     if (!planned.ok()) {  // the readers above only answer Ok, Corrupt or NotFound
@@ -292,7 +312,7 @@ class Checker {
     for (const auto& [lba, e] : state_.map.extents()) {
       if (e.kind != ExtentKind::kData) continue;
       report_->logical_bytes_mapped += e.blocks * kBlockSize;
-      if (segments_.count(e.seq) == 0) {
+      if (segments_.count(e.seq) == 0 && e.seq > base_through()) {
         AddBlocks(&missing[e.seq], lba, e.blocks);
         continue;
       }
@@ -345,8 +365,14 @@ class Checker {
       Bytes decoded;
       for (size_t i = next++; i < work.size(); i = next++) {
         UnitCheck& c = *work[i];
-        c.result =
-            ReadUnit(store_, SegmentKey(name_, c.seq), c.seq, c.index, c.loc, chain_, &decoded);
+        if (layers_) {
+          const SegmentSource from = layers_->For(c.seq);
+          c.result = ReadUnit(store_, SegmentKey(*from.volume, c.seq), c.seq, c.index, c.loc,
+                              *from.chain, &decoded);
+        } else {
+          c.result =
+              ReadUnit(store_, SegmentKey(name_, c.seq), c.seq, c.index, c.loc, chain_, &decoded);
+        }
         bytes += c.loc.stored_length;
         std::lock_guard<std::mutex> lock(progress_mu);
         const auto now = std::chrono::steady_clock::now();
@@ -378,6 +404,110 @@ class Checker {
     }
   }
 
+  uint64_t base_through() const { return layers_ ? layers_->base_through() : 0; }
+
+  // A clone reads its shared segments with its bases' codec chains.
+  void OpenLayers() {
+    std::vector<VolumeLayers::Base> bases;
+    std::vector<CloneBase> listed;
+    Status st = DecodeCloneBases(meta_.extensions, &listed);
+    if (st.ok() && !listed.empty()) {
+      st = options_.codecs == nullptr
+               ? Status::Unsupported("no codec factory to open the bases' chains")
+               : VolumeLayers::OpenBases(*options_.codecs, meta_.extensions, &bases);
+    }
+    if (!st.ok()) {
+      Problem(MetaKey(name_), "its clone bases cannot be opened: " + st.message());
+      return;
+    }
+    layers_.emplace(name_, meta_.uuid, &chain_, std::move(bases));
+  }
+
+  // Every snapshot must rebuild exactly: its checkpoint and segments present and valid, and
+  // every segment its map points into present.
+  void CheckSnapshots() {
+    if (!layers_) return;
+    for (const std::string& key : snapshot_keys_) {
+      std::string snapshot;
+      if (!ParseSnapshotKey(name_, key, &snapshot)) continue;
+      SnapshotRecord record;
+      Status st = ReadSnapshot(store_, name_, meta_.uuid, snapshot, &record);
+      if (st.IsNotFound()) {
+        report_->notes.push_back(key + " belongs to an earlier volume of this name; ignored");
+        continue;
+      }
+      if (!st.ok()) {
+        Problem(key, WithoutKey(key, st.message()) +
+                         " (no segment or checkpoint is reclaimed while it is unreadable)");
+        continue;
+      }
+      report_->snapshots_checked++;
+      VolumeState state;
+      st = layers_->LoadStateAt(store_, volume_blocks_, record.checkpoint_seq, record.through_seq,
+                                &state);
+      if (!st.ok()) {
+        Problem(key, "snapshot " + snapshot + " cannot be rebuilt: " + st.message());
+        continue;
+      }
+      for (const auto& [seq, info] : state.segments) {
+        if (seq > base_through() && segments_.count(seq) == 0) {
+          Problem(SegmentKey(name_, seq),
+                  "is missing, but snapshot " + snapshot + " stores data in it");
+        }
+      }
+    }
+  }
+
+  // Each clone reference must name an existing clone of this volume; a stray one only keeps
+  // space (a clone creation that was interrupted, or a clone deleted elsewhere).
+  void CheckCloneRefs() {
+    std::vector<CloneRef> refs;
+    bool unreadable = false;
+    Status st = ListCloneRefs(store_, name_, meta_.uuid, &refs, &unreadable);
+    if (!st.ok()) {
+      Problem(CloneRefPrefix(name_), "cannot be listed: " + st.message());
+      return;
+    }
+    if (unreadable) {
+      Problem(CloneRefPrefix(name_),
+              "holds a clone reference that does not decode (no "
+              "segment is reclaimed while it is unreadable)");
+    }
+    for (const CloneRef& ref : refs) {
+      report_->clone_refs_checked++;
+      const std::string key = CloneRefKey(name_, UuidToHex(ref.clone_uuid));
+      Bytes bytes;
+      VolumeMeta clone;
+      Status got = store_.Get(MetaKey(ref.clone_name), &bytes);
+      if (got.ok()) got = DecodeVolumeMetaObject(bytes.data(), bytes.size(), &clone);
+      if (!got.ok() || clone.uuid != ref.clone_uuid) {
+        report_->notes.push_back(key + ": clone " + ref.clone_name +
+                                 " no longer exists; this reference only keeps shared "
+                                 "segments (delete it to let them go)");
+      }
+      if (ref.checkpoint_seq > base_through() && checkpoints_.count(ref.checkpoint_seq) == 0) {
+        Problem(CheckpointKey(name_, ref.checkpoint_seq),
+                "is missing, but clone " + ref.clone_name + " starts from it");
+      }
+    }
+  }
+
+  // A clone's bases must still hold the reference that keeps its shared segments.
+  void CheckBases() {
+    if (!layers_) return;
+    for (const VolumeLayers::Base& b : layers_->bases()) {
+      Bytes bytes;
+      const std::string key = CloneRefKey(b.base.volume, UuidToHex(meta_.uuid));
+      Status st = store_.Get(key, &bytes);
+      if (!st.ok()) {
+        Problem(key, "is missing: base " + b.base.volume +
+                         " does not know this clone shares its segments, so deleting or "
+                         "reclaiming there may break it (" +
+                         st.message() + ")");
+      }
+    }
+  }
+
   struct Front {
     SegmentMeta meta;
     uint64_t size = 0;
@@ -390,6 +520,9 @@ class Checker {
   FsckReport* report_;
   const std::string name_;
   const uint64_t volume_blocks_;
+  std::optional<VolumeLayers> layers_;  // unset when a clone's bases cannot be opened
+  std::vector<std::string> snapshot_keys_;
+  std::vector<std::string> clone_ref_keys_;
 
   std::map<uint64_t, uint64_t> checkpoints_;                                 // seq → listed size
   std::map<uint64_t, uint64_t> segments_;                                    // seq → listed size

@@ -41,6 +41,8 @@ struct FsckReport {
   uint64_t logical_bytes_mapped = 0;  // bytes of the volume that hold data
   uint64_t newest_checkpoint = 0;     // seq of the checkpoint recovery would start from, 0 none
   uint64_t last_segment = 0;          // end of the valid segment prefix
+  uint64_t snapshots_checked = 0;     // snapshot records whose map was rebuilt
+  uint64_t clone_refs_checked = 0;    // clone reference records held by the volume
   bool ok() const { return problems.empty(); }
 };
 
@@ -48,6 +50,9 @@ struct FsckOptions {
   uint32_t threads = 4;  // unit reads in parallel
   // Called now and then with a one-line progress message (may be empty).
   std::function<void(const std::string&)> progress;
+  // Opens the codec chains of a clone's bases (their segments are read with them). Without it
+  // a clone's shared segments are not checked (a problem is reported).
+  CodecFactory* codecs = nullptr;
 };
 
 // Check one volume whose metadata and codec chain are already open. Returns an error only when

@@ -17,45 +17,19 @@
 #include "engine/store_layout.h"
 #include "engine/thread_pool.h"
 #include "engine/volume.h"
+#include "engine/volume_manager_impl.h"
 #include "engine/volume_owner.h"
 #include "journal/local_journal.h"
 #include "util/memory_trim.h"
 #include "util/metrics.h"
 
 namespace bp {
-namespace {
-
-// Largest volume accepted: leaves headroom so byte offsets never overflow.
-constexpr uint64_t kMaxVolumeSize = 1ull << 62;
-
-class VolumeRefImpl : public VolumeRef {
- public:
-  VolumeRefImpl(std::shared_ptr<Volume> volume, bool read_only, IdleTrimmer* trimmer)
-      : volume_(std::move(volume)), read_only_(read_only), trimmer_(trimmer) {}
-  ~VolumeRefImpl() override { volume_->references--; }
-  void Info(bp_volume_info* info) override { volume_->Info(info, read_only_); }
-  void Submit(bp_io* io) override {
-    trimmer_->NoteActivity();
-    volume_->Submit(io, read_only_);
-  }
-  Status Extents(uint64_t offset, uint64_t length, size_t max_extents,
-                 std::vector<bp_extent>* out) override {
-    return volume_->Extents(offset, length, max_extents, out);
-  }
-
- private:
-  std::shared_ptr<Volume> volume_;
-  bool read_only_;
-  IdleTrimmer* trimmer_;
-};
 
 uint64_t NowUnixMs() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                    std::chrono::system_clock::now().time_since_epoch())
                                    .count());
 }
-
-}  // namespace
 
 Status VolumeRef::Extents(uint64_t offset, uint64_t length, size_t max_extents,
                           std::vector<bp_extent>* out) {
@@ -68,51 +42,6 @@ Status VolumeRef::Extents(uint64_t offset, uint64_t length, size_t max_extents,
   out->push_back(bp_extent{length, 0, 0});
   return Status::Ok();
 }
-
-struct VolumeManager::Impl {
-  std::shared_ptr<ObjectStore> store;
-  CodecFactory* codecs = nullptr;
-  EngineOptions options;
-  Clock* clock = nullptr;
-  std::unique_ptr<ThreadPool> pool;
-  std::unique_ptr<UnitCache> cache;
-  std::unique_ptr<DiskCache> disk_cache;  // opened by OpenAll when configured
-  IdleTrimmer trimmer;                    // gives freed memory back when no request comes
-  bool fenced_puts = true;                // the store has atomic put-if-absent
-  bool writable = true;                   // fenced, or the user opted out of fencing
-  WriterIdentity identity;                // who this manager is in ownership records
-  // durability = "local": the journal every volume shares, or why it could not be opened
-  // (then no volume opens for writing).
-  std::unique_ptr<LocalJournal> journal;
-  Status journal_error;
-
-  mutable std::mutex mu;
-  std::map<std::string, std::shared_ptr<Volume>> volumes;
-  std::set<std::string> busy;                 // being created or deleted
-  std::map<std::string, OwnerRecord> claims;  // ownership records this manager wrote, by volume
-  bool shut_down = false;
-
-  std::thread ticker;
-  Mutex tick_mu;
-  CondVar tick_cv;
-  bool stopping BP_GUARDED_BY(tick_mu) = false;
-
-  Volume::Services Services() const {
-    Volume::Services services{store, pool.get(), cache.get(), options, clock};
-    services.journal = journal.get();
-    services.disk_cache = disk_cache.get();
-    return services;
-  }
-  Status OpenOne(const std::string& name, std::shared_ptr<Volume>* out);
-  // Read-only: the refusal a writable open of `name` would meet, or Ok.
-  Status CheckOwner(const std::string& name);
-  // Write this manager's ownership record of a volume it is about to open for writing.
-  Status Claim(const std::string& name, const Uuid& uuid);
-  // Mark the record released if it is still this manager's claim (after a clean close).
-  void Release(const std::string& name, const Uuid& uuid);
-  Status DeleteObjects(const std::string& name);
-  void TickLoop();
-};
 
 VolumeManager::VolumeManager(std::shared_ptr<ObjectStore> store, CodecFactory* codecs,
                              EngineOptions options, Clock* clock)
@@ -220,12 +149,17 @@ Status VolumeManager::Impl::OpenOne(const std::string& name, std::shared_ptr<Vol
   std::unique_ptr<CodecChain> chain;
   BP_RETURN_IF_ERROR(
       codecs->OpenChain(meta.uuid.data(), name, meta.codecs, &chain).WithContext("volume " + name));
+  Volume::OpenOptions open;
+  BP_RETURN_IF_ERROR(
+      VolumeLayers::OpenBases(*codecs, meta.extensions, &open.bases).WithContext("volume " + name));
   // Claimed before recovery, which may already write (quarantine moves): a refused opener
   // writes nothing.
   const Uuid uuid = meta.uuid;
   if (writable) BP_RETURN_IF_ERROR(journal_error);
   if (writable) BP_RETURN_IF_ERROR(Claim(name, uuid));
-  s = Volume::Open(Services(), std::move(meta), std::move(chain), writable, fenced_puts, out);
+  open.writable = writable;
+  open.fenced_puts = fenced_puts;
+  s = Volume::Open(Services(), std::move(meta), std::move(chain), std::move(open), out);
   // With the local journal a failed open (its replay could not reach the store) keeps the
   // claim: the journal may hold flushed writes only this data dir can upload.
   if (!s.ok() && writable && !journal) Release(name, uuid);
@@ -370,9 +304,20 @@ Status VolumeManager::Create(const std::string& name, uint64_t size) {
   }
   if (!s.ok()) return finish(s.WithContext("creating volume " + name), nullptr);
   // Leftovers of an earlier volume of this name whose deletion was interrupted (its meta goes
-  // first) would otherwise block this volume's first segments.
+  // first) would otherwise block this volume's first segments. Those of an earlier volume
+  // whose segments clones still share are not leftovers: the name stays taken.
   std::vector<ObjectInfo> leftovers;
   s = m.store->List(VolumePrefix(name), &leftovers);
+  for (const auto& o : leftovers) {
+    if (s.ok() && ClassifyVolumeKey(name, o.key) == VolumeKeyKind::kCloneRef) {
+      IgnoreError(m.store->Delete(MetaKey(name)), "the refusal below is what the caller needs");
+      return finish(Status::Precondition("the name " + name +
+                                         " still holds segments that clones of a deleted "
+                                         "volume of that name share (" +
+                                         o.key + "); delete those clones or pick another name"),
+                    nullptr);
+    }
+  }
   for (const auto& o : leftovers) {
     if (!s.ok()) break;
     if (o.key == MetaKey(name)) continue;
@@ -442,18 +387,37 @@ Status VolumeManager::Delete(const std::string& name) {
                              "it is read-only here" +
                              OwnerNote(*m.store, name));
   }
+  // A connected snapshot export refuses the deletion before anything is closed.
+  bool views_busy = false;
+  if (s.ok()) {
+    s = m.CloseViews(name, "");
+    views_busy = !s.ok();
+  }
+  bool has_clones = false;
+  if (s.ok() && v) {
+    for (const Pin& p : v->Pins().pins) has_clones |= p.kind == Pin::Kind::kClone;
+  } else if (s.ok()) {
+    std::vector<ObjectInfo> refs;
+    s = m.store->List(CloneRefPrefix(name), &refs);
+    if (s.ok() && !refs.empty()) {
+      s = Status::Precondition("volume " + name +
+                               " has clones and is not served here; delete it from the daemon "
+                               "that serves it");
+    }
+  }
   if (s.ok() && v) {
     IgnoreError(v->Close(/*clean=*/false),
                 "an unclean close flushes nothing, so it cannot fail; the objects go next");
   }
-  if (s.ok()) s = m.DeleteObjects(name);
+  if (s.ok()) s = has_clones ? m.DeleteObjectsKeepingShared(name, v) : m.DeleteObjects(name);
+  if (s.ok() && v) m.ReleaseBases(v->meta());
   if (s.ok() && v) m.cache->EraseVolume(v->meta().uuid);
   if (s.ok() && v && m.disk_cache) m.disk_cache->EraseVolume(v->meta().uuid);
   std::lock_guard<std::mutex> lock(m.mu);
   m.busy.erase(name);
   if (s.ok()) m.claims.erase(name);  // the record went with the volume's other objects
   // Once closing started the volume cannot serve again, even if some objects remain.
-  if (v && (s.ok() || !s.IsNotFound())) m.volumes.erase(name);
+  if (v && !views_busy && (s.ok() || !s.IsNotFound())) m.volumes.erase(name);
   if (s.ok()) spdlog::info("volume {}: deleted", name);
   return s;
 }
@@ -476,6 +440,14 @@ bool VolumeManager::Exists(const std::string& name) const {
 
 Status VolumeManager::OpenRef(const std::string& name, bool read_only,
                               std::unique_ptr<VolumeRef>* ref) {
+  if (const size_t at = name.find('@'); at != std::string::npos) {
+    const std::string volume = name.substr(0, at);
+    const std::string snapshot = name.substr(at + 1);
+    if (!IsValidVolumeName(volume) || !IsValidVolumeName(snapshot)) {
+      return Status::NotFound("no volume named " + name);
+    }
+    return impl_->OpenViewRef(volume, snapshot, ref);
+  }
   std::lock_guard<std::mutex> lock(impl_->mu);
   if (impl_->shut_down) return Status::Permanent("volume manager is shut down");
   auto it = impl_->volumes.find(name);
@@ -525,6 +497,14 @@ Status VolumeManager::Shutdown() {
   }
   m.tick_cv.SignalAll();
   if (m.ticker.joinable()) m.ticker.join();
+  std::map<std::string, std::shared_ptr<Volume>> views;
+  {
+    std::lock_guard<std::mutex> lock(m.mu);
+    views.swap(m.views);
+  }
+  for (auto& [key, view] : views) {
+    IgnoreError(view->Close(/*clean=*/false), "a snapshot view holds no data to flush");
+  }
   Status result;
   for (auto& v : open) {
     Status s = v->Close(/*clean=*/true);

@@ -36,6 +36,22 @@ struct VolumeSummary {
   bool read_only = false;     // fenced or opened read-only
 };
 
+// One snapshot, as `snapshot list` shows it.
+struct SnapshotSummary {
+  std::string volume;
+  std::string name;
+  uint64_t created_unix_ms = 0;
+  uint64_t size = 0;            // the volume's size when it was taken
+  uint64_t checkpoint_seq = 0;  // where its map starts
+  uint64_t through_seq = 0;     // the last segment it covers
+  // Bytes of segment objects only this snapshot keeps (neither the volume's current map, nor
+  // another snapshot, nor a clone needs them): what deleting it returns, through reclaim/GC.
+  uint64_t exclusive_bytes = 0;
+  uint32_t references = 0;  // open connections to its export VOLUME@NAME
+  // Why its map cannot be rebuilt (a missing or damaged object; fsck tells more), else empty.
+  std::string problem;
+};
+
 // A frontend's reference to a volume; releasing it (Close or destruction) lets deletion proceed.
 class VolumeRef {
  public:
@@ -67,7 +83,25 @@ class VolumeManager {
   std::vector<VolumeSummary> List() const;
   bool Exists(const std::string& name) const;
 
-  // Reference for a frontend connection; NotFound for an unknown volume.
+  // ---- snapshots, clones, resize (volume_manager_snapshots.cpp) ----
+  // Take snapshot `snapshot` of `volume` now (it implies a flush). O(1) in the volume's size.
+  Status CreateSnapshot(const std::string& volume, const std::string& snapshot,
+                        SnapshotSummary* out);
+  // Delete a snapshot; refused while its export is connected. Space returns through reclaim.
+  Status DeleteSnapshot(const std::string& volume, const std::string& snapshot);
+  // The snapshots of `volume` (every served volume's when empty), by volume and name.
+  Status ListSnapshots(const std::string& volume, std::vector<SnapshotSummary>* out);
+  // Roll `volume` back to `snapshot` (no client may be connected); every snapshot stays.
+  Status RestoreSnapshot(const std::string& volume, const std::string& snapshot);
+  // Create volume `clone`, writable, whose base is `volume`@`snapshot`: segments are shared,
+  // never copied, and a reference record in `volume` keeps them while the clone needs them.
+  Status Clone(const std::string& volume, const std::string& snapshot, const std::string& clone);
+  // Change the size of a volume. Growing takes effect for new connections at once; shrinking
+  // is refused while data is mapped past the new end, unless `force` (which trims it first).
+  Status Resize(const std::string& volume, uint64_t size, bool force);
+
+  // Reference for a frontend connection; NotFound for an unknown volume. "VOLUME@SNAPSHOT"
+  // names a snapshot's read-only export (read_only is then implied).
   Status OpenRef(const std::string& name, bool read_only, std::unique_ptr<VolumeRef>* ref);
 
   // Seal and upload every buffered write of every volume and wait (a global FLUSH).

@@ -1,6 +1,8 @@
 // Volume metadata object encoding.
 #include "engine/volume_meta.h"
 
+#include <algorithm>
+
 #include <blockpipe/bp_codec.h>
 
 #include "engine/byte_io.h"
@@ -57,7 +59,9 @@ Status DecodeVolumeMetaObject(const uint8_t* p, size_t n, VolumeMeta* out) {
     }
     m.codecs.push_back(std::move(c));
   }
-  BP_RETURN_IF_ERROR(ReadExtensions(r, &m.extensions));
+  // Clone bases are critical (a reader that ignored them would read a clone without its base);
+  // snapshot_format.h interprets them.
+  BP_RETURN_IF_ERROR(ReadExtensions(r, &m.extensions, {kMetaExtCloneBasesTag}));
   if (!r.ok()) return Status::Corrupt("volume metadata is truncated");
   if (m.block_size != kBlockSize) {
     return Status::Unsupported("block size " + std::to_string(m.block_size) +
@@ -71,6 +75,32 @@ Status DecodeVolumeMetaObject(const uint8_t* p, size_t n, VolumeMeta* out) {
   }
   *out = std::move(m);
   return Status::Ok();
+}
+
+uint64_t VolumeMeta::max_size() const {
+  uint64_t largest = size;
+  for (const Extension& e : extensions) {
+    if (e.tag != kMetaExtMaxSize) continue;
+    ByteReader r(e.value.data(), e.value.size());
+    const uint64_t v = r.U64();
+    if (r.ok()) largest = std::max(largest, v);
+  }
+  return largest;
+}
+
+void VolumeMeta::SetSize(uint64_t new_size) {
+  const uint64_t largest = std::max(max_size(), new_size);
+  extensions.erase(std::remove_if(extensions.begin(), extensions.end(),
+                                  [](const Extension& e) { return e.tag == kMetaExtMaxSize; }),
+                   extensions.end());
+  if (largest > new_size) {
+    Extension e;
+    e.tag = kMetaExtMaxSize;
+    ByteWriter w(&e.value);
+    w.U64(largest);
+    extensions.push_back(std::move(e));
+  }
+  size = new_size;
 }
 
 }  // namespace bp

@@ -13,6 +13,12 @@
 
 namespace bp {
 
+// Metadata extension tags (docs/format.md): the clone's bases (critical; snapshot_format.h,
+// kMetaExtCloneBases) and the largest size the volume ever had (u64 bytes, not critical),
+// which bounds the block numbers of its older segments and checkpoints after a shrink.
+constexpr uint16_t kMetaExtCloneBasesTag = 1;
+constexpr uint16_t kMetaExtMaxSize = 2;
+
 struct VolumeMeta {
   Uuid uuid{};
   std::string name;
@@ -22,6 +28,12 @@ struct VolumeMeta {
   uint64_t created_unix_ms = 0;
   std::vector<CodecRecord> codecs;  // chain order
   std::vector<Extension> extensions;
+
+  // The largest size the volume ever had (>= size): objects written before a shrink may name
+  // blocks up to it, so replay validates block numbers against it.
+  uint64_t max_size() const;
+  // Record a new size, keeping max_size() the largest ever.
+  void SetSize(uint64_t new_size);
 };
 
 // The whole object: header + body.

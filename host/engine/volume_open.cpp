@@ -18,7 +18,8 @@ namespace bp {
 Status Volume::Recover() {
   ObjectStore& store = *svc_.store;
   const std::string& name = meta_.name;
-  const uint64_t volume_blocks = meta_.size / kBlockSize;
+  // Objects written before a shrink may name blocks up to the largest size the volume had.
+  const uint64_t volume_blocks = meta_.max_size() / kBlockSize;
 
   RecoveryReaders readers;
   readers.checkpoint = [&](uint64_t seq, VolumeState* state) {
@@ -29,6 +30,26 @@ Status Volume::Recover() {
     return ReadSegmentMeta(store, SegmentKey(name, seq), seq, meta_.uuid, *chain_, volume_blocks,
                            listed, meta, size);
   };
+  if (!layers_.bases().empty()) {
+    readers.base = [&](VolumeState* state) {
+      return layers_.LoadBaseState(store, volume_blocks, state);
+    };
+    readers.base_through = layers_.base_through();
+  }
+  readers.restore = [&](uint64_t checkpoint, uint64_t through, VolumeState* state) {
+    return layers_.LoadStateAt(store, volume_blocks, checkpoint, through, state);
+  };
+  // Pins first: nothing this open writes (checkpoints, their pruning) may drop what a snapshot
+  // or clone needs. A record that cannot be read pins everything until it is repaired.
+  VolumePins pins;
+  BP_RETURN_IF_ERROR(LoadPins(store, name, meta_.uuid, &pins));
+  if (pins.unknown) {
+    spdlog::error(
+        "volume {}: a snapshot or clone reference record is unreadable; no checkpoint or "
+        "segment is deleted until it is repaired or removed (see blockpipe fsck)",
+        name);
+  }
+  pins_.Reset(std::move(pins));
   auto plan_once = [&](RecoveryPlan* plan) -> Status {
     RecoveryListing listing;
     BP_RETURN_IF_ERROR(ListForRecovery(store, name, &listing));
@@ -133,6 +154,20 @@ Status Volume::Recover() {
       "codecs {})",
       name, opened_writable_ ? "" : " read-only", plan.checkpoint_seq, plan.replayed,
       committer_.next_seq(), chain_->Describe());
+  return Status::Ok();
+}
+
+Status Volume::RecoverView() {
+  const SnapshotRecord& snap = *view_;
+  VolumeState state;
+  BP_RETURN_IF_ERROR(layers_.LoadStateAt(*svc_.store, meta_.max_size() / kBlockSize,
+                                         snap.checkpoint_seq, snap.through_seq, &state));
+  MutexLock lock(&mu_);
+  state_ = std::move(state);
+  committer_.Reset(state_.through_seq);
+  checkpointer_.Reset(snap.checkpoint_seq);
+  spdlog::info("volume {}: snapshot {} opened read-only (checkpoint {}, through segment {})",
+               meta_.name, snap.name, snap.checkpoint_seq, snap.through_seq);
   return Status::Ok();
 }
 

@@ -46,6 +46,11 @@ struct SegmentMeta {
   // kSegmentExtWriterRun, docs/format.md); 0 when the segment does not say (older writers).
   uint64_t run_id = 0;
   uint64_t run_first_seq = 0;
+  // A restore marker (extension kSegmentExtRestore): before this segment applies, the map
+  // becomes the volume's state at checkpoint restore_checkpoint replayed through restore_through.
+  bool restore = false;
+  uint64_t restore_checkpoint = 0;
+  uint64_t restore_through = 0;
   uint64_t total_blocks() const {
     return units.empty() ? 0 : units.back().first_block + units.back().logical_length / 4096;
   }

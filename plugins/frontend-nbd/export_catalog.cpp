@@ -16,6 +16,10 @@ namespace {
 constexpr uint32_t kDefaultMaxPayload = 32u << 20;
 constexpr uint32_t kCeilingMaxPayload = 1u << 31;
 
+// A snapshot's export "VOLUME@SNAPSHOT" follows its volume's rules (allow-list, client
+// identities): whoever may use the volume may read its snapshots, and nobody else.
+std::string RuleName(const std::string& name) { return name.substr(0, name.find('@')); }
+
 void CollectEntry(void* arg, const char* name, const char* description, uint64_t size) {
   auto* out = static_cast<std::vector<ExportEntry>*>(arg);
   if (!name) return;
@@ -57,12 +61,12 @@ void VolumeHandle::Extents(uint64_t offset, uint64_t length, uint32_t max,
 }
 
 bool ExportCatalog::RestrictsClients(const std::string& volume) const {
-  return clients_.count(volume) != 0;
+  return clients_.count(RuleName(volume)) != 0;
 }
 
 bool ExportCatalog::PermitsClient(const std::string& volume, const std::string& identity,
                                   const std::string& common_name) const {
-  auto it = clients_.find(volume);
+  auto it = clients_.find(RuleName(volume));
   if (it == clients_.end()) return true;
   if (identity.empty() && common_name.empty()) return false;
   for (const std::string& allowed : it->second) {
@@ -75,7 +79,8 @@ bool ExportCatalog::PermitsClient(const std::string& volume, const std::string& 
 }
 
 bool ExportCatalog::Allowed(const std::string& volume) const {
-  return allowed_.empty() || std::find(allowed_.begin(), allowed_.end(), volume) != allowed_.end();
+  const std::string rule = RuleName(volume);
+  return allowed_.empty() || std::find(allowed_.begin(), allowed_.end(), rule) != allowed_.end();
 }
 
 bool ExportCatalog::List(std::vector<ExportEntry>* out) const {

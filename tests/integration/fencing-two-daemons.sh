@@ -4,7 +4,8 @@
 # start with a message naming the owner and the override, while the first keeps serving. Taking
 # over deliberately (`run --take-over`) gives the volume to the second daemon; the first one's
 # next write+flush collides with the new owner's segment (put-if-absent), fails with EIO, and it
-# logs that it was fenced. A clean SIGTERM releases the volume, so the first data dir then opens
+# logs that it was fenced; before that, it already refuses snapshot operations (the ownership
+# record no longer holds its claim). A clean SIGTERM releases the volume, so the first data dir then opens
 # it again without an override and reads the new owner's data. kill -9 releases nothing: another
 # data dir is refused, and the same data dir takes the volume back on restart without a step.
 source "$(dirname "$0")/../lib/common.sh"
@@ -81,6 +82,13 @@ grep -q "taken over from host" "$BP_TMP/second.log" ||
   { cat "$BP_TMP/second.log"; fail "the second daemon did not log the take-over"; }
 second_id=$(cat "$second/writer-id")
 [[ $(owner_state) == "active $second_id" ]] || fail "after the take-over: $(owner_state)"
+# The old owner has not noticed yet (it wrote nothing since), but it may not take snapshots:
+# the new owner would not know what they pin.
+rc=0
+"$BLOCKPIPE" snapshot create default stale --config "$BP_CONFIG" >"$BP_TMP/stale-snap.out" 2>&1 || rc=$?
+((rc != 0)) || fail "the old owner took a snapshot after the take-over"
+grep -q "taken over" "$BP_TMP/stale-snap.out" || fail "unclear refusal: $(cat "$BP_TMP/stale-snap.out")"
+[[ ! -e $BP_DIR/objects/volumes/default/snap/stale ]] || fail "the refused snapshot left a record"
 write_flush "$second_uri" 0 65536 0x22 >"$BP_TMP/second-write.out" 2>&1 ||
   fail "the new owner could not write and flush: $(cat "$BP_TMP/second-write.out")"
 rc=0

@@ -51,6 +51,15 @@ TEST_F(ExportCatalogTest, AllowListFiltersListResolveAndOpen) {
   EXPECT_FALSE(catalog.Resolve("", &volume)) << "\"\" is \"default\", which is not allowed";
 }
 
+TEST_F(ExportCatalogTest, SnapshotExportsFollowTheirVolumesAllowList) {
+  ExportCatalog catalog(volumes_.api(), {"beta"}, false);
+  std::string volume;
+  EXPECT_TRUE(catalog.Resolve("beta@nightly", &volume));
+  EXPECT_EQ(volume, "beta@nightly");
+  EXPECT_FALSE(catalog.Resolve("alpha@nightly", &volume));
+  EXPECT_FALSE(catalog.Resolve("betax@nightly", &volume));
+}
+
 TEST_F(ExportCatalogTest, ResolveMapsEmptyNameAndRefusesOverlongNames) {
   ExportCatalog catalog(volumes_.api(), {}, false);
   std::string volume;

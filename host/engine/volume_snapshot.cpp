@@ -1,0 +1,98 @@
+// Volume snapshots: taking one (flush, then one small record naming the newest stored checkpoint
+// and the last durable segment) and deleting one, with the pins that keep what a snapshot needs
+// (snapshot_catalog.h). The read-only view of a snapshot is a Volume opened with
+// OpenOptions::view (volume_open.cpp, RecoverView).
+#include <spdlog/spdlog.h>
+
+#include "engine/volume.h"
+
+namespace bp {
+
+Status Volume::CreateSnapshot(const std::string& name, SnapshotRecord* out) {
+  const std::string what = "snapshot " + meta_.name + "@" + name;
+  if (view_) return Status::Invalid(what + ": a snapshot has no snapshots");
+  // Every write acknowledged before the command is in a segment the flush waited for.
+  BP_RETURN_IF_ERROR(FlushSync().WithContext(what + ": flushing the volume"));
+  SnapshotRecord record;
+  record.name = name;
+  record.created_unix_ms = svc_.clock->UnixMs();
+  record.size = size_.load();
+  {
+    MutexLock lock(&mu_);
+    if (access_ != Access::kWritable || phase_ != Phase::kServing) {
+      return Status::Precondition(what + ": the volume is read-only here (fenced or closing)");
+    }
+    // With the local journal the flush may have completed on the journal: the snapshot is read
+    // from the store, so wait until the segments it covers are there.
+    const uint64_t covered = committer_.AckFrontier();
+    const auto patience =
+        std::chrono::milliseconds(std::max<uint32_t>(svc_.options.retry_deadline_ms, 100));
+    const Clock::TimePoint limit = svc_.clock->Now() + patience;
+    while (committer_.durable_seq() < covered && access_ == Access::kWritable) {
+      if (svc_.clock->Now() >= limit) {
+        return Status::Transient(what + ": the segments it covers are still uploading");
+      }
+      Pump(/*retry_now=*/committer_.RetryDue(svc_.clock->Now()));
+      svc_.clock->WaitUntil(&idle_cv_, &mu_,
+                            std::min(limit, svc_.clock->Now() + std::chrono::milliseconds(20)));
+    }
+    if (access_ != Access::kWritable) return Status::Precondition(what + ": the volume was fenced");
+    record.through_seq = committer_.durable_seq();
+    // The newest stored checkpoint: PruneOld keeps the newest two whatever the pins say, so it
+    // cannot go before the pin below is in place; older ones may already be gone.
+    record.checkpoint_seq = std::min(checkpointer_.last_seq(), record.through_seq);
+    if (record.checkpoint_seq <= layers_.base_through()) record.checkpoint_seq = 0;
+    for (const Pin& p : pins_.Snapshot().pins) {
+      if (p.kind == Pin::Kind::kSnapshot && p.id == name) {
+        return Status::Precondition(what + " already exists");
+      }
+    }
+    pins_.Add(Pin{Pin::Kind::kSnapshot, name, record.checkpoint_seq, record.through_seq});
+  }
+  Status s = PutSnapshot(*svc_.store, meta_.name, meta_.uuid, record, fenced_puts_);
+  if (!s.ok()) {
+    pins_.Remove(Pin::Kind::kSnapshot, name);
+    if (s.IsPrecondition()) return Status::Precondition(what + " already exists");
+    return s.WithContext(what + ": storing its record");
+  }
+  spdlog::info("volume {}: snapshot {} taken (checkpoint {}, through segment {})", meta_.name, name,
+               record.checkpoint_seq, record.through_seq);
+  *out = std::move(record);
+  return Status::Ok();
+}
+
+Status Volume::DeleteSnapshot(const std::string& name) {
+  const std::string what = "snapshot " + meta_.name + "@" + name;
+  {
+    MutexLock lock(&mu_);
+    if (access_ != Access::kWritable) {
+      return Status::Precondition(what + ": the volume is read-only here (fenced)");
+    }
+  }
+  SnapshotRecord record;
+  Status read = ReadSnapshot(*svc_.store, meta_.name, meta_.uuid, name, &record);
+  // A damaged record can be deleted too: that is how an operator gets rid of it.
+  if (!read.ok() && !read.IsCorrupt()) return read;
+  // Record first, pin after: a crash in between leaves no record, and the next open pins only
+  // what the records say.
+  BP_RETURN_IF_ERROR(
+      DeleteSnapshotRecord(*svc_.store, meta_.name, name).WithContext(what + ": deleting it"));
+  pins_.Remove(Pin::Kind::kSnapshot, name);
+  if (pins_.Snapshot().unknown) {
+    // An unreadable record held everything back; read the records again now that one went.
+    VolumePins pins;
+    if (LoadPins(*svc_.store, meta_.name, meta_.uuid, &pins).ok()) pins_.Reset(std::move(pins));
+  }
+  spdlog::info("volume {}: snapshot {} deleted", meta_.name, name);
+  return Status::Ok();
+}
+
+std::map<uint64_t, uint64_t> Volume::LiveSegments() const {
+  MutexLock lock(&mu_);
+  std::map<uint64_t, uint64_t> out;
+  for (const auto& [seq, info] : state_.segments)
+    out.emplace_hint(out.end(), seq, info.object_size);
+  return out;
+}
+
+}  // namespace bp
