@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   bp::cli::RegisterVolume(app, &exit_code);
   bp::cli::RegisterPlugins(app, &exit_code);
   bp::cli::RegisterStats(app, &exit_code);
+  bp::cli::RegisterGc(app, &exit_code);
   bp::cli::RegisterChangePassword(app, &exit_code);
   bp::cli::RegisterFsck(app, &exit_code);
   try {

@@ -27,8 +27,8 @@ using config_detail::TableReader;
 using config_detail::TypeName;
 using config_detail::Where;
 
-const std::vector<std::string> kTopLevelTables = {"host",  "engine",   "backend", "filter",
-                                                  "codec", "frontend", "volume",  "journal"};
+const std::vector<std::string> kTopLevelTables = {
+    "host", "engine", "backend", "filter", "codec", "frontend", "volume", "journal", "gc"};
 const std::vector<std::string> kHostKeys = {"data_dir", "control_socket", "plugin_dirs",
                                             "log_level"};
 const std::vector<std::string> kEngineKeys = {
@@ -37,6 +37,7 @@ const std::vector<std::string> kEngineKeys = {
     // The write side's durability and uploads (see ParseEngine's tail).
     "uploads_in_flight", "durability"};
 const std::vector<std::string> kJournalKeys = {"dir", "max_size"};
+const std::vector<std::string> kGcKeys = {"enabled", "min_dead_ratio", "rate", "interval_ms"};
 const std::vector<std::string> kVolumeKeys = {"name", "size"};
 
 constexpr uint64_t kMiB = 1ull << 20;
@@ -115,6 +116,7 @@ class Parser {
     BP_RETURN_IF_ERROR(ParseHost());
     BP_RETURN_IF_ERROR(ParseEngine());
     BP_RETURN_IF_ERROR(ParseJournal());
+    BP_RETURN_IF_ERROR(ParseGc());
     BP_RETURN_IF_ERROR(ParseBackend());
     BP_RETURN_IF_ERROR(ParsePluginArray("filter", /*at_least_one=*/false, &cfg_.filters));
     BP_RETURN_IF_ERROR(ParsePluginArray("codec", /*at_least_one=*/false, &cfg_.codecs));
@@ -294,6 +296,28 @@ class Parser {
       return r.Error("max_size",
                      "must be at least 1MiB (got " + std::to_string(e.journal_max_size) + ")");
     }
+    return Status::Ok();
+  }
+
+  // [gc]: background garbage collection (engine/collector.h).
+  Status ParseGc() {
+    EngineOptions& e = cfg_.engine;
+    const toml::value* table = Top("gc");
+    if (table == nullptr) return Status::Ok();
+    BP_RETURN_IF_ERROR(RequireTable("gc", *table));
+    TableReader r(cfg_.file, "gc", *table);
+    BP_RETURN_IF_ERROR(r.CheckKeys(kGcKeys));
+    BP_RETURN_IF_ERROR(r.GetBool("enabled", &e.gc_enabled));
+    // 0 would rewrite segments that are wholly live: nothing to gain, everything to write.
+    BP_RETURN_IF_ERROR(r.GetDouble("min_dead_ratio", 0.01, 1.0, &e.gc_min_dead_ratio));
+    BP_RETURN_IF_ERROR(r.GetSize("rate", &e.gc_rate));
+    if (e.gc_rate < 64 * 1024) {
+      return r.Error("rate", "must be at least 64KiB (bytes per second; got " +
+                                 std::to_string(e.gc_rate) + ")");
+    }
+    int64_t n = e.gc_interval_ms;
+    BP_RETURN_IF_ERROR(r.GetInt("interval_ms", 10, 3600 * 1000, &n));
+    e.gc_interval_ms = static_cast<uint32_t>(n);
     return Status::Ok();
   }
 

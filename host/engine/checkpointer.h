@@ -50,6 +50,12 @@ class Checkpointer {
   void Finished(bool stored, uint64_t seq, uint64_t covered_bytes, uint64_t size);
   // A checkpoint the volume wrote outside the periodic pacing (the final one at close).
   void Stored(uint64_t seq);
+  // The next checkpoint is due as soon as a segment newer than the last one is durable,
+  // whatever the pacing says: garbage collection needs two checkpoints past the segments it
+  // emptied before they may be deleted (segment_pins.h), and an idle volume writes no more
+  // segments to make one due.
+  void Force() { forced_ = true; }
+  bool forced() const { return forced_; }
 
  private:
   enum class State { kIdle, kWriting };
@@ -58,6 +64,7 @@ class Checkpointer {
   uint64_t last_seq_ = 0;
   uint64_t durable_bytes_ = 0;  // bytes of the segments this process made durable
   uint64_t due_bytes_ = 0;      // no periodic checkpoint before durable_bytes_ reaches it
+  bool forced_ = false;         // Force(): due regardless of pacing
 };
 
 class CheckpointStore {
@@ -72,8 +79,9 @@ class CheckpointStore {
   Status Put(uint64_t seq, const Bytes& plain) const;
   // Delete all but the newest Checkpointer::kKept checkpoints. *kept (optional) receives the
   // seqs still in the store, newest first (one that failed to delete counts as kept: it is
-  // still a recovery fallback). False when the listing failed.
-  bool PruneOld(std::vector<uint64_t>* kept = nullptr) const;
+  // still a recovery fallback), *kept_bytes (optional) their object sizes summed. False when
+  // the listing failed.
+  bool PruneOld(std::vector<uint64_t>* kept = nullptr, uint64_t* kept_bytes = nullptr) const;
 
  private:
   ObjectStore* const store_;

@@ -72,6 +72,14 @@ struct EngineOptions {
   // journal, losing the flushed writes that only its journal holds.
   bool take_over_force = false;
 
+  // Garbage collection ([gc], collector.h). Background collection on/off (`blockpipe gc` runs a
+  // pass either way); the dead share of a segment from which its live blocks are rewritten;
+  // the pace of background rewriting in bytes per second; how often a volume looks for work.
+  bool gc_enabled = true;
+  double gc_min_dead_ratio = 0.3;
+  uint64_t gc_rate = 64ull << 20;
+  uint32_t gc_interval_ms = 1000;
+
   // Sabotage bits (above), for the simulator's self-test only. 0 in every real use.
   uint32_t sabotage = 0;
 };

@@ -36,12 +36,15 @@
 
 #include "cache/unit_cache.h"
 #include "engine/checkpointer.h"
+#include "engine/collector.h"
 #include "engine/completions.h"
 #include "engine/engine_options.h"
 #include "engine/executor.h"
 #include "engine/read_path.h"
 #include "engine/reclaimer.h"
 #include "engine/segment_committer.h"
+#include "engine/segment_pins.h"
+#include "engine/store_usage.h"
 #include "engine/volume_manager.h"
 #include "engine/volume_meta.h"
 #include "engine/volume_state.h"
@@ -72,6 +75,9 @@ class Volume : public std::enable_shared_from_this<Volume> {
     // The writer-run id of the next open (nonzero); 0 draws a random one. The simulator sets it
     // from its seed, so a run never reads std::random_device.
     uint64_t run_id = 0;
+    // Segments that snapshots and clone bases pin (segment_pins.h); null: none. Must outlive
+    // the volume.
+    const PinSource* pin_source = nullptr;
   };
 
   // Open an existing volume: recover its map from the newest valid checkpoint and the segments
@@ -103,6 +109,16 @@ class Volume : public std::enable_shared_from_this<Volume> {
 
   VolumeSummary Summary() const BP_EXCLUDES(mu_);
   bool read_only() const BP_EXCLUDES(mu_);
+
+  // Garbage collection (volume_gc.cpp): run a pass now, whatever [gc] enabled and rate say.
+  // Returns the pass number; Summary().gc_passes_done reaches it when the pass has rewritten
+  // what it could and the segments it emptied are deleted (or pinned). Fails on a volume that
+  // is not writable (read-only or fenced: only the owner collects).
+  Status RequestGc(uint64_t* pass) BP_EXCLUDES(mu_);
+  // In-process pins on segments an older map still reads (segment_pins.h), e.g. a snapshot
+  // export while it is served. Pin replaces `holder`'s earlier pins.
+  void PinSegments(const std::string& holder, std::vector<uint64_t> seqs) BP_EXCLUDES(mu_);
+  void UnpinSegments(const std::string& holder) BP_EXCLUDES(mu_);
 
   std::atomic<uint32_t> references{0};
 
@@ -199,6 +215,17 @@ class Volume : public std::enable_shared_from_this<Volume> {
   const VolumeState& StateWhileSlotBorrowed() const BP_NO_THREAD_SAFETY_ANALYSIS { return state_; }
   void ScheduleReclaim(uint64_t reference) BP_REQUIRES(mu_);
 
+  // ---- volume_gc.cpp ----
+  // Start a copy batch if the collector has work, clients leave room and the rate allows;
+  // otherwise settle (force the checkpoints that let emptied segments be deleted).
+  void MaybeCollect(Clock::TimePoint now) BP_REQUIRES(mu_);
+  struct GcBatch;
+  // Read the batch's units and relocate their still-live blocks into the active buffer.
+  void CopyLive(std::shared_ptr<GcBatch> batch) BP_EXCLUDES(mu_);
+  // Drive checkpoints until the dead segments lie below the oldest kept one. Returns true when
+  // nothing is left to do.
+  bool Settle(bool manual) BP_REQUIRES(mu_);
+
   // Immutable after construction; readable without the lock.
   const Services svc_;
   const VolumeMeta meta_;
@@ -221,6 +248,13 @@ class Volume : public std::enable_shared_from_this<Volume> {
   SegmentCommitter committer_ BP_GUARDED_BY(mu_);
   Checkpointer checkpointer_ BP_GUARDED_BY(mu_);
   Reclaimer reclaimer_ BP_GUARDED_BY(mu_);
+  SegmentPins pins_ BP_GUARDED_BY(mu_);
+  GarbageCollector gc_ BP_GUARDED_BY(mu_);
+  StoreUsage usage_ BP_GUARDED_BY(mu_);
+  // The oldest kept checkpoint when two or more are kept (0: unknown, or recovery could start
+  // from segment 1), and the size of the newest one, for the settling pace.
+  uint64_t oldest_kept_checkpoint_ BP_GUARDED_BY(mu_) = 0;
+  uint64_t last_checkpoint_bytes_ BP_GUARDED_BY(mu_) = 0;
   ReadPath read_ BP_GUARDED_BY(mu_);
   // Local journal: a commit task is running (flushes arriving meanwhile share the next one);
   // the durable seq through which the journal is to forget this volume's rows, and how far it

@@ -1,5 +1,5 @@
-// Volume checkpoints and reclaim: starting a periodic checkpoint when the Checkpointer says one
-// is due, serializing the map without the lock while the upload slot is borrowed, storing and
+// Volume checkpoints and reclaim: starting a periodic (or forced, see collector.h) checkpoint
+// when the Checkpointer says one is due, serializing the map without the lock while the upload slot is borrowed, storing and
 // pruning checkpoints (CheckpointStore), and running the reclaim passes the Reclaimer allows.
 #include <cerrno>
 
@@ -18,7 +18,7 @@ void Volume::MaybeCheckpoint() {
   if (!checkpointer_.Due(committer_.durable_seq())) return;
   const uint64_t covered_bytes = checkpointer_.Begin();
   const uint64_t seq = state_.through_seq;
-  reclaimer_.RecordCheckpoint(seq, state_);
+  pins_.RecordCheckpoint(seq, state_);
   // The state changes only when an uploaded segment is applied, and the committer applies none
   // while the map is borrowed. Borrowing it while serializing lets the serialization (tens of
   // MB for a fragmented map) run without the lock and still be exactly the state through
@@ -44,7 +44,8 @@ void Volume::WriteCheckpoint(uint64_t seq, Bytes plain, uint64_t covered_bytes) 
   // here means another writer stored this checkpoint.
   const Status s = checkpoints_.Put(seq, plain);
   std::vector<uint64_t> kept;
-  const bool listed = s.ok() && checkpoints_.PruneOld(&kept);
+  uint64_t kept_bytes = 0;
+  const bool listed = s.ok() && checkpoints_.PruneOld(&kept, &kept_bytes);
   Completions done;
   MutexLock lock(&mu_);
   checkpointer_.Finished(s.ok(), seq, covered_bytes, plain.size());
@@ -54,8 +55,13 @@ void Volume::WriteCheckpoint(uint64_t seq, Bytes plain, uint64_t covered_bytes) 
     spdlog::warn("volume {}: checkpoint {} failed: {} (will retry after the next segment)",
                  meta_.name, seq, s.ToString());
   }
-  // With fewer checkpoints than kept, recovery may fall back to replaying from segment 1.
-  if (listed && kept.size() >= Checkpointer::kKept) ScheduleReclaim(kept.back());
+  if (s.ok()) last_checkpoint_bytes_ = plain.size();
+  if (listed) {
+    usage_.CheckpointsKept(kept_bytes);
+    // With fewer checkpoints than kept, recovery may fall back to replaying from segment 1.
+    oldest_kept_checkpoint_ = kept.size() >= Checkpointer::kKept ? kept.back() : 0;
+    if (oldest_kept_checkpoint_ != 0) ScheduleReclaim(oldest_kept_checkpoint_);
+  }
   idle_cv_.SignalAll();
   // Segments that became durable while this checkpoint was written did not start one; if they
   // made the next one due, take it now rather than at the next segment, which an idle volume
@@ -66,13 +72,15 @@ void Volume::WriteCheckpoint(uint64_t seq, Bytes plain, uint64_t covered_bytes) 
 
 void Volume::ScheduleReclaim(uint64_t reference) {
   if (phase_ == Phase::kClosed || access_ != Access::kWritable) return;
-  std::optional<ReclaimPass> pass = reclaimer_.Schedule(reference);
+  std::optional<ReclaimPass> pass = reclaimer_.Schedule(reference, &pins_, state_);
   if (!pass) return;
   auto self = shared_from_this();
   RunInBackground([self, pass = std::move(*pass)] {
-    ReclaimDeadSegments(*self->svc_.store, self->meta_.name, pass);
+    const ReclaimResult result =
+        ReclaimDeadSegments(*self->svc_.store, self->meta_.name, pass, self->svc_.pin_source);
     MutexLock lock(&self->mu_);
-    self->reclaimer_.PassDone();
+    for (uint64_t seq : result.deleted) self->usage_.SegmentDeleted(seq);
+    self->reclaimer_.PassDone(result.complete ? pass.reference_seq : 0);
     self->BackgroundDone();
   });
 }

@@ -1,0 +1,276 @@
+// Garbage collection: the live blocks of mostly-dead segments are rewritten into new segments,
+// the old objects are deleted once no checkpoint, pin or read needs them, every byte reads back
+// the same before and after (also after a crash), STORED is exactly what the store holds, and
+// only a writable volume collects. Also the deletion rule itself (SegmentPins) and the pin
+// source hook the snapshot code fills.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <numeric>
+
+#include "engine/collector.h"
+#include "engine/object_format.h"
+#include "engine/reclaimer.h"
+#include "engine/segment_pins.h"
+#include "engine_test_util.h"
+#include "support/status_assert.h"
+
+namespace bp {
+namespace {
+
+using test::Harness;
+using test::Pattern;
+using test::Seqs;
+
+uint64_t StoreBytes(MemoryStore& store, const std::string& prefix) {
+  uint64_t total = 0;
+  for (const auto& k : store.Keys(prefix)) total += store.Peek(k).size();
+  return total;
+}
+
+class Gc : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    h.options.checkpoint_every_segments = 1000;  // checkpoints only when GC forces them
+    h.Start();
+    ASSERT_OK(h.manager->Create("v", 16u << 20));
+  }
+  VolumeSummary Summary() {
+    for (const auto& s : h.manager->List()) {
+      if (s.name == "v") return s;
+    }
+    ADD_FAILURE() << "no volume v";
+    return {};
+  }
+  // Blocks [first, first+count) get content seeded with seed + block, in one segment.
+  void WriteRun(VolumeRef& ref, uint64_t first, uint64_t count, uint32_t seed) {
+    for (uint64_t b = first; b < first + count; ++b) {
+      ASSERT_EQ(test::Write(ref, b * 4096, Pattern(4096, seed + static_cast<uint32_t>(b))), 0);
+      expected_[b] = seed + static_cast<uint32_t>(b);
+    }
+    h.FlushSegment(ref);
+  }
+  void ExpectAll(VolumeRef& ref) {
+    for (const auto& [block, seed] : expected_) {
+      Bytes out;
+      ASSERT_EQ(test::Read(ref, block * 4096, 4096, &out), 0);
+      ASSERT_EQ(out, Pattern(4096, seed)) << "block " << block;
+    }
+  }
+  void RunGcAndWait() {
+    std::vector<std::pair<std::string, uint64_t>> passes;
+    ASSERT_OK(h.manager->RunGc("v", &passes));
+    ASSERT_EQ(passes.size(), 1u);
+    const uint64_t pass = passes[0].second;
+    ASSERT_TRUE(test::WaitFor([&] { return Summary().gc_passes_done >= pass; }, 10000))
+        << "pass " << pass << " did not finish";
+  }
+  Harness h;
+  std::map<uint64_t, uint32_t> expected_;
+};
+
+TEST_F(Gc, RewritesMostlyDeadSegmentsAndDeletesThem) {
+  auto ref = h.Ref();
+  WriteRun(*ref, 0, 64, 1000);    // segment 1: blocks 0..63
+  WriteRun(*ref, 64, 64, 2000);   // segment 2: blocks 64..127
+  WriteRun(*ref, 0, 48, 3000);    // segment 3: 75% of segment 1 dead
+  WriteRun(*ref, 64, 16, 4000);   // segment 4: 25% of segment 2 dead (below the threshold)
+  const VolumeSummary before = Summary();
+  EXPECT_GT(before.garbage_bytes, 0u);
+  RunGcAndWait();
+  auto segs = Seqs(*h.store, SegmentPrefix("v"));
+  EXPECT_EQ(std::count(segs.begin(), segs.end(), 1u), 0) << "segment 1 was not collected";
+  EXPECT_EQ(std::count(segs.begin(), segs.end(), 2u), 1) << "segment 2 is mostly live";
+  const VolumeSummary after = Summary();
+  EXPECT_EQ(after.gc_rewritten_bytes, 16u * 4096);  // the 16 live blocks of segment 1
+  EXPECT_EQ(after.live_bytes, before.live_bytes);
+  EXPECT_LT(after.garbage_bytes, before.garbage_bytes);
+  EXPECT_EQ(after.stored_bytes, StoreBytes(*h.store, VolumePrefix("v")));
+  EXPECT_GT(after.gc_write_amplification(), 1.0);
+  ExpectAll(*ref);
+
+  // Both kept checkpoints and the log after them still rebuild the same volume.
+  ref.reset();
+  ASSERT_OK(h.Crash());
+  ref = h.Ref();
+  ExpectAll(*ref);
+  ref.reset();
+  ASSERT_OK(h.Restart());
+  ref = h.Ref();
+  ExpectAll(*ref);
+}
+
+TEST_F(Gc, StoredBytesIsWhatTheStoreHolds) {
+  auto ref = h.Ref();
+  for (int i = 0; i < 6; ++i) {
+    WriteRun(*ref, 0, 32, 100 * i);
+    EXPECT_EQ(Summary().stored_bytes, StoreBytes(*h.store, VolumePrefix("v")));
+  }
+  EXPECT_GT(Summary().stored_bytes, Summary().live_bytes);  // overwrites are still stored
+  RunGcAndWait();
+  EXPECT_EQ(Summary().stored_bytes, StoreBytes(*h.store, VolumePrefix("v")));
+  // The old segments were wholly dead: reclaimed, and stored is close to live again.
+  EXPECT_EQ(Seqs(*h.store, SegmentPrefix("v")).front(), 6u);
+  ref.reset();
+  ASSERT_OK(h.Restart());
+  EXPECT_EQ(Summary().stored_bytes, StoreBytes(*h.store, VolumePrefix("v")));
+  ref = h.Ref();
+  ExpectAll(*ref);
+}
+
+TEST_F(Gc, TrimmedDataIsCollectedToo) {
+  auto ref = h.Ref();
+  WriteRun(*ref, 0, 64, 7);
+  WriteRun(*ref, 64, 64, 9);
+  // Trim every other block of the first run: half of segment 1 is dead.
+  for (uint64_t b = 0; b < 64; b += 2) {
+    ASSERT_EQ(test::DoIo(*ref, BP_IO_OP_TRIM, b * 4096, 4096, nullptr), 0);
+    expected_.erase(b);
+  }
+  h.FlushSegment(*ref);
+  RunGcAndWait();
+  auto segs = Seqs(*h.store, SegmentPrefix("v"));
+  EXPECT_EQ(std::count(segs.begin(), segs.end(), 1u), 0);
+  ExpectAll(*ref);
+  for (uint64_t b = 0; b < 64; b += 2) {
+    Bytes out;
+    ASSERT_EQ(test::Read(*ref, b * 4096, 4096, &out), 0);
+    EXPECT_EQ(out, Bytes(4096, 0)) << "trimmed block " << b << " came back";
+  }
+}
+
+TEST_F(Gc, ANewerWriteWinsOverTheRelocatedCopy) {
+  auto ref = h.Ref();
+  WriteRun(*ref, 0, 64, 50);
+  WriteRun(*ref, 0, 40, 60);
+  // Buffered, not yet flushed: GC must not put the older content over these.
+  for (uint64_t b = 40; b < 64; b += 3) {
+    ASSERT_EQ(test::Write(*ref, b * 4096, Pattern(4096, 90000 + static_cast<uint32_t>(b))), 0);
+    expected_[b] = 90000 + static_cast<uint32_t>(b);
+  }
+  RunGcAndWait();
+  ExpectAll(*ref);
+  ASSERT_EQ(test::Flush(*ref), 0);
+  ref.reset();
+  ASSERT_OK(h.Crash());
+  ref = h.Ref();
+  ExpectAll(*ref);
+}
+
+TEST_F(Gc, NothingToDoFinishesAtOnce) {
+  auto ref = h.Ref();
+  WriteRun(*ref, 0, 16, 1);
+  RunGcAndWait();
+  EXPECT_EQ(Summary().gc_rewritten_bytes, 0u);
+  EXPECT_EQ(Seqs(*h.store, SegmentPrefix("v")), std::vector<uint64_t>{1});
+}
+
+TEST_F(Gc, OnlyAWritableVolumeCollects) {
+  ASSERT_OK(h.manager->Shutdown());
+  h.manager.reset();
+  h.options.allow_unfenced = false;
+  h.store->SetPutIfAbsentSupported(false);  // no fencing possible: served read-only
+  h.store->SetConditionalPutSupported(false);
+  ASSERT_OK(h.StartAndOpen());
+  std::vector<std::pair<std::string, uint64_t>> passes;
+  const Status s = h.manager->RunGc("v", &passes);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("read-only"), std::string::npos) << s.ToString();
+  passes.clear();
+  EXPECT_OK(h.manager->RunGc("", &passes));  // "every writable volume": none
+  EXPECT_TRUE(passes.empty());
+  EXPECT_TRUE(h.manager->RunGc("nope", &passes).IsNotFound());
+}
+
+// ---- the deletion rule ----
+
+VolumeState StateWith(std::vector<uint64_t> live) {
+  VolumeState state;
+  for (uint64_t seq : live) state.segments[seq] = SegmentInfo{};
+  return state;
+}
+
+TEST(SegmentPinsTest, UnknownCheckpointDeletesNothing) {
+  SegmentPins pins;
+  ReclaimPass pass;
+  EXPECT_EQ(pins.Plan(8, VolumeState{}, &pass), SegmentPins::Verdict::kUnknown);
+}
+
+TEST(SegmentPinsTest, KeepsCheckpointLiveMapAndHolderSegments) {
+  SegmentPins pins;
+  pins.RecordCheckpoint(8, StateWith({3, 8}));
+  pins.Pin("snapshot:a", {2, 12});
+  ReclaimPass pass;
+  ASSERT_EQ(pins.Plan(8, StateWith({5, 8, 9}), &pass), SegmentPins::Verdict::kReady);
+  EXPECT_EQ(pass.reference_seq, 8u);
+  // 12 and 9 lie above the reference anyway; 2 (pinned), 3 (checkpoint), 5 (live map) stay.
+  EXPECT_EQ(pass.keep, (std::vector<uint64_t>{2, 3, 5, 8}));
+  pins.Unpin("snapshot:a");
+  EXPECT_EQ(pins.holder_count(), 0u);
+}
+
+TEST(SegmentPinsTest, WaitsForReadsPlannedBeforeTheCheckpoint) {
+  SegmentPins pins;
+  const uint64_t old_read = pins.BeginFetch();
+  pins.RecordCheckpoint(8, StateWith({8}));
+  const uint64_t new_read = pins.BeginFetch();
+  ReclaimPass pass;
+  EXPECT_EQ(pins.Plan(8, VolumeState{}, &pass), SegmentPins::Verdict::kWait);
+  pins.EndFetch(old_read);
+  EXPECT_EQ(pins.Plan(8, VolumeState{}, &pass), SegmentPins::Verdict::kReady);
+  pins.EndFetch(new_read);
+}
+
+class FixedPins : public PinSource {
+ public:
+  explicit FixedPins(std::vector<uint64_t> seqs, Status status = Status::Ok())
+      : seqs_(std::move(seqs)), status_(std::move(status)) {}
+  Status PinnedSegments(const std::string&, std::vector<uint64_t>* out) const override {
+    out->insert(out->end(), seqs_.begin(), seqs_.end());
+    return status_;
+  }
+
+ private:
+  std::vector<uint64_t> seqs_;
+  Status status_;
+};
+
+TEST(SegmentPinsTest, PinSourceKeepsSegmentsAndItsFailureCancelsThePass) {
+  auto store = std::make_shared<MemoryStore>();
+  for (uint64_t seq = 1; seq <= 6; ++seq) store->Poke(SegmentKey("v", seq), Bytes(10, 1));
+  ReclaimPass pass{5, {4}};
+  const FixedPins failing({}, Status::Transient("store down"));
+  ReclaimResult r = ReclaimDeadSegments(*store, "v", pass, &failing);
+  EXPECT_FALSE(r.complete);
+  EXPECT_TRUE(r.deleted.empty());
+  EXPECT_EQ(Seqs(*store, SegmentPrefix("v")).size(), 6u);
+
+  const FixedPins snapshot({2});
+  r = ReclaimDeadSegments(*store, "v", pass, &snapshot);
+  EXPECT_TRUE(r.complete);
+  EXPECT_EQ(r.deleted, (std::vector<uint64_t>{1, 3, 5}));
+  EXPECT_EQ(Seqs(*store, SegmentPrefix("v")), (std::vector<uint64_t>{2, 4, 6}));
+}
+
+TEST(CollectorTest, PicksMostGarbageFirstAboveTheThreshold) {
+  EngineOptions o;
+  o.gc_min_dead_ratio = 0.5;
+  GarbageCollector gc(o);
+  VolumeState state;
+  // Segments 1..3 hold 4 blocks each (one 16 KiB unit); the map keeps 1, 2 and 4 of them.
+  for (uint64_t seq = 1; seq <= 3; ++seq) {
+    state.segments[seq].units.push_back(UnitLoc{0, 100, 16384, 0, 0});
+  }
+  state.map.Assign(0, 1, ExtentKind::kData, 1, 0);   // segment 1: 75% dead
+  state.map.Assign(10, 2, ExtentKind::kData, 2, 0);  // segment 2: 50% dead
+  state.map.Assign(20, 4, ExtentKind::kData, 3, 0);  // segment 3: all live
+  EXPECT_EQ(gc.Candidates(state, 0), (std::vector<uint64_t>{1, 2}));
+  const auto runs = GarbageCollector::LiveRuns(state, {1, 2}, 2);
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0].lba, 0u);
+  EXPECT_EQ(runs[1].lba, 10u);
+  EXPECT_EQ(runs[1].blocks, 1u);  // cut at the batch limit
+}
+
+}  // namespace
+}  // namespace bp
