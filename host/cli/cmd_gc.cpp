@@ -104,8 +104,8 @@ void RegisterGc(CLI::App& app, int* exit_code) {
       if (all_done) break;
       if (now >= limit) {
         PrintProgress(passes);
-        *exit_code = ReportError(Status::Transient(
-            "garbage collection still running after " + std::to_string(*timeout) + " s"));
+        *exit_code = ReportError(Status::Transient("garbage collection still running after " +
+                                                   std::to_string(*timeout) + " s"));
         return;
       }
       if (now - last_print >= std::chrono::seconds(5)) {

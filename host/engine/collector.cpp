@@ -35,8 +35,7 @@ bool GarbageCollector::InFlight(uint64_t durable_seq, uint64_t* landing) {
   return *landing != 0;
 }
 
-std::vector<uint64_t> GarbageCollector::Candidates(const VolumeState& state,
-                                                   uint64_t durable_seq) {
+std::vector<uint64_t> GarbageCollector::Candidates(const VolumeState& state, uint64_t durable_seq) {
   uint64_t landing;
   InFlight(durable_seq, &landing);  // forget what has landed
   struct Scored {

@@ -22,6 +22,9 @@ struct Sabotage {
   static constexpr uint32_t kAckFlushOnNewestDurable = 1u << 2;
   // A FLUSH or FUA completes once its writes are sealed, before the upload (caught by crashes).
   static constexpr uint32_t kAckFlushOnSeal = 1u << 3;
+  // Garbage collection relocates a block without checking that the map still points where it
+  // read it and that no sealed buffer holds a newer write (caught by overwrites during GC).
+  static constexpr uint32_t kGcStaleRelocation = 1u << 4;
 };
 
 struct EngineOptions {

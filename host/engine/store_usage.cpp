@@ -62,8 +62,9 @@ uint64_t StoreUsage::GarbageBytes(const VolumeState& state) const {
     const uint64_t total = SegmentBlocks(info);
     const uint64_t live = state.map.LiveBlocks(seq);
     if (total == 0 || live >= total) continue;
-    garbage += static_cast<uint64_t>(static_cast<double>(info.object_size) *
-                                     static_cast<double>(total - live) / static_cast<double>(total));
+    garbage +=
+        static_cast<uint64_t>(static_cast<double>(info.object_size) *
+                              static_cast<double>(total - live) / static_cast<double>(total));
   }
   return garbage;
 }

@@ -43,10 +43,10 @@ Status Volume::RequestGc(uint64_t* pass) {
   MutexLock lock(&mu_);
   if (phase_ != Phase::kServing) return Status::Permanent("volume " + meta_.name + " is closing");
   if (access_ != Access::kWritable) {
-    return Status::Permanent("volume " + meta_.name + " is " +
-                             (access_ == Access::kFenced ? "fenced by another writer"
-                                                         : "open read-only") +
-                             "; only its writer collects garbage");
+    return Status::Permanent(
+        "volume " + meta_.name + " is " +
+        (access_ == Access::kFenced ? "fenced by another writer" : "open read-only") +
+        "; only its writer collects garbage");
   }
   *pass = gc_.Request();
   spdlog::info("volume {}: garbage collection pass {} requested", meta_.name, *pass);
@@ -99,9 +99,10 @@ void Volume::MaybeCollect(Clock::TimePoint now) {
       uint32_t unit_index = 0;
       const UnitLoc* loc = state_.FindUnit(run.seq, index, &unit_index);
       if (loc == nullptr) {
-        spdlog::error("volume {}: map points to segment {} block {} which has no unit; not "
-                      "collecting that segment",
-                      meta_.name, run.seq, index);
+        spdlog::error(
+            "volume {}: map points to segment {} block {} which has no unit; not "
+            "collecting that segment",
+            meta_.name, run.seq, index);
         gc_.SkipSegment(run.seq);
         break;
       }
@@ -172,12 +173,11 @@ void Volume::CopyLive(std::shared_ptr<GcBatch> batch) {
       const uint64_t lba = piece.lba + b;
       // Still live exactly where it was read from, and no buffer holds anything newer?
       const MapPiece now = state_.map.Lookup(lba, 1);
-      if (!now.mapped || now.kind != ExtentKind::kData || now.seq != piece.seq ||
-          now.index != piece.index + b) {
-        continue;
-      }
       const uint8_t* ignored = nullptr;
-      if (committer_.Lookup(lba, &ignored) != WriteBuffer::Hit::kMiss) continue;
+      const bool unchanged = now.mapped && now.kind == ExtentKind::kData && now.seq == piece.seq &&
+                             now.index == piece.index + b &&
+                             committer_.Lookup(lba, &ignored) == WriteBuffer::Hit::kMiss;
+      if (!unchanged && !(svc_.options.sabotage & Sabotage::kGcStaleRelocation)) continue;
       const uint8_t* src = unit.data->data() + (piece.at + b) * kBlockSize;
       if (write_.PutRelocated(lba, src, svc_.clock->Now())) {
         relocated += kBlockSize;

@@ -17,6 +17,7 @@ enum Sabotage : uint32_t {
   kSabNoLostReplyResolution = 1u << 1,
   kSabAckFlushOnNewestDurable = 1u << 2,
   kSabAckFlushOnSeal = 1u << 3,
+  kSabGcStaleRelocation = 1u << 4,
 };
 // True when this build's engine has EngineOptions::sabotage.
 bool EngineHasSabotage();

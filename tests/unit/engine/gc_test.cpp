@@ -71,10 +71,10 @@ class Gc : public ::testing::Test {
 
 TEST_F(Gc, RewritesMostlyDeadSegmentsAndDeletesThem) {
   auto ref = h.Ref();
-  WriteRun(*ref, 0, 64, 1000);    // segment 1: blocks 0..63
-  WriteRun(*ref, 64, 64, 2000);   // segment 2: blocks 64..127
-  WriteRun(*ref, 0, 48, 3000);    // segment 3: 75% of segment 1 dead
-  WriteRun(*ref, 64, 16, 4000);   // segment 4: 25% of segment 2 dead (below the threshold)
+  WriteRun(*ref, 0, 64, 1000);   // segment 1: blocks 0..63
+  WriteRun(*ref, 64, 64, 2000);  // segment 2: blocks 64..127
+  WriteRun(*ref, 0, 48, 3000);   // segment 3: 75% of segment 1 dead
+  WriteRun(*ref, 64, 16, 4000);  // segment 4: 25% of segment 2 dead (below the threshold)
   const VolumeSummary before = Summary();
   EXPECT_GT(before.garbage_bytes, 0u);
   RunGcAndWait();
