@@ -93,6 +93,18 @@ class GarbageCollector {
   void MarkerSealed(uint64_t seq) { markers_.insert(seq); }
   bool IsMarker(uint64_t seq) const { return markers_.count(seq) != 0; }
 
+  // Settling (Volume::Settle): every segment dead now is dead in any checkpoint through the
+  // durable seq of this moment, so once a deletion pass whose reference is at or past it has
+  // run, what is still dead is pinned (or failed to delete and waits for the next pass) and no
+  // reason to settle again. 0: not settling.
+  uint64_t settle_through() const { return settle_through_; }
+  void StartSettling(uint64_t durable_seq) { settle_through_ = durable_seq; }
+  void Settled(std::set<uint64_t> still_dead) {
+    settle_through_ = 0;
+    settled_dead_ = std::move(still_dead);
+  }
+  bool LeftBySettling(uint64_t seq) const { return settled_dead_.count(seq) != 0; }
+
   // A scan found nothing to rewrite (and settling has nothing left to do either, when
   // `settled`): finishes a manual pass in progress.
   void Idle(Clock::TimePoint now, bool settled);
@@ -113,6 +125,8 @@ class GarbageCollector {
   std::set<uint64_t> skip_;
   std::map<uint64_t, uint64_t> in_flight_;  // segment -> the segment its blocks land in
   std::set<uint64_t> markers_;
+  uint64_t settle_through_ = 0;
+  std::set<uint64_t> settled_dead_;
   GcCounters counters_;
 };
 

@@ -200,22 +200,30 @@ void Volume::CopyLive(std::shared_ptr<GcBatch> batch) {
 }
 
 bool Volume::Settle(bool manual) {
-  // Dead segment objects not yet behind a finished deletion pass (those at or below it that
-  // remain are pinned, or failed to delete and are retried by the next pass).
-  uint64_t need = 0;
-  uint64_t dead_bytes = 0;
-  for (const auto& [seq, size] : usage_.segments()) {
-    if (seq <= reclaimer_.reclaimed_through() || state_.segments.count(seq) != 0 ||
-        gc_.IsMarker(seq)) {
-      continue;
+  if (gc_.settle_through() == 0) {
+    // Dead segment objects an earlier settling did not leave behind (pinned ones, say).
+    uint64_t dead_bytes = 0;
+    for (const auto& [seq, size] : usage_.segments()) {
+      if (state_.segments.count(seq) != 0 || gc_.IsMarker(seq) || gc_.LeftBySettling(seq)) {
+        continue;
+      }
+      dead_bytes += size;
     }
-    need = seq;
-    dead_bytes += size;
+    if (dead_bytes == 0) return true;
+    // A forced checkpoint rewrites the whole map; pay for it only when it frees several times
+    // its size (as periodic ones are paced), or when asked to.
+    if (!manual && dead_bytes < Checkpointer::kWriteRatio * last_checkpoint_bytes_) return true;
+    gc_.StartSettling(committer_.durable_seq());
   }
-  if (need == 0) return true;
-  // A forced checkpoint rewrites the whole map; pay for it only when it frees several times its
-  // size (as periodic ones are paced), or when asked to.
-  if (!manual && dead_bytes < Checkpointer::kWriteRatio * last_checkpoint_bytes_) return true;
+  const uint64_t need = gc_.settle_through();
+  if (reclaimer_.reclaimed_through() >= need) {
+    std::set<uint64_t> still_dead;
+    for (const auto& [seq, size] : usage_.segments()) {
+      if (state_.segments.count(seq) == 0) still_dead.insert(seq);
+    }
+    gc_.Settled(std::move(still_dead));
+    return true;
+  }
   if (oldest_kept_checkpoint_ >= need && pins_.Knows(oldest_kept_checkpoint_)) {
     // Recovery can no longer need them: a deletion pass (it waits for older reads).
     if (!reclaimer_.running()) ScheduleReclaim(oldest_kept_checkpoint_);
