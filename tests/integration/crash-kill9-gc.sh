@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Garbage collection under kill -9: with collection made eager ([gc] min_dead_ratio 0.05, a
 # 20 ms interval, small segments) and a `blockpipe gc` pass started at the beginning of every
-# cycle, the verifying crash workload (tests/lib/crash_workload.py) overwrites random blocks and
+# cycle (half of the cycles with the local journal), the verifying crash workload (tests/lib/crash_workload.py) overwrites random blocks and
 # SIGKILLs the daemon at a random point, so kills land while GC reads units, relocates blocks,
 # uploads the segments it fills, forces checkpoints and deletes the segments it emptied. After
 # each restart every flushed or FUA write must be there and no unflushed block torn; at the end a
@@ -26,17 +26,31 @@ volume_json() {
     "$PY" -c 'import json, sys; v = [x for x in json.load(sys.stdin) if x["name"] == "default"][0]; print(v[sys.argv[1]] if "." not in sys.argv[1] else v["gc"][sys.argv[1].split(".")[1]])' "$1"
 }
 
+cycles() {  # cycles FIRST LAST
+  local cycle
+  for ((cycle = $1; cycle <= $2; cycle++)); do
+    "$BLOCKPIPE" gc --config "$BP_CONFIG" >>"$BP_LOG" 2>&1 || fail "blockpipe gc failed in cycle $cycle"
+    timeout 120 "$PY" "$BP_LIB_DIR/crash_workload.py" "$(bp_uri_unix)" "$state" "$cycle" "$BP_PID" ||
+      fail "crash cycle $cycle failed"
+    wait_pid_gone "$BP_PID" 10 || fail "daemon survived SIGKILL in cycle $cycle"
+    kill9_blockpipe
+    bp_run
+  done
+}
+
+# Half the cycles acknowledge flushes at the store, half at the local journal (durability =
+# "local"), where GC's segments upload in the background beside journaled ones. The switch is
+# made after a clean stop, which empties the journal.
+half=$(((CYCLES + 1) / 2))
 start_blockpipe eager_gc
-for ((cycle = 1; cycle <= CYCLES; cycle++)); do
-  "$BLOCKPIPE" gc --config "$BP_CONFIG" >>"$BP_LOG" 2>&1 || fail "blockpipe gc failed in cycle $cycle"
-  timeout 120 "$PY" "$BP_LIB_DIR/crash_workload.py" "$(bp_uri_unix)" "$state" "$cycle" "$BP_PID" ||
-    fail "crash cycle $cycle failed"
-  wait_pid_gone "$BP_PID" 10 || fail "daemon survived SIGKILL in cycle $cycle"
-  kill9_blockpipe
-  bp_run
-done
+cycles 1 "$half"
+stop_blockpipe
+bp_config_sed 's/^durability = "store"/durability = "local"/'
+bp_run
+cycles $((half + 1)) "$CYCLES"
 timeout 120 "$PY" "$BP_LIB_DIR/crash_workload.py" "$(bp_uri_unix)" "$state" "$((CYCLES + 1))" 0 ||
   fail "verification after the last kill failed"
+grep -q 'local journal' "$BP_LOG" || fail "the daemon never mentioned its local journal"
 requested=$(grep -c 'garbage collection pass [0-9]* requested' "$BP_LOG" || true)
 ((requested >= CYCLES)) || fail "only $requested gc passes were requested in $CYCLES cycles"
 
