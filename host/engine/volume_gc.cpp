@@ -185,9 +185,9 @@ void Volume::CopyLive(std::shared_ptr<GcBatch> batch) {
       }
       if (++in_slice == kRelocateSlice) {
         in_slice = 0;
-        mu_.Unlock();
+        lock.Unlock();
         std::this_thread::yield();
-        mu_.Lock();
+        lock.Lock();
       }
     }
   }
