@@ -35,7 +35,8 @@ bool GarbageCollector::InFlight(uint64_t durable_seq, uint64_t* landing) {
   return *landing != 0;
 }
 
-std::vector<uint64_t> GarbageCollector::Candidates(const VolumeState& state, uint64_t durable_seq) {
+std::vector<uint64_t> GarbageCollector::Candidates(const VolumeState& state, uint64_t durable_seq,
+                                                   uint64_t max_seq) {
   uint64_t landing;
   InFlight(durable_seq, &landing);  // forget what has landed
   struct Scored {
@@ -44,6 +45,7 @@ std::vector<uint64_t> GarbageCollector::Candidates(const VolumeState& state, uin
   };
   std::vector<Scored> scored;
   for (const auto& [seq, info] : state.segments) {
+    if (seq > max_seq) break;
     const uint64_t total = SegmentBlocks(info);
     if (total == 0 || skip_.count(seq) != 0 || in_flight_.count(seq) != 0) continue;
     const uint64_t live = state.map.LiveBlocks(seq);
@@ -116,7 +118,10 @@ void GarbageCollector::Idle(Clock::TimePoint now, bool settled) {
   if (settled && !copying_) counters_.passes_done = counters_.passes_requested;
 }
 
-uint64_t GarbageCollector::Request() { return ++counters_.passes_requested; }
+uint64_t GarbageCollector::Request(uint64_t durable_seq) {
+  pass_through_ = std::max(pass_through_, durable_seq);
+  return ++counters_.passes_requested;
+}
 
 GcCounters GarbageCollector::counters() const {
   GcCounters c = counters_;

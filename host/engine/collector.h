@@ -66,8 +66,10 @@ class GarbageCollector {
   // Whether background collection (or a requested pass) may look for work at `now`.
   bool ShouldScan(Clock::TimePoint now) const;
   // The segments worth rewriting (dead share >= min_dead_ratio), most garbage first, leaving
-  // out those whose relocated blocks have not reached the map yet (durable_seq: the volume's).
-  std::vector<uint64_t> Candidates(const VolumeState& state, uint64_t durable_seq);
+  // out those whose relocated blocks have not reached the map yet (durable_seq: the volume's)
+  // and those above max_seq.
+  std::vector<uint64_t> Candidates(const VolumeState& state, uint64_t durable_seq,
+                                   uint64_t max_seq = UINT64_MAX);
   // Live runs of those segments, in map order, at most max_blocks blocks in all.
   static std::vector<GcMove> LiveRuns(const VolumeState& state, const std::vector<uint64_t>& segs,
                                       uint64_t max_blocks);
@@ -109,8 +111,11 @@ class GarbageCollector {
   // `settled`): finishes a manual pass in progress.
   void Idle(Clock::TimePoint now, bool settled);
 
-  // Manual passes (`blockpipe gc`): request one; returns its number.
-  uint64_t Request();
+  // Manual passes (`blockpipe gc`): request one with segments through durable_seq durable;
+  // returns its number. A pass rewrites only segments that existed when it was asked for, so
+  // it ends on a volume that clients keep writing (background collection takes the rest).
+  uint64_t Request(uint64_t durable_seq);
+  uint64_t pass_through() const { return pass_through_; }
   bool pass_pending() const { return counters_.passes_done < counters_.passes_requested; }
 
   void ClientWrote(uint64_t bytes) { counters_.client_bytes += bytes; }
@@ -126,6 +131,7 @@ class GarbageCollector {
   std::map<uint64_t, uint64_t> in_flight_;  // segment -> the segment its blocks land in
   std::set<uint64_t> markers_;
   uint64_t settle_through_ = 0;
+  uint64_t pass_through_ = 0;
   std::set<uint64_t> settled_dead_;
   GcCounters counters_;
 };

@@ -48,7 +48,7 @@ Status Volume::RequestGc(uint64_t* pass) {
         (access_ == Access::kFenced ? "fenced by another writer" : "open read-only") +
         "; only its writer collects garbage");
   }
-  *pass = gc_.Request();
+  *pass = gc_.Request(committer_.durable_seq());
   spdlog::info("volume {}: garbage collection pass {} requested", meta_.name, *pass);
   MaybeCollect(svc_.clock->Now());
   return Status::Ok();
@@ -76,7 +76,8 @@ void Volume::MaybeCollect(Clock::TimePoint now) {
   const uint64_t budget = std::min<uint64_t>(gc_.Allowance(now), largest);
   if (budget < std::min<uint64_t>({kMinBatchBytes, svc_.options.gc_rate, largest})) return;
 
-  const std::vector<uint64_t> candidates = gc_.Candidates(state_, committer_.durable_seq());
+  const std::vector<uint64_t> candidates =
+      gc_.Candidates(state_, committer_.durable_seq(), manual ? gc_.pass_through() : UINT64_MAX);
   if (candidates.empty()) {
     uint64_t landing = 0;
     if (gc_.InFlight(committer_.durable_seq(), &landing)) {
