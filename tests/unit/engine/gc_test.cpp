@@ -182,6 +182,35 @@ TEST_F(Gc, OnlyAWritableVolumeCollects) {
   EXPECT_TRUE(h.manager->RunGc("nope", &passes).IsNotFound());
 }
 
+TEST_F(Gc, AFencedWriterStopsCollecting) {
+  auto ref = h.Ref();
+  WriteRun(*ref, 0, 64, 1);
+  WriteRun(*ref, 0, 48, 2);
+  // Another data dir takes the volume over and writes the next segment first.
+  test::TestCodecFactory codecs2;
+  EngineOptions other_options = test::SmallOptions();
+  other_options.writer_id = "ffeeddccbbaa99887766554433221100";
+  other_options.take_over = {"v"};
+  VolumeManager other(h.store, &codecs2, other_options);
+  ASSERT_OK(other.OpenAll());
+  std::unique_ptr<VolumeRef> ref2;
+  ASSERT_OK(other.OpenRef("v", false, &ref2));
+  ASSERT_EQ(test::Write(*ref2, 100 * 4096, Pattern(4096, 3)), 0);
+  ASSERT_EQ(test::Flush(*ref2), 0);
+  // Our next segment collides: fenced, and from then on GC is refused and deletes nothing.
+  ASSERT_EQ(test::Write(*ref, 200 * 4096, Pattern(4096, 4)), 0);
+  EXPECT_EQ(test::Flush(*ref), EIO);
+  const auto before = h.store->Keys(VolumePrefix("v"));
+  std::vector<std::pair<std::string, uint64_t>> passes;
+  const Status s = h.manager->RunGc("v", &passes);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("fenced"), std::string::npos) << s.ToString();
+  EXPECT_TRUE(passes.empty());
+  EXPECT_EQ(h.store->Keys(VolumePrefix("v")), before);
+  ref2.reset();
+  ASSERT_OK(other.Shutdown());
+}
+
 // ---- the deletion rule ----
 
 VolumeState StateWith(std::vector<uint64_t> live) {
