@@ -77,6 +77,9 @@ struct VolumeManager::Impl {
   // (then no volume opens for writing).
   std::unique_ptr<LocalJournal> journal;
   Status journal_error;
+  // Segments snapshots and clone bases pin (SetPinSource), handed to every volume opened after.
+  std::shared_ptr<const PinSource> pin_source;
+  std::vector<std::shared_ptr<const PinSource>> earlier_pin_sources;  // volumes may still use them
 
   mutable std::mutex mu;
   std::map<std::string, std::shared_ptr<Volume>> volumes;
@@ -92,6 +95,7 @@ struct VolumeManager::Impl {
   Volume::Services Services() const {
     Volume::Services services{store, pool.get(), cache.get(), options, clock};
     services.journal = journal.get();
+    services.pin_source = pin_source.get();
     return services;
   }
   Status OpenOne(const std::string& name, std::shared_ptr<Volume>* out);
@@ -462,6 +466,12 @@ Status VolumeManager::OpenRef(const std::string& name, bool read_only,
   it->second->references++;
   *ref = std::make_unique<VolumeRefImpl>(it->second, read_only);
   return Status::Ok();
+}
+
+void VolumeManager::SetPinSource(std::shared_ptr<const PinSource> source) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  if (impl_->pin_source) impl_->earlier_pin_sources.push_back(std::move(impl_->pin_source));
+  impl_->pin_source = std::move(source);
 }
 
 Status VolumeManager::RunGc(const std::string& name,

@@ -22,6 +22,7 @@
 namespace bp {
 
 class Volume;           // engine/volume.h
+class PinSource;        // engine/segment_pins.h
 struct JournalBacklog;  // journal/local_journal.h
 
 struct VolumeSummary {
@@ -88,6 +89,9 @@ class VolumeManager {
 
   // Seal and upload every buffered write of every volume and wait (a global FLUSH).
   Status FlushAll();
+  // The segments snapshots and clone bases pin (segment_pins.h): consulted by every deletion
+  // pass of the volumes opened after this call, so set it before OpenAll. Kept alive here.
+  void SetPinSource(std::shared_ptr<const PinSource> source);
   // Start a garbage collection pass now (`blockpipe gc`) on volume `name`, or on every writable
   // volume when name is empty. *passes receives (volume, pass number) for each pass started:
   // VolumeSummary::gc_passes_done reaches the number when it is finished. NotFound for an
