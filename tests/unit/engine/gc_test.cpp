@@ -28,6 +28,20 @@ uint64_t StoreBytes(MemoryStore& store, const std::string& prefix) {
   return total;
 }
 
+class FixedPins : public PinSource {
+ public:
+  explicit FixedPins(std::vector<uint64_t> seqs, Status status = Status::Ok())
+      : seqs_(std::move(seqs)), status_(std::move(status)) {}
+  Status PinnedSegments(const std::string&, std::vector<uint64_t>* out) const override {
+    out->insert(out->end(), seqs_.begin(), seqs_.end());
+    return status_;
+  }
+
+ private:
+  std::vector<uint64_t> seqs_;
+  Status status_;
+};
+
 class Gc : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -182,6 +196,35 @@ TEST_F(Gc, OnlyAWritableVolumeCollects) {
   EXPECT_TRUE(h.manager->RunGc("nope", &passes).IsNotFound());
 }
 
+TEST(GcPins, ASegmentThePinSourceNamesOutlivesItsCollection) {
+  Harness h;
+  h.options.checkpoint_every_segments = 1000;
+  h.Start();
+  h.manager->SetPinSource(std::make_shared<FixedPins>(std::vector<uint64_t>{1}));
+  ASSERT_OK(h.manager->Create("v", 16u << 20));
+  auto ref = h.Ref();
+  for (uint64_t b = 0; b < 64; ++b) {
+    ASSERT_EQ(test::Write(*ref, b * 4096, Pattern(4096, static_cast<uint32_t>(b))), 0);
+  }
+  h.FlushSegment(*ref);  // segment 1
+  for (uint64_t b = 0; b < 48; ++b) {
+    ASSERT_EQ(test::Write(*ref, b * 4096, Pattern(4096, 500 + static_cast<uint32_t>(b))), 0);
+  }
+  h.FlushSegment(*ref);  // segment 2: segment 1 is 75% dead
+  std::vector<std::pair<std::string, uint64_t>> passes;
+  ASSERT_OK(h.manager->RunGc("v", &passes));
+  ASSERT_EQ(passes.size(), 1u);
+  // The pass ends although segment 1 stays: a snapshot still reads it.
+  ASSERT_TRUE(test::WaitFor([&] { return h.manager->List()[0].gc_passes_done >= 1; }, 10000));
+  EXPECT_GT(h.manager->List()[0].gc_rewritten_bytes, 0u);
+  EXPECT_TRUE(h.store->Has(SegmentKey("v", 1))) << "a pinned segment was deleted";
+  for (uint64_t b = 0; b < 64; ++b) {
+    Bytes out;
+    ASSERT_EQ(test::Read(*ref, b * 4096, 4096, &out), 0);
+    ASSERT_EQ(out, Pattern(4096, (b < 48 ? 500 : 0) + static_cast<uint32_t>(b))) << b;
+  }
+}
+
 TEST_F(Gc, AFencedWriterStopsCollecting) {
   auto ref = h.Ref();
   WriteRun(*ref, 0, 64, 1);
@@ -249,20 +292,6 @@ TEST(SegmentPinsTest, WaitsForReadsPlannedBeforeTheCheckpoint) {
   EXPECT_EQ(pins.Plan(8, VolumeState{}, &pass), SegmentPins::Verdict::kReady);
   pins.EndFetch(new_read);
 }
-
-class FixedPins : public PinSource {
- public:
-  explicit FixedPins(std::vector<uint64_t> seqs, Status status = Status::Ok())
-      : seqs_(std::move(seqs)), status_(std::move(status)) {}
-  Status PinnedSegments(const std::string&, std::vector<uint64_t>* out) const override {
-    out->insert(out->end(), seqs_.begin(), seqs_.end());
-    return status_;
-  }
-
- private:
-  std::vector<uint64_t> seqs_;
-  Status status_;
-};
 
 TEST(SegmentPinsTest, PinSourceKeepsSegmentsAndItsFailureCancelsThePass) {
   auto store = std::make_shared<MemoryStore>();
