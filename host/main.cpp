@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   bp::cli::RegisterSnapshot(app, &exit_code);
   bp::cli::RegisterPlugins(app, &exit_code);
   bp::cli::RegisterStats(app, &exit_code);
+  bp::cli::RegisterGc(app, &exit_code);
   bp::cli::RegisterChangePassword(app, &exit_code);
   bp::cli::RegisterFsck(app, &exit_code);
   try {

@@ -23,6 +23,7 @@ set(_integration_default_timeout 300)
 set(_integration_timeouts
   crash-kill9-flushed-writes=900
   crash-kill9-journal=900
+  crash-kill9-gc=900
   ext4-nbdfuse=900
   nbdcopy-roundtrip-tcp=600
   nbdcopy-roundtrip-unix=600
@@ -36,7 +37,7 @@ set(_integration_timeouts
   filters-roundtrip=600)
 set(_integration_slow
   crash-kill9-flushed-writes faults-lost-replies ext4-nbdfuse nbdcopy-roundtrip-tcp nbdcopy-roundtrip-unix
-  object-economy sdk-example-out-of-tree crash-kill9-journal)
+  object-economy sdk-example-out-of-tree crash-kill9-journal crash-kill9-gc)
 set(_integration_bulk_io
   ext4-nbdfuse nbdcopy-roundtrip-tcp nbdcopy-roundtrip-unix object-economy)
 

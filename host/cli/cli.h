@@ -30,5 +30,6 @@ void RegisterPlugins(CLI::App& app, int* exit_code);
 void RegisterStats(CLI::App& app, int* exit_code);
 void RegisterChangePassword(CLI::App& app, int* exit_code);
 void RegisterFsck(CLI::App& app, int* exit_code);
+void RegisterGc(CLI::App& app, int* exit_code);
 
 }  // namespace bp::cli

@@ -65,13 +65,17 @@ void RegisterVolume(CLI::App& app, int* exit_code) {
       std::cout << reply["volumes"].dump(2) << "\n";
       return;
     }
-    std::printf("%-24s %10s %10s %10s %-16s %5s\n", "NAME", "SIZE", "MAPPED", "STORED", "CODECS",
-                "CONNS");
+    // STORED is what the store holds for the volume (every object, exactly); GARBAGE the part
+    // of it the live map does not need; WAMP garbage collection's write amplification.
+    std::printf("%-24s %10s %10s %10s %10s %5s %-16s %5s\n", "NAME", "SIZE", "LIVE", "STORED",
+                "GARBAGE", "WAMP", "CODECS", "CONNS");
     for (const auto& v : reply["volumes"]) {
-      std::printf("%-24s %10s %10s %10s %-16s %5u%s\n", v["name"].get<std::string>().c_str(),
-                  FormatBytes(v["size"]).c_str(), FormatBytes(v["mapped_bytes"]).c_str(),
-                  FormatBytes(v["stored_bytes"]).c_str(), v["codecs"].get<std::string>().c_str(),
-                  v["references"].get<unsigned>(),
+      const double wamp = v.contains("gc") ? v["gc"]["write_amplification"].get<double>() : 1.0;
+      std::printf("%-24s %10s %10s %10s %10s %5.2f %-16s %5u%s\n",
+                  v["name"].get<std::string>().c_str(), FormatBytes(v["size"]).c_str(),
+                  FormatBytes(v["live_bytes"]).c_str(), FormatBytes(v["stored_bytes"]).c_str(),
+                  FormatBytes(v["garbage_bytes"]).c_str(), wamp,
+                  v["codecs"].get<std::string>().c_str(), v["references"].get<unsigned>(),
                   v["read_only"].get<bool>() ? "  (read-only)" : "");
     }
   });

@@ -27,8 +27,9 @@ using config_detail::TableReader;
 using config_detail::TypeName;
 using config_detail::Where;
 
-const std::vector<std::string> kTopLevelTables = {
-    "host", "engine", "backend", "filter", "codec", "frontend", "volume", "journal", "disk_cache"};
+const std::vector<std::string> kTopLevelTables = {"host",       "engine",   "backend", "filter",
+                                                  "codec",      "frontend", "volume",  "journal",
+                                                  "disk_cache", "gc"};
 const std::vector<std::string> kHostKeys = {"data_dir", "control_socket", "plugin_dirs",
                                             "log_level"};
 const std::vector<std::string> kEngineKeys = {
@@ -40,6 +41,7 @@ const std::vector<std::string> kEngineKeys = {
     "read_ahead_max", "read_coalesce_max"};
 const std::vector<std::string> kDiskCacheKeys = {"dir", "size"};
 const std::vector<std::string> kJournalKeys = {"dir", "max_size"};
+const std::vector<std::string> kGcKeys = {"enabled", "min_dead_ratio", "rate", "interval_ms"};
 const std::vector<std::string> kVolumeKeys = {"name", "size"};
 
 constexpr uint64_t kMiB = 1ull << 20;
@@ -119,6 +121,7 @@ class Parser {
     BP_RETURN_IF_ERROR(ParseEngine());
     BP_RETURN_IF_ERROR(ParseDiskCache());
     BP_RETURN_IF_ERROR(ParseJournal());
+    BP_RETURN_IF_ERROR(ParseGc());
     BP_RETURN_IF_ERROR(ParseBackend());
     BP_RETURN_IF_ERROR(ParsePluginArray("filter", /*at_least_one=*/false, &cfg_.filters));
     BP_RETURN_IF_ERROR(ParsePluginArray("codec", /*at_least_one=*/false, &cfg_.codecs));
@@ -330,6 +333,28 @@ class Parser {
       }
     }
     e.disk_cache_dir = dir.string();
+    return Status::Ok();
+  }
+
+  // [gc]: background garbage collection (engine/collector.h).
+  Status ParseGc() {
+    EngineOptions& e = cfg_.engine;
+    const toml::value* table = Top("gc");
+    if (table == nullptr) return Status::Ok();
+    BP_RETURN_IF_ERROR(RequireTable("gc", *table));
+    TableReader r(cfg_.file, "gc", *table);
+    BP_RETURN_IF_ERROR(r.CheckKeys(kGcKeys));
+    BP_RETURN_IF_ERROR(r.GetBool("enabled", &e.gc_enabled));
+    // 0 would rewrite segments that are wholly live: nothing to gain, everything to write.
+    BP_RETURN_IF_ERROR(r.GetDouble("min_dead_ratio", 0.01, 1.0, &e.gc_min_dead_ratio));
+    BP_RETURN_IF_ERROR(r.GetSize("rate", &e.gc_rate));
+    if (e.gc_rate < 64 * 1024) {
+      return r.Error("rate", "must be at least 64KiB (bytes per second; got " +
+                                 std::to_string(e.gc_rate) + ")");
+    }
+    int64_t n = e.gc_interval_ms;
+    BP_RETURN_IF_ERROR(r.GetInt("interval_ms", 10, 3600 * 1000, &n));
+    e.gc_interval_ms = static_cast<uint32_t>(n);
     return Status::Ok();
   }
 

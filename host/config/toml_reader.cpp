@@ -4,11 +4,17 @@
 #include <algorithm>
 #include <cstdlib>
 #include <limits>
+#include <sstream>
 
 #include "config/config.h"
 
 namespace bp::config_detail {
 namespace {
+std::string FormatNumber(double x) {
+  std::ostringstream o;
+  o << x;
+  return o.str();
+}
 
 bool IsVarStart(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; }
 bool IsVarChar(char c) { return IsVarStart(c) || (c >= '0' && c <= '9'); }
@@ -185,6 +191,25 @@ Status TableReader::GetInt(const std::string& key, int64_t min, int64_t max, int
                           " (got " + std::to_string(n) + ")");
   }
   *out = n;
+  return Status::Ok();
+}
+
+Status TableReader::GetDouble(const std::string& key, double min, double max, double* out) const {
+  const toml::value* v = Find(key);
+  if (v == nullptr) return Status::Ok();
+  double x;
+  if (v->is_floating()) {
+    x = v->as_floating();
+  } else if (v->is_integer()) {
+    x = static_cast<double>(v->as_integer());
+  } else {
+    return WrongType(key, "a number");
+  }
+  if (!(x >= min && x <= max)) {  // also refuses nan
+    return Error(key, "must be between " + FormatNumber(min) + " and " + FormatNumber(max) +
+                          " (got " + FormatNumber(x) + ")");
+  }
+  *out = x;
   return Status::Ok();
 }
 

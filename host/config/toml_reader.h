@@ -47,6 +47,8 @@ class TableReader {
   Status GetString(const std::string& key, std::string* out) const;
   Status GetBool(const std::string& key, bool* out) const;
   Status GetInt(const std::string& key, int64_t min, int64_t max, int64_t* out) const;
+  // A number (integer or float) in [min, max].
+  Status GetDouble(const std::string& key, double min, double max, double* out) const;
   // Integer bytes or a size string ("16MiB").
   Status GetSize(const std::string& key, uint64_t* out) const;
   // A string path, made absolute against `base` and normalized.

@@ -24,9 +24,19 @@ nlohmann::json SummaryToJson(const VolumeSummary& s) {
           {"codecs", s.codecs},
           {"references", s.references},
           {"mapped_bytes", s.mapped_bytes},
+          {"live_bytes", s.live_bytes},
           {"stored_bytes", s.stored_bytes},
+          {"garbage_bytes", s.garbage_bytes},
+          {"checkpoint_bytes", s.checkpoint_bytes},
           {"last_segment", s.last_segment},
-          {"read_only", s.read_only}};
+          {"read_only", s.read_only},
+          {"gc",
+           {{"running", s.gc_running},
+            {"client_written_bytes", s.client_written_bytes},
+            {"rewritten_bytes", s.gc_rewritten_bytes},
+            {"write_amplification", s.gc_write_amplification()},
+            {"passes_requested", s.gc_passes_requested},
+            {"passes_done", s.gc_passes_done}}}};
 }
 
 nlohmann::json SnapshotToJson(const SnapshotSummary& s) {
@@ -241,6 +251,20 @@ nlohmann::json ControlServer::Handle(const nlohmann::json& request) {
     Status st = volumes_->FlushAll();
     if (!st.ok()) return fail("flush failed: " + st.message());
     return {{"ok", true}};
+  }
+  if (op == "gc") {
+    // Starts passes and returns at once; `blockpipe gc --wait` polls volume.list until each
+    // volume's passes_done reaches its pass (this endpoint serves one request at a time).
+    std::string name;
+    if (request.contains("name")) {
+      if (Status st = name_of(&name); !st.ok()) return fail(st.message());
+    }
+    std::vector<std::pair<std::string, uint64_t>> passes;
+    Status st = volumes_->RunGc(name, &passes);
+    if (!st.ok()) return fail("gc: " + st.message());
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& [volume, pass] : passes) list.push_back({{"name", volume}, {"pass", pass}});
+    return {{"ok", true}, {"passes", list}};
   }
   if (op == "stats") {
     nlohmann::json list = nlohmann::json::array();

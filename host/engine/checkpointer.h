@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/recovery_plan.h"
 #include "engine/snapshot_catalog.h"
 #include "engine/volume_meta.h"
 #include "pipeline/codec_chain.h"
@@ -30,8 +31,9 @@ namespace bp {
 
 class Checkpointer {
  public:
-  // Checkpoints kept in the store.
-  static constexpr size_t kKept = 2;
+  // Checkpoints kept in the store as recovery fallbacks (older ones stay only while a snapshot
+  // or clone reference pins them).
+  static constexpr size_t kKept = kRecoveryCheckpoints;
   static constexpr uint64_t kWriteRatio = 8;
 
   explicit Checkpointer(uint32_t every_segments) : every_segments_(every_segments) {}
@@ -52,6 +54,12 @@ class Checkpointer {
   void Finished(bool stored, uint64_t seq, uint64_t covered_bytes, uint64_t size);
   // A checkpoint the volume wrote outside the periodic pacing (the final one at close).
   void Stored(uint64_t seq);
+  // The next checkpoint is due as soon as a segment newer than the last one is durable,
+  // whatever the pacing says: garbage collection needs two checkpoints past the segments it
+  // emptied before they may be deleted (segment_pins.h), and an idle volume writes no more
+  // segments to make one due.
+  void Force() { forced_ = true; }
+  bool forced() const { return forced_; }
 
  private:
   enum class State { kIdle, kWriting };
@@ -60,6 +68,7 @@ class Checkpointer {
   uint64_t last_seq_ = 0;
   uint64_t durable_bytes_ = 0;  // bytes of the segments this process made durable
   uint64_t due_bytes_ = 0;      // no periodic checkpoint before durable_bytes_ reaches it
+  bool forced_ = false;         // Force(): due regardless of pacing
 };
 
 class CheckpointStore {
@@ -73,11 +82,12 @@ class CheckpointStore {
   // Encode and store the checkpoint of the state through segment `seq` (plain: its serialized
   // map). Precondition: another writer holds that checkpoint seq (the caller fences).
   Status Put(uint64_t seq, const Bytes& plain) const;
-  // Delete all but the newest Checkpointer::kKept checkpoints and the pinned ones. *kept
-  // (optional) receives the seqs still in the store, newest first (one that failed to delete
-  // counts as kept: it is still a recovery fallback; so does a pinned one). False when the
-  // listing failed.
-  bool PruneOld(std::vector<uint64_t>* kept = nullptr) const;
+  // Delete every checkpoint but the newest Checkpointer::kKept and the pinned ones. *kept
+  // (optional) receives the newest kKept seqs, newest first: the recovery fallbacks
+  // (recovery_plan.h); a pinned older checkpoint is kept for its snapshot only, and one that
+  // failed to delete is left for the next pass. *kept_bytes (optional): the object sizes of
+  // every checkpoint still in the store, summed. False when the listing failed.
+  bool PruneOld(std::vector<uint64_t>* kept = nullptr, uint64_t* kept_bytes = nullptr) const;
 
  private:
   ObjectStore* const store_;

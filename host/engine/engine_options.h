@@ -25,6 +25,9 @@ struct Sabotage {
   // Local journal: segments leave the journal as soon as it has them, before their upload
   // (caught by crashes with durability = "local").
   static constexpr uint32_t kDropJournalBeforeUpload = 1u << 4;
+  // Garbage collection relocates a block without checking that the map still points where it
+  // read it and that no sealed buffer holds a newer write (caught by overwrites during GC).
+  static constexpr uint32_t kGcStaleRelocation = 1u << 5;
 };
 
 struct EngineOptions {
@@ -82,6 +85,14 @@ struct EngineOptions {
   // `blockpipe run --take-over NAME --force`: also take volumes whose owner ran with the local
   // journal, losing the flushed writes that only its journal holds.
   bool take_over_force = false;
+
+  // Garbage collection ([gc], collector.h). Background collection on/off (`blockpipe gc` runs a
+  // pass either way); the dead share of a segment from which its live blocks are rewritten;
+  // the pace of background rewriting in bytes per second; how often a volume looks for work.
+  bool gc_enabled = true;
+  double gc_min_dead_ratio = 0.3;
+  uint64_t gc_rate = 64ull << 20;
+  uint32_t gc_interval_ms = 1000;
 
   // Sabotage bits (above), for the simulator's self-test only. 0 in every real use.
   uint32_t sabotage = 0;

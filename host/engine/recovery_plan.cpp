@@ -26,8 +26,10 @@ Status ListForRecovery(ObjectStore& store, const std::string& name, RecoveryList
 
 Status PlanRecovery(const RecoveryListing& listing, const RecoveryReaders& read,
                     RecoveryPlan* plan) {
-  // 1. The newest checkpoint that validates.
-  for (auto it = listing.checkpoints.rbegin(); it != listing.checkpoints.rend(); ++it) {
+  // 1. The newest checkpoint that validates, among the recovery fallbacks.
+  size_t tried = 0;
+  for (auto it = listing.checkpoints.rbegin();
+       it != listing.checkpoints.rend() && tried < kRecoveryCheckpoints; ++it, ++tried) {
     VolumeState candidate;
     Status s = read.checkpoint(it->first, &candidate);
     if (s.ok()) {

@@ -2,9 +2,12 @@
 // Volume's open (volume_open.cpp) and by fsck (volume_fsck.cpp), so the two can never disagree
 // about what the volume is.
 //
-// The rule. Start from the newest checkpoint that validates; one that is corrupt or vanished
-// is skipped for the next older one (always safe: the segments after an older checkpoint are
-// still in the store, and replay reaches the same state), any other error stops the open.
+// The rule. Start from the newest checkpoint that validates, among the kRecoveryCheckpoints
+// newest in the store; one that is corrupt or vanished is skipped for the next older one
+// (always safe: segments are deleted only at or below the oldest of those, and only when it
+// does not need them, so replay reaches the same state), any other error stops the open. An
+// older checkpoint a snapshot or clone reference keeps is never a fallback: the segments after
+// it that the snapshot does not need may be gone.
 // Then replay the segments after it in seq order, stopping at the first one that is missing or
 // fails validation: the volume is the longest valid prefix of its log. Segments listed past
 // that point are not part of the volume. With no usable checkpoint, replay starts at segment
@@ -37,6 +40,10 @@
 #include "util/status.h"
 
 namespace bp {
+
+// How many of the newest checkpoints recovery may start from (the writer keeps this many:
+// Checkpointer::kKept).
+constexpr size_t kRecoveryCheckpoints = 2;
 
 // The most segment uploads a writer keeps in flight ([engine] uploads_in_flight is capped here):
 // how far past a gap a crash can leave segments.

@@ -37,14 +37,6 @@ std::set<uint64_t> CheckpointPins::Checkpoints() const {
   return out;
 }
 
-uint64_t CheckpointPins::Oldest() const {
-  MutexLock lock(&mu_);
-  if (pins_.unknown) return 0;
-  uint64_t oldest = UINT64_MAX;
-  for (const Pin& p : pins_.pins) oldest = std::min(oldest, p.checkpoint_seq);
-  return oldest;
-}
-
 VolumePins CheckpointPins::Snapshot() const {
   MutexLock lock(&mu_);
   return pins_;
@@ -228,9 +220,11 @@ Status PinnedSegments(ObjectStore& store, const VolumeLayers& layers, uint64_t v
 }
 
 Status KeptSegments(ObjectStore& store, const VolumeLayers& layers, uint64_t volume_blocks,
-                    const VolumePins& pins, CheckpointLiveSets* cache, PinnedSegmentSet* out) {
+                    const VolumePins& pins, CheckpointLiveSets* cache, PinnedSegmentSet* out,
+                    PinnedSegmentSet* pinned) {
   PinnedSegmentSet set;
   BP_RETURN_IF_ERROR(PinnedSegments(store, layers, volume_blocks, pins, &set, cache));
+  if (pinned != nullptr) *pinned = set;
   std::vector<ObjectInfo> objects;
   const std::string prefix = CheckpointPrefix(layers.name());
   BP_RETURN_IF_ERROR(store.List(prefix, &objects));

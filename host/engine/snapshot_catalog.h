@@ -5,9 +5,9 @@
 // map is C's map with segments C+1..S replayed. So it needs checkpoint C (which pruning must
 // keep), every segment C lists as live, and every segment C+1..S. PinnedSegments computes that
 // set for every pin of a volume: it is the one function through which deletion of segments
-// (the reclaimer, garbage collection, volume deletion) learns what snapshots and clones need.
-// Until a collector asks for the exact set, the volume keeps it coarsely: a pinned checkpoint
-// counts as a kept checkpoint, so nothing after the oldest pin is ever reclaimed (reclaimer.h).
+// (the reclaimer's passes, which garbage collection's settling also runs, and volume deletion)
+// learns what snapshots and clones need. A pinned checkpoint is kept but is not a recovery
+// fallback, so segments after it that no pin needs are reclaimed as usual (segment_pins.h).
 //
 // CheckpointPins is the in-memory copy of a volume's pins that pruning consults without the
 // volume's lock; it is thread-safe. The store functions are thread-safe (store calls only).
@@ -55,9 +55,6 @@ class CheckpointPins {
   void Remove(Pin::Kind kind, const std::string& id) BP_EXCLUDES(mu_);
   // The checkpoints pruning must keep (0, the initial state, is not a checkpoint object).
   std::set<uint64_t> Checkpoints() const BP_EXCLUDES(mu_);
-  // The lowest checkpoint seq any pin starts from, or UINT64_MAX without pins; 0 when a pin
-  // starts from the initial state or a record is unreadable (then nothing may be reclaimed).
-  uint64_t Oldest() const BP_EXCLUDES(mu_);
   VolumePins Snapshot() const BP_EXCLUDES(mu_);
 
  private:
@@ -121,7 +118,9 @@ Status PinnedSegments(ObjectStore& store, const VolumeLayers& layers, uint64_t v
 // What a deletion of segments must keep besides the live map: PinnedSegments plus the live set
 // of every checkpoint in the store (any of them is a recovery fallback). Reclaim passes use it,
 // which keeps them exact after a snapshot is restored (liveness is then not monotonic).
+// *pinned (optional) receives the PinnedSegments part alone (what garbage collection leaves be).
 Status KeptSegments(ObjectStore& store, const VolumeLayers& layers, uint64_t volume_blocks,
-                    const VolumePins& pins, CheckpointLiveSets* cache, PinnedSegmentSet* out);
+                    const VolumePins& pins, CheckpointLiveSets* cache, PinnedSegmentSet* out,
+                    PinnedSegmentSet* pinned = nullptr);
 
 }  // namespace bp

@@ -36,7 +36,7 @@ Volume::Volume(const Services& services, VolumeMeta meta, std::unique_ptr<CodecC
       size_(meta_.size),
       layers_(meta_.name, meta_.uuid, chain_.get(), std::move(options.bases)),
       view_(options.view != nullptr ? std::optional<SnapshotRecord>(*options.view) : std::nullopt),
-      checkpoints_(svc_.store.get(), &meta_, chain_.get(), options.fenced_puts, &pins_),
+      checkpoints_(svc_.store.get(), &meta_, chain_.get(), options.fenced_puts, &snapshot_pins_),
       loader_(svc_.store.get(), svc_.cache, svc_.disk_cache, &layers_,
               svc_.options.read_coalesce_max,
               (services.store->Capabilities() & BP_BACKEND_CAP_LOCAL_READS) != 0),
@@ -44,6 +44,7 @@ Volume::Volume(const Services& services, VolumeMeta meta, std::unique_ptr<CodecC
       write_(chain_.get()),
       committer_(svc_.options),
       checkpointer_(svc_.options.checkpoint_every_segments),
+      gc_(svc_.options),
       read_(meta_.name, &layers_, meta_.size / kBlockSize, meta_.unit_size, svc_.cache,
             svc_.options.read_ahead_max),
       run_id_(services.run_id != 0 ? services.run_id : NewRunId()) {}
@@ -136,6 +137,7 @@ void Volume::Tick(Clock::TimePoint now) {
   }
   if (committer_.RetryDue(now)) Pump(/*retry_now=*/true);
   if (reclaimer_.waiting()) ScheduleReclaim(0);
+  MaybeCollect(now);
   const auto max_wait = std::chrono::milliseconds(svc_.options.retry_deadline_ms);
   for (bp_io* io : write_.ExpireDeferred(now, max_wait)) {
     spdlog::error("volume {}: a write waited {} ms for buffer space; failing it", meta_.name,
@@ -166,8 +168,11 @@ Status Volume::Close(bool clean) {
       const uint64_t seq = state_.through_seq;
       lock.Unlock();
       Status s = checkpoints_.Put(seq, plain);
-      if (s.ok()) (void)checkpoints_.PruneOld();  // a failed prune is retried at the next one
+      uint64_t kept_bytes = 0;
+      // A failed prune is retried at the next checkpoint.
+      const bool listed = s.ok() && checkpoints_.PruneOld(nullptr, &kept_bytes);
       lock.Lock();
+      if (listed) usage_.CheckpointsKept(kept_bytes);
       checkpointer_.Finished(s.ok(), seq, covered, plain.size());
       if (!s.ok()) {
         spdlog::warn("volume {}: final checkpoint failed: {} (the next open replays segments)",
@@ -245,7 +250,16 @@ VolumeSummary Volume::Summary() const {
   s.codecs = chain_->Describe();
   s.references = references.load();
   s.mapped_bytes = state_.map.data_blocks() * kBlockSize;
-  s.stored_bytes = state_.StoredBytes();
+  s.live_bytes = s.mapped_bytes;
+  s.stored_bytes = usage_.stored_bytes();
+  s.garbage_bytes = usage_.GarbageBytes(state_);
+  s.checkpoint_bytes = usage_.checkpoint_bytes();
+  const GcCounters gc = gc_.counters();
+  s.client_written_bytes = gc.client_bytes;
+  s.gc_rewritten_bytes = gc.rewritten_bytes;
+  s.gc_running = gc.running;
+  s.gc_passes_requested = gc.passes_requested;
+  s.gc_passes_done = gc.passes_done;
   s.last_segment = committer_.durable_seq();
   s.read_only = access_ != Access::kWritable;
   return s;

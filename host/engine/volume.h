@@ -39,14 +39,17 @@
 #include "cache/disk_cache.h"
 #include "cache/unit_cache.h"
 #include "engine/checkpointer.h"
+#include "engine/collector.h"
 #include "engine/completions.h"
 #include "engine/engine_options.h"
 #include "engine/executor.h"
 #include "engine/read_path.h"
 #include "engine/reclaimer.h"
 #include "engine/segment_committer.h"
+#include "engine/segment_pins.h"
 #include "engine/snapshot_catalog.h"
 #include "engine/snapshot_format.h"
+#include "engine/store_usage.h"
 #include "engine/volume_layers.h"
 #include "engine/volume_manager.h"
 #include "engine/volume_meta.h"
@@ -136,9 +139,9 @@ class Volume : public std::enable_shared_from_this<Volume> {
   // Delete the record; what only it needed is reclaimed once no pin holds it.
   Status DeleteSnapshot(const std::string& name) BP_EXCLUDES(mu_);
   // A clone reference this volume holds (its record is in the store) pins like a snapshot.
-  void AddPin(const Pin& pin) { pins_.Add(pin); }
-  void RemovePin(Pin::Kind kind, const std::string& id) { pins_.Remove(kind, id); }
-  VolumePins Pins() const { return pins_.Snapshot(); }
+  void AddPin(const Pin& pin) { snapshot_pins_.Add(pin); }
+  void RemovePin(Pin::Kind kind, const std::string& id) BP_EXCLUDES(mu_);
+  VolumePins Pins() const { return snapshot_pins_.Snapshot(); }
   const VolumeLayers& layers() const { return layers_; }
   // ---- resize (volume_resize.cpp) ----
   // After a flush: whether data is mapped at or past byte `size`.
@@ -151,6 +154,12 @@ class Volume : public std::enable_shared_from_this<Volume> {
 
   // The segments the current map points into, with their object sizes.
   std::map<uint64_t, uint64_t> LiveSegments() const BP_EXCLUDES(mu_);
+
+  // Garbage collection (volume_gc.cpp): run a pass now, whatever [gc] enabled and rate say.
+  // Returns the pass number; Summary().gc_passes_done reaches it when the pass has rewritten
+  // what it could and the segments it emptied are deleted (or pinned). Fails on a volume that
+  // is not writable (read-only or fenced: only the owner collects).
+  Status RequestGc(uint64_t* pass) BP_EXCLUDES(mu_);
 
   std::atomic<uint32_t> references{0};
 
@@ -254,6 +263,17 @@ class Volume : public std::enable_shared_from_this<Volume> {
   const VolumeState& StateWhileSlotBorrowed() const BP_NO_THREAD_SAFETY_ANALYSIS { return state_; }
   void ScheduleReclaim(uint64_t reference) BP_REQUIRES(mu_);
 
+  // ---- volume_gc.cpp ----
+  // Start a copy batch if the collector has work, clients leave room and the rate allows;
+  // otherwise settle (force the checkpoints that let emptied segments be deleted).
+  void MaybeCollect(Clock::TimePoint now) BP_REQUIRES(mu_);
+  struct GcBatch;
+  // Read the batch's units and relocate their still-live blocks into the active buffer.
+  void CopyLive(std::shared_ptr<GcBatch> batch) BP_EXCLUDES(mu_);
+  // Drive checkpoints until the dead segments lie below the oldest kept one. Returns true when
+  // nothing is left to do.
+  bool Settle(bool manual) BP_REQUIRES(mu_);
+
   // Immutable after construction; readable without the lock.
   const Services svc_;
   const VolumeMeta meta_;
@@ -270,7 +290,7 @@ class Volume : public std::enable_shared_from_this<Volume> {
   // A snapshot view: the snapshot served (read-only); empty for the volume itself.
   const std::optional<SnapshotRecord> view_;
   // Checkpoints and segments the volume's snapshots and clone references need; thread-safe.
-  CheckpointPins pins_;
+  CheckpointPins snapshot_pins_;
   // Live sets of the checkpoints in the store, for exact reclaim passes; thread-safe.
   CheckpointLiveSets checkpoint_live_;
   const CheckpointStore checkpoints_;  // thread-safe
@@ -286,6 +306,15 @@ class Volume : public std::enable_shared_from_this<Volume> {
   SegmentCommitter committer_ BP_GUARDED_BY(mu_);
   Checkpointer checkpointer_ BP_GUARDED_BY(mu_);
   Reclaimer reclaimer_ BP_GUARDED_BY(mu_);
+  SegmentPins pins_ BP_GUARDED_BY(mu_);
+  // What snapshots and clone references pinned at the last deletion pass (GC leaves it alone).
+  PinnedSegmentSet snapshot_held_ BP_GUARDED_BY(mu_);
+  GarbageCollector gc_ BP_GUARDED_BY(mu_);
+  StoreUsage usage_ BP_GUARDED_BY(mu_);
+  // The oldest kept checkpoint when two or more are kept (0: unknown, or recovery could start
+  // from segment 1), and the size of the newest one, for the settling pace.
+  uint64_t oldest_kept_checkpoint_ BP_GUARDED_BY(mu_) = 0;
+  uint64_t last_checkpoint_bytes_ BP_GUARDED_BY(mu_) = 0;
   ReadPath read_ BP_GUARDED_BY(mu_);
   // Local journal: a commit task is running (flushes arriving meanwhile share the next one);
   // the durable seq through which the journal is to forget this volume's rows, and how far it

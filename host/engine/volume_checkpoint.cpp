@@ -1,5 +1,5 @@
-// Volume checkpoints and reclaim: starting a periodic checkpoint when the Checkpointer says one
-// is due, serializing the map without the lock while the upload slot is borrowed, storing and
+// Volume checkpoints and reclaim: starting a periodic (or forced, see collector.h) checkpoint
+// when the Checkpointer says one is due, serializing the map without the lock while the upload slot is borrowed, storing and
 // pruning checkpoints (CheckpointStore), and running the reclaim passes the Reclaimer allows.
 #include <cerrno>
 
@@ -18,7 +18,7 @@ void Volume::MaybeCheckpoint() {
   if (!checkpointer_.Due(committer_.durable_seq())) return;
   const uint64_t covered_bytes = checkpointer_.Begin();
   const uint64_t seq = state_.through_seq;
-  reclaimer_.RecordCheckpoint(seq, state_);
+  pins_.RecordCheckpoint(seq, state_);
   {
     std::vector<uint64_t> live;
     live.reserve(state_.segments.size());
@@ -52,7 +52,8 @@ void Volume::WriteCheckpoint(uint64_t seq, Bytes plain, uint64_t covered_bytes) 
   // here means another writer stored this checkpoint.
   const Status s = checkpoints_.Put(seq, plain);
   std::vector<uint64_t> kept;
-  const bool listed = s.ok() && checkpoints_.PruneOld(&kept);
+  uint64_t kept_bytes = 0;
+  const bool listed = s.ok() && checkpoints_.PruneOld(&kept, &kept_bytes);
   Completions done;
   MutexLock lock(&mu_);
   checkpointer_.Finished(s.ok(), seq, covered_bytes, plain.size());
@@ -62,10 +63,12 @@ void Volume::WriteCheckpoint(uint64_t seq, Bytes plain, uint64_t covered_bytes) 
     spdlog::warn("volume {}: checkpoint {} failed: {} (will retry after the next segment)",
                  meta_.name, seq, s.ToString());
   }
-  // With fewer checkpoints than kept, recovery may fall back to replaying from segment 1.
-  // A pinned checkpoint counts as kept (snapshot_catalog.h): reclaim only below the oldest pin.
-  if (listed && kept.size() >= Checkpointer::kKept) {
-    ScheduleReclaim(std::min(kept.back(), pins_.Oldest()));
+  if (s.ok()) last_checkpoint_bytes_ = plain.size();
+  if (listed) {
+    usage_.CheckpointsKept(kept_bytes);
+    // With fewer checkpoints than kept, recovery may fall back to replaying from segment 1.
+    oldest_kept_checkpoint_ = kept.size() >= Checkpointer::kKept ? kept.back() : 0;
+    if (oldest_kept_checkpoint_ != 0) ScheduleReclaim(oldest_kept_checkpoint_);
   }
   idle_cv_.SignalAll();
   // Segments that became durable while this checkpoint was written did not start one; if they
@@ -77,36 +80,32 @@ void Volume::WriteCheckpoint(uint64_t seq, Bytes plain, uint64_t covered_bytes) 
 
 void Volume::ScheduleReclaim(uint64_t reference) {
   if (phase_ == Phase::kClosed || access_ != Access::kWritable) return;
-  std::optional<ReclaimPass> pass = reclaimer_.Schedule(reference);
+  std::optional<ReclaimPass> pass = reclaimer_.Schedule(reference, &pins_, state_);
   if (!pass) return;
-  // A pass that waited for older reads was planned against the pins of its time; a pin taken
-  // since (always of a newer checkpoint, but checked rather than assumed) wins.
-  if (pass->reference_seq > pins_.Oldest()) {
-    reclaimer_.PassDone();
-    return;
-  }
-  pass->current.reserve(state_.segments.size());
-  for (const auto& [seq, info] : state_.segments) pass->current.push_back(seq);
   auto self = shared_from_this();
   RunInBackground([self, pass = std::move(*pass)] {
     // What snapshots, clone references and every stored checkpoint need stays (exact, so a
     // restored snapshot's revived segments are safe too); a pass that cannot tell deletes
     // nothing.
     PinnedSegmentSet kept;
-    Status s = KeptSegments(*self->svc_.store, self->layers_, self->meta_.max_size() / kBlockSize,
-                            self->pins_.Snapshot(), &self->checkpoint_live_, &kept);
-    std::vector<uint64_t> deleted;
+    PinnedSegmentSet pinned;
+    Status s =
+        KeptSegments(*self->svc_.store, self->layers_, self->meta_.max_size() / kBlockSize,
+                     self->snapshot_pins_.Snapshot(), &self->checkpoint_live_, &kept, &pinned);
+    ReclaimResult result;
     if (s.ok()) {
-      ReclaimDeadSegments(*self->svc_.store, self->meta_.name, pass, &deleted,
-                          [&kept](uint64_t seq) { return kept.Contains(seq); });
+      result = ReclaimDeadSegments(*self->svc_.store, self->meta_.name, pass,
+                                   [&kept](uint64_t seq) { return kept.Contains(seq); });
     } else {
       spdlog::warn("volume {}: reclaim skipped: {}", self->meta_.name, s.ToString());
     }
-    if (self->svc_.disk_cache != nullptr && !deleted.empty()) {
-      self->svc_.disk_cache->EraseSegments(self->meta_.uuid, std::move(deleted));
+    if (self->svc_.disk_cache != nullptr && !result.deleted.empty()) {
+      self->svc_.disk_cache->EraseSegments(self->meta_.uuid, result.deleted);
     }
     MutexLock lock(&self->mu_);
-    self->reclaimer_.PassDone();
+    if (s.ok()) self->snapshot_held_ = std::move(pinned);
+    for (uint64_t seq : result.deleted) self->usage_.SegmentDeleted(seq);
+    self->reclaimer_.PassDone(result.complete ? pass.reference_seq : 0);
     self->BackgroundDone();
   });
 }

@@ -141,6 +141,7 @@ void Volume::SegmentDurable(const std::shared_ptr<PendingSegment>& seg, Completi
   const bool retried = committer_.had_failures();
   const uint64_t durable = committer_.Durable(seg.get());
   checkpointer_.SegmentDurable(object_size);
+  usage_.SegmentStored(seg->seq, object_size);
   if (retried) spdlog::info("volume {}: segment {} uploaded after retrying", meta_.name, durable);
   SegmentLeftJournal(seg->seq, seg->journaled);
   write_.CompleteWaiters(committer_.AckFrontier(), done);

@@ -459,6 +459,26 @@ Status VolumeManager::OpenRef(const std::string& name, bool read_only,
   return Status::Ok();
 }
 
+Status VolumeManager::RunGc(const std::string& name,
+                            std::vector<std::pair<std::string, uint64_t>>* passes) {
+  std::vector<std::shared_ptr<Volume>> targets;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    if (impl_->shut_down) return Status::Permanent("volume manager is shut down");
+    for (auto& [n, v] : impl_->volumes) {
+      if (impl_->busy.count(n)) continue;
+      if (name.empty() ? !v->read_only() : n == name) targets.push_back(v);
+    }
+  }
+  if (!name.empty() && targets.empty()) return Status::NotFound("no volume named " + name);
+  for (auto& v : targets) {
+    uint64_t pass = 0;
+    BP_RETURN_IF_ERROR(v->RequestGc(&pass));
+    passes->emplace_back(v->name(), pass);
+  }
+  return Status::Ok();
+}
+
 Status VolumeManager::FlushAll() {
   std::vector<std::shared_ptr<Volume>> open;
   {

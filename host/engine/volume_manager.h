@@ -26,14 +26,30 @@ struct JournalBacklog;  // journal/local_journal.h
 
 struct VolumeSummary {
   std::string name;
-  std::string uuid;           // hex
-  uint64_t size = 0;          // bytes
-  std::string codecs;         // "lz4"
-  uint32_t references = 0;    // open frontend references (connections)
-  uint64_t mapped_bytes = 0;  // bytes of the volume that hold data
-  uint64_t stored_bytes = 0;  // bytes of segment objects the volume references
-  uint64_t last_segment = 0;  // highest durable segment seq
-  bool read_only = false;     // fenced or opened read-only
+  std::string uuid;               // hex
+  uint64_t size = 0;              // bytes
+  std::string codecs;             // "lz4"
+  uint32_t references = 0;        // open frontend references (connections)
+  uint64_t mapped_bytes = 0;      // bytes of the volume that hold data
+  uint64_t live_bytes = 0;        // logical bytes of data the map references (= mapped_bytes)
+  uint64_t stored_bytes = 0;      // bytes of every object the store holds for the volume
+  uint64_t garbage_bytes = 0;     // stored bytes the map does not need (store_usage.h)
+  uint64_t checkpoint_bytes = 0;  // of stored_bytes: the kept checkpoints
+  uint64_t last_segment = 0;      // highest durable segment seq
+  bool read_only = false;         // fenced or opened read-only
+  // Garbage collection since the volume was opened (collector.h).
+  uint64_t client_written_bytes = 0;
+  uint64_t gc_rewritten_bytes = 0;
+  bool gc_running = false;
+  uint64_t gc_passes_requested = 0;
+  uint64_t gc_passes_done = 0;
+  // (client + rewritten) / client; 1 before anything was written.
+  double gc_write_amplification() const {
+    return client_written_bytes == 0
+               ? 1.0
+               : static_cast<double>(client_written_bytes + gc_rewritten_bytes) /
+                     static_cast<double>(client_written_bytes);
+  }
 };
 
 // One snapshot, as `snapshot list` shows it.
@@ -106,6 +122,11 @@ class VolumeManager {
 
   // Seal and upload every buffered write of every volume and wait (a global FLUSH).
   Status FlushAll();
+  // Start a garbage collection pass now (`blockpipe gc`) on volume `name`, or on every writable
+  // volume when name is empty. *passes receives (volume, pass number) for each pass started:
+  // VolumeSummary::gc_passes_done reaches the number when it is finished. NotFound for an
+  // unknown name; an error for a volume that is read-only or fenced.
+  Status RunGc(const std::string& name, std::vector<std::pair<std::string, uint64_t>>* passes);
   // The local journal's backlog (segments and bytes not yet in the store), its file and bound;
   // false when the daemon runs without it.
   bool Journal(JournalBacklog* backlog, std::string* path, uint64_t* max_size) const;

@@ -49,7 +49,7 @@ Status Volume::Recover() {
         "segment is deleted until it is repaired or removed (see blockpipe fsck)",
         name);
   }
-  pins_.Reset(std::move(pins));
+  snapshot_pins_.Reset(std::move(pins));
   auto plan_once = [&](RecoveryPlan* plan) -> Status {
     RecoveryListing listing;
     BP_RETURN_IF_ERROR(ListForRecovery(store, name, &listing));
@@ -133,13 +133,20 @@ Status Volume::Recover() {
     }
   }
 
+  // What the store holds for the volume, exactly (store_usage.h): one listing of its prefix,
+  // after the orphans and quarantined objects above have moved.
+  std::vector<ObjectInfo> objects;
+  BP_RETURN_IF_ERROR(store.List(VolumePrefix(name), &objects)
+                         .WithContext("listing the objects of volume " + name));
+
   MutexLock lock(&mu_);
+  usage_.Reset(name, objects);
   state_ = std::move(plan.state);
   committer_.Reset(state_.through_seq);
   if (run_first_seq_ == 0) run_first_seq_ = state_.through_seq + 1;
   checkpointer_.Reset(plan.checkpoint_seq);
   if (plan.checkpoint_seq != 0) {
-    reclaimer_.RecordOpened(plan.checkpoint_seq, std::move(plan.checkpoint_live));
+    pins_.RecordOpened(plan.checkpoint_seq, std::move(plan.checkpoint_live));
   }
   if (svc_.disk_cache != nullptr) {
     // Entries of segments the volume no longer has (deleted while this daemon was down, left

@@ -24,10 +24,10 @@ void Volume::SubmitRead(bp_io* io) {
       const ReadSources from{&write_.active(), &committer_, &state_};
       ok = read_.Plan(from, io->offset, io->length, static_cast<uint8_t*>(io->buf), &plan, &hits);
       read_.NoteRead(state_, io->offset, io->length, &ahead);
-      epoch = reclaimer_.epoch();
+      epoch = pins_.epoch();
       if (ok && !plan.empty()) {
         background_++;
-        reclaimer_.BeginFetch();
+        pins_.BeginFetch();
       }
       if (!ahead.empty()) PrefetchInBackground(std::move(ahead), nullptr, /*speculative=*/true);
     }
@@ -76,7 +76,7 @@ void Volume::RunFetches(bp_io* io, std::vector<UnitFetch> plan, uint64_t epoch) 
       if (shared->remaining.fetch_sub(1) == 1) {
         Complete(io, shared->error.load());
         MutexLock lock(&self->mu_);
-        self->reclaimer_.EndFetch(epoch);
+        self->pins_.EndFetch(epoch);
         self->BackgroundDone();
       }
     });
@@ -93,7 +93,7 @@ void Volume::PrefetchInBackground(std::vector<UnitRef> units, bp_io* io, bool sp
   auto runs = loader_.GroupRuns(shared->units.size(),
                                 [&](size_t i) -> const UnitRef& { return shared->units[i]; });
   shared->remaining = runs.size();
-  const uint64_t epoch = reclaimer_.BeginFetch();
+  const uint64_t epoch = pins_.BeginFetch();
   background_++;
   auto self = shared_from_this();
   for (const auto& [begin, end] : runs) {
@@ -106,7 +106,7 @@ void Volume::PrefetchInBackground(std::vector<UnitRef> units, bp_io* io, bool sp
       if (shared->remaining.fetch_sub(1) == 1) {
         if (io) Complete(io, 0);
         MutexLock lock(&self->mu_);
-        self->reclaimer_.EndFetch(epoch);
+        self->pins_.EndFetch(epoch);
         self->BackgroundDone();
       }
     };

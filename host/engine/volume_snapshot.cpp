@@ -42,16 +42,16 @@ Status Volume::CreateSnapshot(const std::string& name, SnapshotRecord* out) {
     // cannot go before the pin below is in place; older ones may already be gone.
     record.checkpoint_seq = std::min(checkpointer_.last_seq(), record.through_seq);
     if (record.checkpoint_seq <= layers_.base_through()) record.checkpoint_seq = 0;
-    for (const Pin& p : pins_.Snapshot().pins) {
+    for (const Pin& p : snapshot_pins_.Snapshot().pins) {
       if (p.kind == Pin::Kind::kSnapshot && p.id == name) {
         return Status::Precondition(what + " already exists");
       }
     }
-    pins_.Add(Pin{Pin::Kind::kSnapshot, name, record.checkpoint_seq, record.through_seq});
+    snapshot_pins_.Add(Pin{Pin::Kind::kSnapshot, name, record.checkpoint_seq, record.through_seq});
   }
   Status s = PutSnapshot(*svc_.store, meta_.name, meta_.uuid, record, fenced_puts_);
   if (!s.ok()) {
-    pins_.Remove(Pin::Kind::kSnapshot, name);
+    snapshot_pins_.Remove(Pin::Kind::kSnapshot, name);
     if (s.IsPrecondition()) return Status::Precondition(what + " already exists");
     return s.WithContext(what + ": storing its record");
   }
@@ -77,14 +77,25 @@ Status Volume::DeleteSnapshot(const std::string& name) {
   // what the records say.
   BP_RETURN_IF_ERROR(
       DeleteSnapshotRecord(*svc_.store, meta_.name, name).WithContext(what + ": deleting it"));
-  pins_.Remove(Pin::Kind::kSnapshot, name);
-  if (pins_.Snapshot().unknown) {
+  snapshot_pins_.Remove(Pin::Kind::kSnapshot, name);
+  if (snapshot_pins_.Snapshot().unknown) {
     // An unreadable record held everything back; read the records again now that one went.
     VolumePins pins;
-    if (LoadPins(*svc_.store, meta_.name, meta_.uuid, &pins).ok()) pins_.Reset(std::move(pins));
+    if (LoadPins(*svc_.store, meta_.name, meta_.uuid, &pins).ok())
+      snapshot_pins_.Reset(std::move(pins));
+  }
+  {
+    MutexLock lock(&mu_);
+    gc_.PinsReleased();
   }
   spdlog::info("volume {}: snapshot {} deleted", meta_.name, name);
   return Status::Ok();
+}
+
+void Volume::RemovePin(Pin::Kind kind, const std::string& id) {
+  snapshot_pins_.Remove(kind, id);
+  MutexLock lock(&mu_);
+  gc_.PinsReleased();
 }
 
 std::map<uint64_t, uint64_t> Volume::LiveSegments() const {

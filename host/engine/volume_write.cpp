@@ -56,6 +56,7 @@ Volume::Applied Volume::TryModify(bp_io* io, const HeldUnits& held, UnitRef* nee
     done->Add(io, EIO);
     return Applied::kDone;
   }
+  if (io->op == BP_IO_OP_WRITE) gc_.ClientWrote(io->length);
   if (io->flags & BP_IO_FLAG_FUA) {
     AddWaiter(io, done);  // seals if needed; may complete at once
   } else {
@@ -92,13 +93,13 @@ void Volume::ModifySlow(bp_io* io) {
       if (phase_ != Phase::kServing) return done.Add(io, ESHUTDOWN);
       if (access_ == Access::kFenced) return done.Add(io, EROFS);
       if (TryModify(io, held, &need, &done) != Applied::kNeedUnit) return;
-      epoch = reclaimer_.BeginFetch();
+      epoch = pins_.BeginFetch();
     }
     UnitData data;
     const bool loaded = loader_.Load(need, &data).ok();
     {
       MutexLock lock(&mu_);
-      reclaimer_.EndFetch(epoch);
+      pins_.EndFetch(epoch);
     }
     if (!loaded) return done.Add(io, EIO);
     held.emplace_back(need.key, std::move(data));

@@ -51,6 +51,14 @@ void WritePath::StoreBlock(uint64_t lba, const uint8_t* data) {
   }
 }
 
+bool WritePath::PutRelocated(uint64_t lba, const uint8_t* data, Clock::TimePoint now) {
+  const uint8_t* existing = nullptr;
+  if (active_->Lookup(lba, &existing) != WriteBuffer::Hit::kMiss) return false;
+  if (active_->empty()) active_since_ = now;
+  StoreBlock(lba, data);
+  return true;
+}
+
 // Whole blocks [first, end) of a write, from src.
 void WritePath::CopyRun(uint64_t first, uint64_t end, const uint8_t* src) {
   const uint8_t* p = src;

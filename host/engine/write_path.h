@@ -48,6 +48,12 @@ class WritePath {
   // available from `edges`; otherwise set *need (or *map_broken) and change nothing.
   bool TryApply(const bp_io* io, Clock::TimePoint now, const EdgeSource& edges, UnitRef* need,
                 bool* map_broken);
+  // Garbage collection: put block lba, relocated from a mostly-dead segment (data: its current
+  // content), into the active buffer — unless the active buffer already says anything about
+  // lba (a newer write, trim or zero), which then wins. The caller has checked that no sealed
+  // buffer touches lba and that the map still points where `data` came from. Returns whether
+  // the block was put.
+  bool PutRelocated(uint64_t lba, const uint8_t* data, Clock::TimePoint now);
   // Hand the active buffer over for sealing; `fresh` (empty) takes its place. Waiters that
   // were waiting for the active buffer now wait for the sealed segment.
   std::unique_ptr<WriteBuffer> TakeActive(std::unique_ptr<WriteBuffer> fresh);

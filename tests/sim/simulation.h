@@ -18,6 +18,7 @@ enum Sabotage : uint32_t {
   kSabAckFlushOnNewestDurable = 1u << 2,
   kSabAckFlushOnSeal = 1u << 3,
   kSabDropJournalBeforeUpload = 1u << 4,
+  kSabGcStaleRelocation = 1u << 5,
 };
 // True when this build's engine has EngineOptions::sabotage.
 bool EngineHasSabotage();

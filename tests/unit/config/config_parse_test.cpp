@@ -159,6 +159,29 @@ TEST(Config, EngineRangeErrors) {
           ":2: [engine] key `segment_size` must be a size like \"16MiB\": `lots` is not a size"));
 }
 
+TEST(Config, GcSection) {
+  Config c = MustParse(kMinimal);
+  EXPECT_TRUE(c.engine.gc_enabled);
+  EXPECT_DOUBLE_EQ(c.engine.gc_min_dead_ratio, EngineOptions{}.gc_min_dead_ratio);
+  c = MustParse(
+      kMinimal +
+      "[gc]\nenabled = false\nmin_dead_ratio = 0.5\nrate = \"8MiB\"\ninterval_ms = 250\n");
+  EXPECT_FALSE(c.engine.gc_enabled);
+  EXPECT_DOUBLE_EQ(c.engine.gc_min_dead_ratio, 0.5);
+  EXPECT_EQ(c.engine.gc_rate, 8u << 20);
+  EXPECT_EQ(c.engine.gc_interval_ms, 250u);
+  EXPECT_DOUBLE_EQ(MustParse(kMinimal + "[gc]\nmin_dead_ratio = 1\n").engine.gc_min_dead_ratio,
+                   1.0);
+  EXPECT_EQ(
+      ErrorOf(kMinimal + "[gc]\nmin_dead_ratio = 0\n"),
+      "/etc/bp/blockpipe.toml:7: [gc] key `min_dead_ratio` must be between 0.01 and 1 (got 0)");
+  EXPECT_THAT(ErrorOf(kMinimal + "[gc]\nmin_dead_ratio = \"half\"\n"), HasSubstr("a number"));
+  EXPECT_THAT(ErrorOf(kMinimal + "[gc]\nrate = \"1KiB\"\n"), HasSubstr("at least 64KiB"));
+  EXPECT_THAT(
+      ErrorOf(kMinimal + "[gc]\nratio = 0.5\n"),
+      HasSubstr("[gc] unknown key `ratio` (known: enabled, min_dead_ratio, rate, interval_ms)"));
+}
+
 TEST(Config, WrongTypesNameTheExpectedType) {
   EXPECT_EQ(ErrorOf("[engine]\nallow_unfenced = \"yes\"\n" + kMinimal),
             "/etc/bp/blockpipe.toml:2: [engine] key `allow_unfenced` must be a boolean (true or "
@@ -198,7 +221,7 @@ TEST(Config, UnknownKeysAndTables) {
       "plugin_dirs, log_level)");
   EXPECT_EQ(ErrorOf(kMinimal + "\n[hots]\nx = 1\n"),
             "/etc/bp/blockpipe.toml:7: unknown table `hots` (known tables: host, engine, backend, "
-            "filter, codec, frontend, volume, journal, disk_cache)");
+            "filter, codec, frontend, volume, journal, disk_cache, gc)");
   EXPECT_THAT(ErrorOf("verbose = true\n" + kMinimal),
               HasSubstr("blockpipe.toml:1: unknown top-level key `verbose`"));
   EXPECT_THAT(ErrorOf("[host.extra]\nx = 1\n" + kMinimal),

@@ -241,6 +241,9 @@ inline EngineOptions SmallOptions() {
   o.retry_deadline_ms = 2000;
   // One data dir's writer: a harness that crashes and reopens takes its volumes back.
   o.writer_id = "00112233445566778899aabbccddeeff";
+  // Background garbage collection would move data between segments on its own schedule; tests
+  // that expect particular segments run it explicitly (VolumeManager::RunGc) or turn it on.
+  o.gc_enabled = false;
   return o;
 }
 
