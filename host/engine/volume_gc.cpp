@@ -69,9 +69,10 @@ void Volume::MaybeCollect(Clock::TimePoint now) {
   // A clone's base segments stay for its reference, and what a snapshot pins stays for the
   // snapshot (as of the last deletion pass): moving their live blocks would only add copies.
   const uint64_t base_through = layers_.base_through();
-  const std::vector<uint64_t> candidates = gc_.Candidates(
-      state_, committer_.durable_seq(), manual ? gc_.pass_through() : UINT64_MAX,
-      [&](uint64_t seq) { return seq <= base_through || snapshot_held_.Contains(seq); });
+  const PinnedSegmentSet* held = &snapshot_held_;  // read under mu_, which this holds
+  const std::vector<uint64_t> candidates =
+      gc_.Candidates(state_, committer_.durable_seq(), manual ? gc_.pass_through() : UINT64_MAX,
+                     [&](uint64_t seq) { return seq <= base_through || held->Contains(seq); });
   if (candidates.empty()) {
     uint64_t landing = 0;
     if (gc_.InFlight(committer_.durable_seq(), &landing)) {
