@@ -89,9 +89,10 @@ void Volume::ScheduleReclaim(uint64_t reference) {
     // nothing.
     PinnedSegmentSet kept;
     PinnedSegmentSet pinned;
-    Status s =
-        KeptSegments(*self->svc_.store, self->layers_, self->meta_.max_size() / kBlockSize,
-                     self->snapshot_pins_.Snapshot(), &self->checkpoint_live_, &kept, &pinned);
+    VolumePins pins = self->snapshot_pins_.Snapshot();
+    if (self->svc_.options.sabotage & Sabotage::kReclaimIgnoresPins) pins = VolumePins{};
+    Status s = KeptSegments(*self->svc_.store, self->layers_, self->meta_.max_size() / kBlockSize,
+                            pins, &self->checkpoint_live_, &kept, &pinned);
     ReclaimResult result;
     if (s.ok()) {
       result = ReclaimDeadSegments(*self->svc_.store, self->meta_.name, pass,

@@ -203,6 +203,26 @@ TEST_F(Snapshots, ClonesShareSegmentsDivergeAndOutliveTheirParent) {
   EXPECT_TRUE(h.store->Keys(VolumePrefix("v")).empty()) << "the last clone takes the remnant";
 }
 
+TEST_F(Snapshots, ACloneOfAnEmptySnapshotIsAPlainVolume) {
+  // Taken before anything was written: the snapshot holds no segment of the volume, so its
+  // clone has no base and is created as a new volume (it used to be refused as existing, with
+  // a null volume left in the manager's table for the timer to trip over).
+  Take("empty");
+  ASSERT_OK(h.manager->Clone("v", "empty", "c"));
+  EXPECT_TRUE(h.manager->Exists("c"));
+  Bytes out;
+  {
+    auto clone = h.Ref("c");
+    ASSERT_TRUE(clone);
+    ASSERT_EQ(test::Read(*clone, 0, 4096, &out), 0);
+    EXPECT_EQ(out, Bytes(4096, 0));
+    WriteSegment(*clone, 0, 7, "c");
+  }
+  ExpectBlock("c", 0, 7);
+  for (const VolumeSummary& s : h.manager->List()) EXPECT_FALSE(s.name.empty());
+  ASSERT_OK(h.manager->Delete("c"));
+}
+
 TEST_F(Snapshots, RestoreIsWholeAndSurvivesReclaimAfterTheSnapshotGoes) {
   auto ref = h.Ref();
   WriteSegment(*ref, 0, 1);
