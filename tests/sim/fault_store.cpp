@@ -62,7 +62,7 @@ double FaultStore::CrashOdds(Kind kind, const std::string& key) const {
   if (kind == Kind::kWrite && IsCheckpoint(key)) p *= 10;
   if (kind == Kind::kDelete) p *= 6;
   if (crash_->opening) p *= 8;
-  if (crash_->controlling && !executor_->running()) p *= 8;
+  if (!crash_->control.empty() && !executor_->running()) p *= 8;
   return p;
 }
 
@@ -71,8 +71,10 @@ bool FaultStore::MaybeCrash(Kind kind, const std::string& key, const char* when)
   // A landed put whose reply never arrives is the classic ambiguity: weigh it up too.
   const double boost = (kind == Kind::kWrite && when[0] == 'a') ? 3 : 1;
   if (!rng_.Chance(boost * CrashOdds(kind, key))) return false;
+  const bool in_control = !crash_->control.empty() && !executor_->running();
   CrashNow(std::string(when) + " " + KindName(static_cast<int>(kind)) + " " + key +
-           (crash_->opening ? " (during open)" : ""));
+           (crash_->opening ? " (during open)" : "") +
+           (in_control ? " (during " + crash_->control + ")" : ""));
   return true;
 }
 

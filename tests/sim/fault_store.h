@@ -57,10 +57,10 @@ struct CrashState {
   double per_op = 0;     // chance per store call
   double per_step = 0;   // chance per driver step
   bool opening = false;  // the engine is inside VolumeManager::OpenAll (recovery)
-  // A control operation (snapshot, restore, clone, delete) is running on the driver's thread:
-  // its own store calls get the raised odds of recovery's (not those of the executor's tasks
-  // it waits for, which run meanwhile).
-  bool controlling = false;
+  // The control operation (snapshot, restore, clone, delete) running on the driver's thread,
+  // empty when none: its own store calls get the raised odds of recovery's (not those of the
+  // executor's tasks it waits for, which run meanwhile).
+  std::string control;
   std::string where;  // what the last crash interrupted
 };
 

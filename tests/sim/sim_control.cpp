@@ -7,7 +7,7 @@
 // request in flight finish first), so the model knows each volume's content exactly when it
 // starts. It waits for the flushes and closes it implies the way the daemon's control thread
 // would, with the world going on meanwhile (PumpWhileWaiting: executor tasks, ticks, time).
-// Its own store calls get the raised crash odds of recovery's (CrashState::controlling).
+// Its own store calls get the raised crash odds of recovery's (CrashState::control).
 //
 // Outcomes. Ok: the operation happened. A crash, or an error (which must be explained by a
 // store error or an outage, like any request's): either is possible, and the next open
@@ -24,11 +24,11 @@ Status Simulation::Control(const std::string& what, const std::function<Status()
   control_start_ev_ = ++event_;
   control_start_ = clock_.Now();
   trace_.Line("%.3f control %s", clock_.Ms(), what.c_str());
-  crash_.controlling = true;
+  crash_.control = what;
   clock_.SetWaiter([this](Clock::TimePoint until) { PumpWhileWaiting(until); });
   const Status s = op();
   clock_.SetWaiter(nullptr);
-  crash_.controlling = false;
+  crash_.control.clear();
   trace_.Line("%.3f control %s -> %s", clock_.Ms(), what.c_str(), s.ToString().c_str());
   return s;
 }

@@ -93,18 +93,25 @@ bool ImageValues(const std::vector<uint8_t>& image, std::vector<uint64_t>* out) 
 
 }  // namespace
 
-// A fingerprint of data read back, for the trace: eight bytes per step (byte-wise FNV over
-// every verification read was a quarter of a run's time).
+// A fingerprint of data read back, for the trace: four independent lanes of eight bytes per
+// step, folded at the end (byte-wise FNV over every verification read was a quarter of a run's
+// time, and one lane of words still a third once snapshots were read back too).
 uint64_t Fnv(const uint8_t* p, size_t n) {
-  uint64_t h = 0xcbf29ce484222325ull ^ n;
+  constexpr uint64_t kPrime = 0x100000001b3ull;
+  uint64_t lane[4] = {0xcbf29ce484222325ull ^ n, 0x84222325cbf29ce4ull, 0x9e3779b97f4a7c15ull,
+                      0xbf58476d1ce4e5b9ull};
   size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    std::memcpy(&w, p + i, 8);
-    h = (h ^ w) * 0x100000001b3ull;
-    h ^= h >> 29;
+  for (; i + 32 <= n; i += 32) {
+    for (int k = 0; k < 4; ++k) {
+      uint64_t w;
+      std::memcpy(&w, p + i + 8 * k, 8);
+      lane[k] = (lane[k] ^ w) * kPrime;
+      lane[k] ^= lane[k] >> 29;
+    }
   }
-  for (; i < n; ++i) h = (h ^ p[i]) * 0x100000001b3ull;
+  uint64_t h = lane[0];
+  for (int k = 1; k < 4; ++k) h = (h ^ lane[k]) * kPrime;
+  for (; i < n; ++i) h = (h ^ p[i]) * kPrime;
   return h;
 }
 
@@ -493,7 +500,8 @@ bool Simulation::VerifySnapshot(SimSnap* s, const std::string& when) {
 }
 
 bool Simulation::ReadWhole(SimVol* v, SimSnap* s, std::vector<uint8_t>* image) {
-  image->assign(sectors_ * kSector, 0);
+  // Read straight into the image, poisoned first so that bytes a read did not fill show.
+  image->assign(sectors_ * kSector, 0xA5);
   const uint64_t chunk = 128;  // sectors (64 KiB)
   std::deque<uint64_t> todo;
   for (uint64_t first = 0; first < sectors_; first += chunk) todo.push_back(first);
@@ -506,7 +514,12 @@ bool Simulation::ReadWhole(SimVol* v, SimSnap* s, std::vector<uint8_t>* image) {
         ++it;
         continue;
       }
-      if ((*it)->error != 0) todo.push_back((*it)->first);
+      if ((*it)->error != 0) {
+        // Poisoned again, so that what the failed attempt left cannot stand in for the retry.
+        std::fill_n(image->begin() + static_cast<ptrdiff_t>((*it)->first * kSector),
+                    (*it)->count * kSector, uint8_t{0xA5});
+        todo.push_back((*it)->first);
+      }
       it = outstanding.erase(it);
     }
     while (outstanding.size() < 4 && !todo.empty()) {
@@ -665,9 +678,9 @@ void Simulation::Submit(Request* r) {
   r->submit_ev = ++event_;
   r->submitted = clock_.Now();
   Model* model = r->vol != nullptr ? r->vol->model.get() : nullptr;
-  if (r->op == BP_IO_OP_READ) {
+  if (r->op == BP_IO_OP_READ && r->into == nullptr) {
     r->buf.assign(r->count * kSector, 0xA5);
-    if (model != nullptr && r->into == nullptr) r->floor = model->ReadFloor(r->first, r->count);
+    if (model != nullptr) r->floor = model->ReadFloor(r->first, r->count);
   } else if (r->op == BP_IO_OP_WRITE) {
     r->buf.resize(r->count * kSector);
   }
@@ -692,7 +705,9 @@ void Simulation::Submit(Request* r) {
                 static_cast<unsigned long long>(r->first),
                 static_cast<unsigned long long>(r->count));
   }
-  r->io.buf = r->buf.empty() ? nullptr : r->buf.data();
+  r->io.buf = r->into != nullptr ? r->into->data() + r->first * kSector
+              : r->buf.empty()   ? nullptr
+                                 : r->buf.data();
   ++result_.requests;
   if (r->snap != nullptr && r->client >= 0) ++result_.view_reads;
   VolumeRef* ref = r->vol != nullptr ? r->vol->ref.get() : r->snap->ref.get();
@@ -715,8 +730,11 @@ void Simulation::Completed(Request* r, int error) {
   if (r->incarnation != incarnation_ || crash_.crashed) return;
   const uint64_t ev = ++event_;
   if (r->client >= 0) clients_[static_cast<size_t>(r->client)].inflight--;
+  // A whole read (verification) is fingerprinted once it is complete, not chunk by chunk.
   uint64_t hash = 0;
-  if (r->op == BP_IO_OP_READ && error == 0) hash = Fnv(r->buf.data(), r->buf.size());
+  if (r->op == BP_IO_OP_READ && error == 0 && r->into == nullptr) {
+    hash = Fnv(r->buf.data(), r->buf.size());
+  }
   trace_.Line("%.3f done #%llu %s err %d hash %016llx", clock_.Ms(),
               static_cast<unsigned long long>(r->id), OpName(r->op), error,
               static_cast<unsigned long long>(hash));
@@ -742,7 +760,7 @@ void Simulation::Completed(Request* r, int error) {
     case BP_IO_OP_READ: {
       std::string e;
       if (r->into != nullptr) {
-        std::memcpy(r->into->data() + r->first * kSector, r->buf.data(), r->buf.size());
+        // Checked whole by the caller once every chunk is in.
       } else if (r->snap != nullptr) {
         e = r->snap->image.CheckRead(
             r->first, r->count, r->buf.data(),
