@@ -202,8 +202,8 @@ bool Simulation::SettleImage(SimSnap* s) {
   if (!OpenView(s, &unavailable) || unavailable) return false;
   std::vector<uint8_t> image;
   if (!ReadWhole(nullptr, s, &image)) return false;
-  const std::string error = s->image.CheckRead(
-      0, sectors_, image.data(), "snapshot " + s->export_name() + " (read whole)");
+  const std::string error = s->image.CheckRead(0, sectors_, image.data(),
+                                               "snapshot " + s->export_name() + " (read whole)");
   if (!error.empty()) {
     Fail(error);
     return false;
@@ -286,7 +286,8 @@ void Simulation::DeleteVolume(SimVol* v) {
   }
   if (!AfterControl(st, what, v) || !served) return;
   const Status opened = manager_->OpenRef(v->name, /*read_only=*/false, &v->ref);
-  if (!opened.ok()) Fail("volume " + v->name + " is served but cannot be opened: " + opened.ToString());
+  if (!opened.ok())
+    Fail("volume " + v->name + " is served but cannot be opened: " + opened.ToString());
 }
 
 }  // namespace bp::sim

@@ -412,11 +412,54 @@ bool Simulation::VerifyAll() {
     SimVol* v = vols_[i].get();
     if (v->state != Existence::kLive) continue;
     if (!VerifyVolume(v, "after reopen #" + std::to_string(incarnation_))) return false;
+    if (controls_on_ && !ListSnapshots(v)) return false;
   }
   for (size_t i = 0; i < snaps_.size(); ++i) {
     SimSnap* s = snaps_[i].get();
     if (s->state != Existence::kLive) continue;
     if (!VerifySnapshot(s, "after reopen #" + std::to_string(incarnation_))) return false;
+  }
+  return true;
+}
+
+bool Simulation::ListSnapshots(SimVol* v) {
+  // `snapshot list` names exactly the snapshots that exist, and rebuilds each one's map (for
+  // its exclusive size) without finding anything missing.
+  const uint64_t start_ev = ++event_;
+  const Clock::TimePoint start = clock_.Now();
+  std::vector<SnapshotSummary> list;
+  const Status st = manager_->ListSnapshots(v->name, &list);
+  if (crash_.crashed) {
+    ++result_.crashes;
+    Teardown();
+    return false;
+  }
+  std::string names;
+  for (const SnapshotSummary& s : list) names += " " + s.name;
+  trace_.Line("%.3f snapshot list %s -> %s:%s", clock_.Ms(), v->name.c_str(), st.ToString().c_str(),
+              names.c_str());
+  if (!st.ok()) {
+    if (st.IsNotFound() || st.IsCorrupt() || !Explained(start_ev, start, v)) {
+      Fail("snapshot list " + v->name + " failed: " + st.ToString());
+      return false;
+    }
+    return true;  // an outage: the exports are read next anyway
+  }
+  std::string expected;
+  for (const auto& s : snaps_) {
+    if (s->vol == v && s->state == Existence::kLive) expected += " " + s->name;
+  }
+  if (names != expected) {
+    Fail("snapshot list " + v->name + " names" + (names.empty() ? " none" : names) +
+         ", but the snapshots that exist are" + (expected.empty() ? " none" : expected));
+    return false;
+  }
+  for (const SnapshotSummary& s : list) {
+    if (!s.problem.empty()) {
+      Fail("snapshot list " + v->name + ": snapshot " + s.name +
+           " cannot be rebuilt: " + s.problem);
+      return false;
+    }
   }
   return true;
 }

@@ -49,11 +49,11 @@ struct SimVol {
   std::string name;
   std::unique_ptr<Model> model;
   Existence state = Existence::kLive;
-  std::string doubt;                // kMaybe: the operation that left it in doubt
-  SimVol* base = nullptr;           // a clone: the volume it was cloned from
-  SimSnap* from = nullptr;          // and the snapshot
-  std::unique_ptr<VolumeRef> ref;   // this incarnation's, while it is served
-  uint64_t healthy_event = 0;       // a FLUSH/FUA after the last engine error succeeded here
+  std::string doubt;               // kMaybe: the operation that left it in doubt
+  SimVol* base = nullptr;          // a clone: the volume it was cloned from
+  SimSnap* from = nullptr;         // and the snapshot
+  std::unique_ptr<VolumeRef> ref;  // this incarnation's, while it is served
+  uint64_t healthy_event = 0;      // a FLUSH/FUA after the last engine error succeeded here
   // A restore that crashed or failed: the volume holds its old content or exactly this
   // snapshot's, never a mix (empty: no restore in doubt).
   std::vector<uint64_t> restore_alt;
@@ -81,7 +81,7 @@ class Simulation {
     Simulation* sim = nullptr;
     int incarnation = 0;
     uint64_t id = 0;
-    int client = -1;  // -1: the driver's own (verification, final flush)
+    int client = -1;          // -1: the driver's own (verification, final flush)
     SimVol* vol = nullptr;    // the volume it goes to, or
     SimSnap* snap = nullptr;  // the snapshot export it reads
     uint32_t op = 0, flags = 0;
@@ -91,7 +91,7 @@ class Simulation {
     uint64_t submit_ev = 0;
     Clock::TimePoint submitted{};
     int32_t write_index = -1;
-    std::vector<int32_t> floor;          // reads of a volume
+    std::vector<int32_t> floor;            // reads of a volume
     std::vector<uint8_t>* into = nullptr;  // a whole read (verification): where the bytes go
     bool done = false;
     int error = 0;
@@ -105,6 +105,8 @@ class Simulation {
   bool VerifyAll();
   bool VerifyVolume(SimVol* v, const std::string& when);
   bool VerifySnapshot(SimSnap* s, const std::string& when);
+  // `snapshot list` of the volume names exactly its snapshots, each rebuildable.
+  bool ListSnapshots(SimVol* v);
   // Open the export of a snapshot for reading, retrying through outages. False when the run
   // failed or the host crashed; *unavailable when it stays unreadable for explained reasons.
   bool OpenView(SimSnap* s, bool* unavailable);
