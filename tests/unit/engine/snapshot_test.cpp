@@ -223,6 +223,36 @@ TEST_F(Snapshots, ACloneOfAnEmptySnapshotIsAPlainVolume) {
   ASSERT_OK(h.manager->Delete("c"));
 }
 
+TEST_F(Snapshots, ACreateWhoseRecordMayHaveLandedKeepsItsPin) {
+  auto ref = h.Ref();
+  for (int i = 0; i < 6; ++i) WriteSegment(*ref, 0, 100 + i);
+  // The record is stored but the reply is lost, and the read-back fails (an outage): the
+  // create cannot tell, so it fails, and what the record names must stay (the simulator found
+  // the record of such a create pointing at a pruned checkpoint after a restart).
+  h.store->FailNextPutAfterStoring(Status::Transient("reply lost"), "/snap/");
+  h.store->FailNext(MemoryStore::Op::kGet, Status::Transient("outage"), 1, "/snap/");
+  SnapshotSummary summary;
+  EXPECT_FALSE(h.manager->CreateSnapshot("v", "doubt", &summary).ok());
+  ASSERT_TRUE(h.store->Has(SnapshotKey("v", "doubt")));
+  for (int i = 6; i < 30; ++i) WriteSegment(*ref, 0, 100 + i);
+  ASSERT_TRUE(test::WaitFor([&] { return Seqs(*h.store, CheckpointPrefix("v")).size() >= 3; }));
+  ref.reset();
+  ASSERT_OK(h.Crash());
+  ExpectBlock("v@doubt", 0, 105);
+  // A lost reply alone is resolved: the record read back is ours.
+  ref = h.Ref();
+  WriteSegment(*ref, 0, 200);
+  h.store->FailNextPutAfterStoring(Status::Transient("reply lost"), "/snap/");
+  EXPECT_OK(h.manager->CreateSnapshot("v", "resolved", &summary));
+  // A pin left by a create that failed before its record landed is dropped by the delete.
+  h.store->FailNext(MemoryStore::Op::kPut, Status::Transient("outage"), 1, "/snap/");
+  h.store->FailNext(MemoryStore::Op::kGet, Status::Transient("outage"), 1, "/snap/");
+  EXPECT_FALSE(h.manager->CreateSnapshot("v", "never", &summary).ok());
+  EXPECT_FALSE(h.store->Has(SnapshotKey("v", "never")));
+  EXPECT_TRUE(h.manager->DeleteSnapshot("v", "never").IsNotFound());
+  EXPECT_OK(h.manager->CreateSnapshot("v", "never", &summary));
+}
+
 TEST_F(Snapshots, RestoreIsWholeAndSurvivesReclaimAfterTheSnapshotGoes) {
   auto ref = h.Ref();
   WriteSegment(*ref, 0, 1);
