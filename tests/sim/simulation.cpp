@@ -434,8 +434,11 @@ bool Simulation::ListSnapshots(SimVol* v) {
     Teardown();
     return false;
   }
+  std::vector<std::string> listed;
+  for (const SnapshotSummary& s : list) listed.push_back(s.name);
+  std::sort(listed.begin(), listed.end());
   std::string names;
-  for (const SnapshotSummary& s : list) names += " " + s.name;
+  for (const std::string& name : listed) names += " " + name;
   trace_.Line("%.3f snapshot list %s -> %s:%s", clock_.Ms(), v->name.c_str(), st.ToString().c_str(),
               names.c_str());
   if (!st.ok()) {
@@ -445,10 +448,13 @@ bool Simulation::ListSnapshots(SimVol* v) {
     }
     return true;  // an outage: the exports are read next anyway
   }
-  std::string expected;
+  std::vector<std::string> existing;
   for (const auto& s : snaps_) {
-    if (s->vol == v && s->state == Existence::kLive) expected += " " + s->name;
+    if (s->vol == v && s->state == Existence::kLive) existing.push_back(s->name);
   }
+  std::sort(existing.begin(), existing.end());
+  std::string expected;
+  for (const std::string& name : existing) expected += " " + name;
   if (names != expected) {
     Fail("snapshot list " + v->name + " names" + (names.empty() ? " none" : names) +
          ", but the snapshots that exist are" + (expected.empty() ? " none" : expected));
