@@ -23,14 +23,24 @@ Status Volume::CreateSnapshot(const std::string& name, SnapshotRecord* out) {
       return Status::Precondition(what + ": the volume is read-only here (fenced or closing)");
     }
     // With the local journal the flush may have completed on the journal: the snapshot is read
-    // from the store, so wait until the segments it covers are there.
+    // from the store, so wait until the segments it covers are there. After an open that
+    // replayed a restore marker, also wait for a checkpoint past it (forcing one), so the
+    // snapshot's own replay never meets the marker.
     const uint64_t covered = committer_.AckFrontier();
     const auto patience =
         std::chrono::milliseconds(std::max<uint32_t>(svc_.options.retry_deadline_ms, 100));
     const Clock::TimePoint limit = svc_.clock->Now() + patience;
-    while (committer_.durable_seq() < covered && access_ == Access::kWritable) {
+    while ((committer_.durable_seq() < covered || checkpointer_.last_seq() < restore_marker_seq_) &&
+           access_ == Access::kWritable) {
       if (svc_.clock->Now() >= limit) {
-        return Status::Transient(what + ": the segments it covers are still uploading");
+        return Status::Transient(what + (committer_.durable_seq() < covered
+                                             ? ": the segments it covers are still uploading"
+                                             : ": the checkpoint after a restore is not stored "
+                                               "yet"));
+      }
+      if (checkpointer_.last_seq() < restore_marker_seq_) {
+        checkpointer_.Force();
+        MaybeCheckpoint();
       }
       Pump(/*retry_now=*/committer_.RetryDue(svc_.clock->Now()));
       svc_.clock->WaitUntil(&idle_cv_, &mu_,

@@ -283,6 +283,33 @@ TEST_F(Snapshots, RestoreIsWholeAndSurvivesReclaimAfterTheSnapshotGoes) {
 // A restore revives a segment that an older pinned checkpoint holds as dead; a snapshot taken
 // after the restore needs it. Reclaim passes whose reference is that older checkpoint must keep
 // it: "dead in the oldest checkpoint" no longer means "dead for good".
+TEST_F(Snapshots, ASnapshotAfterAnInterruptedRestoreStartsPastItsMarker) {
+  auto ref = h.Ref();
+  for (int i = 0; i < 6; ++i) WriteSegment(*ref, 0, 100 + i);
+  Take("old");  // block 0 = 105, from a checkpoint before the restore marker
+  for (int i = 6; i < 12; ++i) WriteSegment(*ref, 0, 100 + i);
+  ref.reset();
+  // The checkpoint that follows the restore marker fails, so the volume reopens by replaying
+  // the marker. A snapshot taken now from the older checkpoint would replay the marker too,
+  // needing what "old" pins; the simulator found one unreadable once "old" was deleted.
+  ASSERT_TRUE(test::WaitFor([&] { return h.store->Has(CheckpointKey("v", 12)); }));
+  h.store->FailNext(MemoryStore::Op::kPut, Status::Permanent("disk full"), 1, "/ckpt/");
+  ASSERT_OK(h.manager->RestoreSnapshot("v", "old"));
+  const uint64_t marker = Seqs(*h.store, SegmentPrefix("v")).back();
+  ASSERT_FALSE(h.store->Has(CheckpointKey("v", marker)));
+  ExpectBlock("v", 0, 105);
+  ASSERT_OK(h.manager->DeleteSnapshot("v", "old"));
+  const SnapshotSummary next = Take("next");
+  EXPECT_GE(next.checkpoint_seq, marker);
+  ref = h.Ref();
+  for (int i = 0; i < 16; ++i) WriteSegment(*ref, 7, 200 + i);
+  ref.reset();
+  ASSERT_OK(h.Crash());
+  ExpectBlock("v@next", 0, 105);
+  ExpectBlock("v", 0, 105);
+  ExpectBlock("v", 7, 215);
+}
+
 TEST_F(Snapshots, ReclaimAfterARestoreKeepsRevivedSegments) {
   auto ref = h.Ref();
   WriteSegment(*ref, 0, 1);
