@@ -332,6 +332,22 @@ Status VolumeManager::Clone(const std::string& volume, const std::string& snapsh
   }
   Bytes object = EncodeVolumeMetaObject(meta);
   s = m.store->Put(MetaKey(clone), object.data(), object.size(), m.fenced_puts);
+  if (!s.ok() && !s.IsPrecondition()) {
+    // The put may have landed all the same (a lost reply whose read-back failed too): then
+    // the clone exists and needs its references. Look once more; only metadata known to be
+    // absent (or another volume's) lets them go.
+    Bytes stored;
+    const Status found = m.store->Get(MetaKey(clone), &stored);
+    if (found.ok() && stored == object) {
+      s = Status::Ok();
+    } else if (found.ok()) {
+      s = Status::Precondition("volume " + clone + " already exists");
+    } else if (!found.IsNotFound()) {
+      return finish(s.WithContext(what + " (the clone may exist: `volume list` after a restart "
+                                         "tells, and its references stay)"),
+                    nullptr);
+    }
+  }
   if (s.IsPrecondition()) s = Status::Precondition("volume " + clone + " already exists");
   if (!s.ok()) {
     for (const CloneBase& b : bases) {

@@ -253,6 +253,32 @@ TEST_F(Snapshots, ACreateWhoseRecordMayHaveLandedKeepsItsPin) {
   EXPECT_OK(h.manager->CreateSnapshot("v", "never", &summary));
 }
 
+TEST_F(Snapshots, ACloneWhoseMetadataMayHaveLandedKeepsItsReferences) {
+  auto ref = h.Ref();
+  WriteSegment(*ref, 0, 1);
+  WriteSegment(*ref, 1, 2);
+  Take("s");
+  // The clone's metadata is stored but the reply is lost and the read-back fails: the clone
+  // may exist, so the references that pin what it shares must stay (the simulator found a
+  // clone whose base segments were reclaimed after its references had been deleted).
+  h.store->FailNextPutAfterStoring(Status::Transient("reply lost"), "/c/meta");
+  h.store->FailNext(MemoryStore::Op::kGet, Status::Transient("outage"), 1, "/c/meta");
+  EXPECT_FALSE(h.manager->Clone("v", "s", "c").ok());
+  ASSERT_TRUE(h.store->Has(MetaKey("c")));
+  EXPECT_EQ(h.store->Keys(CloneRefPrefix("v")).size(), 1u);
+  ASSERT_OK(h.manager->DeleteSnapshot("v", "s"));
+  for (int i = 0; i < 16; ++i) WriteSegment(*ref, 0, 10 + i);
+  ref.reset();
+  ASSERT_OK(h.Crash());
+  ExpectBlock("c", 0, 1);
+  ExpectBlock("c", 1, 2);
+  // A lost reply alone is resolved: the metadata read back is the clone's.
+  Take("t");
+  h.store->FailNextPutAfterStoring(Status::Transient("reply lost"), "/d/meta");
+  ASSERT_OK(h.manager->Clone("v", "t", "d"));
+  ExpectBlock("d", 0, 25);
+}
+
 TEST_F(Snapshots, RestoreIsWholeAndSurvivesReclaimAfterTheSnapshotGoes) {
   auto ref = h.Ref();
   WriteSegment(*ref, 0, 1);
