@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <deque>
+#include <map>
 
 #include "engine/store_layout.h"
 #include "simulation_impl.h"
@@ -555,6 +556,7 @@ bool Simulation::ReadWhole(SimVol* v, SimSnap* s, std::vector<uint8_t>* image) {
   std::deque<uint64_t> todo;
   for (uint64_t first = 0; first < sectors_; first += chunk) todo.push_back(first);
   std::vector<Request*> outstanding;
+  std::map<uint64_t, int> failures;  // by first sector
   while (result_.ok) {
     // Keep a few reads in flight; failed ones (explained by store errors, or the check of the
     // completion fails the run) are read again.
@@ -564,6 +566,15 @@ bool Simulation::ReadWhole(SimVol* v, SimSnap* s, std::vector<uint8_t>* image) {
         continue;
       }
       if ((*it)->error != 0) {
+        // Store errors explain a failed read, but not fifty in a row of the same sectors: the
+        // data is gone (a segment something deleted), not just out of reach.
+        if (++failures[(*it)->first] == 50) {
+          Fail(std::string(v != nullptr ? "volume " + v->name : "snapshot " + s->export_name()) +
+               " cannot be read back: sectors " + std::to_string((*it)->first) + "+" +
+               std::to_string((*it)->count) + " failed 50 times, the last with " +
+               std::strerror((*it)->error));
+          return false;
+        }
         // Poisoned again, so that what the failed attempt left cannot stand in for the retry.
         std::fill_n(image->begin() + static_cast<ptrdiff_t>((*it)->first * kSector),
                     (*it)->count * kSector, uint8_t{0xA5});
