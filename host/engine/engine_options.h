@@ -28,6 +28,16 @@ struct Sabotage {
   // Garbage collection relocates a block without checking that the map still points where it
   // read it and that no sealed buffer holds a newer write (caught by overwrites during GC).
   static constexpr uint32_t kGcStaleRelocation = 1u << 5;
+  // Reclaim passes keep what every stored checkpoint needs but not what snapshots and clone
+  // references pin: segments a snapshot replays after its checkpoint are deleted once the live
+  // map no longer needs them (caught by reading snapshots and clones after overwrites).
+  static constexpr uint32_t kReclaimIgnoresPins = 1u << 6;
+  // Checkpoint pruning deletes old checkpoints that a snapshot or clone reference names
+  // (caught by reading a snapshot after a few more checkpoints).
+  static constexpr uint32_t kPrunePinnedCheckpoints = 1u << 7;
+  // Deleting a volume that clones share deletes all of its objects, the shared segments too
+  // (caught by reading a clone after its base is deleted).
+  static constexpr uint32_t kDeleteSharedSegments = 1u << 8;
 };
 
 struct EngineOptions {

@@ -105,6 +105,7 @@ Status PlanRecovery(const RecoveryListing& listing, const RecoveryReaders& read,
         break;
       }
       plan->state = std::move(restored);
+      plan->restore_marker = seq;
     }
     previous_run = meta.run_id;
     plan->state.ApplySegment(meta, object_size);

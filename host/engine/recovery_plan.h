@@ -84,6 +84,10 @@ struct RecoveryPlan {
   // The segments checkpoint_seq lists as live (ascending), before replay.
   std::vector<uint64_t> checkpoint_live;
   uint64_t replayed = 0;  // segments applied after the checkpoint
+  // The newest restore marker among them (its seq), 0 for none: until a checkpoint at or past
+  // it is stored, rebuilding the map from an older checkpoint needs the restored snapshot's
+  // objects too.
+  uint64_t restore_marker = 0;
   // Why replay stopped at through_seq + 1 when later segments exist: NotFound (missing), the
   // validation error, or Precondition (a segment of an earlier writer run). Ok when the log
   // simply ends there.

@@ -329,6 +329,11 @@ class Volume : public std::enable_shared_from_this<Volume> {
   uint64_t journal_dropped_through_ BP_GUARDED_BY(mu_) = 0;
   bool journal_dropping_ BP_GUARDED_BY(mu_) = false;
   bool journal_drop_failed_ BP_GUARDED_BY(mu_) = false;
+  // A restore marker recovery replayed after the newest checkpoint (its seq; 0: none). A
+  // snapshot taken before a checkpoint past it is stored would replay the marker, which needs
+  // the restored snapshot's checkpoint and segments, pinned by nothing once that snapshot is
+  // deleted: CreateSnapshot waits for such a checkpoint first.
+  uint64_t restore_marker_seq_ BP_GUARDED_BY(mu_) = 0;
   // This open's writer run (random, nonzero), stamped on every segment it writes, so recovery
   // can tell a segment of an earlier run left past a gap from the log (docs/format.md).
   const uint64_t run_id_;

@@ -90,7 +90,8 @@ void Volume::ScheduleReclaim(uint64_t reference) {
     PinnedSegmentSet kept;
     PinnedSegmentSet pinned;
     uint64_t generation = 0;
-    const VolumePins pins = self->snapshot_pins_.Snapshot(&generation);
+    VolumePins pins = self->snapshot_pins_.Snapshot(&generation);
+    if (self->svc_.options.sabotage & Sabotage::kReclaimIgnoresPins) pins = VolumePins{};
     Status s = KeptSegments(*self->svc_.store, self->layers_, self->meta_.max_size() / kBlockSize,
                             pins, &self->checkpoint_live_, &kept, &pinned);
     ReclaimResult result;

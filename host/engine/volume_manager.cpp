@@ -25,12 +25,6 @@
 
 namespace bp {
 
-uint64_t NowUnixMs() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count());
-}
-
 Status VolumeRef::Extents(uint64_t offset, uint64_t length, size_t max_extents,
                           std::vector<bp_extent>* out) {
   bp_volume_info info{};
@@ -43,18 +37,40 @@ Status VolumeRef::Extents(uint64_t offset, uint64_t length, size_t max_extents,
   return Status::Ok();
 }
 
+Uuid VolumeManager::Impl::NewUuid() const {
+  if (!env.random) return RandomUuid();
+  Uuid u;
+  for (size_t i = 0; i < u.size(); i += 8) {
+    const uint64_t v = env.random();
+    for (size_t k = 0; k < 8; ++k) u[i + k] = static_cast<uint8_t>(v >> (8 * k));
+  }
+  u[6] = static_cast<uint8_t>((u[6] & 0x0F) | 0x40);  // RFC 4122 version 4
+  u[8] = static_cast<uint8_t>((u[8] & 0x3F) | 0x80);
+  return u;
+}
+
 VolumeManager::VolumeManager(std::shared_ptr<ObjectStore> store, CodecFactory* codecs,
-                             EngineOptions options, Clock* clock)
+                             EngineOptions options)
+    : VolumeManager(std::move(store), codecs, std::move(options), Environment()) {}
+
+VolumeManager::VolumeManager(std::shared_ptr<ObjectStore> store, CodecFactory* codecs,
+                             EngineOptions options, Environment env)
     : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
-  m.clock = clock;
+  m.env = std::move(env);
+  m.clock = m.env.clock;
   m.store = std::move(store);
   m.codecs = codecs;
   m.options = options;
   if (m.options.unit_size < kBlockSize) m.options.unit_size = kBlockSize;
   m.options.unit_size -= m.options.unit_size % kBlockSize;
   if (m.options.segment_size < m.options.unit_size) m.options.segment_size = m.options.unit_size;
-  m.pool = std::make_unique<ThreadPool>(std::max<uint32_t>(2, m.options.io_threads));
+  if (m.env.executor != nullptr) {
+    m.executor = m.env.executor;
+  } else {
+    m.pool = std::make_unique<ThreadPool>(std::max<uint32_t>(2, m.options.io_threads));
+    m.executor = m.pool.get();
+  }
   m.cache = std::make_unique<UnitCache>(m.options.cache_memory);
   const uint64_t caps = m.store->Capabilities();
   m.fenced_puts = (caps & BP_BACKEND_CAP_PUT_IF_ABSENT) != 0;
@@ -65,13 +81,16 @@ VolumeManager::VolumeManager(std::shared_ptr<ObjectStore> store, CodecFactory* c
   m.identity = WriterIdentity::ForThisProcess(m.options.writer_id);
   if (m.options.durability == EngineOptions::Durability::kLocal && m.writable) {
     m.identity.local_journal = true;
-    if (m.options.journal_dir.empty()) {
+    if (m.env.journal != nullptr) {
+      m.journal = m.env.journal;
+    } else if (m.options.journal_dir.empty()) {
       m.journal_error = Status::Invalid(
           "[engine] durability = \"local\" needs a journal directory ([journal] dir)");
     } else {
       m.journal_error =
-          LocalJournal::Open(m.options.journal_dir, m.options.journal_max_size, &m.journal)
+          LocalJournal::Open(m.options.journal_dir, m.options.journal_max_size, &m.own_journal)
               .WithContext("opening the local journal");
+      m.journal = m.own_journal.get();
     }
     if (m.journal_error.ok()) {
       const JournalBacklog backlog = m.journal->Backlog();
@@ -98,7 +117,7 @@ VolumeManager::VolumeManager(std::shared_ptr<ObjectStore> store, CodecFactory* c
           m.store->Describe(), lacks);
     }
   }
-  m.ticker = std::thread([this] { impl_->TickLoop(); });
+  if (m.env.timer_thread) m.ticker = std::thread([this] { impl_->TickLoop(); });
 }
 
 VolumeManager::~VolumeManager() {
@@ -115,17 +134,7 @@ void VolumeManager::Impl::TickLoop() {
     while (!stopping && clock->Now() < next) clock->WaitUntil(&tick_cv, &tick_mu, next);
     if (stopping) break;
     lock.Unlock();
-    std::vector<std::shared_ptr<Volume>> open;
-    {
-      std::lock_guard<std::mutex> g(mu);
-      for (auto& [name, v] : volumes) open.push_back(v);
-    }
-    auto now = clock->Now();
-    for (auto& v : open) v->Tick(now);
-    Metrics::Global().SetGauge("unit_cache_bytes", static_cast<int64_t>(cache->used_bytes()),
-                               "Bytes the decoded-unit memory cache holds");
-    Metrics::Global().SetGauge("unit_cache_capacity_bytes", static_cast<int64_t>(cache->capacity()),
-                               "Configured size of the decoded-unit memory cache");
+    const std::vector<std::shared_ptr<Volume>> open = TickVolumes(clock->Now());
     if (trimmer.IdleNow(std::chrono::steady_clock::now())) {
       for (auto& v : open) v->ReleaseIdleMemory();
       cache->DropSpares();
@@ -133,6 +142,45 @@ void VolumeManager::Impl::TickLoop() {
     }
     lock.Lock();
   }
+}
+
+std::vector<std::shared_ptr<Volume>> VolumeManager::Impl::TickVolumes(Clock::TimePoint now) {
+  std::vector<std::shared_ptr<Volume>> open;
+  {
+    std::lock_guard<std::mutex> g(mu);
+    for (auto& [name, v] : volumes) open.push_back(v);
+  }
+  for (auto& v : open) v->Tick(now);
+  Metrics::Global().SetGauge("unit_cache_bytes", static_cast<int64_t>(cache->used_bytes()),
+                             "Bytes the decoded-unit memory cache holds");
+  Metrics::Global().SetGauge("unit_cache_capacity_bytes", static_cast<int64_t>(cache->capacity()),
+                             "Configured size of the decoded-unit memory cache");
+  return open;
+}
+
+void VolumeManager::Tick(Clock::TimePoint now) {
+  // Idle trimming stays with the timer thread: it measures real idleness, and a simulated run
+  // must not depend on real time.
+  impl_->TickVolumes(now);
+}
+
+void VolumeManager::Kill() {
+  Impl& m = *impl_;
+  std::map<std::string, std::shared_ptr<Volume>> volumes, views;
+  {
+    std::lock_guard<std::mutex> lock(m.mu);
+    m.shut_down = true;
+    volumes.swap(m.volumes);
+    views.swap(m.views);
+    m.claims.clear();
+  }
+  {
+    MutexLock lock(&m.tick_mu);
+    m.stopping = true;
+  }
+  m.tick_cv.SignalAll();
+  if (m.ticker.joinable()) m.ticker.join();
+  if (m.pool) m.pool->Stop();
 }
 
 Status VolumeManager::Impl::OpenOne(const std::string& name, std::shared_ptr<Volume>* out) {
@@ -279,11 +327,11 @@ Status VolumeManager::Create(const std::string& name, uint64_t size) {
   };
 
   VolumeMeta meta;
-  meta.uuid = RandomUuid();
+  meta.uuid = m.NewUuid();
   meta.name = name;
   meta.size = size;
   meta.unit_size = m.options.unit_size;
-  meta.created_unix_ms = NowUnixMs();
+  meta.created_unix_ms = m.NowMs();
   std::unique_ptr<CodecChain> chain;
   Status s = m.codecs->CreateChain(meta.uuid.data(), name, &meta.codecs, &chain);
   if (!s.ok()) return finish(s.WithContext("creating volume " + name), nullptr);
@@ -409,6 +457,8 @@ Status VolumeManager::Delete(const std::string& name) {
     IgnoreError(v->Close(/*clean=*/false),
                 "an unclean close flushes nothing, so it cannot fail; the objects go next");
   }
+  // (The sabotage is a deliberate bug for the simulator's self-test, engine_options.h.)
+  if (m.options.sabotage & Sabotage::kDeleteSharedSegments) has_clones = false;
   if (s.ok()) s = has_clones ? m.DeleteObjectsKeepingShared(name, v) : m.DeleteObjects(name);
   if (s.ok() && v) m.ReleaseBases(v->meta());
   if (s.ok() && v) m.cache->EraseVolume(v->meta().uuid);
@@ -495,7 +545,7 @@ Status VolumeManager::FlushAll() {
 
 bool VolumeManager::Journal(JournalBacklog* backlog, std::string* path, uint64_t* max_size) const {
   const Impl& m = *impl_;
-  if (!m.journal) return false;
+  if (m.journal == nullptr) return false;
   *backlog = m.journal->Backlog();
   *path = m.journal->path();
   *max_size = m.journal->max_bytes();
@@ -535,7 +585,7 @@ Status VolumeManager::Shutdown() {
     }
     m.Release(v->name(), v->meta().uuid);
   }
-  m.pool->Stop();
+  if (m.pool) m.pool->Stop();
   m.disk_cache.reset();  // writes what is queued (after the last read and upload)
   return result;
 }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include <blockpipe/bp_frontend.h>
 
 #include "engine/engine_options.h"
+#include "engine/executor.h"
 #include "engine/store_layout.h"
 #include "pipeline/codec_chain.h"
 #include "pipeline/object_store.h"
@@ -22,6 +24,7 @@
 namespace bp {
 
 class Volume;           // engine/volume.h
+class LocalJournal;     // journal/local_journal.h
 struct JournalBacklog;  // journal/local_journal.h
 
 struct VolumeSummary {
@@ -84,10 +87,41 @@ class VolumeRef {
 
 class VolumeManager {
  public:
-  // clock: where time comes from (tests and the simulator pass a virtual one).
+  // What a manager runs on. The daemon passes the defaults: the real clock, a ThreadPool of
+  // io_threads workers, a timer thread, identifiers from std::random_device and the journal of
+  // options.journal_dir. The deterministic simulator (tests/sim) passes its own world instead:
+  // a virtual clock, a one-task-at-a-time executor, no thread (it calls Tick), identifiers drawn
+  // from its seed and a journal whose crash it stages.
+  struct Environment {
+    Clock* clock = Clock::Real();
+    // Where every volume's background work runs (owned by the caller, outliving the manager);
+    // null: a ThreadPool of max(2, io_threads) workers owned by the manager.
+    Executor* executor = nullptr;
+    // false: no timer thread; the owner calls Tick at the period the thread would use.
+    bool timer_thread = true;
+    // Source of the random 64-bit words behind new volume uuids (clones, plain volumes), writer
+    // run ids and restore markers; null: std::random_device. Called from control operations
+    // and opens, which the simulator runs on one thread.
+    std::function<uint64_t()> random;
+    // durability = "local": the journal to use (owned by the caller, outliving the manager);
+    // null: the manager opens options.journal_dir.
+    LocalJournal* journal = nullptr;
+  };
+
+  VolumeManager(std::shared_ptr<ObjectStore> store, CodecFactory* codecs, EngineOptions options);
   VolumeManager(std::shared_ptr<ObjectStore> store, CodecFactory* codecs, EngineOptions options,
-                Clock* clock = Clock::Real());
+                Environment env);
   ~VolumeManager();
+
+  // One round of the timer's work (age-based sealing, upload retries, deferred reclaim,
+  // garbage collection) for every served volume, at `now`. The timer thread calls it; a
+  // manager built without one is ticked by its owner.
+  void Tick(Clock::TimePoint now);
+  // Forget every volume and snapshot view at once, as a process killed at this instant would:
+  // nothing is flushed, checkpointed, closed or released, and destruction then does nothing
+  // more. For the simulator's crashes, after it has dropped the work queued on its executor;
+  // the daemon never calls it.
+  void Kill();
 
   // Discover and open every volume under volumes/ (recovery: checkpoint + replay).
   // Volumes that fail to open are reported in the Status and not served.

@@ -27,8 +27,6 @@ namespace bp {
 // Largest volume accepted: leaves headroom so byte offsets never overflow.
 constexpr uint64_t kMaxVolumeSize = 1ull << 62;
 
-uint64_t NowUnixMs();
-
 class VolumeRefImpl : public VolumeRef {
  public:
   VolumeRefImpl(std::shared_ptr<Volume> volume, bool read_only, IdleTrimmer* trimmer)
@@ -55,7 +53,9 @@ struct VolumeManager::Impl {
   CodecFactory* codecs = nullptr;
   EngineOptions options;
   Clock* clock = nullptr;
-  std::unique_ptr<ThreadPool> pool;
+  Environment env;
+  std::unique_ptr<ThreadPool> pool;  // when env.executor is null
+  Executor* executor = nullptr;      // env.executor or pool
   std::unique_ptr<UnitCache> cache;
   std::unique_ptr<DiskCache> disk_cache;  // opened by OpenAll when configured
   IdleTrimmer trimmer;                    // gives freed memory back when no request comes
@@ -64,7 +64,8 @@ struct VolumeManager::Impl {
   WriterIdentity identity;                // who this manager is in ownership records
   // durability = "local": the journal every volume shares, or why it could not be opened
   // (then no volume opens for writing).
-  std::unique_ptr<LocalJournal> journal;
+  std::unique_ptr<LocalJournal> own_journal;
+  LocalJournal* journal = nullptr;  // env.journal or own_journal
   Status journal_error;
 
   mutable std::mutex mu;
@@ -82,11 +83,16 @@ struct VolumeManager::Impl {
   bool stopping BP_GUARDED_BY(tick_mu) = false;
 
   Volume::Services Services() const {
-    Volume::Services services{store, pool.get(), cache.get(), options, clock};
-    services.journal = journal.get();
+    Volume::Services services{store, executor, cache.get(), options, clock};
+    services.journal = journal;
     services.disk_cache = disk_cache.get();
+    if (env.random) services.run_id = env.random() | 1;
     return services;
   }
+  // A new random (version 4) uuid, from env.random when given.
+  Uuid NewUuid() const;
+  // A wall-clock stamp for new records (the environment's clock).
+  uint64_t NowMs() const { return clock->UnixMs(); }
   Status OpenOne(const std::string& name, std::shared_ptr<Volume>* out);
   // The served volume `name` (not being created or deleted), or NotFound.
   Status Served(const std::string& name, std::shared_ptr<Volume>* out) const;
@@ -113,6 +119,8 @@ struct VolumeManager::Impl {
   void Release(const std::string& name, const Uuid& uuid);
   Status DeleteObjects(const std::string& name);
   void TickLoop();
+  // Tick every served volume; returns them (for the idle trim that follows in TickLoop).
+  std::vector<std::shared_ptr<Volume>> TickVolumes(Clock::TimePoint now);
 };
 
 }  // namespace bp

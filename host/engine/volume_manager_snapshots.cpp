@@ -291,17 +291,21 @@ Status VolumeManager::Clone(const std::string& volume, const std::string& snapsh
   }
   if (bases.empty()) {
     // A snapshot of an empty, never-written volume: a clone of it is just a new volume.
+    // Only the name is released for Create (finish(Ok) would serve a null volume).
     spdlog::info("{}: the snapshot is empty; creating a plain volume", what);
-    IgnoreError(finish(Status::Ok(), nullptr), "only releases the name for Create");
+    {
+      std::lock_guard<std::mutex> lock(m.mu);
+      m.busy.erase(clone);
+    }
     return Create(clone, record.size);
   }
 
   VolumeMeta meta;
-  meta.uuid = RandomUuid();
+  meta.uuid = m.NewUuid();
   meta.name = clone;
   meta.size = record.size;
   meta.unit_size = pm.unit_size;
-  meta.created_unix_ms = NowUnixMs();
+  meta.created_unix_ms = m.NowMs();
   std::unique_ptr<CodecChain> chain;
   // The clone's own segments get a chain of their own (a new data key, bound to the clone's
   // uuid); the bases' segments are read with the bases' chains, recorded in the extension.
@@ -543,7 +547,7 @@ Status VolumeManager::RestoreSnapshot(const std::string& volume, const std::stri
   // snapshot's map. The checkpoint that follows only saves the next open the rebuild.
   SegmentMeta marker;
   marker.seq = marker_seq;
-  const Uuid random = RandomUuid();
+  const Uuid random = m.NewUuid();
   for (int i = 0; i < 8; ++i) marker.run_id = (marker.run_id << 8) | random[i];
   marker.run_id |= 1;  // a run id is nonzero
   marker.run_first_seq = marker_seq;

@@ -145,6 +145,7 @@ Status Volume::Recover() {
   committer_.Reset(state_.through_seq);
   if (run_first_seq_ == 0) run_first_seq_ = state_.through_seq + 1;
   checkpointer_.Reset(plan.checkpoint_seq);
+  restore_marker_seq_ = plan.restore_marker;
   if (plan.checkpoint_seq != 0) {
     pins_.RecordOpened(plan.checkpoint_seq, std::move(plan.checkpoint_live));
   }

@@ -23,14 +23,24 @@ Status Volume::CreateSnapshot(const std::string& name, SnapshotRecord* out) {
       return Status::Precondition(what + ": the volume is read-only here (fenced or closing)");
     }
     // With the local journal the flush may have completed on the journal: the snapshot is read
-    // from the store, so wait until the segments it covers are there.
+    // from the store, so wait until the segments it covers are there. After an open that
+    // replayed a restore marker, also wait for a checkpoint past it (forcing one), so the
+    // snapshot's own replay never meets the marker.
     const uint64_t covered = committer_.AckFrontier();
     const auto patience =
         std::chrono::milliseconds(std::max<uint32_t>(svc_.options.retry_deadline_ms, 100));
     const Clock::TimePoint limit = svc_.clock->Now() + patience;
-    while (committer_.durable_seq() < covered && access_ == Access::kWritable) {
+    while ((committer_.durable_seq() < covered || checkpointer_.last_seq() < restore_marker_seq_) &&
+           access_ == Access::kWritable) {
       if (svc_.clock->Now() >= limit) {
-        return Status::Transient(what + ": the segments it covers are still uploading");
+        return Status::Transient(what + (committer_.durable_seq() < covered
+                                             ? ": the segments it covers are still uploading"
+                                             : ": the checkpoint after a restore is not stored "
+                                               "yet"));
+      }
+      if (checkpointer_.last_seq() < restore_marker_seq_) {
+        checkpointer_.Force();
+        MaybeCheckpoint();
       }
       Pump(/*retry_now=*/committer_.RetryDue(svc_.clock->Now()));
       svc_.clock->WaitUntil(&idle_cv_, &mu_,
@@ -50,10 +60,34 @@ Status Volume::CreateSnapshot(const std::string& name, SnapshotRecord* out) {
     snapshot_pins_.Add(Pin{Pin::Kind::kSnapshot, name, record.checkpoint_seq, record.through_seq});
   }
   Status s = PutSnapshot(*svc_.store, meta_.name, meta_.uuid, record, fenced_puts_);
-  if (!s.ok()) {
+  if (s.IsPrecondition()) {
     snapshot_pins_.Remove(Pin::Kind::kSnapshot, name);
-    if (s.IsPrecondition()) return Status::Precondition(what + " already exists");
-    return s.WithContext(what + ": storing its record");
+    return Status::Precondition(what + " already exists");
+  }
+  if (!s.ok()) {
+    // The put may have landed all the same (a lost reply whose read-back failed too): the
+    // record then exists, and what it names must stay pinned. Look once more; only a record
+    // known to be absent releases the pin, and one known to be ours is a success.
+    SnapshotRecord stored;
+    const Status found = ReadSnapshot(*svc_.store, meta_.name, meta_.uuid, name, &stored);
+    if (found.ok() && stored.created_unix_ms == record.created_unix_ms &&
+        stored.checkpoint_seq == record.checkpoint_seq &&
+        stored.through_seq == record.through_seq) {
+      s = Status::Ok();
+    } else if (found.IsNotFound()) {
+      snapshot_pins_.Remove(Pin::Kind::kSnapshot, name);
+      return s.WithContext(what + ": storing its record");
+    } else if (found.ok()) {
+      // Another create's record of that name: it pins what it names, not what ours would.
+      snapshot_pins_.Remove(Pin::Kind::kSnapshot, name);
+      snapshot_pins_.Add(
+          Pin{Pin::Kind::kSnapshot, name, stored.checkpoint_seq, stored.through_seq});
+      return Status::Precondition(what + " already exists");
+    } else {
+      return s.WithContext(what +
+                           ": storing its record (it may have been stored: `snapshot "
+                           "list` tells, and it stays pinned until deleted)");
+    }
   }
   spdlog::info("volume {}: snapshot {} taken (checkpoint {}, through segment {})", meta_.name, name,
                record.checkpoint_seq, record.through_seq);
@@ -71,6 +105,8 @@ Status Volume::DeleteSnapshot(const std::string& name) {
   }
   SnapshotRecord record;
   Status read = ReadSnapshot(*svc_.store, meta_.name, meta_.uuid, name, &record);
+  // A create whose outcome was unknown keeps its pin; with no record it pins nothing.
+  if (read.IsNotFound()) snapshot_pins_.Remove(Pin::Kind::kSnapshot, name);
   // A damaged record can be deleted too: that is how an operator gets rid of it.
   if (!read.ok() && !read.IsCorrupt()) return read;
   // Record first, pin after: a crash in between leaves no record, and the next open pins only

@@ -3,19 +3,26 @@
 #include "fault_store.h"
 
 #include "engine/object_format.h"
+#include "engine/store_layout.h"
 #include "sim_volume.h"
 
 namespace bp::sim {
 namespace {
 
-bool IsSegment(const std::string& key) {
-  static const std::string prefix = SegmentPrefix(kVolumeName);
-  return key.compare(0, prefix.size(), prefix) == 0;
+// What `key` is to the volume whose prefix holds it (kOutside for keys under no volume).
+VolumeKeyKind KindOf(const std::string& key) {
+  static const std::string root = "volumes/";
+  if (key.compare(0, root.size(), root) != 0) return VolumeKeyKind::kOutside;
+  const size_t slash = key.find('/', root.size());
+  if (slash == std::string::npos) return VolumeKeyKind::kOutside;
+  return ClassifyVolumeKey(key.substr(root.size(), slash - root.size()), key);
 }
-bool IsCheckpoint(const std::string& key) {
-  static const std::string prefix = CheckpointPrefix(kVolumeName);
-  return key.compare(0, prefix.size(), prefix) == 0;
-}
+// Segments and checkpoints of any volume of the run (the first one and its clones).
+bool IsSegment(const std::string& key) { return KindOf(key) == VolumeKeyKind::kSegment; }
+bool IsCheckpoint(const std::string& key) { return KindOf(key) == VolumeKeyKind::kCheckpoint; }
+// The ownership record names the host (gethostname), whose length is no part of a run: its
+// size stays out of the trace so a seed's trace is the same on every machine.
+bool SizeInTrace(const std::string& key) { return KindOf(key) != VolumeKeyKind::kOwner; }
 const char* KindName(int kind) {
   static const char* names[] = {"read", "write", "delete", "list"};
   return names[kind];
@@ -55,6 +62,7 @@ double FaultStore::CrashOdds(Kind kind, const std::string& key) const {
   if (kind == Kind::kWrite && IsCheckpoint(key)) p *= 10;
   if (kind == Kind::kDelete) p *= 6;
   if (crash_->opening) p *= 8;
+  if (!crash_->control.empty() && !executor_->running()) p *= 8;
   return p;
 }
 
@@ -63,8 +71,10 @@ bool FaultStore::MaybeCrash(Kind kind, const std::string& key, const char* when)
   // A landed put whose reply never arrives is the classic ambiguity: weigh it up too.
   const double boost = (kind == Kind::kWrite && when[0] == 'a') ? 3 : 1;
   if (!rng_.Chance(boost * CrashOdds(kind, key))) return false;
+  const bool in_control = !crash_->control.empty() && !executor_->running();
   CrashNow(std::string(when) + " " + KindName(static_cast<int>(kind)) + " " + key +
-           (crash_->opening ? " (during open)" : ""));
+           (crash_->opening ? " (during open)" : "") +
+           (in_control ? " (during " + crash_->control + ")" : ""));
   return true;
 }
 
@@ -118,8 +128,27 @@ Status FaultStore::Get(const std::string& key, Bytes* out) {
   if (not_yet_applied_.count(key) != 0) return Status::NotFound(key);
   Status s = inner_->Get(key, out);
   trace_->Line("get %s -> %d %zu", key.c_str(), s.raw_code(),
-               config_.trace_sizes ? out->size() : size_t{0});
+               config_.trace_sizes && SizeInTrace(key) ? out->size() : size_t{0});
   return s;
+}
+
+Status FaultStore::GetTagged(const std::string& key, Bytes* out, std::string* tag) {
+  BP_RETURN_IF_ERROR(Before(Kind::kRead, key));
+  Status s = inner_->GetTagged(key, out, tag);
+  trace_->Line("get-tagged %s -> %d %zu", key.c_str(), s.raw_code(),
+               config_.trace_sizes && SizeInTrace(key) ? out->size() : size_t{0});
+  return s;
+}
+
+Status FaultStore::PutIfMatch(const std::string& key, const void* data, uint64_t length,
+                              const std::string& expected_tag, std::string* new_tag) {
+  BP_RETURN_IF_ERROR(Before(Kind::kWrite, key));
+  Status s = inner_->PutIfMatch(key, data, length, expected_tag, new_tag);
+  trace_->Line(
+      "put-if-match %s %llu -> %d", key.c_str(),
+      static_cast<unsigned long long>(config_.trace_sizes && SizeInTrace(key) ? length : 0),
+      s.raw_code());
+  return After(Kind::kWrite, key, s);
 }
 
 Status FaultStore::Read(const std::string& key, uint64_t offset, uint64_t length, void* buf,
@@ -170,7 +199,7 @@ Status FaultStore::DoPut(const std::string& key, Bytes bytes, bool if_absent) {
   }
   Status s = inner_->Put(key, bytes.data(), bytes.size(), if_absent);
   trace_->Line("put %s %llu%s -> %d", key.c_str(),
-               static_cast<unsigned long long>(config_.trace_sizes ? size : 0),
+               static_cast<unsigned long long>(config_.trace_sizes && SizeInTrace(key) ? size : 0),
                if_absent ? " if-absent" : "", s.raw_code());
   if (s.ok() && IsSegment(key)) last_acked_segment_ = key;
   s = After(Kind::kWrite, key, s);

@@ -56,8 +56,12 @@ struct CrashState {
   int budget = 0;        // crashes left in this run
   double per_op = 0;     // chance per store call
   double per_step = 0;   // chance per driver step
-  bool opening = false;  // the engine is inside Volume::Open (recovery)
-  std::string where;     // what the last crash interrupted
+  bool opening = false;  // the engine is inside VolumeManager::OpenAll (recovery)
+  // The control operation (snapshot, restore, clone, delete) running on the driver's thread,
+  // empty when none: its own store calls get the raised odds of recovery's (not those of the
+  // executor's tasks it waits for, which run meanwhile).
+  std::string control;
+  std::string where;  // what the last crash interrupted
 };
 
 struct FaultConfig {
@@ -85,6 +89,9 @@ class FaultStore final : public ObjectStore {
               uint64_t* nread) override;
   Status Put(const std::string& key, const void* data, uint64_t length, bool if_absent) override;
   Status PutParts(const std::string& key, const ObjectParts& parts, bool if_absent) override;
+  Status GetTagged(const std::string& key, Bytes* out, std::string* tag) override;
+  Status PutIfMatch(const std::string& key, const void* data, uint64_t length,
+                    const std::string& expected_tag, std::string* new_tag) override;
   Status Delete(const std::string& key) override;
   Status List(const std::string& prefix, std::vector<ObjectInfo>* out) override;
   uint64_t Capabilities() const override { return inner_->Capabilities(); }

@@ -40,7 +40,8 @@ int Usage(const char* why) {
       "    unresolved-lost-reply, deferred-apply, lose-acked-put-at-crash\n"
       "  sabotage (EngineOptions::sabotage): ack-upload-failure,\n"
       "    no-lost-reply-resolution, ack-flush-on-newest-durable, ack-flush-on-seal,\n"
-      "    drop-journal-before-upload, gc-stale-relocation\n"
+      "    drop-journal-before-upload, gc-stale-relocation, reclaim-ignores-pins,\n"
+      "    prune-pinned-checkpoints, delete-shared-segments\n"
       "  --journal: durability \"local\", FLUSH acknowledged from a real SQLite journal\n",
       why);
   return 2;
@@ -123,6 +124,7 @@ int main(int argc, char** argv) {
   const auto start = std::chrono::steady_clock::now();
   const std::clock_t cpu_start = std::clock();
   uint64_t ran = 0, failed = 0, requests = 0, crashes = 0, tasks = 0;
+  SimResult controls;  // control operations and snapshot reads, summed
   std::string trace_text;
   for (uint64_t k = 0; k < count; ++k) {
     if (time_limit > 0 &&
@@ -138,6 +140,12 @@ int main(int argc, char** argv) {
     requests += r.requests;
     crashes += r.crashes;
     tasks += r.tasks;
+    controls.snapshot_creates += r.snapshot_creates;
+    controls.snapshot_deletes += r.snapshot_deletes;
+    controls.restores += r.restores;
+    controls.clones += r.clones;
+    controls.volume_deletes += r.volume_deletes;
+    controls.view_reads += r.view_reads;
     if (r.ok && repeat_check) {
       SimResult again = RunSimulation(one);
       if (again.trace_hash != r.trace_hash || again.trace_lines != r.trace_lines) {
@@ -194,6 +202,16 @@ int main(int argc, char** argv) {
     std::printf("garbage collection: %lld bytes relocated, %lld segments reclaimed\n",
                 static_cast<long long>(bp::Metrics::Global().Value("gc_rewritten_bytes_total")),
                 static_cast<long long>(bp::Metrics::Global().Value("segments_reclaimed_total")));
+    // Likewise for the control operations: how many ran (whatever their outcome).
+    std::printf(
+        "control operations: %llu snapshot creates, %llu snapshot deletes, %llu restores, "
+        "%llu clones, %llu volume deletes; %llu client reads of snapshot exports\n",
+        static_cast<unsigned long long>(controls.snapshot_creates),
+        static_cast<unsigned long long>(controls.snapshot_deletes),
+        static_cast<unsigned long long>(controls.restores),
+        static_cast<unsigned long long>(controls.clones),
+        static_cast<unsigned long long>(controls.volume_deletes),
+        static_cast<unsigned long long>(controls.view_reads));
   }
   if (expect_failure) {
     if (failed == 0) {

@@ -40,10 +40,50 @@ void Model::Completed(uint32_t index, bool ok, bool fua, uint64_t event) {
 }
 
 void Model::Flushed(uint64_t submitted, uint64_t flush_id) {
+  DurableBefore(submitted, "FLUSH #" + std::to_string(flush_id) + " succeeded after it completed");
+}
+
+void Model::DurableBefore(uint64_t before, const std::string& why) {
   for (Write& w : writes_) {
-    if (w.durable || w.state != State::kOk || w.complete_ev >= submitted) continue;
+    if (w.durable || w.state != State::kOk || w.complete_ev >= before) continue;
     w.durable = true;
-    w.durable_why = "FLUSH #" + std::to_string(flush_id) + " succeeded after it completed";
+    w.durable_why = why;
+  }
+}
+
+void Model::Rebase(const std::vector<uint64_t>& values) {
+  base_ = values;
+  for (auto& h : history_) h.clear();
+  writes_.clear();
+  ++epoch_;
+}
+
+void Model::Current(std::vector<uint64_t>* first,
+                    std::vector<std::pair<uint64_t, std::vector<uint64_t>>>* more) const {
+  auto value = [&](uint64_t s, size_t p) {
+    const Write& w = writes_[history_[s][p]];
+    return w.zero ? uint64_t{0} : w.id;
+  };
+  first->assign(base_.size(), 0);
+  more->clear();
+  for (uint64_t s = 0; s < base_.size(); ++s) {
+    const auto& h = history_[s];
+    size_t from = h.size();  // the newest write that completed OK; h.size(): none, the base
+    for (size_t p = h.size(); p-- > 0;) {
+      if (writes_[h[p]].state == State::kOk) {
+        from = p;
+        break;
+      }
+    }
+    (*first)[s] = from == h.size() ? base_[s] : value(s, from);
+    std::vector<uint64_t> later;
+    for (size_t p = from == h.size() ? 0 : from + 1; p < h.size(); ++p) {
+      const uint64_t v = value(s, p);
+      if (v != (*first)[s] && std::find(later.begin(), later.end(), v) == later.end()) {
+        later.push_back(v);
+      }
+    }
+    if (!later.empty()) more->emplace_back(s, std::move(later));
   }
 }
 

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sim_volume.h"
@@ -39,6 +40,19 @@ class Model {
   // Check the whole volume read back after a recovery; "" when fine. On success the image
   // becomes the new base.
   std::string CheckRecovery(const std::vector<uint8_t>& image);
+
+  // The volume now holds exactly `values` (per sector: 0 zeros, else the write id), all of it
+  // durable: a clone at its snapshot, a volume restored to one. The history restarts from it;
+  // call only while none of the volume's modifications is in flight.
+  void Rebase(const std::vector<uint64_t>& values);
+  // What the volume holds now, per sector: the newest write that completed OK (or the base),
+  // then every later write (failed, or still in flight) that may show as well. *first gets
+  // the former, *more the latter for the sectors that have any.
+  void Current(std::vector<uint64_t>* first,
+               std::vector<std::pair<uint64_t, std::vector<uint64_t>>>* more) const;
+  // Every write that completed OK before event `before` is durable, for `why` (a snapshot's
+  // flush, which covers them as a FLUSH would).
+  void DurableBefore(uint64_t before, const std::string& why);
 
   uint64_t sectors() const { return base_.size(); }
   size_t history_writes() const { return writes_.size(); }

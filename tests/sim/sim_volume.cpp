@@ -177,7 +177,8 @@ bool ChainMaker::Known(const std::string& codec, std::string* error) {
 }
 
 Status ChainMaker::Create(const std::string& codec, const uint8_t uuid[16],
-                          std::vector<CodecRecord>* records, std::unique_ptr<CodecChain>* chain) {
+                          std::vector<CodecRecord>* records, std::unique_ptr<CodecChain>* chain,
+                          const std::string& volume) {
   records->clear();
   if (codec == "none") {
     *chain = std::make_unique<CodecChain>(uuid, std::vector<std::unique_ptr<Codec>>{});
@@ -190,19 +191,19 @@ Status ChainMaker::Create(const std::string& codec, const uint8_t uuid[16],
   }
   CodecFactory* factory = nullptr;
   BP_RETURN_IF_ERROR(PluginFactory(codec, &factory));
-  return factory->CreateChain(uuid, kVolumeName, records, chain);
+  return factory->CreateChain(uuid, volume, records, chain);
 }
 
 Status ChainMaker::Open(const std::string& codec, const uint8_t uuid[16],
-                        const std::vector<CodecRecord>& records,
-                        std::unique_ptr<CodecChain>* chain) {
+                        const std::vector<CodecRecord>& records, std::unique_ptr<CodecChain>* chain,
+                        const std::string& volume) {
   if (codec == "none" || codec == "xor") {
     std::vector<CodecRecord> ignored;
     return Create(codec, uuid, &ignored, chain);
   }
   CodecFactory* factory = nullptr;
   BP_RETURN_IF_ERROR(PluginFactory(codec, &factory));
-  return factory->OpenChain(uuid, kVolumeName, records, chain);
+  return factory->OpenChain(uuid, volume, records, chain);
 }
 
 }  // namespace bp::sim

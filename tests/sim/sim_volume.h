@@ -42,10 +42,32 @@ class ChainMaker {
   static bool Known(const std::string& codec, std::string* error);
   // A chain for a new volume: its records and the chain.
   static Status Create(const std::string& codec, const uint8_t uuid[16],
-                       std::vector<CodecRecord>* records, std::unique_ptr<CodecChain>* chain);
+                       std::vector<CodecRecord>* records, std::unique_ptr<CodecChain>* chain,
+                       const std::string& volume = kVolumeName);
   // The chain of a volume with these records (at every reopen).
   static Status Open(const std::string& codec, const uint8_t uuid[16],
-                     const std::vector<CodecRecord>& records, std::unique_ptr<CodecChain>* chain);
+                     const std::vector<CodecRecord>& records, std::unique_ptr<CodecChain>* chain,
+                     const std::string& volume = kVolumeName);
+};
+
+// The codec factory of the simulated host's VolumeManager: every volume of a run (the first
+// one, its clones, the chains of their bases) gets the run's codec through ChainMaker.
+class SimCodecFactory final : public CodecFactory {
+ public:
+  explicit SimCodecFactory(std::string codec) : codec_(std::move(codec)) {}
+  Status CreateChain(const uint8_t uuid[16], const std::string& volume_name,
+                     std::vector<CodecRecord>* records,
+                     std::unique_ptr<CodecChain>* chain) override {
+    return ChainMaker::Create(codec_, uuid, records, chain, volume_name);
+  }
+  Status OpenChain(const uint8_t uuid[16], const std::string& volume_name,
+                   const std::vector<CodecRecord>& records,
+                   std::unique_ptr<CodecChain>* chain) override {
+    return ChainMaker::Open(codec_, uuid, records, chain, volume_name);
+  }
+
+ private:
+  const std::string codec_;
 };
 
 }  // namespace bp::sim

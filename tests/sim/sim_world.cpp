@@ -73,7 +73,9 @@ bool SimExecutor::RunOne() {
   tasks_.erase(tasks_.begin() + static_cast<ptrdiff_t>(pick));
   ++ran_;
   trace_->Line("%.3f run task %llu", clock_->Ms(), static_cast<unsigned long long>(task.id));
+  running_ = true;
   task.fn();
+  running_ = false;
   return true;
 }
 

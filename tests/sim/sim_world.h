@@ -19,18 +19,34 @@
 namespace bp::sim {
 
 // Virtual time. It moves only when the driver advances it, when a store call takes simulated
-// latency, or when someone waits: in a single-threaded run no one else can signal a waiter, so
-// WaitUntil simply jumps to the deadline.
+// latency, or when someone waits. A wait from inside an executor task or the driver's own
+// calls simply jumps to the deadline: in a single-threaded run no one else can signal it.
+//
+// The exception is a control operation (snapshot create, restore, clone, delete), which runs
+// on the driver's thread and waits, as it would on the daemon's control thread, for work the
+// executor does meanwhile (the flush a snapshot implies, a clean close). While the driver has
+// set a waiter, WaitUntil releases the caller's mutex, lets the waiter make one step of
+// progress (run a task, tick, or move time toward `until`) and takes the mutex again: a
+// spurious wake-up, after which the caller re-checks its condition as every caller must. Waits
+// inside the tasks the waiter runs jump as usual, so waiting never nests.
 class SimClock final : public Clock {
  public:
+  using Waiter = std::function<void(TimePoint until)>;
   TimePoint Now() const override { return TimePoint(now_); }
   uint64_t UnixMs() const override {
     return kUnixBaseMs + static_cast<uint64_t>(
                              std::chrono::duration_cast<std::chrono::milliseconds>(now_).count());
   }
   void WaitUntil(CondVar*, Mutex* mu, TimePoint until) override BP_REQUIRES(mu) {
-    AdvanceTo(until);
+    if (!waiter_ || waiting_) return AdvanceTo(until);
+    waiting_ = true;
+    mu->Unlock();
+    waiter_(until);
+    mu->Lock();
+    waiting_ = false;
   }
+  // Set (or clear, with nullptr) the waiter for the control operation about to run.
+  void SetWaiter(Waiter waiter) { waiter_ = std::move(waiter); }
 
   void Advance(Duration d) { now_ += d; }
   void AdvanceTo(TimePoint t) {
@@ -43,6 +59,8 @@ class SimClock final : public Clock {
   static constexpr uint64_t kUnixBaseMs = 1767225600000ull;  // 2026-01-01, any fixed value
   static constexpr Duration kStart = std::chrono::hours(1);
   Duration now_ = kStart;
+  Waiter waiter_;
+  bool waiting_ = false;
 };
 
 // Every run appends one line per event; the 64-bit FNV-1a hash of all lines is the run's
@@ -85,6 +103,8 @@ class SimExecutor final : public Executor {
   void Abandon();
   void Revive() { abandoned_ = false; }
   uint64_t ran() const { return ran_; }
+  // A task is running now (store calls come from the executor, not the driver).
+  bool running() const { return running_; }
 
  private:
   struct Task {
@@ -98,6 +118,7 @@ class SimExecutor final : public Executor {
   const bool delay_;
   Trace* trace_;
   bool abandoned_ = false;
+  bool running_ = false;
   uint64_t next_id_ = 1;
   uint64_t ran_ = 0;
   std::vector<Task> tasks_;

@@ -1,29 +1,15 @@
-// The simulation driver (see simulation.h): builds each incarnation of the engine over the
-// surviving store, runs the workload and the scheduler one step at a time, crashes and reopens,
-// and checks every completion, every recovery and the absence of fencing and unexplained
-// errors.
-#include "simulation.h"
-
+// The simulation driver (see simulation.h and simulation_impl.h): builds each incarnation of the
+// host — a VolumeManager over the surviving store — runs the workload and the scheduler one
+// step at a time, crashes and reopens, and checks every completion, every recovery, every
+// snapshot and the absence of fencing and unexplained errors. The control operations live in
+// sim_control.cpp.
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <deque>
-#include <memory>
-#include <vector>
 
-#include <blockpipe/bp_frontend.h>
-
-#include "cache/unit_cache.h"
-#include "engine/engine_options.h"
-#include "engine/volume.h"
-#include "engine/volume_meta.h"
-#include "fault_store.h"
-#include "model.h"
-#include "pipeline/retrying_store.h"
-#include "sim_journal.h"
-#include "sim_volume.h"
-#include "sim_world.h"
-#include "support/memory_store.h"
+#include "engine/store_layout.h"
+#include "simulation_impl.h"
 
 namespace bp::sim {
 namespace {
@@ -31,8 +17,6 @@ namespace {
 // A request in flight is abandoned as stuck after this long in virtual time (far beyond every
 // retry deadline and backoff of the engine).
 constexpr auto kStuckAfter = std::chrono::minutes(10);
-// A run that takes more driver steps than this is reported as running away.
-constexpr uint64_t kMaxSteps = 20'000'000;
 
 const char* OpName(uint32_t op) {
   switch (op) {
@@ -44,21 +28,6 @@ const char* OpName(uint32_t op) {
     case BP_IO_OP_CACHE: return "CACHE";
   }
   return "?";
-}
-
-// A fingerprint of data read back, for the trace: eight bytes per step (byte-wise FNV over
-// every verification read was a quarter of a run's time).
-uint64_t Fnv(const uint8_t* p, size_t n) {
-  uint64_t h = 0xcbf29ce484222325ull ^ n;
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    std::memcpy(&w, p + i, 8);
-    h = (h ^ w) * 0x100000001b3ull;
-    h ^= h >> 29;
-  }
-  for (; i < n; ++i) h = (h ^ p[i]) * 0x100000001b3ull;
-  return h;
 }
 
 // What the engine is told by the store stack, seen from above RetryingStore: every error that
@@ -83,6 +52,14 @@ class EngineView final : public ObjectStore {
   Status PutParts(const std::string& key, const ObjectParts& parts, bool if_absent) override {
     return Note("put " + key, inner_->PutParts(key, parts, if_absent));
   }
+  Status GetTagged(const std::string& key, Bytes* out, std::string* tag) override {
+    return Note("get " + key, inner_->GetTagged(key, out, tag));
+  }
+  Status PutIfMatch(const std::string& key, const void* data, uint64_t length,
+                    const std::string& expected_tag, std::string* new_tag) override {
+    return Note("put-if-match " + key,
+                inner_->PutIfMatch(key, data, length, expected_tag, new_tag));
+  }
   Status Delete(const std::string& key) override {
     return Note("delete " + key, inner_->Delete(key));
   }
@@ -102,110 +79,41 @@ class EngineView final : public ObjectStore {
   std::function<void(const std::string&, const Status&)> on_error_;
 };
 
-// The engine's deliberate-bug switches (EngineOptions::sabotage, engine_options.h).
-void SetSabotage(uint32_t bits, EngineOptions* options) {
-  uint32_t s = 0;
-  if (bits & kSabAckUploadFailure) s |= bp::Sabotage::kAckUploadFailure;
-  if (bits & kSabNoLostReplyResolution) s |= bp::Sabotage::kNoLostReplyResolution;
-  if (bits & kSabAckFlushOnNewestDurable) s |= bp::Sabotage::kAckFlushOnNewestDurable;
-  if (bits & kSabAckFlushOnSeal) s |= bp::Sabotage::kAckFlushOnSeal;
-  if (bits & kSabDropJournalBeforeUpload) s |= bp::Sabotage::kDropJournalBeforeUpload;
-  if (bits & kSabGcStaleRelocation) s |= bp::Sabotage::kGcStaleRelocation;
-  options->sabotage = s;
+// The value ids (0 zeros, else the write id) of a whole image, or false at the first sector
+// that is no write's data.
+bool ImageValues(const std::vector<uint8_t>& image, std::vector<uint64_t>* out) {
+  out->resize(image.size() / kSector);
+  for (uint64_t s = 0; s < out->size(); ++s) {
+    const SectorValue v = DecodeSector(image.data() + s * kSector, s);
+    if (v.kind == SectorValue::kGarbage) return false;
+    (*out)[s] = v.kind == SectorValue::kData ? v.id : 0;
+  }
+  return true;
 }
 
-class Simulation {
- public:
-  explicit Simulation(const SimConfig& config);
-  SimResult Run();
+}  // namespace
 
- private:
-  struct Request {
-    Simulation* sim = nullptr;
-    int incarnation = 0;
-    uint64_t id = 0;
-    int client = -1;  // -1: the driver's own (verification, final flush)
-    uint32_t op = 0, flags = 0;
-    uint64_t first = 0, count = 0;  // sectors
-    Bytes buf;
-    bp_io io{};
-    uint64_t submit_ev = 0;
-    Clock::TimePoint submitted{};
-    int32_t write_index = -1;
-    std::vector<int32_t> floor;  // reads
-    bool verify = false;
-    bool done = false;
-    int error = 0;
-  };
-
-  void DrawParameters();
-  bool OpenIncarnation();
-  bool Verify();
-  void Teardown();
-  // One step of the world: maybe crash, tick, issue a request (when allowed), run a task, or
-  // move time to the next thing that can happen. False when the host crashed during it.
-  bool Step(bool allow_issue);
-  bool CanIssue() const;
-  void IssueOne();
-  Request* NewRequest(int client, uint32_t op, uint32_t flags, uint64_t first, uint64_t count);
-  void Submit(Request* r);
-  static void OnDone(bp_io* io, int error);
-  void Completed(Request* r, int error);
-  bool OverlapsModification(uint64_t first, uint64_t count) const;
-  void Fail(const std::string& what);
-  bool AfterAction();
-  bool ErrorExplained(const Request* r) const;
-  void NoteHealthy(const Request* r, uint64_t event);
-
-  SimConfig cfg_;
-  Rng master_;
-  Rng work_rng_, sched_rng_, fault_rng_, crash_rng_;
-  SimClock clock_;
-  Trace trace_;
-  EngineOptions options_;
-  FaultConfig fault_config_;
-  CrashState crash_;
-  uint64_t sectors_ = 0;
-  uint64_t ops_total_ = 0;
-  struct Client {
-    int inflight = 0;
-    int depth = 1;
-  };
-  std::vector<Client> clients_;
-  Clock::Duration tick_period_{};
-  double gc_request_chance_ = 0;  // per tick: `blockpipe gc` asks for a pass now
-
-  std::shared_ptr<MemoryStore> memory_ = std::make_shared<MemoryStore>();
-  VolumeMeta meta_;
-  std::unique_ptr<Model> model_;
-
-  // The current incarnation.
-  int incarnation_ = 0;
-  std::unique_ptr<SimExecutor> executor_;
-  std::shared_ptr<FaultStore> faults_;
-  std::shared_ptr<RetryingStore> retrying_;
-  std::unique_ptr<UnitCache> cache_;
-  std::unique_ptr<SimJournal> journal_;  // --journal: outlives incarnations, as a disk does
-  std::shared_ptr<Volume> volume_;
-  std::vector<std::unique_ptr<Request>> live_;
-  Clock::TimePoint next_tick_{};
-  std::vector<uint8_t> image_;  // verification read-back
-
-  uint64_t event_ = 0;
-  uint64_t engine_error_event_ = 0;  // event at the last error the engine was told of
-  bool engine_error_seen_ = false;
-  std::string last_engine_error_;
-  std::vector<std::pair<Clock::TimePoint, Clock::TimePoint>> outages_;
-  std::string unexplained_;     // an error completion no fault explains, reported after the step
-  uint64_t healthy_event_ = 0;  // a FLUSH/FUA after the last engine error succeeded here
-  uint64_t next_request_ = 0;
-  uint64_t next_write_ = 0;
-  uint64_t issued_ = 0;
-  uint64_t steps_ = 0;
-  uint64_t faults_injected_ = 0;
-  uint64_t tasks_ = 0;
-  SimResult result_;
-};
+// A fingerprint of data read back, for the trace: four independent lanes of eight bytes per
+// step, folded at the end (byte-wise FNV over every verification read was a quarter of a run's
+// time, and one lane of words still a third once snapshots were read back too).
+uint64_t Fnv(const uint8_t* p, size_t n) {
+  constexpr uint64_t kPrime = 0x100000001b3ull;
+  uint64_t lane[4] = {0xcbf29ce484222325ull ^ n, 0x84222325cbf29ce4ull, 0x9e3779b97f4a7c15ull,
+                      0xbf58476d1ce4e5b9ull};
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    for (int k = 0; k < 4; ++k) {
+      uint64_t w;
+      std::memcpy(&w, p + i + 8 * k, 8);
+      lane[k] = (lane[k] ^ w) * kPrime;
+      lane[k] ^= lane[k] >> 29;
+    }
+  }
+  uint64_t h = lane[0];
+  for (int k = 1; k < 4; ++k) h = (h ^ lane[k]) * kPrime;
+  for (; i < n; ++i) h = (h ^ p[i]) * kPrime;
+  return h;
+}
 
 Simulation::Simulation(const SimConfig& config)
     : cfg_(config),
@@ -242,13 +150,25 @@ void Simulation::DrawParameters() {
     options_.gc_rate = (64ull << 10) << g.Below(8);
     gc_request_chance_ = g.Below(2) == 0 ? 0.0 : 0.05;
   }
-  SetSabotage(cfg_.sabotage, &options_);
+  {
+    // Control operations from a stream of their own too (fork 7): on in three seeds of four,
+    // 2-10 of them expected per run, and 5-30% of client requests read snapshot exports.
+    Rng c = master_.Fork(7);
+    controls_on_ = c.Below(4) != 0;
+    const uint64_t expected = c.Range(2, 10);
+    view_share_ = 0.05 * static_cast<double>(c.Range(1, 6));
+    snap_rng_ = c.Fork(1);
+    id_rng_ = c.Fork(2);
+    control_chance_ = static_cast<double>(expected);  // divided by the request count below
+  }
+  options_.sabotage = EngineSabotage(cfg_.sabotage);
   tick_period_ =
       std::chrono::milliseconds(std::clamp<uint32_t>(options_.flush_interval_ms / 4, 5, 100));
 
   clients_.resize(r.Range(1, 4));
   for (Client& c : clients_) c.depth = static_cast<int>(r.Range(1, 4));
   ops_total_ = cfg_.ops != 0 ? cfg_.ops : r.Range(150, 400);
+  control_chance_ /= static_cast<double>(ops_total_);
 
   fault_config_.kinds = cfg_.faults;
   fault_config_.mutations = cfg_.mutations;
@@ -263,7 +183,10 @@ void Simulation::DrawParameters() {
   crash_.per_op = 0.0005 * static_cast<double>(r.Range(1, 8));
   crash_.per_step = 0.0002 * static_cast<double>(r.Range(1, 8));
 
-  model_ = std::make_unique<Model>(sectors_);
+  auto first = std::make_unique<SimVol>();
+  first->name = kVolumeName;
+  first->model = std::make_unique<Model>(sectors_);
+  vols_.push_back(std::move(first));
   for (auto& byte : meta_.uuid) byte = static_cast<uint8_t>(r.Next());
   meta_.name = kVolumeName;
   meta_.size = size;
@@ -277,6 +200,7 @@ void Simulation::DrawParameters() {
         r.Below(2) == 0 ? (1ull << 30) : options_.segment_size * r.Range(1, 4);
     journal_ = std::make_unique<SimJournal>(options_.journal_max_size);
   }
+  codecs_ = std::make_unique<SimCodecFactory>(cfg_.codec);
 
   trace_.Line("seed %llu faults %s codec %s mutations %s sabotage %s",
               static_cast<unsigned long long>(cfg_.seed), FaultsName(cfg_.faults).c_str(),
@@ -290,6 +214,10 @@ void Simulation::DrawParameters() {
       static_cast<unsigned long long>(options_.write_buffer_limit), options_.flush_interval_ms,
       options_.checkpoint_every_segments, static_cast<unsigned long long>(options_.cache_memory),
       options_.uploads_in_flight, clients_.size(), static_cast<unsigned long long>(ops_total_));
+  if (controls_on_) {
+    trace_.Line("control operations: %.4f per request, %.2f of requests read snapshots",
+                control_chance_, view_share_);
+  }
   if (cfg_.journal) {
     trace_.Line("durability local, journal bound %llu",
                 static_cast<unsigned long long>(options_.journal_max_size));
@@ -303,19 +231,50 @@ void Simulation::Fail(const std::string& what) {
   trace_.Line("FAILURE %s", what.c_str());
 }
 
+std::vector<SimVol*> Simulation::LiveVolumes() const {
+  std::vector<SimVol*> out;
+  for (const auto& v : vols_) {
+    if (v->state == Existence::kLive && v->ref) out.push_back(v.get());
+  }
+  return out;
+}
+
+std::vector<SimSnap*> Simulation::LiveSnapshots() const {
+  std::vector<SimSnap*> out;
+  for (const auto& s : snaps_) {
+    if (s->state == Existence::kLive && s->vol->state == Existence::kLive) out.push_back(s.get());
+  }
+  return out;
+}
+
 void Simulation::Teardown() {
-  // A killed process: queued work never runs, the volume is dropped without closing, and the
-  // requests it still held are forgotten (their completions were already being ignored).
+  // A killed process: queued work never runs, volumes and snapshot exports are dropped without
+  // closing, and the requests the host still held are forgotten (their completions were
+  // already being ignored).
   if (executor_) executor_->Abandon();
   if (retrying_) retrying_->Abort();
-  volume_.reset();
+  for (auto& v : vols_) v->ref.reset();
+  for (auto& s : snaps_) s->ref.reset();
+  if (manager_) manager_->Kill();
+  manager_.reset();
   if (journal_) journal_->Crash();
-  cache_.reset();
   retrying_.reset();
   faults_.reset();
   executor_.reset();
   live_.clear();
   for (Client& c : clients_) c.inflight = 0;
+  control_pending_ = false;
+}
+
+void Simulation::Restart(const std::string& why) {
+  trace_.Line("%.3f RESTART %s", clock_.Ms(), why.c_str());
+  if (++restarts_ > 50) {
+    Fail("more than 50 restarts (the last: " + why + ")");
+    return;
+  }
+  if (faults_) faults_->CrashNow("restart: " + why);
+  crash_.budget++;  // a restart spends no crash of the run's budget
+  Teardown();
 }
 
 bool Simulation::OpenIncarnation() {
@@ -341,33 +300,24 @@ bool Simulation::OpenIncarnation() {
     last_engine_error_ = what + ": " + s.ToString();
     trace_.Line("%.3f engine sees error: %s: %s", clock_.Ms(), what.c_str(), s.ToString().c_str());
   });
-  cache_ = std::make_unique<UnitCache>(options_.cache_memory);
-  Volume::Services services;
-  services.store = view;
-  services.pool = executor_.get();
-  services.cache = cache_.get();
-  services.options = options_;
-  services.clock = &clock_;
-  services.run_id = Mix(cfg_.seed, static_cast<uint64_t>(incarnation_) + 0x72756e) | 1;
+  VolumeManager::Environment env;
+  env.clock = &clock_;
+  env.executor = executor_.get();
+  env.timer_thread = false;
+  env.random = [this] { return id_rng_.Next(); };
   if (journal_) {
     const Status opened = journal_->Open();
     if (!opened.ok()) {
       Fail("cannot open the simulated local journal: " + opened.ToString());
       return false;
     }
-    services.journal = journal_->get();
+    env.journal = journal_->get();
   }
+  manager_ = std::make_unique<VolumeManager>(view, codecs_.get(), options_, std::move(env));
 
-  std::unique_ptr<CodecChain> chain;
-  Status s = ChainMaker::Open(cfg_.codec, meta_.uuid.data(), meta_.codecs, &chain);
-  if (!s.ok()) {
-    Fail("cannot open the codec chain: " + s.ToString());
-    return false;
-  }
   const uint64_t open_event = ++event_;
   crash_.opening = true;
-  s = Volume::Open(services, meta_, std::move(chain), /*writable=*/true, /*fenced_puts=*/true,
-                   &volume_);
+  Status s = manager_->OpenAll();
   crash_.opening = false;
   trace_.Line("%.3f open #%d -> %s", clock_.Ms(), incarnation_, s.ToString().c_str());
   if (crash_.crashed) {
@@ -383,36 +333,251 @@ bool Simulation::OpenIncarnation() {
       clock_.Advance(std::chrono::seconds(5));
       return false;
     }
-    Fail("opening the volume failed: " + s.ToString());
+    Fail("opening the volumes failed: " + s.ToString());
     return false;
   }
+  if (!SettleExistence()) return false;
   next_tick_ = clock_.Now() + tick_period_;
-  return Verify();
+  return VerifyAll();
 }
 
-bool Simulation::Verify() {
-  // Read the whole volume back through the engine and check it is a prefix of the history.
-  image_.assign(sectors_ * kSector, 0);
+bool Simulation::SettleExistence() {
+  // The store is the judge of what exists (its metadata object makes a volume, its record a
+  // snapshot); the engine must then serve exactly those volumes.
+  std::vector<std::string> names;
+  if (!ListVolumeNames(*memory_, &names).ok()) {
+    Fail("cannot list the simulated store");
+    return false;
+  }
+  for (auto& v : vols_) {
+    if (v->state == Existence::kGone) continue;
+    const bool present = std::find(names.begin(), names.end(), v->name) != names.end();
+    if (v->state == Existence::kLive && !present) {
+      Fail("volume " + v->name + " is gone after reopen #" + std::to_string(incarnation_) +
+           ", but nothing deleted it");
+      return false;
+    }
+    if (v->state == Existence::kMaybe) {
+      trace_.Line("volume %s (%s): %s", v->name.c_str(), v->doubt.c_str(),
+                  present ? "exists" : "does not exist");
+      v->state = present ? Existence::kLive : Existence::kGone;
+    }
+    if (v->state == Existence::kGone) continue;
+    if (!manager_->Exists(v->name)) {
+      Fail("volume " + v->name + " is in the store but the host does not serve it");
+      return false;
+    }
+    const Status opened = manager_->OpenRef(v->name, /*read_only=*/false, &v->ref);
+    if (!opened.ok()) {
+      Fail("opening a reference to volume " + v->name + ": " + opened.ToString());
+      return false;
+    }
+  }
+  for (const std::string& name : names) {
+    const bool known = std::any_of(vols_.begin(), vols_.end(), [&](const auto& v) {
+      return v->name == name && v->state == Existence::kLive;
+    });
+    if (!known) {
+      Fail("the store holds volume " + name + ", which the run never created or deleted");
+      return false;
+    }
+  }
+  for (auto& s : snaps_) {
+    if (s->vol->state == Existence::kGone) {
+      s->state = Existence::kGone;  // deleted with its volume
+      continue;
+    }
+    const bool present = memory_->Has(SnapshotKey(s->vol->name, s->name));
+    if (s->state == Existence::kGone && present) {
+      Fail("snapshot " + s->export_name() + " is back after reopen #" +
+           std::to_string(incarnation_) + ", though its delete returned Ok");
+      return false;
+    }
+    if (s->state == Existence::kLive && !present) {
+      Fail("snapshot " + s->export_name() + " is gone after reopen #" +
+           std::to_string(incarnation_) + ", though its create returned Ok");
+      return false;
+    }
+    if (s->state == Existence::kMaybe) {
+      trace_.Line("snapshot %s (%s): %s", s->export_name().c_str(), s->doubt.c_str(),
+                  present ? "exists" : "does not exist");
+      s->state = present ? Existence::kLive : Existence::kGone;
+    }
+  }
+  return true;
+}
+
+bool Simulation::VerifyAll() {
+  for (size_t i = 0; i < vols_.size(); ++i) {
+    SimVol* v = vols_[i].get();
+    if (v->state != Existence::kLive) continue;
+    if (!VerifyVolume(v, "after reopen #" + std::to_string(incarnation_))) return false;
+    if (controls_on_ && !ListSnapshots(v)) return false;
+  }
+  for (size_t i = 0; i < snaps_.size(); ++i) {
+    SimSnap* s = snaps_[i].get();
+    if (s->state != Existence::kLive) continue;
+    if (!VerifySnapshot(s, "after reopen #" + std::to_string(incarnation_))) return false;
+  }
+  return true;
+}
+
+bool Simulation::ListSnapshots(SimVol* v) {
+  // `snapshot list` names exactly the snapshots that exist, and rebuilds each one's map (for
+  // its exclusive size) without finding anything missing.
+  const uint64_t start_ev = ++event_;
+  const Clock::TimePoint start = clock_.Now();
+  std::vector<SnapshotSummary> list;
+  const Status st = manager_->ListSnapshots(v->name, &list);
+  if (crash_.crashed) {
+    ++result_.crashes;
+    Teardown();
+    return false;
+  }
+  std::vector<std::string> listed;
+  for (const SnapshotSummary& s : list) listed.push_back(s.name);
+  std::sort(listed.begin(), listed.end());
+  std::string names;
+  for (const std::string& name : listed) names += " " + name;
+  trace_.Line("%.3f snapshot list %s -> %s:%s", clock_.Ms(), v->name.c_str(), st.ToString().c_str(),
+              names.c_str());
+  if (!st.ok()) {
+    if (st.IsNotFound() || st.IsCorrupt() || !Explained(start_ev, start, v)) {
+      Fail("snapshot list " + v->name + " failed: " + st.ToString());
+      return false;
+    }
+    return true;  // an outage: the exports are read next anyway
+  }
+  std::vector<std::string> existing;
+  for (const auto& s : snaps_) {
+    if (s->vol == v && s->state == Existence::kLive) existing.push_back(s->name);
+  }
+  std::sort(existing.begin(), existing.end());
+  std::string expected;
+  for (const std::string& name : existing) expected += " " + name;
+  if (names != expected) {
+    Fail("snapshot list " + v->name + " names" + (names.empty() ? " none" : names) +
+         ", but the snapshots that exist are" + (expected.empty() ? " none" : expected));
+    return false;
+  }
+  for (const SnapshotSummary& s : list) {
+    if (!s.problem.empty()) {
+      Fail("snapshot list " + v->name + ": snapshot " + s.name +
+           " cannot be rebuilt: " + s.problem);
+      return false;
+    }
+  }
+  return true;
+}
+
+bool Simulation::VerifyVolume(SimVol* v, const std::string& when) {
+  // Read the whole volume back through the engine and check it is a prefix of its history
+  // (or, after a restore in doubt, exactly the snapshot it was restored to).
+  std::vector<uint8_t> image;
+  if (!ReadWhole(v, nullptr, &image)) return false;
+  std::vector<uint64_t> values;
+  if (!v->restore_alt.empty() && ImageValues(image, &values) && values == v->restore_alt) {
+    trace_.Line("%.3f verified %s %s: restored to %s", clock_.Ms(), v->name.c_str(), when.c_str(),
+                v->restore_from.c_str());
+    v->model->Rebase(values);
+    v->restore_alt.clear();
+    return true;
+  }
+  std::string error = v->model->CheckRecovery(image);
+  trace_.Line("%.3f verified %s %s: %s hash %016llx", clock_.Ms(), v->name.c_str(), when.c_str(),
+              error.empty() ? "ok" : "FAILED",
+              static_cast<unsigned long long>(Fnv(image.data(), image.size())));
+  if (!error.empty()) {
+    if (!v->restore_alt.empty()) {
+      error = "after a restore of " + v->name + " to " + v->restore_from +
+              " that did not return Ok, the volume is neither exactly the snapshot nor its old "
+              "content: " +
+              error;
+    }
+    Fail("volume " + v->name + " " + when + ": " + error);
+    return false;
+  }
+  v->restore_alt.clear();
+  return true;
+}
+
+bool Simulation::OpenView(SimSnap* s, bool* unavailable) {
+  *unavailable = false;
+  if (s->ref) return true;
+  for (int attempt = 0;; ++attempt) {
+    const uint64_t start_ev = ++event_;
+    const Clock::TimePoint start = clock_.Now();
+    const Status st = manager_->OpenRef(s->export_name(), /*read_only=*/true, &s->ref);
+    trace_.Line("%.3f open export %s -> %s", clock_.Ms(), s->export_name().c_str(),
+                st.ToString().c_str());
+    if (crash_.crashed) {
+      ++result_.crashes;
+      Teardown();
+      return false;
+    }
+    if (st.ok()) return true;
+    // The map of a snapshot is read strictly: a checkpoint or segment it needs that is missing
+    // or damaged means something deleted what the snapshot pins.
+    if (st.IsNotFound() || st.IsCorrupt() || !Explained(start_ev, start, nullptr)) {
+      Fail("snapshot " + s->export_name() + " cannot be opened: " + st.ToString());
+      return false;
+    }
+    if (attempt == 12) {
+      *unavailable = true;  // an outage longer than a minute: read it another time
+      return true;
+    }
+    clock_.Advance(std::chrono::seconds(5));
+  }
+}
+
+bool Simulation::VerifySnapshot(SimSnap* s, const std::string& when) {
+  bool unavailable = false;
+  if (!OpenView(s, &unavailable)) return false;
+  if (unavailable) return true;
+  std::vector<uint8_t> image;
+  if (!ReadWhole(nullptr, s, &image)) return false;
+  const std::string error =
+      s->image.CheckRead(0, sectors_, image.data(), "snapshot " + s->export_name() + " " + when);
+  trace_.Line("%.3f verified %s %s: %s hash %016llx", clock_.Ms(), s->export_name().c_str(),
+              when.c_str(), error.empty() ? "ok" : "FAILED",
+              static_cast<unsigned long long>(Fnv(image.data(), image.size())));
+  if (!error.empty()) {
+    Fail(error);
+    return false;
+  }
+  return true;
+}
+
+bool Simulation::ReadWhole(SimVol* v, SimSnap* s, std::vector<uint8_t>* image) {
+  // Read straight into the image, poisoned first so that bytes a read did not fill show.
+  image->assign(sectors_ * kSector, 0xA5);
   const uint64_t chunk = 128;  // sectors (64 KiB)
   std::deque<uint64_t> todo;
-  for (uint64_t s = 0; s < sectors_; s += chunk) todo.push_back(s);
+  for (uint64_t first = 0; first < sectors_; first += chunk) todo.push_back(first);
   std::vector<Request*> outstanding;
   while (result_.ok) {
-    // Keep a few verification reads in flight; failed ones (explained by store errors, or
-    // the check below fails the run) are read again.
+    // Keep a few reads in flight; failed ones (explained by store errors, or the check of the
+    // completion fails the run) are read again.
     for (auto it = outstanding.begin(); it != outstanding.end();) {
       if (!(*it)->done) {
         ++it;
         continue;
       }
-      if ((*it)->error != 0) todo.push_back((*it)->first);
+      if ((*it)->error != 0) {
+        // Poisoned again, so that what the failed attempt left cannot stand in for the retry.
+        std::fill_n(image->begin() + static_cast<ptrdiff_t>((*it)->first * kSector),
+                    (*it)->count * kSector, uint8_t{0xA5});
+        todo.push_back((*it)->first);
+      }
       it = outstanding.erase(it);
     }
     while (outstanding.size() < 4 && !todo.empty()) {
       const uint64_t first = todo.front();
       todo.pop_front();
       Request* r = NewRequest(-1, BP_IO_OP_READ, 0, first, std::min(chunk, sectors_ - first));
-      r->verify = true;
+      r->vol = v;
+      r->snap = s;
+      r->into = image;
       outstanding.push_back(r);
       Submit(r);
       if (crash_.crashed || !result_.ok) break;
@@ -425,28 +590,24 @@ bool Simulation::Verify() {
     if (outstanding.empty() && todo.empty()) break;
     if (!Step(/*allow_issue=*/false)) return false;
   }
-  if (!result_.ok) return false;
-  const std::string error = model_->CheckRecovery(image_);
-  trace_.Line("%.3f verified #%d: %s hash %016llx", clock_.Ms(), incarnation_,
-              error.empty() ? "ok" : "FAILED",
-              static_cast<unsigned long long>(Fnv(image_.data(), image_.size())));
-  if (!error.empty()) {
-    Fail(error);
-    return false;
-  }
-  return true;
+  return result_.ok;
 }
 
-bool Simulation::OverlapsModification(uint64_t first, uint64_t count) const {
+bool Simulation::OverlapsModification(const SimVol* v, uint64_t first, uint64_t count) const {
   for (const auto& r : live_) {
-    if (r->done || r->write_index < 0) continue;
+    if (r->done || r->write_index < 0 || r->vol != v) continue;
     if (first < r->first + r->count && r->first < first + count) return true;
   }
   return false;
 }
 
+bool Simulation::NothingInFlight() const {
+  return std::none_of(live_.begin(), live_.end(), [](const auto& r) { return !r->done; });
+}
+
 bool Simulation::CanIssue() const {
   if (issued_ >= ops_total_) return false;
+  if (LiveVolumes().empty()) return false;
   for (const Client& c : clients_) {
     if (c.inflight < c.depth) return true;
   }
@@ -482,6 +643,24 @@ void Simulation::IssueOne() {
   const int client = ready[work_rng_.Below(ready.size())];
   // Some clients pause between requests: age-based sealing and timers get their turn.
   if (work_rng_.Chance(0.05)) clock_.Advance(std::chrono::milliseconds(work_rng_.Range(1, 400)));
+
+  // Where it goes: with one volume and no open snapshot export, the only volume (no draw, so a
+  // seed without control operations draws its workload as before).
+  const std::vector<SimVol*> vols = LiveVolumes();
+  std::vector<SimSnap*> views;
+  for (SimSnap* s : LiveSnapshots()) {
+    if (s->ref) views.push_back(s);
+  }
+  SimVol* vol = vols.empty() ? nullptr : vols.front();
+  SimSnap* snap = nullptr;
+  if (vols.size() + views.size() > 1) {
+    if (!views.empty() && (vols.empty() || snap_rng_.Chance(view_share_))) {
+      snap = views[snap_rng_.Below(views.size())];
+      vol = nullptr;
+    } else {
+      vol = vols[snap_rng_.Below(vols.size())];
+    }
+  }
 
   uint32_t op = BP_IO_OP_READ, flags = 0;
   const uint64_t pick = work_rng_.Below(100);
@@ -519,7 +698,7 @@ void Simulation::IssueOne() {
       first = work_rng_.Below(span - std::min(count, span - 1));
       if (aligned) first &= ~uint64_t{7};
       count = std::min(count, sectors_ - first);
-      if (!modify || !OverlapsModification(first, count)) break;
+      if (!modify || snap != nullptr || !OverlapsModification(vol, first, count)) break;
       if (attempt == 8) {
         op = BP_IO_OP_READ;  // NBD orders no overlapping writes in flight; the workload avoids them
         flags = 0;
@@ -527,21 +706,34 @@ void Simulation::IssueOne() {
       }
     }
   }
+  if (snap != nullptr && op != BP_IO_OP_CACHE) {
+    // A snapshot export is read-only: everything but CACHE becomes a read of the same range.
+    op = BP_IO_OP_READ;
+    flags = 0;
+    if (count == 0) count = std::min<uint64_t>(8, sectors_);
+  }
   Request* r = NewRequest(client, op, flags, first, count);
+  r->vol = vol;
+  r->snap = snap;
   clients_[client].inflight++;
   ++issued_;
   Submit(r);
+  if (controls_on_ && !crash_.crashed && snap_rng_.Chance(control_chance_)) {
+    control_pending_ = true;
+  }
 }
 
 void Simulation::Submit(Request* r) {
   r->submit_ev = ++event_;
   r->submitted = clock_.Now();
-  if (r->op == BP_IO_OP_READ) {
+  Model* model = r->vol != nullptr ? r->vol->model.get() : nullptr;
+  if (r->op == BP_IO_OP_READ && r->into == nullptr) {
     r->buf.assign(r->count * kSector, 0xA5);
-    r->floor = model_->ReadFloor(r->first, r->count);
+    if (model != nullptr) r->floor = model->ReadFloor(r->first, r->count);
   } else if (r->op == BP_IO_OP_WRITE) {
     r->buf.resize(r->count * kSector);
   }
+  const std::string& target = r->vol != nullptr ? r->vol->name : r->snap->export_name();
   if (r->op == BP_IO_OP_WRITE || r->op == BP_IO_OP_TRIM || r->op == BP_IO_OP_WRITE_ZEROES) {
     const uint64_t id = ++next_write_;
     if (r->op == BP_IO_OP_WRITE) {
@@ -549,22 +741,26 @@ void Simulation::Submit(Request* r) {
         FillSector(id, r->first + i, r->buf.data() + i * kSector);
     }
     r->write_index = static_cast<int32_t>(
-        model_->Submit(id, r->first, r->count, r->op != BP_IO_OP_WRITE, r->submit_ev));
-    trace_.Line("%.3f submit #%llu c%d %s%s%s w%llu sectors %llu+%llu", clock_.Ms(),
-                static_cast<unsigned long long>(r->id), r->client, OpName(r->op),
+        model->Submit(id, r->first, r->count, r->op != BP_IO_OP_WRITE, r->submit_ev));
+    trace_.Line("%.3f submit #%llu c%d %s %s%s%s w%llu sectors %llu+%llu", clock_.Ms(),
+                static_cast<unsigned long long>(r->id), r->client, target.c_str(), OpName(r->op),
                 (r->flags & BP_IO_FLAG_FUA) ? " FUA" : "",
                 (r->flags & BP_IO_FLAG_NO_HOLE) ? " NO_HOLE" : "",
                 static_cast<unsigned long long>(id), static_cast<unsigned long long>(r->first),
                 static_cast<unsigned long long>(r->count));
   } else {
-    trace_.Line("%.3f submit #%llu c%d %s sectors %llu+%llu", clock_.Ms(),
-                static_cast<unsigned long long>(r->id), r->client, OpName(r->op),
+    trace_.Line("%.3f submit #%llu c%d %s %s sectors %llu+%llu", clock_.Ms(),
+                static_cast<unsigned long long>(r->id), r->client, target.c_str(), OpName(r->op),
                 static_cast<unsigned long long>(r->first),
                 static_cast<unsigned long long>(r->count));
   }
-  r->io.buf = r->buf.empty() ? nullptr : r->buf.data();
+  r->io.buf = r->into != nullptr ? r->into->data() + r->first * kSector
+              : r->buf.empty()   ? nullptr
+                                 : r->buf.data();
   ++result_.requests;
-  volume_->Submit(&r->io, /*ref_read_only=*/false);
+  if (r->snap != nullptr && r->client >= 0) ++result_.view_reads;
+  VolumeRef* ref = r->vol != nullptr ? r->vol->ref.get() : r->snap->ref.get();
+  ref->Submit(&r->io);
 }
 
 void Simulation::OnDone(bp_io* io, int error) {
@@ -583,15 +779,20 @@ void Simulation::Completed(Request* r, int error) {
   if (r->incarnation != incarnation_ || crash_.crashed) return;
   const uint64_t ev = ++event_;
   if (r->client >= 0) clients_[static_cast<size_t>(r->client)].inflight--;
+  // A whole read (verification) is fingerprinted once it is complete, not chunk by chunk.
   uint64_t hash = 0;
-  if (r->op == BP_IO_OP_READ && error == 0) hash = Fnv(r->buf.data(), r->buf.size());
+  if (r->op == BP_IO_OP_READ && error == 0 && r->into == nullptr) {
+    hash = Fnv(r->buf.data(), r->buf.size());
+  }
   trace_.Line("%.3f done #%llu %s err %d hash %016llx", clock_.Ms(),
               static_cast<unsigned long long>(r->id), OpName(r->op), error,
               static_cast<unsigned long long>(hash));
   const bool modify = r->write_index >= 0;
+  Model* model = r->vol != nullptr ? r->vol->model.get() : nullptr;
   if (error != 0) {
-    const std::string what = std::string(OpName(r->op)) + " #" + std::to_string(r->id) +
-                             " (sectors " + std::to_string(r->first) + "+" +
+    const std::string target = r->vol != nullptr ? r->vol->name : r->snap->export_name();
+    const std::string what = std::string(OpName(r->op)) + " #" + std::to_string(r->id) + " of " +
+                             target + " (sectors " + std::to_string(r->first) + "+" +
                              std::to_string(r->count) + ") failed with " + std::strerror(error);
     if (error == EROFS) {
       Fail(what + ": the volume made itself read-only, but it has the only writer");
@@ -601,53 +802,67 @@ void Simulation::Completed(Request* r, int error) {
                      ", and no store error reached the engine while it was in flight or "
                      "since the volume last proved healthy";
     }
-    if (modify) model_->Completed(static_cast<uint32_t>(r->write_index), false, false, ev);
+    if (modify) model->Completed(static_cast<uint32_t>(r->write_index), false, false, ev);
     return;
   }
   switch (r->op) {
-    case BP_IO_OP_READ:
-      if (r->verify) {
-        std::memcpy(image_.data() + r->first * kSector, r->buf.data(), r->buf.size());
+    case BP_IO_OP_READ: {
+      std::string e;
+      if (r->into != nullptr) {
+        // Checked whole by the caller once every chunk is in.
+      } else if (r->snap != nullptr) {
+        e = r->snap->image.CheckRead(
+            r->first, r->count, r->buf.data(),
+            "read #" + std::to_string(r->id) + " of snapshot " + r->snap->export_name());
       } else {
-        const std::string e = model_->CheckRead(r->first, r->count, r->floor, r->buf.data(), r->id);
-        if (!e.empty()) Fail(e);
+        e = model->CheckRead(r->first, r->count, r->floor, r->buf.data(), r->id);
+        if (!e.empty()) e = "volume " + r->vol->name + ": " + e;
+      }
+      if (!e.empty()) Fail(e);
+      break;
+    }
+    case BP_IO_OP_FLUSH:
+      if (model != nullptr) {
+        model->Flushed(r->submit_ev, r->id);
+        NoteHealthy(r->vol, r, ev);
       }
       break;
-    case BP_IO_OP_FLUSH:
-      model_->Flushed(r->submit_ev, r->id);
-      NoteHealthy(r, ev);
-      break;
     default:
-      if (r->flags & BP_IO_FLAG_FUA) NoteHealthy(r, ev);
+      if (r->flags & BP_IO_FLAG_FUA) NoteHealthy(r->vol, r, ev);
       if (modify) {
-        model_->Completed(static_cast<uint32_t>(r->write_index), true,
-                          (r->flags & BP_IO_FLAG_FUA) != 0, ev);
+        model->Completed(static_cast<uint32_t>(r->write_index), true,
+                         (r->flags & BP_IO_FLAG_FUA) != 0, ev);
       }
       break;
   }
+}
+
+bool Simulation::Explained(uint64_t since, Clock::TimePoint start, const SimVol* v) const {
+  // An error must come from store errors the engine was told of: since it began, or before
+  // it when the volume had not yet shown it recovered (a segment whose upload failed stays
+  // failed until a retry, and writes waiting for its buffer space time out). Or from an outage
+  // meanwhile: the single-threaded executor runs a task that retries through an outage to its
+  // end before any other, so work a real pool would do meanwhile (an upload that frees buffer
+  // space) waits, and requests can time out that would not have with threads.
+  for (const auto& [from, to] : outages_) {
+    if (from <= clock_.Now() && to >= start) return true;
+  }
+  if (!engine_error_seen_) return false;
+  if (engine_error_event_ >= since) return true;
+  const uint64_t healthy = v != nullptr ? v->healthy_event : 0;
+  return !(healthy > engine_error_event_ && healthy < since);
 }
 
 bool Simulation::ErrorExplained(const Request* r) const {
-  // An error must come from store errors the engine was told of: while the request was in
-  // flight, or before it when the engine had not yet shown it recovered (a segment whose upload
-  // failed stays failed until a retry, and writes waiting for its buffer space time out).
-  // Or from an outage while it was in flight: the single-threaded executor runs a task that
-  // retries through an outage to its end before any other, so work a real pool would do
-  // meanwhile (an upload that frees buffer space) waits, and requests can time out that would
-  // not have with threads.
-  for (const auto& [start, end] : outages_) {
-    if (start <= clock_.Now() && end >= r->submitted) return true;
-  }
-  if (!engine_error_seen_) return false;
-  if (engine_error_event_ >= r->submit_ev) return true;
-  return !(healthy_event_ > engine_error_event_ && healthy_event_ < r->submit_ev);
+  return Explained(r->submit_ev, r->submitted, r->vol);
 }
 
-void Simulation::NoteHealthy(const Request* r, uint64_t event) {
-  // A FLUSH or FUA submitted after the last store error and answered OK proves every upload
-  // before it went through.
-  if (r->submit_ev > engine_error_event_ && healthy_event_ <= engine_error_event_) {
-    healthy_event_ = event;
+void Simulation::NoteHealthy(SimVol* v, const Request* r, uint64_t event) {
+  // A FLUSH or FUA submitted after the last store error and answered OK proves every upload of
+  // its volume before it went through.
+  if (v == nullptr) return;
+  if (r->submit_ev > engine_error_event_ && v->healthy_event <= engine_error_event_) {
+    v->healthy_event = event;
   }
 }
 
@@ -657,10 +872,16 @@ bool Simulation::AfterAction() {
     Teardown();
     return false;
   }
-  if (volume_ && volume_->read_only()) {
-    Fail("the volume fenced itself (read-only), but it has the only writer" +
-         (engine_error_seen_ ? "; the last store error the engine saw: " + last_engine_error_
-                             : std::string()));
+  for (const auto& v : vols_) {
+    if (!v->ref) continue;
+    bp_volume_info info{};
+    info.struct_size = sizeof info;
+    v->ref->Info(&info);
+    if (info.flags & BP_VOLUME_READ_ONLY) {
+      Fail("volume " + v->name + " fenced itself (read-only), but it has the only writer" +
+           (engine_error_seen_ ? "; the last store error the engine saw: " + last_engine_error_
+                               : std::string()));
+    }
   }
   if (!unexplained_.empty()) Fail(unexplained_);
   // Drop finished client requests now and then (the driver's own it still watches).
@@ -691,12 +912,13 @@ bool Simulation::Step(bool allow_issue) {
   }
   if (clock_.Now() >= next_tick_) {
     next_tick_ = clock_.Now() + tick_period_;
-    volume_->Tick(clock_.Now());
+    manager_->Tick(clock_.Now());
     if (work_rng_.Chance(gc_request_chance_)) {
-      uint64_t pass = 0;
-      const Status s = volume_->RequestGc(&pass);
-      trace_.Line("%.3f gc request: %s", clock_.Ms(),
-                  s.ok() ? ("pass " + std::to_string(pass)).c_str() : s.ToString().c_str());
+      std::vector<std::pair<std::string, uint64_t>> passes;
+      const Status s = manager_->RunGc("", &passes);
+      std::string what = s.ok() ? "" : s.ToString();
+      for (const auto& [name, pass] : passes) what += " " + name + ":" + std::to_string(pass);
+      trace_.Line("%.3f gc request:%s", clock_.Ms(), what.c_str());
     }
     return AfterAction();
   }
@@ -729,17 +951,39 @@ SimResult Simulation::Run() {
 
   bool finishing = false;
   while (result_.ok) {
-    if (!volume_) {
+    if (!manager_) {
       if (!OpenIncarnation()) continue;
       if (finishing) break;
     }
-    if (issued_ >= ops_total_ &&
-        std::none_of(live_.begin(), live_.end(), [](const auto& r) { return !r->done; })) {
-      // The end: a last FLUSH, then a restart that must bring back everything.
-      Request* r = NewRequest(-1, BP_IO_OP_FLUSH, 0, 0, 0);
-      Submit(r);
-      while (result_.ok && volume_ && !r->done) Step(false);
-      if (!volume_) continue;  // crashed meanwhile: reopen and finish again
+    const bool idle = NothingInFlight();
+    if (control_pending_ && idle) {
+      control_pending_ = false;
+      RunControl();
+      continue;
+    }
+    if (!control_pending_ && idle && issued_ < ops_total_ && LiveVolumes().empty()) {
+      Restart("no volume is served");  // settles the volumes a failed operation left in doubt
+      continue;
+    }
+    if (!control_pending_ && issued_ >= ops_total_ && idle) {
+      // The end: a last FLUSH of every volume, then a restart that must bring back everything.
+      std::vector<Request*> flushes;
+      for (SimVol* v : LiveVolumes()) {
+        Request* r = NewRequest(-1, BP_IO_OP_FLUSH, 0, 0, 0);
+        r->vol = v;
+        flushes.push_back(r);
+        Submit(r);
+        if (crash_.crashed) break;
+      }
+      auto pending = [&] {
+        return std::any_of(flushes.begin(), flushes.end(), [](Request* r) { return !r->done; });
+      };
+      if (crash_.crashed) {
+        AfterAction();
+        continue;
+      }
+      while (result_.ok && manager_ && pending()) Step(false);
+      if (!manager_) continue;  // crashed meanwhile: reopen and finish again
       crash_.enabled = false;
       faults_->CrashNow("final restart");
       ++result_.crashes;
@@ -747,7 +991,7 @@ SimResult Simulation::Run() {
       finishing = true;
       continue;
     }
-    Step(/*allow_issue=*/true);
+    Step(/*allow_issue=*/!control_pending_);
   }
   Teardown();
   result_.trace_hash = trace_.hash();
@@ -758,92 +1002,9 @@ SimResult Simulation::Run() {
   return result_;
 }
 
-struct Named {
-  const char* name;
-  uint32_t bit;
-};
-const Named kFaultNames[] = {{"transient", kFaultTransient},
-                             {"lost", kFaultLostReply},
-                             {"slow", kFaultSlow},
-                             {"crash", kFaultCrash}};
-const Named kMutationNames[] = {{"swallow-put-error", kMutSwallowPutError},
-                                {"unresolved-lost-reply", kMutUnresolvedLostReply},
-                                {"deferred-apply", kMutDeferredApply},
-                                {"lose-acked-put-at-crash", kMutLoseAckedPutAtCrash}};
-const Named kSabotageNames[] = {{"ack-upload-failure", kSabAckUploadFailure},
-                                {"no-lost-reply-resolution", kSabNoLostReplyResolution},
-                                {"ack-flush-on-newest-durable", kSabAckFlushOnNewestDurable},
-                                {"ack-flush-on-seal", kSabAckFlushOnSeal},
-                                {"drop-journal-before-upload", kSabDropJournalBeforeUpload},
-                                {"gc-stale-relocation", kSabGcStaleRelocation}};
-
-template <size_t N>
-bool ParseNames(const std::string& text, const Named (&names)[N], uint32_t all, uint32_t* out) {
-  *out = 0;
-  if (text == "none" || text.empty()) return true;
-  if (text == "all") {
-    *out = all;
-    return true;
-  }
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t comma = text.find(',', start);
-    if (comma == std::string::npos) comma = text.size();
-    const std::string word = text.substr(start, comma - start);
-    bool found = false;
-    for (const Named& n : names) {
-      if (word == n.name) {
-        *out |= n.bit;
-        found = true;
-      }
-    }
-    if (!found) return false;
-    start = comma + 1;
-  }
-  return true;
-}
-
-template <size_t N>
-std::string NamesOf(uint32_t bits, const Named (&names)[N], uint32_t all) {
-  if (bits == 0) return "none";
-  if (bits == all) return "all";
-  std::string out;
-  for (const Named& n : names) {
-    if (bits & n.bit) out += (out.empty() ? "" : ",") + std::string(n.name);
-  }
-  return out;
-}
-
-}  // namespace
-
-bool EngineHasSabotage() { return true; }
-
 SimResult RunSimulation(const SimConfig& config) {
   Simulation sim(config);
   return sim.Run();
-}
-
-bool ParseFaults(const std::string& text, uint32_t* out) {
-  return ParseNames(text, kFaultNames, kFaultAll, out);
-}
-bool ParseMutations(const std::string& text, uint32_t* out) {
-  return ParseNames(text, kMutationNames, 0xF, out);
-}
-bool ParseSabotage(const std::string& text, uint32_t* out) {
-  return ParseNames(text, kSabotageNames, 0x3F, out);
-}
-std::string FaultsName(uint32_t faults) { return NamesOf(faults, kFaultNames, kFaultAll); }
-std::string MutationsName(uint32_t m) { return NamesOf(m, kMutationNames, 0xF); }
-std::string SabotageName(uint32_t s) { return NamesOf(s, kSabotageNames, 0x1F); }
-
-std::string ReplayCommand(const SimConfig& config) {
-  std::string cmd = "build/bin/blockpipe-sim --seed " + std::to_string(config.seed) + " --faults " +
-                    FaultsName(config.faults) + " --codec " + config.codec;
-  if (config.ops != 0) cmd += " --ops " + std::to_string(config.ops);
-  if (config.mutations != 0) cmd += " --mutate " + MutationsName(config.mutations);
-  if (config.sabotage != 0) cmd += " --sabotage " + SabotageName(config.sabotage);
-  if (config.journal) cmd += " --journal";
-  return cmd + " --verbose";
 }
 
 }  // namespace bp::sim

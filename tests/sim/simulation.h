@@ -1,6 +1,7 @@
-// One deterministic simulation run: the real engine (Volume over RetryingStore over FaultStore
-// over MemoryStore, a real UnitCache) on virtual time with a seeded scheduler, a seeded
-// workload from several clients, crashes and reopens, and the Model checking every read and
+// One deterministic simulation run: the real engine (a VolumeManager and its Volumes over
+// RetryingStore over FaultStore over MemoryStore, a real UnitCache) on virtual time with a
+// seeded scheduler, a seeded workload from several clients, control operations (snapshots,
+// restore, clones, deletion), crashes and reopens, and the Model checking every read and
 // every recovery. RunSimulation is a pure function of its SimConfig: the same seed gives the
 // same trace, byte for byte.
 #pragma once
@@ -19,9 +20,15 @@ enum Sabotage : uint32_t {
   kSabAckFlushOnSeal = 1u << 3,
   kSabDropJournalBeforeUpload = 1u << 4,
   kSabGcStaleRelocation = 1u << 5,
+  kSabReclaimIgnoresPins = 1u << 6,
+  kSabPrunePinnedCheckpoints = 1u << 7,
+  kSabDeleteSharedSegments = 1u << 8,
 };
+constexpr uint32_t kSabAll = 0x1FF;
 // True when this build's engine has EngineOptions::sabotage.
 bool EngineHasSabotage();
+// The engine's bits (bp::Sabotage) for these.
+uint32_t EngineSabotage(uint32_t bits);
 
 struct SimConfig {
   uint64_t seed = 1;
@@ -41,6 +48,10 @@ struct SimResult {
   uint64_t trace_lines = 0;
   std::string trace;  // when keep_trace
   uint64_t requests = 0, crashes = 0, opens = 0, faults = 0, tasks = 0;
+  // Control operations that returned (whatever their outcome), by kind, and client reads of
+  // snapshot exports.
+  uint64_t snapshot_creates = 0, snapshot_deletes = 0, restores = 0, clones = 0, volume_deletes = 0,
+           view_reads = 0;
   double virtual_seconds = 0;
 };
 

@@ -260,8 +260,10 @@ struct Harness {
     RetryPolicy once;
     once.deadline = std::chrono::milliseconds(0);
     once.clock = clock;
+    VolumeManager::Environment env;
+    env.clock = clock;
     manager = std::make_unique<VolumeManager>(std::make_shared<RetryingStore>(store, once), &codecs,
-                                              options, clock);
+                                              options, std::move(env));
   }
   Status StartAndOpen() {
     Start();

@@ -203,6 +203,56 @@ TEST_F(Snapshots, ClonesShareSegmentsDivergeAndOutliveTheirParent) {
   EXPECT_TRUE(h.store->Keys(VolumePrefix("v")).empty()) << "the last clone takes the remnant";
 }
 
+TEST_F(Snapshots, ACloneOfAnEmptySnapshotIsAPlainVolume) {
+  // Taken before anything was written: the snapshot holds no segment of the volume, so its
+  // clone has no base and is created as a new volume (it used to be refused as existing, with
+  // a null volume left in the manager's table for the timer to trip over).
+  Take("empty");
+  ASSERT_OK(h.manager->Clone("v", "empty", "c"));
+  EXPECT_TRUE(h.manager->Exists("c"));
+  Bytes out;
+  {
+    auto clone = h.Ref("c");
+    ASSERT_TRUE(clone);
+    ASSERT_EQ(test::Read(*clone, 0, 4096, &out), 0);
+    EXPECT_EQ(out, Bytes(4096, 0));
+    WriteSegment(*clone, 0, 7, "c");
+  }
+  ExpectBlock("c", 0, 7);
+  for (const VolumeSummary& s : h.manager->List()) EXPECT_FALSE(s.name.empty());
+  ASSERT_OK(h.manager->Delete("c"));
+}
+
+TEST_F(Snapshots, ACreateWhoseRecordMayHaveLandedKeepsItsPin) {
+  auto ref = h.Ref();
+  for (int i = 0; i < 6; ++i) WriteSegment(*ref, 0, 100 + i);
+  // The record is stored but the reply is lost, and the read-back fails (an outage): the
+  // create cannot tell, so it fails, and what the record names must stay (the simulator found
+  // the record of such a create pointing at a pruned checkpoint after a restart).
+  h.store->FailNextPutAfterStoring(Status::Transient("reply lost"), "/snap/");
+  h.store->FailNext(MemoryStore::Op::kGet, Status::Transient("outage"), 1, "/snap/");
+  SnapshotSummary summary;
+  EXPECT_FALSE(h.manager->CreateSnapshot("v", "doubt", &summary).ok());
+  ASSERT_TRUE(h.store->Has(SnapshotKey("v", "doubt")));
+  for (int i = 6; i < 30; ++i) WriteSegment(*ref, 0, 100 + i);
+  ASSERT_TRUE(test::WaitFor([&] { return Seqs(*h.store, CheckpointPrefix("v")).size() >= 3; }));
+  ref.reset();
+  ASSERT_OK(h.Crash());
+  ExpectBlock("v@doubt", 0, 105);
+  // A lost reply alone is resolved: the record read back is ours.
+  ref = h.Ref();
+  WriteSegment(*ref, 0, 200);
+  h.store->FailNextPutAfterStoring(Status::Transient("reply lost"), "/snap/");
+  EXPECT_OK(h.manager->CreateSnapshot("v", "resolved", &summary));
+  // A pin left by a create that failed before its record landed is dropped by the delete.
+  h.store->FailNext(MemoryStore::Op::kPut, Status::Transient("outage"), 1, "/snap/");
+  h.store->FailNext(MemoryStore::Op::kGet, Status::Transient("outage"), 1, "/snap/");
+  EXPECT_FALSE(h.manager->CreateSnapshot("v", "never", &summary).ok());
+  EXPECT_FALSE(h.store->Has(SnapshotKey("v", "never")));
+  EXPECT_TRUE(h.manager->DeleteSnapshot("v", "never").IsNotFound());
+  EXPECT_OK(h.manager->CreateSnapshot("v", "never", &summary));
+}
+
 TEST_F(Snapshots, RestoreIsWholeAndSurvivesReclaimAfterTheSnapshotGoes) {
   auto ref = h.Ref();
   WriteSegment(*ref, 0, 1);
@@ -233,6 +283,33 @@ TEST_F(Snapshots, RestoreIsWholeAndSurvivesReclaimAfterTheSnapshotGoes) {
 // A restore revives a segment that an older pinned checkpoint holds as dead; a snapshot taken
 // after the restore needs it. Reclaim passes whose reference is that older checkpoint must keep
 // it: "dead in the oldest checkpoint" no longer means "dead for good".
+TEST_F(Snapshots, ASnapshotAfterAnInterruptedRestoreStartsPastItsMarker) {
+  auto ref = h.Ref();
+  for (int i = 0; i < 6; ++i) WriteSegment(*ref, 0, 100 + i);
+  Take("old");  // block 0 = 105, from a checkpoint before the restore marker
+  for (int i = 6; i < 12; ++i) WriteSegment(*ref, 0, 100 + i);
+  ref.reset();
+  // The checkpoint that follows the restore marker fails, so the volume reopens by replaying
+  // the marker. A snapshot taken now from the older checkpoint would replay the marker too,
+  // needing what "old" pins; the simulator found one unreadable once "old" was deleted.
+  ASSERT_TRUE(test::WaitFor([&] { return h.store->Has(CheckpointKey("v", 12)); }));
+  h.store->FailNext(MemoryStore::Op::kPut, Status::Permanent("disk full"), 1, "/ckpt/");
+  ASSERT_OK(h.manager->RestoreSnapshot("v", "old"));
+  const uint64_t marker = Seqs(*h.store, SegmentPrefix("v")).back();
+  ASSERT_FALSE(h.store->Has(CheckpointKey("v", marker)));
+  ExpectBlock("v", 0, 105);
+  ASSERT_OK(h.manager->DeleteSnapshot("v", "old"));
+  const SnapshotSummary next = Take("next");
+  EXPECT_GE(next.checkpoint_seq, marker);
+  ref = h.Ref();
+  for (int i = 0; i < 16; ++i) WriteSegment(*ref, 7, 200 + i);
+  ref.reset();
+  ASSERT_OK(h.Crash());
+  ExpectBlock("v@next", 0, 105);
+  ExpectBlock("v", 0, 105);
+  ExpectBlock("v", 7, 215);
+}
+
 TEST_F(Snapshots, ReclaimAfterARestoreKeepsRevivedSegments) {
   auto ref = h.Ref();
   WriteSegment(*ref, 0, 1);
