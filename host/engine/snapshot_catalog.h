@@ -55,11 +55,16 @@ class CheckpointPins {
   void Remove(Pin::Kind kind, const std::string& id) BP_EXCLUDES(mu_);
   // The checkpoints pruning must keep (0, the initial state, is not a checkpoint object).
   std::set<uint64_t> Checkpoints() const BP_EXCLUDES(mu_);
-  VolumePins Snapshot() const BP_EXCLUDES(mu_);
+  // A copy of the pins; *generation (if given): the generation that copy is.
+  VolumePins Snapshot(uint64_t* generation = nullptr) const BP_EXCLUDES(mu_);
+  // Counts the changes (Reset, Add, Remove): whoever derived something from a Snapshot (what
+  // garbage collection leaves alone) compares generations to know whether it is still current.
+  uint64_t generation() const BP_EXCLUDES(mu_);
 
  private:
   mutable Mutex mu_;
   VolumePins pins_ BP_GUARDED_BY(mu_);
+  uint64_t generation_ BP_GUARDED_BY(mu_) = 0;
 };
 
 // The segments a set of pins needs, as ranges and single seqs.
