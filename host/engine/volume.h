@@ -142,6 +142,10 @@ class Volume : public std::enable_shared_from_this<Volume> {
   void AddPin(const Pin& pin) { snapshot_pins_.Add(pin); }
   void RemovePin(Pin::Kind kind, const std::string& id) BP_EXCLUDES(mu_);
   VolumePins Pins() const { return snapshot_pins_.Snapshot(); }
+  // Another part (the volume manager's clones) put or deleted an object under this volume's
+  // prefix: STORED follows it.
+  void ObjectStored(const std::string& key, uint64_t size) BP_EXCLUDES(mu_);
+  void ObjectDeleted(const std::string& key) BP_EXCLUDES(mu_);
   const VolumeLayers& layers() const { return layers_; }
   // ---- resize (volume_resize.cpp) ----
   // After a flush: whether data is mapped at or past byte `size`.

@@ -322,16 +322,24 @@ Status VolumeManager::Clone(const std::string& volume, const std::string& snapsh
     std::shared_ptr<Volume> served;
     if (m.Served(b.volume, &served).ok() && served->meta().uuid == b.uuid) {
       served->AddPin(Pin{Pin::Kind::kClone, UuidToHex(meta.uuid), b.checkpoint_seq, b.through_seq});
+    } else {
+      served.reset();
     }
-    s = PutCloneRef(*m.store, b.volume, b.uuid, ref, m.fenced_puts);
+    uint64_t stored_bytes = 0;
+    s = PutCloneRef(*m.store, b.volume, b.uuid, ref, m.fenced_puts, &stored_bytes);
     if (!s.ok()) return finish(s.WithContext(what + ": reference in " + b.volume), nullptr);
+    if (served) served->ObjectStored(CloneRefKey(b.volume, UuidToHex(meta.uuid)), stored_bytes);
   }
   Bytes object = EncodeVolumeMetaObject(meta);
   s = m.store->Put(MetaKey(clone), object.data(), object.size(), m.fenced_puts);
   if (s.IsPrecondition()) s = Status::Precondition("volume " + clone + " already exists");
   if (!s.ok()) {
     for (const CloneBase& b : bases) {
-      IgnoreError(DeleteCloneRef(*m.store, b.volume, meta.uuid), "fsck reports a stray one");
+      if (!DeleteCloneRef(*m.store, b.volume, meta.uuid).ok()) continue;  // fsck reports it
+      std::shared_ptr<Volume> served;
+      if (m.Served(b.volume, &served).ok() && served->meta().uuid == b.uuid) {
+        served->ObjectDeleted(CloneRefKey(b.volume, UuidToHex(meta.uuid)));
+      }
     }
     return finish(s.WithContext(what), nullptr);
   }
@@ -401,6 +409,7 @@ void VolumeManager::Impl::ReleaseBases(const VolumeMeta& clone) {
     }
     std::shared_ptr<Volume> served;
     if (Served(b.volume, &served).ok() && served->meta().uuid == b.uuid) {
+      served->ObjectDeleted(CloneRefKey(b.volume, hex));
       served->RemovePin(Pin::Kind::kClone, hex);
       continue;
     }
