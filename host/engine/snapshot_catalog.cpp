@@ -100,8 +100,9 @@ Status ListSnapshots(ObjectStore& store, const std::string& volume, const Uuid& 
 }
 
 Status PutSnapshot(ObjectStore& store, const std::string& volume, const Uuid& uuid,
-                   const SnapshotRecord& record, bool if_absent) {
+                   const SnapshotRecord& record, bool if_absent, uint64_t* stored_bytes) {
   const Bytes object = EncodeSnapshotObject(uuid, record);
+  if (stored_bytes != nullptr) *stored_bytes = object.size();
   return store.Put(SnapshotKey(volume, record.name), object.data(), object.size(), if_absent);
 }
 
@@ -140,8 +141,9 @@ Status ListCloneRefs(ObjectStore& store, const std::string& volume, const Uuid& 
 }
 
 Status PutCloneRef(ObjectStore& store, const std::string& volume, const Uuid& uuid,
-                   const CloneRef& ref, bool if_absent) {
+                   const CloneRef& ref, bool if_absent, uint64_t* stored_bytes) {
   const Bytes object = EncodeCloneRefObject(uuid, ref);
+  if (stored_bytes != nullptr) *stored_bytes = object.size();
   return store.Put(CloneRefKey(volume, UuidToHex(ref.clone_uuid)), object.data(), object.size(),
                    if_absent);
 }

@@ -105,10 +105,7 @@ void Volume::ScheduleReclaim(uint64_t reference) {
       self->svc_.disk_cache->EraseSegments(self->meta_.uuid, result.deleted);
     }
     MutexLock lock(&self->mu_);
-    if (s.ok()) {
-      self->snapshot_held_ = std::move(pinned);
-      self->held_generation_ = generation;
-    }
+    if (s.ok()) self->SetHeld(std::move(pinned), generation);
     for (uint64_t seq : result.deleted) self->usage_.SegmentDeleted(seq);
     self->reclaimer_.PassDone(result.complete ? pass.reference_seq : 0);
     self->BackgroundDone();
