@@ -1,20 +1,25 @@
 #!/usr/bin/env bash
-# Benchmark (not a test) of issue 16's snapshot claims on the file backend: `snapshot create`
-# and `volume clone` each take under a second, whatever the volume holds — on a volume with
-# 1 GiB written and on one with 8 GiB written. Each volume is filled with random data
-# (sequential, 1 MiB writes) and then fragmented with scattered 4 KiB random writes (so its map
-# and checkpoints are not trivially small); the volume keeps the default engine settings.
-# Times are wall-clock times of the CLI commands (process start, control socket, the daemon's
-# flush and record write), the median of --repeat runs; `snapshot list` (which rebuilds every
-# snapshot's map to count its exclusive bytes, so it grows with the map) is shown for contrast.
+# Benchmark (not a test) of issue 16's snapshot claims: `snapshot create` and `volume clone` each
+# take under a second, whatever the volume holds — on a volume with 1 GiB written and on one
+# with 8 GiB written. On the file backend (objects on disk under --objects-dir) or on S3 (a
+# private Ceph RGW with a memstore OSD on 127.0.0.1, started here and stopped by PID on exit;
+# MEMSTORE_BYTES, default 10 GiB here, must hold the largest volume). Each volume is filled with
+# random data (sequential, 1 MiB writes) and then fragmented with scattered 4 KiB random writes
+# (so its map and checkpoints are not trivially small); the volume keeps the default engine
+# settings. Times are wall-clock times of the CLI commands (process start, control socket, the
+# daemon's flush and record write), the median of --repeat runs; `snapshot list` (which rebuilds
+# every snapshot's map to count its exclusive bytes, so it grows with the map) is shown for
+# contrast. Each volume and its clones are deleted before the next size is filled.
 #
-# usage: bench/snapshot-clone.sh [--repeat N] [--objects-dir DIR] [--sizes "1 8"]
+# usage: bench/snapshot-clone.sh [--backend file|s3] [--repeat N] [--objects-dir DIR]
+#                                [--sizes "1 8"] [--scattered N]
 source "$(dirname "$0")/../tests/lib/common.sh"
 require_cmd nbdcopy
 
-repeat=5 objects_parent=/var/tmp sizes="1 8" scattered=20000
+backend=file repeat=5 objects_parent=/var/tmp sizes="1 8" scattered=20000
 while (($#)); do
   case $1 in
+    --backend) backend=$2; shift 2 ;;
     --repeat) repeat=$2; shift 2 ;;
     --objects-dir) objects_parent=$2; shift 2 ;;
     --sizes) sizes=$2; shift 2 ;;
@@ -23,10 +28,45 @@ while (($#)); do
   esac
 done
 
-objects=$(mktemp -d "$objects_parent/bp-bench.XXXXXX")
-register_path "$objects"
-edit() { sed -i -e "s|^url = .*|url = \"file://$objects\"|" "$1"; }
-start_blockpipe edit
+[[ $backend == file || $backend == s3 ]] || fail "--backend takes file or s3"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+BP_TEST_BACKEND=$backend
+RGW_STATE=
+if [[ $backend == s3 ]]; then
+  shm=$(mktemp -d /dev/shm/bpsnap.XXXXXX)
+  register_path "$shm"
+  BP_SERVERS_DIR=$shm/servers
+  RGW_STATE=$BP_SERVERS_DIR/rgw
+  bench_cleanup() {
+    local rc=$?
+    set +e
+    bp_cleanup_servers
+    timeout 120 "$SOURCE_DIR/tests/servers/ceph-rgw/stop.sh" "$RGW_STATE" >/dev/null ||
+      log "warning: ceph-rgw/stop.sh $RGW_STATE failed"
+    BP_REMOTE_PLACES=()  # the OSD's objects went with it
+    (exit "$rc")
+    bp_cleanup
+  }
+  trap bench_cleanup EXIT
+  log "starting Ceph RGW (memstore) in $RGW_STATE"
+  MEMSTORE_BYTES=${MEMSTORE_BYTES:-10737418240} timeout 300 \
+    "$SOURCE_DIR/tests/servers/ceph-rgw/start.sh" "$RGW_STATE" 3h >"$shm/rgw-start.log" 2>&1 ||
+    fail "Ceph RGW did not start: $(tail -n 5 "$shm/rgw-start.log")"
+  start_blockpipe
+else
+  objects=$(mktemp -d "$objects_parent/bp-bench.XXXXXX")
+  register_path "$objects"
+  edit() { sed -i -e "s|^url = .*|url = \"file://$objects\"|" "$1"; }
+  start_blockpipe edit
+fi
+# object_sizes VOLUME KIND: the sizes of the volume's seg or ckpt objects, one a line.
+object_sizes() {
+  if [[ $backend == s3 ]]; then
+    s3_admin list "$BP_REMOTE_BUCKET" "$BP_REMOTE_PREFIX/volumes/$1/$2/" | cut -d' ' -f1
+  else
+    find "$objects/volumes/$1/$2" -type f -printf '%s\n'
+  fi
+}
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 now() { date +%s.%N; }
@@ -61,8 +101,8 @@ h.flush(); h.shutdown()
 PYEOF
   [[ $? == 0 ]] || fail "scattered writes to $vol failed"
   "$BLOCKPIPE" flush --config "$BP_CONFIG" >/dev/null
-  segments=$(find "$objects/volumes/$vol/seg" -type f | wc -l)
-  ckpt=$(find "$objects/volumes/$vol/ckpt" -type f -printf '%s\n' | sort -n | tail -1)
+  segments=$(object_sizes "$vol" seg | wc -l)
+  ckpt=$(object_sizes "$vol" ckpt | sort -n | tail -1)
   creates=() clones=() lists=()
   for ((i = 1; i <= repeat; i++)); do
     # A few more writes first, so every snapshot has something to flush.
@@ -75,5 +115,10 @@ PYEOF
   printf '%-8s %10s %10s %12s %12s %12s\n' "${gib}GiB" "$segments" "$(numfmt --to=iec "$ckpt")" \
     "$(printf '%s\n' "${creates[@]}" | median)s" "$(printf '%s\n' "${clones[@]}" | median)s" \
     "${lists[0]}s"
+  # Room for the next size (RGW keeps objects in RAM): the clones first, then the volume.
+  for ((i = 1; i <= repeat; i++)); do
+    bp_volume delete "${vol}c$i" >/dev/null || fail "deleting clone ${vol}c$i failed"
+  done
+  bp_volume delete "$vol" >/dev/null || fail "deleting $vol failed"
 done
-log "objects in $objects ($(du -sh "$objects" | cut -f1))"
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -99,15 +99,25 @@ class GarbageCollector {
   void MarkerSealed(uint64_t seq) { markers_.insert(seq); }
   bool IsMarker(uint64_t seq) const { return markers_.count(seq) != 0; }
 
-  // Settling (Volume::Settle): every segment dead now is dead in any checkpoint through the
-  // durable seq of this moment, so once a deletion pass whose reference is at or past it has
-  // run, what is still dead is pinned (or failed to delete and waits for the next pass) and no
-  // reason to settle again. 0: not settling.
+  // Settling (Volume::Settle): every segment dead now (`dead`) is dead in any checkpoint
+  // through the durable seq of this moment, so once a deletion pass whose reference is at or
+  // past it has run, those of them still there are pinned (or failed to delete and wait for
+  // the next pass) and no reason to settle again. A segment that died after settling started
+  // (its last blocks relocated meanwhile) is still live in that checkpoint: it is no such
+  // reason, and settles next time. 0: not settling.
   uint64_t settle_through() const { return settle_through_; }
-  void StartSettling(uint64_t durable_seq) { settle_through_ = durable_seq; }
-  void Settled(std::set<uint64_t> still_dead) {
+  void StartSettling(uint64_t durable_seq, std::set<uint64_t> dead) {
+    settle_through_ = durable_seq;
+    settling_dead_ = std::move(dead);
+  }
+  // still_dead: the segments dead now.
+  void Settled(const std::set<uint64_t>& still_dead) {
     settle_through_ = 0;
-    settled_dead_ = std::move(still_dead);
+    settled_dead_.clear();
+    for (uint64_t seq : still_dead) {
+      if (settling_dead_.count(seq) != 0) settled_dead_.insert(seq);
+    }
+    settling_dead_.clear();
   }
   bool LeftBySettling(uint64_t seq) const { return settled_dead_.count(seq) != 0; }
   // A snapshot or clone reference went: what settling left because it was pinned may go now.
@@ -138,6 +148,7 @@ class GarbageCollector {
   std::set<uint64_t> markers_;
   uint64_t settle_through_ = 0;
   uint64_t pass_through_ = 0;
+  std::set<uint64_t> settling_dead_;  // dead when the current settling started
   std::set<uint64_t> settled_dead_;
   GcCounters counters_;
 };

@@ -55,11 +55,16 @@ class CheckpointPins {
   void Remove(Pin::Kind kind, const std::string& id) BP_EXCLUDES(mu_);
   // The checkpoints pruning must keep (0, the initial state, is not a checkpoint object).
   std::set<uint64_t> Checkpoints() const BP_EXCLUDES(mu_);
-  VolumePins Snapshot() const BP_EXCLUDES(mu_);
+  // A copy of the pins; *generation (if given): the generation that copy is.
+  VolumePins Snapshot(uint64_t* generation = nullptr) const BP_EXCLUDES(mu_);
+  // Counts the changes (Reset, Add, Remove): whoever derived something from a Snapshot (what
+  // garbage collection leaves alone) compares generations to know whether it is still current.
+  uint64_t generation() const BP_EXCLUDES(mu_);
 
  private:
   mutable Mutex mu_;
   VolumePins pins_ BP_GUARDED_BY(mu_);
+  uint64_t generation_ BP_GUARDED_BY(mu_) = 0;
 };
 
 // The segments a set of pins needs, as ranges and single seqs.
@@ -94,16 +99,17 @@ Status ReadSnapshot(ObjectStore& store, const std::string& volume, const Uuid& u
 // name) are skipped; undecodable ones set *unreadable (if given) and are skipped.
 Status ListSnapshots(ObjectStore& store, const std::string& volume, const Uuid& uuid,
                      std::vector<SnapshotRecord>* out, bool* unreadable = nullptr);
-// if_absent: Precondition when a snapshot of that name exists.
+// if_absent: Precondition when a snapshot of that name exists. *stored_bytes (if given): the
+// object's size, for the volume's STORED.
 Status PutSnapshot(ObjectStore& store, const std::string& volume, const Uuid& uuid,
-                   const SnapshotRecord& record, bool if_absent);
+                   const SnapshotRecord& record, bool if_absent, uint64_t* stored_bytes = nullptr);
 Status DeleteSnapshotRecord(ObjectStore& store, const std::string& volume,
                             const std::string& snapshot);
 
 Status ListCloneRefs(ObjectStore& store, const std::string& volume, const Uuid& uuid,
                      std::vector<CloneRef>* out, bool* unreadable = nullptr);
 Status PutCloneRef(ObjectStore& store, const std::string& volume, const Uuid& uuid,
-                   const CloneRef& ref, bool if_absent);
+                   const CloneRef& ref, bool if_absent, uint64_t* stored_bytes = nullptr);
 Status DeleteCloneRef(ObjectStore& store, const std::string& volume, const Uuid& clone_uuid);
 
 // Every pin of the volume: its snapshots and the clone references it holds.

@@ -13,6 +13,7 @@ uint64_t SegmentBlocks(const SegmentInfo& info) {
 
 void StoreUsage::Reset(const std::string& name, const std::vector<ObjectInfo>& objects) {
   segments_.clear();
+  others_.clear();
   segment_bytes_ = checkpoint_bytes_ = other_bytes_ = 0;
   const std::string seg_prefix = SegmentPrefix(name);
   const std::string ckpt_prefix = CheckpointPrefix(name);
@@ -23,9 +24,25 @@ void StoreUsage::Reset(const std::string& name, const std::vector<ObjectInfo>& o
     } else if (ParseSeqKey(o.key, ckpt_prefix, &seq)) {
       checkpoint_bytes_ += o.size;
     } else {
-      other_bytes_ += o.size;
+      ObjectStored(o.key, o.size);
     }
   }
+}
+
+void StoreUsage::ObjectStored(const std::string& key, uint64_t size) {
+  auto [it, added] = others_.emplace(key, size);
+  if (!added) {
+    other_bytes_ -= it->second;
+    it->second = size;
+  }
+  other_bytes_ += size;
+}
+
+void StoreUsage::ObjectDeleted(const std::string& key) {
+  auto it = others_.find(key);
+  if (it == others_.end()) return;
+  other_bytes_ -= it->second;
+  others_.erase(it);
 }
 
 void StoreUsage::SegmentStored(uint64_t seq, uint64_t size) {

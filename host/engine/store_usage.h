@@ -5,7 +5,8 @@
 // `volume list` and `stats` report STORED from here, so it must be what a user pays for, not
 // what the map references: it starts from one listing of the volume's prefix at open and then
 // follows every object the volume itself puts or deletes (segments when they become durable or
-// are reclaimed, checkpoints after each store-and-prune, which lists them again). Objects other
+// are reclaimed, checkpoints after each store-and-prune, which lists them again, snapshot
+// records, and the clone references the volume manager writes for the volume's clones). Objects other
 // processes add under the prefix meanwhile (none do in normal operation) appear at the next
 // open. Garbage is the part of it the live map does not need: whole dead segment objects, and
 // the dead share of partly live ones (estimated from their live block count, since units are
@@ -32,6 +33,10 @@ class StoreUsage {
   void SegmentDeleted(uint64_t seq);
   // The kept checkpoints after a store-and-prune: their objects sum to `bytes`.
   void CheckpointsKept(uint64_t bytes) { checkpoint_bytes_ = bytes; }
+  // Another object under the prefix (a snapshot record, a clone reference) was put, replacing
+  // any object of that key, or deleted.
+  void ObjectStored(const std::string& key, uint64_t size);
+  void ObjectDeleted(const std::string& key);
 
   uint64_t stored_bytes() const { return segment_bytes_ + checkpoint_bytes_ + other_bytes_; }
   uint64_t segment_bytes() const { return segment_bytes_; }
@@ -48,7 +53,8 @@ class StoreUsage {
   std::map<uint64_t, uint64_t> segments_;  // seq -> object size
   uint64_t segment_bytes_ = 0;
   uint64_t checkpoint_bytes_ = 0;
-  uint64_t other_bytes_ = 0;
+  std::map<std::string, uint64_t> others_;  // key -> size: metadata, records, quarantine
+  uint64_t other_bytes_ = 0;                // their sum
 };
 
 // Blocks of data a segment holds (live or dead), from its unit table.

@@ -142,6 +142,10 @@ class Volume : public std::enable_shared_from_this<Volume> {
   void AddPin(const Pin& pin) { snapshot_pins_.Add(pin); }
   void RemovePin(Pin::Kind kind, const std::string& id) BP_EXCLUDES(mu_);
   VolumePins Pins() const { return snapshot_pins_.Snapshot(); }
+  // Another part (the volume manager's clones) put or deleted an object under this volume's
+  // prefix: STORED follows it.
+  void ObjectStored(const std::string& key, uint64_t size) BP_EXCLUDES(mu_);
+  void ObjectDeleted(const std::string& key) BP_EXCLUDES(mu_);
   const VolumeLayers& layers() const { return layers_; }
   // ---- resize (volume_resize.cpp) ----
   // After a flush: whether data is mapped at or past byte `size`.
@@ -267,12 +271,18 @@ class Volume : public std::enable_shared_from_this<Volume> {
   // Start a copy batch if the collector has work, clients leave room and the rate allows;
   // otherwise settle (force the checkpoints that let emptied segments be deleted).
   void MaybeCollect(Clock::TimePoint now) BP_REQUIRES(mu_);
+  // Recompute snapshot_held_ on the executor (store reads of pinned checkpoints' live sets).
+  void RefreshHeld() BP_REQUIRES(mu_);
   struct GcBatch;
   // Read the batch's units and relocate their still-live blocks into the active buffer.
   void CopyLive(std::shared_ptr<GcBatch> batch) BP_EXCLUDES(mu_);
   // Drive checkpoints until the dead segments lie below the oldest kept one. Returns true when
   // nothing is left to do.
   bool Settle(bool manual) BP_REQUIRES(mu_);
+  // Recompute snapshot_held_ on the executor from the current pins (then collect again).
+  void RefreshHeld(Clock::TimePoint now) BP_REQUIRES(mu_);
+  // A held set computed from the pins of `generation`; an older one than we have is dropped.
+  void SetHeld(PinnedSegmentSet held, uint64_t generation) BP_REQUIRES(mu_);
 
   // Immutable after construction; readable without the lock.
   const Services svc_;
@@ -307,8 +317,14 @@ class Volume : public std::enable_shared_from_this<Volume> {
   Checkpointer checkpointer_ BP_GUARDED_BY(mu_);
   Reclaimer reclaimer_ BP_GUARDED_BY(mu_);
   SegmentPins pins_ BP_GUARDED_BY(mu_);
-  // What snapshots and clone references pinned at the last deletion pass (GC leaves it alone).
+  // What snapshots and clone references pin (GC leaves it alone), as of snapshot_pins_'s
+  // generation held_generation_: refreshed by every deletion pass and, when the pins change,
+  // before the collector picks segments again (RefreshHeld; one refresh at a time, a failed
+  // one retried after held_retry_at_).
   PinnedSegmentSet snapshot_held_ BP_GUARDED_BY(mu_);
+  uint64_t held_generation_ BP_GUARDED_BY(mu_) = 0;
+  bool held_refreshing_ BP_GUARDED_BY(mu_) = false;
+  Clock::TimePoint held_retry_at_ BP_GUARDED_BY(mu_){};
   GarbageCollector gc_ BP_GUARDED_BY(mu_);
   StoreUsage usage_ BP_GUARDED_BY(mu_);
   // The oldest kept checkpoint when two or more are kept (0: unknown, or recovery could start

@@ -89,7 +89,8 @@ void Volume::ScheduleReclaim(uint64_t reference) {
     // nothing.
     PinnedSegmentSet kept;
     PinnedSegmentSet pinned;
-    VolumePins pins = self->snapshot_pins_.Snapshot();
+    uint64_t generation = 0;
+    VolumePins pins = self->snapshot_pins_.Snapshot(&generation);
     if (self->svc_.options.sabotage & Sabotage::kReclaimIgnoresPins) pins = VolumePins{};
     Status s = KeptSegments(*self->svc_.store, self->layers_, self->meta_.max_size() / kBlockSize,
                             pins, &self->checkpoint_live_, &kept, &pinned);
@@ -104,7 +105,7 @@ void Volume::ScheduleReclaim(uint64_t reference) {
       self->svc_.disk_cache->EraseSegments(self->meta_.uuid, result.deleted);
     }
     MutexLock lock(&self->mu_);
-    if (s.ok()) self->snapshot_held_ = std::move(pinned);
+    if (s.ok()) self->SetHeld(std::move(pinned), generation);
     for (uint64_t seq : result.deleted) self->usage_.SegmentDeleted(seq);
     self->reclaimer_.PassDone(result.complete ? pass.reference_seq : 0);
     self->BackgroundDone();

@@ -67,7 +67,14 @@ void Volume::MaybeCollect(Clock::TimePoint now) {
   if (budget < std::min<uint64_t>({kMinBatchBytes, svc_.options.gc_rate, largest})) return;
 
   // A clone's base segments stay for its reference, and what a snapshot pins stays for the
-  // snapshot (as of the last deletion pass): moving their live blocks would only add copies.
+  // snapshot: moving their live blocks would only add copies. After the pins changed (a
+  // snapshot or clone taken or deleted, or the volume just opened), learn what they hold
+  // first: a held set from before a snapshot's deletion would keep the segments only it held
+  // out of every pass, and their garbage in the store, until something else refreshed it.
+  if (snapshot_pins_.generation() != held_generation_) {
+    RefreshHeld(now);
+    return;
+  }
   const uint64_t base_through = layers_.base_through();
   const PinnedSegmentSet* held = &snapshot_held_;  // read under mu_, which this holds
   const std::vector<uint64_t> candidates =
@@ -195,21 +202,48 @@ void Volume::CopyLive(std::shared_ptr<GcBatch> batch) {
   }
 }
 
+void Volume::RefreshHeld() {
+  held_refreshing_ = true;
+  auto self = shared_from_this();
+  RunInBackground([self] {
+    uint64_t generation = 0;
+    const VolumePins pins = self->snapshot_pins_.Snapshot(&generation);
+    PinnedSegmentSet held;
+    const Status s =
+        PinnedSegments(*self->svc_.store, self->layers_, self->meta_.max_size() / kBlockSize, pins,
+                       &held, &self->checkpoint_live_);
+    MutexLock lock(&self->mu_);
+    self->held_refreshing_ = false;
+    if (s.ok()) {
+      self->snapshot_held_ = std::move(held);
+      self->held_generation_ = generation;
+      if (self->accepting_writes()) self->MaybeCollect(self->svc_.clock->Now());
+    } else {
+      // Collection waits for the next scan interval and asks again.
+      spdlog::warn("volume {}: garbage collection cannot tell what snapshots pin: {}",
+                   self->meta_.name, s.ToString());
+      self->gc_.Idle(self->svc_.clock->Now(), false);
+    }
+    self->BackgroundDone();
+  });
+}
+
 bool Volume::Settle(bool manual) {
   if (gc_.settle_through() == 0) {
     // Dead segment objects an earlier settling did not leave behind (pinned ones, say).
     uint64_t dead_bytes = 0;
+    std::set<uint64_t> dead;
     for (const auto& [seq, size] : usage_.segments()) {
-      if (state_.segments.count(seq) != 0 || gc_.IsMarker(seq) || gc_.LeftBySettling(seq)) {
-        continue;
-      }
+      if (state_.segments.count(seq) != 0) continue;
+      dead.insert(seq);
+      if (gc_.IsMarker(seq) || gc_.LeftBySettling(seq)) continue;
       dead_bytes += size;
     }
     if (dead_bytes == 0) return true;
     // A forced checkpoint rewrites the whole map; pay for it only when it frees several times
     // its size (as periodic ones are paced), or when asked to.
     if (!manual && dead_bytes < Checkpointer::kWriteRatio * last_checkpoint_bytes_) return true;
-    gc_.StartSettling(committer_.durable_seq());
+    gc_.StartSettling(committer_.durable_seq(), std::move(dead));
   }
   const uint64_t need = gc_.settle_through();
   if (reclaimer_.reclaimed_through() >= need) {
@@ -217,8 +251,11 @@ bool Volume::Settle(bool manual) {
     for (const auto& [seq, size] : usage_.segments()) {
       if (state_.segments.count(seq) == 0) still_dead.insert(seq);
     }
-    gc_.Settled(std::move(still_dead));
-    return true;
+    gc_.Settled(still_dead);
+    // Segments emptied while this settling ran (their last blocks relocated meanwhile) were
+    // still live in the checkpoint it waited for: settle again for them. Ends once a round
+    // finds no dead segment it did not start with (the collector has nothing left to move).
+    return Settle(manual);
   }
   if (oldest_kept_checkpoint_ >= need && pins_.Knows(oldest_kept_checkpoint_)) {
     // Recovery can no longer need them: a deletion pass (it waits for older reads).
@@ -239,6 +276,39 @@ bool Volume::Settle(bool manual) {
   auto self = shared_from_this();
   RunInBackground([self, seg] { self->EncodeSegment(seg); });
   return false;
+}
+
+void Volume::RefreshHeld(Clock::TimePoint now) {
+  if (held_refreshing_ || now < held_retry_at_) return;
+  held_refreshing_ = true;
+  uint64_t generation = 0;
+  VolumePins pins = snapshot_pins_.Snapshot(&generation);
+  auto self = shared_from_this();
+  RunInBackground([self, pins = std::move(pins), generation] {
+    PinnedSegmentSet held;
+    // Reads only the pinned checkpoints' live sets, once each (checkpoint_live_ keeps them).
+    const Status s =
+        PinnedSegments(*self->svc_.store, self->layers_, self->meta_.max_size() / kBlockSize, pins,
+                       &held, &self->checkpoint_live_);
+    MutexLock lock(&self->mu_);
+    self->held_refreshing_ = false;
+    if (s.ok()) {
+      self->SetHeld(std::move(held), generation);
+      if (self->accepting_writes()) self->MaybeCollect(self->svc_.clock->Now());
+    } else {
+      // Collection waits (it would only guess); the manager's tick tries again.
+      spdlog::warn("volume {}: reading what snapshots and clones pin: {}", self->meta_.name,
+                   s.ToString());
+      self->held_retry_at_ = self->svc_.clock->Now() + std::chrono::seconds(1);
+    }
+    self->BackgroundDone();
+  });
+}
+
+void Volume::SetHeld(PinnedSegmentSet held, uint64_t generation) {
+  if (generation < held_generation_) return;  // a newer refresh already landed
+  snapshot_held_ = std::move(held);
+  held_generation_ = generation;
 }
 
 }  // namespace bp

@@ -205,6 +205,7 @@ Status VolumeManager::Impl::OpenOne(const std::string& name, std::shared_ptr<Vol
   const Uuid uuid = meta.uuid;
   if (writable) BP_RETURN_IF_ERROR(journal_error);
   if (writable) BP_RETURN_IF_ERROR(Claim(name, uuid));
+  if (writable) DropStrayCloneRefs(name, uuid);  // before Volume::Open loads the pins
   open.writable = writable;
   open.fenced_puts = fenced_puts;
   s = Volume::Open(Services(), std::move(meta), std::move(chain), std::move(open), out);

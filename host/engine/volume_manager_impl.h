@@ -111,6 +111,14 @@ struct VolumeManager::Impl {
   // A clone is being deleted: drop its references in its bases, and the remnants of deleted
   // bases that nothing references any more.
   void ReleaseBases(const VolumeMeta& clone);
+  // At the open of a volume this manager just claimed: delete its clone references whose clone
+  // does not exist (a clone creation or deletion interrupted between the reference and the
+  // clone's metadata), which would otherwise keep the segments they pin forever. A reference
+  // is dropped only while no metadata of its clone exists, and put back if the clone's
+  // metadata appears meanwhile; the creator checks its references after storing the clone's
+  // metadata (Clone), so a clone being created elsewhere keeps its reference either way.
+  // Errors only leave references in place (logged).
+  void DropStrayCloneRefs(const std::string& name, const Uuid& uuid);
   // Read-only: the refusal a writable open of `name` would meet, or Ok.
   Status CheckOwner(const std::string& name);
   // Write this manager's ownership record of a volume it is about to open for writing.

@@ -326,9 +326,13 @@ Status VolumeManager::Clone(const std::string& volume, const std::string& snapsh
     std::shared_ptr<Volume> served;
     if (m.Served(b.volume, &served).ok() && served->meta().uuid == b.uuid) {
       served->AddPin(Pin{Pin::Kind::kClone, UuidToHex(meta.uuid), b.checkpoint_seq, b.through_seq});
+    } else {
+      served.reset();
     }
-    s = PutCloneRef(*m.store, b.volume, b.uuid, ref, m.fenced_puts);
+    uint64_t stored_bytes = 0;
+    s = PutCloneRef(*m.store, b.volume, b.uuid, ref, m.fenced_puts, &stored_bytes);
     if (!s.ok()) return finish(s.WithContext(what + ": reference in " + b.volume), nullptr);
+    if (served) served->ObjectStored(CloneRefKey(b.volume, UuidToHex(meta.uuid)), stored_bytes);
   }
   Bytes object = EncodeVolumeMetaObject(meta);
   s = m.store->Put(MetaKey(clone), object.data(), object.size(), m.fenced_puts);
@@ -349,9 +353,36 @@ Status VolumeManager::Clone(const std::string& volume, const std::string& snapsh
     }
   }
   if (s.IsPrecondition()) s = Status::Precondition("volume " + clone + " already exists");
-  if (!s.ok()) {
+  bool meta_stored = s.ok();
+  if (s.ok()) {
+    // The owner of a base opening meanwhile may have taken a reference for a stray one (no
+    // clone metadata yet: DropStrayCloneRefs). Each must still be there now that the metadata
+    // is; if one went, the clone is undone rather than left with unpinned segments.
     for (const CloneBase& b : bases) {
-      IgnoreError(DeleteCloneRef(*m.store, b.volume, meta.uuid), "fsck reports a stray one");
+      Bytes check;
+      Status got = m.store->Get(CloneRefKey(b.volume, UuidToHex(meta.uuid)), &check);
+      if (got.IsNotFound()) {
+        got = Status::Transient("its reference in " + b.volume +
+                                " was removed while it was created (the base was opened "
+                                "elsewhere?); try again");
+      }
+      if (!got.ok()) {
+        s = got.WithContext("checking the references");
+        break;
+      }
+    }
+  }
+  if (!s.ok()) {
+    if (meta_stored) {
+      IgnoreError(m.store->Delete(MetaKey(clone)),
+                  "should it stay, fsck reports the clone whose base lacks its reference");
+    }
+    for (const CloneBase& b : bases) {
+      if (!DeleteCloneRef(*m.store, b.volume, meta.uuid).ok()) continue;  // fsck reports it
+      std::shared_ptr<Volume> served;
+      if (m.Served(b.volume, &served).ok() && served->meta().uuid == b.uuid) {
+        served->ObjectDeleted(CloneRefKey(b.volume, UuidToHex(meta.uuid)));
+      }
     }
     return finish(s.WithContext(what), nullptr);
   }
@@ -372,6 +403,49 @@ Status VolumeManager::Clone(const std::string& volume, const std::string& snapsh
   spdlog::info("volume {}: cloned from {} (shares segments 1-{})", clone,
                ExportName(volume, snapshot), v->layers().base_through());
   return finish(Status::Ok(), std::move(v));
+}
+
+void VolumeManager::Impl::DropStrayCloneRefs(const std::string& name, const Uuid& uuid) {
+  std::vector<CloneRef> refs;
+  if (Status s = ListCloneRefs(*store, name, uuid, &refs); !s.ok()) {
+    spdlog::warn("volume {}: checking clone references: {}", name, s.ToString());
+    return;
+  }
+  // Whether clone metadata of that name and uuid exists (an error counts as yes: keep).
+  auto clone_exists = [&](const CloneRef& ref) {
+    Bytes bytes;
+    Status got = store->Get(MetaKey(ref.clone_name), &bytes);
+    if (got.IsNotFound()) return false;
+    VolumeMeta clone;
+    if (got.ok() && DecodeVolumeMetaObject(bytes.data(), bytes.size(), &clone).ok()) {
+      return clone.uuid == ref.clone_uuid;
+    }
+    return true;
+  };
+  for (const CloneRef& ref : refs) {
+    if (clone_exists(ref)) continue;
+    Bytes object;
+    const std::string key = CloneRefKey(name, UuidToHex(ref.clone_uuid));
+    if (!store->Get(key, &object).ok()) continue;
+    if (Status s = store->Delete(key); !s.ok() && !s.IsNotFound()) {
+      spdlog::warn("volume {}: deleting stray clone reference {}: {}", name, key, s.ToString());
+      continue;
+    }
+    if (clone_exists(ref)) {
+      // Its creator stored the metadata meanwhile: the reference goes back (the creator may
+      // also have seen it missing and undone the clone; then it is stray again, for next time).
+      Status s = store->Put(key, object.data(), object.size(), /*if_absent=*/false);
+      if (!s.ok()) {
+        spdlog::error("volume {}: putting back clone reference {} of clone {}: {}", name, key,
+                      ref.clone_name, s.ToString());
+      }
+      continue;
+    }
+    spdlog::warn(
+        "volume {}: deleted clone reference {}: clone {} does not exist (its creation or "
+        "deletion was interrupted); what only it pinned is reclaimed",
+        name, key, ref.clone_name);
+  }
 }
 
 Status VolumeManager::Impl::DeleteObjectsKeepingShared(const std::string& name,
@@ -421,6 +495,7 @@ void VolumeManager::Impl::ReleaseBases(const VolumeMeta& clone) {
     }
     std::shared_ptr<Volume> served;
     if (Served(b.volume, &served).ok() && served->meta().uuid == b.uuid) {
+      served->ObjectDeleted(CloneRefKey(b.volume, hex));
       served->RemovePin(Pin::Kind::kClone, hex);
       continue;
     }

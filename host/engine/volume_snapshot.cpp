@@ -59,7 +59,8 @@ Status Volume::CreateSnapshot(const std::string& name, SnapshotRecord* out) {
     }
     snapshot_pins_.Add(Pin{Pin::Kind::kSnapshot, name, record.checkpoint_seq, record.through_seq});
   }
-  Status s = PutSnapshot(*svc_.store, meta_.name, meta_.uuid, record, fenced_puts_);
+  uint64_t stored_bytes = 0;
+  Status s = PutSnapshot(*svc_.store, meta_.name, meta_.uuid, record, fenced_puts_, &stored_bytes);
   if (s.IsPrecondition()) {
     snapshot_pins_.Remove(Pin::Kind::kSnapshot, name);
     return Status::Precondition(what + " already exists");
@@ -89,6 +90,7 @@ Status Volume::CreateSnapshot(const std::string& name, SnapshotRecord* out) {
                            "list` tells, and it stays pinned until deleted)");
     }
   }
+  ObjectStored(SnapshotKey(meta_.name, name), stored_bytes);
   spdlog::info("volume {}: snapshot {} taken (checkpoint {}, through segment {})", meta_.name, name,
                record.checkpoint_seq, record.through_seq);
   *out = std::move(record);
@@ -113,6 +115,7 @@ Status Volume::DeleteSnapshot(const std::string& name) {
   // what the records say.
   BP_RETURN_IF_ERROR(
       DeleteSnapshotRecord(*svc_.store, meta_.name, name).WithContext(what + ": deleting it"));
+  ObjectDeleted(SnapshotKey(meta_.name, name));
   snapshot_pins_.Remove(Pin::Kind::kSnapshot, name);
   if (snapshot_pins_.Snapshot().unknown) {
     // An unreadable record held everything back; read the records again now that one went.
@@ -126,6 +129,16 @@ Status Volume::DeleteSnapshot(const std::string& name) {
   }
   spdlog::info("volume {}: snapshot {} deleted", meta_.name, name);
   return Status::Ok();
+}
+
+void Volume::ObjectStored(const std::string& key, uint64_t size) {
+  MutexLock lock(&mu_);
+  usage_.ObjectStored(key, size);
+}
+
+void Volume::ObjectDeleted(const std::string& key) {
+  MutexLock lock(&mu_);
+  usage_.ObjectDeleted(key);
 }
 
 void Volume::RemovePin(Pin::Kind kind, const std::string& id) {

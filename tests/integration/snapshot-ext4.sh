@@ -3,7 +3,8 @@
 # snapshot taken after `sync` and `fsfreeze` reads back through the export VOLUME@NAME as a
 # clean filesystem (e2fsck -fn) holding the old files while the live filesystem keeps changing;
 # a clone of it mounts read-write as the same filesystem and diverges from the live one in both
-# directions; a restore brings the old files back into the volume itself.
+# directions; a restore brings the old files back into the volume itself and leaves the clone
+# as it was. Also run on S3 and Azure (s3.snapshot-ext4, azure.snapshot-ext4).
 source "$(dirname "$0")/../lib/common.sh"
 require_blockpipe
 require_fuse_and_loop
@@ -98,6 +99,17 @@ fs_mount "$FUSE_IMAGE" "$live"
 (cd "$live" && sha256sum --quiet -c "$BP_TMP/old.sha256") >"$BP_TMP/check.out" 2>&1 ||
   fail "the restored files differ: $(head -n 5 "$BP_TMP/check.out")"
 [[ ! -e $live/a2 ]] || fail "the restore kept a file written after the snapshot"
+[[ ! -e $live/only-in-clone ]] || fail "the restore brought back a file only the clone has"
 fs_umount "$live"
 fuse_detach "$live_fuse"
+
+# The clone is a volume of its own: the parent's restore left its files alone.
+fuse_attach "$(bp_uri_unix fork)" "$clone_fuse"
+fsck_clean "$FUSE_IMAGE" "clone after the parent's restore"
+fs_mount "$FUSE_IMAGE" "$clone" ro,noload
+[[ -d $clone/only-in-clone ]] || fail "the clone lost its own files when its parent was restored"
+(cd "$clone" && sha256sum --quiet -c "$BP_TMP/old.sha256") >"$BP_TMP/check.out" 2>&1 ||
+  fail "the clone's snapshot files changed: $(head -n 5 "$BP_TMP/check.out")"
+fs_umount "$clone"
+fuse_detach "$clone_fuse"
 log "ext4: snapshot, clone and restore behave"

@@ -120,3 +120,15 @@ remote_object_count() {
     azure) azure_admin list "$BP_REMOTE_CONTAINER" | wc -l ;;
   esac
 }
+
+# remote_volume_bytes [VOLUME]: what the store holds under the volume's prefix right now (every
+# object: metadata, owner record, segments, checkpoints, snapshot and clone records), in bytes,
+# as the backend's own listing reports it — what `volume list` must call STORED.
+remote_volume_bytes() {
+  local volume=${1:-default}
+  case $BP_TEST_BACKEND in
+    file) find "$BP_DIR/objects/volumes/$volume" -type f -printf '%s\n' | awk '{s += $1} END {print s + 0}' ;;
+    s3) s3_admin count "$BP_REMOTE_BUCKET" "$BP_REMOTE_PREFIX/volumes/$volume/" | cut -d' ' -f2 ;;
+    azure) azure_admin list "$BP_REMOTE_CONTAINER" "vol/volumes/$volume/" | awk -F'\t' '{s += $2} END {print s + 0}' ;;
+  esac
+}

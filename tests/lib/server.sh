@@ -67,6 +67,17 @@ bp_config_sed() {
 # Append raw TOML (e.g. another [[volume]]) to the config.
 bp_config_append() { printf '%s\n' "$1" >>"$BP_CONFIG"; }
 
+# Garbage collection made eager, for the crash tests: small segments (so a few overwrites leave
+# mostly-dead ones), a segment collected once 5% of it is dead, a pass every 20 ms, and a rate
+# that never holds it back. A start_blockpipe edit function.
+bp_config_eager_gc() {
+  bp_config_sed 's/^segment_size = .*/segment_size = "256KiB"/'
+  bp_config_append '[gc]
+min_dead_ratio = 0.05
+interval_ms = 20
+rate = "256MiB"'
+}
+
 _bp_socket_accepts() {
   "$PY" -c 'import socket, sys
 s = socket.socket(socket.AF_UNIX)

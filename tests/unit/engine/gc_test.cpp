@@ -12,6 +12,8 @@
 #include "engine/object_format.h"
 #include "engine/reclaimer.h"
 #include "engine/segment_pins.h"
+#include "engine/snapshot_catalog.h"
+#include "engine/volume_meta.h"
 #include "engine_test_util.h"
 #include "support/status_assert.h"
 
@@ -228,6 +230,106 @@ TEST(GcPins, ASegmentASnapshotPinsOutlivesItsCollectionUntilTheSnapshotGoes) {
     ASSERT_EQ(test::Read(*ref, b * 4096, 4096, &out), 0);
     ASSERT_EQ(out, Pattern(4096, (b < 48 ? 500 : 0) + static_cast<uint32_t>(b))) << b;
   }
+}
+
+// GC leaves what a snapshot pins alone (moving its live blocks would only add copies), and
+// once the snapshot is deleted the next pass learns that at once: it rewrites the live blocks
+// and the segment goes, although an earlier deletion pass saw the snapshot.
+TEST(GcPins, APassAfterTheSnapshotGoesCollectsWhatItHeld) {
+  Harness h;
+  h.options.checkpoint_every_segments = 1000;
+  h.Start();
+  ASSERT_OK(h.manager->Create("v", 16u << 20));
+  auto ref = h.Ref();
+  auto write = [&](uint64_t first, uint64_t count, uint32_t seed) {
+    for (uint64_t b = first; b < first + count; ++b) {
+      ASSERT_EQ(test::Write(*ref, b * 4096, Pattern(4096, seed + static_cast<uint32_t>(b))), 0);
+    }
+    h.FlushSegment(*ref);
+  };
+  auto summary = [&] { return h.manager->List()[0]; };
+  auto run_pass = [&] {
+    std::vector<std::pair<std::string, uint64_t>> passes;
+    ASSERT_OK(h.manager->RunGc("v", &passes));
+    ASSERT_EQ(passes.size(), 1u);
+    ASSERT_TRUE(test::WaitFor([&] { return summary().gc_passes_done >= passes[0].second; }, 10000));
+  };
+  write(0, 64, 0);  // segment 1
+  SnapshotSummary snap;
+  ASSERT_OK(h.manager->CreateSnapshot("v", "s", &snap));
+  write(0, 48, 500);    // segment 2: segment 1 is 75% dead in the live map, pinned by s
+  write(100, 16, 900);  // segment 3
+  write(100, 16, 950);  // segment 4: segment 3 wholly dead, so the pass settles and reclaims
+  run_pass();
+  EXPECT_FALSE(h.store->Has(SegmentKey("v", 3))) << "a wholly dead segment stayed";
+  EXPECT_TRUE(h.store->Has(SegmentKey("v", 1))) << "a pinned segment was deleted";
+  EXPECT_EQ(summary().gc_rewritten_bytes, 0u) << "GC copied blocks of a segment the snapshot pins";
+
+  ASSERT_OK(h.manager->DeleteSnapshot("v", "s"));
+  run_pass();
+  EXPECT_FALSE(h.store->Has(SegmentKey("v", 1))) << "nothing pins segment 1 any more";
+  EXPECT_EQ(summary().gc_rewritten_bytes, 16u * 4096);  // its 16 live blocks
+  EXPECT_EQ(summary().stored_bytes, StoreBytes(*h.store, VolumePrefix("v")));
+  for (uint64_t b = 0; b < 64; ++b) {
+    Bytes out;
+    ASSERT_EQ(test::Read(*ref, b * 4096, 4096, &out), 0);
+    ASSERT_EQ(out, Pattern(4096, (b < 48 ? 500 : 0) + static_cast<uint32_t>(b))) << b;
+  }
+}
+
+// STORED counts snapshot records and the clone references a base holds, as they come and go.
+TEST_F(Gc, StoredBytesFollowsSnapshotRecordsAndCloneReferences) {
+  auto ref = h.Ref();
+  WriteRun(*ref, 0, 32, 1);
+  auto expect_exact = [&](const char* when) {
+    EXPECT_EQ(Summary().stored_bytes, StoreBytes(*h.store, VolumePrefix("v"))) << when;
+  };
+  SnapshotSummary snap;
+  ASSERT_OK(h.manager->CreateSnapshot("v", "s", &snap));
+  expect_exact("after snapshot create");
+  ASSERT_OK(h.manager->Clone("v", "s", "c"));
+  expect_exact("after clone");
+  ASSERT_OK(h.manager->Delete("c"));
+  expect_exact("after clone delete");
+  ASSERT_OK(h.manager->DeleteSnapshot("v", "s"));
+  expect_exact("after snapshot delete");
+}
+
+// A clone reference whose clone does not exist (its creation died between the reference and
+// the clone's metadata) is dropped when the base's owner opens it, so what it pinned can go;
+// the reference of a real clone stays.
+TEST(GcPins, AStrayCloneReferenceIsDroppedAtOpen) {
+  Harness h;
+  h.Start();
+  ASSERT_OK(h.manager->Create("v", 16u << 20));
+  auto ref = h.Ref();
+  for (uint64_t b = 0; b < 16; ++b) {
+    ASSERT_EQ(test::Write(*ref, b * 4096, Pattern(4096, static_cast<uint32_t>(b))), 0);
+  }
+  h.FlushSegment(*ref);
+  SnapshotSummary snap;
+  ASSERT_OK(h.manager->CreateSnapshot("v", "s", &snap));
+  ASSERT_OK(h.manager->Clone("v", "s", "real"));
+  VolumeMeta meta;
+  const Bytes meta_object = h.store->Peek(MetaKey("v"));
+  ASSERT_OK(DecodeVolumeMetaObject(meta_object.data(), meta_object.size(), &meta));
+  CloneRef ghost;
+  ghost.clone_uuid = RandomUuid();
+  ghost.clone_name = "ghost";
+  ghost.snapshot = "s";
+  ghost.checkpoint_seq = snap.checkpoint_seq;
+  ghost.through_seq = snap.through_seq;
+  ASSERT_OK(PutCloneRef(*h.store, "v", meta.uuid, ghost, /*if_absent=*/true));
+  const std::string ghost_key = CloneRefKey("v", UuidToHex(ghost.clone_uuid));
+  ASSERT_TRUE(h.store->Has(ghost_key));
+  ref.reset();
+  ASSERT_OK(h.Restart());
+  EXPECT_FALSE(h.store->Has(ghost_key)) << "the stray reference stayed";
+  EXPECT_EQ(h.store->Keys(CloneRefPrefix("v")).size(), 1u) << "the real clone lost its reference";
+  auto clone = h.Ref("real", true);
+  Bytes out;
+  ASSERT_EQ(test::Read(*clone, 3 * 4096, 4096, &out), 0);
+  EXPECT_EQ(out, Pattern(4096, 3));
 }
 
 TEST_F(Gc, AFencedWriterStopsCollecting) {
