@@ -1,7 +1,8 @@
 // The inside of one simulation run (simulation.h), shared by its implementation files:
 // simulation.cpp (parameters, incarnations, the driver's steps, the workload, the checks of
-// every completion and recovery) and sim_control.cpp (the control operations: snapshots,
-// restore, clones, deletion). Not part of the simulator's interface: include simulation.h.
+// every completion), sim_verify.cpp (what exists after a reopen, and the whole read-backs of
+// volumes and snapshots) and sim_control.cpp (the control operations: snapshots, restore,
+// clones, deletion). Not part of the simulator's interface: include simulation.h.
 //
 // The host is a real VolumeManager over the simulated store, built anew at every incarnation,
 // as the daemon is after kill -9. The run knows of every volume it created (the first one and
@@ -100,6 +101,7 @@ class Simulation {
   // ---- simulation.cpp ----
   void DrawParameters();
   bool OpenIncarnation();
+  // ---- sim_verify.cpp ----
   // After OpenAll: what exists must be what the run's operations say; in-doubt ones settle.
   bool SettleExistence();
   bool VerifyAll();
@@ -113,6 +115,7 @@ class Simulation {
   // Read the whole volume or snapshot export through the engine into *image. False when the
   // host crashed meanwhile (the world is torn down) or the run failed.
   bool ReadWhole(SimVol* v, SimSnap* s, std::vector<uint8_t>* image);
+  // ---- simulation.cpp ----
   void Teardown();
   // The host is restarted without a crash budget spent (after a failed restore, as its message
   // asks when the volume could not be reopened): killed, so the next open settles what is in
