@@ -146,6 +146,7 @@ int main(int argc, char** argv) {
     controls.clones += r.clones;
     controls.volume_deletes += r.volume_deletes;
     controls.view_reads += r.view_reads;
+    controls.control_crashes += r.control_crashes;
     if (r.ok && repeat_check) {
       SimResult again = RunSimulation(one);
       if (again.trace_hash != r.trace_hash || again.trace_lines != r.trace_lines) {
@@ -205,12 +206,14 @@ int main(int argc, char** argv) {
     // Likewise for the control operations: how many ran (whatever their outcome).
     std::printf(
         "control operations: %llu snapshot creates, %llu snapshot deletes, %llu restores, "
-        "%llu clones, %llu volume deletes; %llu client reads of snapshot exports\n",
+        "%llu clones, %llu volume deletes (%llu crashes struck inside them); %llu client "
+        "reads of snapshot exports\n",
         static_cast<unsigned long long>(controls.snapshot_creates),
         static_cast<unsigned long long>(controls.snapshot_deletes),
         static_cast<unsigned long long>(controls.restores),
         static_cast<unsigned long long>(controls.clones),
         static_cast<unsigned long long>(controls.volume_deletes),
+        static_cast<unsigned long long>(controls.control_crashes),
         static_cast<unsigned long long>(controls.view_reads));
   }
   if (expect_failure) {

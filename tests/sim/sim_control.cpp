@@ -63,6 +63,7 @@ void Simulation::PumpWhileWaiting(Clock::TimePoint until) {
 bool Simulation::AfterControl(const Status& s, const std::string& what, const SimVol* v) {
   if (crash_.crashed) {
     ++result_.crashes;
+    ++result_.control_crashes;
     Teardown();
     return false;
   }

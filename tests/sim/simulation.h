@@ -52,6 +52,7 @@ struct SimResult {
   // snapshot exports.
   uint64_t snapshot_creates = 0, snapshot_deletes = 0, restores = 0, clones = 0, volume_deletes = 0,
            view_reads = 0;
+  uint64_t control_crashes = 0;  // crashes that struck while a control operation ran
   double virtual_seconds = 0;
 };
 
