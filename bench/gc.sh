@@ -100,6 +100,10 @@ v = [x for x in json.load(sys.stdin) if x["name"] == sys.argv[2]][0]
 f = sys.argv[1]
 print(v["gc"][f[3:]] if f.startswith("gc.") else v[f])' "$1" "${2:-default}"
 }
+metric() {  # metric NAME: a counter of `blockpipe stats --prometheus` (0 when absent)
+  timeout 30 "$BLOCKPIPE" stats --prometheus --config "$BP_CONFIG" |
+    awk -v n="blockpipe_$1" '$1 == n || index($1, n "{") == 1 {s += $2} END {printf "%d", s}'
+}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a / b}'; }
 fio_randwrite() {  # fio_randwrite NAME EXTRA...: 4 KiB random writes at qd32 to the default volume
   local name=$1
@@ -206,7 +210,7 @@ ext4() {
 }
 
 iops() {
-  local mode edit before_client before_rewritten client rewritten
+  local mode edit before_client before_rewritten before_read before_reads client rewritten
   for mode in off on; do
     note "iops: 4 KiB random writes qd32 ${seconds}s, GC $mode"
     edit=""
@@ -214,10 +218,13 @@ iops() {
     start_blockpipe $edit
     fio_randwrite "prefill-$mode" --io_size=2g >/dev/null
     before_client=$(vol gc.client_written_bytes) before_rewritten=$(vol gc.rewritten_bytes)
+    before_read=$(metric gc_read_bytes_total) before_reads=$(metric gc_reads_total)
     result "iops.gc_$mode" "$(fio_randwrite "measure-$mode" --time_based --runtime="$seconds")"
     client=$(($(vol gc.client_written_bytes) - before_client))
     rewritten=$(($(vol gc.rewritten_bytes) - before_rewritten))
     result "iops.gc_${mode}_rewritten" "$rewritten"
+    result "iops.gc_${mode}_read_bytes" "$(($(metric gc_read_bytes_total) - before_read))"
+    result "iops.gc_${mode}_reads" "$(($(metric gc_reads_total) - before_reads))"
     result "iops.gc_${mode}_write_amplification" "$(awk -v c="$client" -v r="$rewritten" 'BEGIN {printf "%.2f", (c + r) / c}')"
     result "iops.gc_${mode}_ratio" "$(ratio "$(vol stored_bytes)" "$(vol live_bytes)")"
     end_step

@@ -274,6 +274,8 @@ class Volume : public std::enable_shared_from_this<Volume> {
   struct GcBatch;
   // Read the batch's units and relocate their still-live blocks into the active buffer.
   void CopyLive(std::shared_ptr<GcBatch> batch) BP_EXCLUDES(mu_);
+  // Read and decode batch->units[i] for every i in `missing` (left null when it fails).
+  void ReadForCollection(GcBatch* batch, std::vector<size_t> missing) BP_EXCLUDES(mu_);
   // Drive checkpoints until the dead segments lie below the oldest kept one. Returns true when
   // nothing is left to do.
   bool Settle(bool manual) BP_REQUIRES(mu_);
