@@ -93,12 +93,13 @@ std::vector<GcMove> GarbageCollector::LiveRuns(const VolumeState& state,
   return runs;
 }
 
-uint64_t GarbageCollector::Allowance(Clock::TimePoint now) {
-  if (counters_.client_bytes != seen_client_bytes_) {
+uint64_t GarbageCollector::Allowance(Clock::TimePoint now, uint64_t client_reads) {
+  if (counters_.client_bytes != seen_client_bytes_ || client_reads != seen_client_reads_) {
     seen_client_bytes_ = counters_.client_bytes;
-    last_client_write_ = now;
+    seen_client_reads_ = client_reads;
+    last_client_request_ = now;
   }
-  paced_ = !pass_pending() && now - last_client_write_ < kClientsIdle;
+  paced_ = !pass_pending() && now - last_client_request_ < kClientsIdle;
   if (!paced_) {
     refilled_ = now;  // the bucket starts again from where it was when clients come back
     return UINT64_MAX;

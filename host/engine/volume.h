@@ -295,6 +295,9 @@ class Volume : public std::enable_shared_from_this<Volume> {
   const bool cache_written_units_;
   // The size served (meta_.size until a resize).
   std::atomic<uint64_t> size_;
+  // Client reads submitted (writes are counted by the collector under the lock): garbage
+  // collection is paced while clients read or write (GarbageCollector::Allowance).
+  std::atomic<uint64_t> client_reads_{0};
   // Where each segment lives (own prefix, or a clone's base); thread-safe.
   const VolumeLayers layers_;
   // A snapshot view: the snapshot served (read-only); empty for the volume itself.

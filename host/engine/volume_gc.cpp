@@ -66,7 +66,8 @@ void Volume::MaybeCollect(Clock::TimePoint now) {
     return;
   }
   const uint64_t largest = std::min<uint64_t>(limit / 4, svc_.options.segment_size);
-  const uint64_t budget = std::min<uint64_t>(gc_.Allowance(now), largest);
+  const uint64_t budget = std::min<uint64_t>(
+      gc_.Allowance(now, client_reads_.load(std::memory_order_relaxed)), largest);
   if (budget < std::min<uint64_t>({kMinBatchBytes, svc_.options.gc_rate, largest})) return;
 
   // A clone's base segments stay for its reference, and what a snapshot pins stays for the
