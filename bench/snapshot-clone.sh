@@ -11,15 +11,18 @@
 # every snapshot's map to count its exclusive bytes, so it grows with the map) is shown for
 # contrast. Each volume and its clones are deleted before the next size is filled.
 #
-# usage: bench/snapshot-clone.sh [--backend file|s3] [--repeat N] [--objects-dir DIR]
-#                                [--sizes "1 8"] [--scattered N]
+# usage: bench/snapshot-clone.sh [--backend file|s3] [--fill random|compressible] [--repeat N]
+#                                [--objects-dir DIR] [--sizes "1 8"] [--scattered N]
+# --fill compressible stores about an eighth of the bytes (see fill_data) for the same map and
+# segments: what lets the 8 GiB volume fit a memstore OSD on a small machine.
 source "$(dirname "$0")/../tests/lib/common.sh"
 require_cmd nbdcopy
 
-backend=file repeat=5 objects_parent=/var/tmp sizes="1 8" scattered=20000
+backend=file repeat=5 objects_parent=/var/tmp sizes="1 8" scattered=20000 fill=random
 while (($#)); do
   case $1 in
     --backend) backend=$2; shift 2 ;;
+    --fill) fill=$2; shift 2 ;;
     --repeat) repeat=$2; shift 2 ;;
     --objects-dir) objects_parent=$2; shift 2 ;;
     --sizes) sizes=$2; shift 2 ;;
@@ -29,6 +32,22 @@ while (($#)); do
 done
 
 [[ $backend == file || $backend == s3 ]] || fail "--backend takes file or s3"
+[[ $fill == random || $fill == compressible ]] || fail "--fill takes random or compressible"
+# fill_data GIB: the bytes a volume is filled with. compressible: every 4 KiB block holds 512
+# random bytes and zeros, so lz4 stores about an eighth of it while the map, the segments and
+# the checkpoints are those of random data (segments are cut by logical size).
+fill_data() {
+  if [[ $fill == random ]]; then
+    head -c "$(($1 << 30))" /dev/urandom
+    return
+  fi
+  "$PY" -c '
+import os, sys
+out = sys.stdout.buffer
+pad = bytes(4096 - 512)
+for _ in range(int(sys.argv[1]) * 1024):
+    out.write(b"".join(os.urandom(512) + pad for _ in range(256)))' "$1"
+}
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 BP_TEST_BACKEND=$backend
 RGW_STATE=
@@ -82,8 +101,7 @@ printf '%-8s %10s %10s %12s %12s %12s\n' "WRITTEN" "SEGMENTS" "CKPT" "SNAP_CREAT
 for gib in $sizes; do
   vol=v${gib}g
   bp_volume create "$vol" --size "$((gib + 1))GiB" >/dev/null
-  head -c "$((gib << 30))" /dev/urandom | nbdcopy - "$(bp_uri_unix "$vol")" ||
-    fail "filling $vol failed"
+  fill_data "$gib" | nbdcopy - "$(bp_uri_unix "$vol")" || fail "filling $vol failed"
   "$PY" - "$(bp_uri_unix "$vol")" "$scattered" <<'PYEOF'
 import random, sys, nbd
 h = nbd.NBD(); h.connect_uri(sys.argv[1])

@@ -14,6 +14,9 @@ bool GarbageCollector::ShouldScan(Clock::TimePoint now) const {
   if (copying_) return false;
   if (pass_pending()) return true;
   if (!options_.gc_enabled) return false;
+  // The interval spaces scans that find nothing; while there is work, the next batch follows
+  // as soon as the rate allows.
+  if (working_) return true;
   return now - last_scan_ >= std::chrono::milliseconds(options_.gc_interval_ms);
 }
 
@@ -90,8 +93,17 @@ std::vector<GcMove> GarbageCollector::LiveRuns(const VolumeState& state,
   return runs;
 }
 
-uint64_t GarbageCollector::Allowance(Clock::TimePoint now) {
-  if (pass_pending()) return UINT64_MAX;
+uint64_t GarbageCollector::Allowance(Clock::TimePoint now, uint64_t client_reads) {
+  if (counters_.client_bytes != seen_client_bytes_ || client_reads != seen_client_reads_) {
+    seen_client_bytes_ = counters_.client_bytes;
+    seen_client_reads_ = client_reads;
+    last_client_request_ = now;
+  }
+  paced_ = !pass_pending() && now - last_client_request_ < kClientsIdle;
+  if (!paced_) {
+    refilled_ = now;  // the bucket starts again from where it was when clients come back
+    return UINT64_MAX;
+  }
   const double rate = static_cast<double>(options_.gc_rate);
   if (refilled_ == Clock::TimePoint{}) {
     tokens_ = rate;  // start with one second's worth
@@ -100,23 +112,25 @@ uint64_t GarbageCollector::Allowance(Clock::TimePoint now) {
     tokens_ = std::min(rate, tokens_ + rate * std::max(0.0, seconds));
   }
   refilled_ = now;
-  last_scan_ = now;
   return tokens_ <= 0 ? 0 : static_cast<uint64_t>(tokens_);
 }
 
 void GarbageCollector::BatchStarted(uint64_t planned) {
   copying_ = true;
+  working_ = true;
   counters_.batches++;
-  if (!pass_pending()) tokens_ -= static_cast<double>(planned);
+  if (paced_) tokens_ -= static_cast<double>(planned);
 }
 
-void GarbageCollector::BatchDone(uint64_t bytes) {
+void GarbageCollector::BatchDone(uint64_t bytes, uint64_t read_bytes) {
   copying_ = false;
   counters_.rewritten_bytes += bytes;
+  if (paced_) tokens_ -= static_cast<double>(read_bytes);
 }
 
 void GarbageCollector::Idle(Clock::TimePoint now, bool settled) {
   last_scan_ = now;
+  working_ = false;
   if (settled && !copying_) counters_.passes_done = counters_.passes_requested;
 }
 

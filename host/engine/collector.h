@@ -18,9 +18,12 @@
 // write, trim or zero that arrived meanwhile is newer and wins.
 //
 // Client I/O keeps priority: a batch starts only while the write buffers are less than half
-// full and no write waits for room, it is at most a quarter of the buffer limit, and the bytes
-// rewritten are paced by a token bucket of `gc_rate` bytes per second (a manual pass, `blockpipe
-// gc`, is not paced but yields to clients the same way).
+// full and no write waits for room, it is at most a quarter of the buffer limit, and while
+// clients write, the store traffic of collection — the bytes it reads (on a remote store whole
+// spans of a segment, dead units between the live ones included) and the bytes it rewrites —
+// is paced by a token bucket of `gc_rate` bytes per second. Once no client has read or written
+// for kClientsIdle, batches are not paced (there is nobody to give way to), and neither is a
+// manual pass, `blockpipe gc`; both still yield to clients by the buffer rule.
 //
 // Settling: rewritten segments are deleted only below the oldest of two kept checkpoints, and
 // an idle volume writes no segments that would bring checkpoints along. When dead segment
@@ -30,6 +33,7 @@
 // Not thread-safe: the Volume holds its mutex around every call.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -78,12 +82,18 @@ class GarbageCollector {
   static std::vector<GcMove> LiveRuns(const VolumeState& state, const std::vector<uint64_t>& segs,
                                       uint64_t max_blocks);
 
-  // Bytes a batch may rewrite now (the token bucket; unlimited during a manual pass).
-  uint64_t Allowance(Clock::TimePoint now);
+  // No client request for this long: background batches stop being paced.
+  static constexpr std::chrono::milliseconds kClientsIdle{1000};
 
-  // A batch of `planned` bytes was handed out / came back having relocated `bytes`.
+  // Bytes a batch may rewrite now: the token bucket while clients read or write (client_reads:
+  // the volume's count of reads so far; writes are counted by ClientWrote); unlimited during a
+  // manual pass or once clients have been idle for kClientsIdle (the batch is then not paced).
+  uint64_t Allowance(Clock::TimePoint now, uint64_t client_reads = 0);
+
+  // A batch of `planned` bytes was handed out / came back having relocated `bytes` after
+  // reading `read_bytes` from the store; a paced batch's reads are charged to the bucket too.
   void BatchStarted(uint64_t planned);
-  void BatchDone(uint64_t bytes);
+  void BatchDone(uint64_t bytes, uint64_t read_bytes);
   bool copying() const { return copying_; }
 
   // A segment whose units could not be read: not picked again by this process.
@@ -140,7 +150,12 @@ class GarbageCollector {
  private:
   const EngineOptions options_;
   bool copying_ = false;
+  bool paced_ = true;     // the batch Allowance was last asked for is paced
+  bool working_ = false;  // the last scan found work (and no scan found none since)
   Clock::TimePoint last_scan_{};
+  uint64_t seen_client_bytes_ = 0;  // counters_.client_bytes when Allowance last looked
+  uint64_t seen_client_reads_ = 0;  // and the volume's count of client reads
+  Clock::TimePoint last_client_request_{};
   Clock::TimePoint refilled_{};
   double tokens_ = 0;
   std::set<uint64_t> skip_;

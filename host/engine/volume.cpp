@@ -108,6 +108,7 @@ void Volume::Submit(bp_io* io, bool ref_read_only) {
     case BP_IO_OP_READ:
       if (!in_bounds || io->length > kMaxRequestBytes) return Complete(io, EINVAL);
       if (io->length == 0) return Complete(io, 0);
+      client_reads_.fetch_add(1, std::memory_order_relaxed);
       return SubmitRead(io);
     case BP_IO_OP_WRITE:
     case BP_IO_OP_TRIM:

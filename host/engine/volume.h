@@ -271,11 +271,11 @@ class Volume : public std::enable_shared_from_this<Volume> {
   // Start a copy batch if the collector has work, clients leave room and the rate allows;
   // otherwise settle (force the checkpoints that let emptied segments be deleted).
   void MaybeCollect(Clock::TimePoint now) BP_REQUIRES(mu_);
-  // Recompute snapshot_held_ on the executor (store reads of pinned checkpoints' live sets).
-  void RefreshHeld() BP_REQUIRES(mu_);
   struct GcBatch;
   // Read the batch's units and relocate their still-live blocks into the active buffer.
   void CopyLive(std::shared_ptr<GcBatch> batch) BP_EXCLUDES(mu_);
+  // Read and decode batch->units[i] for every i in `missing` (left null when it fails).
+  void ReadForCollection(GcBatch* batch, std::vector<size_t> missing) BP_EXCLUDES(mu_);
   // Drive checkpoints until the dead segments lie below the oldest kept one. Returns true when
   // nothing is left to do.
   bool Settle(bool manual) BP_REQUIRES(mu_);
@@ -295,6 +295,9 @@ class Volume : public std::enable_shared_from_this<Volume> {
   const bool cache_written_units_;
   // The size served (meta_.size until a resize).
   std::atomic<uint64_t> size_;
+  // Client reads submitted (writes are counted by the collector under the lock): garbage
+  // collection is paced while clients read or write (GarbageCollector::Allowance).
+  std::atomic<uint64_t> client_reads_{0};
   // Where each segment lives (own prefix, or a clone's base); thread-safe.
   const VolumeLayers layers_;
   // A snapshot view: the snapshot served (read-only); empty for the volume itself.

@@ -188,6 +188,12 @@ osd_pool_default_pgp_num = 8
 mon_max_pg_per_osd = 1000
 mon_data_avail_warn = 2
 mon_data_avail_crit = 1
+# RGW frees a deleted object's data (its tail RADOS objects) through its own garbage collector,
+# by default no sooner than two hours later: the memstore OSD would keep every deleted byte in
+# RAM for the whole run and, once full, leave requests hanging. Free them within seconds, as a
+# real S3 stops charging for a deleted object at once.
+rgw_gc_obj_min_wait = 0
+rgw_gc_processor_period = 5
 run_dir = $STATE/run
 admin_socket = $STATE/run/\$cluster-\$name.asok
 log_file = $STATE/log/\$cluster-\$name.log
