@@ -175,6 +175,18 @@ void UnitCache::TakeBuffers(const std::vector<size_t>& sizes,
   }
 }
 
+std::shared_ptr<Bytes> UnitCache::TakeSpare(size_t size) {
+  const int c = SpareClass(size);
+  if (c < 0) return nullptr;
+  MutexLock lock(&mu_);
+  if (spare_buffers_[c].empty()) return nullptr;
+  std::shared_ptr<Bytes> buffer = std::move(spare_buffers_[c].back());
+  spare_buffers_[c].pop_back();
+  spare_bytes_ -= size;
+  used_ -= size;  // back with the caller until it is inserted again
+  return buffer;
+}
+
 void UnitCache::InsertMany(std::vector<std::pair<UnitKey, UnitData>>* units) {
   // Slices bound how long readers wait for the lock behind a large segment.
   constexpr size_t kSlice = 256;

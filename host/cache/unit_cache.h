@@ -69,6 +69,9 @@ class UnitCache {
   // recycled from an evicted unit where one of that size is spare, else new.
   void TakeBuffers(const std::vector<size_t>& sizes, std::vector<std::shared_ptr<Bytes>>* out)
       BP_EXCLUDES(mu_);
+  // One spare buffer of exactly `size` bytes for a unit about to be loaded (decoded into in
+  // place), or null when none of that size is spare; never allocates.
+  std::shared_ptr<Bytes> TakeSpare(size_t size) BP_EXCLUDES(mu_);
   // True when the unit is cached or being loaded (read-ahead skips those).
   bool ContainsOrLoading(const UnitKey& key) BP_EXCLUDES(mu_);
   // Drop every unit of one volume (after it is deleted).

@@ -284,12 +284,15 @@ std::vector<std::pair<size_t, size_t>> UnitLoader::GroupRuns(
   return runs;
 }
 
-Status UnitLoader::Decoded(const UnitRef& u, const uint8_t* stored, uint64_t got,
-                           UnitData* out) const {
-  auto bytes = std::make_shared<Bytes>();
-  const SegmentSource from = layers_->For(u.seq);
-  Status s = DecodeStoredUnit(stored, got, SegmentKey(*from.volume, u.seq), u.seq, u.unit_index,
-                              u.loc, *from.chain, bytes.get());
+Status UnitLoader::Decoded(const UnitRef& u, const std::string& key, const uint8_t* stored,
+                           uint64_t got, UnitData* out) const {
+  // The buffer of a unit the cache evicted is decoded into in place: a stream of misses then
+  // allocates, faults in and zero-fills nothing. Without a spare one the decoder allocates
+  // what it writes.
+  std::shared_ptr<Bytes> bytes = cache_->TakeSpare(u.loc.logical_length);
+  if (!bytes) bytes = std::make_shared<Bytes>();
+  Status s = DecodeStoredUnit(stored, got, key, u.seq, u.unit_index, u.loc,
+                              *layers_->For(u.seq).chain, bytes.get());
   UnitData data = s.ok() ? UnitData(std::move(bytes)) : nullptr;
   cache_->Finish(u.key, s, data);
   *out = std::move(data);
@@ -310,14 +313,14 @@ UnitIdentity IdentityOf(const UnitRef& u) {
 }
 }  // namespace
 
-Status UnitLoader::FetchRange(const std::vector<UnitRef>& units, size_t first, size_t last,
-                              std::vector<UnitData>* out) const {
+Status UnitLoader::FetchRange(const std::string& key, const std::vector<UnitRef>& units,
+                              size_t first, size_t last, std::vector<UnitData>* out) const {
   if (local_reads_ && last - first > 1) {
     // A local store has no round trip to save: read unit by unit, so each unit is checked and
     // decoded while it is still in the CPU's cache (a 2 MiB range would not be).
     Status first_error;
     for (size_t i = first; i < last; ++i) {
-      Status s = FetchRange(units, i, i + 1, out);
+      Status s = FetchRange(key, units, i, i + 1, out);
       if (!s.ok() && first_error.ok()) first_error = s;
     }
     return first_error;
@@ -328,8 +331,7 @@ Status UnitLoader::FetchRange(const std::vector<UnitRef>& units, size_t first, s
   const uint64_t end = units[last - 1].loc.offset + units[last - 1].loc.stored_length;
   if (scratch.size() < end - begin) scratch.resize(end - begin);
   uint64_t got = 0;
-  Status s = store_->Read(SegmentKey(*layers_->For(units[first].seq).volume, units[first].seq),
-                          begin, end - begin, scratch.data(), &got);
+  Status s = store_->Read(key, begin, end - begin, scratch.data(), &got);
   RangedReadCounter().fetch_add(1, std::memory_order_relaxed);
   RangedBytesCounter().fetch_add(static_cast<int64_t>(got), std::memory_order_relaxed);
   Status first_error;
@@ -341,15 +343,13 @@ Status UnitLoader::FetchRange(const std::vector<UnitRef>& units, size_t first, s
     }
     const uint64_t at = u.loc.offset - begin;
     const uint64_t have = got > at ? std::min<uint64_t>(got - at, u.loc.stored_length) : 0;
-    Status us = Decoded(u, scratch.data() + at, have, &(*out)[i]);
+    Status us = Decoded(u, key, scratch.data() + at, have, &(*out)[i]);
     if (us.ok() && disk_ != nullptr) {
       disk_->Insert(DiskKey(u), IdentityOf(u), scratch.data() + at, u.loc.stored_length);
     }
     if (!us.ok() && first_error.ok()) first_error = us;
   }
-  return s.ok()
-             ? first_error
-             : s.WithContext(SegmentKey(*layers_->For(units[first].seq).volume, units[first].seq));
+  return s.ok() ? first_error : s.WithContext(key);
 }
 
 Status UnitLoader::LoadRun(const std::vector<UnitRef>& units, std::vector<UnitData>* out) const {
@@ -370,7 +370,7 @@ Status UnitLoader::LoadRun(const std::vector<UnitRef>& units, std::vector<UnitDa
       // Verified against the segment meta's checksum; a decode failure now means the store's
       // own bytes are bad, which a fetch reports as it would without the cache.
       UnitData data;
-      if (Decoded(u, stored.data(), stored.size(), &data).ok()) {
+      if (Decoded(u, SegmentKey(*layers_->For(u.seq).volume, u.seq), stored.data(), stored.size(), &data).ok()) {
         (*out)[i] = std::move(data);
         continue;
       }
@@ -383,6 +383,8 @@ Status UnitLoader::LoadRun(const std::vector<UnitRef>& units, std::vector<UnitDa
     fetch[i] = 1;
   }
   // One ranged read per stretch of claimed units (the caller grouped adjacent units).
+  std::string key;  // of the segment of the stretch, built once per segment
+  uint64_t key_seq = 0;
   for (size_t i = 0; i < units.size();) {
     if (!fetch[i]) {
       ++i;
@@ -393,7 +395,11 @@ Status UnitLoader::LoadRun(const std::vector<UnitRef>& units, std::vector<UnitDa
            units[j - 1].loc.offset + units[j - 1].loc.stored_length == units[j].loc.offset) {
       ++j;
     }
-    Status s = FetchRange(units, i, j, out);
+    if (key.empty() || key_seq != units[i].seq) {
+      key = SegmentKey(*layers_->For(units[i].seq).volume, units[i].seq);
+      key_seq = units[i].seq;
+    }
+    Status s = FetchRange(key, units, i, j, out);
     if (!s.ok() && first_error.ok()) first_error = s;
     i = j;
   }

@@ -141,11 +141,14 @@ class UnitLoader {
   static uint64_t RangedReads();
 
  private:
-  // Fetch units[first, last) (claimed, adjacent) with one ranged read; finish each claim.
-  Status FetchRange(const std::vector<UnitRef>& units, size_t first, size_t last,
-                    std::vector<UnitData>* out) const;
-  // Decode stored bytes of unit u, finish its claim and store it in *out.
-  Status Decoded(const UnitRef& u, const uint8_t* stored, uint64_t got, UnitData* out) const;
+  // Fetch units[first, last) (claimed, adjacent, of the segment object `key`) with one ranged
+  // read; finish each claim.
+  Status FetchRange(const std::string& key, const std::vector<UnitRef>& units, size_t first,
+                    size_t last, std::vector<UnitData>* out) const;
+  // Decode stored bytes of unit u (of object `key`, for messages), finish its claim and store
+  // it in *out.
+  Status Decoded(const UnitRef& u, const std::string& key, const uint8_t* stored, uint64_t got,
+                 UnitData* out) const;
 
   ObjectStore* const store_;
   UnitCache* const cache_;

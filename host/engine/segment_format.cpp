@@ -423,18 +423,20 @@ Status ReadSegmentMeta(ObjectStore& store, const std::string& key, uint64_t seq,
 Status DecodeStoredUnit(const uint8_t* stored, uint64_t got, const std::string& key, uint64_t seq,
                         uint32_t unit_index, const UnitLoc& loc, const CodecChain& chain,
                         Bytes* out) {
-  const std::string where = key + " unit " + std::to_string(unit_index);
+  // Named only when something failed: this runs for every unit read.
+  auto where = [&] { return key + " unit " + std::to_string(unit_index); };
   if (got != loc.stored_length) {
-    return Status::Corrupt(where + ": short read (" + std::to_string(got) + " of " +
+    return Status::Corrupt(where() + ": short read (" + std::to_string(got) + " of " +
                            std::to_string(loc.stored_length) + " bytes)");
   }
   if (Crc32c(stored, loc.stored_length) != loc.crc) {
-    return Status::Corrupt(where + ": checksum mismatch");
+    return Status::Corrupt(where() + ": checksum mismatch");
   }
   UnitId id{BP_UNIT_DATA, seq, unit_index, loc.logical_length};
-  BP_RETURN_IF_ERROR(chain.Decode(id, stored, loc.stored_length, out).WithContext(where));
+  Status s = chain.DecodeInto(id, stored, loc.stored_length, out);
+  if (!s.ok()) return s.WithContext(where());
   if (out->size() != loc.logical_length) {
-    return Status::Corrupt(where + ": decodes to " + std::to_string(out->size()) +
+    return Status::Corrupt(where() + ": decodes to " + std::to_string(out->size()) +
                            " bytes instead of " + std::to_string(loc.logical_length));
   }
   return Status::Ok();

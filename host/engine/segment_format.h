@@ -98,7 +98,9 @@ Status ReadSegmentMeta(ObjectStore& store, const std::string& key, uint64_t seq,
                        SegmentMeta* out, uint64_t* object_size);
 
 // Verify and decode the stored bytes of one data unit (got bytes at stored; key names the
-// object in messages). Corrupt on length, checksum or decode failure.
+// object in messages). Corrupt on length, checksum or decode failure. *out is replaced; its
+// current size is room the decoder overwrites (CodecChain::DecodeInto), so a recycled buffer
+// of the unit's size is filled without a zero-fill or an allocation.
 Status DecodeStoredUnit(const uint8_t* stored, uint64_t got, const std::string& key, uint64_t seq,
                         uint32_t unit_index, const UnitLoc& loc, const CodecChain& chain,
                         Bytes* out);

@@ -2,7 +2,6 @@
 #include "engine/store_layout.h"
 
 #include <algorithm>
-#include <cstdio>
 
 namespace bp {
 namespace {
@@ -18,10 +17,28 @@ constexpr char kCloneRefs[] = "refs/";
 constexpr size_t kUuidHexDigits = 32;
 constexpr size_t kSeqDigits = 16;
 
+// v as 16 lower-case hex digits appended to *out (a segment key is built for every unit read,
+// so without snprintf).
+void AppendHex16(std::string* out, uint64_t v) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  char buf[kSeqDigits];
+  for (size_t i = kSeqDigits; i-- > 0; v >>= 4) buf[i] = kDigits[v & 0xF];
+  out->append(buf, kSeqDigits);
+}
+
 std::string Hex16(uint64_t v) {
-  char buf[kSeqDigits + 1];
-  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(v));
-  return buf;
+  std::string s;
+  AppendHex16(&s, v);
+  return s;
+}
+
+// prefix-of-volume + part + 16 hex digits, built in one allocation.
+std::string SeqKey(const std::string& name, const char* part, size_t part_length, uint64_t seq) {
+  std::string key;
+  key.reserve(sizeof(kVolumes) - 1 + name.size() + 1 + part_length + kSeqDigits);
+  key.append(kVolumes, sizeof(kVolumes) - 1).append(name).append(1, '/').append(part, part_length);
+  AppendHex16(&key, seq);
+  return key;
 }
 
 bool StartsWith(const std::string& s, const std::string& prefix) {
@@ -93,10 +110,10 @@ std::string CloneRefKey(const std::string& name, const std::string& clone_uuid_h
 }
 
 std::string SegmentKey(const std::string& name, uint64_t seq) {
-  return SegmentPrefix(name) + Hex16(seq);
+  return SeqKey(name, kSegments, sizeof(kSegments) - 1, seq);
 }
 std::string CheckpointKey(const std::string& name, uint64_t seq) {
-  return CheckpointPrefix(name) + Hex16(seq);
+  return SeqKey(name, kCheckpoints, sizeof(kCheckpoints) - 1, seq);
 }
 std::string QuarantineKey(const std::string& name, const std::string& kind, uint64_t seq,
                           uint64_t unix_seconds) {

@@ -27,9 +27,11 @@ uint8_t* WriteBuffer::PutBlock(uint64_t lba, uint32_t** crc) {
       slabs_.emplace_back(new uint8_t[static_cast<size_t>(kBlocksPerSlab) * kBlockSize]);
       crcs_.resize(slabs_.size() * kBlocksPerSlab);
       crc_known_.resize(slabs_.size() * kBlocksPerSlab);
+      block_of_.resize(slabs_.size() * kBlocksPerSlab, BlockIndex::kEmpty);
     }
   }
   *slot_of = slot;
+  block_of_[slot] = lba;
   crc_known_[slot] = crc != nullptr;
   if (crc != nullptr) *crc = &crcs_[slot];
   return Slot(slot);
@@ -37,7 +39,10 @@ uint8_t* WriteBuffer::PutBlock(uint64_t lba, uint32_t** crc) {
 
 void WriteBuffer::EraseBlock(uint64_t lba) {
   uint32_t slot;
-  if (index_.Erase(lba, &slot)) free_slots_.push_back(slot);
+  if (index_.Erase(lba, &slot)) {
+    free_slots_.push_back(slot);
+    block_of_[slot] = BlockIndex::kEmpty;
+  }
 }
 
 void WriteBuffer::SetRange(uint64_t lba, uint64_t blocks, ExtentKind kind) {
@@ -95,9 +100,14 @@ std::vector<std::pair<uint64_t, const uint8_t*>> WriteBuffer::SortedBlocks(
     std::vector<const uint32_t*>* crcs) const {
   std::vector<std::pair<uint64_t, uint32_t>> slots;  // block, slot
   slots.reserve(index_.size());
-  index_.ForEach([&](uint64_t block, uint32_t slot) { slots.emplace_back(block, slot); });
-  std::sort(slots.begin(), slots.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
+  // In slot order, which is write order: sorted already when the writes were sequential.
+  for (uint32_t slot = 0; slot < next_slot_; ++slot) {
+    if (block_of_[slot] != BlockIndex::kEmpty) slots.emplace_back(block_of_[slot], slot);
+  }
+  auto by_block = [](const auto& a, const auto& b) { return a.first < b.first; };
+  if (!std::is_sorted(slots.begin(), slots.end(), by_block)) {
+    std::sort(slots.begin(), slots.end(), by_block);
+  }
   std::vector<std::pair<uint64_t, const uint8_t*>> out;
   out.reserve(slots.size());
   for (const auto& [block, slot] : slots) out.emplace_back(block, Slot(slot));
@@ -113,7 +123,7 @@ std::vector<std::pair<uint64_t, const uint8_t*>> WriteBuffer::SortedBlocks(
 void WriteBuffer::Reset() {
   index_.Clear();
   free_slots_.clear();
-  next_slot_ = 0;
+  next_slot_ = 0;  // block_of_ is read below next_slot_ only, where PutBlock set it afresh
   ranges_.Clear();
 }
 

@@ -69,7 +69,11 @@ class WriteBuffer {
   std::vector<uint32_t> free_slots_;
   std::vector<uint32_t> crcs_;      // by slot
   std::vector<uint8_t> crc_known_;  // by slot
-  uint32_t next_slot_ = 0;          // slots below this have been handed out at least once
+  // By slot: the block it holds, or BlockIndex::kEmpty when free. Slots are handed out in
+  // order, so for sequential writes this lists the blocks sorted already and sealing needs no
+  // sort (SortedBlocks).
+  std::vector<uint64_t> block_of_;
+  uint32_t next_slot_ = 0;  // slots below this have been handed out at least once
   ExtentMap ranges_;
 };
 

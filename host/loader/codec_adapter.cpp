@@ -36,6 +36,29 @@ class PluginCodec final : public Codec {
     return Run(fn_.decode, "decode", uuid, unit, in, n, out);
   }
 
+  // The plugin writes over *out from its start (its size is room): no zero-fill when the
+  // caller's buffer is already large enough, then the vector is cut to what was committed.
+  Status DecodeInto(const uint8_t uuid[16], const UnitId& unit, const uint8_t* in, size_t n,
+                    Bytes* out) override {
+    bp_unit_ctx ctx = ContextFor(uuid, unit);
+    int rc;
+    size_t committed;
+    {
+      BufWriter writer(out, 0, BufWriter::ReuseTail{});
+      auto lock = gate_.Enter();
+      ClearPluginError();
+      rc = fn_.decode(handle_, &ctx, in, n, writer.get());
+      committed = writer.committed();
+    }
+    if (rc != BP_OK) {
+      out->clear();  // partial output is never the caller's business
+      return PluginStatus(rc, plugin_->name() + ": decode");
+    }
+    ClearPluginError();  // as PluginStatus would: a message set on success is dropped
+    out->resize(committed);
+    return Status::Ok();
+  }
+
   // The plugin writes into the room past *length as it is: no trim, no zero-fill.
   Status EncodeAt(const uint8_t uuid[16], const UnitId& unit, const uint8_t* in, size_t n,
                   Bytes* out, size_t* length, std::vector<KeptInput>* kept) override {

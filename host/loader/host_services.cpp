@@ -3,6 +3,7 @@
 // become NULL / error codes, never exceptions.
 #include "loader/host_services.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -140,8 +141,14 @@ void SvcBufCommit(bp_buf* buf, size_t n) {
 int SvcBufAppend(bp_buf* buf, const void* data, size_t n) {
   if (buf == nullptr || buf->bytes == nullptr || (data == nullptr && n != 0)) return BP_ERR_INVALID;
   try {
-    if (!EnsureRoom(buf, n)) return BP_ERR_PERMANENT;
-    if (n != 0) std::memcpy(buf->bytes->data() + buf->length, data, n);
+    if (n > std::numeric_limits<size_t>::max() - buf->length) return BP_ERR_PERMANENT;
+    // Room already there (a reservation, or a reusing writer's tail) is overwritten; the rest
+    // is appended by insert, which copies without zero-filling first as resize would: a
+    // decoder's raw unit (64 KiB) is then written once, not cleared and then copied.
+    const auto* p = static_cast<const uint8_t*>(data);
+    const size_t room = std::min(n, buf->bytes->size() - buf->length);
+    if (room != 0) std::memcpy(buf->bytes->data() + buf->length, p, room);
+    if (n > room) buf->bytes->insert(buf->bytes->end(), p + room, p + n);
     buf->length += n;
     return BP_OK;
   } catch (...) {

@@ -115,6 +115,38 @@ Status CodecChain::Decode(const UnitId& unit, const uint8_t* in, size_t n, Bytes
   return Status::Ok();
 }
 
+Status Codec::DecodeInto(const uint8_t uuid[16], const UnitId& unit, const uint8_t* in, size_t n,
+                         Bytes* out) {
+  out->clear();
+  Status s = Decode(uuid, unit, in, n, out);
+  if (!s.ok()) out->clear();
+  return s;
+}
+
+Status CodecChain::DecodeInto(const UnitId& unit, const uint8_t* in, size_t n, Bytes* out) const {
+  if (codecs_.empty()) {
+    out->assign(in, in + n);
+    return Status::Ok();
+  }
+  // Last codec first; every stage but the first codec's output goes to one of this thread's
+  // two stage buffers in turn, and the first codec decodes straight into *out.
+  thread_local Bytes stages[2];
+  const uint8_t* src = in;
+  size_t src_len = n;
+  for (size_t k = codecs_.size(); k-- > 0;) {
+    Codec& codec = *codecs_[k];
+    Bytes* dst = k == 0 ? out : &stages[k % 2];
+    Status s = codec.DecodeInto(uuid_, unit, src, src_len, dst);
+    if (!s.ok()) {
+      out->clear();
+      return Status::Corrupt("codec " + codec.name() + " decode: " + s.message());
+    }
+    src = dst->data();
+    src_len = dst->size();
+  }
+  return Status::Ok();
+}
+
 std::string CodecChain::Describe() const {
   if (codecs_.empty()) return "(none)";
   std::string text;

@@ -46,6 +46,13 @@ class Codec {
   // Append the decoding of in to *out; Corrupt when in was not produced by Encode.
   virtual Status Decode(const uint8_t uuid[16], const UnitId& unit, const uint8_t* in, size_t n,
                         Bytes* out) = 0;
+  // Replace *out with the decoding of in. The vector's current size is room, not content: the
+  // decoder overwrites it in place, so a caller that hands in a buffer already as large as the
+  // result (a recycled unit buffer) pays neither an allocation nor std::vector's zero-fill.
+  // On success out->size() is the decoded length; on failure *out is empty. The default
+  // clears *out and calls Decode.
+  virtual Status DecodeInto(const uint8_t uuid[16], const UnitId& unit, const uint8_t* in, size_t n,
+                            Bytes* out);
 };
 
 // What a volume's metadata records for each codec, in chain order.
@@ -69,6 +76,10 @@ class CodecChain {
                   std::vector<KeptInput>* kept = nullptr) const;
   // Decode through every codec in reverse; Corrupt on any failure. out is replaced.
   Status Decode(const UnitId& unit, const uint8_t* in, size_t n, Bytes* out) const;
+  // The same, with out's current size as room to decode into (see Codec::DecodeInto): a
+  // buffer already sized for the result is overwritten without a zero-fill. Chains of several
+  // codecs pass through per-thread stage buffers that keep their memory between units.
+  Status DecodeInto(const UnitId& unit, const uint8_t* in, size_t n, Bytes* out) const;
   // "lz4", "zstd > encrypt", or "(none)".
   std::string Describe() const;
   size_t size() const { return codecs_.size(); }

@@ -38,7 +38,8 @@ bool RetryingStore::Wait(std::chrono::milliseconds d) {
   return !aborted_;
 }
 
-Status RetryingStore::Retry(const std::string& what, const std::function<Status()>& op,
+template <typename Op>
+Status RetryingStore::Retry(const char* verb, const std::string& subject, const Op& op,
                             bool* had_transient) {
   static auto& retries = Metrics::Global().Counter("backend_retries_total",
                                                    "Backend calls retried after a transient error");
@@ -54,6 +55,7 @@ Status RetryingStore::Retry(const std::string& what, const std::function<Status(
     Status st = op();
     if (!st.IsTransient()) return st;
     if (had_transient != nullptr) *had_transient = true;
+    const std::string what = std::string(verb) + " " + subject;
     const auto now = clock.Now();
     bool aborted;
     {
@@ -82,19 +84,19 @@ Status RetryingStore::Retry(const std::string& what, const std::function<Status(
 }
 
 Status RetryingStore::Get(const std::string& key, Bytes* out) {
-  return Retry("get " + key, [&] { return inner_->Get(key, out); });
+  return Retry("get", key, [&] { return inner_->Get(key, out); });
 }
 
 Status RetryingStore::Read(const std::string& key, uint64_t offset, uint64_t length, void* buf,
                            uint64_t* nread) {
-  return Retry("read " + key, [&] { return inner_->Read(key, offset, length, buf, nread); });
+  return Retry("read", key, [&] { return inner_->Read(key, offset, length, buf, nread); });
 }
 
 Status RetryingStore::Put(const std::string& key, const void* data, uint64_t length,
                           bool if_absent) {
   bool had_transient = false;
   Status st = Retry(
-      "put " + key, [&] { return inner_->Put(key, data, length, if_absent); }, &had_transient);
+      "put", key, [&] { return inner_->Put(key, data, length, if_absent); }, &had_transient);
   if (!if_absent) return st;
   return SettleConditionalPut(key, {ObjectPart{static_cast<const uint8_t*>(data), length}}, st,
                               had_transient, nullptr);
@@ -103,20 +105,20 @@ Status RetryingStore::Put(const std::string& key, const void* data, uint64_t len
 Status RetryingStore::PutParts(const std::string& key, const ObjectParts& parts, bool if_absent) {
   bool had_transient = false;
   Status st = Retry(
-      "put " + key, [&] { return inner_->PutParts(key, parts, if_absent); }, &had_transient);
+      "put", key, [&] { return inner_->PutParts(key, parts, if_absent); }, &had_transient);
   if (!if_absent) return st;
   return SettleConditionalPut(key, parts, st, had_transient, nullptr);
 }
 
 Status RetryingStore::GetTagged(const std::string& key, Bytes* out, std::string* tag) {
-  return Retry("get " + key, [&] { return inner_->GetTagged(key, out, tag); });
+  return Retry("get", key, [&] { return inner_->GetTagged(key, out, tag); });
 }
 
 Status RetryingStore::PutIfMatch(const std::string& key, const void* data, uint64_t length,
                                  const std::string& expected_tag, std::string* new_tag) {
   bool had_transient = false;
   Status st = Retry(
-      "put-if-match " + key,
+      "put-if-match", key,
       [&] { return inner_->PutIfMatch(key, data, length, expected_tag, new_tag); }, &had_transient);
   return SettleConditionalPut(key, {ObjectPart{static_cast<const uint8_t*>(data), length}}, st,
                               had_transient, new_tag);
@@ -154,8 +156,8 @@ Status RetryingStore::ResolveLostResponse(const std::string& key, const ObjectPa
   std::string existing_tag;
   Status read =
       tag != nullptr
-          ? Retry("get " + key, [&] { return inner_->GetTagged(key, &existing, &existing_tag); })
-          : Retry("get " + key, [&] { return inner_->Get(key, &existing); });
+          ? Retry("get", key, [&] { return inner_->GetTagged(key, &existing, &existing_tag); })
+          : Retry("get", key, [&] { return inner_->Get(key, &existing); });
   if (read.ok()) {
     if (!PartsEqual(parts, existing.data(), existing.size())) return lost;  // another writer's
     spdlog::debug("put {}: an earlier attempt whose response was lost had succeeded", key);
@@ -177,11 +179,11 @@ Status RetryingStore::ResolveLostResponse(const std::string& key, const ObjectPa
 }
 
 Status RetryingStore::Delete(const std::string& key) {
-  return Retry("delete " + key, [&] { return inner_->Delete(key); });
+  return Retry("delete", key, [&] { return inner_->Delete(key); });
 }
 
 Status RetryingStore::List(const std::string& prefix, std::vector<ObjectInfo>* out) {
-  return Retry("list " + prefix, [&] { return inner_->List(prefix, out); });
+  return Retry("list", prefix, [&] { return inner_->List(prefix, out); });
 }
 
 }  // namespace bp

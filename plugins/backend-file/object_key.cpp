@@ -4,6 +4,7 @@
 #include "object_key.h"
 
 #include <cstring>
+#include <string_view>
 
 namespace filebackend {
 namespace {
@@ -27,12 +28,13 @@ std::string CheckSegments(const std::string& text, bool last_is_complete) {
     size_t end = text.find('/', start);
     bool complete = end != std::string::npos || last_is_complete;
     if (end == std::string::npos) end = text.size();
-    std::string segment = text.substr(start, end - start);
+    // A view, not a copy: every read of a unit checks its key.
+    const std::string_view segment(text.data() + start, end - start);
     if (complete) {
       if (segment.empty()) return "has an empty path segment";
       if (segment == "." || segment == "..") return "has a '.' or '..' segment";
     }
-    if (segment.compare(0, std::strlen(kTempPrefix), kTempPrefix) == 0) {
+    if (segment.substr(0, std::strlen(kTempPrefix)) == kTempPrefix) {
       return std::string("has a segment starting with the reserved prefix ") + kTempPrefix;
     }
     if (end == text.size()) break;

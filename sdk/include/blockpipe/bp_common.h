@@ -218,7 +218,9 @@ struct bp_host_api {
   /* Host-owned growable buffers. buf_reserve returns a pointer to at least n writable bytes
   ** after the current end (valid until the next call on the same buffer) or NULL when out of
   ** memory; buf_commit then appends n of them. buf_append copies. buf_size is the current
-  ** length. A callback that fails may leave partial contents; the host discards them. */
+  ** length. The reserved bytes are not cleared and may hold earlier data (the host reuses
+  ** buffers): commit only bytes the callback wrote. A callback that fails may leave partial
+  ** contents; the host discards them. */
   void *(*buf_reserve)(struct bp_buf *buf, size_t n);
   void (*buf_commit)(struct bp_buf *buf, size_t n);
   int (*buf_append)(struct bp_buf *buf, const void *data, size_t n);

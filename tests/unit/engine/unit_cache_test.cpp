@@ -150,6 +150,45 @@ TEST(UnitCache, BuffersStillReadAreNeverRecycled) {
   EXPECT_NE(buffers[0].get(), held.get());
 }
 
+TEST(UnitCache, SpareBuffersServeLoadsOfTheirSizeOnly) {
+  // A read miss decodes into the buffer of an evicted unit (TakeSpare); a size without a spare
+  // gets nothing, so the loader allocates what it decodes.
+  const uint64_t capacity = 16 * (4096 + 128);
+  UnitCache cache(capacity);
+  EXPECT_EQ(cache.TakeSpare(4096), nullptr) << "nothing evicted yet";
+  std::vector<std::shared_ptr<Bytes>> buffers;
+  cache.TakeBuffers(std::vector<size_t>(17, 4096), &buffers);
+  const Bytes* oldest = buffers[0].get();
+  auto units = Units(1, buffers);
+  buffers.clear();
+  cache.InsertMany(&units);  // the 17th evicts the first, whose buffer becomes spare
+  ASSERT_EQ(cache.spare_bytes(), 4096u);
+  const uint64_t used = cache.used_bytes();
+
+  EXPECT_EQ(cache.TakeSpare(8192), nullptr) << "no spare of that size";
+  EXPECT_EQ(cache.TakeSpare(4096 + 1), nullptr) << "not a whole number of blocks";
+  EXPECT_EQ(cache.TakeSpare(1u << 20), nullptr) << "too large to be recycled";
+  std::shared_ptr<Bytes> spare = cache.TakeSpare(4096);
+  ASSERT_NE(spare, nullptr);
+  EXPECT_EQ(spare.get(), oldest);
+  EXPECT_EQ(spare->size(), 4096u);
+  EXPECT_EQ(spare.use_count(), 1);
+  EXPECT_EQ(cache.spare_bytes(), 0u);
+  EXPECT_EQ(cache.used_bytes(), used - 4096) << "with the caller until inserted again";
+  EXPECT_EQ(cache.TakeSpare(4096), nullptr);
+
+  // Loaded into it and finished as a claim: cached again under its new key.
+  UnitData none;
+  ASSERT_EQ(cache.TryClaim(Key(9, 0), &none), UnitCache::Claim::kClaimed);
+  std::fill(spare->begin(), spare->end(), uint8_t{0x77});
+  cache.Finish(Key(9, 0), Status::Ok(), spare);
+  UnitData back = cache.Lookup(Key(9, 0));
+  ASSERT_NE(back, nullptr);
+  EXPECT_EQ(back.get(), oldest);
+  EXPECT_EQ((*back)[4095], 0x77);
+  EXPECT_LE(cache.used_bytes(), cache.capacity());
+}
+
 TEST(UnitCache, SteadyStreamStaysWithinBudget) {
   const uint64_t capacity = 64 * (4096 + 128);
   UnitCache cache(capacity);

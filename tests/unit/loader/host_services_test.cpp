@@ -77,6 +77,34 @@ TEST(HostServices, AppendInputKeepsReferencesOnlyToTheCallersInput) {
   EXPECT_EQ(std::string(out.begin(), out.begin() + static_cast<long>(committed)), "#Hxyzdef");
 }
 
+TEST(HostServices, AppendOverwritesReusedRoomBeforeGrowing) {
+  // A reusing writer's vector is longer than its content: an append writes over that room
+  // first and grows the vector only by what does not fit, copying each byte once.
+  const bp_host_api* h = HostApi();
+  Bytes bytes(8, 0xEE);
+  bytes[0] = 'a';
+  bytes[1] = 'b';
+  size_t committed = 0;
+  {
+    BufWriter w(&bytes, 2, BufWriter::ReuseTail{});
+    EXPECT_EQ(h->buf_append(w.get(), "cdef", 4), BP_OK);  // fits in the room
+    EXPECT_EQ(bytes.size(), 8u);
+    EXPECT_EQ(h->buf_append(w.get(), "ghijklm", 7), BP_OK);  // 2 in the room, 5 beyond it
+    EXPECT_EQ(bytes.size(), 13u);
+    EXPECT_EQ(h->buf_size(w.get()), 13u);
+    committed = w.committed();
+  }
+  EXPECT_EQ(committed, 13u);
+  EXPECT_EQ(std::string(bytes.begin(), bytes.end()), "abcdefghijklm");
+  {
+    BufWriter w(&bytes, 0, BufWriter::ReuseTail{});
+    EXPECT_EQ(h->buf_append(w.get(), "xyz", 3), BP_OK);
+    EXPECT_EQ(w.committed(), 3u);
+  }
+  EXPECT_EQ(bytes.size(), 13u) << "a reusing writer never trims";
+  EXPECT_EQ(std::string(bytes.begin(), bytes.begin() + 3), "xyz");
+}
+
 TEST(HostServices, BufferTrimsUnusedReservations) {
   const bp_host_api* h = HostApi();
   Bytes bytes;
