@@ -55,7 +55,7 @@ void Volume::JournalSegments(std::vector<std::shared_ptr<PendingSegment>> segs, 
   if (s.ok()) {
     // Segments that became durable while they were being journaled leave it again at once.
     for (const auto& seg : segs) {
-      if (seg->seq <= committer_.durable_seq() ||
+      if (seg->seq <= committer_.synced_seq() ||
           (svc_.options.sabotage & Sabotage::kDropJournalBeforeUpload)) {  // engine_options.h
         SegmentLeftJournal(seg->seq, /*journaled=*/true);
       }

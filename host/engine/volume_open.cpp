@@ -3,9 +3,12 @@
 // uploads what the local journal holds past that prefix (ReplayJournal) and plans again, clears
 // what a crash left past the prefix (ClearOrphans: claim the gap, delete the orphans), and
 // moves damaged objects that would block its own writes aside to quarantine/.
+#include <algorithm>
 #include <random>
 
 #include <spdlog/spdlog.h>
+
+#include <blockpipe/bp_backend.h>
 
 #include "engine/checkpoint_format.h"
 #include "engine/object_format.h"
@@ -26,9 +29,16 @@ Status Volume::Recover() {
     return ReadCheckpoint(store, CheckpointKey(name, seq), seq, meta_.uuid, *chain_, volume_blocks,
                           state);
   };
+  // On a store with deferred durability a crash of the machine may leave a segment that was
+  // uploaded and never synced torn (its meta intact, some of its units not), so the segments
+  // replayed after the checkpoint are checked unit by unit; checkpoints and what they refer to
+  // were synced before they were written (volume_sync.cpp).
+  const bool check_units = (store.Capabilities() & BP_BACKEND_CAP_DEFER_SYNC) != 0;
   readers.segment = [&](uint64_t seq, uint64_t listed, SegmentMeta* meta, uint64_t* size) {
-    return ReadSegmentMeta(store, SegmentKey(name, seq), seq, meta_.uuid, *chain_, volume_blocks,
-                           listed, meta, size);
+    const std::string key = SegmentKey(name, seq);
+    BP_RETURN_IF_ERROR(
+        ReadSegmentMeta(store, key, seq, meta_.uuid, *chain_, volume_blocks, listed, meta, size));
+    return check_units ? CheckStoredUnits(store, key, *meta) : Status::Ok();
   };
   if (!layers_.bases().empty()) {
     readers.base = [&](VolumeState* state) {
@@ -131,6 +141,13 @@ Status Volume::Recover() {
                     aside);
       BP_RETURN_IF_ERROR(move_aside(key, aside));
     }
+  }
+
+  // A crashed process may have uploaded the segments after the checkpoint without syncing them
+  // (deferred durability): make them durable before anything is acknowledged on top of them.
+  if (opened_writable_) {
+    BP_RETURN_IF_ERROR(
+        SyncRecovered(std::max(plan.checkpoint_seq, layers_.base_through()), through));
   }
 
   // What the store holds for the volume, exactly (store_usage.h): one listing of its prefix,

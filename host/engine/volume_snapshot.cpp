@@ -23,21 +23,23 @@ Status Volume::CreateSnapshot(const std::string& name, SnapshotRecord* out) {
       return Status::Precondition(what + ": the volume is read-only here (fenced or closing)");
     }
     // With the local journal the flush may have completed on the journal: the snapshot is read
-    // from the store, so wait until the segments it covers are there.
+    // from the store, so wait until the segments it covers are there, and durable (on a store
+    // with deferred durability a segment may be uploaded and not yet synced).
     const uint64_t covered = committer_.AckFrontier();
     const auto patience =
         std::chrono::milliseconds(std::max<uint32_t>(svc_.options.retry_deadline_ms, 100));
     const Clock::TimePoint limit = svc_.clock->Now() + patience;
-    while (committer_.durable_seq() < covered && access_ == Access::kWritable) {
+    while (committer_.synced_seq() < covered && access_ == Access::kWritable) {
       if (svc_.clock->Now() >= limit) {
         return Status::Transient(what + ": the segments it covers are still uploading");
       }
       Pump(/*retry_now=*/committer_.RetryDue(svc_.clock->Now()));
+      if (committer_.durable_seq() >= covered) MaybeSync(/*force=*/true);
       svc_.clock->WaitUntil(&idle_cv_, &mu_,
                             std::min(limit, svc_.clock->Now() + std::chrono::milliseconds(20)));
     }
     if (access_ != Access::kWritable) return Status::Precondition(what + ": the volume was fenced");
-    record.through_seq = committer_.durable_seq();
+    record.through_seq = committer_.synced_seq();
     // The newest stored checkpoint: PruneOld keeps the newest two whatever the pins say, so it
     // cannot go before the pin below is in place; older ones may already be gone.
     record.checkpoint_seq = std::min(checkpointer_.last_seq(), record.through_seq);

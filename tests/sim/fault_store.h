@@ -85,6 +85,9 @@ class FaultStore final : public ObjectStore {
               uint64_t* nread) override;
   Status Put(const std::string& key, const void* data, uint64_t length, bool if_absent) override;
   Status PutParts(const std::string& key, const ObjectParts& parts, bool if_absent) override;
+  Status PutPartsDeferSync(const std::string& key, const ObjectParts& parts,
+                           bool if_absent) override;
+  Status Sync(const std::vector<std::string>& keys) override;
   Status Delete(const std::string& key) override;
   Status List(const std::string& prefix, std::vector<ObjectInfo>* out) override;
   uint64_t Capabilities() const override { return inner_->Capabilities(); }
@@ -106,7 +109,7 @@ class FaultStore final : public ObjectStore {
   double CrashOdds(Kind kind, const std::string& key) const;
   bool MaybeCrash(Kind kind, const std::string& key, const char* when);
   Status Crashed() const;
-  Status DoPut(const std::string& key, Bytes bytes, bool if_absent);
+  Status DoPut(const std::string& key, Bytes bytes, bool if_absent, bool defer_sync = false);
 
   std::shared_ptr<MemoryStore> inner_;
   FaultConfig config_;

@@ -19,6 +19,7 @@ enum Sabotage : uint32_t {
   kSabAckFlushOnSeal = 1u << 3,
   kSabDropJournalBeforeUpload = 1u << 4,
   kSabGcStaleRelocation = 1u << 5,
+  kSabAckFlushBeforeSync = 1u << 6,
 };
 // True when this build's engine has EngineOptions::sabotage.
 bool EngineHasSabotage();
@@ -27,10 +28,13 @@ struct SimConfig {
   uint64_t seed = 1;
   uint32_t faults = 0xF;  // FaultKind bits
   std::string codec = "xor";
-  uint32_t mutations = 0;   // Mutation bits (fault_store.h)
-  uint32_t sabotage = 0;    // Sabotage bits
-  uint64_t ops = 0;         // client requests; 0 = drawn from the seed
-  bool journal = false;     // durability = "local": the real LocalJournal (sim_journal.h)
+  uint32_t mutations = 0;  // Mutation bits (fault_store.h)
+  uint32_t sabotage = 0;   // Sabotage bits
+  uint64_t ops = 0;        // client requests; 0 = drawn from the seed
+  bool journal = false;    // durability = "local": the real LocalJournal (sim_journal.h)
+  // The store defers durability (BP_BACKEND_CAP_DEFER_SYNC, like the file backend), and half
+  // of the crashes are crashes of the machine: what was not synced is kept, lost or torn.
+  bool defer_sync = false;
   bool keep_trace = false;  // keep the trace text (else only its hash)
 };
 
