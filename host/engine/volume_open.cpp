@@ -160,6 +160,7 @@ Status Volume::Recover() {
   usage_.Reset(name, objects);
   state_ = std::move(plan.state);
   committer_.Reset(state_.through_seq);
+  committer_.set_defer_sync(defer_sync_);
   if (run_first_seq_ == 0) run_first_seq_ = state_.through_seq + 1;
   checkpointer_.Reset(plan.checkpoint_seq);
   if (plan.checkpoint_seq != 0) {
