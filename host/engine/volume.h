@@ -185,6 +185,11 @@ class Volume : public std::enable_shared_from_this<Volume> {
   // Upload the journaled segments the store lacks (from `through` + 1, in seq order, up to the
   // first gap or damaged row), then forget this volume's journal rows. *replayed: how many.
   Status ReplayJournal(uint64_t through, uint64_t* replayed) BP_EXCLUDES(mu_);
+  // Whether segment `key` (seq, `size` bytes) is one of this volume's own uploads that a crash
+  // of the machine tore before it was synced: the store defers durability and the object fails
+  // validation as a segment.
+  bool TornByPowerLoss(ObjectStore& store, const std::string& key, uint64_t seq,
+                       uint64_t size) const BP_EXCLUDES(mu_);
   // Segments past the valid prefix after a crash: claim the first missing seq with an empty
   // segment of this run, then delete the orphans (see docs/format.md, "Opening a volume").
   Status ClearOrphans(const RecoveryPlan& plan, uint64_t* through) BP_EXCLUDES(mu_);

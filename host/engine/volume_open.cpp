@@ -73,6 +73,14 @@ Status Volume::Recover() {
   RecoveryPlan plan;
   BP_RETURN_IF_ERROR(plan_once(&plan));
   BP_RETURN_IF_ERROR(plan.unrecoverable);
+  // A crashed process may have uploaded the segments after the checkpoint without syncing them
+  // (deferred durability): make them durable before the journal forgets what it holds of them
+  // (ReplayJournal) and before anything is acknowledged on top of them. What this open puts
+  // itself (replayed segments, a claim) is put durably.
+  if (opened_writable_) {
+    BP_RETURN_IF_ERROR(SyncRecovered(std::max(plan.checkpoint_seq, layers_.base_through()),
+                                     plan.state.through_seq));
+  }
   if (svc_.journal != nullptr) {
     if (opened_writable_) {
       uint64_t replayed = 0;
@@ -80,6 +88,10 @@ Status Volume::Recover() {
       if (replayed != 0) {
         BP_RETURN_IF_ERROR(plan_once(&plan));
         BP_RETURN_IF_ERROR(plan.unrecoverable);
+        // The log may now go on past what the journal held, with segments a crashed process
+        // left unsynced: they too must be durable before anything is acknowledged on them.
+        BP_RETURN_IF_ERROR(SyncRecovered(std::max(plan.checkpoint_seq, layers_.base_through()),
+                                         plan.state.through_seq));
       }
     } else {
       std::vector<JournalRow> rows;
@@ -141,13 +153,6 @@ Status Volume::Recover() {
                     aside);
       BP_RETURN_IF_ERROR(move_aside(key, aside));
     }
-  }
-
-  // A crashed process may have uploaded the segments after the checkpoint without syncing them
-  // (deferred durability): make them durable before anything is acknowledged on top of them.
-  if (opened_writable_) {
-    BP_RETURN_IF_ERROR(
-        SyncRecovered(std::max(plan.checkpoint_seq, layers_.base_through()), through));
   }
 
   // What the store holds for the volume, exactly (store_usage.h): one listing of its prefix,
