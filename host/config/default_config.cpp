@@ -188,6 +188,8 @@ std::string RenderDefaultConfig(const InitOptions& options) {
       << options.port
       << "/default?tls-psk-file=FILE'\n"
          "tls = \"require\"\n"
+         "# (A listen entry may name its own mode instead: \"unix:PATH tls=off\" serves local\n"
+         "# tools in plaintext while TCP still requires TLS.)\n"
          "# Pre-shared keys, one \"identity:hexkey\" per line; readable by its owner only.\n"
          "tls_psk_file = "
       << Quote(options.tls_psk) << "\n";

@@ -127,6 +127,16 @@ nlohmann::json ControlServer::Handle(const nlohmann::json& request) {
     return fail("request must be an object with a string \"op\"");
   }
   const std::string op = request["op"];
+  auto size_of = [&](uint64_t* size) -> Status {
+    if (request.contains("size") && request["size"].is_number_unsigned()) {
+      *size = request["size"];
+      return Status::Ok();
+    }
+    if (request.contains("size") && request["size"].is_string()) {
+      return ParseSize(request["size"], size);
+    }
+    return Status::Invalid("\"size\" is required (bytes, or a string like \"10GiB\")");
+  };
   auto name_of = [&](std::string* name) -> Status {
     if (!request.contains("name") || !request["name"].is_string()) {
       return Status::Invalid("\"name\" (string) is required");
@@ -148,13 +158,7 @@ nlohmann::json ControlServer::Handle(const nlohmann::json& request) {
     std::string name;
     if (Status st = name_of(&name); !st.ok()) return fail(st.message());
     uint64_t size = 0;
-    if (request.contains("size") && request["size"].is_number_unsigned()) {
-      size = request["size"];
-    } else if (request.contains("size") && request["size"].is_string()) {
-      if (Status st = ParseSize(request["size"], &size); !st.ok()) return fail(st.message());
-    } else {
-      return fail("\"size\" is required (bytes, or a string like \"10GiB\")");
-    }
+    if (Status st = size_of(&size); !st.ok()) return fail(st.message());
     if (size == 0 || size % 512 != 0)
       return fail("volume size must be a non-zero multiple of 512 bytes");
     Status st = volumes_->Create(name, size);
@@ -234,13 +238,7 @@ nlohmann::json ControlServer::Handle(const nlohmann::json& request) {
     std::string name;
     if (Status st = name_of(&name); !st.ok()) return fail(st.message());
     uint64_t size = 0;
-    if (request.contains("size") && request["size"].is_number_unsigned()) {
-      size = request["size"];
-    } else if (request.contains("size") && request["size"].is_string()) {
-      if (Status st = ParseSize(request["size"], &size); !st.ok()) return fail(st.message());
-    } else {
-      return fail("\"size\" is required (bytes, or a string like \"10GiB\")");
-    }
+    if (Status st = size_of(&size); !st.ok()) return fail(st.message());
     const bool force =
         request.contains("force") && request["force"].is_boolean() && request["force"].get<bool>();
     Status st = volumes_->Resize(name, size, force);

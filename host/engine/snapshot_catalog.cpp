@@ -13,11 +13,13 @@ namespace bp {
 void CheckpointPins::Reset(VolumePins pins) {
   MutexLock lock(&mu_);
   pins_ = std::move(pins);
+  ++generation_;
 }
 
 void CheckpointPins::Add(const Pin& pin) {
   MutexLock lock(&mu_);
   pins_.pins.push_back(pin);
+  ++generation_;
 }
 
 void CheckpointPins::Remove(Pin::Kind kind, const std::string& id) {
@@ -26,6 +28,7 @@ void CheckpointPins::Remove(Pin::Kind kind, const std::string& id) {
   v.erase(std::remove_if(v.begin(), v.end(),
                          [&](const Pin& p) { return p.kind == kind && p.id == id; }),
           v.end());
+  ++generation_;
 }
 
 std::set<uint64_t> CheckpointPins::Checkpoints() const {
@@ -37,9 +40,15 @@ std::set<uint64_t> CheckpointPins::Checkpoints() const {
   return out;
 }
 
-VolumePins CheckpointPins::Snapshot() const {
+VolumePins CheckpointPins::Snapshot(uint64_t* generation) const {
   MutexLock lock(&mu_);
+  if (generation != nullptr) *generation = generation_;
   return pins_;
+}
+
+uint64_t CheckpointPins::generation() const {
+  MutexLock lock(&mu_);
+  return generation_;
 }
 
 bool PinnedSegmentSet::Contains(uint64_t seq) const {

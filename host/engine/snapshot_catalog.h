@@ -55,11 +55,16 @@ class CheckpointPins {
   void Remove(Pin::Kind kind, const std::string& id) BP_EXCLUDES(mu_);
   // The checkpoints pruning must keep (0, the initial state, is not a checkpoint object).
   std::set<uint64_t> Checkpoints() const BP_EXCLUDES(mu_);
-  VolumePins Snapshot() const BP_EXCLUDES(mu_);
+  // The pins now; *generation (optional) receives generation() as of this copy.
+  VolumePins Snapshot(uint64_t* generation = nullptr) const BP_EXCLUDES(mu_);
+  // Changes with every Reset, Add and Remove: whoever derived something from the pins can tell
+  // whether it is still current.
+  uint64_t generation() const BP_EXCLUDES(mu_);
 
  private:
   mutable Mutex mu_;
   VolumePins pins_ BP_GUARDED_BY(mu_);
+  uint64_t generation_ BP_GUARDED_BY(mu_) = 0;
 };
 
 // The segments a set of pins needs, as ranges and single seqs.

@@ -287,6 +287,8 @@ class Volume : public std::enable_shared_from_this<Volume> {
   // Start a copy batch if the collector has work, clients leave room and the rate allows;
   // otherwise settle (force the checkpoints that let emptied segments be deleted).
   void MaybeCollect(Clock::TimePoint now) BP_REQUIRES(mu_);
+  // Recompute snapshot_held_ on the executor (store reads of pinned checkpoints' live sets).
+  void RefreshHeld() BP_REQUIRES(mu_);
   struct GcBatch;
   // Read the batch's units and relocate their still-live blocks into the active buffer.
   void CopyLive(std::shared_ptr<GcBatch> batch) BP_EXCLUDES(mu_);
@@ -330,8 +332,11 @@ class Volume : public std::enable_shared_from_this<Volume> {
   Checkpointer checkpointer_ BP_GUARDED_BY(mu_);
   Reclaimer reclaimer_ BP_GUARDED_BY(mu_);
   SegmentPins pins_ BP_GUARDED_BY(mu_);
-  // What snapshots and clone references pinned at the last deletion pass (GC leaves it alone).
+  // What snapshots and clone references pin (GC leaves it alone), as of generation
+  // held_generation_ of snapshot_pins_ (UINT64_MAX: never computed); a refresh is running.
   PinnedSegmentSet snapshot_held_ BP_GUARDED_BY(mu_);
+  uint64_t held_generation_ BP_GUARDED_BY(mu_) = UINT64_MAX;
+  bool held_refreshing_ BP_GUARDED_BY(mu_) = false;
   GarbageCollector gc_ BP_GUARDED_BY(mu_);
   StoreUsage usage_ BP_GUARDED_BY(mu_);
   // The oldest kept checkpoint when two or more are kept (0: unknown, or recovery could start

@@ -97,9 +97,10 @@ void Volume::ScheduleReclaim(uint64_t reference) {
     // nothing.
     PinnedSegmentSet kept;
     PinnedSegmentSet pinned;
-    Status s =
-        KeptSegments(*self->svc_.store, self->layers_, self->meta_.max_size() / kBlockSize,
-                     self->snapshot_pins_.Snapshot(), &self->checkpoint_live_, &kept, &pinned);
+    uint64_t generation = 0;
+    const VolumePins pins = self->snapshot_pins_.Snapshot(&generation);
+    Status s = KeptSegments(*self->svc_.store, self->layers_, self->meta_.max_size() / kBlockSize,
+                            pins, &self->checkpoint_live_, &kept, &pinned);
     ReclaimResult result;
     if (s.ok()) {
       result = ReclaimDeadSegments(*self->svc_.store, self->meta_.name, pass,
@@ -111,7 +112,10 @@ void Volume::ScheduleReclaim(uint64_t reference) {
       self->svc_.disk_cache->EraseSegments(self->meta_.uuid, result.deleted);
     }
     MutexLock lock(&self->mu_);
-    if (s.ok()) self->snapshot_held_ = std::move(pinned);
+    if (s.ok()) {
+      self->snapshot_held_ = std::move(pinned);
+      self->held_generation_ = generation;
+    }
     for (uint64_t seq : result.deleted) self->usage_.SegmentDeleted(seq);
     self->reclaimer_.PassDone(result.complete ? pass.reference_seq : 0);
     self->BackgroundDone();

@@ -67,7 +67,12 @@ void Volume::MaybeCollect(Clock::TimePoint now) {
   if (budget < std::min<uint64_t>({kMinBatchBytes, svc_.options.gc_rate, largest})) return;
 
   // A clone's base segments stay for its reference, and what a snapshot pins stays for the
-  // snapshot (as of the last deletion pass): moving their live blocks would only add copies.
+  // snapshot: moving their live blocks would only add copies. After a snapshot is taken or
+  // deleted, learn what it pins before choosing.
+  if (held_generation_ != snapshot_pins_.generation()) {
+    if (!held_refreshing_) RefreshHeld();
+    return;
+  }
   const uint64_t base_through = layers_.base_through();
   const PinnedSegmentSet* held = &snapshot_held_;  // read under mu_, which this holds
   const std::vector<uint64_t> candidates =
@@ -193,6 +198,32 @@ void Volume::CopyLive(std::shared_ptr<GcBatch> batch) {
     SealIfFull();
     MaybeCollect(svc_.clock->Now());  // the next batch, if the rate allows it now
   }
+}
+
+void Volume::RefreshHeld() {
+  held_refreshing_ = true;
+  auto self = shared_from_this();
+  RunInBackground([self] {
+    uint64_t generation = 0;
+    const VolumePins pins = self->snapshot_pins_.Snapshot(&generation);
+    PinnedSegmentSet held;
+    const Status s =
+        PinnedSegments(*self->svc_.store, self->layers_, self->meta_.max_size() / kBlockSize, pins,
+                       &held, &self->checkpoint_live_);
+    MutexLock lock(&self->mu_);
+    self->held_refreshing_ = false;
+    if (s.ok()) {
+      self->snapshot_held_ = std::move(held);
+      self->held_generation_ = generation;
+      if (self->accepting_writes()) self->MaybeCollect(self->svc_.clock->Now());
+    } else {
+      // Collection waits for the next scan interval and asks again.
+      spdlog::warn("volume {}: garbage collection cannot tell what snapshots pin: {}",
+                   self->meta_.name, s.ToString());
+      self->gc_.Idle(self->svc_.clock->Now(), false);
+    }
+    self->BackgroundDone();
+  });
 }
 
 bool Volume::Settle(bool manual) {

@@ -3,6 +3,7 @@
 // size in the metadata object is the manager's (volume_manager_snapshots.cpp).
 #include <spdlog/spdlog.h>
 
+#include "engine/sync_io.h"
 #include "engine/volume.h"
 
 namespace bp {
@@ -23,32 +24,10 @@ Status Volume::MappedBeyond(uint64_t size, bool* mapped) {
 
 Status Volume::TrimFrom(uint64_t offset, uint64_t end) {
   if (end <= offset) return Status::Ok();
-  struct Waiter {
-    bp_io io{};
-    Mutex mu;
-    CondVar cv;
-    bool finished BP_GUARDED_BY(mu) = false;
-    int error BP_GUARDED_BY(mu) = 0;
-  } w;
-  w.io.op = BP_IO_OP_TRIM;
-  w.io.offset = offset;
-  w.io.length = end - offset;
-  w.io.user = &w;
-  w.io.done = [](bp_io* io, int error) {
-    auto* self = static_cast<Waiter*>(io->user);
-    MutexLock lock(&self->mu);
-    self->finished = true;
-    self->error = error;
-    self->cv.SignalAll();
-  };
+  SyncIo w(BP_IO_OP_TRIM, offset, end - offset);
   // Past the served size, so not through Submit's bounds check: the map still covers it.
   SubmitModify(&w.io);
-  int error;
-  {
-    MutexLock lock(&w.mu);
-    while (!w.finished) w.cv.Wait(&w.mu);
-    error = w.error;
-  }
+  const int error = w.Wait();
   if (error != 0) {
     return Status::Transient("volume " + meta_.name + ": trimming past the new end failed (" +
                              std::to_string(error) + ")");

@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "engine/sync_io.h"
 #include "engine/volume.h"
 
 namespace bp {
@@ -161,43 +162,21 @@ void Volume::AddWaiter(bp_io* io, Completions* done) {
 }
 
 Status Volume::FlushSync() {
-  struct Waiter {
-    bp_io io{};
-    Mutex mu;
-    CondVar cv;
-    bool finished BP_GUARDED_BY(mu) = false;
-    int error BP_GUARDED_BY(mu) = 0;
-  } w;
-  w.io.op = BP_IO_OP_FLUSH;
-  w.io.user = &w;
-  w.io.done = [](bp_io* io, int error) {
-    auto* self = static_cast<Waiter*>(io->user);
-    MutexLock lock(&self->mu);
-    self->finished = true;
-    self->error = error;
-    self->cv.SignalAll();
-  };
+  SyncIo w(BP_IO_OP_FLUSH);
   SubmitFlush(&w.io);
   const Clock::TimePoint limit = svc_.clock->Now() +
                                  std::chrono::milliseconds(svc_.options.retry_deadline_ms) +
                                  std::chrono::seconds(30);
-  int error;
-  {
-    MutexLock wait_lock(&w.mu);
-    while (!w.finished && svc_.clock->Now() < limit) svc_.clock->WaitUntil(&w.cv, &w.mu, limit);
-    if (!w.finished) {
-      wait_lock.Unlock();
-      bool removed;
-      {
-        MutexLock lock(&mu_);
-        removed = write_.RemoveWaiter(&w.io);
-      }
-      if (removed) return Status::Transient("volume " + meta_.name + ": flush timed out");
-      // Completion is being delivered right now; it cannot take long.
-      wait_lock.Lock();
-      while (!w.finished) w.cv.Wait(&w.mu);
+  int error = 0;
+  if (!w.WaitUntil(svc_.clock, limit, &error)) {
+    bool removed;
+    {
+      MutexLock lock(&mu_);
+      removed = write_.RemoveWaiter(&w.io);
     }
-    error = w.error;
+    if (removed) return Status::Transient("volume " + meta_.name + ": flush timed out");
+    // Completion is being delivered right now; it cannot take long.
+    error = w.Wait();
   }
   if (error == 0) return Status::Ok();
   if (error == ESHUTDOWN) return Status::Permanent("volume " + meta_.name + " is closed");

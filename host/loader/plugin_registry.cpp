@@ -20,6 +20,25 @@ std::string SectionWhere(const Config& config, const PluginSection& section) {
   return config_detail::Where(config.file, section.line) + ": [" + section.table + "]";
 }
 
+// Where a plugin's refusal of its own section points. Plugins name the key they refuse in
+// backticks (docs/sdk.md, "Errors"); the host knows the lines, so the message is placed at the
+// line of the first key of this section that it names, else at the section header.
+std::string RefusalWhere(const Config& config, const PluginSection& section,
+                         const std::string& message) {
+  size_t first = std::string::npos;
+  const std::pair<const std::string, RawValue>* named = nullptr;
+  for (const auto& entry : section.values) {
+    const size_t at = message.find("`" + entry.first + "`");
+    if (at < first) {
+      first = at;
+      named = &entry;
+    }
+  }
+  if (named == nullptr) return SectionWhere(config, section);
+  return config_detail::Where(config.file, named->second.line) + ": [" + section.table + "] key `" +
+         named->first + "`";
+}
+
 std::string UrlScheme(const std::string& url) {
   const size_t sep = url.find("://");
   return sep == std::string::npos ? std::string() : url.substr(0, sep);
@@ -67,7 +86,7 @@ struct PluginRegistry::Impl {
       std::shared_ptr<ObjectStore> filtered;
       Status st = OpenPluginFilter(filters[i].plugin, std::move(filters[i].config),
                                    std::move(below), &filtered);
-      if (!st.ok()) return st.WithContext(SectionWhere(config, config.filters[i]));
+      if (!st.ok()) return st.WithContext(RefusalWhere(config, config.filters[i], st.message()));
       below = std::move(filtered);
     }
     *top = std::move(below);
@@ -128,7 +147,7 @@ Status PluginRegistry::OpenBackend(const Config& config, std::shared_ptr<ObjectS
   BP_RETURN_IF_ERROR(impl_->PrepareFilters(config, &filters));
   std::shared_ptr<ObjectStore> raw;
   Status st = OpenPluginBackend(plugin, std::move(resolved), url, &raw);
-  if (!st.ok()) return st.WithContext(where);
+  if (!st.ok()) return st.WithContext(RefusalWhere(config, section, st.message()));
   const size_t filter_count = filters.size();
   BP_RETURN_IF_ERROR(Impl::StackFilters(config, std::move(filters), raw, &raw));
   if (filter_count != 0) {
@@ -180,7 +199,7 @@ Status PluginRegistry::OpenFrontends(const Config& config, VolumeManager* volume
     const std::string label = plugin->name() + " (" + section.table + ")";
     std::unique_ptr<FrontendInstance> instance;
     Status st = OpenPluginFrontend(plugin, std::move(resolved), volumes, label, &instance);
-    if (!st.ok()) return st.WithContext(SectionWhere(config, section));
+    if (!st.ok()) return st.WithContext(RefusalWhere(config, section, st.message()));
     opened.push_back(std::move(instance));
   }
   *out = std::move(opened);

@@ -48,8 +48,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
  public:
   using Socket = boost::asio::generic::stream_protocol::socket;
 
-  // tls: the listener's TLS context, nullptr when the listener has tls = "off".
-  Connection(Server* server, Socket socket, std::string peer, const TlsContext* tls = nullptr);
+  // tls_mode: the mode of the listener that accepted the client; tls: the frontend's TLS
+  // context, nullptr when that mode is "off".
+  Connection(Server* server, Socket socket, std::string peer, TlsMode tls_mode = TlsMode::kOff,
+             const TlsContext* tls = nullptr);
   ~Connection();
 
   // All three must run on the connection's executor (post them there).
@@ -139,7 +141,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Server* server_;  // outlives every connection (see Server::Stop)
   const FrontendSettings& settings_;
   Socket socket_;
-  const TlsContext* tls_;                        // listener's, nullptr when TLS is off
+  const TlsMode tls_mode_;                       // the accepting listener's
+  const TlsContext* tls_;                        // nullptr when tls_mode_ is kOff
   std::unique_ptr<TlsTransport> tls_transport_;  // set by STARTTLS
   std::string tls_psk_identity_;                 // written by the PSK callback during the handshake
   boost::asio::any_io_executor executor_;

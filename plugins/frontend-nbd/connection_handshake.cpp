@@ -52,8 +52,8 @@ void Connection::ReadClientFlags() {
       self->Abort("client sent unknown handshake flags " + std::to_string(flags));
       return;
     }
-    self->negotiation_ = std::make_unique<Negotiation>(
-        &self->server_->catalog(), flags, self->tls_ ? self->tls_->mode() : TlsMode::kOff);
+    self->negotiation_ =
+        std::make_unique<Negotiation>(&self->server_->catalog(), flags, self->tls_mode_);
     if (self->stopping_) self->negotiation_->SetShuttingDown();
     self->ReadOptionHeader();
   });

@@ -60,10 +60,12 @@ struct BufferView {
 
 }  // namespace
 
-Connection::Connection(Server* server, Socket socket, std::string peer, const TlsContext* tls)
+Connection::Connection(Server* server, Socket socket, std::string peer, TlsMode tls_mode,
+                       const TlsContext* tls)
     : server_(server),
       settings_(server->settings()),
       socket_(std::move(socket)),
+      tls_mode_(tls ? tls_mode : TlsMode::kOff),
       tls_(tls),
       executor_(socket_.get_executor()),
       peer_(std::move(peer)),

@@ -13,7 +13,8 @@ namespace bpnbd {
 const bp_config_key kConfigKeys[] = {
     {"listen", BP_CFG_LIST, "127.0.0.1:10809", 0,
      "Addresses to serve on: \"HOST:PORT\", \"[IPV6]:PORT\", \"*:PORT\" or \"unix:PATH\" "
-     "(relative paths are relative to the config file)."},
+     "(relative paths are relative to the config file), each optionally followed by "
+     "\" tls=off|on|require\", that listener's own TLS mode instead of `tls`."},
     {"socket_mode", BP_CFG_STRING, "0660", 0,
      "Octal permissions of unix socket files created by `listen`."},
     {"exports", BP_CFG_LIST, nullptr, 0,
@@ -37,9 +38,10 @@ const bp_config_key kConfigKeys[] = {
     {"shutdown_timeout", BP_CFG_INT, "30", 0,
      "Seconds stop waits for in-flight requests and replies before closing connections."},
     {"tls", BP_CFG_STRING, "off", 0,
-     "TLS on this section's listeners: \"off\" (STARTTLS refused), \"on\" (clients may "
-     "upgrade; exports with tls_allowed_clients need it) or \"require\" (every option but "
-     "STARTTLS is refused until TLS is up, so nothing is revealed in the clear)."},
+     "TLS on this section's listeners (those whose `listen` entry names no tls= of its own): "
+     "\"off\" (STARTTLS refused), \"on\" (clients may upgrade; exports with "
+     "tls_allowed_clients need it) or \"require\" (every option but STARTTLS is refused until "
+     "TLS is up, so nothing is revealed in the clear)."},
     {"tls_certificate", BP_CFG_STRING, nullptr, 0,
      "PEM certificate chain of the server (X.509); relative to the config file."},
     {"tls_key", BP_CFG_STRING, nullptr, 0,
@@ -86,19 +88,106 @@ bool ReadInt(const bp_host_api* host, const bp_config* config, const char* key, 
 
 }  // namespace
 
-bool ParseListenAddress(const std::string& text, const std::string& base_dir, ListenAddress* out,
+namespace {
+
+bool IsBlank(char c) { return c == ' ' || c == '\t'; }
+
+// "name=value" with a name of lowercase letters and '_': the form of a listen option.
+bool IsOptionWord(const std::string& word) {
+  const size_t eq = word.find('=');
+  if (eq == std::string::npos || eq == 0) return false;
+  for (size_t i = 0; i < eq; ++i) {
+    if (!std::islower(static_cast<unsigned char>(word[i])) && word[i] != '_') return false;
+  }
+  return true;
+}
+
+// Splits a listen entry into its address and the option words after it. Options are taken from
+// the end while the last word has the NAME=VALUE form, so "unix:/srv/my disk.sock" keeps its
+// space, and an entry without options (even one ending in a blank) is left exactly as written.
+void SplitListenOptions(const std::string& entry, std::string* address,
+                        std::vector<std::string>* options) {
+  size_t end = entry.size();
+  while (end > 0) {
+    size_t start = end;
+    while (start > 0 && !IsBlank(entry[start - 1])) --start;
+    if (start == 0 || start == end) break;  // the first word is the address; "" is no option
+    std::string word = entry.substr(start, end - start);
+    if (!IsOptionWord(word)) break;
+    options->insert(options->begin(), std::move(word));
+    end = start;
+    while (end > 0 && IsBlank(entry[end - 1])) --end;
+  }
+  *address = entry.substr(0, end);
+}
+
+bool ApplyListenOption(const std::string& entry, const std::string& option, ListenAddress* out,
+                       std::string* error) {
+  const size_t eq = option.find('=');
+  const std::string name = option.substr(0, eq), value = option.substr(eq + 1);
+  if (name != "tls") {
+    *error = "`listen` entry \"" + entry + "\": unknown option \"" + name + "\" (known: tls)";
+    return false;
+  }
+  if (out->tls_option) {
+    *error = "`listen` entry \"" + entry + "\": tls= is given twice";
+    return false;
+  }
+  TlsMode mode;
+  if (!ParseTlsMode(value, &mode)) {
+    *error = "`listen` entry \"" + entry + "\": tls=" + value +
+             ": must be \"off\", \"on\" or \"require\"";
+    return false;
+  }
+  out->tls_option = mode;
+  return true;
+}
+
+}  // namespace
+
+bool ParseTlsMode(const std::string& text, TlsMode* mode) {
+  if (text == "off") {
+    *mode = TlsMode::kOff;
+  } else if (text == "on") {
+    *mode = TlsMode::kOn;
+  } else if (text == "require") {
+    *mode = TlsMode::kRequire;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+const char* TlsModeName(TlsMode mode) {
+  switch (mode) {
+    case TlsMode::kOff: return "off";
+    case TlsMode::kOn: return "on";
+    case TlsMode::kRequire: return "require";
+  }
+  return "?";
+}
+
+bool ParseListenAddress(const std::string& entry, const std::string& base_dir, ListenAddress* out,
                         std::string* error) {
   *out = ListenAddress{};
+  out->entry = entry;
+  std::string text;
+  std::vector<std::string> options;
+  SplitListenOptions(entry, &text, &options);
+  for (const std::string& option : options) {
+    if (!ApplyListenOption(entry, option, out, error)) return false;
+  }
   out->text = text;
+  const std::string where = "`listen` entry \"" + entry + "\": ";
   if (text.rfind("unix:", 0) == 0) {
     std::string path = text.substr(5);
     if (path.empty()) {
-      *error = "listen entry \"" + text + "\": empty unix socket path";
+      *error = where + "empty unix socket path";
       return false;
     }
     if (path[0] != '/') path = (base_dir.empty() ? std::string(".") : base_dir) + "/" + path;
     if (path.size() >= sizeof(sockaddr_un{}.sun_path)) {
-      *error = "listen entry \"" + text + "\": unix socket path is longer than " +
+      *error = where + "unix socket path is longer than " +
                std::to_string(sizeof(sockaddr_un{}.sun_path) - 1) + " bytes";
       return false;
     }
@@ -106,11 +195,21 @@ bool ParseListenAddress(const std::string& text, const std::string& base_dir, Li
     out->path = path;
     return true;
   }
+  // Host names and ports never contain blanks: a word left over here is neither part of the
+  // address nor an option.
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (!IsBlank(text[i])) continue;
+    size_t start = i;
+    while (start < text.size() && IsBlank(text[start])) ++start;
+    *error = where + "unexpected \"" + text.substr(start) +
+             "\" after the address (options are NAME=VALUE, such as tls=require)";
+    return false;
+  }
   std::string host, port;
   if (!text.empty() && text[0] == '[') {
     size_t close = text.find(']');
     if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-      *error = "listen entry \"" + text + "\": expected \"[IPV6]:PORT\"";
+      *error = where + "expected \"[IPV6]:PORT\"";
       return false;
     }
     host = text.substr(1, close - 1);
@@ -118,21 +217,19 @@ bool ParseListenAddress(const std::string& text, const std::string& base_dir, Li
   } else {
     size_t colon = text.rfind(':');
     if (colon == std::string::npos) {
-      *error = "listen entry \"" + text +
-               "\": expected \"HOST:PORT\", \"[IPV6]:PORT\" or "
-               "\"unix:PATH\"";
+      *error = where + "expected \"HOST:PORT\", \"[IPV6]:PORT\" or \"unix:PATH\"";
       return false;
     }
     host = text.substr(0, colon);
     port = text.substr(colon + 1);
     if (host.find(':') != std::string::npos) {
-      *error = "listen entry \"" + text + "\": put IPv6 addresses in brackets, as [::1]:10809";
+      *error = where + "put IPv6 addresses in brackets, as [::1]:10809";
       return false;
     }
   }
   if (host.empty() || host == "*") host = "0.0.0.0";
   if (!ParsePort(port, &out->port)) {
-    *error = "listen entry \"" + text + "\": bad port \"" + port + "\" (0-65535)";
+    *error = where + "bad port \"" + port + "\" (0-65535)";
     return false;
   }
   out->kind = ListenAddress::Kind::kTcp;
@@ -235,23 +332,26 @@ std::string ReadPath(const bp_host_api* host, const bp_config* config, const cha
 
 }  // namespace
 
+bool AnyListenerUsesTls(const FrontendSettings& settings) {
+  for (const ListenAddress& address : settings.listen) {
+    if (address.tls != TlsMode::kOff) return true;
+  }
+  return false;
+}
+
 bool LoadTlsSettings(const bp_host_api* host, const bp_config* config, const std::string& base_dir,
                      FrontendSettings* out, std::string* error) {
   TlsSettings& tls = out->tls;
   if (host->config_has(config, "tls")) {
     const char* mode = host->config_string(config, "tls");
     std::string m = mode ? mode : "";
-    if (m == "off") {
-      tls.mode = TlsMode::kOff;
-    } else if (m == "on") {
-      tls.mode = TlsMode::kOn;
-    } else if (m == "require") {
-      tls.mode = TlsMode::kRequire;
-    } else {
+    if (!ParseTlsMode(m, &tls.mode)) {
       *error = "`tls` must be \"off\", \"on\" or \"require\" (got \"" + m + "\")";
       return false;
     }
   }
+  // The section's mode is the default of every listen entry that does not name its own.
+  for (ListenAddress& address : out->listen) address.tls = address.tls_option.value_or(tls.mode);
   tls.certificate = ReadPath(host, config, "tls_certificate", base_dir);
   tls.key = ReadPath(host, config, "tls_key", base_dir);
   tls.ca = ReadPath(host, config, "tls_ca", base_dir);
@@ -278,10 +378,28 @@ bool LoadTlsSettings(const bp_host_api* host, const bp_config* config, const std
     }
     out->allowed_clients[entry.substr(0, colon)].push_back(entry.substr(colon + 1));
   }
-  if (tls.mode == TlsMode::kOff &&
-      (!out->allowed_clients.empty() || !tls.certificate.empty() || !tls.psk_file.empty())) {
-    *error = "TLS settings are given but `tls` is \"off\"; set tls = \"on\" or \"require\"";
-    return false;
+  if (!AnyListenerUsesTls(*out)) {
+    const char* given = !tls.certificate.empty()        ? "tls_certificate"
+                        : !tls.psk_file.empty()         ? "tls_psk_file"
+                        : !out->allowed_clients.empty() ? "tls_allowed_clients"
+                                                        : nullptr;
+    if (given) {
+      *error = std::string("`") + given +
+               "` is given but no listener uses TLS: set `tls` to \"on\" or \"require\", or "
+               "add tls=on or tls=require to a `listen` entry";
+      return false;
+    }
+    return true;
+  }
+  if (tls.certificate.empty() && tls.psk_file.empty()) {
+    for (const ListenAddress& address : out->listen) {
+      if (address.tls == TlsMode::kOff) continue;
+      *error = address.tls_option
+                   ? "`listen` entry \"" + address.entry + "\" serves TLS, which needs "
+                   : std::string("`tls` = \"") + TlsModeName(address.tls) + "\" needs ";
+      *error += "`tls_certificate` and `tls_key`, or `tls_psk_file`";
+      return false;
+    }
   }
   return true;
 }

@@ -101,6 +101,7 @@ bool Listener::Bind(asio::io_context& context, const ListenAddress& address, mod
     if (!ClearStaleSocket(address.path, address.text, error)) return false;
     std::unique_ptr<Listener> listener(new Listener(context));
     listener->is_unix_ = true;
+    listener->tls_mode_ = address.tls;
     listener->path_ = address.path;
     listener->description_ = "unix:" + address.path;
     asio::local::stream_protocol::endpoint ep(address.path);
@@ -146,6 +147,7 @@ bool Listener::Bind(asio::io_context& context, const ListenAddress& address, mod
     if (seen) continue;
     bound.push_back(ep);
     std::unique_ptr<Listener> listener(new Listener(context));
+    listener->tls_mode_ = address.tls;
     auto& acceptor = listener->tcp_;
     acceptor.open(ep.protocol(), ec);
     if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
@@ -181,7 +183,10 @@ bool Listener::Bind(asio::io_context& context, const ListenAddress& address, mod
 void Listener::Start(PickContext pick, OnAccept on_accept) {
   pick_ = std::move(pick);
   on_accept_ = std::move(on_accept);
-  Log(BP_LOG_INFO, "listening on " + description_);
+  Log(BP_LOG_INFO, "listening on " + description_ +
+                       (tls_mode_ == TlsMode::kRequire ? " (TLS required)"
+                        : tls_mode_ == TlsMode::kOn    ? " (TLS optional)"
+                                                       : ""));
   if (is_unix_) {
     AcceptUnix();
   } else {

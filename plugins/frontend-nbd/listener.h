@@ -45,6 +45,8 @@ class Listener {
   void RemoveSocketFile();
 
   const std::string& description() const { return description_; }
+  // The TLS mode of the `listen` entry this listener was bound for.
+  TlsMode tls_mode() const { return tls_mode_; }
 
  private:
   explicit Listener(boost::asio::io_context& context);
@@ -56,6 +58,7 @@ class Listener {
   boost::asio::local::stream_protocol::acceptor unix_;
   boost::asio::steady_timer retry_timer_;
   bool is_unix_ = false;
+  TlsMode tls_mode_ = TlsMode::kOff;
   bool closed_ = false;
   std::string description_;  // "127.0.0.1:10809" or "unix:/path"
   std::string path_;         // unix socket file

@@ -33,11 +33,12 @@ Server::~Server() {
 }
 
 bool Server::Bind(std::string* error) {
-  if (settings_.tls.mode != TlsMode::kOff && !TlsContext::Create(settings_.tls, &tls_, error)) {
+  if (AnyListenerUsesTls(settings_) && !TlsContext::Create(settings_.tls, &tls_, error)) {
     return false;
   }
   for (const ListenAddress& address : settings_.listen) {
     if (!Listener::Bind(*contexts_[0], address, settings_.socket_mode, &listeners_, error)) {
+      *error = "`listen`: " + *error;  // the host then points at the key's line
       for (auto& listener : listeners_) listener->RemoveSocketFile();
       listeners_.clear();
       return false;
@@ -76,8 +77,8 @@ bool Server::Start(std::string* error) {
     Listener* l = listener.get();
     asio::post(*contexts_[0], [this, l] {
       l->Start([this]() -> asio::io_context& { return NextContext(); },
-               [this](Connection::Socket socket, std::string peer) {
-                 Adopt(std::move(socket), std::move(peer));
+               [this, l](Connection::Socket socket, std::string peer) {
+                 Adopt(std::move(socket), std::move(peer), l->tls_mode());
                });
     });
   }
@@ -89,7 +90,7 @@ asio::io_context& Server::NextContext() {
   return *contexts_[n % contexts_.size()];
 }
 
-void Server::Adopt(Connection::Socket socket, std::string peer) {
+void Server::Adopt(Connection::Socket socket, std::string peer, TlsMode tls) {
   bp::MutexLock lock(&mutex_);
   boost::system::error_code ignored;
   if (stopping_) {
@@ -102,8 +103,8 @@ void Server::Adopt(Connection::Socket socket, std::string peer) {
     socket.close(ignored);
     return;
   }
-  auto connection =
-      std::make_shared<Connection>(this, std::move(socket), std::move(peer), tls_.get());
+  auto connection = std::make_shared<Connection>(this, std::move(socket), std::move(peer), tls,
+                                                 tls == TlsMode::kOff ? nullptr : tls_.get());
   connections_.emplace(connection.get(), connection);
   Metric("connections", 1);
   // Posted under the lock so that a concurrent Stop() sees the connection only after its

@@ -52,7 +52,7 @@ class Server {
   void Remove(Connection* connection) BP_EXCLUDES(mutex_);
 
  private:
-  void Adopt(Connection::Socket socket, std::string peer) BP_EXCLUDES(mutex_);
+  void Adopt(Connection::Socket socket, std::string peer, TlsMode tls) BP_EXCLUDES(mutex_);
   boost::asio::io_context& NextContext();
   // Runs fn on every live connection's executor.
   template <typename Fn>
@@ -64,7 +64,9 @@ class Server {
 
   FrontendSettings settings_;
   ExportCatalog catalog_;
-  std::unique_ptr<TlsContext> tls_;  // built in Bind when tls is not "off"
+  // Built in Bind when some listener serves TLS; shared by all of them (the mode is each
+  // listener's own).
+  std::unique_ptr<TlsContext> tls_;
   std::vector<std::unique_ptr<boost::asio::io_context>> contexts_;
   std::vector<WorkGuard> work_guards_;
   std::vector<std::thread> threads_;

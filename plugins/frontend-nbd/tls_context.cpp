@@ -148,10 +148,8 @@ bool TlsContext::Create(const TlsSettings& settings, std::unique_ptr<TlsContext>
                         std::string* error) {
   namespace ssl = boost::asio::ssl;
   std::unique_ptr<TlsContext> self(new TlsContext());
-  self->mode_ = settings.mode;
   if (settings.certificate.empty() && settings.psk_file.empty()) {
-    *error = "tls = \"" + std::string(settings.mode == TlsMode::kRequire ? "require" : "on") +
-             "\" needs `tls_certificate` and `tls_key`, or `tls_psk_file`";
+    *error = "TLS needs `tls_certificate` and `tls_key`, or `tls_psk_file`";
     return false;
   }
   if (settings.certificate.empty() != settings.key.empty()) {

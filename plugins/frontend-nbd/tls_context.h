@@ -3,7 +3,8 @@
 // the pre-shared keys of nbdkit's PSK file format (`identity:hexkey` per line). Built once in
 // open(), so a missing file, a bad key or a key file other users can read fails startup with a
 // message naming the file; afterwards it is immutable and shared by every connection and thread
-// (OpenSSL allows concurrent SSL_new on one SSL_CTX).
+// (OpenSSL allows concurrent SSL_new on one SSL_CTX). One context serves every listener whose
+// mode is "on" or "require": the mode belongs to the listener, the keys to the frontend.
 //
 // Secrets never reach a log or an error message: errors name files and line numbers, not
 // contents, and the PSK table is wiped when the context is destroyed.
@@ -24,7 +25,7 @@
 namespace bpnbd {
 
 struct TlsSettings {
-  TlsMode mode = TlsMode::kOff;
+  TlsMode mode = TlsMode::kOff;     // the section's `tls`: the default of its listeners
   std::string certificate;          // PEM chain; empty: no X.509 (PSK only)
   std::string key;                  // PEM private key of the certificate
   std::string ca;                   // PEM CA bundle for client certificates; empty: none
@@ -49,7 +50,6 @@ class TlsContext {
                      std::string* error);
   ~TlsContext();
 
-  TlsMode mode() const { return mode_; }
   boost::asio::ssl::context& ssl() const { return *ssl_; }
   bool has_psk() const { return !psks_.empty(); }
 
@@ -66,7 +66,6 @@ class TlsContext {
  private:
   TlsContext() = default;
 
-  TlsMode mode_ = TlsMode::kOff;
   std::unique_ptr<boost::asio::ssl::context> ssl_;
   std::map<std::string, std::vector<uint8_t>> psks_;
 };

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 
 #include <boost/asio/error.hpp>
 #include <boost/asio/ssl/error.hpp>
@@ -40,17 +41,24 @@ int SinkCreate(BIO* bio) {
   return 1;
 }
 
+// One method table for all sessions, freed when the plugin is unloaded (a static destructor runs
+// at dlclose, after the frontend's close has freed every session that used it); a plain static
+// pointer would leak it with every load of the plugin.
 const BIO_METHOD* SinkMethod() {
-  static BIO_METHOD* method = [] {
-    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "blockpipe sink");
+  struct Free {
+    void operator()(BIO_METHOD* m) const { BIO_meth_free(m); }
+  };
+  static const std::unique_ptr<BIO_METHOD, Free> method = [] {
+    std::unique_ptr<BIO_METHOD, Free> m(
+        BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "blockpipe sink"));
     if (m) {
-      BIO_meth_set_write_ex(m, SinkWrite);
-      BIO_meth_set_ctrl(m, SinkCtrl);
-      BIO_meth_set_create(m, SinkCreate);
+      BIO_meth_set_write_ex(m.get(), SinkWrite);
+      BIO_meth_set_ctrl(m.get(), SinkCtrl);
+      BIO_meth_set_create(m.get(), SinkCreate);
     }
     return m;
   }();
-  return method;
+  return method.get();
 }
 
 }  // namespace

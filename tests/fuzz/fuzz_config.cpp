@@ -118,13 +118,30 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(settings.threads >= 1 && settings.threads <= 64, "threads out of range");
     FUZZ_CHECK(settings.max_inflight >= 1, "max_inflight of zero");
     FUZZ_CHECK(settings.socket_mode <= 0777, "socket mode beyond permission bits");
+    bool any_tls = false;
     for (const bpnbd::ListenAddress& address : settings.listen) {
+      // Every listener serves its own tls= option, or else the section's mode.
+      FUZZ_CHECK(address.tls == address.tls_option.value_or(settings.tls.mode),
+                 "listener TLS mode is neither its option nor the section's");
+      any_tls = any_tls || address.tls != bpnbd::TlsMode::kOff;
       if (address.kind == bpnbd::ListenAddress::Kind::kUnix) {
         FUZZ_CHECK(!address.path.empty() && address.path[0] == '/', "relative unix socket path");
         FUZZ_CHECK(address.path.size() < 108, "unix socket path too long for sockaddr_un");
       } else {
         FUZZ_CHECK(!address.host.empty(), "TCP address without a host");
+        FUZZ_CHECK(address.text.find_first_of(" \t") == std::string::npos,
+                   "a blank in a TCP listen address");
       }
+    }
+    // TLS material is accepted only where some listener uses it, and a TLS listener has keys.
+    FUZZ_CHECK(any_tls == bpnbd::AnyListenerUsesTls(settings), "AnyListenerUsesTls disagrees");
+    if (!any_tls) {
+      FUZZ_CHECK(settings.tls.psk_file.empty() && settings.tls.certificate.empty() &&
+                     settings.allowed_clients.empty(),
+                 "TLS material accepted with no TLS listener");
+    } else {
+      FUZZ_CHECK(!settings.tls.psk_file.empty() || !settings.tls.certificate.empty(),
+                 "a TLS listener without keys accepted");
     }
   }
   return 0;

@@ -3,7 +3,7 @@
 # bounds errors, FAST_ZERO, malformed traffic, concurrent connections …) against the real daemon.
 # Each script runs four times — over the Unix socket and over TCP, each with structured replies
 # on and off (BP_NBD_STRUCTURED=1/0, honoured by nbdtest.connect) — each time on a fresh, empty
-# 1 GiB volume of its own, as
+# volume of its own (1 GiB; 8 GiB for nbd_extended's 64-bit lengths), as
 #     /usr/bin/python3 tests/nbd/nbd_NAME.py URI [extra arguments, see extra_args]
 # with BP_NBD_UNIX_URI and BP_NBD_TCP_URI also set for scripts that want both transports.
 # A script exits 0 on success, 77 to skip (reported, never counted as a pass) and anything else on
@@ -31,6 +31,16 @@ extra_args() {
       bp_volume list --json | "$PY" -c 'import json, sys
 print(",".join(v["name"] for v in json.load(sys.stdin)))'
       ;;
+    nbd_extended) echo --expect-large ;;  # its volume is over 4 GiB: see volume_size
+  esac
+}
+
+# The size of a script's volume: 1 GiB, or more for 64-bit lengths (volumes are sparse, so an
+# 8 GiB volume costs nothing until written).
+volume_size() {
+  case $1 in
+    nbd_extended) echo 8GiB ;;
+    *) echo 1GiB ;;
   esac
 }
 
@@ -44,7 +54,8 @@ for script in "${scripts[@]}"; do
     label="$transport, structured replies $([[ $BP_NBD_STRUCTURED == 1 ]] && echo on || echo off)"
     n=$((n + 1))
     volume=p$n
-    bp_volume create "$volume" --size 1GiB >/dev/null || fail "could not create volume $volume"
+    bp_volume create "$volume" --size "$(volume_size "$name")" >/dev/null ||
+      fail "could not create volume $volume"
     export BP_NBD_UNIX_URI BP_NBD_TCP_URI
     BP_NBD_UNIX_URI=$(bp_uri_unix "$volume")
     BP_NBD_TCP_URI=$(bp_uri_tcp "$volume")

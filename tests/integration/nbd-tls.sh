@@ -6,7 +6,8 @@
 #  - a plaintext client is refused by `tls = "require"` and learns no export name; a wrong key
 #    fails the handshake; a PSK file readable by others stops the daemon with a clear message;
 #  - X.509 (a CA, server and client certificates made here with openssl): nbdinfo and qemu-img
-#    over TLS; with tls_verify_clients a client without a certificate is refused;
+#    over TLS; TLS 1.2 and 1.3 each pinned by a Python ssl client (STARTTLS, GO, READ); with
+#    tls_verify_clients a client without a certificate is refused;
 #  - tls_allowed_clients: an export limited to one PSK identity refuses another and hides
 #    itself from that identity's listing.
 source "$(dirname "$0")/../lib/common.sh"
@@ -119,6 +120,14 @@ for uri in "nbds+unix:///default?socket=$BP_SOCK&tls-certificates=$BP_TMP/xclien
   nbdinfo --map "$uri" | grep -q data || fail "nbdinfo over X.509 failed: $uri"
 done
 grep -q 'client "CN=backup-client"' "$BP_LOG" || fail "the client certificate subject was not logged"
+# libnbd and qemu (GnuTLS) settle on TLS 1.3; Python's ssl pins each version in turn.
+for version in 1.2 1.3; do
+  for uri in "nbd://127.0.0.1:$BP_PORT/default" "nbd+unix:///default?socket=$BP_SOCK"; do
+    /usr/bin/python3 "$SOURCE_DIR/tests/nbd/tls_version_probe.py" "$uri" "$version" \
+      "$BP_TMP/xclient" "$BP_TMP/in.img" >>"$BP_TMP/probe.log" 2>&1 ||
+      fail "TLS $version over $uri: $(tail -1 "$BP_TMP/probe.log")"
+  done
+done
 nbdinfo "nbds://127.0.0.1:$BP_PORT/default?tls-certificates=$BP_TMP/xanon" >/dev/null 2>&1 &&
   fail "a client without a certificate was served despite tls_verify_clients"
 rm -f "$BP_TMP/q.raw"

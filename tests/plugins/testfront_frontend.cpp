@@ -82,7 +82,7 @@ int FrontOpen(const bp_config* cfg, const bp_volume_api* volumes, void** handle)
     std::string msg = "cannot listen on ";
     msg += bp_host->config_list_count(cfg, "listen") ? bp_host->config_list_item(cfg, "listen", 0)
                                                      : "?";
-    msg += ": address already in use";
+    msg += ": address already in use (`fail_open` = true)";
     bp_host->set_error(msg.c_str());
     return BP_ERR_PERMANENT;
   }

@@ -74,15 +74,14 @@ TEST(Frontends, VolumeApiRoundTripThroughRealPlugins) {
   frontends.clear();
 }
 
-TEST(Frontends, OpenFailureCarriesPluginMessageAndLine) {
+TEST(Frontends, OpenFailureCarriesPluginMessageAndTheLineOfTheKeyItNames) {
   Pipeline p(
       "\n[[frontend]]\nplugin = \"testfront\"\nlisten = [\"127.0.0.1:1\"]\nfail_open = true\n");
   std::vector<std::unique_ptr<FrontendInstance>> frontends;
   Status st = p.registry.OpenFrontends(p.config, p.volumes.get(), &frontends);
-  EXPECT_EQ(
-      st.message(),
-      "/etc/bp/test.toml:10: [frontend[0]]: testfront (frontend[0]): cannot listen on 127.0.0.1:1: "
-      "address already in use");
+  EXPECT_EQ(st.message(),
+            "/etc/bp/test.toml:13: [frontend[0]] key `fail_open`: testfront (frontend[0]): cannot "
+            "listen on 127.0.0.1:1: address already in use (`fail_open` = true)");
   EXPECT_TRUE(frontends.empty());
 }
 

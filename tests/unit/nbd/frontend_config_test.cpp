@@ -61,6 +61,45 @@ TEST(ListenAddress, RefusalsNameTheEntry) {
             std::string::npos);
 }
 
+TEST(ListenAddress, TlsOptionAfterTheAddress) {
+  ListenAddress a = Parse("0.0.0.0:10809 tls=require");
+  EXPECT_EQ(a.host, "0.0.0.0");
+  EXPECT_EQ(a.port, 10809);
+  EXPECT_EQ(a.text, "0.0.0.0:10809");
+  EXPECT_EQ(a.entry, "0.0.0.0:10809 tls=require");
+  ASSERT_TRUE(a.tls_option.has_value());
+  EXPECT_EQ(*a.tls_option, TlsMode::kRequire);
+  a = Parse("unix:nbd.sock\t tls=off");
+  EXPECT_EQ(a.path, "/srv/bp/nbd.sock");
+  EXPECT_EQ(a.tls_option, TlsMode::kOff);
+  EXPECT_EQ(Parse("[::1]:1 tls=on").tls_option, TlsMode::kOn);
+  EXPECT_FALSE(Parse("127.0.0.1:1").tls_option.has_value());
+}
+
+TEST(ListenAddress, UnixPathsKeepTheirBlanks) {
+  // Only trailing NAME=VALUE words are options: blanks inside a path are kept, and an entry
+  // without options is taken exactly as written.
+  EXPECT_EQ(Parse("unix:/srv/my disk/nbd.sock").path, "/srv/my disk/nbd.sock");
+  EXPECT_EQ(Parse("unix:/srv/a=b c").path, "/srv/a=b c");
+  EXPECT_EQ(Parse("unix:/srv/x.sock ").path, "/srv/x.sock ");
+  ListenAddress a = Parse("unix:/srv/my disk.sock tls=require");
+  EXPECT_EQ(a.path, "/srv/my disk.sock");
+  EXPECT_EQ(a.tls_option, TlsMode::kRequire);
+}
+
+TEST(ListenAddress, BadOptionsAreRefusedNamingTheEntry) {
+  EXPECT_NE(Refusal("0.0.0.0:1 tls=maybe").find("tls=maybe: must be \"off\", \"on\" or"),
+            std::string::npos);
+  EXPECT_NE(Refusal("0.0.0.0:1 tls=").find("tls=: must be"), std::string::npos);
+  EXPECT_NE(Refusal("0.0.0.0:1 tsl=on").find("unknown option \"tsl\" (known: tls)"),
+            std::string::npos);
+  EXPECT_NE(Refusal("unix:x.sock tls=on tls=off").find("tls= is given twice"), std::string::npos);
+  std::string e = Refusal("0.0.0.0:1 require");
+  EXPECT_NE(e.find("`listen` entry \"0.0.0.0:1 require\""), std::string::npos) << e;
+  EXPECT_NE(e.find("unexpected \"require\" after the address"), std::string::npos) << e;
+  EXPECT_NE(Refusal("0.0.0.0:1 TLS=on").find("unexpected \"TLS=on\""), std::string::npos);
+}
+
 TEST(SocketMode, OctalPermissionsOnly) {
   mode_t mode = 0;
   EXPECT_TRUE(ParseSocketMode("0660", &mode));
@@ -132,6 +171,64 @@ TEST(LoadSettings, EveryKeyIsRead) {
   EXPECT_EQ(s.shutdown_timeout_ms, 7000u);
 }
 
+TEST(LoadSettings, ListenersTakeTheSectionTlsModeUnlessTheyNameTheirOwn) {
+  FrontendSettings s;
+  std::string error;
+  // Existing configs: one `tls` for every listener.
+  ASSERT_TRUE(
+      Load("listen = [\"unix:a.sock\", \"127.0.0.1:1\"]\ntls = \"require\"\n"
+           "tls_psk_file = \"k.psk\"\n",
+           &s, &error))
+      << error;
+  EXPECT_EQ(s.listen[0].tls, TlsMode::kRequire);
+  EXPECT_EQ(s.listen[1].tls, TlsMode::kRequire);
+  EXPECT_TRUE(AnyListenerUsesTls(s));
+  // A plaintext unix socket next to a TLS-only TCP port, both ways round.
+  ASSERT_TRUE(
+      Load("listen = [\"unix:a.sock tls=off\", \"127.0.0.1:1\"]\ntls = \"require\"\n"
+           "tls_psk_file = \"k.psk\"\n",
+           &s, &error))
+      << error;
+  EXPECT_EQ(s.listen[0].tls, TlsMode::kOff);
+  EXPECT_EQ(s.listen[1].tls, TlsMode::kRequire);
+  ASSERT_TRUE(
+      Load("listen = [\"unix:a.sock\", \"127.0.0.1:1 tls=require\", \"127.0.0.1:2 tls=on\"]"
+           "\ntls_psk_file = \"k.psk\"\n",
+           &s, &error))
+      << error;
+  EXPECT_EQ(s.tls.mode, TlsMode::kOff);
+  EXPECT_EQ(s.listen[0].tls, TlsMode::kOff);
+  EXPECT_EQ(s.listen[1].tls, TlsMode::kRequire);
+  EXPECT_EQ(s.listen[2].tls, TlsMode::kOn);
+  EXPECT_EQ(s.tls.psk_file, "/srv/bp/k.psk");
+  // No TLS anywhere, no TLS material: fine.
+  ASSERT_TRUE(Load("listen = [\"unix:a.sock tls=off\"]\n", &s, &error)) << error;
+  EXPECT_FALSE(AnyListenerUsesTls(s));
+}
+
+TEST(LoadSettings, TlsMaterialMustFitTheListeners) {
+  struct Case {
+    const char* body;
+    const char* expect;
+  } cases[] = {
+      {"tls = \"sometimes\"\n", "`tls` must be \"off\", \"on\" or \"require\" (got \"sometimes\")"},
+      {"tls_psk_file = \"k.psk\"\n", "`tls_psk_file` is given but no listener uses TLS"},
+      {"listen = [\"127.0.0.1:1 tls=off\"]\ntls = \"on\"\ntls_psk_file = \"k.psk\"\n",
+       "`tls_psk_file` is given but no listener uses TLS"},
+      {"tls_certificate = \"c.pem\"\ntls_key = \"k.pem\"\n", "`tls_certificate` is given"},
+      {"tls_allowed_clients = [\"v:id\"]\n", "`tls_allowed_clients` is given"},
+      {"tls = \"require\"\n", "`tls` = \"require\" needs `tls_certificate` and `tls_key`, or "},
+      {"listen = [\"unix:a.sock\", \"127.0.0.1:1 tls=on\"]\n",
+       "`listen` entry \"127.0.0.1:1 tls=on\" serves TLS, which needs `tls_certificate`"},
+  };
+  for (const Case& c : cases) {
+    FrontendSettings s;
+    std::string error;
+    EXPECT_FALSE(Load(c.body, &s, &error)) << c.body;
+    EXPECT_NE(error.find(c.expect), std::string::npos) << c.body << " → " << error;
+  }
+}
+
 TEST(LoadSettings, OutOfRangeValuesAreRefusedNamingTheKey) {
   struct Case {
     const char* body;
@@ -148,7 +245,7 @@ TEST(LoadSettings, OutOfRangeValuesAreRefusedNamingTheKey) {
       {"max_connections = -1\n", "`max_connections`"},
       {"socket_mode = \"999\"\n", "`socket_mode`"},
       {"exports = [\"\"]\n", "`exports`"},
-      {"listen = [\"nowhere\"]\n", "listen entry \"nowhere\""},
+      {"listen = [\"nowhere\"]\n", "`listen` entry \"nowhere\""},
   };
   for (const Case& c : cases) {
     FrontendSettings s;

@@ -264,6 +264,32 @@ TEST_F(NegotiationTest, StartTlsFollowsTheTlsMode) {
   EXPECT_FALSE(req.features().structured) << "structured replies from before TLS survived";
 }
 
+TEST_F(NegotiationTest, StartTlsForgetsExtendedHeadersAndMetaContexts) {
+  // SELECTIVETLS: options negotiated in the clear are accepted, then STARTTLS drops them all.
+  Negotiation n(&catalog_, kBothFlags, TlsMode::kOn);
+  Send(n, kOptExtendedHeaders, {});
+  EXPECT_EQ(ParseReplies(out_).back().type, kRepAck);
+  Send(n, kOptSetMetaContext, MetaData("alpha", {"base:allocation"}));
+  EXPECT_EQ(ParseReplies(out_).back().type, kRepAck);
+  EXPECT_EQ(Send(n, kOptStartTls, {}), Negotiation::Next::kStartTls);
+  n.TlsEstablished("alice");
+  // EXPORT_NAME is allowed again: extended headers are no longer in force.
+  EXPECT_EQ(Send(n, kOptExportName, Text("alpha")), Negotiation::Next::kTransmission);
+  EXPECT_FALSE(n.features().extended);
+  EXPECT_FALSE(n.features().structured);
+  EXPECT_EQ(n.features().allocation_context, 0u);
+
+  Negotiation m(&catalog_, kBothFlags, TlsMode::kOn);
+  Send(m, kOptStructuredReply, {});
+  Send(m, kOptSetMetaContext, MetaData("alpha", {"base:allocation"}));
+  EXPECT_EQ(Send(m, kOptStartTls, {}), Negotiation::Next::kStartTls);
+  m.TlsEstablished("alice");
+  Send(m, kOptExtendedHeaders, {});
+  EXPECT_EQ(Send(m, kOptGo, InfoData("alpha")), Negotiation::Next::kTransmission);
+  EXPECT_TRUE(m.features().extended);
+  EXPECT_EQ(m.features().allocation_context, 0u) << "a meta context from before TLS survived";
+}
+
 TEST_F(NegotiationTest, AllowedClientsHideAndRefuseExports) {
   ExportCatalog rules{volumes_.api(), {}, false, {{"alpha", {"alice", "backup"}}}};
   Negotiation plain(&rules, kBothFlags, TlsMode::kOn);
