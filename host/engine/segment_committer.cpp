@@ -132,6 +132,13 @@ std::shared_ptr<PendingSegment> SegmentCommitter::HeadToApply() {
   return head;
 }
 
+bool SegmentCommitter::has_upload_failure() const {
+  for (const auto& p : pending_) {
+    if (p->stage == PendingSegment::Stage::kUploadFailed) return true;
+  }
+  return false;
+}
+
 uint64_t SegmentCommitter::FirstUnsyncedBlocker() const {
   for (const Unsynced& u : unsynced_) {
     if (!u.journaled) return u.seq;

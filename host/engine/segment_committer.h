@@ -100,6 +100,8 @@ class SegmentCommitter {
   // Memory of sealed segments not yet durable (buffers and their encoded images).
   uint64_t pending_bytes() const { return pending_bytes_; }
   bool has_pending() const { return !pending_.empty(); }
+  // A pending segment's upload failed and waits for its retry.
+  bool has_upload_failure() const;
   size_t pending_count() const { return pending_.size(); }
   size_t uploads_in_flight() const { return uploading_; }
 

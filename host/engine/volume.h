@@ -239,6 +239,10 @@ class Volume : public std::enable_shared_from_this<Volume> {
   void FailUncoveredWaiters(Completions* done) BP_REQUIRES(mu_);
   // Group commit: whether the active buffer is sealed now for the flushes waiting on it.
   bool SealForWaitersNow() const BP_REQUIRES(mu_);
+  // Whether flushes are satisfied from the local journal now: durability = "local", and the
+  // store is remote or its uploads are failing (on a local store the upload and sync cost what
+  // the journal would, without writing the data twice).
+  bool JournalTakesFlushes() const BP_REQUIRES(mu_);
 
   // ---- volume_sync.cpp (stores with deferred durability, BP_BACKEND_CAP_DEFER_SYNC) ----
   // Start a sync of every unsynced segment if a waiting flush needs one (or `force`: the tick's

@@ -57,8 +57,17 @@ void Volume::EncodeSegment(std::shared_ptr<PendingSegment> seg) {
 bool Volume::SealForWaitersNow() const {
   // Store mode: only when nothing is pending, so every flush arriving while segments upload
   // shares the next one. Local journal: when no journal commit runs, for the same reason.
-  if (svc_.journal != nullptr) return !journal_busy_;
+  if (JournalTakesFlushes()) return !journal_busy_;
   return !committer_.has_pending();
+}
+
+bool Volume::JournalTakesFlushes() const {
+  // On a store that defers durability (a local one) a flush is as cheap to satisfy by
+  // uploading and syncing its segments as by journaling them, and journaling would write every
+  // flushed byte twice; the journal is the fallback while uploads fail (the store's directory
+  // full, read-only or gone), as it is for a remote store that is down.
+  if (svc_.journal == nullptr) return false;
+  return !defer_sync_ || committer_.has_upload_failure();
 }
 
 void Volume::Pump(bool retry_now) {
@@ -118,7 +127,7 @@ void Volume::UploadSegment(std::shared_ptr<PendingSegment> seg) {
 }
 
 void Volume::FailUncoveredWaiters(Completions* done) {
-  if (svc_.journal != nullptr) {
+  if (JournalTakesFlushes()) {
     // The journal may still take what the flushes wait for; they fail only if it cannot. A
     // segment they need that is still encoding goes to the journal when its encode finishes.
     MaybeJournal();

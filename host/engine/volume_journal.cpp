@@ -20,7 +20,7 @@
 namespace bp {
 
 void Volume::MaybeJournal() {
-  if (svc_.journal == nullptr || journal_busy_ || access_ != Access::kWritable ||
+  if (!JournalTakesFlushes() || journal_busy_ || access_ != Access::kWritable ||
       phase_ == Phase::kClosed) {
     return;
   }
