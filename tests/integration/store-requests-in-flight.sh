@@ -17,17 +17,17 @@ metric() {
 
 bp_init
 bp_config_sed 's/^segment_size = .*/segment_size = "4MiB"/'
-bp_config_sed 's/^uploads_in_flight = .*/uploads_in_flight = 4/'
+bp_config_sed 's/^uploads_in_flight = .*/uploads_in_flight = 3/'
 bp_config_append "$(printf '[[filter]]\nplugin = "delay"\nwrite_latency = "300ms"\nread_latency = "30ms"')"
-grep -q '^segment_size = "4MiB"$' "$BP_CONFIG" && grep -q '^uploads_in_flight = 4$' "$BP_CONFIG" ||
+grep -q '^segment_size = "4MiB"$' "$BP_CONFIG" && grep -q '^uploads_in_flight = 3$' "$BP_CONFIG" ||
   fail "could not set segment_size and uploads_in_flight in $BP_CONFIG"
 bp_run
 
 seq_data write "$(bp_uri_unix)" "$MIB" 5 || fail "writing $MIB MiB failed"
 uploads=$(metric segment_uploads_in_flight_peak)
-log "segment uploads in flight at most: $uploads (uploads_in_flight = 4)"
+log "segment uploads in flight at most: $uploads (uploads_in_flight = 3)"
 ((uploads >= 2)) || fail "a sequential write kept only $uploads segment upload(s) in flight"
-((uploads <= 4)) || fail "$uploads segment uploads in flight, more than uploads_in_flight = 4"
+((uploads <= 3)) || fail "$uploads segment uploads in flight, more than uploads_in_flight = 3"
 
 restart_blockpipe
 seq_data verify "$(bp_uri_unix)" 32 5 8 || fail "the cold sequential read returned other data"
