@@ -18,6 +18,8 @@ JOBS = [
     ("randread-4k-qd1", "4k random read, qd1", "read", "iops"),
     ("seqwrite-1m-qd8", "1 MiB sequential write, qd8", "write", "mibs"),
     ("seqread-1m-qd8", "1 MiB sequential read, qd8", "read", "mibs"),
+    ("seqwrite-1m-qd8-flush16m", "1 MiB sequential write, qd8, FLUSH every 16 MiB", "write", "mibs"),
+    ("randwrite-4k-qd32-flush1m", "4k random write, qd32, FLUSH every 1 MiB", "write", "iops"),
 ]
 COPIES = [("nbdcopy-in", "nbdcopy 1 GiB in"), ("nbdcopy-out", "nbdcopy 1 GiB out")]
 REFERENCE = "nbdkit-memory"
@@ -74,6 +76,9 @@ def main():
     ours = [s for s in servers if s.startswith("blockpipe")]
     refs = [r for r in (REFERENCE, FILE_REFERENCE) if r in servers]
     pairs = [(s, r) for r in refs for s in ours]
+    # The local journal against the same config without it (the same run, back to back).
+    if "blockpipe-journal" in servers and "blockpipe" in servers:
+        pairs.insert(0, ("blockpipe-journal", "blockpipe"))
     header = ["workload"] + servers + [f"{s} / {r.replace('-', ' ')}" for s, r in pairs]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))

@@ -24,8 +24,12 @@
 #                     [--zstd-level N] [--cipher NAME] [--journal] [--out DIR]
 #   --repeat N          run every fio job N times per server (interleaved); the table shows the
 #                       median
-#   --servers LIST      which servers (default above; nbdkit-file is the fifth one available)
-#   --jobs LIST         which sections of bench/jobs.fio, in order (default: all six)
+#   --servers LIST      which servers (default above; also available: nbdkit-file, and
+#                       blockpipe-journal: blockpipe's config with the local journal on, its own
+#                       data dir and objects beside blockpipe's, for the journal on/off ratio)
+#   --jobs LIST         which sections of bench/jobs.fio, in order (default: the six without a
+#                       FLUSH; seqwrite-1m-qd8-flush16m and randwrite-4k-qd32-flush1m send one
+#                       every 16 MiB / 1 MiB)
 #   --objects-dir DIR   parent of blockpipe's temp object directory and of nbdkit-file's file
 #                       (default: /dev/shm)
 #   --cache-memory SIZE blockpipe's decoded-unit cache (default: 1152MiB: the 1 GiB export,
@@ -81,9 +85,9 @@ done
 read -r -a server_list <<<"$servers"
 for server in "${server_list[@]}"; do
   case $server in
-    blockpipe | blockpipe-zstd-encrypt) [[ -x $BLOCKPIPE ]] || fail "blockpipe not built at $BLOCKPIPE" ;;
+    blockpipe | blockpipe-zstd-encrypt | blockpipe-journal) [[ -x $BLOCKPIPE ]] || fail "blockpipe not built at $BLOCKPIPE" ;;
     nbdkit-memory | nbdkit-file | qemu-nbd) ;;
-    *) fail "unknown server '$server' (blockpipe, blockpipe-zstd-encrypt, nbdkit-memory, nbdkit-file, qemu-nbd)" ;;
+    *) fail "unknown server '$server' (blockpipe, blockpipe-zstd-encrypt, blockpipe-journal, nbdkit-memory, nbdkit-file, qemu-nbd)" ;;
   esac
 done
 require_cmd fio nbdcopy nbdkit qemu-nbd nbdinfo nbdsh
@@ -151,6 +155,34 @@ start_blockpipe_encrypted() {
   URI="nbd+unix:///default?socket=$ENC_SOCK"
 }
 
+# blockpipe-journal: the plain blockpipe config (`blockpipe init`, lz4, the same cache) with the
+# local journal on (`--journal`: durability = "local", the journal under its data dir), its own
+# objects dir beside blockpipe's, started by hand like the encrypted one.
+start_blockpipe_journal() {
+  local dir=$BP_TMP/data-journal port
+  JOURNAL_CONFIG=$dir/blockpipe.toml
+  mkdir -p "$dir" "$objects-journal"
+  register_path "$objects-journal"
+  port=$(free_port)
+  "$BLOCKPIPE" init --data-dir "$dir" --port "$port" --journal --force >>"$BP_TMP/journal.log" 2>&1 ||
+    fail "blockpipe init --journal failed"
+  sed -i -e "s|^url = \"file://.*\"|url = \"file://$objects-journal\"|" \
+    -e "s|^cache_memory = .*|cache_memory = \"$cache_memory\"|" "$JOURNAL_CONFIG"
+  if [[ -n $lz4_acceleration ]]; then
+    sed -i "s|^plugin = \"lz4\"|plugin = \"lz4\"\nacceleration = $lz4_acceleration|" "$JOURNAL_CONFIG"
+  fi
+  grep -q "^url = \"file://$objects-journal\"" "$JOURNAL_CONFIG" &&
+    grep -q "^cache_memory = \"$cache_memory\"" "$JOURNAL_CONFIG" &&
+    grep -q '^durability = "local"' "$JOURNAL_CONFIG" ||
+    fail "could not point $JOURNAL_CONFIG at the bench's object dir and cache size"
+  "$BLOCKPIPE" run --config "$JOURNAL_CONFIG" >>"$BP_TMP/journal.log" 2>&1 &
+  SERVER_PID=$!
+  register_pid "$SERVER_PID"
+  wait_until 60 "blockpipe-journal socket" _bp_socket_accepts "$dir/nbd.sock" ||
+    fail "blockpipe-journal did not start: $(tail -n 5 "$BP_TMP/journal.log")"
+  URI="nbd+unix:///default?socket=$dir/nbd.sock"
+}
+
 # start_server NAME: sets URI and SERVER_PID (empty for blockpipe, which server.sh tracks).
 start_server() {
   case $1 in
@@ -160,6 +192,9 @@ start_server() {
       ;;
     blockpipe-zstd-encrypt)
       start_blockpipe_encrypted
+      ;;
+    blockpipe-journal)
+      start_blockpipe_journal
       ;;
     nbdkit-memory)
       start_nbdkit_memory 1G
@@ -200,6 +235,9 @@ stop_server() {
     stop_blockpipe
   elif [[ $1 == blockpipe-zstd-encrypt ]]; then
     "$BLOCKPIPE" stats --config "$ENC_CONFIG" >"$out/$1/stats.txt" 2>&1 || true
+    stop_pid "${server_pid[$1]}" 60
+  elif [[ $1 == blockpipe-journal ]]; then
+    "$BLOCKPIPE" stats --config "$JOURNAL_CONFIG" >"$out/$1/stats.txt" 2>&1 || true
     stop_pid "${server_pid[$1]}" 60
   else
     stop_pid "${server_pid[$1]}" 20

@@ -38,6 +38,9 @@ struct Sabotage {
   // Deleting a volume that clones share deletes all of its objects, the shared segments too
   // (caught by reading a clone after its base is deleted).
   static constexpr uint32_t kDeleteSharedSegments = 1u << 8;
+  // On a store with deferred durability, a FLUSH completes once its segments are uploaded,
+  // before they are synced (caught by power losses).
+  static constexpr uint32_t kAckFlushBeforeSync = 1u << 9;
 };
 
 struct EngineOptions {
@@ -59,8 +62,10 @@ struct EngineOptions {
   uint64_t cache_memory = 256ull << 20;
   // Read side ([engine] keys): a sequential stream reads ahead at most this many bytes (0: no
   // read-ahead), and one ranged GET fetches at most read_coalesce_max bytes of adjacent units.
-  uint64_t read_ahead_max = 8ull << 20;
-  uint64_t read_coalesce_max = 2ull << 20;
+  // On a remote store a stream needs several GETs in flight to reach the store's throughput, so
+  // the window holds several runs: 32 MiB is 8 GETs of 4 MiB (docs/benchmarks.md).
+  uint64_t read_ahead_max = 32ull << 20;
+  uint64_t read_coalesce_max = 4ull << 20;
   // Disk cache of stored units ([disk_cache] section): directory (empty: <data_dir>/cache) and
   // size in bytes, 0 = no disk cache (cache/disk_cache.h).
   std::string disk_cache_dir;

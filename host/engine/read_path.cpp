@@ -38,6 +38,11 @@ std::atomic<int64_t>& RangedBytesCounter() {
       "unit_ranged_read_bytes_total", "Bytes of stored units read from the object store");
   return c;
 }
+InFlightGauge& ReadsInFlight() {
+  static InFlightGauge g("unit_reads_in_flight",
+                         "Ranged reads of stored units from the object store running");
+  return g;
+}
 std::atomic<int64_t>& ReadAheadCounter() {
   static std::atomic<int64_t>& c = Metrics::Global().Counter(
       "read_ahead_units_total", "Units planned for read-ahead of sequential streams");
@@ -331,7 +336,11 @@ Status UnitLoader::FetchRange(const std::string& key, const std::vector<UnitRef>
   const uint64_t end = units[last - 1].loc.offset + units[last - 1].loc.stored_length;
   if (scratch.size() < end - begin) scratch.resize(end - begin);
   uint64_t got = 0;
-  Status s = store_->Read(key, begin, end - begin, scratch.data(), &got);
+  Status s;
+  {
+    InFlightGauge::Scope reading(&ReadsInFlight());
+    s = store_->Read(key, begin, end - begin, scratch.data(), &got);
+  }
   RangedReadCounter().fetch_add(1, std::memory_order_relaxed);
   RangedBytesCounter().fetch_add(static_cast<int64_t>(got), std::memory_order_relaxed);
   Status first_error;
@@ -418,8 +427,11 @@ Status UnitLoader::LoadRun(const std::vector<UnitRef>& units, std::vector<UnitDa
             uint64_t got = 0;
             const SegmentSource from = layers_->For(u.seq);
             const std::string key = SegmentKey(*from.volume, u.seq);
-            BP_RETURN_IF_ERROR(
-                store_->Read(key, u.loc.offset, u.loc.stored_length, scratch.data(), &got));
+            {
+              InFlightGauge::Scope reading(&ReadsInFlight());
+              BP_RETURN_IF_ERROR(
+                  store_->Read(key, u.loc.offset, u.loc.stored_length, scratch.data(), &got));
+            }
             RangedReadCounter().fetch_add(1, std::memory_order_relaxed);
             RangedBytesCounter().fetch_add(static_cast<int64_t>(got), std::memory_order_relaxed);
             return DecodeStoredUnit(scratch.data(), got, key, u.seq, u.unit_index, u.loc,

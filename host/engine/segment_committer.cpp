@@ -14,10 +14,16 @@ SegmentCommitter::SegmentCommitter(const EngineOptions& options) : options_(opti
 void SegmentCommitter::Reset(uint64_t durable_seq) {
   durable_seq_ = durable_seq;
   next_seq_ = durable_seq + 1;
+  unsynced_.clear();
 }
 
 uint64_t SegmentCommitter::AckFrontier() const {
-  uint64_t frontier = durable_seq_;
+  uint64_t frontier = synced_seq();
+  for (const Unsynced& u : unsynced_) {
+    // Broken on purpose (engine_options.h): an unsynced segment counts as durable.
+    if (!u.journaled && !(options_.sabotage & Sabotage::kAckFlushBeforeSync)) return frontier;
+    frontier = u.seq;
+  }
   for (const auto& seg : pending_) {
     if (!seg->journaled) break;
     frontier = seg->seq;
@@ -126,7 +132,44 @@ std::shared_ptr<PendingSegment> SegmentCommitter::HeadToApply() {
   return head;
 }
 
-uint64_t SegmentCommitter::Durable(PendingSegment* seg) {
+bool SegmentCommitter::has_upload_failure() const {
+  for (const auto& p : pending_) {
+    if (p->stage == PendingSegment::Stage::kUploadFailed) return true;
+  }
+  return false;
+}
+
+uint64_t SegmentCommitter::FirstUnsyncedBlocker() const {
+  for (const Unsynced& u : unsynced_) {
+    if (!u.journaled) return u.seq;
+  }
+  return 0;
+}
+
+std::vector<uint64_t> SegmentCommitter::UnsyncedThrough(uint64_t through) const {
+  std::vector<uint64_t> seqs;
+  for (const Unsynced& u : unsynced_) {
+    if (u.seq > through) break;
+    seqs.push_back(u.seq);
+  }
+  return seqs;
+}
+
+bool SegmentCommitter::Synced(uint64_t through) {
+  bool journaled = false;
+  while (!unsynced_.empty() && unsynced_.front().seq <= through) {
+    journaled = journaled || unsynced_.front().journaled;
+    unsynced_.pop_front();
+  }
+  return journaled;
+}
+
+uint64_t SegmentCommitter::Durable(PendingSegment* seg, Clock::TimePoint now) {
+  // Out of order only under the sabotage of HeadToApply, which then also skips the unsynced
+  // list's order: it is broken on purpose anyway.
+  if (defer_sync_ && seg->seq > durable_seq_) {
+    unsynced_.push_back(Unsynced{seg->seq, seg->journaled, now});
+  }
   durable_seq_ = std::max(durable_seq_, seg->seq);
   // Always the head, unless the sabotage above applies out of order.
   pending_.erase(std::find_if(pending_.begin(), pending_.end(),
@@ -179,6 +222,12 @@ void SegmentCommitter::Journaled(const std::vector<std::shared_ptr<PendingSegmen
   for (const auto& p : segs) {
     p->journaling = false;
     if (ok) p->journaled = true;
+  }
+  if (!ok) return;
+  for (Unsynced& u : unsynced_) {
+    for (const auto& p : segs) {
+      if (p->seq == u.seq) u.journaled = true;
+    }
   }
 }
 

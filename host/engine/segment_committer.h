@@ -16,6 +16,14 @@
 // store has it. AckFrontier() is the highest seq such that every segment up to it is durable or
 // journaled; FLUSH/FUA waiters complete at that frontier.
 //
+// On a store with deferred durability (BP_BACKEND_CAP_DEFER_SYNC, set_defer_sync) a segment is
+// uploaded without being made durable against a crash of the machine: once uploaded it is
+// applied to the map in seq order as always (durable_seq counts it: the store has it, a
+// restarted process reads it), and waits in the *unsynced* list until a sync names it. The
+// ack frontier then stops at the first unsynced segment that is not journaled, and synced_seq()
+// is the prefix a power loss cannot take away; checkpoints and snapshot records never refer
+// past it.
+//
 // It only keeps books and decides what comes next; the Volume runs the work it hands out
 // (encoding, uploading, journaling) on its executor without the lock and reports the outcome.
 //
@@ -66,12 +74,34 @@ class SegmentCommitter {
   void Reset(uint64_t durable_seq);
 
   uint64_t next_seq() const { return next_seq_; }
+  // Segments through this seq are in the store and applied to the map.
   uint64_t durable_seq() const { return durable_seq_; }
-  // Every segment up to this seq is durable or journaled (>= durable_seq()).
+  // Segments through this seq are in the store and durable against a crash of the machine
+  // (== durable_seq() unless the store defers durability).
+  uint64_t synced_seq() const {
+    return unsynced_.empty() ? durable_seq_ : unsynced_.front().seq - 1;
+  }
+  // Every segment up to this seq is synced or journaled.
   uint64_t AckFrontier() const;
+
+  // ---- deferred durability (the store's BP_BACKEND_CAP_DEFER_SYNC) ----
+  void set_defer_sync(bool defer) { defer_sync_ = defer; }
+  bool defer_sync() const { return defer_sync_; }
+  bool has_unsynced() const { return !unsynced_.empty(); }
+  // When the oldest unsynced segment became durable.
+  Clock::TimePoint oldest_unsynced_since() const { return unsynced_.front().since; }
+  // The first unsynced segment that is not journaled (the one the ack frontier stops at), or 0.
+  uint64_t FirstUnsyncedBlocker() const;
+  // The unsynced segments through `through`, oldest first.
+  std::vector<uint64_t> UnsyncedThrough(uint64_t through) const;
+  // Segments through `through` were synced: they leave the unsynced list. Returns whether any
+  // of them was journaled (the journal may now forget them).
+  bool Synced(uint64_t through);
   // Memory of sealed segments not yet durable (buffers and their encoded images).
   uint64_t pending_bytes() const { return pending_bytes_; }
   bool has_pending() const { return !pending_.empty(); }
+  // A pending segment's upload failed and waits for its retry.
+  bool has_upload_failure() const;
   size_t pending_count() const { return pending_.size(); }
   size_t uploads_in_flight() const { return uploading_; }
 
@@ -96,8 +126,9 @@ class SegmentCommitter {
   // role), else null (and the role is released).
   std::shared_ptr<PendingSegment> HeadToApply();
   // The head returned by HeadToApply has its map delta applied: it leaves the queue and its
-  // memory is recycled. Returns the new durable seq.
-  uint64_t Durable(PendingSegment* seg);
+  // memory is recycled (with deferred durability it joins the unsynced list; `now` is when).
+  // Returns the new durable seq.
+  uint64_t Durable(PendingSegment* seg, Clock::TimePoint now = Clock::TimePoint{});
   // seg's upload failed (transiently): back off. Returns the wait in ms before the retry.
   uint32_t UploadFailed(PendingSegment* seg, Clock::TimePoint now);
   // seg's upload ended in a fence (another writer).
@@ -117,7 +148,8 @@ class SegmentCommitter {
   // being journaled, oldest first, now marked `journaling`; stops at the first one not encoded
   // yet (a later one would not move the frontier).
   std::vector<std::shared_ptr<PendingSegment>> TakeForJournal(uint64_t through);
-  // The journal task for these segments finished.
+  // The journal task for these segments finished (those that became durable meanwhile are
+  // marked journaled in the unsynced list too).
   void Journaled(const std::vector<std::shared_ptr<PendingSegment>>& segs, bool ok);
   // A segment up to `through` waits for an encode before it can be journaled.
   bool JournalWaitsForEncode(uint64_t through) const;
@@ -140,6 +172,15 @@ class SegmentCommitter {
 
   const EngineOptions options_;
   std::deque<std::shared_ptr<PendingSegment>> pending_;
+  // Durable (applied) segments not yet synced, ascending and contiguous: synced_seq() + 1 ..
+  // durable_seq_. Only with defer_sync_.
+  struct Unsynced {
+    uint64_t seq = 0;
+    bool journaled = false;
+    Clock::TimePoint since{};
+  };
+  std::deque<Unsynced> unsynced_;
+  bool defer_sync_ = false;
   std::vector<std::unique_ptr<WriteBuffer>> spare_buffers_;
   std::vector<Bytes> spare_images_;  // storage of uploaded segment images, kept for reuse
   uint64_t spare_bytes_ = 0;         // memory the two spare lists hold

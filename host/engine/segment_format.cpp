@@ -420,6 +420,39 @@ Status ReadSegmentMeta(ObjectStore& store, const std::string& key, uint64_t seq,
   return Status::Ok();
 }
 
+Status CheckStoredUnits(ObjectStore& store, const std::string& key, const SegmentMeta& meta) {
+  // Adjacent units are read together, a few MiB at a time.
+  constexpr uint64_t kChunk = 4ull << 20;
+  Bytes buf;
+  size_t i = 0;
+  while (i < meta.units.size()) {
+    const uint64_t begin = meta.units[i].offset;
+    uint64_t end = begin + meta.units[i].stored_length;
+    size_t j = i + 1;
+    while (j < meta.units.size() && meta.units[j].offset == end &&
+           end + meta.units[j].stored_length - begin <= kChunk) {
+      end += meta.units[j].stored_length;
+      ++j;
+    }
+    buf.resize(end - begin);
+    uint64_t got = 0;
+    BP_RETURN_IF_ERROR(store.Read(key, begin, end - begin, buf.data(), &got));
+    for (size_t u = i; u < j; ++u) {
+      const UnitLoc& loc = meta.units[u];
+      const uint64_t at = loc.offset - begin;
+      if (got < at + loc.stored_length) {
+        return Status::Corrupt(key + " unit " + std::to_string(u) + ": segment is truncated");
+      }
+      if (Crc32c(buf.data() + at, loc.stored_length) != loc.crc) {
+        return Status::Corrupt(key + " unit " + std::to_string(u) +
+                               ": checksum mismatch (torn by a crash before it was synced?)");
+      }
+    }
+    i = j;
+  }
+  return Status::Ok();
+}
+
 Status DecodeStoredUnit(const uint8_t* stored, uint64_t got, const std::string& key, uint64_t seq,
                         uint32_t unit_index, const UnitLoc& loc, const CodecChain& chain,
                         Bytes* out) {

@@ -97,6 +97,12 @@ Status ReadSegmentMeta(ObjectStore& store, const std::string& key, uint64_t seq,
                        const CodecChain& chain, uint64_t volume_blocks, uint64_t listed_size,
                        SegmentMeta* out, uint64_t* object_size);
 
+// Read every data unit of segment `key` (meta: what ReadSegmentMeta returned) and check it
+// against the checksum its meta records, without decoding: Corrupt naming the first unit that
+// does not match or is cut short. What recovery asks of a segment a crash of the machine may
+// have torn (a store with deferred durability).
+Status CheckStoredUnits(ObjectStore& store, const std::string& key, const SegmentMeta& meta);
+
 // Verify and decode the stored bytes of one data unit (got bytes at stored; key names the
 // object in messages). Corrupt on length, checksum or decode failure. *out is replaced; its
 // current size is room the decoder overwrites (CodecChain::DecodeInto), so a recycled buffer

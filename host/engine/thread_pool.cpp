@@ -5,9 +5,10 @@
 
 namespace bp {
 
-ThreadPool::ThreadPool(uint32_t threads) {
+ThreadPool::ThreadPool(uint32_t threads, uint32_t speculative_limit) {
   if (threads == 0) threads = 1;
-  speculative_limit_ = std::max<size_t>(1, threads / 2);
+  const size_t wanted = speculative_limit != 0 ? speculative_limit : threads / 2;
+  speculative_limit_ = std::max<size_t>(1, std::min<size_t>(wanted, threads - 1));
   workers_.reserve(threads);
   for (uint32_t i = 0; i < threads; ++i) workers_.emplace_back([this] { Run(); });
 }

@@ -1,9 +1,10 @@
 // ThreadPool: the engine's fixed set of worker threads for backend calls and codec work,
 // shared by every volume. Tasks never wait on other queued tasks (the engine's callers arrange
 // that), so a fixed size cannot deadlock. Speculative tasks (read-ahead) wait in a queue of
-// their own: a worker takes one only when no ordinary task is queued, and at most half the
-// workers (at least one) run speculative tasks at a time, so a client's read never queues
-// behind read-ahead. Thread-safe.
+// their own: a worker takes one only when no ordinary task is queued, and at most
+// `speculative_limit` workers (by default half, at least one, and never all of them unless there
+// is only one) run speculative tasks at a time, so a client's read never queues behind
+// read-ahead for long. Thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -20,7 +21,9 @@ namespace bp {
 
 class ThreadPool final : public Executor {
  public:
-  explicit ThreadPool(uint32_t threads);
+  // speculative_limit: most workers running speculative tasks at once; 0 means half of them.
+  // Capped at threads - 1 (at least 1), so one worker is always left for ordinary tasks.
+  explicit ThreadPool(uint32_t threads, uint32_t speculative_limit = 0);
   ~ThreadPool();  // runs the queued tasks, then joins
 
   // Queue a task. After Stop, tasks run inline on the caller so nothing is silently dropped.
@@ -29,6 +32,7 @@ class ThreadPool final : public Executor {
   // Finish queued tasks and join the workers. Idempotent.
   void Stop() BP_EXCLUDES(mu_);
   size_t size() const { return workers_.size(); }
+  size_t speculative_limit() const { return speculative_limit_; }
 
  private:
   void Run() BP_EXCLUDES(mu_);

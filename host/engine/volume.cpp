@@ -32,6 +32,8 @@ Volume::Volume(const Services& services, VolumeMeta meta, std::unique_ptr<CodecC
       chain_(std::move(chain)),
       opened_writable_(options.writable && options.view == nullptr),
       fenced_puts_(options.fenced_puts),
+      defer_sync_(opened_writable_ &&
+                  (services.store->Capabilities() & BP_BACKEND_CAP_DEFER_SYNC) != 0),
       cache_written_units_((services.store->Capabilities() & BP_BACKEND_CAP_LOCAL_READS) == 0),
       size_(meta_.size),
       layers_(meta_.name, meta_.uuid, chain_.get(), std::move(options.bases)),
@@ -140,6 +142,13 @@ void Volume::Tick(Clock::TimePoint now) {
     Seal();
   }
   if (committer_.RetryDue(now)) Pump(/*retry_now=*/true);
+  // Deferred durability keeps the promise of flush_interval_ms for a crash of the machine too:
+  // what no flush synced is synced once it is that old.
+  if (committer_.has_unsynced() && now >= sync_retry_at_ &&
+      now - committer_.oldest_unsynced_since() >=
+          std::chrono::milliseconds(svc_.options.flush_interval_ms)) {
+    MaybeSync(/*force=*/true);
+  }
   if (reclaimer_.waiting()) ScheduleReclaim(0);
   MaybeCollect(now);
   const auto max_wait = std::chrono::milliseconds(svc_.options.retry_deadline_ms);
@@ -161,6 +170,7 @@ Status Volume::Close(bool clean) {
   if (clean && writable) {
     result = FlushSync();
     if (result.ok() && svc_.journal != nullptr) result = DrainJournal();
+    Completions synced;  // flushes the final checkpoint's sync completes, after the lock
     MutexLock lock(&mu_);
     // A periodic checkpoint still being written finishes first. The wait goes through the
     // clock like every other (the simulator runs the checkpoint's task meanwhile) and is
@@ -182,13 +192,17 @@ Status Volume::Close(bool clean) {
       const uint64_t covered = checkpointer_.Begin();
       Bytes plain = SerializeCheckpoint(state_);
       const uint64_t seq = state_.through_seq;
+      const std::vector<uint64_t> unsynced = committer_.UnsyncedThrough(seq);
       lock.Unlock();
-      Status s = checkpoints_.Put(seq, plain);
+      // A checkpoint refers only to segments a crash of the machine cannot take away.
+      Status s = SyncNow(unsynced);
+      if (s.ok()) s = checkpoints_.Put(seq, plain);
       uint64_t kept_bytes = 0;
       // A failed prune is retried at the next checkpoint.
       const bool listed = s.ok() && checkpoints_.PruneOld(nullptr, &kept_bytes);
       lock.Lock();
       if (listed) usage_.CheckpointsKept(kept_bytes);
+      if (s.ok() && !unsynced.empty()) SegmentsSynced(unsynced.back(), &synced);
       checkpointer_.Finished(s.ok(), seq, covered, plain.size());
       if (!s.ok()) {
         spdlog::warn("volume {}: final checkpoint failed: {} (the next open replays segments)",
@@ -228,8 +242,8 @@ Status Volume::DrainJournal() {
   Clock::TimePoint limit = svc_.clock->Now() + patience;
   MutexLock lock(&mu_);
   uint64_t seen = committer_.durable_seq();
-  while (access_ == Access::kWritable &&
-         (committer_.has_pending() || journal_busy_ || journal_dropping_)) {
+  while (access_ == Access::kWritable && (committer_.has_pending() || journal_busy_ ||
+                                          journal_dropping_ || committer_.has_unsynced())) {
     if (committer_.durable_seq() != seen) {
       seen = committer_.durable_seq();
       limit = svc_.clock->Now() + patience;
@@ -241,6 +255,8 @@ Status Volume::DrainJournal() {
                                "for the next start");
     }
     Pump(/*retry_now=*/committer_.RetryDue(svc_.clock->Now()));
+    // The journal forgets a segment only once it is synced (deferred durability).
+    if (!committer_.has_pending()) MaybeSync(/*force=*/true);
     svc_.clock->WaitUntil(&idle_cv_, &mu_,
                           std::min(limit, svc_.clock->Now() + std::chrono::milliseconds(50)));
   }

@@ -189,6 +189,11 @@ class Volume : public std::enable_shared_from_this<Volume> {
   // Upload the journaled segments the store lacks (from `through` + 1, in seq order, up to the
   // first gap or damaged row), then forget this volume's journal rows. *replayed: how many.
   Status ReplayJournal(uint64_t through, uint64_t* replayed) BP_EXCLUDES(mu_);
+  // Whether segment `key` (seq, `size` bytes) is one of this volume's own uploads that a crash
+  // of the machine tore before it was synced: the store defers durability and the object fails
+  // validation as a segment.
+  bool TornByPowerLoss(ObjectStore& store, const std::string& key, uint64_t seq,
+                       uint64_t size) const BP_EXCLUDES(mu_);
   // Segments past the valid prefix after a crash: claim the first missing seq with an empty
   // segment of this run, then delete the orphans (see docs/format.md, "Opening a volume").
   Status ClearOrphans(const RecoveryPlan& plan, uint64_t* through) BP_EXCLUDES(mu_);
@@ -238,6 +243,23 @@ class Volume : public std::enable_shared_from_this<Volume> {
   void FailUncoveredWaiters(Completions* done) BP_REQUIRES(mu_);
   // Group commit: whether the active buffer is sealed now for the flushes waiting on it.
   bool SealForWaitersNow() const BP_REQUIRES(mu_);
+  // Whether flushes are satisfied from the local journal now: durability = "local", and the
+  // store is remote or its uploads are failing (on a local store the upload and sync cost what
+  // the journal would, without writing the data twice).
+  bool JournalTakesFlushes() const BP_REQUIRES(mu_);
+
+  // ---- volume_sync.cpp (stores with deferred durability, BP_BACKEND_CAP_DEFER_SYNC) ----
+  // Start a sync of every unsynced segment if a waiting flush needs one (or `force`: the tick's
+  // age bound, a snapshot, a clean close), unless one is running.
+  void MaybeSync(bool force) BP_REQUIRES(mu_);
+  void SyncSegments(std::vector<uint64_t> seqs) BP_EXCLUDES(mu_);
+  // Sync the given segments now, on the calling task (a checkpoint before it refers to them).
+  Status SyncNow(const std::vector<uint64_t>& seqs) const BP_EXCLUDES(mu_);
+  // Segments through `through` are synced: the journal may forget them, flushes complete.
+  void SegmentsSynced(uint64_t through, Completions* done) BP_REQUIRES(mu_);
+  // After recovery: what a crashed process uploaded without syncing becomes durable before
+  // anything is acknowledged on top of it.
+  Status SyncRecovered(uint64_t after, uint64_t through) const BP_EXCLUDES(mu_);
 
   // ---- volume_journal.cpp (durability = "local") ----
   // Journal the encoded segments the waiting flushes need, if no journal commit is running.
@@ -259,9 +281,11 @@ class Volume : public std::enable_shared_from_this<Volume> {
 
   // ---- volume_checkpoint.cpp ----
   void MaybeCheckpoint() BP_REQUIRES(mu_);
-  // Store checkpoint seq (plain: serialized state; covered_bytes: Checkpointer::Begin's), prune
-  // old ones and schedule a reclaim pass. Runs on the executor.
-  void WriteCheckpoint(uint64_t seq, Bytes plain, uint64_t covered_bytes) BP_EXCLUDES(mu_);
+  // Store checkpoint seq (plain: serialized state; covered_bytes: Checkpointer::Begin's), after
+  // syncing the segments through seq that were not yet (unsynced), prune old ones and schedule
+  // a reclaim pass. Runs on the executor.
+  void WriteCheckpoint(uint64_t seq, Bytes plain, uint64_t covered_bytes,
+                       std::vector<uint64_t> unsynced) BP_EXCLUDES(mu_);
   // The state, for serializing it without the lock while the upload slot is borrowed (nothing
   // changes state_ without the slot). See MaybeCheckpoint.
   const VolumeState& StateWhileSlotBorrowed() const BP_NO_THREAD_SAFETY_ANALYSIS { return state_; }
@@ -290,6 +314,9 @@ class Volume : public std::enable_shared_from_this<Volume> {
   const std::unique_ptr<CodecChain> chain_;
   const bool opened_writable_;  // writable unless opened read-only (fencing comes later: access_)
   const bool fenced_puts_;
+  // The store defers durability (BP_BACKEND_CAP_DEFER_SYNC) and this open writes: segments are
+  // uploaded without syncing, and synced when a flush, a checkpoint or the age bound asks.
+  const bool defer_sync_;
   // Scattered units enter the unit cache as they become durable, unless the backend reads
   // locally (BP_BACKEND_CAP_LOCAL_READS): then the page cache already holds them.
   const bool cache_written_units_;
@@ -348,6 +375,10 @@ class Volume : public std::enable_shared_from_this<Volume> {
   // the restored snapshot's checkpoint and segments, pinned by nothing once that snapshot is
   // deleted: CreateSnapshot waits for such a checkpoint first.
   uint64_t restore_marker_seq_ BP_GUARDED_BY(mu_) = 0;
+  // Deferred durability: a sync task is running; a failed sync is retried by the tick from then.
+  bool syncing_ BP_GUARDED_BY(mu_) = false;
+  Clock::TimePoint sync_retry_at_ BP_GUARDED_BY(mu_){};
+  uint32_t sync_backoff_ms_ BP_GUARDED_BY(mu_) = 0;
   // This open's writer run (random, nonzero), stamped on every segment it writes, so recovery
   // can tell a segment of an earlier run left past a gap from the log (docs/format.md).
   const uint64_t run_id_;

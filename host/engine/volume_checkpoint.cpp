@@ -18,6 +18,9 @@ void Volume::MaybeCheckpoint() {
   if (!checkpointer_.Due(committer_.durable_seq())) return;
   const uint64_t covered_bytes = checkpointer_.Begin();
   const uint64_t seq = state_.through_seq;
+  // Segments through seq that a crash of the machine could still take away (deferred
+  // durability): the task syncs them before it stores the checkpoint that refers to them.
+  std::vector<uint64_t> unsynced = committer_.UnsyncedThrough(seq);
   pins_.RecordCheckpoint(seq, state_);
   {
     std::vector<uint64_t> live;
@@ -34,7 +37,7 @@ void Volume::MaybeCheckpoint() {
   // only read; just the application of finished uploads waits.
   committer_.Borrow();
   auto self = shared_from_this();
-  RunInBackground([self, seq, covered_bytes] {
+  RunInBackground([self, seq, covered_bytes, unsynced = std::move(unsynced)]() mutable {
     Bytes plain = SerializeCheckpoint(self->StateWhileSlotBorrowed());
     {
       Completions done;
@@ -43,14 +46,18 @@ void Volume::MaybeCheckpoint() {
       self->ApplyDurableHeads(&done);
       self->Pump(/*retry_now=*/false);
     }
-    self->WriteCheckpoint(seq, std::move(plain), covered_bytes);
+    self->WriteCheckpoint(seq, std::move(plain), covered_bytes, std::move(unsynced));
   });
 }
 
-void Volume::WriteCheckpoint(uint64_t seq, Bytes plain, uint64_t covered_bytes) {
+void Volume::WriteCheckpoint(uint64_t seq, Bytes plain, uint64_t covered_bytes,
+                             std::vector<uint64_t> unsynced) {
   // A put whose reply was lost is resolved by the store layer (RetryingStore): Precondition
-  // here means another writer stored this checkpoint.
-  const Status s = checkpoints_.Put(seq, plain);
+  // here means another writer stored this checkpoint. The segments it refers to are made
+  // durable first (volume_sync.cpp).
+  const Status synced = SyncNow(unsynced);
+  Status s = synced;
+  if (s.ok()) s = checkpoints_.Put(seq, plain);
   std::vector<uint64_t> kept;
   uint64_t kept_bytes = 0;
   const bool listed = s.ok() && checkpoints_.PruneOld(&kept, &kept_bytes);
@@ -64,6 +71,7 @@ void Volume::WriteCheckpoint(uint64_t seq, Bytes plain, uint64_t covered_bytes) 
                  meta_.name, seq, s.ToString());
   }
   if (s.ok()) last_checkpoint_bytes_ = plain.size();
+  if (synced.ok() && !unsynced.empty()) SegmentsSynced(unsynced.back(), &done);
   if (listed) {
     usage_.CheckpointsKept(kept_bytes);
     // With fewer checkpoints than kept, recovery may fall back to replaying from segment 1.

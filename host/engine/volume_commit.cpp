@@ -11,11 +11,18 @@
 
 #include "engine/object_format.h"
 #include "engine/volume.h"
+#include "util/metrics.h"
 
 namespace bp {
 namespace {
 // Map updates applied per lock hold when a segment becomes durable.
 constexpr size_t kApplySlice = 256;
+
+InFlightGauge& UploadsInFlight() {
+  static InFlightGauge g("segment_uploads_in_flight",
+                         "Segment uploads to the object store running");
+  return g;
+}
 }  // namespace
 
 void Volume::SealIfFull() {
@@ -50,8 +57,17 @@ void Volume::EncodeSegment(std::shared_ptr<PendingSegment> seg) {
 bool Volume::SealForWaitersNow() const {
   // Store mode: only when nothing is pending, so every flush arriving while segments upload
   // shares the next one. Local journal: when no journal commit runs, for the same reason.
-  if (svc_.journal != nullptr) return !journal_busy_;
+  if (JournalTakesFlushes()) return !journal_busy_;
   return !committer_.has_pending();
+}
+
+bool Volume::JournalTakesFlushes() const {
+  // On a store that defers durability (a local one) a flush is as cheap to satisfy by
+  // uploading and syncing its segments as by journaling them, and journaling would write every
+  // flushed byte twice; the journal is the fallback while uploads fail (the store's directory
+  // full, read-only or gone), as it is for a remote store that is down.
+  if (svc_.journal == nullptr) return false;
+  return !defer_sync_ || committer_.has_upload_failure();
 }
 
 void Volume::Pump(bool retry_now) {
@@ -75,7 +91,14 @@ void Volume::UploadSegment(std::shared_ptr<PendingSegment> seg) {
   // A put whose reply was lost and that the store then refuses as already present is resolved
   // by the store layer (RetryingStore): here Precondition always means another writer.
   const std::string key = SegmentKey(meta_.name, seg->seq);
-  Status s = svc_.store->PutParts(key, seg->image.Parts(), fenced_puts_);
+  Status s;
+  {
+    InFlightGauge::Scope uploading(&UploadsInFlight());
+    // On a store with deferred durability the segment is synced when something needs it to be
+    // (volume_sync.cpp), not by every upload.
+    s = defer_sync_ ? svc_.store->PutPartsDeferSync(key, seg->image.Parts(), fenced_puts_)
+                    : svc_.store->PutParts(key, seg->image.Parts(), fenced_puts_);
+  }
   if (!s.ok() && !s.IsPrecondition() && (svc_.options.sabotage & Sabotage::kAckUploadFailure)) {
     s = Status::Ok();  // broken on purpose (engine_options.h)
   }
@@ -104,7 +127,7 @@ void Volume::UploadSegment(std::shared_ptr<PendingSegment> seg) {
 }
 
 void Volume::FailUncoveredWaiters(Completions* done) {
-  if (svc_.journal != nullptr) {
+  if (JournalTakesFlushes()) {
     // The journal may still take what the flushes wait for; they fail only if it cannot. A
     // segment they need that is still encoding goes to the journal when its encode finishes.
     MaybeJournal();
@@ -134,16 +157,18 @@ void Volume::ApplyDurableHeads(Completions* done) {
   ResumeDeferred();
   if (write_.active_has_waiters() && SealForWaitersNow()) Seal();
   Pump(/*retry_now=*/false);
+  MaybeSync(/*force=*/false);
 }
 
 void Volume::SegmentDurable(const std::shared_ptr<PendingSegment>& seg, Completions* done) {
   const uint64_t object_size = seg->image.size();
   const bool retried = committer_.had_failures();
-  const uint64_t durable = committer_.Durable(seg.get());
+  const uint64_t durable = committer_.Durable(seg.get(), svc_.clock->Now());
   checkpointer_.SegmentDurable(object_size);
   usage_.SegmentStored(seg->seq, object_size);
   if (retried) spdlog::info("volume {}: segment {} uploaded after retrying", meta_.name, durable);
-  SegmentLeftJournal(seg->seq, seg->journaled);
+  // With deferred durability the journal keeps the segment until it is synced.
+  if (!defer_sync_) SegmentLeftJournal(seg->seq, seg->journaled);
   write_.CompleteWaiters(committer_.AckFrontier(), done);
 }
 

@@ -11,13 +11,16 @@
 
 #include <spdlog/spdlog.h>
 
+#include <blockpipe/bp_backend.h>
+
 #include "engine/object_format.h"
+#include "engine/segment_format.h"
 #include "engine/volume.h"
 
 namespace bp {
 
 void Volume::MaybeJournal() {
-  if (svc_.journal == nullptr || journal_busy_ || access_ != Access::kWritable ||
+  if (!JournalTakesFlushes() || journal_busy_ || access_ != Access::kWritable ||
       phase_ == Phase::kClosed) {
     return;
   }
@@ -55,7 +58,7 @@ void Volume::JournalSegments(std::vector<std::shared_ptr<PendingSegment>> segs, 
   if (s.ok()) {
     // Segments that became durable while they were being journaled leave it again at once.
     for (const auto& seg : segs) {
-      if (seg->seq <= committer_.durable_seq() ||
+      if (seg->seq <= committer_.synced_seq() ||
           (svc_.options.sabotage & Sabotage::kDropJournalBeforeUpload)) {  // engine_options.h
         SegmentLeftJournal(seg->seq, /*journaled=*/true);
       }
@@ -111,6 +114,19 @@ void Volume::DropJournaled() {
   }
 }
 
+bool Volume::TornByPowerLoss(ObjectStore& store, const std::string& key, uint64_t seq,
+                             uint64_t size) const {
+  // Only a store that defers durability leaves torn objects behind (a crash of the machine
+  // before the sync); anything valid, or unreadable for another reason, is not ours to replace.
+  if ((store.Capabilities() & BP_BACKEND_CAP_DEFER_SYNC) == 0) return false;
+  SegmentMeta meta;
+  uint64_t object_size = 0;
+  Status valid = ReadSegmentMeta(store, key, seq, meta_.uuid, *chain_,
+                                 meta_.max_size() / kBlockSize, size, &meta, &object_size);
+  if (valid.ok()) valid = CheckStoredUnits(store, key, meta);
+  return valid.IsCorrupt();
+}
+
 Status Volume::ReplayJournal(uint64_t through, uint64_t* replayed) {
   LocalJournal& journal = *svc_.journal;
   ObjectStore& store = *svc_.store;
@@ -143,6 +159,19 @@ Status Volume::ReplayJournal(uint64_t through, uint64_t* replayed) {
       // written by another writer, which took the volume over with --force.
       Bytes existing;
       BP_RETURN_IF_ERROR(store.Get(key, &existing).WithContext("reading " + key));
+      if (existing != image && TornByPowerLoss(store, key, row.seq, existing.size())) {
+        // Our own upload, deferred and never synced, torn by a crash of the machine: the
+        // journal has the segment whole, so it replaces the remains.
+        spdlog::warn(
+            "volume {}: {} was torn by a crash before it was synced; replacing it "
+            "from the local journal",
+            name, key);
+        BP_RETURN_IF_ERROR(store.Delete(key).WithContext("removing the torn " + key));
+        s = store.Put(key, image.data(), image.size(), fenced_puts_);
+        if (s.ok()) existing = image;
+        else if (!s.IsPrecondition()) BP_RETURN_IF_ERROR(s.WithContext("replaying " + key));
+        else BP_RETURN_IF_ERROR(store.Get(key, &existing).WithContext("reading " + key));
+      }
       if (existing != image) {
         lost = rows.back().seq - row.seq + 1;
         spdlog::error(
@@ -162,6 +191,9 @@ Status Volume::ReplayJournal(uint64_t through, uint64_t* replayed) {
     spdlog::warn("volume {}: uploaded {} segment(s) from the local journal (through segment {})",
                  name, *replayed, next - 1);
   }
+  // A row the store already had may be a crashed process's upload that was never synced
+  // (deferred durability): durable first, then the journal may forget it.
+  BP_RETURN_IF_ERROR(SyncRecovered(through, next - 1));
   // Everything this volume's journal held is now in the store, superseded, or was never
   // acknowledged (past a gap or a damaged row).
   return journal.DropThrough(meta_.uuid, UINT64_MAX).WithContext("clearing the local journal");

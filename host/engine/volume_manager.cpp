@@ -65,14 +65,22 @@ VolumeManager::VolumeManager(std::shared_ptr<ObjectStore> store, CodecFactory* c
   if (m.options.unit_size < kBlockSize) m.options.unit_size = kBlockSize;
   m.options.unit_size -= m.options.unit_size % kBlockSize;
   if (m.options.segment_size < m.options.unit_size) m.options.segment_size = m.options.unit_size;
+  const uint64_t caps = m.store->Capabilities();
+  // How many workers read-ahead may hold. On a remote store a read-ahead task mostly waits for
+  // a GET, and a sequential stream reaches the store's throughput only with several GETs in
+  // flight: three quarters of the workers, the rest kept for clients' own reads. On a store
+  // that reads local files read-ahead is decode work that competes for the same CPUs as the
+  // clients' reads: half.
+  const uint32_t threads = std::max<uint32_t>(2, m.options.io_threads);
+  const uint32_t speculative =
+      (caps & BP_BACKEND_CAP_LOCAL_READS) != 0 ? threads / 2 : threads - threads / 4;
   if (m.env.executor != nullptr) {
     m.executor = m.env.executor;
   } else {
-    m.pool = std::make_unique<ThreadPool>(std::max<uint32_t>(2, m.options.io_threads));
+    m.pool = std::make_unique<ThreadPool>(threads, speculative);
     m.executor = m.pool.get();
   }
   m.cache = std::make_unique<UnitCache>(m.options.cache_memory);
-  const uint64_t caps = m.store->Capabilities();
   m.fenced_puts = (caps & BP_BACKEND_CAP_PUT_IF_ABSENT) != 0;
   // Fencing needs both: put-if-absent for segments, compare-and-swap for the ownership record
   // (and the metadata change-password replaces).

@@ -3,9 +3,12 @@
 // uploads what the local journal holds past that prefix (ReplayJournal) and plans again, clears
 // what a crash left past the prefix (ClearOrphans: claim the gap, delete the orphans), and
 // moves damaged objects that would block its own writes aside to quarantine/.
+#include <algorithm>
 #include <random>
 
 #include <spdlog/spdlog.h>
+
+#include <blockpipe/bp_backend.h>
 
 #include "engine/checkpoint_format.h"
 #include "engine/object_format.h"
@@ -26,9 +29,16 @@ Status Volume::Recover() {
     return ReadCheckpoint(store, CheckpointKey(name, seq), seq, meta_.uuid, *chain_, volume_blocks,
                           state);
   };
+  // On a store with deferred durability a crash of the machine may leave a segment that was
+  // uploaded and never synced torn (its meta intact, some of its units not), so the segments
+  // replayed after the checkpoint are checked unit by unit; checkpoints and what they refer to
+  // were synced before they were written (volume_sync.cpp).
+  const bool check_units = (store.Capabilities() & BP_BACKEND_CAP_DEFER_SYNC) != 0;
   readers.segment = [&](uint64_t seq, uint64_t listed, SegmentMeta* meta, uint64_t* size) {
-    return ReadSegmentMeta(store, SegmentKey(name, seq), seq, meta_.uuid, *chain_, volume_blocks,
-                           listed, meta, size);
+    const std::string key = SegmentKey(name, seq);
+    BP_RETURN_IF_ERROR(
+        ReadSegmentMeta(store, key, seq, meta_.uuid, *chain_, volume_blocks, listed, meta, size));
+    return check_units ? CheckStoredUnits(store, key, *meta) : Status::Ok();
   };
   if (!layers_.bases().empty()) {
     readers.base = [&](VolumeState* state) {
@@ -63,6 +73,14 @@ Status Volume::Recover() {
   RecoveryPlan plan;
   BP_RETURN_IF_ERROR(plan_once(&plan));
   BP_RETURN_IF_ERROR(plan.unrecoverable);
+  // A crashed process may have uploaded the segments after the checkpoint without syncing them
+  // (deferred durability): make them durable before the journal forgets what it holds of them
+  // (ReplayJournal) and before anything is acknowledged on top of them. What this open puts
+  // itself (replayed segments, a claim) is put durably.
+  if (opened_writable_) {
+    BP_RETURN_IF_ERROR(SyncRecovered(std::max(plan.checkpoint_seq, layers_.base_through()),
+                                     plan.state.through_seq));
+  }
   if (svc_.journal != nullptr) {
     if (opened_writable_) {
       uint64_t replayed = 0;
@@ -70,6 +88,10 @@ Status Volume::Recover() {
       if (replayed != 0) {
         BP_RETURN_IF_ERROR(plan_once(&plan));
         BP_RETURN_IF_ERROR(plan.unrecoverable);
+        // The log may now go on past what the journal held, with segments a crashed process
+        // left unsynced: they too must be durable before anything is acknowledged on them.
+        BP_RETURN_IF_ERROR(SyncRecovered(std::max(plan.checkpoint_seq, layers_.base_through()),
+                                         plan.state.through_seq));
       }
     } else {
       std::vector<JournalRow> rows;
@@ -143,6 +165,7 @@ Status Volume::Recover() {
   usage_.Reset(name, objects);
   state_ = std::move(plan.state);
   committer_.Reset(state_.through_seq);
+  committer_.set_defer_sync(defer_sync_);
   if (run_first_seq_ == 0) run_first_seq_ = state_.through_seq + 1;
   checkpointer_.Reset(plan.checkpoint_seq);
   restore_marker_seq_ = plan.restore_marker;

@@ -23,18 +23,19 @@ Status Volume::CreateSnapshot(const std::string& name, SnapshotRecord* out) {
       return Status::Precondition(what + ": the volume is read-only here (fenced or closing)");
     }
     // With the local journal the flush may have completed on the journal: the snapshot is read
-    // from the store, so wait until the segments it covers are there. After an open that
+    // from the store, so wait until the segments it covers are there, and durable (on a store
+    // with deferred durability a segment may be uploaded and not yet synced). After an open that
     // replayed a restore marker, also wait for a checkpoint past it (forcing one), so the
     // snapshot's own replay never meets the marker.
     const uint64_t covered = committer_.AckFrontier();
     const auto patience =
         std::chrono::milliseconds(std::max<uint32_t>(svc_.options.retry_deadline_ms, 100));
     const Clock::TimePoint limit = svc_.clock->Now() + patience;
-    while ((committer_.durable_seq() < covered || checkpointer_.last_seq() < restore_marker_seq_) &&
+    while ((committer_.synced_seq() < covered || checkpointer_.last_seq() < restore_marker_seq_) &&
            access_ == Access::kWritable) {
       if (svc_.clock->Now() >= limit) {
-        return Status::Transient(what + (committer_.durable_seq() < covered
-                                             ? ": the segments it covers are still uploading"
+        return Status::Transient(what + (committer_.synced_seq() < covered
+                                             ? ": the segments it covers are not durable in the store yet"
                                              : ": the checkpoint after a restore is not stored "
                                                "yet"));
       }
@@ -43,11 +44,12 @@ Status Volume::CreateSnapshot(const std::string& name, SnapshotRecord* out) {
         MaybeCheckpoint();
       }
       Pump(/*retry_now=*/committer_.RetryDue(svc_.clock->Now()));
+      if (committer_.durable_seq() >= covered) MaybeSync(/*force=*/true);
       svc_.clock->WaitUntil(&idle_cv_, &mu_,
                             std::min(limit, svc_.clock->Now() + std::chrono::milliseconds(20)));
     }
     if (access_ != Access::kWritable) return Status::Precondition(what + ": the volume was fenced");
-    record.through_seq = committer_.durable_seq();
+    record.through_seq = committer_.synced_seq();
     // The newest stored checkpoint: PruneOld keeps the newest two whatever the pins say, so it
     // cannot go before the pin below is in place; older ones may already be gone.
     record.checkpoint_seq = std::min(checkpointer_.last_seq(), record.through_seq);

@@ -157,6 +157,8 @@ void Volume::AddWaiter(bp_io* io, Completions* done) {
   // A flush is also the signal to retry a failed upload now.
   Pump(/*retry_now=*/true);
   MaybeJournal();
+  // Segments already uploaded but not yet durable (deferred durability): sync them now.
+  MaybeSync(/*force=*/false);
 }
 
 Status Volume::FlushSync() {

@@ -36,6 +36,9 @@ class PluginBackend final : public ObjectStore {
     if (!BP_BACKEND_HAS(&fn_, get_tagged) || !BP_BACKEND_HAS(&fn_, put_if_match)) {
       caps &= ~uint64_t{BP_BACKEND_CAP_CONDITIONAL_PUT};
     }
+    // ABI 1.8: deferred durability needs the sync slot (an older plugin cannot claim the bit
+    // anyway: it did not exist).
+    if (!BP_BACKEND_HAS(&fn_, sync)) caps &= ~uint64_t{BP_BACKEND_CAP_DEFER_SYNC};
     caps_ = caps;
   }
 
@@ -95,23 +98,64 @@ class PluginBackend final : public ObjectStore {
   }
 
   Status PutParts(const std::string& key, const ObjectParts& parts, bool if_absent) override {
-    if (!BP_BACKEND_HAS(&fn_, put_parts)) return ObjectStore::PutParts(key, parts, if_absent);
-    BP_RETURN_IF_ERROR(CheckKey("put", key));
-    std::vector<bp_span> spans;
-    spans.reserve(parts.size());
-    for (const ObjectPart& p : parts) spans.push_back(bp_span{p.data, p.length});
+    return PutWithFlags(key, parts, if_absent ? BP_PUT_IF_ABSENT : 0u);
+  }
+
+  Status PutPartsDeferSync(const std::string& key, const ObjectParts& parts,
+                           bool if_absent) override {
+    uint32_t flags = if_absent ? BP_PUT_IF_ABSENT : 0u;
+    if ((caps_ & BP_BACKEND_CAP_DEFER_SYNC) != 0) flags |= BP_PUT_DEFER_SYNC;
+    return PutWithFlags(key, parts, flags);
+  }
+
+  Status Sync(const std::vector<std::string>& keys) override {
+    if ((caps_ & BP_BACKEND_CAP_DEFER_SYNC) == 0 || keys.empty()) return Status::Ok();
+    std::vector<const char*> names;
+    names.reserve(keys.size());
+    for (const std::string& key : keys) {
+      BP_RETURN_IF_ERROR(CheckKey("sync", key));
+      names.push_back(key.c_str());
+    }
     int rc;
     {
       auto lock = gate_.Enter();
       ClearPluginError();
-      rc = fn_.put_parts(handle_, key.c_str(), spans.data(), spans.size(),
-                         if_absent ? BP_PUT_IF_ABSENT : 0u);
+      rc = fn_.sync(handle_, names.data(), names.size());
     }
-    return PluginStatus(rc, Context("put", key));
+    return PluginStatus(rc, Context("sync", keys.front()));
   }
 
   bool TakesParts() const override { return BP_BACKEND_HAS(&fn_, put_parts); }
 
+ private:
+  // put_parts, or put of the joined parts for a plugin without it.
+  Status PutWithFlags(const std::string& key, const ObjectParts& parts, uint32_t flags) {
+    BP_RETURN_IF_ERROR(CheckKey("put", key));
+    int rc;
+    if (!BP_BACKEND_HAS(&fn_, put_parts)) {
+      Bytes joined;
+      const uint8_t* data = parts.size() == 1 ? parts[0].data : nullptr;
+      uint64_t length = parts.size() == 1 ? parts[0].length : 0;
+      if (parts.size() != 1) {
+        JoinParts(parts, &joined);
+        data = joined.data();
+        length = joined.size();
+      }
+      auto lock = gate_.Enter();
+      ClearPluginError();
+      rc = fn_.put(handle_, key.c_str(), data, length, flags);
+    } else {
+      std::vector<bp_span> spans;
+      spans.reserve(parts.size());
+      for (const ObjectPart& p : parts) spans.push_back(bp_span{p.data, p.length});
+      auto lock = gate_.Enter();
+      ClearPluginError();
+      rc = fn_.put_parts(handle_, key.c_str(), spans.data(), spans.size(), flags);
+    }
+    return PluginStatus(rc, Context("put", key));
+  }
+
+ public:
   Status GetTagged(const std::string& key, Bytes* out, std::string* tag) override {
     if ((caps_ & BP_BACKEND_CAP_CONDITIONAL_PUT) == 0) return ObjectStore::GetTagged(key, out, tag);
     out->clear();

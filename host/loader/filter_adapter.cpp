@@ -3,7 +3,9 @@
 // A slot added to struct bp_filter_plugin after 1.6 must be routed with BP_FILTER_KNOWS: a
 // filter built before the slot existed never passes that operation through (bp_filter.h, SLOTS
 // A FILTER LEAVES NULL, AND SLOTS IT DOES NOT KNOW). Every 1.6 slot is known to every filter,
-// because the loader refuses a filter whose struct is shorter than the 1.6 layout.
+// because the loader refuses a filter whose struct is shorter than the 1.6 layout. The one such
+// slot so far is sync (1.8): through a filter that does not know it the deferred-durability
+// capability is cleared, so the filter never sees BP_PUT_DEFER_SYNC either.
 #include "loader/filter_adapter.h"
 
 #include <algorithm>
@@ -49,6 +51,12 @@ class FilterStore final : public ObjectStore {
     }
     // Neither filters nor the next-layer table have delete_many.
     caps &= ~uint64_t{BP_BACKEND_CAP_DELETE_MANY};
+    // Deferred durability needs every layer to pass sync on: a filter built before 1.8 could
+    // not, and one that clears the bit below it cannot claim it.
+    if (!BP_FILTER_KNOWS(&fn_, sync) ||
+        (fn_.sync == nullptr && (below_caps & BP_BACKEND_CAP_DEFER_SYNC) == 0)) {
+      caps &= ~uint64_t{BP_BACKEND_CAP_DEFER_SYNC};
+    }
     caps_ = caps;
   }
 
@@ -110,23 +118,31 @@ class FilterStore final : public ObjectStore {
   }
 
   Status PutParts(const std::string& key, const ObjectParts& parts, bool if_absent) override {
-    if (fn_.put_parts == nullptr) {
-      // put_parts is put from pieces: a filter that only sees put must see these writes too.
-      if (fn_.put != nullptr) return ObjectStore::PutParts(key, parts, if_absent);
-      return below_.PutParts(key, parts, if_absent);
+    return PutPartsWithFlags(key, parts, if_absent ? BP_PUT_IF_ABSENT : 0u);
+  }
+
+  Status PutPartsDeferSync(const std::string& key, const ObjectParts& parts,
+                           bool if_absent) override {
+    if ((caps_ & BP_BACKEND_CAP_DEFER_SYNC) == 0) return PutParts(key, parts, if_absent);
+    return PutPartsWithFlags(key, parts, (if_absent ? BP_PUT_IF_ABSENT : 0u) | BP_PUT_DEFER_SYNC);
+  }
+
+  Status Sync(const std::vector<std::string>& keys) override {
+    if ((caps_ & BP_BACKEND_CAP_DEFER_SYNC) == 0 || keys.empty()) return Status::Ok();
+    if (fn_.sync == nullptr) return below_.Sync(keys);
+    std::vector<const char*> names;
+    names.reserve(keys.size());
+    for (const std::string& key : keys) {
+      BP_RETURN_IF_ERROR(CheckKey("sync", key));
+      names.push_back(key.c_str());
     }
-    BP_RETURN_IF_ERROR(CheckKey("put", key));
-    std::vector<bp_span> spans;
-    spans.reserve(parts.size());
-    for (const ObjectPart& p : parts) spans.push_back(bp_span{p.data, p.length});
     int rc;
     {
       auto lock = gate_.Enter();
       ClearPluginError();
-      rc = fn_.put_parts(handle_, key.c_str(), spans.data(), spans.size(),
-                         if_absent ? BP_PUT_IF_ABSENT : 0u);
+      rc = fn_.sync(handle_, names.data(), names.size());
     }
-    return PluginStatus(rc, Context("put", key));
+    return PluginStatus(rc, Context("sync", keys.front()));
   }
 
   bool TakesParts() const override {
@@ -207,6 +223,40 @@ class FilterStore final : public ObjectStore {
   std::string Describe() const override { return below_.Describe(); }
 
  private:
+  // put_parts through the filter: its own put_parts, else its put of the joined parts (a filter
+  // that only sees put must see these writes too), else the layer below.
+  Status PutPartsWithFlags(const std::string& key, const ObjectParts& parts, uint32_t flags) {
+    const bool if_absent = (flags & BP_PUT_IF_ABSENT) != 0;
+    const bool defer = (flags & BP_PUT_DEFER_SYNC) != 0;
+    if (fn_.put_parts == nullptr && fn_.put == nullptr) {
+      return defer ? below_.PutPartsDeferSync(key, parts, if_absent)
+                   : below_.PutParts(key, parts, if_absent);
+    }
+    BP_RETURN_IF_ERROR(CheckKey("put", key));
+    int rc;
+    if (fn_.put_parts == nullptr) {
+      Bytes joined;
+      const void* data = parts.size() == 1 ? parts[0].data : nullptr;
+      uint64_t length = parts.size() == 1 ? parts[0].length : 0;
+      if (parts.size() != 1) {
+        JoinParts(parts, &joined);
+        data = joined.data();
+        length = joined.size();
+      }
+      auto lock = gate_.Enter();
+      ClearPluginError();
+      rc = fn_.put(handle_, key.c_str(), data, length, flags);
+    } else {
+      std::vector<bp_span> spans;
+      spans.reserve(parts.size());
+      for (const ObjectPart& p : parts) spans.push_back(bp_span{p.data, p.length});
+      auto lock = gate_.Enter();
+      ClearPluginError();
+      rc = fn_.put_parts(handle_, key.c_str(), spans.data(), spans.size(), flags);
+    }
+    return PluginStatus(rc, Context("put", key));
+  }
+
   std::string Context(const char* op, const std::string& key) const {
     return plugin_->name() + ": " + op + " " + key;
   }

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <exception>
 #include <new>
+#include <string>
+#include <vector>
 
 #include "loader/host_services.h"
 
@@ -87,10 +89,15 @@ int NextPut(void* ctx, const char* key, const void* data, uint64_t length, uint3
     if (key == nullptr || (data == nullptr && length != 0)) {
       return Misuse(ctx, "put without a key or data");
     }
-    if ((flags & ~uint32_t{BP_PUT_IF_ABSENT}) != 0) {
+    if ((flags & ~uint32_t{BP_PUT_IF_ABSENT | BP_PUT_DEFER_SYNC}) != 0) {
       return Misuse(ctx, "put with unknown flags " + std::to_string(flags));
     }
-    return Report(Layer(ctx).store().Put(key, data, length, (flags & BP_PUT_IF_ABSENT) != 0));
+    const bool if_absent = (flags & BP_PUT_IF_ABSENT) != 0;
+    if ((flags & BP_PUT_DEFER_SYNC) != 0) {
+      const ObjectParts one{ObjectPart{static_cast<const uint8_t*>(data), length}};
+      return Report(Layer(ctx).store().PutPartsDeferSync(key, one, if_absent));
+    }
+    return Report(Layer(ctx).store().Put(key, data, length, if_absent));
   });
 }
 
@@ -99,7 +106,7 @@ int NextPutParts(void* ctx, const char* key, const bp_span* parts, size_t count,
     if (key == nullptr || (parts == nullptr && count != 0)) {
       return Misuse(ctx, "put_parts without a key or parts");
     }
-    if ((flags & ~uint32_t{BP_PUT_IF_ABSENT}) != 0) {
+    if ((flags & ~uint32_t{BP_PUT_IF_ABSENT | BP_PUT_DEFER_SYNC}) != 0) {
       return Misuse(ctx, "put_parts with unknown flags " + std::to_string(flags));
     }
     ObjectParts pieces;
@@ -110,7 +117,11 @@ int NextPutParts(void* ctx, const char* key, const bp_span* parts, size_t count,
       }
       pieces.push_back(ObjectPart{static_cast<const uint8_t*>(parts[i].data), parts[i].length});
     }
-    return Report(Layer(ctx).store().PutParts(key, pieces, (flags & BP_PUT_IF_ABSENT) != 0));
+    const bool if_absent = (flags & BP_PUT_IF_ABSENT) != 0;
+    if ((flags & BP_PUT_DEFER_SYNC) != 0) {
+      return Report(Layer(ctx).store().PutPartsDeferSync(key, pieces, if_absent));
+    }
+    return Report(Layer(ctx).store().PutParts(key, pieces, if_absent));
   });
 }
 
@@ -155,6 +166,19 @@ int NextDel(void* ctx, const char* key) {
   });
 }
 
+int NextSync(void* ctx, const char* const* keys, size_t count) {
+  return Guarded("sync", [&] {
+    if (keys == nullptr && count != 0) return Misuse(ctx, "sync without keys");
+    std::vector<std::string> names;
+    names.reserve(count);
+    for (size_t i = 0; i < count; ++i) {
+      if (keys[i] == nullptr) return Misuse(ctx, "sync of a null key");
+      names.emplace_back(keys[i]);
+    }
+    return Report(Layer(ctx).store().Sync(names));
+  });
+}
+
 int NextList(void* ctx, const char* prefix, const char* cursor, bp_list* out) {
   return Guarded("list", [&] {
     if (prefix == nullptr || out == nullptr || out->items == nullptr) {
@@ -187,6 +211,7 @@ NextLayer::NextLayer(std::shared_ptr<ObjectStore> store, std::string who)
   table_.put_if_match = NextPutIfMatch;
   table_.del = NextDel;
   table_.list = NextList;
+  table_.sync = NextSync;
 }
 
 }  // namespace bp

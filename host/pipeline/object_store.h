@@ -60,6 +60,19 @@ class ObjectStore {
   // True when PutParts costs no more than Put of one buffer (the segment writer then leaves
   // unchanged units where they lie instead of copying them into its recycled image).
   virtual bool TakesParts() const { return false; }
+  // PutParts whose durability against a crash of the machine waits for Sync (the backend's
+  // BP_PUT_DEFER_SYNC) when Capabilities() has BP_BACKEND_CAP_DEFER_SYNC; otherwise PutParts,
+  // durable at once. Either way atomic to readers and kept across a crash of this process.
+  virtual Status PutPartsDeferSync(const std::string& key, const ObjectParts& parts,
+                                   bool if_absent) {
+    return PutParts(key, parts, if_absent);
+  }
+  // Make the objects of `keys` durable (those that exist); Ok at once when the store's puts are
+  // durable anyway (no BP_BACKEND_CAP_DEFER_SYNC).
+  virtual Status Sync(const std::vector<std::string>& keys) {
+    (void)keys;
+    return Status::Ok();
+  }
   // The whole object and its version tag (opaque, non-empty; changes with every replace).
   // Unsupported unless Capabilities() has BP_BACKEND_CAP_CONDITIONAL_PUT.
   virtual Status GetTagged(const std::string& key, Bytes* out, std::string* tag) {

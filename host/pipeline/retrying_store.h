@@ -56,6 +56,9 @@ class RetryingStore : public ObjectStore {
               uint64_t* nread) override;
   Status Put(const std::string& key, const void* data, uint64_t length, bool if_absent) override;
   Status PutParts(const std::string& key, const ObjectParts& parts, bool if_absent) override;
+  Status PutPartsDeferSync(const std::string& key, const ObjectParts& parts,
+                           bool if_absent) override;
+  Status Sync(const std::vector<std::string>& keys) override;
   Status GetTagged(const std::string& key, Bytes* out, std::string* tag) override;
   Status PutIfMatch(const std::string& key, const void* data, uint64_t length,
                     const std::string& expected_tag, std::string* new_tag) override;

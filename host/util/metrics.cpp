@@ -60,6 +60,23 @@ std::atomic<int64_t>& Metrics::Counter(const std::string& name, const std::strin
   return Find(IsValidMetricName(name) ? name : "invalid_metric_name_total", help, false).value;
 }
 
+std::atomic<int64_t>& Metrics::Gauge(const std::string& name, const std::string& help) {
+  return Find(IsValidMetricName(name) ? name : "invalid_metric_name", help, true).value;
+}
+
+InFlightGauge::InFlightGauge(const std::string& name, const std::string& help)
+    : now_(Metrics::Global().Gauge(name, help)),
+      peak_(Metrics::Global().Gauge(name + "_peak", "Most at once since start: " + help)) {}
+
+void InFlightGauge::Enter() {
+  const int64_t now = now_.fetch_add(1, std::memory_order_relaxed) + 1;
+  int64_t peak = peak_.load(std::memory_order_relaxed);
+  while (now > peak && !peak_.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
+  }
+}
+
+void InFlightGauge::Exit() { now_.fetch_sub(1, std::memory_order_relaxed); }
+
 bool Metrics::Add(const std::string& name, int64_t delta) {
   if (!IsValidMetricName(name)) return false;
   Find(name, "", false).value.fetch_add(delta, std::memory_order_relaxed);

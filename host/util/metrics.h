@@ -26,6 +26,8 @@ class Metrics {
   bool Add(const std::string& name, int64_t delta);
   // Set a gauge (a value that goes up and down, such as open volumes).
   bool SetGauge(const std::string& name, int64_t value, const std::string& help = "");
+  // A gauge, created at zero on first use; like Counter, for callers that update it often.
+  std::atomic<int64_t>& Gauge(const std::string& name, const std::string& help = "");
   // Current value, 0 for an unknown name.
   int64_t Value(const std::string& name) const;
 
@@ -42,6 +44,31 @@ class Metrics {
 
   mutable std::shared_mutex mu_;
   std::map<std::string, std::unique_ptr<Entry>, std::less<>> entries_;
+};
+
+// Counts operations of one kind that are running (a gauge NAME) and the most that ever ran at
+// once (a gauge NAME_peak): how many GETs or uploads a workload really keeps in flight, which is
+// what the read-ahead and upload settings are for. Thread-safe; Enter/Exit cost two atomics.
+class InFlightGauge {
+ public:
+  InFlightGauge(const std::string& name, const std::string& help);
+  void Enter();
+  void Exit();
+  // Enter() now, Exit() at the end of the scope.
+  class Scope {
+   public:
+    explicit Scope(InFlightGauge* g) : g_(g) { g_->Enter(); }
+    ~Scope() { g_->Exit(); }
+    Scope(const Scope&) = delete;
+    Scope& operator=(const Scope&) = delete;
+
+   private:
+    InFlightGauge* g_;
+  };
+
+ private:
+  std::atomic<int64_t>& now_;
+  std::atomic<int64_t>& peak_;
 };
 
 // [a-z0-9_]+, what Prometheus accepts after our prefix without escaping.

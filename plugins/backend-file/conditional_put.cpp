@@ -130,10 +130,11 @@ int FileStore::PutIfMatch(const std::string& key, const void* data, uint64_t len
     }
     std::string temp_path;
     const bp_span whole{data, length};
-    rc = WriteTempFile(ParentOf(key), &whole, 1, &temp_path);
+    rc = WriteTempFile(ParentOf(key), &whole, 1, options_.fsync, &temp_path);
     if (rc != BP_OK) return rc;
     rc = Publish(temp_path, path, /*exclusive=*/false);
     if (rc != BP_OK) return rc;
+    ForgetSyncFailure(key);
     fd_cache_.Invalidate(key);
     if (options_.fsync) {
       const std::string dir = ParentOf(path);

@@ -63,9 +63,11 @@ int FileStore::Open(const StoreOptions& options, std::unique_ptr<FileStore>* out
 uint64_t FileStore::Capabilities() const {
   // Conditional put rests on flock(2) and rename(2), which every local filesystem provides.
   // Reads are local: what was just written is still in the kernel's page cache.
+  // Deferred durability: an fsync per object costs a write-back at the disk's speed while the
+  // host is still filling the page cache; the host syncs when a FLUSH asks for it instead.
   uint64_t caps = BP_BACKEND_CAP_RANGED_GET | BP_BACKEND_CAP_DELETE_MANY |
                   BP_BACKEND_CAP_LIST_PAGES | BP_BACKEND_CAP_CONDITIONAL_PUT |
-                  BP_BACKEND_CAP_LOCAL_READS;
+                  BP_BACKEND_CAP_LOCAL_READS | BP_BACKEND_CAP_DEFER_SYNC;
   if (exclusive_mode_ != ExclusiveMode::kNone) caps |= BP_BACKEND_CAP_PUT_IF_ABSENT;
   if (options_.fsync) caps |= BP_BACKEND_CAP_DURABLE_PUT;
   return caps;
@@ -178,7 +180,7 @@ int FileStore::OpenTempFile(const std::string& dir, std::string* temp_path, Uniq
 }
 
 int FileStore::WriteTempFile(const std::string& relative_dir, const bp_span* parts, size_t count,
-                             std::string* temp_path) {
+                             bool durable, std::string* temp_path) {
   std::string dir = relative_dir.empty() ? options_.root : options_.root + "/" + relative_dir;
   uint64_t length = 0;
   for (size_t i = 0; i < count; ++i) length += parts[i].length;
@@ -196,7 +198,7 @@ int FileStore::WriteTempFile(const std::string& relative_dir, const bp_span* par
     int err = WriteAllParts(fd.get(), parts, count);
     // A recycled file may be longer than the new object: cut what is left of the old one.
     if (err == 0 && ::ftruncate(fd.get(), static_cast<off_t>(length)) != 0) err = errno;
-    if (err == 0 && options_.fsync) err = FsyncFd(fd.get());
+    if (err == 0 && durable) err = FsyncFd(fd.get());
     if (err != 0) {
       ::unlink(temp_path->c_str());
       return FailErrno(err, "cannot write", *temp_path);
@@ -248,7 +250,7 @@ int FileStore::PutParts(const std::string& key, const bp_span* parts, size_t cou
                         uint32_t flags) {
   int rc = CheckedKey(key);
   if (rc != BP_OK) return rc;
-  if ((flags & ~static_cast<uint32_t>(BP_PUT_IF_ABSENT)) != 0) {
+  if ((flags & ~static_cast<uint32_t>(BP_PUT_IF_ABSENT | BP_PUT_DEFER_SYNC)) != 0) {
     return Fail(BP_ERR_UNSUPPORTED, "file backend: unknown put flags");
   }
   for (size_t i = 0; i < count; ++i) {
@@ -258,16 +260,18 @@ int FileStore::PutParts(const std::string& key, const bp_span* parts, size_t cou
     }
   }
   const bool exclusive = (flags & BP_PUT_IF_ABSENT) != 0;
+  const bool durable = options_.fsync && (flags & BP_PUT_DEFER_SYNC) == 0;
   std::string relative_dir = ParentOf(key);
   std::string temp_path;
-  rc = WriteTempFile(relative_dir, parts, count, &temp_path);
+  rc = WriteTempFile(relative_dir, parts, count, durable, &temp_path);
   if (rc != BP_OK) return rc;
   rc = Publish(temp_path, PathOf(key), exclusive);
   if (rc != BP_OK) return rc;
+  ForgetSyncFailure(key);  // a new object: what its predecessor lost is no longer asked for
   // A replaced object must not be read through a descriptor of its predecessor. A created one
   // cannot be cached (a failed open caches nothing).
   if (!exclusive) fd_cache_.Invalidate(key);
-  if (options_.fsync) {
+  if (durable) {
     std::string dir = ParentOf(PathOf(key));
     int err = FsyncDir(dir);
     if (err != 0) return FailErrno(err, "cannot fsync directory", dir);
@@ -278,6 +282,7 @@ int FileStore::PutParts(const std::string& key, const bp_span* parts, size_t cou
 int FileStore::DeleteOne(const std::string& key, bool sync_directory) {
   int rc = CheckedKey(key);
   if (rc != BP_OK) return rc;
+  ForgetSyncFailure(key);
   std::string path = PathOf(key);
   struct stat st;
   const bool exists = ::lstat(path.c_str(), &st) == 0;
@@ -342,6 +347,63 @@ int FileStore::DeleteMany(const char* const* keys, size_t count, int* results) {
       int err = FsyncDir(dir);
       if (err != 0 && err != ENOENT) return FailErrno(err, "cannot fsync directory", dir);
     }
+  }
+  return BP_OK;
+}
+
+bool FileStore::SyncFailed(const std::string& key) {
+  std::lock_guard<std::mutex> lock(sync_failed_mu_);
+  return sync_failed_.count(key) != 0;
+}
+
+void FileStore::ForgetSyncFailure(const std::string& key) {
+  std::lock_guard<std::mutex> lock(sync_failed_mu_);
+  sync_failed_.erase(key);
+}
+
+int FileStore::Sync(const char* const* keys, size_t count) {
+  if (!options_.fsync) return BP_OK;  // fsync = false: nothing is ever made durable
+  std::vector<std::string> dirs;
+  for (size_t i = 0; i < count; ++i) {
+    if (keys[i] == nullptr) return Fail(BP_ERR_INVALID, "file backend: null key in sync");
+    const std::string key = keys[i];
+    int rc = CheckedKey(key);
+    if (rc != BP_OK) return rc;
+    if (SyncFailed(key)) {
+      return Fail(BP_ERR_PERMANENT, "file backend: " + PathOf(key) +
+                                        " could not be written back earlier; its data may be "
+                                        "lost and it cannot be made durable");
+    }
+    const std::string path = PathOf(key);
+    // The descriptor is opened here, not taken from the read cache: fdatasync through any
+    // descriptor of the file writes its dirty pages back, and this one is ours alone.
+    UniqueFd fd(OpenRetry(path, O_RDONLY));
+    if (!fd.valid()) {
+      if (errno == ENOENT) continue;  // deleted since its put: nothing to make durable
+      return FailErrno(errno, "cannot open object to sync", path);
+    }
+    int err = 0;
+    while (::fdatasync(fd.get()) != 0) {
+      if (errno != EINTR) {
+        err = errno;
+        break;
+      }
+    }
+    if (err != 0) {
+      {
+        std::lock_guard<std::mutex> lock(sync_failed_mu_);
+        sync_failed_.insert(key);
+      }
+      return FailErrno(err, "cannot write back object", path);
+    }
+    dirs.push_back(ParentOf(path));
+  }
+  // The names: a deferred put created its directory entry without fsyncing the directory.
+  std::sort(dirs.begin(), dirs.end());
+  dirs.erase(std::unique(dirs.begin(), dirs.end()), dirs.end());
+  for (const std::string& dir : dirs) {
+    int err = FsyncDir(dir);
+    if (err != 0 && err != ENOENT) return FailErrno(err, "cannot fsync directory", dir);
   }
   return BP_OK;
 }

@@ -4,6 +4,12 @@
 //   put            temp file in the target directory, write, fsync, then rename (replace) or
 //                  link (put-if-absent, atomic: a second writer gets EEXIST), then fsync the
 //                  directory. New parent directories are created and their parents fsynced.
+//                  With BP_PUT_DEFER_SYNC neither the file nor its directory is fsynced: the
+//                  bytes wait in the page cache (where a crash of the process cannot lose them)
+//                  until sync.
+//   sync           fdatasync of each named object file, then fsync of each directory holding
+//                  one; a key that failed to sync keeps failing until its object is replaced
+//                  or deleted, since a later fsync may report success for data already lost.
 //   get / read     read(2) / pread(2); ranged reads reuse descriptors from a bounded cache.
 //   get_tagged /   compare-and-swap by content hash under an flock of the object file
 //   put_if_match   (conditional_put.cpp).
@@ -22,6 +28,8 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -60,6 +68,7 @@ class FileStore {
                  const std::string& expected_tag, char* new_tag);
   int Delete(const std::string& key);
   int DeleteMany(const char* const* keys, size_t count, int* results);
+  int Sync(const char* const* keys, size_t count);
   int List(const std::string& prefix, const char* cursor, struct bp_list* out);
 
  private:
@@ -71,9 +80,13 @@ class FileStore {
   int OpenObject(const std::string& path, UniqueFd* fd) const;
   // mkdir -p of ROOT/<relative_dir>, fsyncing the parent of every directory it creates.
   int EnsureDirectories(const std::string& relative_dir);
-  // Write the parts to a new temp file in ROOT/<relative_dir>; *temp_path receives its path.
+  // Write the parts to a new temp file in ROOT/<relative_dir>, fsynced when `durable`; *temp_path
+  // receives its path.
   int WriteTempFile(const std::string& relative_dir, const struct bp_span* parts, size_t count,
-                    std::string* temp_path);
+                    bool durable, std::string* temp_path);
+  // Keys whose sync failed (an I/O error writing them back): their syncs keep failing.
+  bool SyncFailed(const std::string& key);
+  void ForgetSyncFailure(const std::string& key);
   // Move the fsynced temp file to its final name. Precondition if exclusive and it exists.
   int Publish(const std::string& temp_path, const std::string& final_path, bool exclusive);
   int DeleteOne(const std::string& key, bool sync_directory);
@@ -109,6 +122,8 @@ class FileStore {
   std::atomic<uint32_t> reads_in_flight_{0};
   std::atomic<uint64_t> temp_counter_{0};
   std::string hostname_;
+  std::mutex sync_failed_mu_;
+  std::set<std::string> sync_failed_;  // guarded by sync_failed_mu_
 };
 
 }  // namespace filebackend

@@ -119,11 +119,15 @@ int FileDeleteMany(void* handle, const char* const* keys, size_t count, int* res
   return Guard("delete_many", [&] { return StoreOf(handle)->DeleteMany(keys, count, results); });
 }
 
+int FileSync(void* handle, const char* const* keys, size_t count) {
+  return Guard("sync", [&] { return StoreOf(handle)->Sync(keys, count); });
+}
+
 }  // namespace
 }  // namespace filebackend
 
 static struct bp_backend_plugin file_backend_plugin = {
-    /* header */ {0, 0, 0, 0, 0, 0, "file", "1.2", "objects as files under a local directory"},
+    /* header */ {0, 0, 0, 0, 0, 0, "file", "1.3", "objects as files under a local directory"},
     /* url_schemes */ filebackend::kUrlSchemes,
     /* config_keys */ filebackend::kConfigKeys,
     /* open */ filebackend::FileOpen,
@@ -138,6 +142,7 @@ static struct bp_backend_plugin file_backend_plugin = {
     /* get_tagged */ filebackend::FileGetTagged,
     /* put_if_match */ filebackend::FilePutIfMatch,
     /* put_parts */ filebackend::FilePutParts,
+    /* sync */ filebackend::FileSync,
 };
 
 BP_REGISTER_BACKEND(file_backend_plugin, BP_THREAD_PARALLEL)

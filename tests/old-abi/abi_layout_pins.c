@@ -72,6 +72,10 @@ BP_PIN_VALUE(BP_VERSION_TAG_MAX, 256);
 #if BP_ABI_MINOR >= 4
 BP_PIN_VALUE(BP_BACKEND_CAP_LOCAL_READS, 1u << 6);
 #endif
+#if BP_ABI_MINOR >= 8
+BP_PIN_VALUE(BP_BACKEND_CAP_DEFER_SYNC, 1u << 7);
+BP_PIN_VALUE(BP_PUT_DEFER_SYNC, 1u << 1);
+#endif
 BP_PIN_VALUE(BP_PUT_IF_ABSENT, 1u << 0);
 
 BP_PIN_VALUE(BP_CODEC_COMPRESSES, 1u << 0);
@@ -196,7 +200,10 @@ BP_PIN_FIELD(bp_backend_plugin, put_if_match, 144, 8);
 #if BP_ABI_MINOR >= 3
 BP_PIN_FIELD(bp_backend_plugin, put_parts, 152, 8);
 #endif
-#if BP_ABI_MINOR >= 3
+#if BP_ABI_MINOR >= 8
+BP_PIN_FIELD(bp_backend_plugin, sync, 160, 8);
+BP_PIN_SIZE(bp_backend_plugin, 168);
+#elif BP_ABI_MINOR >= 3
 BP_PIN_SIZE(bp_backend_plugin, 160);
 #elif BP_ABI_MINOR >= 2
 BP_PIN_SIZE(bp_backend_plugin, 152);
@@ -322,7 +329,12 @@ BP_PIN_FIELD(bp_filter_next, get_tagged, 56, 8);
 BP_PIN_FIELD(bp_filter_next, put_if_match, 64, 8);
 BP_PIN_FIELD(bp_filter_next, del, 72, 8);
 BP_PIN_FIELD(bp_filter_next, list, 80, 8);
+#if BP_ABI_MINOR >= 8
+BP_PIN_FIELD(bp_filter_next, sync, 88, 8);
+BP_PIN_SIZE(bp_filter_next, 96);
+#else
 BP_PIN_SIZE(bp_filter_next, 88);
+#endif
 
 /* struct bp_filter_plugin (since 1.6) */
 BP_PIN_FIELD(bp_filter_plugin, header, 0, 48);
@@ -338,7 +350,12 @@ BP_PIN_FIELD(bp_filter_plugin, get_tagged, 112, 8);
 BP_PIN_FIELD(bp_filter_plugin, put_if_match, 120, 8);
 BP_PIN_FIELD(bp_filter_plugin, del, 128, 8);
 BP_PIN_FIELD(bp_filter_plugin, list, 136, 8);
+#if BP_ABI_MINOR >= 8
+BP_PIN_FIELD(bp_filter_plugin, sync, 144, 8);
+BP_PIN_SIZE(bp_filter_plugin, 152);
+#else
 BP_PIN_SIZE(bp_filter_plugin, 144);
+#endif
 #endif
 
 #endif /* x86_64 Linux */

@@ -176,7 +176,22 @@ Status FaultStore::PutParts(const std::string& key, const ObjectParts& parts, bo
   return DoPut(key, std::move(joined), if_absent);
 }
 
-Status FaultStore::DoPut(const std::string& key, Bytes bytes, bool if_absent) {
+Status FaultStore::PutPartsDeferSync(const std::string& key, const ObjectParts& parts,
+                                     bool if_absent) {
+  Bytes joined;
+  JoinParts(parts, &joined);
+  return DoPut(key, std::move(joined), if_absent, /*defer_sync=*/true);
+}
+
+Status FaultStore::Sync(const std::vector<std::string>& keys) {
+  const std::string first = keys.empty() ? std::string() : keys.front();
+  BP_RETURN_IF_ERROR(Before(Kind::kWrite, first));
+  Status s = inner_->Sync(keys);
+  trace_->Line("sync %s +%zu -> %d", first.c_str(), keys.size(), s.raw_code());
+  return After(Kind::kWrite, first, s);
+}
+
+Status FaultStore::DoPut(const std::string& key, Bytes bytes, bool if_absent, bool defer_sync) {
   Status before = Before(Kind::kWrite, key);
   if (before.IsTransient() && (config_.mutations & kMutSwallowPutError) && IsSegment(key)) {
     trace_->Line("mutation: swallow error of put %s", key.c_str());
@@ -197,10 +212,12 @@ Status FaultStore::DoPut(const std::string& key, Bytes bytes, bool if_absent) {
     });
     return Status::Ok();
   }
-  Status s = inner_->Put(key, bytes.data(), bytes.size(), if_absent);
-  trace_->Line("put %s %llu%s -> %d", key.c_str(),
+  Status s = defer_sync ? inner_->PutPartsDeferSync(key, {ObjectPart{bytes.data(), bytes.size()}},
+                                                    if_absent)
+                        : inner_->Put(key, bytes.data(), bytes.size(), if_absent);
+  trace_->Line("put %s %llu%s%s -> %d", key.c_str(),
                static_cast<unsigned long long>(config_.trace_sizes && SizeInTrace(key) ? size : 0),
-               if_absent ? " if-absent" : "", s.raw_code());
+               if_absent ? " if-absent" : "", defer_sync ? " deferred" : "", s.raw_code());
   if (s.ok() && IsSegment(key)) last_acked_segment_ = key;
   s = After(Kind::kWrite, key, s);
   if (s.IsTransient() && if_absent && !crash_->crashed &&

@@ -92,6 +92,9 @@ class FaultStore final : public ObjectStore {
   Status GetTagged(const std::string& key, Bytes* out, std::string* tag) override;
   Status PutIfMatch(const std::string& key, const void* data, uint64_t length,
                     const std::string& expected_tag, std::string* new_tag) override;
+  Status PutPartsDeferSync(const std::string& key, const ObjectParts& parts,
+                           bool if_absent) override;
+  Status Sync(const std::vector<std::string>& keys) override;
   Status Delete(const std::string& key) override;
   Status List(const std::string& prefix, std::vector<ObjectInfo>* out) override;
   uint64_t Capabilities() const override { return inner_->Capabilities(); }
@@ -113,7 +116,7 @@ class FaultStore final : public ObjectStore {
   double CrashOdds(Kind kind, const std::string& key) const;
   bool MaybeCrash(Kind kind, const std::string& key, const char* when);
   Status Crashed() const;
-  Status DoPut(const std::string& key, Bytes bytes, bool if_absent);
+  Status DoPut(const std::string& key, Bytes bytes, bool if_absent, bool defer_sync = false);
 
   std::shared_ptr<MemoryStore> inner_;
   FaultConfig config_;

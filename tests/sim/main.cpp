@@ -2,7 +2,7 @@
 //
 //   blockpipe-sim --seed 123 [--count N] [--faults all|none|transient,lost,slow,crash]
 //                 [--codec none|xor|lz4|zstd|encrypt] [--ops N] [--mutate LIST]
-//                 [--sabotage LIST] [--journal] [--verbose] [--trace FILE] [--log]
+//                 [--sabotage LIST] [--journal] [--defer-sync] [--verbose] [--trace FILE] [--log]
 //                 [--repeat-check] [--expect-failure] [--time-limit SECONDS]
 //
 // Runs seeds seed..seed+count-1. Exit status: 0 when every seed passed (with --expect-failure:
@@ -32,7 +32,8 @@ int Usage(const char* why) {
       "blockpipe-sim: %s\n"
       "usage: blockpipe-sim --seed N [--count N] [--faults LIST] [--codec NAME] "
       "[--ops N]\n"
-      "         [--mutate LIST] [--sabotage LIST] [--journal] [--verbose] [--trace FILE] [--log]\n"
+      "         [--mutate LIST] [--sabotage LIST] [--journal] [--defer-sync] [--verbose]\n"
+      "         [--trace FILE] [--log]\n"
       "         [--repeat-check] [--expect-failure] [--time-limit SECONDS] [--skip S1,S2]\n"
       "  faults: all, none, or a comma list of transient,lost,slow,crash\n"
       "  codec: none, xor (default), lz4, zstd, encrypt (zstd then encrypt)\n"
@@ -41,8 +42,10 @@ int Usage(const char* why) {
       "  sabotage (EngineOptions::sabotage): ack-upload-failure,\n"
       "    no-lost-reply-resolution, ack-flush-on-newest-durable, ack-flush-on-seal,\n"
       "    drop-journal-before-upload, gc-stale-relocation, reclaim-ignores-pins,\n"
-      "    prune-pinned-checkpoints, delete-shared-segments\n"
-      "  --journal: durability \"local\", FLUSH acknowledged from a real SQLite journal\n",
+      "    prune-pinned-checkpoints, delete-shared-segments, ack-flush-before-sync\n"
+      "  --journal: durability \"local\", FLUSH acknowledged from a real SQLite journal\n"
+      "  --defer-sync: the store defers durability to sync (as the file backend does), and half\n"
+      "    of the crashes are power losses that lose or tear what was not synced\n",
       why);
   return 2;
 }
@@ -91,6 +94,8 @@ int main(int argc, char** argv) {
       }
     } else if (arg == "--journal") {
       config.journal = true;
+    } else if (arg == "--defer-sync") {
+      config.defer_sync = true;
     } else if (arg == "--verbose") {
       verbose = true;
     } else if (arg == "--log") {
@@ -189,7 +194,9 @@ int main(int argc, char** argv) {
         "CPU second\n",
         static_cast<unsigned long long>(ran), static_cast<unsigned long long>(config.seed),
         FaultsName(config.faults).c_str(), config.codec.c_str(),
-        config.journal ? ", local journal" : "",
+        (std::string(config.journal ? ", local journal" : "") +
+         (config.defer_sync ? ", deferred sync" : ""))
+            .c_str(),
         config.mutations ? (", mutate " + MutationsName(config.mutations)).c_str() : "",
         config.sabotage ? (", sabotage " + SabotageName(config.sabotage)).c_str() : "",
         static_cast<unsigned long long>(failed), static_cast<unsigned long long>(requests),

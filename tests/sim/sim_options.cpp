@@ -27,7 +27,8 @@ const Named kSabotageNames[] = {{"ack-upload-failure", kSabAckUploadFailure},
                                 {"gc-stale-relocation", kSabGcStaleRelocation},
                                 {"reclaim-ignores-pins", kSabReclaimIgnoresPins},
                                 {"prune-pinned-checkpoints", kSabPrunePinnedCheckpoints},
-                                {"delete-shared-segments", kSabDeleteSharedSegments}};
+                                {"delete-shared-segments", kSabDeleteSharedSegments},
+                                {"ack-flush-before-sync", kSabAckFlushBeforeSync}};
 
 template <size_t N>
 bool ParseNames(const std::string& text, const Named (&names)[N], uint32_t all, uint32_t* out) {
@@ -81,6 +82,7 @@ uint32_t EngineSabotage(uint32_t bits) {
   if (bits & kSabReclaimIgnoresPins) s |= bp::Sabotage::kReclaimIgnoresPins;
   if (bits & kSabPrunePinnedCheckpoints) s |= bp::Sabotage::kPrunePinnedCheckpoints;
   if (bits & kSabDeleteSharedSegments) s |= bp::Sabotage::kDeleteSharedSegments;
+  if (bits & kSabAckFlushBeforeSync) s |= bp::Sabotage::kAckFlushBeforeSync;
   return s;
 }
 
@@ -104,6 +106,7 @@ std::string ReplayCommand(const SimConfig& config) {
   if (config.mutations != 0) cmd += " --mutate " + MutationsName(config.mutations);
   if (config.sabotage != 0) cmd += " --sabotage " + SabotageName(config.sabotage);
   if (config.journal) cmd += " --journal";
+  if (config.defer_sync) cmd += " --defer-sync";
   return cmd + " --verbose";
 }
 

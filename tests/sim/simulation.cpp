@@ -59,6 +59,13 @@ class EngineView final : public ObjectStore {
     return Note("put-if-match " + key,
                 inner_->PutIfMatch(key, data, length, expected_tag, new_tag));
   }
+  Status PutPartsDeferSync(const std::string& key, const ObjectParts& parts,
+                           bool if_absent) override {
+    return Note("put " + key, inner_->PutPartsDeferSync(key, parts, if_absent));
+  }
+  Status Sync(const std::vector<std::string>& keys) override {
+    return Note("sync " + (keys.empty() ? std::string() : keys.front()), inner_->Sync(keys));
+  }
   Status Delete(const std::string& key) override {
     return Note("delete " + key, inner_->Delete(key));
   }
@@ -188,6 +195,11 @@ void Simulation::DrawParameters() {
     journal_ = std::make_unique<SimJournal>(options_.journal_max_size);
   }
   codecs_ = std::make_unique<SimCodecFactory>(cfg_.codec);
+  if (cfg_.defer_sync) {
+    // Forked last too (fork 8), so the other draws of a seed stay the same with and without it.
+    memory_->SetDeferSync(true);
+    power_rng_ = master_.Fork(8);
+  }
 
   trace_.Line("seed %llu faults %s codec %s mutations %s sabotage %s",
               static_cast<unsigned long long>(cfg_.seed), FaultsName(cfg_.faults).c_str(),
@@ -238,6 +250,15 @@ void Simulation::Teardown() {
   // A killed process: queued work never runs, volumes and snapshot exports are dropped without
   // closing, and the requests the host still held are forgotten (their completions were
   // already being ignored).
+  // With deferred durability, half of the crashes take the machine down with the process:
+  // every object put without a sync since survives, is gone, or is torn, each by a draw.
+  if (crash_.crashed && cfg_.defer_sync && power_rng_.Chance(0.5)) {
+    const std::vector<std::string> unsynced = memory_->UnsyncedKeys();
+    const size_t hit = memory_->LosePower(
+        [this](const std::string&) { return static_cast<int>(power_rng_.Below(3)); });
+    trace_.Line("%.3f POWER LOSS: %zu unsynced object(s), %zu lost or torn", clock_.Ms(),
+                unsynced.size(), hit);
+  }
   if (executor_) executor_->Abandon();
   if (retrying_) retrying_->Abort();
   for (auto& v : vols_) v->ref.reset();

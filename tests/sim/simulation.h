@@ -23,8 +23,9 @@ enum Sabotage : uint32_t {
   kSabReclaimIgnoresPins = 1u << 6,
   kSabPrunePinnedCheckpoints = 1u << 7,
   kSabDeleteSharedSegments = 1u << 8,
+  kSabAckFlushBeforeSync = 1u << 9,
 };
-constexpr uint32_t kSabAll = 0x1FF;
+constexpr uint32_t kSabAll = 0x3FF;
 // True when this build's engine has EngineOptions::sabotage.
 bool EngineHasSabotage();
 // The engine's bits (bp::Sabotage) for these.
@@ -34,10 +35,13 @@ struct SimConfig {
   uint64_t seed = 1;
   uint32_t faults = 0xF;  // FaultKind bits
   std::string codec = "xor";
-  uint32_t mutations = 0;   // Mutation bits (fault_store.h)
-  uint32_t sabotage = 0;    // Sabotage bits
-  uint64_t ops = 0;         // client requests; 0 = drawn from the seed
-  bool journal = false;     // durability = "local": the real LocalJournal (sim_journal.h)
+  uint32_t mutations = 0;  // Mutation bits (fault_store.h)
+  uint32_t sabotage = 0;   // Sabotage bits
+  uint64_t ops = 0;        // client requests; 0 = drawn from the seed
+  bool journal = false;    // durability = "local": the real LocalJournal (sim_journal.h)
+  // The store defers durability (BP_BACKEND_CAP_DEFER_SYNC, like the file backend), and half
+  // of the crashes are crashes of the machine: what was not synced is kept, lost or torn.
+  bool defer_sync = false;
   bool keep_trace = false;  // keep the trace text (else only its hash)
 };
 

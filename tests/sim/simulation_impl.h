@@ -202,6 +202,7 @@ class Simulation {
   std::shared_ptr<FaultStore> faults_;
   std::shared_ptr<RetryingStore> retrying_;
   std::unique_ptr<SimJournal> journal_;  // --journal: outlives incarnations, as a disk does
+  Rng power_rng_{1};  // --defer-sync: which crashes are power losses, and what they do
   std::unique_ptr<VolumeManager> manager_;
   std::vector<std::unique_ptr<Request>> live_;
   Clock::TimePoint next_tick_{};

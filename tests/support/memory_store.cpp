@@ -77,6 +77,7 @@ Status MemoryStore::WaitWhilePaused(const std::string& key) {
 }
 
 void MemoryStore::SetLocked(const std::string& key, Bytes bytes) {
+  unsynced_.erase(key);  // a plain put is durable (PutPartsDeferSync marks its key afterwards)
   Object& o = objects_[key];
   o.bytes = std::move(bytes);
   o.version = next_version_++;
@@ -151,7 +152,68 @@ Status MemoryStore::Delete(const std::string& key) {
   BP_RETURN_IF_ERROR(Inject(Op::kDelete, key));
   MutexLock lock(&mu_);
   objects_.erase(key);
+  unsynced_.erase(key);
   return Status::Ok();
+}
+
+Status MemoryStore::PutPartsDeferSync(const std::string& key, const ObjectParts& parts,
+                                      bool if_absent) {
+  {
+    MutexLock lock(&mu_);
+    if (!defer_sync_) {
+      lock.Unlock();
+      return PutParts(key, parts, if_absent);
+    }
+  }
+  Bytes joined;
+  JoinParts(parts, &joined);
+  BP_RETURN_IF_ERROR(Inject(Op::kPut, key));
+  MutexLock lock(&mu_);
+  BP_RETURN_IF_ERROR(WaitWhilePaused(key));
+  if (if_absent && put_if_absent_ && objects_.count(key)) {
+    return Status::Precondition("object exists: " + key);
+  }
+  Status st = StoreLocked(key, joined.data(), joined.size());
+  // Stored (even when a lost reply is reported): not durable until synced.
+  if (objects_.count(key) != 0) unsynced_.insert(key);
+  return st;
+}
+
+Status MemoryStore::Sync(const std::vector<std::string>& keys) {
+  BP_RETURN_IF_ERROR(Inject(Op::kSync, keys.empty() ? std::string() : keys.front()));
+  MutexLock lock(&mu_);
+  for (const std::string& key : keys) unsynced_.erase(key);
+  return Status::Ok();
+}
+
+void MemoryStore::SetDeferSync(bool defer) {
+  MutexLock lock(&mu_);
+  defer_sync_ = defer;
+}
+
+size_t MemoryStore::LosePower(const std::function<int(const std::string& key)>& fate) {
+  MutexLock lock(&mu_);
+  size_t hit = 0;
+  for (const std::string& key : unsynced_) {
+    const int what = fate(key);
+    auto it = objects_.find(key);
+    if (it == objects_.end() || what == 0) continue;
+    ++hit;
+    if (what == 1) {
+      objects_.erase(it);
+    } else {
+      Bytes& bytes = it->second.bytes;
+      if (bytes.size() > 4096) std::fill(bytes.begin() + 4096, bytes.end(), uint8_t{0});
+      it->second.version = next_version_++;
+    }
+  }
+  unsynced_.clear();
+  return hit;
+}
+
+std::vector<std::string> MemoryStore::UnsyncedKeys() const {
+  MutexLock lock(&mu_);
+  return std::vector<std::string>(unsynced_.begin(), unsynced_.end());
 }
 
 Status MemoryStore::List(const std::string& prefix, std::vector<ObjectInfo>* out) {
@@ -171,6 +233,7 @@ uint64_t MemoryStore::Capabilities() const {
   if (put_if_absent_) caps |= BP_BACKEND_CAP_PUT_IF_ABSENT;
   if (conditional_put_) caps |= BP_BACKEND_CAP_CONDITIONAL_PUT;
   if (local_reads_) caps |= BP_BACKEND_CAP_LOCAL_READS;
+  if (defer_sync_) caps |= BP_BACKEND_CAP_DEFER_SYNC;
   return caps;
 }
 

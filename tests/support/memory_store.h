@@ -2,12 +2,16 @@
 // the plain store it can fail the next N operations of a kind, delay them, hold puts until
 // released (to line up concurrent flushes), store a truncated object while reporting success
 // (a torn write), and pretend it lacks put-if-absent or conditional put. Version tags are "v"
-// plus a store-wide counter, new on every write. Every method is thread-safe.
+// plus a store-wide counter, new on every write. With SetDeferSync it behaves like a local
+// store with deferred durability (BP_BACKEND_CAP_DEFER_SYNC): it remembers which objects were
+// put with PutPartsDeferSync and not synced since, and LosePower does to them what a crash of
+// the machine may do. Every method is thread-safe.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -19,7 +23,7 @@ namespace bp {
 
 class MemoryStore : public ObjectStore {
  public:
-  enum class Op { kGet, kRead, kPut, kDelete, kList };
+  enum class Op { kGet, kRead, kPut, kDelete, kList, kSync };
 
   MemoryStore();
 
@@ -33,6 +37,9 @@ class MemoryStore : public ObjectStore {
                     const std::string& expected_tag, std::string* new_tag) override
       BP_EXCLUDES(mu_);
   Status Delete(const std::string& key) override BP_EXCLUDES(mu_);
+  Status PutPartsDeferSync(const std::string& key, const ObjectParts& parts,
+                           bool if_absent) override BP_EXCLUDES(mu_);
+  Status Sync(const std::vector<std::string>& keys) override BP_EXCLUDES(mu_);
   Status List(const std::string& prefix, std::vector<ObjectInfo>* out) override BP_EXCLUDES(mu_);
   uint64_t Capabilities() const override BP_EXCLUDES(mu_);
   // It copies every put into its map anyway, so joining parts first costs nothing extra.
@@ -63,6 +70,16 @@ class MemoryStore : public ObjectStore {
   void SetConditionalPutSupported(bool supported) BP_EXCLUDES(mu_);
   // Declare BP_BACKEND_CAP_LOCAL_READS (off by default: a stand-in for a remote store).
   void SetLocalReads(bool local) BP_EXCLUDES(mu_);
+  // Declare BP_BACKEND_CAP_DEFER_SYNC (off by default: every put is durable).
+  void SetDeferSync(bool defer) BP_EXCLUDES(mu_);
+  // What a crash of the machine does to the objects put with deferred durability and not
+  // synced since: `fate(key)` picks, per object, 0 = it survived, 1 = it is gone, 2 = it is
+  // torn (its bytes after the first 4 KiB are zeros, the size unchanged: a file whose name and
+  // first pages reached the disk and whose other pages did not). Afterwards no object is
+  // unsynced. Returns how many were lost or torn.
+  size_t LosePower(const std::function<int(const std::string& key)>& fate) BP_EXCLUDES(mu_);
+  // Keys put with deferred durability and not synced since, ascending.
+  std::vector<std::string> UnsyncedKeys() const BP_EXCLUDES(mu_);
   // Run `hook` (once, without the lock) inside the next PutIfMatch of a key containing key_part,
   // after its fault hooks and before it compares tags: a racing writer's window.
   void BeforeNextPutIfMatch(std::function<void()> hook, const std::string& key_part = "")
@@ -100,8 +117,10 @@ class MemoryStore : public ObjectStore {
   std::map<std::string, Object> objects_ BP_GUARDED_BY(mu_);
   uint64_t next_version_ BP_GUARDED_BY(mu_) = 1;
   std::vector<Failure> failures_ BP_GUARDED_BY(mu_);
-  uint32_t delay_ms_[5] BP_GUARDED_BY(mu_) = {0, 0, 0, 0, 0};
-  uint64_t op_counts_[5] BP_GUARDED_BY(mu_) = {0, 0, 0, 0, 0};
+  uint32_t delay_ms_[6] BP_GUARDED_BY(mu_) = {0, 0, 0, 0, 0, 0};
+  uint64_t op_counts_[6] BP_GUARDED_BY(mu_) = {0, 0, 0, 0, 0, 0};
+  bool defer_sync_ BP_GUARDED_BY(mu_) = false;
+  std::set<std::string> unsynced_ BP_GUARDED_BY(mu_);
   bool puts_paused_ BP_GUARDED_BY(mu_) = false;
   std::string pause_key_part_ BP_GUARDED_BY(mu_);
   int paused_puts_ BP_GUARDED_BY(mu_) = 0;

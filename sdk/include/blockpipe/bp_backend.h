@@ -15,6 +15,19 @@
 ** BUFFERS
 **   The caller owns every buffer passed in. Whole-object reads append into a host-owned bp_buf.
 **
+** DEFERRED DURABILITY (since 1.8)
+**   By default a successful put() is durable when it returns (BP_BACKEND_CAP_DURABLE_PUT). A store
+**   whose durable writes cost much more than plain ones (a local file system: fsync) may offer
+**   to defer that cost: it declares BP_BACKEND_CAP_DEFER_SYNC and implements sync(). The host
+**   then puts the objects no FLUSH waits for yet with BP_PUT_DEFER_SYNC, and calls sync() with
+**   their keys before it acknowledges a FLUSH that covers them, and before it writes anything
+**   (a checkpoint, a snapshot record) that refers to them. Such a put must still be atomic to
+**   every reader and survive a crash of the calling process (a restarted host reads it back);
+**   only a crash of the machine (power loss, kernel panic) before sync() may lose it or leave it
+**   damaged, which the host detects (every object carries checksums) and treats like a write
+**   that never happened. Stores whose every put is durable anyway (S3, Azure) do not declare the
+**   bit and never see the flag.
+**
 ** REPLACING AN OBJECT SAFELY (since 1.2)
 **   A few small objects are replaced rather than created once (a volume's metadata, its ownership
 **   record). A backend that can do compare-and-swap declares BP_BACKEND_CAP_CONDITIONAL_PUT and
@@ -69,6 +82,10 @@ extern "C" {
 ** not a network round trip. The host then does not copy every newly written unit into its
 ** memory cache: that would cache the same bytes twice. Purely a hint; an older host ignores it */
 #define BP_BACKEND_CAP_LOCAL_READS (1u << 6)
+/* since 1.8: put() and put_parts() accept BP_PUT_DEFER_SYNC and sync() is implemented (see
+** DEFERRED DURABILITY). The host uses the flag only when this bit is set and the plugin (and
+** every filter above it) has the sync slot. */
+#define BP_BACKEND_CAP_DEFER_SYNC (1u << 7)
 
 /* Longest key the host passes to a backend (keys, and list() prefixes), in bytes, not counting
 ** the terminating NUL: a buffer holding any key needs BP_KEY_MAX_LENGTH + 1 bytes. A macro since
@@ -87,6 +104,9 @@ struct bp_span {
 
 /* Flags for put(). */
 #define BP_PUT_IF_ABSENT (1u << 0) /* fail with BP_ERR_PRECONDITION if the key exists */
+/* Since 1.8, only with BP_BACKEND_CAP_DEFER_SYNC: the object need not be durable against a crash
+** of the machine until sync() names its key (see DEFERRED DURABILITY). */
+#define BP_PUT_DEFER_SYNC (1u << 1)
 
 struct bp_backend_plugin {
   /* Filled by BP_REGISTER_BACKEND except name/version/description. */
@@ -185,6 +205,18 @@ struct bp_backend_plugin {
                    uint32_t flags);
 
   /* ---- end of ABI 1.3 ---- */
+
+  /* Since ABI 1.8; optional (BP_BACKEND_CAP_DEFER_SYNC). Make the objects `keys[0..count)` durable
+  ** against a crash of the machine: after BP_OK, each of them that exists survives a power loss
+  ** exactly as a put without BP_PUT_DEFER_SYNC would have. Keys may name objects put without the
+  ** flag (nothing to do), put by an earlier process (a crashed host's puts are synced by the
+  ** next one), or deleted since (not an error). The keys and the array are the caller's, valid
+  ** during the call. Returns BP_OK or an error; after an error the host assumes none of them is
+  ** durable, and a store that lost data it was asked to sync (an I/O error while writing it
+  ** back) must keep failing sync() for those keys rather than report BP_OK later. */
+  int (*sync)(void *handle, const char *const *keys, size_t count);
+
+  /* ---- end of ABI 1.8 ---- */
 };
 
 /* True when `plugin` (a bp_backend_plugin as the host copied it) has the slot, i.e. was built

@@ -64,9 +64,12 @@ extern "C" {
 **   1.6  backend filters: BP_KIND_FILTER, struct bp_filter_plugin, struct bp_filter_next,
 **        BP_REGISTER_FILTER (bp_filter.h)
 **   1.7  bp_volume_api.extents, struct bp_extent, BP_EXTENT_HOLE / BP_EXTENT_ZERO (a frontend
-**        learns where a volume's data lies without reading it) */
+**        learns where a volume's data lies without reading it)
+**   1.8  deferred durability of puts: BP_PUT_DEFER_SYNC, BP_BACKEND_CAP_DEFER_SYNC,
+**        bp_backend_plugin.sync, bp_filter_plugin.sync, bp_filter_next.sync (a local store
+**        makes segments durable when a FLUSH asks for it, not at every put) */
 #define BP_ABI_MAJOR 1
-#define BP_ABI_MINOR 7
+#define BP_ABI_MINOR 8
 
 /* Name of the single exported symbol of every plugin shared object. */
 #define BP_ENTRY_SYMBOL "blockpipe_plugin_entry"

@@ -122,6 +122,12 @@ struct bp_filter_next {
   int (*list)(void *ctx, const char *prefix, const char *cursor, struct bp_list *out);
 
   /* ---- end of ABI 1.6 ---- */
+
+  /* Since 1.8 (BP_FILTER_NEXT_HAS(next, sync)): the backend's sync(). BP_OK without doing
+  ** anything unless capabilities() has BP_BACKEND_CAP_DEFER_SYNC. */
+  int (*sync)(void *ctx, const char *const *keys, size_t count);
+
+  /* ---- end of ABI 1.8 ---- */
 };
 
 #define BP_FILTER_NEXT_HAS(next, slot)                                                    \
@@ -169,6 +175,14 @@ struct bp_filter_plugin {
   int (*list)(void *handle, const char *prefix, const char *cursor, struct bp_list *out);
 
   /* ---- end of ABI 1.6 ---- */
+
+  /* Since 1.8: the backend's sync() (bp_backend.h, DEFERRED DURABILITY); NULL passes it on. A
+  ** filter built against an older minor never sees BP_PUT_DEFER_SYNC: the host clears
+  ** BP_BACKEND_CAP_DEFER_SYNC through it, since it could not pass the sync on. A filter that
+  ** delays or fails puts should treat sync the same way. */
+  int (*sync)(void *handle, const char *const *keys, size_t count);
+
+  /* ---- end of ABI 1.8 ---- */
 };
 
 /* True when the filter, as the host copied it, was built against a minor that has `slot`: the

@@ -198,6 +198,12 @@ run_dir = $STATE/run
 admin_socket = $STATE/run/\$cluster-\$name.asok
 log_file = $STATE/log/\$cluster-\$name.log
 keyring = $STATE/keyring
+# The tails of deleted objects (past the first 4 MiB) go to RGW's garbage collector, which by
+# default waits 2 h before freeing them: on a memstore OSD every deleted or overwritten segment
+# would hold its RAM that long. Collect within seconds instead.
+rgw_gc_obj_min_wait = 5
+rgw_gc_processor_period = 10
+rgw_gc_processor_max_time = 10
 
 [mon]
 mon_data = $STATE/mon/\$cluster-\$id

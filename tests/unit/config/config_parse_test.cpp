@@ -236,8 +236,8 @@ TEST(Config, DiskCacheAndReadKeys) {
   Config c = MustParse(kMinimal);
   EXPECT_EQ(c.engine.disk_cache_size, 0u);
   EXPECT_EQ(c.engine.disk_cache_dir, "/etc/bp/cache");
-  EXPECT_EQ(c.engine.read_ahead_max, 8u << 20);
-  EXPECT_EQ(c.engine.read_coalesce_max, 2u << 20);
+  EXPECT_EQ(c.engine.read_ahead_max, 32u << 20);
+  EXPECT_EQ(c.engine.read_coalesce_max, 4u << 20);
   c = MustParse(
       "[host]\ndata_dir = \"/srv/bp\"\n[disk_cache]\nsize = \"4GiB\"\n"
       "[engine]\nread_ahead_max = 0\nread_coalesce_max = \"1MiB\"\n" +

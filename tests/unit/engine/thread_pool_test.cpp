@@ -1,5 +1,5 @@
-// ThreadPool: speculative tasks (read-ahead) never take more than half the workers and never
-// delay an ordinary task, every task runs once, and Stop runs what is queued.
+// ThreadPool: speculative tasks (read-ahead) never take more than their share of the workers
+// (half by default) and never delay an ordinary task, every task runs once, and Stop runs what is queued.
 #include "engine/thread_pool.h"
 
 #include <gtest/gtest.h>
@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <thread>
+#include <tuple>
 
 namespace bp {
 namespace {
@@ -66,6 +67,35 @@ TEST(ThreadPoolTest, SpeculativeTasksLeaveWorkersForOrdinaryOnes) {
   gate.Open();
   EXPECT_TRUE(WaitFor([&] { return finished.load() == 10; }));
   EXPECT_LE(peak.load(), 2);
+}
+
+// The limit a remote store asks for (most of the workers), capped so one is always left.
+TEST(ThreadPoolTest, SpeculativeLimitIsConfigurableButLeavesOneWorker) {
+  for (const auto& [threads, asked, expected] :
+       {std::tuple{8u, 6u, 6}, std::tuple{4u, 10u, 3}, std::tuple{4u, 0u, 2}}) {
+    ThreadPool pool(threads, asked);
+    EXPECT_EQ(pool.speculative_limit(), static_cast<size_t>(expected));
+    Gate gate;
+    std::atomic<int> running{0}, peak{0}, finished{0};
+    for (int i = 0; i < 12; ++i) {
+      pool.SubmitSpeculative([&] {
+        const int now = ++running;
+        int seen = peak.load();
+        while (now > seen && !peak.compare_exchange_weak(seen, now)) {
+        }
+        gate.Wait();
+        --running;
+        ++finished;
+      });
+    }
+    ASSERT_TRUE(WaitFor([&] { return running.load() == expected; }));
+    std::atomic<int> ordinary{0};
+    pool.Submit([&] { ++ordinary; });
+    EXPECT_TRUE(WaitFor([&] { return ordinary.load() == 1; }));
+    gate.Open();
+    EXPECT_TRUE(WaitFor([&] { return finished.load() == 12; }));
+    EXPECT_EQ(peak.load(), expected);
+  }
 }
 
 TEST(ThreadPoolTest, OrdinaryTasksGoFirstAndStopRunsEverything) {

@@ -268,7 +268,7 @@ TEST_P(OldAbi, FrontendServesVolumesOnTheOldBackendAndCodec) {
   EXPECT_FALSE(objects.empty()) << "the volumes live in the old backend";
 }
 
-INSTANTIATE_TEST_SUITE_P(Minors, OldAbi, ::testing::Values(0u, 1u, 2u, 3u, 4u, 5u, 6u),
+INSTANTIATE_TEST_SUITE_P(Minors, OldAbi, ::testing::Values(0u, 1u, 2u, 3u, 4u, 5u, 6u, 7u),
                          [](const ::testing::TestParamInfo<uint32_t>& info) {
                            return "v1_" + std::to_string(info.param);
                          });

@@ -177,6 +177,41 @@ TEST_F(S3Live, PutGetReadHeadDelete) {
   EXPECT_TRUE(rc == BP_OK || rc == BP_ERR_NOT_FOUND) << error;
 }
 
+// Object PUTs carry no Content-MD5: the signed x-amz-content-sha256 is what makes the store
+// refuse a body damaged on the way. A body that differs from the hash that was signed must be
+// refused, and nothing stored.
+TEST_F(S3Live, ABodyThatDoesNotMatchTheSignedHashIsRefused) {
+  bphttp::Endpoint ep;
+  std::string error;
+  ASSERT_TRUE(bphttp::ParseEndpoint(endpoint_, &ep, &error)) << error;
+  const std::string signed_body(4096, 'a');
+  std::string sent_body = signed_body;
+  sent_body[100] = 'b';
+  SigV4Request r;
+  r.method = "PUT";
+  r.path = ep.path + "/" + bucket_ + "/vol/damaged";
+  r.payload_hash = bphttp::Sha256Hex(signed_body.data(), signed_body.size());
+  const std::string date = AmzDateNow();
+  r.headers = {
+      {"Host", ep.Authority()}, {"x-amz-date", date}, {"x-amz-content-sha256", r.payload_hash}};
+  auto sig = SignV4(r, {access_, secret_, region_, "s3"}, date, SigV4PathRule::kS3AsIs);
+  bphttp::HttpRequest http;
+  http.method = "PUT";
+  http.url = ep.Origin() + r.path;
+  http.headers = r.headers;
+  http.headers.emplace_back("Authorization", sig.authorization);
+  http.body = sent_body.data();
+  http.body_length = sent_body.size();
+  bphttp::HttpClient client({});
+  bphttp::HttpResponse response = client.Perform(http);
+  EXPECT_EQ(response.status, 400) << response.body;
+  EXPECT_NE(response.body.find("XAmzContentSHA256Mismatch"), std::string::npos) << response.body;
+  std::vector<uint8_t> buf(8);
+  uint64_t got = 0;
+  EXPECT_EQ(client_->Read("damaged", 0, buf.size(), buf.data(), &got, &error), BP_ERR_NOT_FOUND)
+      << error;
+}
+
 TEST_F(S3Live, EmptyObjects) {
   std::string error;
   ASSERT_EQ(client_->Put("empty", nullptr, 0, false, &error), BP_OK) << error;
