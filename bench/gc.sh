@@ -34,6 +34,7 @@
 #   --out       results directory (default BUILD_DIR/bench-gc-<backend>-<date>)
 # Build first (Release). ext4 needs root, nbdfuse and a loop device.
 source "$(dirname "$0")/../tests/lib/common.sh"
+source "$(dirname "$0")/lib.sh"
 
 backend=file
 steps="space snapshot ext4 iops"
@@ -75,32 +76,12 @@ readonly FIO_TIMEOUT=1800 IDLE_SECONDS=60 SAMPLE_SECONDS=5
 
 BP_TEST_BACKEND=$backend
 RGW_STATE=
+trap bench_cleanup EXIT
 if [[ $backend == s3 ]]; then
-  shm=$(mktemp -d /dev/shm/bpgc.XXXXXX)
-  register_path "$shm"
-  BP_SERVERS_DIR=$shm/servers
+  bench_private_servers bpgc
 fi
 
-bench_cleanup() {
-  local rc=$?
-  set +e
-  mounts_cleanup
-  bp_cleanup_servers
-  if [[ -n $RGW_STATE ]]; then
-    timeout 120 "$SOURCE_DIR/tests/servers/ceph-rgw/stop.sh" "$RGW_STATE" >/dev/null ||
-      log "warning: ceph-rgw/stop.sh $RGW_STATE failed"
-    RGW_STATE=
-  fi
-  BP_REMOTE_PLACES=()  # the OSD's objects went with it
-  [[ -n $BP_LOG && -f $BP_LOG ]] && cp "$BP_LOG" "$out/daemon.log"
-  (exit "$rc")
-  bp_cleanup
-}
-trap bench_cleanup EXIT
-
 result() { echo "RESULT $1 $2" | tee -a "$out/results.txt"; }
-load() { cut -d' ' -f1-3 /proc/loadavg; }
-note() { echo "$1 $(load)" >>"$out/loads.txt"; log "$1 (load $(load))"; }
 
 vol() {  # vol FIELD [VOLUME]: one figure of `volume list --json` (gc.X for the gc block)
   "$BLOCKPIPE" volume list --json --config "$BP_CONFIG" | "$PY" -c '
@@ -253,10 +234,7 @@ iops() {
 
 echo "$(load)" >"$out/load-before.txt"
 if [[ $backend == s3 ]]; then
-  RGW_STATE=$BP_SERVERS_DIR/rgw
-  log "starting Ceph RGW (memstore) in $RGW_STATE"
-  timeout 300 "$SOURCE_DIR/tests/servers/ceph-rgw/start.sh" "$RGW_STATE" 3h >>"$out/servers.log" 2>&1 ||
-    fail "Ceph RGW did not start: $(tail -n 5 "$out/servers.log")"
+  bench_start_rgw "$out/servers.log" 3h
 fi
 for step in "${step_list[@]}"; do
   "$step"

@@ -38,6 +38,7 @@
 #   --out DIR         results directory (default BUILD_DIR/bench-targets-<date>)
 # Build first (Release): cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release && ninja -C build
 source "$(dirname "$0")/../tests/lib/common.sh"
+source "$(dirname "$0")/lib.sh"
 
 backends="file s3 s3-delay"
 runtime=20
@@ -72,31 +73,9 @@ readonly WRITE_TIMEOUT=900 READ_TIMEOUT=600 RAW_SECONDS=40
 
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-shm=$(mktemp -d /dev/shm/bptargets.XXXXXX)
-register_path "$shm"
-BP_SERVERS_DIR=$shm/servers
-RGW_STATE=
+bench_private_servers bptargets
 
-bench_cleanup() {
-  local rc=$?
-  set +e
-  mounts_cleanup
-  bp_cleanup_servers
-  if [[ -n $RGW_STATE ]]; then
-    timeout 120 "$SOURCE_DIR/tests/servers/ceph-rgw/stop.sh" "$RGW_STATE" >/dev/null ||
-      log "warning: ceph-rgw/stop.sh $RGW_STATE failed"
-    RGW_STATE=
-  fi
-  BP_REMOTE_PLACES=()
-  [[ -n $BP_LOG && -f $BP_LOG ]] && cp "$BP_LOG" "$out/daemon.log"
-  (exit "$rc")
-  bp_cleanup
-}
-trap bench_cleanup EXIT
 
-load() { cut -d' ' -f1-3 /proc/loadavg; }
-# note STEP: the load average at the start of a step, for the table.
-note() { echo "$1 $(load)" >>"$out/loads.txt"; log "$1 (load $(load))"; }
 rss_mib() { awk '/^VmRSS/ { printf "%d", $2 / 1024 }' "/proc/$BP_PID/status"; }
 metrics_snapshot() {
   timeout 30 "$BLOCKPIPE" stats --prometheus --config "$BP_CONFIG" >"$1" 2>&1 || log "warning: stats failed"
@@ -196,10 +175,7 @@ backend_rows() {
 echo "$(load)" >"$out/load-before.txt"
 : >"$out/loads.txt"
 if [[ " ${backend_list[*]} " == *" s3"* ]]; then
-  RGW_STATE=$BP_SERVERS_DIR/rgw
-  log "starting Ceph RGW (memstore) in $RGW_STATE"
-  timeout 300 "$SOURCE_DIR/tests/servers/ceph-rgw/start.sh" "$RGW_STATE" 2h >>"$out/servers.log" 2>&1 ||
-    fail "Ceph RGW did not start: $(tail -n 5 "$out/servers.log")"
+  bench_start_rgw "$out/servers.log" 2h
   use_rgw
   note "raw store: parallel PUT then GET of 4 MiB objects, 8 threads"
   raw_prefix=raw-$$-$RANDOM

@@ -16,6 +16,7 @@
 # --fill compressible stores about an eighth of the bytes (see fill_data) for the same map and
 # segments: what lets the 8 GiB volume fit a memstore OSD on a small machine.
 source "$(dirname "$0")/../tests/lib/common.sh"
+source "$(dirname "$0")/lib.sh"
 require_cmd nbdcopy
 
 backend=file repeat=5 objects_parent=/var/tmp sizes="1 8" scattered=20000 fill=random
@@ -52,25 +53,8 @@ echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 BP_TEST_BACKEND=$backend
 RGW_STATE=
 if [[ $backend == s3 ]]; then
-  shm=$(mktemp -d /dev/shm/bpsnap.XXXXXX)
-  register_path "$shm"
-  BP_SERVERS_DIR=$shm/servers
-  RGW_STATE=$BP_SERVERS_DIR/rgw
-  bench_cleanup() {
-    local rc=$?
-    set +e
-    bp_cleanup_servers
-    timeout 120 "$SOURCE_DIR/tests/servers/ceph-rgw/stop.sh" "$RGW_STATE" >/dev/null ||
-      log "warning: ceph-rgw/stop.sh $RGW_STATE failed"
-    BP_REMOTE_PLACES=()  # the OSD's objects went with it
-    (exit "$rc")
-    bp_cleanup
-  }
-  trap bench_cleanup EXIT
-  log "starting Ceph RGW (memstore) in $RGW_STATE"
-  MEMSTORE_BYTES=${MEMSTORE_BYTES:-10737418240} timeout 300 \
-    "$SOURCE_DIR/tests/servers/ceph-rgw/start.sh" "$RGW_STATE" 3h >"$shm/rgw-start.log" 2>&1 ||
-    fail "Ceph RGW did not start: $(tail -n 5 "$shm/rgw-start.log")"
+  bench_private_servers bpsnap
+  MEMSTORE_BYTES=${MEMSTORE_BYTES:-10737418240} bench_start_rgw "$shm/rgw-start.log" 3h
   start_blockpipe
 else
   objects=$(mktemp -d "$objects_parent/bp-bench.XXXXXX")

@@ -379,7 +379,9 @@ Status UnitLoader::LoadRun(const std::vector<UnitRef>& units, std::vector<UnitDa
       // Verified against the segment meta's checksum; a decode failure now means the store's
       // own bytes are bad, which a fetch reports as it would without the cache.
       UnitData data;
-      if (Decoded(u, SegmentKey(*layers_->For(u.seq).volume, u.seq), stored.data(), stored.size(), &data).ok()) {
+      if (Decoded(u, SegmentKey(*layers_->For(u.seq).volume, u.seq), stored.data(), stored.size(),
+                  &data)
+              .ok()) {
         (*out)[i] = std::move(data);
         continue;
       }

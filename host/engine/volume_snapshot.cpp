@@ -34,10 +34,11 @@ Status Volume::CreateSnapshot(const std::string& name, SnapshotRecord* out) {
     while ((committer_.synced_seq() < covered || checkpointer_.last_seq() < restore_marker_seq_) &&
            access_ == Access::kWritable) {
       if (svc_.clock->Now() >= limit) {
-        return Status::Transient(what + (committer_.synced_seq() < covered
-                                             ? ": the segments it covers are not durable in the store yet"
-                                             : ": the checkpoint after a restore is not stored "
-                                               "yet"));
+        return Status::Transient(what +
+                                 (committer_.synced_seq() < covered
+                                      ? ": the segments it covers are not durable in the store yet"
+                                      : ": the checkpoint after a restore is not stored "
+                                        "yet"));
       }
       if (checkpointer_.last_seq() < restore_marker_seq_) {
         checkpointer_.Force();

@@ -131,27 +131,9 @@ class PluginBackend final : public ObjectStore {
   // put_parts, or put of the joined parts for a plugin without it.
   Status PutWithFlags(const std::string& key, const ObjectParts& parts, uint32_t flags) {
     BP_RETURN_IF_ERROR(CheckKey("put", key));
-    int rc;
-    if (!BP_BACKEND_HAS(&fn_, put_parts)) {
-      Bytes joined;
-      const uint8_t* data = parts.size() == 1 ? parts[0].data : nullptr;
-      uint64_t length = parts.size() == 1 ? parts[0].length : 0;
-      if (parts.size() != 1) {
-        JoinParts(parts, &joined);
-        data = joined.data();
-        length = joined.size();
-      }
-      auto lock = gate_.Enter();
-      ClearPluginError();
-      rc = fn_.put(handle_, key.c_str(), data, length, flags);
-    } else {
-      std::vector<bp_span> spans;
-      spans.reserve(parts.size());
-      for (const ObjectPart& p : parts) spans.push_back(bp_span{p.data, p.length});
-      auto lock = gate_.Enter();
-      ClearPluginError();
-      rc = fn_.put_parts(handle_, key.c_str(), spans.data(), spans.size(), flags);
-    }
+    const int rc =
+        CallPluginPut(gate_, handle_, fn_.put,
+                      BP_BACKEND_HAS(&fn_, put_parts) ? fn_.put_parts : nullptr, key, parts, flags);
     return PluginStatus(rc, Context("put", key));
   }
 

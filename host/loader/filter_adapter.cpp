@@ -233,27 +233,7 @@ class FilterStore final : public ObjectStore {
                    : below_.PutParts(key, parts, if_absent);
     }
     BP_RETURN_IF_ERROR(CheckKey("put", key));
-    int rc;
-    if (fn_.put_parts == nullptr) {
-      Bytes joined;
-      const void* data = parts.size() == 1 ? parts[0].data : nullptr;
-      uint64_t length = parts.size() == 1 ? parts[0].length : 0;
-      if (parts.size() != 1) {
-        JoinParts(parts, &joined);
-        data = joined.data();
-        length = joined.size();
-      }
-      auto lock = gate_.Enter();
-      ClearPluginError();
-      rc = fn_.put(handle_, key.c_str(), data, length, flags);
-    } else {
-      std::vector<bp_span> spans;
-      spans.reserve(parts.size());
-      for (const ObjectPart& p : parts) spans.push_back(bp_span{p.data, p.length});
-      auto lock = gate_.Enter();
-      ClearPluginError();
-      rc = fn_.put_parts(handle_, key.c_str(), spans.data(), spans.size(), flags);
-    }
+    const int rc = CallPluginPut(gate_, handle_, fn_.put, fn_.put_parts, key, parts, flags);
     return PluginStatus(rc, Context("put", key));
   }
 

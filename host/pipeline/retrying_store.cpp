@@ -114,15 +114,14 @@ Status RetryingStore::PutPartsDeferSync(const std::string& key, const ObjectPart
                                         bool if_absent) {
   bool had_transient = false;
   Status st = Retry(
-      "put " + key, [&] { return inner_->PutPartsDeferSync(key, parts, if_absent); },
-      &had_transient);
+      "put", key, [&] { return inner_->PutPartsDeferSync(key, parts, if_absent); }, &had_transient);
   if (!if_absent) return st;
   return SettleConditionalPut(key, parts, st, had_transient, nullptr);
 }
 
 Status RetryingStore::Sync(const std::vector<std::string>& keys) {
   if (keys.empty()) return Status::Ok();
-  return Retry("sync of " + std::to_string(keys.size()) + " object(s) from " + keys.front(),
+  return Retry("sync", std::to_string(keys.size()) + " object(s) from " + keys.front(),
                [&] { return inner_->Sync(keys); });
 }
 
