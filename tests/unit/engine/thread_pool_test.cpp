@@ -71,8 +71,9 @@ TEST(ThreadPoolTest, SpeculativeTasksLeaveWorkersForOrdinaryOnes) {
 
 // The limit a remote store asks for (most of the workers), capped so one is always left.
 TEST(ThreadPoolTest, SpeculativeLimitIsConfigurableButLeavesOneWorker) {
-  for (const auto& [threads, asked, expected] :
+  for (const auto& [threads, asked, limit] :
        {std::tuple{8u, 6u, 6}, std::tuple{4u, 10u, 3}, std::tuple{4u, 0u, 2}}) {
+    const int expected = limit;  // a copy: lambdas may not capture structured bindings (C++17)
     ThreadPool pool(threads, asked);
     EXPECT_EQ(pool.speculative_limit(), static_cast<size_t>(expected));
     Gate gate;
