@@ -40,6 +40,19 @@ namespace {
 constexpr uint64_t kSpareShare = 16;
 constexpr uint64_t kSpareMax = 32u << 20;
 constexpr size_t kSpareNodesMax = 8192;
+
+// True when `data` is the last reference to its buffer, which may then be written again. The
+// count's read (use_count) is relaxed: alone it does not order the other holders' reads of the
+// bytes before our writes. Taking a copy and dropping it does: the drop is an acquire-release
+// decrement of the count, after every holder's own release of it, so their last reads happen
+// before whatever the buffer is used for next (ThreadSanitizer sees it too, which it does not
+// for a bare fence).
+bool LastReference(const UnitData& data) {
+  if (data.use_count() != 1) return false;
+  UnitData probe = data;
+  probe.reset();
+  return true;
+}
 }  // namespace
 
 UnitCache::UnitCache(uint64_t capacity_bytes)
@@ -238,7 +251,7 @@ void UnitCache::RemoveLocked(Entry* e, bool recycle) {
   // Only a buffer no reader holds any more can be written again.
   const size_t size = data->size();
   const int c = SpareClass(size);
-  if (recycle && c >= 0 && data.use_count() == 1 && spare_bytes_ + size <= spare_limit_) {
+  if (recycle && c >= 0 && spare_bytes_ + size <= spare_limit_ && LastReference(data)) {
     spare_buffers_[c].push_back(std::const_pointer_cast<Bytes>(std::move(data)));
     spare_bytes_ += size;
     used_ += size;
