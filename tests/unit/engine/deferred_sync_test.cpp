@@ -6,6 +6,7 @@
 // the read-ahead and upload settings are judged by.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <thread>
@@ -57,10 +58,15 @@ void WriteSegments(VolumeRef& ref, MemoryStore& store, uint64_t offset, int segm
                data->begin() + static_cast<ptrdiff_t>((i + 1) * kSegment));
     ASSERT_EQ(test::Write(ref, offset + i * kSegment, part), 0);
   }
-  // The last segment is sealed when the next write fills it, or by the flush interval; a
-  // segment's worth is in the store once `segments` of them are, give or take the last.
+  // The last segment is sealed when the next write fills it, or by the flush interval; the
+  // ones before it are all in the store once each of them is (uploads run in parallel, so a
+  // count could be met by a later segment while an earlier one is still uploading).
   ASSERT_TRUE(WaitFor([&] {
-    return store.Keys(SegmentPrefix("v")).size() + 1 >= before + static_cast<size_t>(segments);
+    const std::vector<std::string> keys = store.Keys(SegmentPrefix("v"));
+    for (uint64_t seq = before + 1; seq < before + static_cast<uint64_t>(segments); ++seq) {
+      if (std::find(keys.begin(), keys.end(), SegmentKey("v", seq)) == keys.end()) return false;
+    }
+    return true;
   }));
 }
 
