@@ -1,4 +1,4 @@
-# Shared by the benchmarks that run their own Ceph RGW (gc.sh, remote-targets.sh,
+# Shared by the benchmarks that run their own Ceph RGW (gc.sh, remote.sh, remote-targets.sh,
 # snapshot-clone.sh): a private test-server directory in /dev/shm, starting that RGW, the EXIT
 # trap that stops it by its state directory, and the load average noted beside each step.
 # Source after tests/lib/common.sh. Callers set `out` to their results directory (or leave it
@@ -27,7 +27,9 @@ bench_cleanup() {
   local rc=$?
   set +e
   mounts_cleanup
-  bp_cleanup_servers
+  bp_cleanup_servers  # daemons first, so none retries against a store already gone
+  # A script that runs other stores too (remote.sh: azurite) stops them in this hook.
+  declare -F bench_stop_other_stores >/dev/null && bench_stop_other_stores
   if [[ -n $RGW_STATE ]]; then
     timeout 120 "$SOURCE_DIR/tests/servers/ceph-rgw/stop.sh" "$RGW_STATE" >/dev/null ||
       log "warning: ceph-rgw/stop.sh $RGW_STATE failed"

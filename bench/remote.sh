@@ -43,6 +43,7 @@
 #   --out DIR           results directory (default BUILD_DIR/bench-remote-<date>)
 # Build first (Release): cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release && ninja -C build
 source "$(dirname "$0")/../tests/lib/common.sh"
+source "$(dirname "$0")/lib.sh"
 
 backends="file s3 azure"
 phases="economy throughput"
@@ -100,37 +101,15 @@ readonly COPY_TIMEOUT=900 ECONOMY_TIMEOUT=900 FLUSH_TIMEOUT=300 STATS_TIMEOUT=30
 
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-shm=$(mktemp -d /dev/shm/bpremote.XXXXXX)
-register_path "$shm"
-# The test servers' state (tests/lib/remote.sh finds their env files here).
-BP_SERVERS_DIR=$shm/servers
-RGW_STATE= AZURITE_STATE=
-
-# Daemons first, so a daemon's shutdown never retries against a store that is already gone;
-# then the stores (by the PIDs their start scripts recorded); then common.sh's own cleanup. The
-# stores' objects vanish with them, so nothing remote is left to delete.
-bench_cleanup() {
-  local rc=$?
-  set +e
-  bp_cleanup_servers
-  stop_azurite
-  if [[ -n $RGW_STATE ]]; then
-    timeout 120 "$SOURCE_DIR/tests/servers/ceph-rgw/stop.sh" "$RGW_STATE" >/dev/null ||
-      log "warning: ceph-rgw/stop.sh $RGW_STATE failed"
-    RGW_STATE=
-  fi
-  BP_REMOTE_PLACES=()
-  [[ -n $BP_LOG && -f $BP_LOG ]] && cp "$BP_LOG" "$out/daemon.log"
-  (exit "$rc")
-  bp_cleanup
-}
-trap bench_cleanup EXIT
+# The test servers' state (tests/lib/remote.sh finds their env files here), removed at exit
+# after the daemons and the stores (bench/lib.sh); the stores' objects vanish with them, so
+# nothing remote is left to delete.
+bench_private_servers bpremote
+AZURITE_STATE=
+bench_stop_other_stores() { stop_azurite; }
 
 start_rgw() {
-  RGW_STATE=$BP_SERVERS_DIR/rgw
-  log "starting Ceph RGW (memstore) in $RGW_STATE"
-  timeout 300 "$SOURCE_DIR/tests/servers/ceph-rgw/start.sh" "$RGW_STATE" "$RGW_LIFETIME" >>"$out/servers.log" 2>&1 ||
-    fail "Ceph RGW did not start: $(tail -n 5 "$out/servers.log")"
+  bench_start_rgw "$out/servers.log" "$RGW_LIFETIME"
 }
 
 # start_azurite [debug]: "debug" writes azurite's debug log, which names every request.
@@ -214,8 +193,6 @@ settle() {
   timeout "$FLUSH_TIMEOUT" nbdsh -u "$URI" -c 'h.flush()' >/dev/null 2>&1 || fail "flush of $URI failed"
   sleep 1
 }
-
-load() { cut -d' ' -f1-3 /proc/loadavg; }
 
 # Request economy: 4 KiB random writes into a fresh 1 GiB volume, one FLUSH, and what it cost.
 # The store listings run outside the window the store's log is cut to, so the admin client's own
