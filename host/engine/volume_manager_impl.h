@@ -96,6 +96,9 @@ struct VolumeManager::Impl {
   Status OpenOne(const std::string& name, std::shared_ptr<Volume>* out);
   // The served volume `name` (not being created or deleted), or NotFound.
   Status Served(const std::string& name, std::shared_ptr<Volume>* out) const;
+  // The served volume `name` if it is the volume `uuid` (not a later one of that name), else
+  // null: where records of a volume change, its owner here must hear of them.
+  std::shared_ptr<Volume> ServedAs(const std::string& name, const Uuid& uuid) const;
   // Snapshot operations write records that the owner of the volume must know about (its pins):
   // they run only while the ownership record still holds this manager's claim. Precondition,
   // naming the new owner, after a take-over that this daemon has not noticed yet.

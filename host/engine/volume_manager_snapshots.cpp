@@ -48,6 +48,13 @@ Status VolumeManager::Impl::Served(const std::string& name, std::shared_ptr<Volu
   return Status::Ok();
 }
 
+std::shared_ptr<Volume> VolumeManager::Impl::ServedAs(const std::string& name,
+                                                      const Uuid& uuid) const {
+  std::shared_ptr<Volume> served;
+  if (!Served(name, &served).ok() || served->meta().uuid != uuid) return nullptr;
+  return served;
+}
+
 Status VolumeManager::Impl::StillOwner(const std::string& name, const Uuid& uuid) {
   uint64_t claim_id = 0;
   {
@@ -323,11 +330,9 @@ Status VolumeManager::Clone(const std::string& volume, const std::string& snapsh
     ref.snapshot = b.snapshot;
     ref.checkpoint_seq = b.checkpoint_seq;
     ref.through_seq = b.through_seq;
-    std::shared_ptr<Volume> served;
-    if (m.Served(b.volume, &served).ok() && served->meta().uuid == b.uuid) {
+    std::shared_ptr<Volume> served = m.ServedAs(b.volume, b.uuid);
+    if (served) {
       served->AddPin(Pin{Pin::Kind::kClone, UuidToHex(meta.uuid), b.checkpoint_seq, b.through_seq});
-    } else {
-      served.reset();
     }
     uint64_t stored_bytes = 0;
     s = PutCloneRef(*m.store, b.volume, b.uuid, ref, m.fenced_puts, &stored_bytes);
@@ -379,8 +384,7 @@ Status VolumeManager::Clone(const std::string& volume, const std::string& snapsh
     }
     for (const CloneBase& b : bases) {
       if (!DeleteCloneRef(*m.store, b.volume, meta.uuid).ok()) continue;  // fsck reports it
-      std::shared_ptr<Volume> served;
-      if (m.Served(b.volume, &served).ok() && served->meta().uuid == b.uuid) {
+      if (std::shared_ptr<Volume> served = m.ServedAs(b.volume, b.uuid)) {
         served->ObjectDeleted(CloneRefKey(b.volume, UuidToHex(meta.uuid)));
       }
     }
@@ -493,8 +497,7 @@ void VolumeManager::Impl::ReleaseBases(const VolumeMeta& clone) {
                    b.volume, s.ToString());
       continue;
     }
-    std::shared_ptr<Volume> served;
-    if (Served(b.volume, &served).ok() && served->meta().uuid == b.uuid) {
+    if (std::shared_ptr<Volume> served = ServedAs(b.volume, b.uuid)) {
       served->ObjectDeleted(CloneRefKey(b.volume, hex));
       served->RemovePin(Pin::Kind::kClone, hex);
       continue;

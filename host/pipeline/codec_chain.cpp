@@ -91,30 +91,6 @@ Status CodecChain::EncodeAt(const UnitId& unit, const uint8_t* in, size_t n, Byt
   return Status::Ok();
 }
 
-Status CodecChain::Decode(const UnitId& unit, const uint8_t* in, size_t n, Bytes* out) const {
-  out->clear();
-  if (codecs_.empty()) {
-    out->assign(in, in + n);
-    return Status::Ok();
-  }
-  Bytes scratch;
-  const uint8_t* src = in;
-  size_t src_len = n;
-  Bytes* dst = (codecs_.size() % 2 == 1) ? out : &scratch;
-  for (auto it = codecs_.rbegin(); it != codecs_.rend(); ++it) {
-    dst->clear();
-    Status s = (*it)->Decode(uuid_, unit, src, src_len, dst);
-    if (!s.ok()) {
-      out->clear();
-      return Status::Corrupt("codec " + (*it)->name() + " decode: " + s.message());
-    }
-    src = dst->data();
-    src_len = dst->size();
-    dst = (dst == out) ? &scratch : out;
-  }
-  return Status::Ok();
-}
-
 Status Codec::DecodeInto(const uint8_t uuid[16], const UnitId& unit, const uint8_t* in, size_t n,
                          Bytes* out) {
   out->clear();
@@ -123,14 +99,28 @@ Status Codec::DecodeInto(const uint8_t uuid[16], const UnitId& unit, const uint8
   return s;
 }
 
+Status CodecChain::Decode(const UnitId& unit, const uint8_t* in, size_t n, Bytes* out) const {
+  // Stage buffers of this call only: whole objects (segment metas, checkpoints of a large map)
+  // decode here, and per-thread buffers would keep their size for good.
+  Bytes stages[2];
+  out->clear();
+  return DecodeStages(unit, in, n, out, stages);
+}
+
 Status CodecChain::DecodeInto(const UnitId& unit, const uint8_t* in, size_t n, Bytes* out) const {
+  // Units are small and many: this thread's stage buffers keep their memory between them.
+  thread_local Bytes stages[2];
+  return DecodeStages(unit, in, n, out, stages);
+}
+
+Status CodecChain::DecodeStages(const UnitId& unit, const uint8_t* in, size_t n, Bytes* out,
+                                Bytes (&stages)[2]) const {
   if (codecs_.empty()) {
     out->assign(in, in + n);
     return Status::Ok();
   }
-  // Last codec first; every stage but the first codec's output goes to one of this thread's
-  // two stage buffers in turn, and the first codec decodes straight into *out.
-  thread_local Bytes stages[2];
+  // Last codec first; every stage but the first codec's output goes to one of the two stage
+  // buffers in turn, and the first codec decodes straight into *out.
   const uint8_t* src = in;
   size_t src_len = n;
   for (size_t k = codecs_.size(); k-- > 0;) {

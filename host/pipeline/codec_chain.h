@@ -87,6 +87,9 @@ class CodecChain {
   bool MayKeepInput() const { return codecs_.size() <= 1; }
 
  private:
+  // Decode and DecodeInto: through every codec in reverse, stages[] between codecs.
+  Status DecodeStages(const UnitId& unit, const uint8_t* in, size_t n, Bytes* out,
+                      Bytes (&stages)[2]) const;
   uint8_t uuid_[16];
   std::vector<std::unique_ptr<Codec>> codecs_;
 };
