@@ -84,6 +84,12 @@ UnitData UnitCache::Lookup(const UnitKey& key) {
   return it->second.data;
 }
 
+UnitData UnitCache::Peek(const UnitKey& key) {
+  MutexLock lock(&mu_);
+  auto it = index_.find(key);
+  return it == index_.end() ? nullptr : it->second.data;
+}
+
 bool UnitCache::ContainsOrLoading(const UnitKey& key) {
   MutexLock lock(&mu_);
   return index_.count(key) != 0 || loading_.count(key) != 0;

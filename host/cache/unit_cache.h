@@ -49,6 +49,9 @@ class UnitCache {
 
   // The cached unit, or null. A hit becomes most recently used.
   UnitData Lookup(const UnitKey& key) BP_EXCLUDES(mu_);
+  // The same for a reader that is not a client (garbage collection): the unit's place in the
+  // recency order stays, and neither hits nor misses are counted.
+  UnitData Peek(const UnitKey& key) BP_EXCLUDES(mu_);
   // The cached unit, or the result of loader() (run on this thread, or awaited when another
   // caller is already loading the same key). Failed loads are not cached.
   Status GetOrLoad(const UnitKey& key, const std::function<Status(Bytes*)>& loader, UnitData* out)

@@ -17,6 +17,10 @@
 // very place it was read from and no buffer (active or sealed) holds anything for it: a client
 // write, trim or zero that arrived meanwhile is newer and wins.
 //
+// A block moved out of a unit the memory cache holds is cached again in its new unit once that
+// is stored (WriteBuffer::MarkWarm, Volume::CacheWarmUnits), so moving it costs its readers
+// no cache miss.
+//
 // Client I/O keeps priority: a batch starts only while the write buffers are less than half
 // full and no write waits for room, it is at most a quarter of the buffer limit, and while
 // clients write, the store traffic of collection — the bytes it reads (on a remote store whole

@@ -103,6 +103,7 @@ void Volume::UploadSegment(std::shared_ptr<PendingSegment> seg) {
     s = Status::Ok();  // broken on purpose (engine_options.h)
   }
   if (s.ok() && cache_written_units_) CacheScatteredUnits(*seg);
+  if (s.ok() && !cache_written_units_ && !seg->buffer->warm().empty()) CacheWarmUnits(*seg);
   if (s.ok() && svc_.disk_cache != nullptr) DiskCacheUploaded(*seg);
   Completions done;
   MutexLock lock(&mu_);
@@ -181,16 +182,50 @@ void Volume::CacheScatteredUnits(const PendingSegment& seg) {
   // Not called for backends that read locally: there a miss is a read from the page cache,
   // which holds the segment just written, and the copy would cost random writes about a tenth
   // of their rate (docs/benchmarks.md).
+  std::vector<uint32_t> scattered;
+  const std::vector<UnitLoc>& units = seg.image.meta.units;
+  for (size_t u = 0; u < units.size(); ++u) {
+    if (units[u].logical_length < meta_.unit_size) scattered.push_back(static_cast<uint32_t>(u));
+  }
+  CacheUnits(seg, scattered);
+}
+
+void Volume::CacheWarmUnits(const PendingSegment& seg) {
+  // The units that hold a block marked warm (any of it: its neighbours in the unit were
+  // written next to it). Records map the segment's blocks back to the blocks of the volume.
+  std::vector<uint64_t> warm = seg.buffer->warm();
+  std::sort(warm.begin(), warm.end());
+  const SegmentMeta& meta = seg.image.meta;
+  std::vector<uint8_t> block_warm(meta.total_blocks(), 0);
+  for (const DeltaRecord& r : meta.records) {
+    if (r.kind != ExtentKind::kData) continue;
+    auto it = std::lower_bound(warm.begin(), warm.end(), r.lba);
+    for (; it != warm.end() && *it < r.lba + r.blocks; ++it) {
+      const uint64_t block = r.index + (*it - r.lba);
+      if (block < block_warm.size()) block_warm[block] = 1;
+    }
+  }
+  std::vector<uint32_t> chosen;
+  for (size_t u = 0; u < meta.units.size(); ++u) {
+    const UnitLoc& loc = meta.units[u];
+    const uint64_t end =
+        std::min<uint64_t>(loc.first_block + loc.logical_length / kBlockSize, block_warm.size());
+    for (uint64_t b = loc.first_block; b < end; ++b) {
+      if (block_warm[b] != 0) {
+        chosen.push_back(static_cast<uint32_t>(u));
+        break;
+      }
+    }
+  }
+  CacheUnits(seg, chosen);
+}
+
+void Volume::CacheUnits(const PendingSegment& seg, const std::vector<uint32_t>& unit_of) {
+  if (unit_of.empty()) return;
   const SegmentImage& image = seg.image;
   std::vector<size_t> sizes;
-  std::vector<uint32_t> unit_of;
-  for (size_t u = 0; u < image.meta.units.size(); ++u) {
-    const uint32_t logical = image.meta.units[u].logical_length;
-    if (logical >= meta_.unit_size) continue;
-    sizes.push_back(logical);
-    unit_of.push_back(static_cast<uint32_t>(u));
-  }
-  if (sizes.empty()) return;
+  sizes.reserve(unit_of.size());
+  for (uint32_t u : unit_of) sizes.push_back(image.meta.units[u].logical_length);
   std::vector<std::shared_ptr<Bytes>> buffers;
   svc_.cache->TakeBuffers(sizes, &buffers);
   std::vector<std::pair<UnitKey, UnitData>> units;

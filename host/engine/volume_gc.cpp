@@ -28,7 +28,8 @@ constexpr uint64_t kMinBatchBytes = 1ull << 20;
 struct Volume::GcBatch {
   struct Unit {
     UnitRef ref;
-    UnitData data;  // null when it could not be read
+    UnitData data;      // null when it could not be read
+    bool warm = false;  // it came from the memory cache
   };
   // Blocks [lba, lba+blocks) were at segment `seq` block `index`, which is block `at` of unit
   // `unit` (an index into `units`).
@@ -147,13 +148,17 @@ void Volume::MaybeCollect(Clock::TimePoint now) {
 void Volume::CopyLive(std::shared_ptr<GcBatch> batch) {
   static std::atomic<int64_t>& rewritten_counter = Metrics::Global().Counter(
       "gc_rewritten_bytes_total", "Live bytes garbage collection relocated into new segments");
-  // Read the units without the lock, through the cache when it has them but without filling
-  // it: relocated data is not what clients are about to read.
+  // Read the units without the lock. A unit the cache holds is taken from there without
+  // making it recent (its blocks are about to move away from it), and the blocks relocated
+  // from it are cached again in their new place once that is stored (CacheWarmUnits): a block
+  // clients read keeps hitting the cache after it moved. Units read from the store do not
+  // enter the cache: cold data that only moves is not what clients are about to read.
   std::vector<size_t> missing;
   for (size_t i = 0; i < batch->units.size(); ++i) {
     GcBatch::Unit& unit = batch->units[i];
-    if (UnitData cached = svc_.cache->Lookup(unit.ref.key)) {
+    if (UnitData cached = svc_.cache->Peek(unit.ref.key)) {
       unit.data = std::move(cached);
+      unit.warm = true;
     } else {
       missing.push_back(i);
     }
@@ -181,7 +186,7 @@ void Volume::CopyLive(std::shared_ptr<GcBatch> batch) {
                              committer_.Lookup(lba, &ignored) == WriteBuffer::Hit::kMiss;
       if (!unchanged && !(svc_.options.sabotage & Sabotage::kGcStaleRelocation)) continue;
       const uint8_t* src = unit.data->data() + (piece.at + b) * kBlockSize;
-      if (write_.PutRelocated(lba, src, svc_.clock->Now())) {
+      if (write_.PutRelocated(lba, src, svc_.clock->Now(), unit.warm)) {
         relocated += kBlockSize;
         gc_.Relocated(piece.seq, committer_.next_seq());  // the active buffer's seq-to-be
       }

@@ -125,6 +125,7 @@ void WriteBuffer::Reset() {
   free_slots_.clear();
   next_slot_ = 0;  // block_of_ is read below next_slot_ only, where PutBlock set it afresh
   ranges_.Clear();
+  warm_.clear();
 }
 
 }  // namespace bp

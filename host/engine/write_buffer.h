@@ -54,6 +54,13 @@ class WriteBuffer {
       std::vector<const uint32_t*>* crcs = nullptr) const;
   const ExtentMap& ranges() const { return ranges_; }
 
+  // Blocks garbage collection relocated from a unit the memory cache held: once the segment is
+  // stored, the units holding them enter the cache too, so that moving a block does not turn
+  // its next read into a miss. In the order marked; may repeat and may name blocks since
+  // overwritten (harmless: the units cached are the segment's own).
+  void MarkWarm(uint64_t lba) { warm_.push_back(lba); }
+  const std::vector<uint64_t>& warm() const { return warm_; }
+
   // Forget everything but keep the slabs for reuse.
   void Reset();
 
@@ -75,6 +82,7 @@ class WriteBuffer {
   std::vector<uint64_t> block_of_;
   uint32_t next_slot_ = 0;  // slots below this have been handed out at least once
   ExtentMap ranges_;
+  std::vector<uint64_t> warm_;
 };
 
 }  // namespace bp

@@ -51,11 +51,12 @@ void WritePath::StoreBlock(uint64_t lba, const uint8_t* data) {
   }
 }
 
-bool WritePath::PutRelocated(uint64_t lba, const uint8_t* data, Clock::TimePoint now) {
+bool WritePath::PutRelocated(uint64_t lba, const uint8_t* data, Clock::TimePoint now, bool warm) {
   const uint8_t* existing = nullptr;
   if (active_->Lookup(lba, &existing) != WriteBuffer::Hit::kMiss) return false;
   if (active_->empty()) active_since_ = now;
   StoreBlock(lba, data);
+  if (warm) active_->MarkWarm(lba);
   return true;
 }
 

@@ -52,8 +52,8 @@ class WritePath {
   // content), into the active buffer — unless the active buffer already says anything about
   // lba (a newer write, trim or zero), which then wins. The caller has checked that no sealed
   // buffer touches lba and that the map still points where `data` came from. Returns whether
-  // the block was put.
-  bool PutRelocated(uint64_t lba, const uint8_t* data, Clock::TimePoint now);
+  // the block was put. warm: `data` came from the memory cache (WriteBuffer::MarkWarm).
+  bool PutRelocated(uint64_t lba, const uint8_t* data, Clock::TimePoint now, bool warm = false);
   // Hand the active buffer over for sealing; `fresh` (empty) takes its place. Waiters that
   // were waiting for the active buffer now wait for the sealed segment.
   std::unique_ptr<WriteBuffer> TakeActive(std::unique_ptr<WriteBuffer> fresh);
