@@ -21,23 +21,28 @@
 #            --rounds times; the bytes GC read and rewrote during each measured run and that
 #            run's write amplification ((client bytes + rewritten bytes) / client bytes).
 #            Target: with GC >= 0.7x without (the ratio of the rounds' totals).
+#  reads     the same prefill, then at once 4 KiB random reads (fio, qd32, --seconds) while GC
+#            collects what the prefill left (on) or not (off), alternating --rounds times, with
+#            the bytes GC read and rewrote meanwhile. The default cache (256 MiB) holds a quarter
+#            of the volume, so most reads go to the store, where GC's own reads compete. Target:
+#            with GC >= 0.7x without, the bar the writes have.
 # Prints `RESULT key value` lines as it goes and, at the end, a markdown table (also
 # OUT/table.md) with the command, the machine, and the load average at the start of each step.
 #
-# usage: bench/gc.sh [--backend file|s3] [--only "space snapshot ext4 iops"] [--seconds S]
+# usage: bench/gc.sh [--backend file|s3] [--only "space snapshot ext4 iops reads"] [--seconds S]
 #                    [--rate SIZE] [--rounds N] [--out DIR]
 #   --backend   file (default) or s3 (starts its own RGW; MEMSTORE_BYTES sizes its OSD)
-#   --only      the steps to run, in this order (default: all four)
-#   --seconds   measured time of each iops run (default 30)
+#   --only      the steps to run, in this order (default: all five)
+#   --seconds   measured time of each iops and reads run (default 30)
 #   --rate SIZE [gc] rate for every step (default: the init config's, which is the default)
-#   --rounds N  iops: how many off/on pairs, alternating (default 2)
+#   --rounds N  iops, reads: how many off/on pairs, alternating (default 2)
 #   --out       results directory (default BUILD_DIR/bench-gc-<backend>-<date>)
 # Build first (Release). ext4 needs root, nbdfuse and a loop device.
 source "$(dirname "$0")/../tests/lib/common.sh"
 source "$(dirname "$0")/lib.sh"
 
 backend=file
-steps="space snapshot ext4 iops"
+steps="space snapshot ext4 iops reads"
 seconds=30
 rounds=2
 rate=
@@ -61,7 +66,8 @@ done
 [[ -z $rate || $rate =~ ^[0-9]+(KiB|MiB|GiB)$ ]] || fail "--rate takes a size such as 16MiB"
 read -r -a step_list <<<"$steps"
 for step in "${step_list[@]}"; do
-  [[ $step =~ ^(space|snapshot|ext4|iops)$ ]] || fail "unknown step '$step' (space snapshot ext4 iops)"
+  [[ $step =~ ^(space|snapshot|ext4|iops|reads)$ ]] ||
+    fail "unknown step '$step' (space snapshot ext4 iops reads)"
 done
 [[ -x $BLOCKPIPE ]] || fail "blockpipe not built at $BLOCKPIPE"
 require_cmd fio
@@ -95,15 +101,16 @@ metric() {  # metric NAME: a counter of `blockpipe stats --prometheus` (0 when a
     awk -v n="blockpipe_$1" '$1 == n || index($1, n "{") == 1 {s += $2} END {printf "%d", s}'
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a / b}'; }
-fio_randwrite() {  # fio_randwrite NAME EXTRA...: 4 KiB random writes at qd32 to the default volume
-  local name=$1
-  shift
-  timeout "$FIO_TIMEOUT" fio --name="$name" --ioengine=nbd --uri="$(bp_uri_unix)" --rw=randwrite \
+fio_random() {  # fio_random read|write NAME EXTRA...: 4 KiB random I/O at qd32 to the default volume
+  local rw=$1 name=$2
+  shift 2
+  timeout "$FIO_TIMEOUT" fio --name="$name" --ioengine=nbd --uri="$(bp_uri_unix)" --rw="rand$rw" \
     --bs=4k --iodepth=32 --size=1g --refill_buffers --norandommap --randrepeat=0 \
     --output-format=json --output="$out/$name.json" "$@" >/dev/null || fail "fio $name failed"
-  "$PY" -c 'import json, sys; print(round(json.load(open(sys.argv[1]))["jobs"][0]["write"]["iops"]))' \
-    "$out/$name.json"
+  "$PY" -c 'import json, sys; print(round(json.load(open(sys.argv[1]))["jobs"][0][sys.argv[2]]["iops"]))' \
+    "$out/$name.json" "$rw"
 }
+fio_randwrite() { fio_random write "$@"; }
 # start_blockpipe edits: [gc] as the step wants it (off, or the --rate given).
 gc_off() { bp_config_append $'[gc]\nenabled = false'; }
 gc_rate() { [[ -z $rate ]] || bp_config_append "$(printf '[gc]\nrate = "%s"' "$rate")"; }
@@ -201,36 +208,44 @@ ext4() {
   end_step
 }
 
-iops() {
-  local round mode edit before_client before_rewritten before_read before_reads client rewritten
-  local sum_off=0 sum_on=0 n
-  # Off and on alternate, --rounds times: on a shared machine the load moves between runs, and
-  # a pair measured back to back is the fairest comparison; the table shows the totals' ratio.
+# off_on STEP read|write: --rounds pairs of runs, GC off then on, each on a fresh daemon whose
+# volume first takes 2 GiB of random overwrites (the garbage GC then collects); the measured
+# run is 4 KiB random I/O of the given kind at qd32 for --seconds. Off and on alternate: on a
+# shared machine the load moves between runs, and a pair measured back to back is the fairest
+# comparison; the table shows the totals' ratio.
+off_on() {
+  local step=$1 rw=$2 round mode edit before_client before_rewritten before_read before_reads
+  local client rewritten n sum_off=0 sum_on=0 prefix
   for ((round = 1; round <= rounds; round++)); do
     for mode in off on; do
-      note "iops: round $round, 4 KiB random writes qd32 ${seconds}s, GC $mode"
+      note "$step: round $round, 4 KiB random ${rw}s qd32 ${seconds}s after 2 GiB of overwrites, GC $mode"
       edit=gc_rate
       [[ $mode == off ]] && edit=gc_off
       start_blockpipe $edit
-      fio_randwrite "prefill-$mode-$round" --io_size=2g >/dev/null
+      prefix=$([[ $step == iops ]] || echo "$step-")
+      fio_randwrite "${prefix}prefill-$mode-$round" --io_size=2g >/dev/null
       before_client=$(vol gc.client_written_bytes) before_rewritten=$(vol gc.rewritten_bytes)
       before_read=$(metric gc_read_bytes_total) before_reads=$(metric gc_reads_total)
-      n=$(fio_randwrite "measure-$mode-$round" --time_based --runtime="$seconds")
-      result "iops.gc_$mode.r$round" "$n"
+      n=$(fio_random "$rw" "${prefix}measure-$mode-$round" --time_based --runtime="$seconds")
+      result "$step.gc_$mode.r$round" "$n"
       if [[ $mode == off ]]; then sum_off=$((sum_off + n)); else sum_on=$((sum_on + n)); fi
       client=$(($(vol gc.client_written_bytes) - before_client))
       rewritten=$(($(vol gc.rewritten_bytes) - before_rewritten))
-      result "iops.gc_${mode}_rewritten.r$round" "$rewritten"
-      result "iops.gc_${mode}_read_bytes.r$round" "$(($(metric gc_read_bytes_total) - before_read))"
-      result "iops.gc_${mode}_reads.r$round" "$(($(metric gc_reads_total) - before_reads))"
-      result "iops.gc_${mode}_write_amplification.r$round" "$(awk -v c="$client" -v r="$rewritten" 'BEGIN {printf "%.2f", (c + r) / c}')"
-      result "iops.gc_${mode}_ratio.r$round" "$(ratio "$(vol stored_bytes)" "$(vol live_bytes)")"
+      result "$step.gc_${mode}_rewritten.r$round" "$rewritten"
+      result "$step.gc_${mode}_read_bytes.r$round" "$(($(metric gc_read_bytes_total) - before_read))"
+      result "$step.gc_${mode}_reads.r$round" "$(($(metric gc_reads_total) - before_reads))"
+      if [[ $rw == write ]]; then
+        result "$step.gc_${mode}_write_amplification.r$round" "$(awk -v c="$client" -v r="$rewritten" 'BEGIN {printf "%.2f", (c + r) / c}')"
+      fi
+      result "$step.gc_${mode}_ratio.r$round" "$(ratio "$(vol stored_bytes)" "$(vol live_bytes)")"
       end_step
     done
   done
-  result iops.gc_off "$((sum_off / rounds))"
-  result iops.gc_on "$((sum_on / rounds))"
+  result "$step.gc_off" "$((sum_off / rounds))"
+  result "$step.gc_on" "$((sum_on / rounds))"
 }
+iops() { off_on iops write; }
+reads() { off_on reads read; }
 
 echo "$(load)" >"$out/load-before.txt"
 if [[ $backend == s3 ]]; then
@@ -272,15 +287,20 @@ if "ext4.ratio" in r:
     print(f"| ext4: 1,024 pairs of 128 KiB files, one of each deleted, fstrim | stored/live **{x:.2f}×** after 60 s "
           f"({mb('ext4.stored')} for {mb('ext4.live')}), ≤ 1.2× after {f('ext4.seconds_to_1.2x')} s; WA {f('ext4.write_amplification')} | ≤ 1.2× within 60 s | "
           f"{verdict(r.get('ext4.seconds_to_1.2x', 'never') != 'never')} |")
-if "iops.gc_on" in r and "iops.gc_off" in r:
-    on, off = int(r["iops.gc_on"]), int(r["iops.gc_off"])
-    rounds = sorted({k.rsplit(".r", 1)[1] for k in r if k.startswith("iops.gc_on.r")}, key=int)
-    detail = "; ".join(
-        f"round {n}: {int(r['iops.gc_off.r' + n]):,} / {int(r['iops.gc_on.r' + n]):,}, GC read "
-        f"{mb('iops.gc_on_read_bytes.r' + n)} and rewrote {mb('iops.gc_on_rewritten.r' + n)}, "
-        f"WA {r['iops.gc_on_write_amplification.r' + n]}" for n in rounds)
-    print(f"| 4 KiB random-write IOPS, qd32, on 2 GiB of overwrites, GC off / on | mean {off:,} / **{on:,}** "
-          f"(**{on / off:.2f}×**); {detail} | ≥ 0.7× | {verdict(on >= 0.7 * off)} |")
+def off_on_row(step, what):
+    if f"{step}.gc_on" not in r or f"{step}.gc_off" not in r:
+        return
+    on, off = int(r[f"{step}.gc_on"]), int(r[f"{step}.gc_off"])
+    rounds = sorted({k.rsplit(".r", 1)[1] for k in r if k.startswith(f"{step}.gc_on.r")}, key=int)
+    def one(n):
+        wa = r.get(f"{step}.gc_on_write_amplification.r{n}")
+        return (f"round {n}: {int(r[f'{step}.gc_off.r{n}']):,} / {int(r[f'{step}.gc_on.r{n}']):,}, GC read "
+                f"{mb(f'{step}.gc_on_read_bytes.r{n}')} and rewrote {mb(f'{step}.gc_on_rewritten.r{n}')}"
+                + (f", WA {wa}" if wa else ""))
+    print(f"| 4 KiB random-{what} IOPS, qd32, right after 2 GiB of overwrites, GC off / on | mean {off:,} / **{on:,}** "
+          f"(**{on / off:.2f}×**); {'; '.join(one(n) for n in rounds)} | ≥ 0.7× | {verdict(on >= 0.7 * off)} |")
+off_on_row("iops", "write")
+off_on_row("reads", "read")
 PYEOF
 } >"$out/table.md"
 cat "$out/table.md"
