@@ -103,7 +103,7 @@ void Volume::UploadSegment(std::shared_ptr<PendingSegment> seg) {
     s = Status::Ok();  // broken on purpose (engine_options.h)
   }
   if (s.ok() && cache_written_units_) CacheScatteredUnits(*seg);
-  if (s.ok() && !cache_written_units_ && !seg->buffer->warm().empty()) CacheWarmUnits(*seg);
+  if (s.ok() && !seg->buffer->warm().empty()) CacheWarmUnits(*seg);
   if (s.ok() && svc_.disk_cache != nullptr) DiskCacheUploaded(*seg);
   Completions done;
   MutexLock lock(&mu_);
@@ -192,7 +192,8 @@ void Volume::CacheScatteredUnits(const PendingSegment& seg) {
 
 void Volume::CacheWarmUnits(const PendingSegment& seg) {
   // The units that hold a block marked warm (any of it: its neighbours in the unit were
-  // written next to it). Records map the segment's blocks back to the blocks of the volume.
+  // written next to it), but for those CacheScatteredUnits took already. Records map the
+  // segment's blocks back to the blocks of the volume.
   std::vector<uint64_t> warm = seg.buffer->warm();
   std::sort(warm.begin(), warm.end());
   const SegmentMeta& meta = seg.image.meta;
@@ -208,6 +209,7 @@ void Volume::CacheWarmUnits(const PendingSegment& seg) {
   std::vector<uint32_t> chosen;
   for (size_t u = 0; u < meta.units.size(); ++u) {
     const UnitLoc& loc = meta.units[u];
+    if (cache_written_units_ && loc.logical_length < meta_.unit_size) continue;
     const uint64_t end =
         std::min<uint64_t>(loc.first_block + loc.logical_length / kBlockSize, block_warm.size());
     for (uint64_t b = loc.first_block; b < end; ++b) {
