@@ -215,18 +215,17 @@ ext4() {
 # comparison; the table shows the totals' ratio.
 off_on() {
   local step=$1 rw=$2 round mode edit before_client before_rewritten before_read before_reads
-  local client rewritten n sum_off=0 sum_on=0 prefix
+  local client rewritten n sum_off=0 sum_on=0
   for ((round = 1; round <= rounds; round++)); do
     for mode in off on; do
       note "$step: round $round, 4 KiB random ${rw}s qd32 ${seconds}s after 2 GiB of overwrites, GC $mode"
       edit=gc_rate
       [[ $mode == off ]] && edit=gc_off
       start_blockpipe $edit
-      prefix=$([[ $step == iops ]] || echo "$step-")
-      fio_randwrite "${prefix}prefill-$mode-$round" --io_size=2g >/dev/null
+      fio_randwrite "$step-prefill-$mode-$round" --io_size=2g >/dev/null
       before_client=$(vol gc.client_written_bytes) before_rewritten=$(vol gc.rewritten_bytes)
       before_read=$(metric gc_read_bytes_total) before_reads=$(metric gc_reads_total)
-      n=$(fio_random "$rw" "${prefix}measure-$mode-$round" --time_based --runtime="$seconds")
+      n=$(fio_random "$rw" "$step-measure-$mode-$round" --time_based --runtime="$seconds")
       result "$step.gc_$mode.r$round" "$n"
       if [[ $mode == off ]]; then sum_off=$((sum_off + n)); else sum_on=$((sum_on + n)); fi
       client=$(($(vol gc.client_written_bytes) - before_client))

@@ -18,7 +18,7 @@
 // write, trim or zero that arrived meanwhile is newer and wins.
 //
 // A block moved out of a unit the memory cache holds is cached again in its new unit once that
-// is stored (WriteBuffer::MarkWarm, Volume::CacheWarmUnits), so moving it costs its readers
+// is stored (WriteBuffer::MarkWarm, Volume::CacheUploadedUnits), so moving it costs its readers
 // no cache miss.
 //
 // Client I/O keeps priority: a batch starts only while the write buffers are less than half

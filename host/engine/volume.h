@@ -271,10 +271,10 @@ class Volume : public std::enable_shared_from_this<Volume> {
   void DropJournaled() BP_EXCLUDES(mu_);
   // At a clean close: wait until every segment is uploaded and the journal holds none of them.
   Status DrainJournal() BP_EXCLUDES(mu_);
-  // volume_commit.cpp: put units of a segment just uploaded into the unit cache (all its
-  // scattered units, or those holding blocks garbage collection moved from cached units).
-  void CacheScatteredUnits(const PendingSegment& seg) BP_EXCLUDES(mu_);
-  void CacheWarmUnits(const PendingSegment& seg) BP_EXCLUDES(mu_);
+  // volume_commit.cpp: put units of a segment just uploaded into the unit cache (on a remote
+  // store its scattered units, on any store those holding blocks garbage collection moved from
+  // cached units); CacheUnits copies and inserts the chosen ones.
+  void CacheUploadedUnits(const PendingSegment& seg) BP_EXCLUDES(mu_);
   void CacheUnits(const PendingSegment& seg, const std::vector<uint32_t>& unit_indexes)
       BP_EXCLUDES(mu_);
   // volume_read.cpp: queue the stored units of a segment just uploaded for the disk cache.

@@ -102,8 +102,7 @@ void Volume::UploadSegment(std::shared_ptr<PendingSegment> seg) {
   if (!s.ok() && !s.IsPrecondition() && (svc_.options.sabotage & Sabotage::kAckUploadFailure)) {
     s = Status::Ok();  // broken on purpose (engine_options.h)
   }
-  if (s.ok() && cache_written_units_) CacheScatteredUnits(*seg);
-  if (s.ok() && !seg->buffer->warm().empty()) CacheWarmUnits(*seg);
+  if (s.ok() && (cache_written_units_ || !seg->buffer->warm().empty())) CacheUploadedUnits(*seg);
   if (s.ok() && svc_.disk_cache != nullptr) DiskCacheUploaded(*seg);
   Completions done;
   MutexLock lock(&mu_);
@@ -173,51 +172,42 @@ void Volume::SegmentDurable(const std::shared_ptr<PendingSegment>& seg, Completi
   write_.CompleteWaiters(committer_.AckFrontier(), done);
 }
 
-void Volume::CacheScatteredUnits(const PendingSegment& seg) {
-  // Units smaller than a full unit come from scattered writes. Reading one of their blocks back
-  // later would cost a backend read, a checksum and a decode for a few KiB, so they enter the
-  // cache as they become durable (the sealed buffer still holds their plain data; the buffer is
-  // immutable and stays alive until this task returns). Full units, from sequential writes, are
-  // left to read-ahead: copying every written byte would tax streaming writes for little gain.
-  // Not called for backends that read locally: there a miss is a read from the page cache,
-  // which holds the segment just written, and the copy would cost random writes about a tenth
-  // of their rate (docs/benchmarks.md).
-  std::vector<uint32_t> scattered;
-  const std::vector<UnitLoc>& units = seg.image.meta.units;
-  for (size_t u = 0; u < units.size(); ++u) {
-    if (units[u].logical_length < meta_.unit_size) scattered.push_back(static_cast<uint32_t>(u));
-  }
-  CacheUnits(seg, scattered);
-}
-
-void Volume::CacheWarmUnits(const PendingSegment& seg) {
-  // The units that hold a block marked warm (any of it: its neighbours in the unit were
-  // written next to it), but for those CacheScatteredUnits took already. Records map the
-  // segment's blocks back to the blocks of the volume.
+void Volume::CacheUploadedUnits(const PendingSegment& seg) {
+  // Which units of a stored segment enter the cache (the sealed buffer still holds their plain
+  // data; it is immutable and stays alive until this task returns):
+  // - Scattered units (smaller than a full unit, from scattered writes), on a store that does
+  //   not read locally: reading one of their blocks back would cost a round trip, a checksum
+  //   and a decode for a few KiB. Where the store reads local files a miss is a read from the
+  //   page cache, which holds the segment just written, and the copy would cost random writes
+  //   about a tenth of their rate (docs/benchmarks.md). Full units, from sequential writes, are
+  //   left to read-ahead: copying every written byte would tax streaming writes.
+  // - Units holding a block garbage collection moved out of a cached unit (WriteBuffer::
+  //   MarkWarm), on any store; its neighbours in the unit were written next to it. The
+  //   segment's records map its blocks back to the volume's.
+  const SegmentMeta& meta = seg.image.meta;
   std::vector<uint64_t> warm = seg.buffer->warm();
   std::sort(warm.begin(), warm.end());
-  const SegmentMeta& meta = seg.image.meta;
-  std::vector<uint8_t> block_warm(meta.total_blocks(), 0);
-  for (const DeltaRecord& r : meta.records) {
-    if (r.kind != ExtentKind::kData) continue;
-    auto it = std::lower_bound(warm.begin(), warm.end(), r.lba);
-    for (; it != warm.end() && *it < r.lba + r.blocks; ++it) {
-      const uint64_t block = r.index + (*it - r.lba);
-      if (block < block_warm.size()) block_warm[block] = 1;
+  std::vector<uint8_t> block_warm;  // by segment block; empty when nothing was marked
+  if (!warm.empty()) {
+    block_warm.assign(meta.total_blocks(), 0);
+    for (const DeltaRecord& r : meta.records) {
+      if (r.kind != ExtentKind::kData) continue;
+      for (auto it = std::lower_bound(warm.begin(), warm.end(), r.lba);
+           it != warm.end() && *it < r.lba + r.blocks; ++it) {
+        block_warm[r.index + (*it - r.lba)] = 1;
+      }
     }
   }
   std::vector<uint32_t> chosen;
-  for (size_t u = 0; u < meta.units.size(); ++u) {
+  for (uint32_t u = 0; u < meta.units.size(); ++u) {
     const UnitLoc& loc = meta.units[u];
-    if (cache_written_units_ && loc.logical_length < meta_.unit_size) continue;
-    const uint64_t end =
-        std::min<uint64_t>(loc.first_block + loc.logical_length / kBlockSize, block_warm.size());
-    for (uint64_t b = loc.first_block; b < end; ++b) {
-      if (block_warm[b] != 0) {
-        chosen.push_back(static_cast<uint32_t>(u));
-        break;
-      }
-    }
+    const uint64_t blocks = loc.logical_length / kBlockSize;
+    const bool scattered = cache_written_units_ && loc.logical_length < meta_.unit_size;
+    const bool moved_warm =
+        !block_warm.empty() &&
+        std::any_of(block_warm.begin() + loc.first_block,
+                    block_warm.begin() + loc.first_block + blocks, [](uint8_t w) { return w; });
+    if (scattered || moved_warm) chosen.push_back(u);
   }
   CacheUnits(seg, chosen);
 }

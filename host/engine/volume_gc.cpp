@@ -150,7 +150,7 @@ void Volume::CopyLive(std::shared_ptr<GcBatch> batch) {
       "gc_rewritten_bytes_total", "Live bytes garbage collection relocated into new segments");
   // Read the units without the lock. A unit the cache holds is taken from there without
   // making it recent (its blocks are about to move away from it), and the blocks relocated
-  // from it are cached again in their new place once that is stored (CacheWarmUnits): a block
+  // from it are cached again in their new place once that is stored (CacheUploadedUnits): a block
   // clients read keeps hitting the cache after it moved. Units read from the store do not
   // enter the cache: cold data that only moves is not what clients are about to read.
   std::vector<size_t> missing;

@@ -53,7 +53,7 @@ class WritePath {
   // lba (a newer write, trim or zero), which then wins. The caller has checked that no sealed
   // buffer touches lba and that the map still points where `data` came from. Returns whether
   // the block was put. warm: `data` came from the memory cache (WriteBuffer::MarkWarm).
-  bool PutRelocated(uint64_t lba, const uint8_t* data, Clock::TimePoint now, bool warm = false);
+  bool PutRelocated(uint64_t lba, const uint8_t* data, Clock::TimePoint now, bool warm);
   // Hand the active buffer over for sealing; `fresh` (empty) takes its place. Waiters that
   // were waiting for the active buffer now wait for the sealed segment.
   std::unique_ptr<WriteBuffer> TakeActive(std::unique_ptr<WriteBuffer> fresh);
