@@ -41,6 +41,9 @@ struct Sabotage {
   // On a store with deferred durability, a FLUSH completes once its segments are uploaded,
   // before they are synced (caught by power losses).
   static constexpr uint32_t kAckFlushBeforeSync = 1u << 9;
+  // Local journal: a delta of the active buffer counts as committed without being written
+  // (caught by crashes with durability = "local").
+  static constexpr uint32_t kSkipDeltaCommit = 1u << 10;
 };
 
 struct EngineOptions {

@@ -31,6 +31,13 @@ uint64_t SegmentCommitter::AckFrontier() const {
   return frontier;
 }
 
+PendingSegment* SegmentCommitter::Find(uint64_t seq) const {
+  for (const auto& p : pending_) {
+    if (p->seq == seq) return p.get();
+  }
+  return nullptr;
+}
+
 std::shared_ptr<PendingSegment> SegmentCommitter::Seal(std::unique_ptr<WriteBuffer> buffer) {
   auto seg = std::make_shared<PendingSegment>();
   seg->seq = next_seq_++;
@@ -158,7 +165,7 @@ std::vector<uint64_t> SegmentCommitter::UnsyncedThrough(uint64_t through) const 
 bool SegmentCommitter::Synced(uint64_t through) {
   bool journaled = false;
   while (!unsynced_.empty() && unsynced_.front().seq <= through) {
-    journaled = journaled || unsynced_.front().journaled;
+    journaled = journaled || unsynced_.front().in_journal;
     unsynced_.pop_front();
   }
   return journaled;
@@ -168,7 +175,7 @@ uint64_t SegmentCommitter::Durable(PendingSegment* seg, Clock::TimePoint now) {
   // Out of order only under the sabotage of HeadToApply, which then also skips the unsynced
   // list's order: it is broken on purpose anyway.
   if (defer_sync_ && seg->seq > durable_seq_) {
-    unsynced_.push_back(Unsynced{seg->seq, seg->journaled, now});
+    unsynced_.push_back(Unsynced{seg->seq, seg->journaled, seg->in_journal(), now});
   }
   durable_seq_ = std::max(durable_seq_, seg->seq);
   // Always the head, unless the sabotage above applies out of order.
@@ -210,7 +217,9 @@ std::vector<std::shared_ptr<PendingSegment>> SegmentCommitter::TakeForJournal(ui
   std::vector<std::shared_ptr<PendingSegment>> out;
   for (const auto& p : pending_) {
     if (p->seq > through || !p->encoded()) break;
-    if (p->journaled || p->journaling || p->stage == PendingSegment::Stage::kUploaded) continue;
+    // An uploaded segment is not durable until every older one is: while an older upload
+    // keeps failing it holds up the flushes like any other, so it is journaled too.
+    if (p->journaled || p->journaling) continue;
     p->journaling = true;
     out.push_back(p);
   }
@@ -226,7 +235,7 @@ void SegmentCommitter::Journaled(const std::vector<std::shared_ptr<PendingSegmen
   if (!ok) return;
   for (Unsynced& u : unsynced_) {
     for (const auto& p : segs) {
-      if (p->seq == u.seq) u.journaled = true;
+      if (p->seq == u.seq) u.journaled = u.in_journal = true;
     }
   }
 }

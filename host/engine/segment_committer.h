@@ -61,6 +61,12 @@ struct PendingSegment {
   // Local journal: a journal task is writing the image (it reads `image` only), or committed it.
   bool journaling = false;
   bool journaled = false;
+  // Local journal: deltas of this segment committed while it was the active buffer (the
+  // journal holds rows of it even when not `journaled`), and the stamp they cover it through
+  // (WritePath::stamp: flushes up to it are safe).
+  uint32_t deltas = 0;
+  uint64_t delta_stamp = 0;
+  bool in_journal() const { return journaled || deltas != 0; }
   Clock::TimePoint retry_at{};  // kEncodeFailed / kUploadFailed: when the retry is due
 
   bool encoded() const { return stage != Stage::kEncoding && stage != Stage::kEncodeFailed; }
@@ -83,6 +89,8 @@ class SegmentCommitter {
   }
   // Every segment up to this seq is synced or journaled.
   uint64_t AckFrontier() const;
+  // The pending segment `seq`, or null.
+  PendingSegment* Find(uint64_t seq) const;
 
   // ---- deferred durability (the store's BP_BACKEND_CAP_DEFER_SYNC) ----
   void set_defer_sync(bool defer) { defer_sync_ = defer; }
@@ -94,8 +102,8 @@ class SegmentCommitter {
   uint64_t FirstUnsyncedBlocker() const;
   // The unsynced segments through `through`, oldest first.
   std::vector<uint64_t> UnsyncedThrough(uint64_t through) const;
-  // Segments through `through` were synced: they leave the unsynced list. Returns whether any
-  // of them was journaled (the journal may now forget them).
+  // Segments through `through` were synced: they leave the unsynced list. Returns whether the
+  // journal holds rows of any of them (it may now forget them).
   bool Synced(uint64_t through);
   // Memory of sealed segments not yet durable (buffers and their encoded images).
   uint64_t pending_bytes() const { return pending_bytes_; }
@@ -151,6 +159,13 @@ class SegmentCommitter {
   // The journal task for these segments finished (those that became durable meanwhile are
   // marked journaled in the unsynced list too).
   void Journaled(const std::vector<std::shared_ptr<PendingSegment>>& segs, bool ok);
+  // Deltas of durable segment `seq` reached the journal after it became durable but before it
+  // was synced: the sync that comes is what lets the journal forget them.
+  void NoteInJournal(uint64_t seq) {
+    for (Unsynced& u : unsynced_) {
+      if (u.seq == seq) u.in_journal = true;
+    }
+  }
   // A segment up to `through` waits for an encode before it can be journaled.
   bool JournalWaitsForEncode(uint64_t through) const;
 
@@ -176,7 +191,8 @@ class SegmentCommitter {
   // durable_seq_. Only with defer_sync_.
   struct Unsynced {
     uint64_t seq = 0;
-    bool journaled = false;
+    bool journaled = false;   // journaled whole: it counts for the ack frontier
+    bool in_journal = false;  // the journal holds rows of it (whole or deltas)
     Clock::TimePoint since{};
   };
   std::deque<Unsynced> unsynced_;

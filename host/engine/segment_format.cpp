@@ -1,6 +1,7 @@
 // Segment building, meta serialization and validation.
 #include "engine/segment_format.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "engine/byte_io.h"
@@ -369,37 +370,32 @@ Status BuildSegment(const WriteBuffer& buffer, uint64_t seq, const Uuid& uuid,
   return Status::Ok();
 }
 
-Status ReadSegmentMeta(ObjectStore& store, const std::string& key, uint64_t seq, const Uuid& uuid,
-                       const CodecChain& chain, uint64_t volume_blocks, uint64_t listed_size,
-                       SegmentMeta* out, uint64_t* object_size) {
-  Bytes front(kFrontRead);
-  uint64_t got = 0;
-  BP_RETURN_IF_ERROR(store.Read(key, 0, front.size(), front.data(), &got));
-  front.resize(got);
-  ObjectHeader h;
-  BP_RETURN_IF_ERROR(
-      DecodeObjectHeader(front.data(), front.size(), ObjectType::kSegment, &h).WithContext(key));
-  if (h.uuid != uuid) return Status::Corrupt(key + ": segment belongs to another volume");
-  if (h.seq != seq) return Status::Corrupt(key + ": header names segment " + std::to_string(h.seq));
-  if (listed_size != 0 && listed_size != h.object_length()) {
+namespace {
+
+// The checks on a segment's header: of this volume and seq, as long as the listing says, with a
+// meta of a sane length.
+Status CheckSegmentHeader(const std::string& key, const uint8_t* p, size_t n, uint64_t seq,
+                          const Uuid& uuid, uint64_t listed_size, ObjectHeader* h) {
+  BP_RETURN_IF_ERROR(DecodeObjectHeader(p, n, ObjectType::kSegment, h).WithContext(key));
+  if (h->uuid != uuid) return Status::Corrupt(key + ": segment belongs to another volume");
+  if (h->seq != seq)
+    return Status::Corrupt(key + ": header names segment " + std::to_string(h->seq));
+  if (listed_size != 0 && listed_size != h->object_length()) {
     return Status::Corrupt(key + ": object is " + std::to_string(listed_size) +
-                           " bytes, header says " + std::to_string(h.object_length()) +
+                           " bytes, header says " + std::to_string(h->object_length()) +
                            " (torn or truncated)");
   }
-  if (h.body_length > kMaxMetaLength) {
-    return Status::Corrupt(key + ": segment meta claims " + std::to_string(h.body_length) +
+  if (h->body_length > kMaxMetaLength) {
+    return Status::Corrupt(key + ": segment meta claims " + std::to_string(h->body_length) +
                            " bytes");
   }
-  const uint64_t body_end = kObjectHeaderLength + h.body_length;
-  if (front.size() < body_end) {
-    if (got < kFrontRead) return Status::Corrupt(key + ": segment is truncated");
-    size_t have = front.size();
-    front.resize(body_end);
-    uint64_t more = 0;
-    BP_RETURN_IF_ERROR(store.Read(key, have, body_end - have, front.data() + have, &more));
-    if (more != body_end - have) return Status::Corrupt(key + ": segment is truncated");
-  }
-  const uint8_t* body = front.data() + kObjectHeaderLength;
+  return Status::Ok();
+}
+
+// Verify, decode and parse the meta (`body`: the h.body_length bytes after the header).
+Status DecodeSegmentBody(const std::string& key, const ObjectHeader& h, const uint8_t* body,
+                         uint64_t seq, const CodecChain& chain, uint64_t volume_blocks,
+                         SegmentMeta* out) {
   if (Crc32c(body, h.body_length) != h.body_crc) {
     return Status::Corrupt(key + ": segment meta checksum mismatch");
   }
@@ -410,13 +406,84 @@ Status ReadSegmentMeta(ObjectStore& store, const std::string& key, uint64_t seq,
     return Status::Corrupt(key + ": segment meta decodes to the wrong length");
   }
   SegmentMeta meta;
-  BP_RETURN_IF_ERROR(ParseSegmentMeta(plain.data(), plain.size(), body_end, volume_blocks, &meta)
+  BP_RETURN_IF_ERROR(ParseSegmentMeta(plain.data(), plain.size(),
+                                      kObjectHeaderLength + h.body_length, volume_blocks, &meta)
                          .WithContext(key));
   if (meta.seq != seq || meta.data_length != h.data_length) {
     return Status::Corrupt(key + ": segment meta disagrees with its header");
   }
   *out = std::move(meta);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status ReadSegmentMeta(ObjectStore& store, const std::string& key, uint64_t seq, const Uuid& uuid,
+                       const CodecChain& chain, uint64_t volume_blocks, uint64_t listed_size,
+                       SegmentMeta* out, uint64_t* object_size) {
+  Bytes front(kFrontRead);
+  uint64_t got = 0;
+  BP_RETURN_IF_ERROR(store.Read(key, 0, front.size(), front.data(), &got));
+  front.resize(got);
+  ObjectHeader h;
+  BP_RETURN_IF_ERROR(
+      CheckSegmentHeader(key, front.data(), front.size(), seq, uuid, listed_size, &h));
+  const uint64_t body_end = kObjectHeaderLength + h.body_length;
+  if (front.size() < body_end) {
+    if (got < kFrontRead) return Status::Corrupt(key + ": segment is truncated");
+    size_t have = front.size();
+    front.resize(body_end);
+    uint64_t more = 0;
+    BP_RETURN_IF_ERROR(store.Read(key, have, body_end - have, front.data() + have, &more));
+    if (more != body_end - have) return Status::Corrupt(key + ": segment is truncated");
+  }
+  BP_RETURN_IF_ERROR(DecodeSegmentBody(key, h, front.data() + kObjectHeaderLength, seq, chain,
+                                       volume_blocks, out));
   *object_size = h.object_length();
+  return Status::Ok();
+}
+
+Status ApplySegmentObject(const Bytes& object, const std::string& what, uint64_t seq,
+                          const Uuid& uuid, const CodecChain& chain, uint64_t volume_blocks,
+                          WriteBuffer* into, SegmentMeta* meta) {
+  ObjectHeader h;
+  BP_RETURN_IF_ERROR(
+      CheckSegmentHeader(what, object.data(), object.size(), seq, uuid, object.size(), &h));
+  if (object.size() < kObjectHeaderLength + h.body_length) {
+    return Status::Corrupt(what + ": segment is truncated");
+  }
+  BP_RETURN_IF_ERROR(DecodeSegmentBody(what, h, object.data() + kObjectHeaderLength, seq, chain,
+                                       volume_blocks, meta));
+  std::vector<Bytes> units(meta->units.size());
+  for (uint32_t u = 0; u < units.size(); ++u) {
+    const UnitLoc& loc = meta->units[u];
+    if (loc.offset > object.size() || object.size() - loc.offset < loc.stored_length) {
+      return Status::Corrupt(what + " unit " + std::to_string(u) + ": past the object's end");
+    }
+    BP_RETURN_IF_ERROR(DecodeStoredUnit(object.data() + loc.offset, loc.stored_length, what, seq, u,
+                                        loc, chain, &units[u]));
+  }
+  // Within one segment data is newer than any range over it: ranges first.
+  for (const DeltaRecord& r : meta->records) {
+    if (r.kind != ExtentKind::kData) into->SetRange(r.lba, r.blocks, r.kind);
+  }
+  for (const DeltaRecord& r : meta->records) {
+    if (r.kind != ExtentKind::kData) continue;
+    for (uint64_t b = 0; b < r.blocks; ++b) {
+      const uint64_t index = r.index + b;
+      auto unit =
+          std::upper_bound(meta->units.begin(), meta->units.end(), index,
+                           [](uint64_t i, const UnitLoc& loc) { return i < loc.first_block; });
+      if (unit == meta->units.begin()) return Status::Corrupt(what + ": a block in no unit");
+      --unit;
+      const uint64_t within = index - unit->first_block;
+      if (within >= unit->logical_length / kBlockSize) {
+        return Status::Corrupt(what + ": a block in no unit");
+      }
+      const Bytes& data = units[static_cast<size_t>(unit - meta->units.begin())];
+      std::memcpy(into->PutBlock(r.lba + b), data.data() + within * kBlockSize, kBlockSize);
+    }
+  }
   return Status::Ok();
 }
 

@@ -97,6 +97,13 @@ Status ReadSegmentMeta(ObjectStore& store, const std::string& key, uint64_t seq,
                        const CodecChain& chain, uint64_t volume_blocks, uint64_t listed_size,
                        SegmentMeta* out, uint64_t* object_size);
 
+// Verify and decode a whole segment object held in memory (`what` names it in errors) and apply
+// it to *into: its ranges, then its data blocks, as sealing would have put them. *meta receives
+// its meta. Replays a journal delta (journal/local_journal.h). Corrupt on anything invalid.
+Status ApplySegmentObject(const Bytes& object, const std::string& what, uint64_t seq,
+                          const Uuid& uuid, const CodecChain& chain, uint64_t volume_blocks,
+                          WriteBuffer* into, SegmentMeta* meta);
+
 // Read every data unit of segment `key` (meta: what ReadSegmentMeta returned) and check it
 // against the checksum its meta records, without decoding: Corrupt naming the first unit that
 // does not match or is cut short. What recovery asks of a segment a crash of the machine may

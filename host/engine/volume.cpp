@@ -46,7 +46,7 @@ Volume::Volume(const Services& services, VolumeMeta meta, std::unique_ptr<CodecC
               svc_.options.read_coalesce_max,
               (services.store->Capabilities() & BP_BACKEND_CAP_LOCAL_READS) != 0),
       access_(opened_writable_ ? Access::kWritable : Access::kReadOnly),
-      write_(chain_.get()),
+      write_(chain_.get(), /*log_changes=*/services.journal != nullptr),
       committer_(svc_.options),
       checkpointer_(svc_.options.checkpoint_every_segments),
       gc_(svc_.options),

@@ -262,10 +262,37 @@ class Volume : public std::enable_shared_from_this<Volume> {
   Status SyncRecovered(uint64_t after, uint64_t through) const BP_EXCLUDES(mu_);
 
   // ---- volume_journal.cpp (durability = "local") ----
-  // Journal the encoded segments the waiting flushes need, if no journal commit is running.
+  // Journal what the waiting flushes need, if no journal commit is running: the sealed
+  // segments whole, and the active buffer's changes as a delta (or, when they are too many for
+  // one, the active buffer sealed, to go whole once encoded).
   void MaybeJournal() BP_REQUIRES(mu_);
-  void JournalSegments(std::vector<std::shared_ptr<PendingSegment>> segs, uint64_t reserved)
-      BP_EXCLUDES(mu_);
+  // One journal commit: the sealed segments the waiting flushes need, whole, and a delta of
+  // the active buffer. Kept between commits (journal_spare_) so the delta's buffer and image
+  // memory is reused.
+  struct JournalBatch {
+    std::vector<std::shared_ptr<PendingSegment>> segs;
+    bool has_delta = false;
+    uint64_t delta_seq = 0;
+    uint32_t delta_number = 0;
+    uint64_t delta_stamp = 0;  // the delta covers the active buffer's changes through this
+    WriteBuffer delta;
+    SegmentImage delta_image;
+    uint64_t run_id = 0;
+    uint64_t run_first_seq = 0;
+  };
+  void CommitJournalBatch(std::shared_ptr<JournalBatch> batch, uint64_t reserved) BP_EXCLUDES(mu_);
+  // The batch's delta is committed (ok) or not: book it where its buffer is now.
+  void DeltaCommitted(const JournalBatch& batch, bool ok) BP_REQUIRES(mu_);
+  // Whether the active buffer's unjournaled changes go to the journal as a delta.
+  bool ActiveDeltaFits() const BP_REQUIRES(mu_);
+  // Complete the flushes that the durable, synced and journaled segments and deltas cover.
+  void CompleteAckedWaiters(Completions* done) BP_REQUIRES(mu_);
+  // The stamp through which the journal's deltas cover segment seq (0: none).
+  uint64_t JournaledStampOf(uint64_t seq) const BP_REQUIRES(mu_);
+  // Replay: rebuild segment `seq` from its deltas rows[begin, end) and upload it. *stop: the
+  // replay ends after it (a damaged or missing delta, or another writer's segment).
+  Status ReplayDeltas(const std::vector<JournalRow>& rows, size_t begin, size_t end, bool* uploaded,
+                      bool* stop) BP_EXCLUDES(mu_);
   // A durable segment leaves the journal (batched drops on the executor).
   void SegmentLeftJournal(uint64_t seq, bool journaled) BP_REQUIRES(mu_);
   void DropJournaled() BP_EXCLUDES(mu_);
@@ -371,6 +398,7 @@ class Volume : public std::enable_shared_from_this<Volume> {
   // the durable seq through which the journal is to forget this volume's rows, and how far it
   // has (one drop task at a time); a drop failed, so the next durable segment retries it.
   bool journal_busy_ BP_GUARDED_BY(mu_) = false;
+  std::shared_ptr<JournalBatch> journal_spare_ BP_GUARDED_BY(mu_);
   uint64_t journal_drop_through_ BP_GUARDED_BY(mu_) = 0;
   uint64_t journal_dropped_through_ BP_GUARDED_BY(mu_) = 0;
   bool journal_dropping_ BP_GUARDED_BY(mu_) = false;

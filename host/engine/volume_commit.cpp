@@ -31,8 +31,12 @@ void Volume::SealIfFull() {
 
 void Volume::Seal() {
   if (write_.active_empty()) return;
+  const uint32_t deltas = write_.active_deltas();
+  const uint64_t delta_stamp = write_.active_journaled_stamp();
   std::unique_ptr<WriteBuffer> sealed = write_.TakeActive(committer_.FreshBuffer());
   std::shared_ptr<PendingSegment> seg = committer_.Seal(std::move(sealed));
+  seg->deltas = deltas;
+  seg->delta_stamp = delta_stamp;
   auto self = shared_from_this();
   RunInBackground([self, seg] { self->EncodeSegment(seg); });
 }
@@ -56,8 +60,10 @@ void Volume::EncodeSegment(std::shared_ptr<PendingSegment> seg) {
 
 bool Volume::SealForWaitersNow() const {
   // Store mode: only when nothing is pending, so every flush arriving while segments upload
-  // shares the next one. Local journal: when no journal commit runs, for the same reason.
-  if (JournalTakesFlushes()) return !journal_busy_;
+  // shares the next one. Local journal: when no journal commit runs, for the same reason, and
+  // only when a delta of the buffer would be too large (MaybeJournal journals small ones and
+  // the buffer keeps filling).
+  if (JournalTakesFlushes()) return !journal_busy_ && !ActiveDeltaFits();
   return !committer_.has_pending();
 }
 
@@ -168,8 +174,8 @@ void Volume::SegmentDurable(const std::shared_ptr<PendingSegment>& seg, Completi
   usage_.SegmentStored(seg->seq, object_size);
   if (retried) spdlog::info("volume {}: segment {} uploaded after retrying", meta_.name, durable);
   // With deferred durability the journal keeps the segment until it is synced.
-  if (!defer_sync_) SegmentLeftJournal(seg->seq, seg->journaled);
-  write_.CompleteWaiters(committer_.AckFrontier(), done);
+  if (!defer_sync_) SegmentLeftJournal(seg->seq, seg->in_journal());
+  CompleteAckedWaiters(done);
 }
 
 void Volume::CacheUploadedUnits(const PendingSegment& seg) {

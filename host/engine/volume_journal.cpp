@@ -18,6 +18,18 @@
 #include "engine/volume.h"
 
 namespace bp {
+namespace {
+// What a delta adds to the bytes of its blocks (object header, meta, codec headers), for the
+// journal's bound: an estimate, the bound is about disk use, not exact.
+constexpr uint64_t kDeltaOverhead = 4096;
+}  // namespace
+
+bool Volume::ActiveDeltaFits() const {
+  // Past a quarter of a segment a delta costs what the segment would: seal it instead (a
+  // stream of large writes then still journals each byte once).
+  const ChangeLog& changes = write_.changes();
+  return !changes.overflow() && changes.delta_bytes() <= svc_.options.segment_size / 4;
+}
 
 void Volume::MaybeJournal() {
   if (!JournalTakesFlushes() || journal_busy_ || access_ != Access::kWritable ||
@@ -26,54 +38,128 @@ void Volume::MaybeJournal() {
   }
   const uint64_t target = write_.max_waiter_target();
   if (target <= committer_.AckFrontier()) return;
-  std::vector<std::shared_ptr<PendingSegment>> segs = committer_.TakeForJournal(target);
-  if (segs.empty()) return;  // the segments needed are still encoding: their tasks call back
+  std::shared_ptr<JournalBatch> batch =
+      journal_spare_ ? std::move(journal_spare_) : std::make_shared<JournalBatch>();
+  // Sealed segments go whole: a seq's deltas are only ever the journal's last rows of the
+  // volume (replay relies on it), so once a newer seq is journaled the older one must be
+  // complete. The segments needed that are still encoding call back when encoded.
+  batch->segs = committer_.TakeForJournal(target);
   uint64_t bytes = 0;
-  for (const auto& seg : segs) bytes += seg->image.size();
+  for (const auto& seg : batch->segs) bytes += seg->image.size();
+  const bool delta = target == committer_.next_seq() && !write_.active_empty() &&
+                     !write_.changes().empty() && ActiveDeltaFits();
+  if (delta) bytes += write_.changes().delta_bytes() + kDeltaOverhead;
+  if (batch->segs.empty() && !delta) {
+    journal_spare_ = std::move(batch);
+    if (target == committer_.next_seq() && write_.active_has_waiters()) Seal();
+    return;
+  }
   if (!svc_.journal->Reserve(bytes)) {
     // Past the journal's bound: the flushes wait for the uploads instead (backpressure), and
     // the next flush or durable segment tries the journal again.
-    committer_.Journaled(segs, /*ok=*/false);
+    committer_.Journaled(batch->segs, /*ok=*/false);
+    batch->segs.clear();
+    journal_spare_ = std::move(batch);
+    if (write_.active_has_waiters()) Seal();
     return;
+  }
+  batch->has_delta = delta;
+  if (delta) {
+    batch->delta.Reset();
+    batch->delta_seq = committer_.next_seq();
+    batch->delta_number = write_.TakeDelta(&batch->delta);
+    batch->delta_stamp = write_.stamp();
+    batch->run_id = run_id_;
+    batch->run_first_seq = run_first_seq_;
   }
   journal_busy_ = true;
   auto self = shared_from_this();
-  RunInBackground([self, segs = std::move(segs), bytes]() mutable {
-    self->JournalSegments(std::move(segs), bytes);
-  });
+  RunInBackground(
+      [self, batch = std::move(batch), bytes] { self->CommitJournalBatch(batch, bytes); });
 }
 
-void Volume::JournalSegments(std::vector<std::shared_ptr<PendingSegment>> segs, uint64_t reserved) {
+void Volume::CommitJournalBatch(std::shared_ptr<JournalBatch> batch, uint64_t reserved) {
   // The images are immutable while `journaling` is set: the committer neither re-encodes nor
-  // recycles them until Journaled below.
+  // recycles them until Journaled below. The delta is this task's own.
   std::vector<LocalJournal::Segment> entries;
-  entries.reserve(segs.size());
-  for (const auto& seg : segs)
+  entries.reserve(batch->segs.size() + 1);
+  for (const auto& seg : batch->segs)
     entries.push_back(LocalJournal::Segment{seg->seq, seg->image.Parts()});
-  const Status s = svc_.journal->Append(meta_.uuid, meta_.name, entries, reserved);
+  Status s;
+  if (batch->has_delta) {
+    s = EncodeSegmentImage(batch->delta, batch->delta_seq, meta_.uuid, *chain_, meta_.unit_size,
+                           &batch->delta_image, /*keep_in_buffer=*/false, batch->run_id,
+                           batch->run_first_seq);
+    if (!(svc_.options.sabotage & Sabotage::kSkipDeltaCommit)) {  // engine_options.h
+      entries.push_back(
+          LocalJournal::Segment{batch->delta_seq, batch->delta_image.Parts(), batch->delta_number});
+    }
+  }
+  if (s.ok()) {
+    s = svc_.journal->Append(meta_.uuid, meta_.name, entries, reserved);
+  } else {
+    svc_.journal->Unreserve(reserved);
+  }
   Completions done;
   MutexLock lock(&mu_);
-  committer_.Journaled(segs, s.ok());
+  committer_.Journaled(batch->segs, s.ok());
   journal_busy_ = false;
+  if (batch->has_delta) DeltaCommitted(*batch, s.ok());
   if (s.ok()) {
     // Segments that became durable while they were being journaled leave it again at once.
-    for (const auto& seg : segs) {
+    for (const auto& seg : batch->segs) {
       if (seg->seq <= committer_.synced_seq() ||
           (svc_.options.sabotage & Sabotage::kDropJournalBeforeUpload)) {  // engine_options.h
         SegmentLeftJournal(seg->seq, /*journaled=*/true);
       }
     }
-    write_.CompleteWaiters(committer_.AckFrontier(), &done);
+    CompleteAckedWaiters(&done);
   } else {
     spdlog::error(
         "volume {}: committing {} segment(s) to the local journal failed: {} (the flushes "
         "waiting for them fail; the data stays in memory and keeps uploading)",
-        meta_.name, segs.size(), s.ToString());
+        meta_.name, entries.size(), s.ToString());
     write_.FailWaiters(EIO, &done);
   }
+  batch->segs.clear();
+  journal_spare_ = std::move(batch);
   if (write_.active_has_waiters() && SealForWaitersNow()) Seal();
   MaybeJournal();
   BackgroundDone();
+}
+
+void Volume::DeltaCommitted(const JournalBatch& batch, bool ok) {
+  const uint64_t seq = batch.delta_seq;
+  if (seq == committer_.next_seq()) {  // still the active buffer
+    if (ok) {
+      write_.DeltaJournaled(batch.delta_number, batch.delta_stamp);
+    } else {
+      write_.DeltaFailed();
+    }
+    return;
+  }
+  // Sealed meanwhile. Had the delta failed, the segment goes to the journal whole when a flush
+  // needs it.
+  if (!ok) return;
+  if (PendingSegment* seg = committer_.Find(seq)) {
+    seg->deltas = batch.delta_number;
+    seg->delta_stamp = batch.delta_stamp;
+  } else if (seq <= committer_.synced_seq()) {
+    SegmentLeftJournal(seq, /*journaled=*/true);  // durable already: forget it again
+  } else {
+    committer_.NoteInJournal(seq);  // durable, not yet synced: the sync lets the journal forget
+  }
+}
+
+void Volume::CompleteAckedWaiters(Completions* done) {
+  const uint64_t frontier = committer_.AckFrontier();
+  write_.CompleteWaiters(frontier, JournaledStampOf(frontier + 1), done);
+}
+
+uint64_t Volume::JournaledStampOf(uint64_t seq) const {
+  if (seq == committer_.next_seq()) return write_.active_journaled_stamp();
+  if (const PendingSegment* seg = committer_.Find(seq)) return seg->delta_stamp;
+  return 0;
 }
 
 void Volume::SegmentLeftJournal(uint64_t seq, bool journaled) {
@@ -136,30 +222,49 @@ Status Volume::ReplayJournal(uint64_t through, uint64_t* replayed) {
   if (rows.empty()) return Status::Ok();
   uint64_t next = through + 1;
   uint64_t lost = 0;  // journaled segments another writer superseded (after a forced take-over)
-  for (const JournalRow& row : rows) {
-    if (row.seq < next) continue;  // the store has it already
-    if (row.seq != next) {
+  size_t end = 0;
+  for (size_t begin = 0; begin < rows.size(); begin = end) {
+    const uint64_t seq = rows[begin].seq;
+    for (end = begin; end < rows.size() && rows[end].seq == seq;) ++end;
+    if (seq < next) continue;  // the store has it already
+    if (seq != next) {
       spdlog::warn(
           "volume {}: the local journal skips from segment {} to {}; what follows the gap was "
           "never acknowledged and is not replayed",
-          name, next - 1, row.seq);
+          name, next - 1, seq);
+      break;
+    }
+    if (rows[begin].delta != 0) {
+      // The segment that was being filled: its deltas are the journal's last rows.
+      bool uploaded = false, stop = false;
+      BP_RETURN_IF_ERROR(ReplayDeltas(rows, begin, end, &uploaded, &stop));
+      if (uploaded) {
+        ++*replayed;
+        ++next;
+      }
+      if (end != rows.size()) {
+        spdlog::warn(
+            "volume {}: the local journal goes on past the deltas of segment {}; what "
+            "follows was never acknowledged and is not replayed",
+            name, seq);
+      }
       break;
     }
     Bytes image;
-    Status s = journal.Read(meta_.uuid, row.seq, &image);
+    Status s = journal.Read(meta_.uuid, seq, 0, &image);
     if (s.IsCorrupt() || s.IsNotFound()) {
       spdlog::error("volume {}: {}; journal replay stops before it", name, s.ToString());
       break;
     }
     BP_RETURN_IF_ERROR(s.WithContext("reading the local journal"));
-    const std::string key = SegmentKey(name, row.seq);
+    const std::string key = SegmentKey(name, seq);
     s = store.Put(key, image.data(), image.size(), fenced_puts_);
     if (s.IsPrecondition()) {
       // An upload that landed before the crash holds exactly these bytes; anything else was
       // written by another writer, which took the volume over with --force.
       Bytes existing;
       BP_RETURN_IF_ERROR(store.Get(key, &existing).WithContext("reading " + key));
-      if (existing != image && TornByPowerLoss(store, key, row.seq, existing.size())) {
+      if (existing != image && TornByPowerLoss(store, key, seq, existing.size())) {
         // Our own upload, deferred and never synced, torn by a crash of the machine: the
         // journal has the segment whole, so it replaces the remains.
         spdlog::warn(
@@ -173,7 +278,7 @@ Status Volume::ReplayJournal(uint64_t through, uint64_t* replayed) {
         else BP_RETURN_IF_ERROR(store.Get(key, &existing).WithContext("reading " + key));
       }
       if (existing != image) {
-        lost = rows.back().seq - row.seq + 1;
+        lost = rows.back().seq - seq + 1;
         spdlog::error(
             "volume {}: {} in the store is not the segment this host journaled: another "
             "writer took the volume over (--force); the {} segment(s) from here on that only "
@@ -197,6 +302,82 @@ Status Volume::ReplayJournal(uint64_t through, uint64_t* replayed) {
   // Everything this volume's journal held is now in the store, superseded, or was never
   // acknowledged (past a gap or a damaged row).
   return journal.DropThrough(meta_.uuid, UINT64_MAX).WithContext("clearing the local journal");
+}
+
+Status Volume::ReplayDeltas(const std::vector<JournalRow>& rows, size_t begin, size_t end,
+                            bool* uploaded, bool* stop) {
+  ObjectStore& store = *svc_.store;
+  const std::string& name = meta_.name;
+  const uint64_t seq = rows[begin].seq;
+  const std::string key = SegmentKey(name, seq);
+  // Each delta holds the blocks and ranges changed since the one before, as they were when it
+  // was taken: applied in order to an empty buffer they give the buffer as of the last one.
+  WriteBuffer buffer;
+  uint64_t journaled_run = 0;
+  uint32_t applied = 0;
+  for (size_t i = begin; i < end; ++i) {
+    if (rows[i].delta != applied + 1) {
+      spdlog::error(
+          "volume {}: the local journal skips from delta {} to {} of segment {}; "
+          "replay stops before the gap",
+          name, applied, rows[i].delta, seq);
+      break;
+    }
+    Bytes object;
+    Status s = svc_.journal->Read(meta_.uuid, seq, rows[i].delta, &object);
+    SegmentMeta meta;
+    if (s.ok()) {
+      s = ApplySegmentObject(object, key + " delta " + std::to_string(rows[i].delta), seq,
+                             meta_.uuid, *chain_, meta_.max_size() / kBlockSize, &buffer, &meta);
+    }
+    if (s.IsCorrupt() || s.IsNotFound()) {
+      spdlog::error("volume {}: {}; journal replay stops before it", name, s.ToString());
+      break;
+    }
+    BP_RETURN_IF_ERROR(s.WithContext("reading the local journal"));
+    journaled_run = meta.run_id;
+    ++applied;
+  }
+  *stop = true;
+  if (applied == 0) return Status::Ok();
+  // The segment is stamped as the first of this run: the crashed run may have left later
+  // segments in the store, holding only writes no flush covered (a flush of them would have
+  // journaled this segment whole), and recovery then stops before them (a segment of an
+  // earlier run after a later run's: recovery_plan.h) and deletes them, before and after a
+  // crash during this replay alike.
+  BuiltSegment built;
+  BP_RETURN_IF_ERROR(
+      BuildSegment(buffer, seq, meta_.uuid, *chain_, meta_.unit_size, &built, run_id_, seq));
+  Status s = store.Put(key, built.object.data(), built.object.size(), fenced_puts_);
+  if (s.IsPrecondition() && TornByPowerLoss(store, key, seq, 0)) {
+    spdlog::warn(
+        "volume {}: {} was torn by a crash before it was synced; replacing it "
+        "from the local journal",
+        name, key);
+    BP_RETURN_IF_ERROR(store.Delete(key).WithContext("removing the torn " + key));
+    s = store.Put(key, built.object.data(), built.object.size(), fenced_puts_);
+  }
+  if (s.IsPrecondition()) {
+    // The crashed run's own upload of the whole segment holds every delta: keep it. Anything
+    // else was written by another writer, which took the volume over with --force.
+    SegmentMeta meta;
+    uint64_t size = 0;
+    const Status mine = ReadSegmentMeta(store, key, seq, meta_.uuid, *chain_,
+                                        meta_.max_size() / kBlockSize, 0, &meta, &size);
+    if (mine.ok() && journaled_run != 0 && meta.run_id == journaled_run) {
+      *uploaded = true;
+      return Status::Ok();
+    }
+    spdlog::error(
+        "volume {}: {} in the store is not the segment this host journaled: another writer "
+        "took the volume over (--force); the writes only this host's journal held are lost",
+        name, key);
+    return Status::Ok();
+  }
+  BP_RETURN_IF_ERROR(s.WithContext("replaying " + key + " from the local journal"));
+  run_first_seq_ = seq;
+  *uploaded = true;
+  return Status::Ok();
 }
 
 }  // namespace bp

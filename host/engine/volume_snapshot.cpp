@@ -23,11 +23,14 @@ Status Volume::CreateSnapshot(const std::string& name, SnapshotRecord* out) {
       return Status::Precondition(what + ": the volume is read-only here (fenced or closing)");
     }
     // With the local journal the flush may have completed on the journal: the snapshot is read
-    // from the store, so wait until the segments it covers are there, and durable (on a store
+    // from the store, so wait until the segments that hold the writes are there, and durable (on a store
     // with deferred durability a segment may be uploaded and not yet synced). After an open that
     // replayed a restore marker, also wait for a checkpoint past it (forcing one), so the
     // snapshot's own replay never meets the marker.
-    const uint64_t covered = committer_.AckFrontier();
+    // The journal may also hold the flushed writes as deltas of the active buffer, which is
+    // in no segment yet: seal it, and cover every segment sealed so far.
+    Seal();
+    const uint64_t covered = committer_.next_seq() - 1;
     const auto patience =
         std::chrono::milliseconds(std::max<uint32_t>(svc_.options.retry_deadline_ms, 100));
     const Clock::TimePoint limit = svc_.clock->Now() + patience;

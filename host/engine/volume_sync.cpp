@@ -91,7 +91,7 @@ void Volume::SegmentsSynced(uint64_t through, Completions* done) {
   const bool journaled = committer_.Synced(through);
   // The journal may forget what the store now keeps through a power loss.
   SegmentLeftJournal(through, journaled);
-  write_.CompleteWaiters(committer_.AckFrontier(), done);
+  CompleteAckedWaiters(done);
   idle_cv_.SignalAll();  // a snapshot or a clean close may wait for the synced frontier
 }
 

@@ -2,6 +2,7 @@
 #include "engine/write_buffer.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "engine/object_format.h"
 
@@ -87,6 +88,27 @@ bool WriteBuffer::Untouched(uint64_t lba, uint64_t blocks) const {
     if (block >= lba && block < lba + blocks) touched = true;
   });
   return !touched;
+}
+
+void WriteBuffer::CopyRunTo(uint64_t lba, uint64_t blocks, WriteBuffer* to) const {
+  if (!ranges_.empty()) {
+    ranges_.Visit(lba, blocks, [&](const MapPiece& piece) {
+      if (piece.mapped) to->SetRange(piece.lba, piece.blocks, piece.kind);
+    });
+  }
+  if (index_.empty()) return;
+  auto copy = [&](uint64_t block, uint32_t slot) {
+    std::memcpy(to->PutBlock(block), Slot(slot), kBlockSize);
+  };
+  if (blocks <= index_.size()) {
+    for (uint64_t b = lba; b < lba + blocks; ++b) {
+      if (const uint32_t* slot = index_.Find(b)) copy(b, *slot);
+    }
+  } else {
+    index_.ForEach([&](uint64_t block, uint32_t slot) {
+      if (block >= lba && block < lba + blocks) copy(block, slot);
+    });
+  }
 }
 
 uint64_t WriteBuffer::memory_bytes() const {

@@ -48,6 +48,10 @@ class WriteBuffer {
     return static_cast<uint64_t>(slabs_.size()) * kBlocksPerSlab * 4096 + index_.memory_bytes();
   }
 
+  // Copy what this buffer says about [lba, lba+blocks) — its ZERO/HOLE ranges, then its data
+  // blocks — into *to, so that *to then says the same about them (a journal delta).
+  void CopyRunTo(uint64_t lba, uint64_t blocks, WriteBuffer* to) const;
+
   // Buffered blocks sorted by block number (for sealing). crcs (optional) receives, in the same
   // order, each block's CRC-32C or nullptr where it is unknown (valid while the buffer is).
   std::vector<std::pair<uint64_t, const uint8_t*>> SortedBlocks(

@@ -40,8 +40,8 @@ bool IsZeroBlock(const uint8_t* p) {
   return true;
 }
 
-WritePath::WritePath(const CodecChain* chain)
-    : chain_(chain), active_(std::make_unique<WriteBuffer>()) {}
+WritePath::WritePath(const CodecChain* chain, bool log_changes)
+    : chain_(chain), active_(std::make_unique<WriteBuffer>()), log_changes_(log_changes) {}
 
 void WritePath::StoreBlock(uint64_t lba, const uint8_t* data) {
   if (IsZeroBlock(data)) {
@@ -57,6 +57,8 @@ bool WritePath::PutRelocated(uint64_t lba, const uint8_t* data, Clock::TimePoint
   if (active_->empty()) active_since_ = now;
   StoreBlock(lba, data);
   if (warm) active_->MarkWarm(lba);
+  ++stamp_;
+  if (log_changes_) changes_.Note(lba, 1, /*data=*/true);
   return true;
 }
 
@@ -138,6 +140,8 @@ bool WritePath::TryApply(const bp_io* io, Clock::TimePoint now, const EdgeSource
     }
   }
   if (tail_partial) overlay(last, tail);
+  ++stamp_;
+  if (log_changes_) changes_.Note(first, last - first + 1, /*data=*/src != nullptr);
   return true;
 }
 
@@ -145,7 +149,15 @@ std::unique_ptr<WriteBuffer> WritePath::TakeActive(std::unique_ptr<WriteBuffer> 
   std::unique_ptr<WriteBuffer> sealed = std::move(active_);
   active_ = std::move(fresh);
   active_has_waiters_ = false;
+  changes_.Reset();
+  active_deltas_ = 0;
+  active_journaled_stamp_ = 0;
   return sealed;
+}
+
+uint32_t WritePath::TakeDelta(WriteBuffer* delta) {
+  for (const BlockRun& run : changes_.Take()) active_->CopyRunTo(run.lba, run.blocks, delta);
+  return active_deltas_ + 1;
 }
 
 std::deque<WritePath::Deferred> WritePath::TakeDeferred() {
@@ -164,7 +176,7 @@ std::vector<bp_io*> WritePath::ExpireDeferred(Clock::TimePoint now, Clock::Durat
 }
 
 void WritePath::AddWaiter(uint64_t target, bp_io* io, bool covers_active) {
-  waiters_.push_back(Waiter{target, io});
+  waiters_.push_back(Waiter{target, stamp_, io});
   if (covers_active) active_has_waiters_ = true;
 }
 
@@ -174,9 +186,11 @@ uint64_t WritePath::max_waiter_target() const {
   return target;
 }
 
-void WritePath::CompleteWaiters(uint64_t durable_seq, Completions* done) {
+void WritePath::CompleteWaiters(uint64_t frontier, uint64_t next_stamp, Completions* done) {
   auto keep = std::remove_if(waiters_.begin(), waiters_.end(), [&](const Waiter& w) {
-    if (w.target > durable_seq) return false;
+    const bool covered =
+        w.target <= frontier || (w.target == frontier + 1 && w.stamp <= next_stamp);
+    if (!covered) return false;
     done->Add(w.io, 0);
     return true;
   });

@@ -14,7 +14,10 @@
 namespace bp {
 namespace {
 
-constexpr const char* kFormat = "1";
+// Format 2 added the deltas table. A format-1 journal (segment images only) is upgraded in
+// place when opened; a blockpipe that reads only format 1 refuses a format-2 journal rather
+// than replaying it without its deltas.
+constexpr const char* kFormat = "2";
 
 // Room kept free on the journal's file system beyond what a commit and the checkpoint after it
 // can take: enough for the transaction that drops uploaded rows (a few pages per row, and one
@@ -30,7 +33,7 @@ constexpr uint64_t kDiskHeadroom = 1ull << 20;
 constexpr const char* kSchema = R"sql(
 PRAGMA secure_delete = OFF;
 CREATE TABLE IF NOT EXISTS journal_info(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-INSERT OR IGNORE INTO journal_info(key, value) VALUES('format', '1');
+INSERT OR IGNORE INTO journal_info(key, value) VALUES('format', '2');
 CREATE TABLE IF NOT EXISTS segments(
   id INTEGER PRIMARY KEY,
   volume_uuid BLOB NOT NULL,
@@ -40,6 +43,16 @@ CREATE TABLE IF NOT EXISTS segments(
   crc INTEGER NOT NULL,
   image BLOB NOT NULL,
   UNIQUE(volume_uuid, seq));
+CREATE TABLE IF NOT EXISTS deltas(
+  id INTEGER PRIMARY KEY,
+  volume_uuid BLOB NOT NULL,
+  seq INTEGER NOT NULL,
+  part INTEGER NOT NULL,
+  volume TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  crc INTEGER NOT NULL,
+  image BLOB NOT NULL,
+  UNIQUE(volume_uuid, seq, part));
 PRAGMA journal_size_limit = 67108864;
 )sql";
 
@@ -102,8 +115,15 @@ Status LocalJournal::Init() {
   BP_RETURN_IF_ERROR(db_->Prepare("SELECT value FROM journal_info WHERE key = 'format'", &format));
   bool row = false;
   BP_RETURN_IF_ERROR(format.Step(&row));
-  const std::string version = row ? format.ColumnText(0) : "";
+  std::string version = row ? format.ColumnText(0) : "";
   format.Reset();
+  if (version == "1") {
+    // The schema above added the deltas table; nothing else changed.
+    BP_RETURN_IF_ERROR(db_->Exec(std::string("UPDATE journal_info SET value = '") + kFormat +
+                                 "' WHERE key = 'format'")
+                           .WithContext("upgrading the journal's format"));
+    version = kFormat;
+  }
   if (version != kFormat) {
     return Status::Unsupported(path_ + ": journal format '" + version + "' (this blockpipe reads " +
                                kFormat + "): written by a newer blockpipe");
@@ -112,14 +132,22 @@ Status LocalJournal::Init() {
       db_->Prepare("INSERT OR REPLACE INTO segments(volume_uuid, seq, volume, size, crc, image) "
                    "VALUES(?, ?, ?, ?, ?, zeroblob(?))",
                    &insert_));
+  BP_RETURN_IF_ERROR(db_->Prepare(
+      "INSERT OR REPLACE INTO deltas(volume_uuid, seq, part, volume, size, crc, image) "
+      "VALUES(?, ?, ?, ?, ?, ?, zeroblob(?))",
+      &insert_delta_));
   BP_RETURN_IF_ERROR(
-      db_->Prepare("DELETE FROM segments WHERE volume_uuid = ? AND seq = ?", &drop_));
+      db_->Prepare("DELETE FROM deltas WHERE volume_uuid = ? AND seq = ?", &drop_deltas_));
   return Recount();
 }
 
 Status LocalJournal::Recount() {
   SqliteStatement count;
-  BP_RETURN_IF_ERROR(db_->Prepare("SELECT count(*), coalesce(sum(size), 0) FROM segments", &count));
+  BP_RETURN_IF_ERROR(
+      db_->Prepare("SELECT count(DISTINCT volume_uuid || '/' || seq), coalesce(sum(size), 0) FROM ("
+                   "SELECT volume_uuid, seq, size FROM segments UNION ALL "
+                   "SELECT volume_uuid, seq, size FROM deltas)",
+                   &count));
   bool row = false;
   BP_RETURN_IF_ERROR(count.Step(&row));
   backlog_.segments = row ? static_cast<uint64_t>(count.ColumnInt(0)) : 0;
@@ -164,16 +192,35 @@ Status LocalJournal::Append(const Uuid& uuid, const std::string& volume,
   SqliteTransaction tx(db_.get());
   BP_RETURN_IF_ERROR(tx.Begin());
   for (size_t i = 0; i < segments.size(); ++i) {
-    insert_.BindBlob(1, uuid.data(), uuid.size())
-        .Bind(2, static_cast<int64_t>(segments[i].seq))
-        .Bind(3, volume)
-        .Bind(4, static_cast<int64_t>(sizes[i]))
-        .Bind(5, static_cast<int64_t>(crcs[i]))
-        .Bind(6, static_cast<int64_t>(sizes[i]));
-    BP_RETURN_IF_ERROR(insert_.Run());
+    const Segment& seg = segments[i];
+    const bool delta = seg.delta != 0;
+    if (delta) {
+      insert_delta_.BindBlob(1, uuid.data(), uuid.size())
+          .Bind(2, static_cast<int64_t>(seg.seq))
+          .Bind(3, static_cast<int64_t>(seg.delta))
+          .Bind(4, volume)
+          .Bind(5, static_cast<int64_t>(sizes[i]))
+          .Bind(6, static_cast<int64_t>(crcs[i]))
+          .Bind(7, static_cast<int64_t>(sizes[i]));
+      BP_RETURN_IF_ERROR(insert_delta_.Run());
+    } else {
+      insert_.BindBlob(1, uuid.data(), uuid.size())
+          .Bind(2, static_cast<int64_t>(seg.seq))
+          .Bind(3, volume)
+          .Bind(4, static_cast<int64_t>(sizes[i]))
+          .Bind(5, static_cast<int64_t>(crcs[i]))
+          .Bind(6, static_cast<int64_t>(sizes[i]));
+      BP_RETURN_IF_ERROR(insert_.Run());
+    }
     std::vector<std::pair<const void*, size_t>> pieces;
-    for (const ObjectPart& part : segments[i].parts) pieces.emplace_back(part.data, part.length);
-    BP_RETURN_IF_ERROR(db_->WriteBlobParts("segments", "image", db_->LastInsertRowId(), pieces));
+    for (const ObjectPart& part : seg.parts) pieces.emplace_back(part.data, part.length);
+    BP_RETURN_IF_ERROR(db_->WriteBlobParts(delta ? "deltas" : "segments", "image",
+                                           db_->LastInsertRowId(), pieces));
+    if (!delta) {
+      // The whole segment says everything its deltas said.
+      drop_deltas_.BindBlob(1, uuid.data(), uuid.size()).Bind(2, static_cast<int64_t>(seg.seq));
+      BP_RETURN_IF_ERROR(drop_deltas_.Run());
+    }
   }
   BP_RETURN_IF_ERROR(tx.Commit());
   // A replaced row is counted again here; recounting keeps the figures exact and is cheap next
@@ -232,28 +279,20 @@ Status LocalJournal::Pragma(const char* name, int64_t* value) const {
   return Status::Ok();
 }
 
-Status LocalJournal::Drop(const Uuid& uuid, const std::vector<uint64_t>& seqs) {
-  if (seqs.empty()) return Status::Ok();
-  MutexLock lock(&mu_);
-  SqliteTransaction tx(db_.get());
-  BP_RETURN_IF_ERROR(tx.Begin());
-  for (uint64_t seq : seqs) {
-    drop_.BindBlob(1, uuid.data(), uuid.size()).Bind(2, static_cast<int64_t>(seq));
-    BP_RETURN_IF_ERROR(drop_.Run());
-  }
-  BP_RETURN_IF_ERROR(tx.Commit());
-  return Recount();
-}
-
 Status LocalJournal::DropThrough(const Uuid& uuid, uint64_t through) {
   MutexLock lock(&mu_);
-  SqliteStatement drop;
-  BP_RETURN_IF_ERROR(
-      db_->Prepare("DELETE FROM segments WHERE volume_uuid = ? AND seq <= ?", &drop));
   const int64_t limit =
       through > static_cast<uint64_t>(INT64_MAX) ? INT64_MAX : static_cast<int64_t>(through);
-  drop.BindBlob(1, uuid.data(), uuid.size()).Bind(2, limit);
-  BP_RETURN_IF_ERROR(drop.Run());
+  SqliteTransaction tx(db_.get());
+  BP_RETURN_IF_ERROR(tx.Begin());
+  for (const char* table : {"segments", "deltas"}) {
+    SqliteStatement drop;
+    BP_RETURN_IF_ERROR(db_->Prepare(
+        std::string("DELETE FROM ") + table + " WHERE volume_uuid = ? AND seq <= ?", &drop));
+    drop.BindBlob(1, uuid.data(), uuid.size()).Bind(2, limit);
+    BP_RETURN_IF_ERROR(drop.Run());
+  }
+  BP_RETURN_IF_ERROR(tx.Commit());
   return Recount();
 }
 
@@ -261,14 +300,16 @@ Status LocalJournal::List(const Uuid* uuid, std::vector<JournalRow>* out) {
   out->clear();
   MutexLock lock(&mu_);
   SqliteStatement list;
+  const std::string rows =
+      "SELECT volume, volume_uuid, seq, 0 AS part, size FROM segments UNION ALL "
+      "SELECT volume, volume_uuid, seq, part, size FROM deltas";
   if (uuid) {
     BP_RETURN_IF_ERROR(db_->Prepare(
-        "SELECT volume, volume_uuid, seq, size FROM segments WHERE volume_uuid = ? ORDER BY seq",
-        &list));
+        "SELECT * FROM (" + rows + ") WHERE volume_uuid = ? ORDER BY seq, part", &list));
     list.BindBlob(1, uuid->data(), uuid->size());
   } else {
-    BP_RETURN_IF_ERROR(db_->Prepare(
-        "SELECT volume, volume_uuid, seq, size FROM segments ORDER BY volume_uuid, seq", &list));
+    BP_RETURN_IF_ERROR(
+        db_->Prepare("SELECT * FROM (" + rows + ") ORDER BY volume_uuid, seq, part", &list));
   }
   for (;;) {
     bool row = false;
@@ -284,21 +325,30 @@ Status LocalJournal::List(const Uuid* uuid, std::vector<JournalRow>* out) {
                              " has a malformed uuid");
     }
     r.seq = static_cast<uint64_t>(list.ColumnInt(2));
-    r.size = static_cast<uint64_t>(list.ColumnInt(3));
+    r.delta = static_cast<uint32_t>(list.ColumnInt(3));
+    r.size = static_cast<uint64_t>(list.ColumnInt(4));
     out->push_back(std::move(r));
   }
   return Status::Ok();
 }
 
-Status LocalJournal::Read(const Uuid& uuid, uint64_t seq, Bytes* image) {
+Status LocalJournal::Read(const Uuid& uuid, uint64_t seq, uint32_t delta, Bytes* image) {
   MutexLock lock(&mu_);
   SqliteStatement read;
-  BP_RETURN_IF_ERROR(db_->Prepare(
-      "SELECT size, crc, image FROM segments WHERE volume_uuid = ? AND seq = ?", &read));
+  if (delta == 0) {
+    BP_RETURN_IF_ERROR(db_->Prepare(
+        "SELECT size, crc, image FROM segments WHERE volume_uuid = ? AND seq = ?", &read));
+  } else {
+    BP_RETURN_IF_ERROR(db_->Prepare(
+        "SELECT size, crc, image FROM deltas WHERE volume_uuid = ? AND seq = ? AND part = ?",
+        &read));
+    read.Bind(3, static_cast<int64_t>(delta));
+  }
   read.BindBlob(1, uuid.data(), uuid.size()).Bind(2, static_cast<int64_t>(seq));
   bool row = false;
   BP_RETURN_IF_ERROR(read.Step(&row));
-  const std::string what = path_ + ": journaled segment " + std::to_string(seq);
+  const std::string what = path_ + ": journaled segment " + std::to_string(seq) +
+                           (delta == 0 ? std::string() : " (delta " + std::to_string(delta) + ")");
   if (!row) return Status::NotFound(what + " is gone");
   const uint64_t size = static_cast<uint64_t>(read.ColumnInt(0));
   const uint32_t crc = static_cast<uint32_t>(read.ColumnInt(1));
@@ -325,23 +375,31 @@ JournalBacklog LocalJournal::Backlog() const {
 Status CheckJournal(LocalJournal& journal, JournalCheck* out) {
   std::vector<JournalRow> rows;
   BP_RETURN_IF_ERROR(journal.List(nullptr, &rows));
-  std::map<Uuid, uint64_t> last_seq;
+  std::map<Uuid, JournalRow> last;  // per volume, the row before
   for (const JournalRow& row : rows) {
-    out->backlog.segments++;
     out->backlog.bytes += row.size;
-    const std::string what = "volume " + row.volume + " segment " + std::to_string(row.seq);
-    auto it = last_seq.find(row.uuid);
-    if (it == last_seq.end()) {
+    std::string what = "volume " + row.volume + " segment " + std::to_string(row.seq);
+    if (row.delta != 0) what += " delta " + std::to_string(row.delta);
+    auto it = last.find(row.uuid);
+    const bool same_seq = it != last.end() && it->second.seq == row.seq;
+    if (!same_seq) out->backlog.segments++;
+    if (it == last.end()) {
       out->volumes++;
-    } else if (row.seq != it->second + 1) {
+    } else if (!same_seq && row.seq != it->second.seq + 1) {
       out->problems.push_back(what + ": the journal skips from segment " +
-                              std::to_string(it->second) +
-                              " (only the run before the gap would "
-                              "be replayed)");
+                              std::to_string(it->second.seq) +
+                              " (only the run before the gap would be replayed)");
     }
-    last_seq[row.uuid] = row.seq;
+    // A seq's deltas are numbered 1, 2, … without gaps (its image, delta 0, lists first).
+    const uint32_t expected_delta = same_seq ? it->second.delta + 1 : (row.delta == 0 ? 0 : 1);
+    if (row.delta != 0 && row.delta != expected_delta) {
+      out->problems.push_back(what + ": the deltas of the segment skip from " +
+                              std::to_string(expected_delta - 1) +
+                              " (only the deltas before the gap would be replayed)");
+    }
+    last[row.uuid] = row;
     Bytes image;
-    Status s = journal.Read(row.uuid, row.seq, &image);
+    Status s = journal.Read(row.uuid, row.seq, row.delta, &image);
     if (!s.ok()) {
       out->problems.push_back(s.ToString());
       continue;

@@ -5,11 +5,19 @@
 // acknowledged it. After a crash the daemon replays, before serving, the journaled segments the
 // store lacks (Volume::Recover), so a flushed write is never lost on the same host.
 //
-// What is stored is the segment object exactly as it will be uploaded: the encoded image, after
-// the volume's codec chain (an encrypted volume's journal never holds plaintext), keyed by the
-// volume's uuid and the segment's seq, with a CRC-32C of the image. A row whose checksum fails
-// is treated as the end of the journal for that volume: replay stops before it (a torn or
-// damaged tail replays up to its last valid commit; SQLite's WAL itself drops a torn commit).
+// A row holds one of two things, each after the volume's codec chain (an encrypted volume's
+// journal never holds plaintext) and with a CRC-32C of the bytes:
+//  - a *segment image*: the segment object exactly as it will be uploaded, keyed by the
+//    volume's uuid and the segment's seq;
+//  - a *delta* (part 1, 2, …) of a segment still being filled: the blocks and ranges its
+//    buffer changed since the previous delta, encoded as a segment object of the same seq.
+//    A FLUSH of a few KiB then commits a few KiB here and the buffer keeps filling, so the
+//    store still gets one full segment per segment size, not one tiny segment per FLUSH.
+//    Replay applies a seq's deltas in order to an empty buffer and uploads the segment that
+//    buffer makes. A seq's image, once journaled, replaces its deltas.
+// A row whose checksum fails is treated as the end of the journal for that volume: replay
+// stops before it (a torn or damaged tail replays up to its last valid commit; SQLite's WAL
+// itself drops a torn commit).
 //
 // The size bound (`[journal] max_size`) is a promise about disk use, never a reason to drop
 // anything: Reserve refuses a batch that would take the journal past it, and the volume then
@@ -43,15 +51,16 @@ namespace bp {
 inline constexpr const char* kJournalFileName = "journal.db";
 
 struct JournalBacklog {
-  uint64_t segments = 0;  // rows: segments the store has not acknowledged yet
-  uint64_t bytes = 0;     // their encoded size
+  uint64_t segments = 0;  // segments (whole or as deltas) the store has not acknowledged yet
+  uint64_t bytes = 0;     // the encoded size of their rows
 };
 
-// One journaled segment as listed (no image).
+// One journaled row as listed (no image).
 struct JournalRow {
   std::string volume;
   Uuid uuid{};
   uint64_t seq = 0;
+  uint32_t delta = 0;  // 0: the segment's image; k >= 1: its k-th delta
   uint64_t size = 0;
 };
 
@@ -75,23 +84,24 @@ class LocalJournal {
 
   struct Segment {
     uint64_t seq = 0;
-    ObjectParts parts;  // the encoded object, in order
+    ObjectParts parts;   // the encoded object, in order
+    uint32_t delta = 0;  // 0: the segment's image; k >= 1: its k-th delta
   };
   // Commit `segments` of volume `uuid` (named `volume`, for messages and fsck) in one
   // transaction: durable when this returns Ok. `reserved`: bytes Reserve granted for them
-  // (released either way). A seq already present is replaced.
+  // (released either way). A row already present is replaced; a segment's image also drops
+  // the deltas of that seq.
   Status Append(const Uuid& uuid, const std::string& volume, const std::vector<Segment>& segments,
                 uint64_t reserved) BP_EXCLUDES(mu_);
-  // The store acknowledged these segments: forget them (one transaction).
-  Status Drop(const Uuid& uuid, const std::vector<uint64_t>& seqs) BP_EXCLUDES(mu_);
-  // Forget every segment of a volume at or below `through` (all: UINT64_MAX).
+  // Forget every segment (image and deltas) of a volume at or below `through` (all:
+  // UINT64_MAX).
   Status DropThrough(const Uuid& uuid, uint64_t through) BP_EXCLUDES(mu_);
 
-  // The journaled segments of volume `uuid`, ascending seq; of every volume when uuid is null.
+  // The rows of volume `uuid` (of every volume when uuid is null), by seq and then delta.
   Status List(const Uuid* uuid, std::vector<JournalRow>* out) BP_EXCLUDES(mu_);
-  // The image of one segment, its checksum verified (Corrupt when it fails, NotFound when the
-  // row is gone).
-  Status Read(const Uuid& uuid, uint64_t seq, Bytes* image) BP_EXCLUDES(mu_);
+  // The bytes of one row (delta 0: the segment's image), its checksum verified (Corrupt when
+  // it fails, NotFound when the row is gone).
+  Status Read(const Uuid& uuid, uint64_t seq, uint32_t delta, Bytes* image) BP_EXCLUDES(mu_);
 
   JournalBacklog Backlog() const BP_EXCLUDES(mu_);
 
@@ -111,7 +121,8 @@ class LocalJournal {
   mutable Mutex mu_;
   std::unique_ptr<SqliteDb> db_ BP_GUARDED_BY(mu_);
   SqliteStatement insert_ BP_GUARDED_BY(mu_);
-  SqliteStatement drop_ BP_GUARDED_BY(mu_);
+  SqliteStatement insert_delta_ BP_GUARDED_BY(mu_);
+  SqliteStatement drop_deltas_ BP_GUARDED_BY(mu_);
   JournalBacklog backlog_ BP_GUARDED_BY(mu_);
   uint64_t reserved_ BP_GUARDED_BY(mu_) = 0;
 };
@@ -122,8 +133,8 @@ struct JournalCheck {
   uint64_t volumes = 0;
   std::vector<std::string> problems;  // empty: clean
 };
-// Check every row: the image's checksum, its object header (a segment of that uuid and seq, of
-// exactly the stored length), and per volume the continuity of the seqs.
+// Check every row: its checksum, its object header (a segment of that uuid and seq, of exactly
+// the stored length), and per volume the continuity of the seqs and of each seq's deltas.
 Status CheckJournal(LocalJournal& journal, JournalCheck* out);
 
 }  // namespace bp

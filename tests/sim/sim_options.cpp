@@ -28,7 +28,8 @@ const Named kSabotageNames[] = {{"ack-upload-failure", kSabAckUploadFailure},
                                 {"reclaim-ignores-pins", kSabReclaimIgnoresPins},
                                 {"prune-pinned-checkpoints", kSabPrunePinnedCheckpoints},
                                 {"delete-shared-segments", kSabDeleteSharedSegments},
-                                {"ack-flush-before-sync", kSabAckFlushBeforeSync}};
+                                {"ack-flush-before-sync", kSabAckFlushBeforeSync},
+                                {"skip-delta-commit", kSabSkipDeltaCommit}};
 
 template <size_t N>
 bool ParseNames(const std::string& text, const Named (&names)[N], uint32_t all, uint32_t* out) {
@@ -83,6 +84,7 @@ uint32_t EngineSabotage(uint32_t bits) {
   if (bits & kSabPrunePinnedCheckpoints) s |= bp::Sabotage::kPrunePinnedCheckpoints;
   if (bits & kSabDeleteSharedSegments) s |= bp::Sabotage::kDeleteSharedSegments;
   if (bits & kSabAckFlushBeforeSync) s |= bp::Sabotage::kAckFlushBeforeSync;
+  if (bits & kSabSkipDeltaCommit) s |= bp::Sabotage::kSkipDeltaCommit;
   return s;
 }
 

@@ -24,8 +24,9 @@ enum Sabotage : uint32_t {
   kSabPrunePinnedCheckpoints = 1u << 7,
   kSabDeleteSharedSegments = 1u << 8,
   kSabAckFlushBeforeSync = 1u << 9,
+  kSabSkipDeltaCommit = 1u << 10,
 };
-constexpr uint32_t kSabAll = 0x3FF;
+constexpr uint32_t kSabAll = 0x7FF;
 // True when this build's engine has EngineOptions::sabotage.
 bool EngineHasSabotage();
 // The engine's bits (bp::Sabotage) for these.
