@@ -140,8 +140,8 @@ Status BuildCheckpointObject(const Bytes& plain, uint64_t seq, const Uuid& uuid,
   return Status::Ok();
 }
 
-Status ReadCheckpoint(ObjectStore& store, const std::string& key, uint64_t seq, const Uuid& uuid,
-                      const CodecChain& chain, uint64_t volume_blocks, VolumeState* out) {
+Status ReadCheckpointBody(ObjectStore& store, const std::string& key, uint64_t seq,
+                          const Uuid& uuid, const CodecChain& chain, Bytes* plain) {
   Bytes object;
   BP_RETURN_IF_ERROR(store.Get(key, &object));
   ObjectHeader h;
@@ -157,12 +157,18 @@ Status ReadCheckpoint(ObjectStore& store, const std::string& key, uint64_t seq, 
   if (Crc32c(body, h.body_length) != h.body_crc) {
     return Status::Corrupt(key + ": checkpoint checksum mismatch");
   }
-  Bytes plain;
   UnitId id{BP_UNIT_CHECKPOINT, seq, 0, h.body_logical_length};
-  BP_RETURN_IF_ERROR(chain.Decode(id, body, h.body_length, &plain).WithContext(key));
-  if (plain.size() != h.body_logical_length) {
+  BP_RETURN_IF_ERROR(chain.Decode(id, body, h.body_length, plain).WithContext(key));
+  if (plain->size() != h.body_logical_length) {
     return Status::Corrupt(key + ": checkpoint decodes to the wrong length");
   }
+  return Status::Ok();
+}
+
+Status ReadCheckpoint(ObjectStore& store, const std::string& key, uint64_t seq, const Uuid& uuid,
+                      const CodecChain& chain, uint64_t volume_blocks, VolumeState* out) {
+  Bytes plain;
+  BP_RETURN_IF_ERROR(ReadCheckpointBody(store, key, seq, uuid, chain, &plain));
   VolumeState state;
   BP_RETURN_IF_ERROR(
       ParseCheckpoint(plain.data(), plain.size(), volume_blocks, &state).WithContext(key));

@@ -21,6 +21,9 @@ Status ParseCheckpoint(const uint8_t* p, size_t n, uint64_t volume_blocks, Volum
 // Encode a serialized body into a whole checkpoint object for seq.
 Status BuildCheckpointObject(const Bytes& plain, uint64_t seq, const Uuid& uuid,
                              const CodecChain& chain, Bytes* object);
+// Fetch, validate and decode checkpoint `seq` into its plain body; Corrupt for anything invalid.
+Status ReadCheckpointBody(ObjectStore& store, const std::string& key, uint64_t seq,
+                          const Uuid& uuid, const CodecChain& chain, Bytes* plain);
 // Fetch and validate checkpoint `seq`; Corrupt for anything invalid.
 Status ReadCheckpoint(ObjectStore& store, const std::string& key, uint64_t seq, const Uuid& uuid,
                       const CodecChain& chain, uint64_t volume_blocks, VolumeState* out);

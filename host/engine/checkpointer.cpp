@@ -37,7 +37,19 @@ void Checkpointer::Stored(uint64_t seq) { last_seq_ = std::max(last_seq_, seq); 
 Status CheckpointStore::Put(uint64_t seq, const Bytes& plain) const {
   Bytes object;
   BP_RETURN_IF_ERROR(BuildCheckpointObject(plain, seq, meta_->uuid, *chain_, &object));
-  return store_->Put(CheckpointKey(meta_->name, seq), object.data(), object.size(), fenced_puts_);
+  const std::string key = CheckpointKey(meta_->name, seq);
+  Status s = store_->Put(key, object.data(), object.size(), fenced_puts_);
+  if (!s.IsPrecondition()) return s;
+  // An earlier attempt at this checkpoint may have landed with its reply lost past the
+  // store's retries. A codec with random nonces (encrypt) encodes the same body to other bytes
+  // each time, so the store layer cannot recognize it: a checkpoint that decodes to the same
+  // body is that attempt, not another writer's.
+  Bytes stored;
+  if (ReadCheckpointBody(*store_, key, seq, meta_->uuid, *chain_, &stored).ok() &&
+      stored == plain) {
+    return Status::Ok();
+  }
+  return s;
 }
 
 bool CheckpointStore::PruneOld(std::vector<uint64_t>* kept, uint64_t* kept_bytes) const {
