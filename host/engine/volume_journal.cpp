@@ -46,12 +46,16 @@ void Volume::MaybeJournal() {
   batch->segs = committer_.TakeForJournal(target);
   uint64_t bytes = 0;
   for (const auto& seg : batch->segs) bytes += seg->image.size();
+  // The active buffer's delta only behind every older segment (taken above or journaled
+  // already): while one of them still encodes, its deltas may be all the journal has of it.
   const bool delta = target == committer_.next_seq() && !write_.active_empty() &&
-                     !write_.changes().empty() && ActiveDeltaFits();
+                     !write_.changes().empty() && ActiveDeltaFits() &&
+                     !committer_.JournalWaitsForEncode(target - 1);
   if (delta) bytes += write_.changes().delta_bytes() + kDeltaOverhead;
   if (batch->segs.empty() && !delta) {
+    // The segments needed are still encoding (their tasks call back), or the active buffer is
+    // to be sealed for them (SealForWaitersNow).
     journal_spare_ = std::move(batch);
-    if (target == committer_.next_seq() && write_.active_has_waiters()) Seal();
     return;
   }
   if (!svc_.journal->Reserve(bytes)) {

@@ -165,12 +165,14 @@ void Volume::DiskCacheUploaded(const PendingSegment& seg) {
 
 void Volume::ReleaseIdleMemory() {
   std::unique_ptr<WriteBuffer> old;
+  std::shared_ptr<JournalBatch> journal_scratch;
   MutexLock lock(&mu_);
   committer_.DropSpares();
+  journal_scratch = std::move(journal_spare_);
   if (write_.active_empty() && !write_.active_has_waiters()) {
     old = write_.TakeActive(std::make_unique<WriteBuffer>());
   }
-  lock.Unlock();  // the old buffer's slabs are freed without the lock
+  lock.Unlock();  // the old buffer's slabs and the delta scratch are freed without the lock
 }
 
 void Volume::SubmitCache(bp_io* io) {
