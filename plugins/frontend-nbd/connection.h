@@ -43,6 +43,14 @@ struct FrontendSettings;
 // Size of the per-connection receive buffer: many 4 KiB writes (or hundreds of request headers)
 // arrive per read system call.
 inline constexpr size_t kReadBufferBytes = 256u << 10;
+// READ payload that may wait for the socket behind the write in progress: beyond it no more
+// requests are parsed, and a write batch carries about this much. A client that keeps 128 reads
+// of 256 KiB in flight (nbdcopy) would otherwise have them all copied out of the cache at once,
+// each into a buffer of its own: 32 MiB per connection, fresh pages for every new connection and,
+// being more than the pool keeps (kRetainedLargeBytes), freed and faulted in again mid-stream;
+// and the data would have left the CPU's caches before the socket copies it out (1 MiB is about
+// one core's L2 cache on the machines measured).
+inline constexpr uint64_t kReplyBacklogBytes = 1u << 20;
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
@@ -177,6 +185,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool stopping_ = false;
   bool finished_ = false;
   std::vector<Request*> pending_;  // replies waiting for the writer
+  uint64_t pending_payload_ = 0;   // READ payload bytes of pending_
   std::vector<Request*> batch_;    // replies in the current gather write
   std::vector<boost::asio::const_buffer> iov_;
   std::atomic<Request*> done_head_{nullptr};

@@ -13,10 +13,12 @@
 // A completion inside Submit on the connection's own thread skips the stack: its reply is
 // queued and the write started as soon as Submit returns.
 //
-// Writing: one gather write at a time carries every queued reply (header plus READ payload), so
-// replies never interleave and the system-call count falls as the queue depth rises. Over TLS the
-// transport gathers the batch into full records (a 16-byte reply header is never a record of its
-// own) and sends them in one write.
+// Writing: one gather write at a time carries the queued replies (header plus READ payload), so
+// replies never interleave and the system-call count falls as the queue depth rises. A batch
+// carries about kReplyBacklogBytes of READ payload at most, and parsing pauses while that much
+// waits behind the write, so a READ served from memory is copied into its buffer shortly before
+// the socket takes it (see connection.h). Over TLS the transport gathers the batch into full
+// records (a 16-byte reply header is never a record of its own) and sends them in one write.
 //
 // Structured replies (and extended headers): a READ's range is looked up in the extent map before
 // it is submitted. A range that is all zeros is answered with one OFFSET_HOLE chunk and never
@@ -85,6 +87,8 @@ void Connection::Log(int level, const std::string& message) const {
 
 bool Connection::HasCapacity(uint64_t charge) const {
   if (pool_.full()) return false;
+  // The socket is the bottleneck: reading more requests would only park more payload in memory.
+  if (pending_payload_ >= kReplyBacklogBytes) return false;
   // One request larger than the byte budget is still admitted when nothing else is in flight,
   // otherwise it could never run.
   return inflight_bytes_ == 0 || inflight_bytes_ + charge <= settings_.max_inflight_bytes;
@@ -304,12 +308,22 @@ void Connection::QueueReply(Request* r) {
   }
   EncodeReply(r);
   pending_.push_back(r);
+  pending_payload_ += r->data_bytes;
 }
 
 void Connection::StartWrite() {
   if (writing_ || pending_.empty() || write_broken_) return;
   writing_ = true;
-  batch_.swap(pending_);
+  // At least one reply; more while the batch holds less than kReplyBacklogBytes of payload, so
+  // a paused Parse resumes after about that much has been written.
+  size_t take = 0;
+  uint64_t payload = 0;
+  while (take < pending_.size() && (take == 0 || payload < kReplyBacklogBytes)) {
+    payload += pending_[take++]->data_bytes;
+  }
+  batch_.assign(pending_.begin(), pending_.begin() + static_cast<ptrdiff_t>(take));
+  pending_.erase(pending_.begin(), pending_.begin() + static_cast<ptrdiff_t>(take));
+  pending_payload_ -= payload;
   iov_.clear();
   for (Request* r : batch_) {
     for (const ReplySegment& seg : r->segments) {
@@ -344,6 +358,7 @@ void Connection::OnWritten(const error_code& ec) {
     write_broken_ = true;
     for (Request* r : pending_) ReleaseRequest(r);
     pending_.clear();
+    pending_payload_ = 0;
     // The client cannot get replies any more: stop taking requests from it too.
     read_closed_ = true;
     error_code ignored;
@@ -392,6 +407,7 @@ void Connection::Abort(const std::string& reason) {
   write_broken_ = true;
   for (Request* r : pending_) ReleaseRequest(r);
   pending_.clear();
+  pending_payload_ = 0;
   error_code ignored;
   // Wakes any outstanding read or write with an error; the connection finishes once the host
   // has completed what it still holds.

@@ -79,9 +79,11 @@ def main():
                           ["nbd_multiconn.py", tcp_uri],
                           ["nbd_exports.py", unix_uri, "--expect", "default,other"],
                           ["nbd_malformed.py", unix_uri],
-                          ["nbd_malformed.py", tcp_uri]]
+                          ["nbd_malformed.py", tcp_uri],
+                          ["nbd_reply_backlog.py", unix_uri]]
             else:
-                tests += [["nbd_multiconn.py", unix_uri], ["nbd_bounds.py", tcp_uri]]
+                tests += [["nbd_multiconn.py", unix_uri], ["nbd_bounds.py", tcp_uri],
+                          ["nbd_reply_backlog.py", tcp_uri]]
             failed += run_tests(tests)
             status = stop_harness(proc)
             if status != 0:
