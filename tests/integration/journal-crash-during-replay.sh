@@ -3,7 +3,8 @@
 # Each cycle holds uploads back (chattr +i on the file backend's segment directory: the flushes
 # are acknowledged from the journal alone), writes and flushes 40 chunks of 1 MiB, kills the
 # daemon, lets uploads through again and starts the daemon, killing it again once the first
-# replayed segment reaches the store (in later cycles once 11, 21, 31 of the 40 have). The next
+# replayed segment reaches the store (in even cycles once all but the last, the segment the
+# replay rebuilds from its deltas, have). The next
 # start must finish the replay — segments already uploaded are found in the store, the rest
 # follow — and serve every flushed write; fsck is clean at the end. A cycle whose replay won the
 # race against the kill is an ordinary restart, but at least one must have been killed midway.
@@ -45,6 +46,15 @@ for ((cycle = 1; cycle <= CYCLES; cycle++)); do
     fail "cycle $cycle: flushes failed with uploads held back: $(cat "$BP_TMP/write.out")"
   kill9_blockpipe
   before=$(segment_count)
+  # The segments the replay is to upload: the chunks went to the journal as deltas of the
+  # segment being filled, and whole once sealed (16 MiB each), so about 40 MiB / 16 MiB of them.
+  journaled=$("$BLOCKPIPE" fsck --config "$BP_CONFIG" 2>/dev/null |
+    sed -n 's/^journal .* \([0-9][0-9]*\) segment(s) of .*/\1/p')
+  [[ $journaled =~ ^[0-9]+$ ]] && ((journaled >= 2)) ||
+    fail "cycle $cycle: the journal holds '${journaled}' segments, expected at least 2"
+  # Odd cycles kill after the first replayed segment, even ones just before the last (the one
+  # rebuilt from its deltas).
+  at=$((cycle % 2 ? 1 : journaled - 1))
   chattr -i "$segdir" || fail "chattr -i $segdir failed"
 
   # Start, and kill again once the replay has put its first segments in the store.
@@ -53,7 +63,7 @@ for ((cycle = 1; cycle <= CYCLES; cycle++)); do
   BP_PID=$!
   rc=0
   timeout 120 "$PY" "$BP_LIB_DIR/kill_mid_replay.py" "$BP_PID" "$segdir" "$before" \
-    $((before + CHUNKS_PER_CYCLE)) 60 $(((cycle - 1) % 4 * 10 + 1)) >"$BP_TMP/kill.out" || rc=$?
+    $((before + journaled)) 60 "$at" >"$BP_TMP/kill.out" || rc=$?
   case $rc in
     0) ((++killed_mid_replay)) ;;
     2) ;;  # the replay won the race: this cycle is an ordinary restart
