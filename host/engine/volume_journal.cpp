@@ -8,6 +8,7 @@
 // to the store as in store mode, so streaming writes never squeeze through the journal.
 #include <algorithm>
 #include <cerrno>
+#include <functional>
 
 #include <spdlog/spdlog.h>
 
@@ -22,6 +23,22 @@ namespace {
 // What a delta adds to the bytes of its blocks (object header, meta, codec headers), for the
 // journal's bound: an estimate, the bound is about disk use, not exact.
 constexpr uint64_t kDeltaOverhead = 4096;
+
+// Put a segment replayed from the journal, with put-if-absent. When the key holds the remains of
+// this host's own upload, deferred and never synced, that a crash of the machine tore (`torn`),
+// the journal has the segment whole and replaces them. Precondition: the key holds something
+// valid, and the caller decides whose it is.
+Status PutReplayed(ObjectStore& store, const std::string& volume, const std::string& key,
+                   const Bytes& object, bool fenced, const std::function<bool()>& torn) {
+  Status s = store.Put(key, object.data(), object.size(), fenced);
+  if (!s.IsPrecondition() || !torn()) return s;
+  spdlog::warn(
+      "volume {}: {} was torn by a crash before it was synced; replacing it from the "
+      "local journal",
+      volume, key);
+  BP_RETURN_IF_ERROR(store.Delete(key).WithContext("removing the torn " + key));
+  return store.Put(key, object.data(), object.size(), fenced);
+}
 }  // namespace
 
 bool Volume::ActiveDeltaFits() const {
@@ -262,25 +279,13 @@ Status Volume::ReplayJournal(uint64_t through, uint64_t* replayed) {
     }
     BP_RETURN_IF_ERROR(s.WithContext("reading the local journal"));
     const std::string key = SegmentKey(name, seq);
-    s = store.Put(key, image.data(), image.size(), fenced_puts_);
+    s = PutReplayed(store, name, key, image, fenced_puts_,
+                    [&] { return TornByPowerLoss(store, key, seq, 0); });
     if (s.IsPrecondition()) {
       // An upload that landed before the crash holds exactly these bytes; anything else was
       // written by another writer, which took the volume over with --force.
       Bytes existing;
       BP_RETURN_IF_ERROR(store.Get(key, &existing).WithContext("reading " + key));
-      if (existing != image && TornByPowerLoss(store, key, seq, existing.size())) {
-        // Our own upload, deferred and never synced, torn by a crash of the machine: the
-        // journal has the segment whole, so it replaces the remains.
-        spdlog::warn(
-            "volume {}: {} was torn by a crash before it was synced; replacing it "
-            "from the local journal",
-            name, key);
-        BP_RETURN_IF_ERROR(store.Delete(key).WithContext("removing the torn " + key));
-        s = store.Put(key, image.data(), image.size(), fenced_puts_);
-        if (s.ok()) existing = image;
-        else if (!s.IsPrecondition()) BP_RETURN_IF_ERROR(s.WithContext("replaying " + key));
-        else BP_RETURN_IF_ERROR(store.Get(key, &existing).WithContext("reading " + key));
-      }
       if (existing != image) {
         lost = rows.back().seq - seq + 1;
         spdlog::error(
@@ -352,15 +357,8 @@ Status Volume::ReplayDeltas(const std::vector<JournalRow>& rows, size_t begin, s
   BuiltSegment built;
   BP_RETURN_IF_ERROR(
       BuildSegment(buffer, seq, meta_.uuid, *chain_, meta_.unit_size, &built, run_id_, seq));
-  Status s = store.Put(key, built.object.data(), built.object.size(), fenced_puts_);
-  if (s.IsPrecondition() && TornByPowerLoss(store, key, seq, 0)) {
-    spdlog::warn(
-        "volume {}: {} was torn by a crash before it was synced; replacing it "
-        "from the local journal",
-        name, key);
-    BP_RETURN_IF_ERROR(store.Delete(key).WithContext("removing the torn " + key));
-    s = store.Put(key, built.object.data(), built.object.size(), fenced_puts_);
-  }
+  const Status s = PutReplayed(store, name, key, built.object, fenced_puts_,
+                               [&] { return TornByPowerLoss(store, key, seq, 0); });
   if (s.IsPrecondition()) {
     // The crashed run's own upload of the whole segment holds every delta: keep it. Anything
     // else was written by another writer, which took the volume over with --force.
