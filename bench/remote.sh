@@ -141,9 +141,10 @@ bench_config() {
   local change key
   for change in "${engine_changes[@]}"; do
     key=${change%%=*}
-    sed -n '/^\[engine\]/,/^\[/p' "$BP_CONFIG" | grep -q "^$key = " ||
+    # A key init leaves to the daemon is written commented out ("# io_threads = 16").
+    sed -n '/^\[engine\]/,/^\[/p' "$BP_CONFIG" | grep -q "^\(# \)\?$key = " ||
       fail "--engine $change: the init config's [engine] has no key $key"
-    sed -i "/^\[engine\]/,/^\[/s|^$key = .*|$key = ${change#*=}|" "$BP_CONFIG"
+    sed -i "/^\[engine\]/,/^\[/s|^\(# \)\?$key = .*|$key = ${change#*=}|" "$BP_CONFIG"
   done
 }
 
@@ -293,7 +294,7 @@ done
 
 {
   echo "Machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo) RAM, kernel $(uname -r); fio $(fio --version)"
-  echo "blockpipe $(git -C "$SOURCE_DIR" rev-parse --short HEAD 2>/dev/null || echo unknown), init config (lz4, 16 MiB segments, 64 KiB units, flush_interval_ms 1000, cache 256 MiB, io_threads 8)${engine_changes[*]:+ with ${engine_changes[*]}}"
+  echo "blockpipe $(git -C "$SOURCE_DIR" rev-parse --short HEAD 2>/dev/null || echo unknown), init config (lz4, 16 MiB segments, 64 KiB units, flush_interval_ms 1000, cache 256 MiB, io_threads by the backend: 16, or 8 on the file backend)${engine_changes[*]:+ with ${engine_changes[*]}}"
   [[ " ${phase_list[*]} " == *" throughput "* ]] && echo "fio runtime ${runtime}s per throughput job after 2s ramp"
   [[ -n $RGW_STATE ]] && echo "s3: $(radosgw --version 2>/dev/null | head -n 1) with a memstore OSD"
   [[ " ${backend_list[*]} " == *" azure "* ]] &&

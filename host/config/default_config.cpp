@@ -130,8 +130,15 @@ std::string RenderDefaultConfig(const InitOptions& options) {
     << "write_buffer_limit = " << Mebibytes(d.write_buffer_limit) << "\n"
     << "# Memory cache of decoded units, shared by all volumes.\n"
     << "cache_memory = " << Mebibytes(d.cache_memory) << "\n"
-    << "# Threads for backend calls and compression, shared by all volumes.\n"
-    << "io_threads = " << d.io_threads << "\n"
+    << "# Threads for backend calls and compression, shared by all volumes. Unset, the daemon\n"
+       "# picks by the backend: "
+    << EngineOptions::kIoThreadsRemote
+    << " on a remote store (each GET holds a thread while it waits),\n"
+       "# "
+    << EngineOptions::kIoThreadsLocal
+    << " on one that reads local files.\n"
+       "# io_threads = "
+    << EngineOptions::kIoThreadsRemote << "\n"
     << "# How long (ms) a failing backend call is retried before the client gets an I/O error.\n"
     << "retry_deadline_ms = " << d.retry_deadline_ms << "\n"
     << "# Allow writing on a backend without atomic put-if-absent. Two hosts writing the same\n"

@@ -85,8 +85,13 @@ struct EngineOptions {
   // encoded bytes the journal holds before FLUSH waits for uploads instead.
   std::string journal_dir;
   uint64_t journal_max_size = 1ull << 30;
-  // Threads for backend calls and codec work, shared by all volumes.
-  uint32_t io_threads = 8;
+  // Threads for backend calls and codec work, shared by all volumes. 0: chosen by the store,
+  // kIoThreadsRemote on a remote one (a GET holds its thread for the round trip, and read-ahead
+  // needs many in flight), kIoThreadsLocal on one that reads local files (the work is CPU, and
+  // more threads than that only take turns on the cores).
+  static constexpr uint32_t kIoThreadsRemote = 16;
+  static constexpr uint32_t kIoThreadsLocal = 8;
+  uint32_t io_threads = 0;
   // Backend retry budget for transient errors, per operation (ms).
   uint32_t retry_deadline_ms = 30000;
   // Open volumes for writing even when the backend lacks atomic put-if-absent (no fencing).

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "engine/object_format.h"
+#include "engine/read_scratch.h"
 #include "engine/segment_format.h"
 #include "util/metrics.h"
 
@@ -330,11 +331,10 @@ Status UnitLoader::FetchRange(const std::string& key, const std::vector<UnitRef>
     }
     return first_error;
   }
-  // Reused per thread: at most coalesce_max bytes (or one unit) per I/O thread.
-  thread_local Bytes scratch;
+  // At most coalesce_max bytes (or one unit), borrowed for this read.
   const uint64_t begin = units[first].loc.offset;
   const uint64_t end = units[last - 1].loc.offset + units[last - 1].loc.stored_length;
-  if (scratch.size() < end - begin) scratch.resize(end - begin);
+  ReadScratch::Lease scratch(end - begin);
   uint64_t got = 0;
   Status s;
   {

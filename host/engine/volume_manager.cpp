@@ -14,6 +14,7 @@
 #include <blockpipe/bp_backend.h>
 #include <spdlog/spdlog.h>
 
+#include "engine/read_scratch.h"
 #include "engine/store_layout.h"
 #include "engine/thread_pool.h"
 #include "engine/volume.h"
@@ -71,9 +72,13 @@ VolumeManager::VolumeManager(std::shared_ptr<ObjectStore> store, CodecFactory* c
   // flight: three quarters of the workers, the rest kept for clients' own reads. On a store
   // that reads local files read-ahead is decode work that competes for the same CPUs as the
   // clients' reads: half.
+  const bool local_reads = (caps & BP_BACKEND_CAP_LOCAL_READS) != 0;
+  if (m.options.io_threads == 0) {
+    m.options.io_threads =
+        local_reads ? EngineOptions::kIoThreadsLocal : EngineOptions::kIoThreadsRemote;
+  }
   const uint32_t threads = std::max<uint32_t>(2, m.options.io_threads);
-  const uint32_t speculative =
-      (caps & BP_BACKEND_CAP_LOCAL_READS) != 0 ? threads / 2 : threads - threads / 4;
+  const uint32_t speculative = local_reads ? threads / 2 : threads - threads / 4;
   if (m.env.executor != nullptr) {
     m.executor = m.env.executor;
   } else {
@@ -146,6 +151,7 @@ void VolumeManager::Impl::TickLoop() {
     if (trimmer.IdleNow(std::chrono::steady_clock::now())) {
       for (auto& v : open) v->ReleaseIdleMemory();
       cache->DropSpares();
+      ReadScratch::ReleaseIdle();
       IdleTrimmer::TrimNow();
     }
     lock.Lock();

@@ -30,7 +30,7 @@ if ((remote)); then
 fi
 
 stop_blockpipe
-bp_config_sed 's/^io_threads = .*/&\nread_ahead_max = 0\nread_coalesce_max = "64KiB"/'
+bp_config_sed 's/^cache_memory = .*/&\nread_ahead_max = 0\nread_coalesce_max = "64KiB"/'
 bp_run
 seq_data verify "$(bp_uri_unix)" "$MIB" 3 8 || fail "sequential read returned other data"
 single=$(metric unit_ranged_reads_total)

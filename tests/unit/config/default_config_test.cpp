@@ -40,7 +40,8 @@ TEST(DefaultConfig, RoundTripsThroughParseConfig) {
   EXPECT_EQ(c.engine.checkpoint_every_segments, d.checkpoint_every_segments);
   EXPECT_EQ(c.engine.write_buffer_limit, d.write_buffer_limit);
   EXPECT_EQ(c.engine.cache_memory, d.cache_memory);
-  EXPECT_EQ(c.engine.io_threads, d.io_threads);
+  EXPECT_EQ(c.engine.io_threads, 0u);  // left to the daemon: by the backend
+  EXPECT_NE(text.find("\n# io_threads = 16\n"), std::string::npos);
   EXPECT_EQ(c.engine.retry_deadline_ms, d.retry_deadline_ms);
   EXPECT_EQ(c.engine.allow_unfenced, d.allow_unfenced);
   EXPECT_EQ(c.engine.disk_cache_size, 0u);  // shown commented out
@@ -67,7 +68,7 @@ TEST(DefaultConfig, ExplainsKeysAndDurability) {
   for (const char* key :
        {"data_dir =", "control_socket =", "plugin_dirs =", "log_level =", "segment_size =",
         "unit_size =", "flush_interval_ms =", "checkpoint_every_segments =", "write_buffer_limit =",
-        "cache_memory =", "io_threads =", "retry_deadline_ms =", "allow_unfenced =", "url =",
+        "cache_memory =", "# io_threads =", "retry_deadline_ms =", "allow_unfenced =", "url =",
         "listen ="}) {
     const size_t at = text.find(std::string("\n") + key);
     ASSERT_NE(at, std::string::npos) << key;
