@@ -94,8 +94,12 @@ std::vector<GcMove> GarbageCollector::LiveRuns(const VolumeState& state,
 }
 
 uint64_t GarbageCollector::Allowance(Clock::TimePoint now, uint64_t client_reads) {
-  if (counters_.client_bytes != seen_client_bytes_ || client_reads != seen_client_reads_) {
+  if (counters_.client_bytes != seen_client_bytes_) {
     seen_client_bytes_ = counters_.client_bytes;
+    last_client_write_ = now;
+    last_client_request_ = now;
+  }
+  if (client_reads != seen_client_reads_) {
     seen_client_reads_ = client_reads;
     last_client_request_ = now;
   }
@@ -104,7 +108,8 @@ uint64_t GarbageCollector::Allowance(Clock::TimePoint now, uint64_t client_reads
     refilled_ = now;  // the bucket starts again from where it was when clients come back
     return UINT64_MAX;
   }
-  const double rate = static_cast<double>(options_.gc_rate);
+  const bool writing = now - last_client_write_ < kClientsIdle;
+  const double rate = static_cast<double>(options_.gc_rate) * (writing ? 1.0 : kReadersShare);
   if (refilled_ == Clock::TimePoint{}) {
     tokens_ = rate;  // start with one second's worth
   } else {

@@ -431,5 +431,38 @@ TEST(CollectorTest, PicksMostGarbageFirstAboveTheThreshold) {
   EXPECT_EQ(runs[1].blocks, 1u);  // cut at the batch limit
 }
 
+TEST(CollectorTest, WhileClientsOnlyReadCollectionGetsAQuarterOfTheRate) {
+  EngineOptions o;
+  o.gc_rate = 8 << 20;
+  GarbageCollector gc(o);
+  Clock::TimePoint t{std::chrono::seconds(100)};
+  // Writing: the bucket starts with a second's worth of the full rate.
+  gc.ClientWrote(4096);
+  EXPECT_EQ(gc.Allowance(t, 0), 8u << 20);
+  gc.BatchStarted(8 << 20);
+  gc.BatchDone(8 << 20, 0);
+  // Half a second later, still writing: half a second's worth.
+  t += std::chrono::milliseconds(500);
+  gc.ClientWrote(4096);
+  EXPECT_EQ(gc.Allowance(t, 0), 4u << 20);
+  gc.BatchStarted(4 << 20);
+  gc.BatchDone(4 << 20, 0);
+  // Reads only, for longer than kClientsIdle since the last write: the bucket fills at a
+  // quarter of the rate and holds at most a quarter-second's worth of the full one.
+  t += GarbageCollector::kClientsIdle + std::chrono::milliseconds(1000);
+  EXPECT_EQ(gc.Allowance(t, 1), 2u << 20);
+  gc.BatchStarted(2 << 20);
+  gc.BatchDone(2 << 20, 0);
+  t += std::chrono::milliseconds(500);
+  EXPECT_EQ(gc.Allowance(t, 2), 1u << 20);
+  // A write brings the full rate back.
+  gc.ClientWrote(4096);
+  t += std::chrono::milliseconds(500);
+  EXPECT_EQ(gc.Allowance(t, 2), 5u << 20);  // 1 MiB left + half a second at 8 MiB/s
+  // Nobody reads or writes: not paced.
+  t += GarbageCollector::kClientsIdle;
+  EXPECT_EQ(gc.Allowance(t, 2), UINT64_MAX);
+}
+
 }  // namespace
 }  // namespace bp
