@@ -279,13 +279,23 @@ Status Volume::ReplayJournal(uint64_t through, uint64_t* replayed) {
     }
     BP_RETURN_IF_ERROR(s.WithContext("reading the local journal"));
     const std::string key = SegmentKey(name, seq);
-    s = PutReplayed(store, name, key, image, fenced_puts_,
-                    [&] { return TornByPowerLoss(store, key, seq, 0); });
+    // An upload that landed before the crash holds exactly these bytes (the common case: one
+    // read, and no validity check of the whole object); only other bytes can be torn remains.
+    Bytes existing;
+    bool have_existing = false;
+    s = PutReplayed(store, name, key, image, fenced_puts_, [&] {
+      have_existing = store.Get(key, &existing).ok();
+      const bool torn =
+          have_existing && existing != image && TornByPowerLoss(store, key, seq, existing.size());
+      if (torn) have_existing = false;  // replaced: whatever is there now is read below
+      return torn;
+    });
     if (s.IsPrecondition()) {
-      // An upload that landed before the crash holds exactly these bytes; anything else was
-      // written by another writer, which took the volume over with --force.
-      Bytes existing;
-      BP_RETURN_IF_ERROR(store.Get(key, &existing).WithContext("reading " + key));
+      // Anything but these bytes was written by another writer, which took the volume over
+      // with --force.
+      if (!have_existing) {
+        BP_RETURN_IF_ERROR(store.Get(key, &existing).WithContext("reading " + key));
+      }
       if (existing != image) {
         lost = rows.back().seq - seq + 1;
         spdlog::error(

@@ -67,17 +67,17 @@ VolumeManager::VolumeManager(std::shared_ptr<ObjectStore> store, CodecFactory* c
   m.options.unit_size -= m.options.unit_size % kBlockSize;
   if (m.options.segment_size < m.options.unit_size) m.options.segment_size = m.options.unit_size;
   const uint64_t caps = m.store->Capabilities();
-  // How many workers read-ahead may hold. On a remote store a read-ahead task mostly waits for
-  // a GET, and a sequential stream reaches the store's throughput only with several GETs in
-  // flight: three quarters of the workers, the rest kept for clients' own reads. On a store
-  // that reads local files read-ahead is decode work that competes for the same CPUs as the
-  // clients' reads: half.
   const bool local_reads = (caps & BP_BACKEND_CAP_LOCAL_READS) != 0;
   if (m.options.io_threads == 0) {
     m.options.io_threads =
         local_reads ? EngineOptions::kIoThreadsLocal : EngineOptions::kIoThreadsRemote;
   }
   const uint32_t threads = std::max<uint32_t>(2, m.options.io_threads);
+  // How many workers read-ahead may hold. On a remote store a read-ahead task mostly waits for
+  // a GET, and a sequential stream reaches the store's throughput only with several GETs in
+  // flight: three quarters of the workers, the rest kept for clients' own reads. On a store
+  // that reads local files read-ahead is decode work that competes for the same CPUs as the
+  // clients' reads: half.
   const uint32_t speculative = local_reads ? threads / 2 : threads - threads / 4;
   if (m.env.executor != nullptr) {
     m.executor = m.env.executor;
