@@ -12,14 +12,7 @@ export BLOCKPIPE_PASSWORD='correct horse battery staple'
 DATA=$BP_TMP/marker.bin
 OFFSET=$((3 << 20))
 
-"$PY" - "$DATA" <<'PYEOF'
-import random, sys
-rng = random.Random(20261122)
-with open(sys.argv[1], "wb") as f:
-    for block in range(256):
-        marker = b"BLOCKPIPE-PLAINTEXT-MARKER-%06d|" % block
-        f.write(marker + rng.randbytes(4096 - len(marker)))
-PYEOF
+"$PY" "$BP_LIB_DIR/plaintext_markers.py" make "$DATA" 20261122 || fail "writing the marker data failed"
 
 write_and_flush() {
   timeout 120 "$PY" - "$(bp_uri_unix)" "$DATA" "$OFFSET" <<'PYEOF' || fail "writing the marker data failed"
@@ -34,26 +27,7 @@ PYEOF
 }
 
 # Prints how many objects hold the marker or any probe slice; lists them on stderr.
-count_plaintext_objects() {
-  "$PY" - "$1" "$DATA" <<'PYEOF'
-import os, sys
-objects, data = sys.argv[1], open(sys.argv[2], "rb").read()
-probes = [b"BLOCKPIPE-PLAINTEXT-MARKER"]
-for block, at in ((0, 100), (3, 1000), (77, 2048), (200, 3000), (255, 4080)):
-    start = block * 4096 + at
-    probes.append(data[start:start + 16])
-hits = 0
-for root, _, files in os.walk(objects):
-    for name in files:
-        path = os.path.join(root, name)
-        content = open(path, "rb").read()
-        found = [i for i, p in enumerate(probes) if p in content]
-        if found:
-            hits += 1
-            print(f"{path} ({len(content)} bytes) holds probes {found}", file=sys.stderr)
-print(hits)
-PYEOF
-}
+count_plaintext_objects() { "$PY" "$BP_LIB_DIR/plaintext_markers.py" count "$1" "$DATA"; }
 
 # ---- the scan sees plaintext in an unencrypted (zstd) store ----------------------------------
 bp_init "$BP_TMP/plain"

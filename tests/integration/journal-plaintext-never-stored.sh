@@ -26,14 +26,7 @@ cleanup_with_unfreeze() {
 }
 trap cleanup_with_unfreeze EXIT
 
-"$PY" - "$DATA" <<'PYEOF'
-import random, sys
-rng = random.Random(20261206)
-with open(sys.argv[1], "wb") as f:
-    for block in range(256):
-        marker = b"BLOCKPIPE-PLAINTEXT-MARKER-%06d|" % block
-        f.write(marker + rng.randbytes(4096 - len(marker)))
-PYEOF
+"$PY" "$BP_LIB_DIR/plaintext_markers.py" make "$DATA" 20261206 || fail "writing the marker data failed"
 
 # nbd_io write|prime|verify OFFSET: the marker data at OFFSET (then a FLUSH), 4 KiB of other
 # random data (then a FLUSH), or check that the marker data reads back.
@@ -57,26 +50,7 @@ PYEOF
 }
 
 # Prints how many files under $1 hold the marker or a probe slice; lists them on stderr.
-count_plaintext_files() {
-  "$PY" - "$1" "$DATA" <<'PYEOF'
-import os, sys
-root_dir, data = sys.argv[1], open(sys.argv[2], "rb").read()
-probes = [b"BLOCKPIPE-PLAINTEXT-MARKER"]
-for block, at in ((0, 100), (3, 1000), (77, 2048), (200, 3000), (255, 4080)):
-    start = block * 4096 + at
-    probes.append(data[start:start + 16])
-hits = 0
-for root, _, files in os.walk(root_dir):
-    for name in files:
-        path = os.path.join(root, name)
-        content = open(path, "rb").read()
-        found = [i for i, p in enumerate(probes) if p in content]
-        if found:
-            hits += 1
-            print(f"{path} ({len(content)} bytes) holds probes {found}", file=sys.stderr)
-print(hits)
-PYEOF
-}
+count_plaintext_files() { "$PY" "$BP_LIB_DIR/plaintext_markers.py" count "$1" "$DATA"; }
 
 # journal_after_held_flush DIR [init args]: a volume with the journal, uploads held back, the
 # marker data written and flushed; the daemon stays up (the journal as a kill would leave it).
